@@ -1,0 +1,32 @@
+//! The query string as an ordered list of pairs: `prenoms[]` repeats, so a map won't do.
+
+/// Decoded query pairs, in the order the client sent them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn new(pairs: Vec<(String, String)>) -> Self {
+        Query(pairs)
+    }
+
+    /// First value of `key`, with blank values treated as absent (as the contract does).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, v)| k == key && !v.trim().is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every non-blank value of `key` (for array parameters such as `prenoms[]`).
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == key && !v.trim().is_empty())
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
