@@ -1,0 +1,86 @@
+//! OAuth2 client-credentials tokens for upstreams, cached until shortly before expiry.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use passerelle_core::{ApiError, ProviderInfo};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use crate::http;
+
+/// Where and how to ask for a token.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: u64,
+}
+
+/// One cached token. The lock also keeps concurrent calls from asking twice.
+pub struct TokenCache {
+    request: TokenRequest,
+    cached: Mutex<Option<(String, Instant)>>,
+}
+
+impl TokenCache {
+    pub fn new(request: TokenRequest) -> Self {
+        TokenCache { request, cached: Mutex::new(None) }
+    }
+
+    /// A valid token, fetched with HTTP Basic client authentication when needed.
+    pub async fn get(&self, client: &reqwest::Client, info: ProviderInfo) -> Result<String, ApiError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((token, until)) = cached.as_ref() {
+            if Instant::now() < *until {
+                return Ok(token.clone());
+            }
+        }
+        let fresh = self.fetch(client, info).await?;
+        // Ten seconds of margin so that a token never expires in flight.
+        let until = Instant::now() + Duration::from_secs(fresh.expires_in.saturating_sub(10));
+        *cached = Some((fresh.access_token.clone(), until));
+        Ok(fresh.access_token)
+    }
+
+    /// Forgets the token (after the upstream refused it).
+    pub async fn invalidate(&self) {
+        *self.cached.lock().await = None;
+    }
+
+    async fn fetch(&self, client: &reqwest::Client, info: ProviderInfo) -> Result<TokenResponse, ApiError> {
+        let r = &self.request;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", r.client_id, r.client_secret));
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = &r.scope {
+            form.push(("scope", scope));
+        }
+        let response = client
+            .post(&r.url)
+            .header("Authorization", format!("Basic {basic}"))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| http::transport_error(info, &e))?;
+        if let Some(error) = http::soft_status_error(info, response.status()) {
+            return Err(error);
+        }
+        let status = response.status();
+        if status == 401 || status == 403 {
+            tracing::error!(provider = info.name, %status, "upstream refused the gateway's client credentials");
+            return Err(info.error("006"));
+        }
+        let body = response.bytes().await.map_err(|e| http::transport_error(info, &e))?;
+        serde_json::from_slice::<TokenResponse>(&body).map_err(|_| {
+            tracing::error!(provider = info.name, %status, "upstream token answer is not a token");
+            info.error("999")
+        })
+    }
+}
