@@ -1,0 +1,77 @@
+//! Gateway configuration: a TOML file overlaid by `PASSERELLE_*` environment
+//! variables (`__` separates levels: `PASSERELLE_PROVIDERS__DSS__BASE_URL`).
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use passerelle_providers::ProvidersConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::maintenance::MaintenanceWindow;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Calls per second per token (v3), unless the token has its own per-minute limit.
+    pub per_second: u32,
+    /// Time budget of one provider call, in seconds.
+    pub provider_timeout_secs: u64,
+    /// How long a token record is trusted before the store is asked again: the
+    /// delay for a revocation to take effect.
+    pub token_cache_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { per_second: 20, provider_timeout_secs: 10, token_cache_ms: 4000 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct GatewayConfig {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// `sqlite://…`; defaults to `<data_dir>/passerelle.db`.
+    pub database_url: Option<String>,
+    /// Trust the last `X-Forwarded-For` hop for the caller's IP (behind a proxy only).
+    pub trust_forwarded_for: bool,
+    pub limits: Limits,
+    #[serde(skip_serializing)]
+    pub providers: ProvidersConfig,
+    pub maintenance: Vec<MaintenanceWindow>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./passerelle-data"),
+            database_url: None,
+            trust_forwarded_for: false,
+            limits: Limits::default(),
+            providers: ProvidersConfig::default(),
+            maintenance: Vec::new(),
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// Defaults, then the TOML file if any, then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<GatewayConfig> {
+        let mut figment = Figment::from(Serialized::defaults(GatewayConfig::default()));
+        if let Some(file) = file {
+            anyhow::ensure!(file.exists(), "configuration file {} not found", file.display());
+            figment = figment.merge(Toml::file(file));
+        }
+        let config = figment.merge(Env::prefixed("PASSERELLE_").split("__")).extract()?;
+        Ok(config)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("passerelle.db").display()))
+    }
+}

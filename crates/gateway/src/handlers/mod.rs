@@ -1,0 +1,26 @@
+//! Routes: one file per resource.
+
+mod api;
+mod v3;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use passerelle_core::ApiError;
+
+use crate::error::Errors;
+use crate::AppState;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/ping", get(api::ping))
+        .route("/api/introspect", get(api::introspect))
+        .route("/api/open-api.yml", get(api::open_api))
+        .route("/{version}/{provider}/{resource}/{mode}", get(v3::call))
+        .fallback(unknown_route)
+}
+
+async fn unknown_route() -> Errors {
+    ApiError::gateway("00404").into()
+}

@@ -1,0 +1,258 @@
+//! `GET /v{N}/{provider}/{resource}/{mode}`: the v3+ pipeline shared by every endpoint.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::{Europe::Paris, Tz};
+use passerelle_catalogue::{mask, Endpoint};
+use passerelle_core::{ApiError, Civility, Query, Siret};
+use passerelle_providers::{Call, Extras, Provider};
+use passerelle_store::JournalRow;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha512};
+use uuid::Uuid;
+
+use crate::auth::{self, Caller};
+use crate::error::Errors;
+use crate::limits::{Decision, Quota};
+use crate::AppState;
+
+/// What the journal and the response headers need, filled in as the pipeline goes.
+struct Trace {
+    request_id: String,
+    endpoint: String,
+    jti: Option<Uuid>,
+    recipient: Option<String>,
+    params_hash: Option<String>,
+    rate: Option<Decision>,
+    cache_left: Option<u64>,
+}
+
+type RouteParts = (String, String, String, String);
+
+pub async fn call(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((version, provider, resource, mode)): Path<RouteParts>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let mut trace = Trace {
+        request_id: request_id(&headers),
+        endpoint: format!("/{version}/{provider}/{resource}/{mode}"),
+        jti: None,
+        recipient: None,
+        params_hash: None,
+        rate: None,
+        cache_left: None,
+    };
+    let route = (version, provider, resource, mode);
+    let outcome = run(&state, &mut trace, &route, raw.as_deref().unwrap_or(""), &headers, client_ip(&state, &headers, peer)).await;
+    finish(&state, trace, outcome, started).await
+}
+
+async fn run(state: &AppState, trace: &mut Trace, route: &RouteParts, raw: &str, headers: &HeaderMap, ip: IpAddr) -> Result<Value, Errors> {
+    let endpoint = resolve(route)?;
+    let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
+    trace.jti = Some(caller.record.jti);
+    throttle(state, trace, &caller)?;
+    if !endpoint.access_scopes.iter().any(|s| caller.scopes.contains(*s)) {
+        return Err(ApiError::gateway("00100").into());
+    }
+    let query = parse_query(raw)?;
+    let recipient = query.get("recipient").and_then(Siret::parse).ok_or_else(|| ApiError::gateway("00210"))?;
+    trace.recipient = Some(recipient.to_string());
+    let provider = state.providers.get(endpoint.provider).ok_or_else(|| ApiError::gateway("00500"))?;
+    let now = Utc::now().with_timezone(&Paris);
+    let (civility, extras) = parse_params(endpoint, provider.as_ref(), &query, now.date_naive())?;
+    let key = cache_key(endpoint, civility.as_ref(), &extras);
+    trace.params_hash = Some(params_hash(&state.salt, &key));
+    check_maintenance(state, endpoint, provider.as_ref(), now)?;
+
+    let no_cache = headers.get("cache-control").and_then(|v| v.to_str().ok()) == Some("no-cache");
+    let cached = if no_cache { None } else { state.cache.get(&key) };
+    let data = match cached {
+        Some((data, left)) => {
+            trace.cache_left = Some(left);
+            data
+        }
+        None => {
+            let _running = state
+                .inflight
+                .try_acquire(format!("{}|{key}", caller.record.jti))
+                .ok_or_else(|| ApiError::gateway("00015"))?;
+            let call = Call { endpoint, civility: civility.as_ref(), extras: &extras, recipient: &recipient, request_id: &trace.request_id, today: now.date_naive() };
+            let data = fetch(state, provider.as_ref(), &call).await?;
+            if !no_cache && endpoint.cache_ttl_secs > 0 {
+                state.cache.put(key, data.clone(), Duration::from_secs(endpoint.cache_ttl_secs));
+            }
+            data
+        }
+    };
+    let mut data = data;
+    mask::apply(&mut data, endpoint.masks, &caller.scopes);
+    Ok(data)
+}
+
+fn resolve(route: &RouteParts) -> Result<&'static Endpoint, ApiError> {
+    let (version, provider, resource, mode) = route;
+    let version: u8 = version
+        .strip_prefix('v')
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| ApiError::gateway("00404"))?;
+    let endpoint = passerelle_catalogue::find(&format!("{provider}/{resource}"), mode).ok_or_else(|| ApiError::gateway("00404"))?;
+    if !endpoint.supports(version) {
+        return Err(ApiError::gateway("00402").with_detail(format!("La version v{version} n'est pas supportée pour cet endpoint")));
+    }
+    Ok(endpoint)
+}
+
+fn throttle(state: &AppState, trace: &mut Trace, caller: &Caller) -> Result<(), ApiError> {
+    let quota = match caller.record.rate_limit_per_minute {
+        Some(per_minute) => Quota::per_minute(per_minute),
+        None => Quota::per_second(state.config.limits.per_second),
+    };
+    let decision = state.limiter.check(&caller.record.jti.to_string(), quota);
+    trace.rate = Some(decision);
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(ApiError::gateway("00429"))
+    }
+}
+
+fn parse_query(raw: &str) -> Result<Query, ApiError> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
+        .map(Query::new)
+        .map_err(|_| ApiError::gateway("00401").with_detail("La chaîne de requête n'est pas correctement encodée."))
+}
+
+fn parse_params(endpoint: &Endpoint, provider: &dyn Provider, query: &Query, today: NaiveDate) -> Result<(Option<Civility>, Extras), Errors> {
+    let civility = endpoint.civility.map(|rules| Civility::parse(query, &rules, today)).transpose();
+    let extras = provider.parse_extras(endpoint, query, today);
+    match (civility, extras) {
+        (Ok(c), Ok(e)) => Ok((c, e)),
+        (c, e) => Err(Errors(c.err().into_iter().chain(e.err()).flatten().collect())),
+    }
+}
+
+/// The call's identity: endpoint and every parameter, never the caller nor `recipient`.
+fn cache_key(endpoint: &Endpoint, civility: Option<&Civility>, extras: &Extras) -> String {
+    let mut key = format!("{}/{}?{}", endpoint.path, endpoint.mode.segment(), civility.map(Civility::canonical).unwrap_or_default());
+    for (k, v) in extras {
+        key.push_str(&format!("&{k}={v}"));
+    }
+    key
+}
+
+/// Salted SHA-512, so the journal can prove which call was made without holding the
+/// identity in clear.
+fn params_hash(salt: &[u8], canonical: &str) -> String {
+    let mut hasher = Sha512::new();
+    hasher.update(salt);
+    hasher.update(b":");
+    hasher.update(canonical.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+fn check_maintenance(state: &AppState, endpoint: &Endpoint, provider: &dyn Provider, now: DateTime<Tz>) -> Result<(), ApiError> {
+    let active = state.config.maintenance.iter().find_map(|w| w.active_at(endpoint.provider, endpoint.resource, now));
+    match active {
+        None => Ok(()),
+        Some(a) => Err(provider
+            .info()
+            .error("020")
+            .with_detail(format!("Le fournisseur de données est en maintenance de {} à {}", a.start, a.end))
+            .with_meta("retry_in", a.retry_in)),
+    }
+}
+
+async fn fetch(state: &AppState, provider: &dyn Provider, call: &Call<'_>) -> Result<Value, ApiError> {
+    let budget = Duration::from_secs(state.config.limits.provider_timeout_secs);
+    match tokio::time::timeout(budget, provider.fetch(call)).await {
+        Ok(result) => result,
+        Err(_) => Err(provider.info().error("002")),
+    }
+}
+
+async fn finish(state: &AppState, trace: Trace, outcome: Result<Value, Errors>, started: Instant) -> Response {
+    let status = match &outcome {
+        Ok(_) => 200,
+        Err(errors) => errors.status().as_u16(),
+    };
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let row = JournalRow {
+        request_id: trace.request_id.clone(),
+        at: Utc::now(),
+        jti: trace.jti,
+        recipient: trace.recipient.clone(),
+        endpoint: trace.endpoint.clone(),
+        status,
+        duration_ms,
+        params_hash: trace.params_hash.clone(),
+        cached: trace.cache_left.is_some(),
+    };
+    let journaled = state.journal.record(row).await;
+    tracing::info!(request_id = %trace.request_id, endpoint = %trace.endpoint, status, duration_ms, cached = trace.cache_left.is_some(), journaled, "v3 call");
+    let mut response = match (journaled, outcome) {
+        (false, _) => Errors::from(ApiError::gateway("00503")).into_response(),
+        (true, Ok(data)) => Json(json!({"data": data, "links": {}, "meta": {}})).into_response(),
+        (true, Err(errors)) => errors.into_response(),
+    };
+    add_headers(response.headers_mut(), &trace);
+    response
+}
+
+fn add_headers(headers: &mut HeaderMap, trace: &Trace) {
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    };
+    set("x-request-id", trace.request_id.clone());
+    set("x-response-cached", trace.cache_left.is_some().to_string());
+    set("x-cache-expires-in", trace.cache_left.map(|s| s.to_string()).unwrap_or_default());
+    if let Some(rate) = trace.rate {
+        set("ratelimit-limit", rate.limit.to_string());
+        set("ratelimit-remaining", rate.remaining.to_string());
+        set("ratelimit-reset", rate.reset.to_string());
+        if let Some(retry) = rate.retry_after {
+            set("retry-after", retry.to_string());
+        }
+    }
+}
+
+/// The client's `X-Request-ID` when it is a UUID (so both sides log the same id),
+/// otherwise a new one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v.trim()).ok())
+        .unwrap_or_else(Uuid::new_v4)
+        .hyphenated()
+        .to_string()
+}
+
+/// The caller's IP: the peer, or the last `X-Forwarded-For` hop when configured to
+/// trust the proxy in front.
+pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    if state.config.trust_forwarded_for {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    peer.ip()
+}

@@ -1,0 +1,93 @@
+//! The keys that sign Passerelle's tokens: Ed25519, made at first start and kept in
+//! the store. Several may coexist (rotation); tokens name theirs with `kid`.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use passerelle_store::{SigningKey, Store};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The claims of a Passerelle token, as the contract lists them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claims {
+    pub uid: String,
+    pub jti: String,
+    pub scopes: Vec<String>,
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub version: String,
+}
+
+struct Key {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+pub struct KeyRing {
+    /// Oldest first; the newest signs.
+    keys: Vec<Key>,
+    validation: Validation,
+}
+
+const ALGORITHM: &str = "EdDSA";
+
+fn make_key() -> anyhow::Result<SigningKey> {
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| anyhow::anyhow!("key generation failed"))?;
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow::anyhow!("generated key is invalid"))?;
+    let public = pair.public_key().as_ref().to_vec();
+    let kid = hex::encode(&Sha256::digest(&public)[..8]);
+    Ok(SigningKey { kid, algorithm: ALGORITHM.into(), private_der: pkcs8.as_ref().to_vec(), public_der: public, created_at: Utc::now() })
+}
+
+impl KeyRing {
+    /// Loads the keys, creating the first one if the store has none.
+    pub async fn load_or_create(store: &dyn Store) -> anyhow::Result<KeyRing> {
+        let mut stored = store.signing_keys().await?;
+        if stored.is_empty() {
+            store.insert_signing_key(&make_key()?).await?;
+            stored = store.signing_keys().await?;
+        }
+        let keys = stored
+            .iter()
+            .filter(|k| k.algorithm == ALGORITHM)
+            .map(|k| Key {
+                kid: k.kid.clone(),
+                encoding: EncodingKey::from_ed_der(&k.private_der),
+                decoding: DecodingKey::from_ed_der(&k.public_der),
+            })
+            .collect::<Vec<_>>();
+        anyhow::ensure!(!keys.is_empty(), "the store holds no usable signing key");
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        // Expiry and revocation come from the store, which is the source of truth.
+        validation.validate_exp = false;
+        validation.required_spec_claims = HashSet::new();
+        Ok(KeyRing { keys, validation })
+    }
+
+    /// Adds a new signing key to the store (older keys keep verifying).
+    pub async fn rotate(store: &dyn Store) -> anyhow::Result<String> {
+        let key = make_key()?;
+        store.insert_signing_key(&key).await?;
+        Ok(key.kid)
+    }
+
+    pub fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
+        let key = self.keys.last().expect("at least one key");
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
+    }
+
+    /// The claims of a token signed by one of our keys, or `None`.
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        let key = self.keys.iter().find(|k| Some(&k.kid) == header.kid.as_ref())?;
+        jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation).ok().map(|d| d.claims)
+    }
+}
