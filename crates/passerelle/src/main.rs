@@ -1,1 +1,100 @@
-fn main() {}
+//! `passerelle`: run the gateway, the provider simulators or both (demo), manage
+//! tokens, and replay official sandbox cases against a running gateway.
+
+mod conformance;
+mod demo;
+mod run;
+mod token;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "passerelle", version, about = "API Particulier gateway")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the store is: a data folder (embedded SQLite) or a database URL.
+#[derive(Args, Clone, Debug)]
+pub struct StoreArgs {
+    /// Data folder (holds the embedded SQLite store).
+    #[arg(long, env = "PASSERELLE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL (`sqlite://…`); wins over --data-dir.
+    #[arg(long, env = "PASSERELLE_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The gateway alone, configured by a TOML file and PASSERELLE_* variables.
+    Serve {
+        #[arg(long, env = "PASSERELLE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Listen address (overrides the configuration).
+        #[arg(long)]
+        listen: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The provider simulators alone.
+    Simulate {
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: String,
+    },
+    /// Simulators and gateway in one process, with a demo token and a working example.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[arg(long, default_value = "./passerelle-data")]
+        data_dir: PathBuf,
+        /// Where the simulators listen (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        simulators_listen: String,
+    },
+    /// Runs the store's migrations.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Issue, list, revoke and prolong tokens.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Replays a folder of official sandbox cases against a running gateway.
+    Conformance(conformance::Options),
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG_LEVEL").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("PASSERELLE_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.compact().init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logs();
+    match cli.command {
+        Command::Serve { config, listen, store } => run::serve(config.as_deref(), listen, store).await,
+        Command::Simulate { listen } => run::simulate(&listen).await,
+        Command::Demo { listen, data_dir, simulators_listen } => demo::run(&listen, data_dir, &simulators_listen).await,
+        Command::Migrate { store } => {
+            run::open_store(&store).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Token { command, store } => token::run(command, &store).await,
+        Command::Conformance(options) => conformance::run(options).await,
+    }
+}

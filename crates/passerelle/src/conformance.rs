@@ -1,0 +1,188 @@
+//! `passerelle conformance`: replays a folder of cases in the official sandbox format
+//! (`<operation id>/<case>.yaml` with `params`, `status`, `payload`) against a running
+//! gateway, and reports which answers differ.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{Datelike, Utc};
+use chrono_tz::Europe::Paris;
+use clap::Args;
+use passerelle_catalogue::Endpoint;
+use serde_json::Value;
+
+#[derive(Args, Debug)]
+pub struct Options {
+    /// Folder of official cases (one sub-folder per operation id).
+    #[arg(long, env = "PASSERELLE_SANDBOX_CASES")]
+    cases: PathBuf,
+    /// Base URL of the gateway under test.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base_url: String,
+    /// Bearer token to call with (every scope, so that payloads are complete).
+    #[arg(long, env = "PASSERELLE_TOKEN")]
+    token: String,
+    /// Only operation ids containing every one of these fragments.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    #[arg(long, default_value = "13002526500013")]
+    recipient: String,
+}
+
+/// Statuses a replay cannot reproduce through an upstream: quota, concurrency,
+/// gateway failure and maintenance.
+const NOT_REPLAYABLE: &[u64] = &[409, 429, 500, 503];
+
+struct Case {
+    name: String,
+    endpoint: &'static Endpoint,
+    version: u8,
+    params: serde_json::Map<String, Value>,
+    status: u64,
+    payload: Value,
+}
+
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let cases = load(&options.cases, &options.only)?;
+    anyhow::ensure!(!cases.is_empty(), "no replayable case found in {}", options.cases.display());
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let (mut passed, mut failed) = (0, 0);
+    for case in &cases {
+        match replay(&client, &options, case).await {
+            Ok(()) => {
+                passed += 1;
+                println!("ok    {}", case.name);
+            }
+            Err(why) => {
+                failed += 1;
+                println!("FAIL  {}: {why}", case.name);
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    anyhow::ensure!(failed == 0, "{failed} case(s) differ");
+    Ok(())
+}
+
+fn endpoint_for(operation_id: &str) -> Option<(&'static Endpoint, u8)> {
+    passerelle_catalogue::all()
+        .into_iter()
+        .flat_map(|e| e.versions.iter().map(move |v| (e, *v)))
+        .find(|(e, v)| e.operation_id(*v) == operation_id)
+}
+
+fn load(dir: &Path, only: &[String]) -> anyhow::Result<Vec<Case>> {
+    let mut cases = Vec::new();
+    let mut folders: Vec<_> = std::fs::read_dir(dir)?.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    folders.sort();
+    for folder in folders {
+        let operation_id = folder.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        if !only.iter().all(|f| operation_id.contains(f.as_str())) {
+            continue;
+        }
+        let Some((endpoint, version)) = endpoint_for(&operation_id) else {
+            continue;
+        };
+        let mut files: Vec<_> = std::fs::read_dir(&folder)?.filter_map(Result::ok).map(|e| e.path()).collect();
+        files.sort();
+        for file in files.iter().filter(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))) {
+            let text = std::fs::read_to_string(file)?;
+            for (i, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+                let doc: Value = serde::Deserialize::deserialize(document).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                let Some(status) = doc.get("status").and_then(Value::as_u64) else { continue };
+                if NOT_REPLAYABLE.contains(&status) {
+                    continue;
+                }
+                let payload = match doc.get("payload") {
+                    Some(Value::String(s)) => serde_json::from_str(s)?,
+                    Some(v) => v.clone(),
+                    None => Value::Null,
+                };
+                let file_name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                cases.push(Case {
+                    name: format!("{operation_id}/{file_name}#{i}"),
+                    endpoint,
+                    version,
+                    params: doc.get("params").and_then(Value::as_object).cloned().unwrap_or_default(),
+                    status,
+                    payload,
+                });
+            }
+        }
+    }
+    Ok(cases)
+}
+
+fn query(case: &Case, recipient: &str) -> Vec<(String, String)> {
+    let mut pairs = vec![("recipient".to_string(), recipient.to_string())];
+    for (key, value) in &case.params {
+        match value {
+            Value::Array(items) => pairs.extend(items.iter().map(|i| (format!("{key}[]"), scalar(i)))),
+            other => pairs.push((key.clone(), scalar(other))),
+        }
+    }
+    pairs
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The quotient familial's `annee`/`mois` are the requested period, the current month
+/// by default: a recorded case holds the month it was recorded in.
+fn expected_data(case: &Case) -> Value {
+    let mut data = case.payload.get("data").cloned().unwrap_or(Value::Null);
+    let asks_period = case.params.contains_key("annee") || case.params.contains_key("mois");
+    if case.endpoint.resource == "quotient_familial" && !asks_period {
+        if let Some(qf) = data.get_mut("quotient_familial").and_then(Value::as_object_mut) {
+            let now = Utc::now().with_timezone(&Paris);
+            qf.insert("annee".into(), now.year().into());
+            qf.insert("mois".into(), now.month().into());
+        }
+    }
+    data
+}
+
+async fn replay(client: &reqwest::Client, options: &Options, case: &Case) -> Result<(), String> {
+    let url = format!("{}{}", options.base_url.trim_end_matches('/'), case.endpoint.public_path(case.version));
+    let pairs = query(case, &options.recipient);
+    let mut attempt = 0;
+    let (status, body) = loop {
+        let response = client
+            .get(&url)
+            .query(&pairs)
+            .bearer_auth(&options.token)
+            .header("Cache-Control", "no-cache")
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {e}"))?;
+        let status = u64::from(response.status().as_u16());
+        let wait = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        match wait {
+            Some(secs) if status == 429 && attempt < 3 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+            }
+            _ => break (status, body),
+        }
+    };
+    if status != case.status {
+        return Err(format!("status {status}, expected {}: {body}", case.status));
+    }
+    if status == 200 {
+        let expected = expected_data(case);
+        if body.get("data") != Some(&expected) {
+            return Err(format!("data differs:\n  got      {}\n  expected {expected}", body["data"]));
+        }
+    } else {
+        let code = |v: &Value| v.pointer("/errors/0/code").cloned();
+        if code(&body) != code(&case.payload) {
+            return Err(format!("error code {:?}, expected {:?}", code(&body), code(&case.payload)));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! `passerelle demo`: the simulators and the gateway in one process, on the embedded
+//! store, with a fresh all-scopes token and a call that works.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+use passerelle_gateway::tokens::{self, TokenRequest, DEFAULT_DAYS};
+use passerelle_gateway::{AppState, GatewayConfig};
+use passerelle_providers::ProvidersConfig;
+use tokio::net::TcpListener;
+
+use crate::run::{prepare_data_dir, shutdown_signal, start_simulators};
+use crate::token::parse_scopes;
+
+pub const DEMO_SIRET: &str = "13002526500013";
+
+const EXAMPLE_QUERY: &str = "recipient=13002526500013&nomNaissance=MARTIN&prenoms[]=AXELLE&anneeDateNaissance=1989&moisDateNaissance=12&jourDateNaissance=3&sexeEtatCivil=F&codeCogInseePaysNaissance=99100&codeCogInseeCommuneNaissance=35238";
+
+pub async fn run(listen: &str, data_dir: PathBuf, simulators_listen: &str) -> anyhow::Result<()> {
+    let (simulators, _task) = start_simulators(simulators_listen).await?;
+    let config = GatewayConfig {
+        listen: listen.to_string(),
+        data_dir: data_dir.clone(),
+        providers: ProvidersConfig::simulated(&format!("http://{simulators}")),
+        ..GatewayConfig::default()
+    };
+    let url = config.database_url();
+    prepare_data_dir(&url)?;
+    let store = passerelle_store::open(&url).await?;
+    let listener = TcpListener::bind(listen).await?;
+    let gateway = listener.local_addr()?;
+    let state = AppState::new(config, store.clone()).await?;
+    let request = TokenRequest {
+        name: "Démo Passerelle".into(),
+        siret: DEMO_SIRET.into(),
+        scopes: parse_scopes("all")?,
+        expires_in_days: DEFAULT_DAYS,
+        rate_limit_per_minute: None,
+        allowed_ips: Vec::new(),
+    };
+    let (_, jwt) = tokens::issue(store.as_ref(), &state.keys, request, Utc::now()).await?;
+    println!("Passerelle demo");
+    println!("gateway: http://{gateway}");
+    println!("simulators: http://{simulators}");
+    println!("data folder: {}", data_dir.display());
+    println!("token (every scope): {jwt}");
+    println!("try:");
+    println!("  curl -sg -H 'Authorization: Bearer {jwt}' 'http://{gateway}/v3/dss/quotient_familial/identite?{EXAMPLE_QUERY}'");
+    passerelle_gateway::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! Starting the gateway and the simulators.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use passerelle_gateway::{AppState, GatewayConfig};
+use passerelle_store::Store;
+use tokio::net::TcpListener;
+
+use crate::StoreArgs;
+
+/// The database URL named by the flags, or the data folder's SQLite file.
+pub fn database_url(args: &StoreArgs, config: &GatewayConfig) -> String {
+    match (&args.database_url, &args.data_dir) {
+        (Some(url), _) => url.clone(),
+        (None, Some(dir)) => format!("sqlite://{}", dir.join("passerelle.db").display()),
+        (None, None) => config.database_url(),
+    }
+}
+
+pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
+    let config = GatewayConfig::load(None)?;
+    let url = database_url(args, &config);
+    prepare_data_dir(&url)?;
+    passerelle_store::open(&url).await
+}
+
+/// Creates the folder of a SQLite file, so that a fresh data folder just works.
+pub fn prepare_data_dir(url: &str) -> anyhow::Result<()> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if let Some(parent) = Path::new(path.split('?').next().unwrap_or(path)).parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing calls in flight");
+}
+
+pub async fn serve(config_file: Option<&Path>, listen: Option<String>, store_args: StoreArgs) -> anyhow::Result<()> {
+    let mut config = GatewayConfig::load(config_file)?;
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = &store_args.data_dir {
+        config.data_dir = dir.clone();
+    }
+    let url = database_url(&store_args, &config);
+    prepare_data_dir(&url)?;
+    let store = passerelle_store::open(&url).await?;
+    let listener = TcpListener::bind(&config.listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "gateway listening");
+    let state = AppState::new(config, store).await?;
+    passerelle_gateway::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+pub async fn start_simulators(listen: &str) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind(listen).await?;
+    let address = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, passerelle_providers::simulators()).await {
+            tracing::error!(error = %e, "simulators stopped");
+        }
+    });
+    Ok((address, task))
+}
+
+pub async fn simulate(listen: &str) -> anyhow::Result<()> {
+    let (address, task) = start_simulators(listen).await?;
+    println!("simulators listening on http://{address} (DSS under /dss)");
+    tokio::select! { _ = task => {}, _ = shutdown_signal() => {} }
+    Ok(())
+}

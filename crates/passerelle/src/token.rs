@@ -1,0 +1,96 @@
+//! `passerelle token …`: the operator's token commands, straight on the store (a
+//! running gateway sees changes within its token cache delay).
+
+use chrono::{Duration, Utc};
+use clap::Subcommand;
+use passerelle_core::Siret;
+use passerelle_gateway::keys::KeyRing;
+use passerelle_gateway::tokens::{self, TokenRequest, DEFAULT_DAYS};
+use uuid::Uuid;
+
+use crate::run::open_store;
+use crate::StoreArgs;
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Issues a token; the JWT is the last line printed.
+    Issue {
+        /// Title of the habilitation (the JWT's `sub`).
+        #[arg(long)]
+        name: String,
+        /// SIRET of the administration that holds the habilitation.
+        #[arg(long)]
+        siret: String,
+        /// Comma-separated scopes, or `all` for every scope the gateway knows.
+        #[arg(long)]
+        scopes: String,
+        #[arg(long, default_value_t = DEFAULT_DAYS)]
+        expires_in_days: i64,
+        /// Own limit, in calls per minute (instead of 20 per second).
+        #[arg(long)]
+        rate_limit_per_minute: Option<u32>,
+        /// Comma-separated IPs or CIDR blocks allowed to use the token.
+        #[arg(long, value_delimiter = ',')]
+        allowed_ips: Vec<String>,
+    },
+    /// Lists tokens (never the JWTs).
+    List,
+    /// Revokes a token at once.
+    Revoke { jti: Uuid },
+    /// Gives a token a new expiry, `--days` from now (18 months by default).
+    Prolong {
+        jti: Uuid,
+        #[arg(long, default_value_t = DEFAULT_DAYS)]
+        days: i64,
+    },
+}
+
+pub fn parse_scopes(raw: &str) -> anyhow::Result<Vec<String>> {
+    let known = passerelle_catalogue::all_scopes();
+    if raw.trim() == "all" {
+        return Ok(known.iter().map(|s| s.to_string()).collect());
+    }
+    let scopes: Vec<String> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    anyhow::ensure!(!scopes.is_empty(), "--scopes is empty");
+    if let Some(unknown) = scopes.iter().find(|s| !known.contains(&s.as_str())) {
+        anyhow::bail!("unknown scope `{unknown}` (known: {})", known.join(", "));
+    }
+    Ok(scopes)
+}
+
+pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Result<()> {
+    let store = open_store(store_args).await?;
+    match command {
+        TokenCommand::Issue { name, siret, scopes, expires_in_days, rate_limit_per_minute, allowed_ips } => {
+            anyhow::ensure!(Siret::parse(&siret).is_some(), "`{siret}` is not a valid SIRET");
+            anyhow::ensure!(expires_in_days > 0, "--expires-in-days must be positive");
+            let keys = KeyRing::load_or_create(store.as_ref()).await?;
+            let request = TokenRequest { name, siret, scopes: parse_scopes(&scopes)?, expires_in_days, rate_limit_per_minute, allowed_ips };
+            let (record, jwt) = tokens::issue(store.as_ref(), &keys, request, Utc::now()).await?;
+            println!("jti: {}", record.jti);
+            println!("expires: {}", record.expires_at.to_rfc3339());
+            println!("{jwt}");
+        }
+        TokenCommand::List => {
+            println!("{:<36}  {:<10}  {:<25}  {:<14}  name / scopes", "jti", "state", "expires", "siret");
+            for t in store.tokens().await? {
+                let state = match (t.revoked_at, t.expires_at < Utc::now()) {
+                    (Some(_), _) => "revoked",
+                    (None, true) => "expired",
+                    (None, false) => "active",
+                };
+                println!("{:<36}  {:<10}  {:<25}  {:<14}  {} [{}]", t.jti, state, t.expires_at.to_rfc3339(), t.siret, t.name, t.scopes.join(","));
+            }
+        }
+        TokenCommand::Revoke { jti } => {
+            anyhow::ensure!(store.revoke_token(jti, Utc::now()).await?, "no token {jti}");
+            println!("revoked {jti}");
+        }
+        TokenCommand::Prolong { jti, days } => {
+            let until = Utc::now() + Duration::days(days);
+            anyhow::ensure!(store.set_token_expiry(jti, until).await?, "no token {jti}");
+            println!("{jti} now expires {}", until.to_rfc3339());
+        }
+    }
+    Ok(())
+}
