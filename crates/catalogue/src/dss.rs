@@ -20,8 +20,16 @@ const HOUR: u64 = 3600;
 const DAY: u64 = 24 * HOUR;
 
 const QF_PARAMS: &[ExtraParam] = &[
-    ExtraParam { name: "annee", kind: "integer", description: "Année du quotient familial (année en cours par défaut ; N, N-1 ou N-2)." },
-    ExtraParam { name: "mois", kind: "integer", description: "Mois du quotient familial (mois en cours par défaut)." },
+    ExtraParam {
+        name: "annee",
+        kind: "integer",
+        description: "Année du quotient familial (année en cours par défaut ; N, N-1 ou N-2).",
+    },
+    ExtraParam {
+        name: "mois",
+        kind: "integer",
+        description: "Mois du quotient familial (mois en cours par défaut).",
+    },
 ];
 
 const fn entry(
@@ -85,13 +93,30 @@ pub(crate) const ENDPOINTS: [Endpoint; 8] = [
             "quotient_familial",
             "cnav_quotient_familial",
             "Quotient familial CAF & MSA",
-            &["cnaf_quotient_familial", "cnaf_allocataires", "cnaf_enfants", "cnaf_adresse"],
+            &[
+                "cnaf_quotient_familial",
+                "cnaf_allocataires",
+                "cnaf_enfants",
+                "cnaf_adresse",
+            ],
             &["allocataires", "enfants", "adresse", "quotient_familial"],
             &[
-                FieldMask { path: "allocataires", scopes: &["cnaf_allocataires"] },
-                FieldMask { path: "enfants", scopes: &["cnaf_enfants"] },
-                FieldMask { path: "adresse", scopes: &["cnaf_adresse"] },
-                FieldMask { path: "quotient_familial", scopes: &["cnaf_quotient_familial"] },
+                FieldMask {
+                    path: "allocataires",
+                    scopes: &["cnaf_allocataires"],
+                },
+                FieldMask {
+                    path: "enfants",
+                    scopes: &["cnaf_enfants"],
+                },
+                FieldMask {
+                    path: "adresse",
+                    scopes: &["cnaf_adresse"],
+                },
+                FieldMask {
+                    path: "quotient_familial",
+                    scopes: &["cnaf_quotient_familial"],
+                },
             ],
             DAY,
         )
@@ -100,12 +125,24 @@ pub(crate) const ENDPOINTS: [Endpoint; 8] = [
         "revenu_solidarite_active",
         "cnav_revenu_solidarite_active",
         "Statut revenu de solidarité active (RSA)",
-        &["revenu_solidarite_active", "revenu_solidarite_active_majoration"],
+        &[
+            "revenu_solidarite_active",
+            "revenu_solidarite_active_majoration",
+        ],
         &["est_beneficiaire", "avec_majoration", "date_debut_droit"],
         &[
-            FieldMask { path: "est_beneficiaire", scopes: RSA },
-            FieldMask { path: "avec_majoration", scopes: RSA_MAJORATION },
-            FieldMask { path: "date_debut_droit", scopes: RSA },
+            FieldMask {
+                path: "est_beneficiaire",
+                scopes: RSA,
+            },
+            FieldMask {
+                path: "avec_majoration",
+                scopes: RSA_MAJORATION,
+            },
+            FieldMask {
+                path: "date_debut_droit",
+                scopes: RSA,
+            },
         ],
         HOUR,
     ),
@@ -116,9 +153,18 @@ pub(crate) const ENDPOINTS: [Endpoint; 8] = [
         &["prime_activite", "prime_activite_majoration"],
         &["est_beneficiaire", "avec_majoration", "date_debut_droit"],
         &[
-            FieldMask { path: "est_beneficiaire", scopes: PA },
-            FieldMask { path: "avec_majoration", scopes: PA_MAJORATION },
-            FieldMask { path: "date_debut_droit", scopes: PA },
+            FieldMask {
+                path: "est_beneficiaire",
+                scopes: PA,
+            },
+            FieldMask {
+                path: "avec_majoration",
+                scopes: PA_MAJORATION,
+            },
+            FieldMask {
+                path: "date_debut_droit",
+                scopes: PA,
+            },
         ],
         HOUR,
     ),
@@ -128,7 +174,16 @@ pub(crate) const ENDPOINTS: [Endpoint; 8] = [
         "Statut allocation de soutien familial (ASF)",
         ASF,
         &["est_beneficiaire", "date_debut_droit"],
-        &[FieldMask { path: "est_beneficiaire", scopes: ASF }, FieldMask { path: "date_debut_droit", scopes: ASF }],
+        &[
+            FieldMask {
+                path: "est_beneficiaire",
+                scopes: ASF,
+            },
+            FieldMask {
+                path: "date_debut_droit",
+                scopes: ASF,
+            },
+        ],
         HOUR,
     ),
     entry(
@@ -137,7 +192,16 @@ pub(crate) const ENDPOINTS: [Endpoint; 8] = [
         "Statut allocation adulte handicapé (AAH)",
         AAH,
         &["est_beneficiaire", "date_debut_droit"],
-        &[FieldMask { path: "est_beneficiaire", scopes: AAH }, FieldMask { path: "date_debut_droit", scopes: AAH }],
+        &[
+            FieldMask {
+                path: "est_beneficiaire",
+                scopes: AAH,
+            },
+            FieldMask {
+                path: "date_debut_droit",
+                scopes: AAH,
+            },
+        ],
         HOUR,
     ),
     entry(
@@ -147,9 +211,18 @@ pub(crate) const ENDPOINTS: [Endpoint; 8] = [
         CSS,
         &["est_beneficiaire", "avec_participation", "date_debut_droit"],
         &[
-            FieldMask { path: "est_beneficiaire", scopes: CSS },
-            FieldMask { path: "avec_participation", scopes: CSS },
-            FieldMask { path: "date_debut_droit", scopes: CSS },
+            FieldMask {
+                path: "est_beneficiaire",
+                scopes: CSS,
+            },
+            FieldMask {
+                path: "avec_participation",
+                scopes: CSS,
+            },
+            FieldMask {
+                path: "date_debut_droit",
+                scopes: CSS,
+            },
         ],
         HOUR,
     ),
@@ -173,12 +246,29 @@ pub(crate) const ENDPOINTS: [Endpoint; 8] = [
             "cnav_participation_familiale_eaje_adresse",
             "cnav_participation_familiale_eaje_parametres_calcul",
         ],
-        &["allocataires", "enfants", "adresse", "parametres_calcul_participation_familiale"],
         &[
-            FieldMask { path: "allocataires", scopes: EAJE_ALLOCATAIRES },
-            FieldMask { path: "enfants", scopes: EAJE_ENFANTS },
-            FieldMask { path: "adresse", scopes: EAJE_ADRESSE },
-            FieldMask { path: "parametres_calcul_participation_familiale", scopes: EAJE_CALCUL },
+            "allocataires",
+            "enfants",
+            "adresse",
+            "parametres_calcul_participation_familiale",
+        ],
+        &[
+            FieldMask {
+                path: "allocataires",
+                scopes: EAJE_ALLOCATAIRES,
+            },
+            FieldMask {
+                path: "enfants",
+                scopes: EAJE_ENFANTS,
+            },
+            FieldMask {
+                path: "adresse",
+                scopes: EAJE_ADRESSE,
+            },
+            FieldMask {
+                path: "parametres_calcul_participation_familiale",
+                scopes: EAJE_CALCUL,
+            },
         ],
         HOUR,
     ),

@@ -78,7 +78,11 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn operation_id(&self, version: u8) -> String {
-        format!("api_particulier_v{version}_{}_{}", self.operation, self.mode.operation_suffix())
+        format!(
+            "api_particulier_v{version}_{}_{}",
+            self.operation,
+            self.mode.operation_suffix()
+        )
     }
 
     pub fn public_path(&self, version: u8) -> String {
@@ -97,14 +101,20 @@ pub fn all() -> Vec<&'static Endpoint> {
 
 /// The endpoint at `/{path}/{mode}` (any version), if any.
 pub fn find(path: &str, mode: &str) -> Option<&'static Endpoint> {
-    all().into_iter().find(|e| e.path == path && e.mode.segment() == mode)
+    all()
+        .into_iter()
+        .find(|e| e.path == path && e.mode.segment() == mode)
 }
 
 /// Every scope the catalogue knows, sorted (what `--scopes all` grants).
 pub fn all_scopes() -> Vec<&'static str> {
     let mut scopes: Vec<&str> = all()
         .iter()
-        .flat_map(|e| e.access_scopes.iter().chain(e.masks.iter().flat_map(|m| m.scopes.iter())))
+        .flat_map(|e| {
+            e.access_scopes
+                .iter()
+                .chain(e.masks.iter().flat_map(|m| m.scopes.iter()))
+        })
         .copied()
         .collect();
     scopes.sort_unstable();
@@ -120,7 +130,12 @@ mod tests {
     fn every_mask_scope_opens_its_endpoint() {
         for e in all() {
             for m in e.masks {
-                assert!(m.scopes.iter().any(|s| e.access_scopes.contains(s)), "{} {}", e.path, m.path);
+                assert!(
+                    m.scopes.iter().any(|s| e.access_scopes.contains(s)),
+                    "{} {}",
+                    e.path,
+                    m.path
+                );
             }
         }
     }
@@ -128,7 +143,10 @@ mod tests {
     #[test]
     fn operation_ids_follow_the_contract() {
         let qf = find("dss/quotient_familial", "identite").unwrap();
-        assert_eq!(qf.operation_id(3), "api_particulier_v3_cnav_quotient_familial_with_civility");
+        assert_eq!(
+            qf.operation_id(3),
+            "api_particulier_v3_cnav_quotient_familial_with_civility"
+        );
         assert_eq!(qf.public_path(3), "/v3/dss/quotient_familial/identite");
     }
 

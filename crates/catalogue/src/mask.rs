@@ -54,18 +54,33 @@ mod tests {
     #[test]
     fn removes_top_level_and_nested_fields() {
         let masks = [
-            FieldMask { path: "a", scopes: &["sa"] },
-            FieldMask { path: "items[].secret", scopes: &["ss"] },
-            FieldMask { path: "obj.inner", scopes: &["si"] },
+            FieldMask {
+                path: "a",
+                scopes: &["sa"],
+            },
+            FieldMask {
+                path: "items[].secret",
+                scopes: &["ss"],
+            },
+            FieldMask {
+                path: "obj.inner",
+                scopes: &["si"],
+            },
         ];
         let mut data = json!({"a": 1, "b": 2, "items": [{"secret": 1, "x": 1}, {"x": 2}], "obj": {"inner": 1, "k": 2}});
         apply(&mut data, &masks, &scopes(&["sa"]));
-        assert_eq!(data, json!({"a": 1, "b": 2, "items": [{"x": 1}, {"x": 2}], "obj": {"k": 2}}));
+        assert_eq!(
+            data,
+            json!({"a": 1, "b": 2, "items": [{"x": 1}, {"x": 2}], "obj": {"k": 2}})
+        );
     }
 
     #[test]
     fn keeps_everything_with_all_scopes() {
-        let masks = [FieldMask { path: "a", scopes: &["x", "y"] }];
+        let masks = [FieldMask {
+            path: "a",
+            scopes: &["x", "y"],
+        }];
         let mut data = json!({"a": 1});
         apply(&mut data, &masks, &scopes(&["y"]));
         assert_eq!(data, json!({"a": 1}));

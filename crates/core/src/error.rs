@@ -257,7 +257,10 @@ mod tests {
 
     #[test]
     fn provider_codes_use_prefix() {
-        let cnav = ProviderInfo { name: "CNAV", prefix: "37" };
+        let cnav = ProviderInfo {
+            name: "CNAV",
+            prefix: "37",
+        };
         let e = cnav.error("002");
         assert_eq!((e.code.as_str(), e.status()), ("37002", 504));
         assert_eq!(e.meta["provider"], "CNAV");

@@ -31,7 +31,11 @@ pub struct TokenLookup {
 
 impl TokenLookup {
     pub fn new(store: Arc<dyn Store>, ttl: Duration) -> Self {
-        TokenLookup { store, ttl, cache: Mutex::new(HashMap::new()) }
+        TokenLookup {
+            store,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The token's record (unknown tokens are cached too, so they cost no query).
@@ -59,7 +63,10 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let from_authorization = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
     from_authorization
         .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
         .map(str::trim)
@@ -67,11 +74,21 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Checks the caller's token: signature, record, revocation, expiry, IP allow-list.
-pub async fn authenticate(keys: &KeyRing, lookup: &TokenLookup, headers: &HeaderMap, ip: IpAddr) -> Result<Caller, ApiError> {
+pub async fn authenticate(
+    keys: &KeyRing,
+    lookup: &TokenLookup,
+    headers: &HeaderMap,
+    ip: IpAddr,
+) -> Result<Caller, ApiError> {
     let token = bearer(headers).ok_or_else(|| ApiError::gateway("00101"))?;
-    let claims = keys.verify(token).ok_or_else(|| ApiError::gateway("00101"))?;
+    let claims = keys
+        .verify(token)
+        .ok_or_else(|| ApiError::gateway("00101"))?;
     let jti = parse_lowercase_uuid(&claims.jti).ok_or_else(|| ApiError::gateway("00101"))?;
-    let record = lookup.get(jti).await?.ok_or_else(|| ApiError::gateway("00101"))?;
+    let record = lookup
+        .get(jti)
+        .await?
+        .ok_or_else(|| ApiError::gateway("00101"))?;
     let now = Utc::now();
     if record.revoked_at.is_some_and(|at| at <= now) {
         return Err(ApiError::gateway("00105"));
@@ -109,8 +126,15 @@ fn cidr_contains(entry: &str, ip: IpAddr) -> bool {
         _ => ip,
     };
     match (network, ip) {
-        (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(u128::from(u32::from(n)), u128::from(u32::from(a)), bits.unwrap_or(32), 32),
-        (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(u128::from(n), u128::from(a), bits.unwrap_or(128), 128),
+        (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(
+            u128::from(u32::from(n)),
+            u128::from(u32::from(a)),
+            bits.unwrap_or(32),
+            32,
+        ),
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            prefix_eq(u128::from(n), u128::from(a), bits.unwrap_or(128), 128)
+        }
         _ => false,
     }
 }
@@ -133,7 +157,11 @@ mod tests {
 
     #[test]
     fn allow_lists() {
-        let list = vec!["10.0.0.0/8".to_string(), "192.168.1.7".to_string(), "2001:db8::/32".to_string()];
+        let list = vec![
+            "10.0.0.0/8".to_string(),
+            "192.168.1.7".to_string(),
+            "2001:db8::/32".to_string(),
+        ];
         assert!(ip_allowed(&[], ip("1.2.3.4")));
         assert!(ip_allowed(&list, ip("10.200.3.4")));
         assert!(ip_allowed(&list, ip("192.168.1.7")));

@@ -24,7 +24,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { per_second: 20, provider_timeout_secs: 10, token_cache_ms: 4000 }
+        Limits {
+            per_second: 20,
+            provider_timeout_secs: 10,
+            token_cache_ms: 4000,
+        }
     }
 }
 
@@ -62,16 +66,22 @@ impl GatewayConfig {
     pub fn load(file: Option<&Path>) -> anyhow::Result<GatewayConfig> {
         let mut figment = Figment::from(Serialized::defaults(GatewayConfig::default()));
         if let Some(file) = file {
-            anyhow::ensure!(file.exists(), "configuration file {} not found", file.display());
+            anyhow::ensure!(
+                file.exists(),
+                "configuration file {} not found",
+                file.display()
+            );
             figment = figment.merge(Toml::file(file));
         }
-        let config = figment.merge(Env::prefixed("PASSERELLE_").split("__")).extract()?;
+        let config = figment
+            .merge(Env::prefixed("PASSERELLE_").split("__"))
+            .extract()?;
         Ok(config)
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("passerelle.db").display()))
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("passerelle.db").display())
+        })
     }
 }

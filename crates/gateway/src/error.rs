@@ -27,7 +27,9 @@ impl IntoResponse for Errors {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = (status, axum::Json(json!({ "errors": self.0 }))).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API));
         response
     }
 }

@@ -18,7 +18,10 @@ pub struct Guard {
 impl InFlight {
     pub fn try_acquire(&self, key: String) -> Option<Guard> {
         let inserted = self.keys.lock().expect("in-flight set").insert(key.clone());
-        inserted.then(|| Guard { keys: self.keys.clone(), key })
+        inserted.then(|| Guard {
+            keys: self.keys.clone(),
+            key,
+        })
     }
 }
 

@@ -13,11 +13,17 @@ pub struct Quota {
 
 impl Quota {
     pub fn per_second(limit: u32) -> Quota {
-        Quota { limit: limit.max(1), period: Duration::from_secs(1) }
+        Quota {
+            limit: limit.max(1),
+            period: Duration::from_secs(1),
+        }
     }
 
     pub fn per_minute(limit: u32) -> Quota {
-        Quota { limit: limit.max(1), period: Duration::from_secs(60) }
+        Quota {
+            limit: limit.max(1),
+            period: Duration::from_secs(60),
+        }
     }
 
     fn interval(&self) -> Duration {
@@ -50,7 +56,9 @@ impl Default for Limiter {
 
 impl Limiter {
     pub fn new() -> Self {
-        Limiter { tat: Mutex::new(HashMap::new()) }
+        Limiter {
+            tat: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn check(&self, key: &str, quota: Quota) -> Decision {
@@ -72,11 +80,14 @@ impl Limiter {
         let settled = if allowed { next } else { tat };
         let used = settled.duration_since(now);
         let remaining = quota.period.saturating_sub(used).as_nanos() / interval.as_nanos().max(1);
-        let retry_after = (!allowed).then(|| ceil_secs(next.duration_since(now).saturating_sub(quota.period)).max(1));
+        let retry_after = (!allowed)
+            .then(|| ceil_secs(next.duration_since(now).saturating_sub(quota.period)).max(1));
         Decision {
             allowed,
             limit: quota.limit,
-            remaining: u32::try_from(remaining).unwrap_or(u32::MAX).min(quota.limit),
+            remaining: u32::try_from(remaining)
+                .unwrap_or(u32::MAX)
+                .min(quota.limit),
             reset: epoch_now() + ceil_secs(used),
             retry_after,
         }
@@ -88,7 +99,10 @@ fn ceil_secs(d: Duration) -> u64 {
 }
 
 fn epoch_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -116,9 +130,21 @@ mod tests {
         for _ in 0..20 {
             limiter.check_at("t", quota, now);
         }
-        assert!(!limiter.check_at("t", quota, now + Duration::from_millis(10)).allowed);
-        assert!(limiter.check_at("t", quota, now + Duration::from_millis(50)).allowed);
-        assert!(!limiter.check_at("t", quota, now + Duration::from_millis(51)).allowed);
+        assert!(
+            !limiter
+                .check_at("t", quota, now + Duration::from_millis(10))
+                .allowed
+        );
+        assert!(
+            limiter
+                .check_at("t", quota, now + Duration::from_millis(50))
+                .allowed
+        );
+        assert!(
+            !limiter
+                .check_at("t", quota, now + Duration::from_millis(51))
+                .allowed
+        );
     }
 
     #[test]

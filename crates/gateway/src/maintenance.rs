@@ -33,7 +33,8 @@ pub struct Active {
 
 impl MaintenanceWindow {
     fn applies_to(&self, provider: &str, resource: &str) -> bool {
-        self.provider == provider && (self.resources.is_empty() || self.resources.iter().any(|r| r == resource))
+        self.provider == provider
+            && (self.resources.is_empty() || self.resources.iter().any(|r| r == resource))
     }
 
     fn day_matches(&self, day: NaiveDate) -> bool {
@@ -63,7 +64,11 @@ impl MaintenanceWindow {
             None
         }?;
         let retry_in = (ends_at - now.naive_local()).num_seconds().max(1);
-        Some(Active { start: self.start.clone(), end: self.end.clone(), retry_in })
+        Some(Active {
+            start: self.start.clone(),
+            end: self.end.clone(),
+            retry_in,
+        })
     }
 }
 
@@ -91,18 +96,38 @@ mod tests {
     #[test]
     fn sunday_evening_window() {
         let w = window(Some("sun"), "23:00", "23:45");
-        let active = w.active_at("dss", "quotient_familial", at(22, 23, 15)).unwrap();
+        let active = w
+            .active_at("dss", "quotient_familial", at(22, 23, 15))
+            .unwrap();
         assert_eq!(active.retry_in, 30 * 60);
-        assert!(w.active_at("dss", "quotient_familial", at(22, 23, 45)).is_none());
-        assert!(w.active_at("dss", "quotient_familial", at(21, 23, 15)).is_none());
-        assert!(w.active_at("dss", "prime_activite", at(22, 23, 15)).is_none());
+        assert!(w
+            .active_at("dss", "quotient_familial", at(22, 23, 45))
+            .is_none());
+        assert!(w
+            .active_at("dss", "quotient_familial", at(21, 23, 15))
+            .is_none());
+        assert!(w
+            .active_at("dss", "prime_activite", at(22, 23, 15))
+            .is_none());
     }
 
     #[test]
     fn window_wrapping_midnight() {
         let w = window(None, "23:30", "01:00");
-        assert_eq!(w.active_at("dss", "quotient_familial", at(22, 23, 50)).unwrap().retry_in, 70 * 60);
-        assert_eq!(w.active_at("dss", "quotient_familial", at(23, 0, 30)).unwrap().retry_in, 30 * 60);
-        assert!(w.active_at("dss", "quotient_familial", at(23, 1, 0)).is_none());
+        assert_eq!(
+            w.active_at("dss", "quotient_familial", at(22, 23, 50))
+                .unwrap()
+                .retry_in,
+            70 * 60
+        );
+        assert_eq!(
+            w.active_at("dss", "quotient_familial", at(23, 0, 30))
+                .unwrap()
+                .retry_in,
+            30 * 60
+        );
+        assert!(w
+            .active_at("dss", "quotient_familial", at(23, 1, 0))
+            .is_none());
     }
 }

@@ -23,14 +23,54 @@ fn identity_params(endpoint: &Endpoint) -> Vec<Value> {
             json!({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": rules.max_prenoms}),
             "Prénoms, un par paramètre.",
         ),
-        param("anneeDateNaissance", rules.birth_date_required, integer.clone(), "Année de naissance."),
-        param("moisDateNaissance", rules.birth_date_required, integer.clone(), "Mois de naissance."),
-        param("jourDateNaissance", rules.birth_date_required, integer, "Jour de naissance."),
-        param("sexeEtatCivil", rules.sexe_required, json!({"type": "string", "enum": ["M", "F"]}), "Sexe à l'état civil."),
-        param("codeCogInseePaysNaissance", true, json!({"type": "string", "minLength": 5, "maxLength": 5}), "Code COG INSEE du pays de naissance (99100 : France)."),
-        param("codeCogInseeCommuneNaissance", false, json!({"type": "string", "minLength": 5, "maxLength": 5}), "Code COG INSEE de la commune de naissance."),
-        param("nomCommuneNaissance", false, string, "Nom de la commune de naissance (avec le département et l'année de naissance)."),
-        param("codeCogInseeDepartementNaissance", false, json!({"type": "string", "minLength": 2, "maxLength": 3}), "Code du département de naissance."),
+        param(
+            "anneeDateNaissance",
+            rules.birth_date_required,
+            integer.clone(),
+            "Année de naissance.",
+        ),
+        param(
+            "moisDateNaissance",
+            rules.birth_date_required,
+            integer.clone(),
+            "Mois de naissance.",
+        ),
+        param(
+            "jourDateNaissance",
+            rules.birth_date_required,
+            integer,
+            "Jour de naissance.",
+        ),
+        param(
+            "sexeEtatCivil",
+            rules.sexe_required,
+            json!({"type": "string", "enum": ["M", "F"]}),
+            "Sexe à l'état civil.",
+        ),
+        param(
+            "codeCogInseePaysNaissance",
+            true,
+            json!({"type": "string", "minLength": 5, "maxLength": 5}),
+            "Code COG INSEE du pays de naissance (99100 : France).",
+        ),
+        param(
+            "codeCogInseeCommuneNaissance",
+            false,
+            json!({"type": "string", "minLength": 5, "maxLength": 5}),
+            "Code COG INSEE de la commune de naissance.",
+        ),
+        param(
+            "nomCommuneNaissance",
+            false,
+            string,
+            "Nom de la commune de naissance (avec le département et l'année de naissance).",
+        ),
+        param(
+            "codeCogInseeDepartementNaissance",
+            false,
+            json!({"type": "string", "minLength": 2, "maxLength": 3}),
+            "Code du département de naissance.",
+        ),
     ]
 }
 
@@ -39,11 +79,25 @@ fn error_response(description: &str) -> Value {
 }
 
 fn operation(endpoint: &Endpoint, version: u8) -> Value {
-    let mut parameters = vec![param("recipient", true, json!({"type": "string", "pattern": "^[0-9]{14}$"}), "SIRET de l'administration destinataire des données.")];
+    let mut parameters = vec![param(
+        "recipient",
+        true,
+        json!({"type": "string", "pattern": "^[0-9]{14}$"}),
+        "SIRET de l'administration destinataire des données.",
+    )];
     parameters.push(json!({"name": "Cache-Control", "in": "header", "required": false, "schema": {"type": "string"}, "description": "no-cache : ignore le cache de réponses."}));
     parameters.extend(identity_params(endpoint));
-    parameters.extend(endpoint.extra_params.iter().map(|p| param(p.name, false, json!({"type": p.kind}), p.description)));
-    let fields: Map<String, Value> = endpoint.fields.iter().map(|f| (f.to_string(), json!({}))).collect();
+    parameters.extend(
+        endpoint
+            .extra_params
+            .iter()
+            .map(|p| param(p.name, false, json!({"type": p.kind}), p.description)),
+    );
+    let fields: Map<String, Value> = endpoint
+        .fields
+        .iter()
+        .map(|f| (f.to_string(), json!({})))
+        .collect();
     let mode = match endpoint.mode {
         Mode::Identite => "Identité",
         Mode::FranceConnect => "FranceConnect",
@@ -77,7 +131,10 @@ pub fn document() -> String {
     let mut paths = Map::new();
     for endpoint in passerelle_catalogue::all() {
         for version in endpoint.versions {
-            paths.insert(endpoint.public_path(*version), operation(endpoint, *version));
+            paths.insert(
+                endpoint.public_path(*version),
+                operation(endpoint, *version),
+            );
         }
     }
     let doc = json!({

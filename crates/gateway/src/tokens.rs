@@ -20,7 +20,12 @@ pub struct TokenRequest {
 /// 18 months, the contract's default lifetime.
 pub const DEFAULT_DAYS: i64 = 548;
 
-pub async fn issue(store: &dyn Store, keys: &KeyRing, request: TokenRequest, now: DateTime<Utc>) -> anyhow::Result<(TokenRecord, String)> {
+pub async fn issue(
+    store: &dyn Store,
+    keys: &KeyRing,
+    request: TokenRequest,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(TokenRecord, String)> {
     let record = TokenRecord {
         jti: Uuid::new_v4(),
         name: request.name,

@@ -44,8 +44,14 @@ struct Case {
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
     let cases = load(&options.cases, &options.only)?;
-    anyhow::ensure!(!cases.is_empty(), "no replayable case found in {}", options.cases.display());
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    anyhow::ensure!(
+        !cases.is_empty(),
+        "no replayable case found in {}",
+        options.cases.display()
+    );
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
     let (mut passed, mut failed) = (0, 0);
     for case in &cases {
         match replay(&client, &options, case).await {
@@ -73,23 +79,40 @@ fn endpoint_for(operation_id: &str) -> Option<(&'static Endpoint, u8)> {
 
 fn load(dir: &Path, only: &[String]) -> anyhow::Result<Vec<Case>> {
     let mut cases = Vec::new();
-    let mut folders: Vec<_> = std::fs::read_dir(dir)?.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut folders: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     folders.sort();
     for folder in folders {
-        let operation_id = folder.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let operation_id = folder
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         if !only.iter().all(|f| operation_id.contains(f.as_str())) {
             continue;
         }
         let Some((endpoint, version)) = endpoint_for(&operation_id) else {
             continue;
         };
-        let mut files: Vec<_> = std::fs::read_dir(&folder)?.filter_map(Result::ok).map(|e| e.path()).collect();
+        let mut files: Vec<_> = std::fs::read_dir(&folder)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
         files.sort();
-        for file in files.iter().filter(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))) {
+        for file in files
+            .iter()
+            .filter(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        {
             let text = std::fs::read_to_string(file)?;
             for (i, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
-                let doc: Value = serde::Deserialize::deserialize(document).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-                let Some(status) = doc.get("status").and_then(Value::as_u64) else { continue };
+                let doc: Value = serde::Deserialize::deserialize(document)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                let Some(status) = doc.get("status").and_then(Value::as_u64) else {
+                    continue;
+                };
                 if NOT_REPLAYABLE.contains(&status) {
                     continue;
                 }
@@ -98,12 +121,19 @@ fn load(dir: &Path, only: &[String]) -> anyhow::Result<Vec<Case>> {
                     Some(v) => v.clone(),
                     None => Value::Null,
                 };
-                let file_name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                let file_name = file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
                 cases.push(Case {
                     name: format!("{operation_id}/{file_name}#{i}"),
                     endpoint,
                     version,
-                    params: doc.get("params").and_then(Value::as_object).cloned().unwrap_or_default(),
+                    params: doc
+                        .get("params")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default(),
                     status,
                     payload,
                 });
@@ -117,7 +147,9 @@ fn query(case: &Case, recipient: &str) -> Vec<(String, String)> {
     let mut pairs = vec![("recipient".to_string(), recipient.to_string())];
     for (key, value) in &case.params {
         match value {
-            Value::Array(items) => pairs.extend(items.iter().map(|i| (format!("{key}[]"), scalar(i)))),
+            Value::Array(items) => {
+                pairs.extend(items.iter().map(|i| (format!("{key}[]"), scalar(i))))
+            }
             other => pairs.push((key.clone(), scalar(other))),
         }
     }
@@ -137,7 +169,10 @@ fn expected_data(case: &Case) -> Value {
     let mut data = case.payload.get("data").cloned().unwrap_or(Value::Null);
     let asks_period = case.params.contains_key("annee") || case.params.contains_key("mois");
     if case.endpoint.resource == "quotient_familial" && !asks_period {
-        if let Some(qf) = data.get_mut("quotient_familial").and_then(Value::as_object_mut) {
+        if let Some(qf) = data
+            .get_mut("quotient_familial")
+            .and_then(Value::as_object_mut)
+        {
             let now = Utc::now().with_timezone(&Paris);
             qf.insert("annee".into(), now.year().into());
             qf.insert("mois".into(), now.month().into());
@@ -147,7 +182,11 @@ fn expected_data(case: &Case) -> Value {
 }
 
 async fn replay(client: &reqwest::Client, options: &Options, case: &Case) -> Result<(), String> {
-    let url = format!("{}{}", options.base_url.trim_end_matches('/'), case.endpoint.public_path(case.version));
+    let url = format!(
+        "{}{}",
+        options.base_url.trim_end_matches('/'),
+        case.endpoint.public_path(case.version)
+    );
     let pairs = query(case, &options.recipient);
     let mut attempt = 0;
     let (status, body) = loop {
@@ -160,7 +199,10 @@ async fn replay(client: &reqwest::Client, options: &Options, case: &Case) -> Res
             .await
             .map_err(|e| format!("request failed: {e}"))?;
         let status = u64::from(response.status().as_u16());
-        let wait = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let wait = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         let body: Value = response.json().await.unwrap_or(Value::Null);
         match wait {
             Some(secs) if status == 429 && attempt < 3 => {
@@ -176,12 +218,19 @@ async fn replay(client: &reqwest::Client, options: &Options, case: &Case) -> Res
     if status == 200 {
         let expected = expected_data(case);
         if body.get("data") != Some(&expected) {
-            return Err(format!("data differs:\n  got      {}\n  expected {expected}", body["data"]));
+            return Err(format!(
+                "data differs:\n  got      {}\n  expected {expected}",
+                body["data"]
+            ));
         }
     } else {
         let code = |v: &Value| v.pointer("/errors/0/code").cloned();
         if code(&body) != code(&case.payload) {
-            return Err(format!("error code {:?}, expected {:?}", code(&body), code(&case.payload)));
+            return Err(format!(
+                "error code {:?}, expected {:?}",
+                code(&body),
+                code(&case.payload)
+            ));
         }
     }
     Ok(())

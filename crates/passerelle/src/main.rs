@@ -21,10 +21,10 @@ struct Cli {
 #[derive(Args, Clone, Debug)]
 pub struct StoreArgs {
     /// Data folder (holds the embedded SQLite store).
-    #[arg(long, env = "PASSERELLE_DATA_DIR")]
+    #[arg(long, global = true, env = "PASSERELLE_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Database URL (`sqlite://…`); wins over --data-dir.
-    #[arg(long, env = "PASSERELLE_DATABASE_URL")]
+    #[arg(long, global = true, env = "PASSERELLE_DATABASE_URL")]
     database_url: Option<String>,
 }
 
@@ -72,8 +72,11 @@ enum Command {
 }
 
 fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG_LEVEL").unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG_LEVEL")
+        .unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("PASSERELLE_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();
     } else {
@@ -86,9 +89,17 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs();
     match cli.command {
-        Command::Serve { config, listen, store } => run::serve(config.as_deref(), listen, store).await,
+        Command::Serve {
+            config,
+            listen,
+            store,
+        } => run::serve(config.as_deref(), listen, store).await,
         Command::Simulate { listen } => run::simulate(&listen).await,
-        Command::Demo { listen, data_dir, simulators_listen } => demo::run(&listen, data_dir, &simulators_listen).await,
+        Command::Demo {
+            listen,
+            data_dir,
+            simulators_listen,
+        } => demo::run(&listen, data_dir, &simulators_listen).await,
         Command::Migrate { store } => {
             run::open_store(&store).await?;
             println!("migrations applied");

@@ -41,7 +41,8 @@ pub async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -51,7 +52,11 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing calls in flight");
 }
 
-pub async fn serve(config_file: Option<&Path>, listen: Option<String>, store_args: StoreArgs) -> anyhow::Result<()> {
+pub async fn serve(
+    config_file: Option<&Path>,
+    listen: Option<String>,
+    store_args: StoreArgs,
+) -> anyhow::Result<()> {
     let mut config = GatewayConfig::load(config_file)?;
     if let Some(listen) = listen {
         config.listen = listen;
@@ -63,13 +68,15 @@ pub async fn serve(config_file: Option<&Path>, listen: Option<String>, store_arg
     prepare_data_dir(&url)?;
     let store = passerelle_store::open(&url).await?;
     let listener = TcpListener::bind(&config.listen).await?;
-    tracing::info!(address = %listener.local_addr()?, "gateway listening");
+    println!("gateway listening on http://{}", listener.local_addr()?);
     let state = AppState::new(config, store).await?;
     passerelle_gateway::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }
 
-pub async fn start_simulators(listen: &str) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn start_simulators(
+    listen: &str,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
     let task = tokio::spawn(async move {

@@ -50,7 +50,12 @@ pub fn parse_scopes(raw: &str) -> anyhow::Result<Vec<String>> {
     if raw.trim() == "all" {
         return Ok(known.iter().map(|s| s.to_string()).collect());
     }
-    let scopes: Vec<String> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let scopes: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
     anyhow::ensure!(!scopes.is_empty(), "--scopes is empty");
     if let Some(unknown) = scopes.iter().find(|s| !known.contains(&s.as_str())) {
         anyhow::bail!("unknown scope `{unknown}` (known: {})", known.join(", "));
@@ -61,25 +66,53 @@ pub fn parse_scopes(raw: &str) -> anyhow::Result<Vec<String>> {
 pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Result<()> {
     let store = open_store(store_args).await?;
     match command {
-        TokenCommand::Issue { name, siret, scopes, expires_in_days, rate_limit_per_minute, allowed_ips } => {
-            anyhow::ensure!(Siret::parse(&siret).is_some(), "`{siret}` is not a valid SIRET");
+        TokenCommand::Issue {
+            name,
+            siret,
+            scopes,
+            expires_in_days,
+            rate_limit_per_minute,
+            allowed_ips,
+        } => {
+            anyhow::ensure!(
+                Siret::parse(&siret).is_some(),
+                "`{siret}` is not a valid SIRET"
+            );
             anyhow::ensure!(expires_in_days > 0, "--expires-in-days must be positive");
             let keys = KeyRing::load_or_create(store.as_ref()).await?;
-            let request = TokenRequest { name, siret, scopes: parse_scopes(&scopes)?, expires_in_days, rate_limit_per_minute, allowed_ips };
+            let request = TokenRequest {
+                name,
+                siret,
+                scopes: parse_scopes(&scopes)?,
+                expires_in_days,
+                rate_limit_per_minute,
+                allowed_ips,
+            };
             let (record, jwt) = tokens::issue(store.as_ref(), &keys, request, Utc::now()).await?;
             println!("jti: {}", record.jti);
             println!("expires: {}", record.expires_at.to_rfc3339());
             println!("{jwt}");
         }
         TokenCommand::List => {
-            println!("{:<36}  {:<10}  {:<25}  {:<14}  name / scopes", "jti", "state", "expires", "siret");
+            println!(
+                "{:<36}  {:<10}  {:<25}  {:<14}  name / scopes",
+                "jti", "state", "expires", "siret"
+            );
             for t in store.tokens().await? {
                 let state = match (t.revoked_at, t.expires_at < Utc::now()) {
                     (Some(_), _) => "revoked",
                     (None, true) => "expired",
                     (None, false) => "active",
                 };
-                println!("{:<36}  {:<10}  {:<25}  {:<14}  {} [{}]", t.jti, state, t.expires_at.to_rfc3339(), t.siret, t.name, t.scopes.join(","));
+                println!(
+                    "{:<36}  {:<10}  {:<25}  {:<14}  {} [{}]",
+                    t.jti,
+                    state,
+                    t.expires_at.to_rfc3339(),
+                    t.siret,
+                    t.name,
+                    t.scopes.join(",")
+                );
             }
         }
         TokenCommand::Revoke { jti } => {

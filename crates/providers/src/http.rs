@@ -34,7 +34,10 @@ pub fn soft_status_error(info: ProviderInfo, status: StatusCode) -> Option<ApiEr
     match status.as_u16() {
         502 | 503 => Some(info.error("001")),
         504 => Some(info.error("002")),
-        300..=399 => Some(info.error("000").with_detail("Le fournisseur de données a répondu par une redirection inattendue.")),
+        300..=399 => Some(
+            info.error("000")
+                .with_detail("Le fournisseur de données a répondu par une redirection inattendue."),
+        ),
         _ => None,
     }
 }

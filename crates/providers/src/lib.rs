@@ -35,7 +35,12 @@ pub trait Provider: Send + Sync {
     fn info(&self) -> ProviderInfo;
 
     /// Parses the endpoint's own parameters (beyond identity). Errors are 422s.
-    fn parse_extras(&self, _endpoint: &Endpoint, _query: &Query, _today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+    fn parse_extras(
+        &self,
+        _endpoint: &Endpoint,
+        _query: &Query,
+        _today: NaiveDate,
+    ) -> Result<Extras, Vec<ApiError>> {
         Ok(Extras::new())
     }
 
@@ -53,7 +58,9 @@ pub struct ProvidersConfig {
 impl ProvidersConfig {
     /// Points every provider at a running simulator (`http://host:port`).
     pub fn simulated(base: &str) -> Self {
-        ProvidersConfig { dss: dss::DssConfig::simulated(&format!("{base}/dss")) }
+        ProvidersConfig {
+            dss: dss::DssConfig::simulated(&format!("{base}/dss")),
+        }
     }
 }
 
@@ -66,5 +73,8 @@ pub fn registry(config: &ProvidersConfig) -> HashMap<&'static str, Arc<dyn Provi
 
 /// Every simulator, nested under its provider's prefix.
 pub fn simulators() -> axum::Router {
-    axum::Router::new().nest("/dss", dss::simulator::router(dss::simulator::Simulator::with_default_people()))
+    axum::Router::new().nest(
+        "/dss",
+        dss::simulator::router(dss::simulator::Simulator::with_default_people()),
+    )
 }

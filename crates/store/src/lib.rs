@@ -79,6 +79,9 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         anyhow::bail!("the PostgreSQL backend is not built yet (tracked in issue 5); use sqlite://")
     } else {
-        anyhow::bail!("unsupported database URL (expected sqlite://…): {}", url.split(':').next().unwrap_or(""))
+        anyhow::bail!(
+            "unsupported database URL (expected sqlite://…): {}",
+            url.split(':').next().unwrap_or("")
+        )
     }
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
@@ -22,7 +24,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         Ok(SqliteStore { pool })
     }
 }
@@ -140,7 +145,9 @@ impl Store for SqliteStore {
     }
 
     async fn tokens(&self) -> anyhow::Result<Vec<TokenRecord>> {
-        let rows = sqlx::query("SELECT * FROM tokens ORDER BY issued_at").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM tokens ORDER BY issued_at")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(token_from).collect()
     }
 
@@ -208,7 +215,9 @@ mod tests {
     }
 
     fn token() -> TokenRecord {
-        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         TokenRecord {
             jti: Uuid::new_v4(),
             name: "Mairie".into(),
@@ -232,7 +241,10 @@ mod tests {
         assert!(store.set_token_expiry(t.jti, later).await.unwrap());
         assert!(store.revoke_token(t.jti, later).await.unwrap());
         let changed = store.token(t.jti).await.unwrap().unwrap();
-        assert_eq!((changed.expires_at, changed.revoked_at), (later, Some(later)));
+        assert_eq!(
+            (changed.expires_at, changed.revoked_at),
+            (later, Some(later))
+        );
         assert!(!store.revoke_token(Uuid::new_v4(), later).await.unwrap());
         assert_eq!(store.tokens().await.unwrap().len(), 1);
     }
@@ -240,8 +252,14 @@ mod tests {
     #[tokio::test]
     async fn secrets_keep_their_first_value() {
         let (_dir, store) = store().await;
-        assert_eq!(store.secret_or_insert("salt", vec![1]).await.unwrap(), vec![1]);
-        assert_eq!(store.secret_or_insert("salt", vec![2]).await.unwrap(), vec![1]);
+        assert_eq!(
+            store.secret_or_insert("salt", vec![1]).await.unwrap(),
+            vec![1]
+        );
+        assert_eq!(
+            store.secret_or_insert("salt", vec![2]).await.unwrap(),
+            vec![1]
+        );
     }
 
     #[tokio::test]
@@ -260,7 +278,12 @@ mod tests {
         };
         store.append_journal(&[row(0), row(1)]).await.unwrap();
         let rows = store.recent_journal(10).await.unwrap();
-        assert_eq!(rows.iter().map(|r| r.request_id.as_str()).collect::<Vec<_>>(), vec!["r1", "r0"]);
+        assert_eq!(
+            rows.iter()
+                .map(|r| r.request_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["r1", "r0"]
+        );
         assert!(rows[1].cached);
     }
 }

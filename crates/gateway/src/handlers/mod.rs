@@ -1,6 +1,7 @@
 //! Routes: one file per resource.
 
 mod api;
+mod request_id;
 mod v3;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/open-api.yml", get(api::open_api))
         .route("/{version}/{provider}/{resource}/{mode}", get(v3::call))
         .fallback(unknown_route)
+        .layer(axum::middleware::from_fn(request_id::tag))
 }
 
 async fn unknown_route() -> Errors {

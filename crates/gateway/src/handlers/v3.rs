@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha512};
 use uuid::Uuid;
 
+use super::request_id::RequestId;
 use crate::auth::{self, Caller};
 use crate::error::Errors;
 use crate::limits::{Decision, Quota};
@@ -41,11 +42,12 @@ pub async fn call(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((version, provider, resource, mode)): Path<RouteParts>,
     RawQuery(raw): RawQuery,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     headers: HeaderMap,
 ) -> Response {
     let started = Instant::now();
     let mut trace = Trace {
-        request_id: request_id(&headers),
+        request_id,
         endpoint: format!("/{version}/{provider}/{resource}/{mode}"),
         jti: None,
         recipient: None,
@@ -54,22 +56,47 @@ pub async fn call(
         cache_left: None,
     };
     let route = (version, provider, resource, mode);
-    let outcome = run(&state, &mut trace, &route, raw.as_deref().unwrap_or(""), &headers, client_ip(&state, &headers, peer)).await;
+    let outcome = run(
+        &state,
+        &mut trace,
+        &route,
+        raw.as_deref().unwrap_or(""),
+        &headers,
+        client_ip(&state, &headers, peer),
+    )
+    .await;
     finish(&state, trace, outcome, started).await
 }
 
-async fn run(state: &AppState, trace: &mut Trace, route: &RouteParts, raw: &str, headers: &HeaderMap, ip: IpAddr) -> Result<Value, Errors> {
+async fn run(
+    state: &AppState,
+    trace: &mut Trace,
+    route: &RouteParts,
+    raw: &str,
+    headers: &HeaderMap,
+    ip: IpAddr,
+) -> Result<Value, Errors> {
     let endpoint = resolve(route)?;
     let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
     trace.jti = Some(caller.record.jti);
     throttle(state, trace, &caller)?;
-    if !endpoint.access_scopes.iter().any(|s| caller.scopes.contains(*s)) {
+    if !endpoint
+        .access_scopes
+        .iter()
+        .any(|s| caller.scopes.contains(*s))
+    {
         return Err(ApiError::gateway("00100").into());
     }
     let query = parse_query(raw)?;
-    let recipient = query.get("recipient").and_then(Siret::parse).ok_or_else(|| ApiError::gateway("00210"))?;
+    let recipient = query
+        .get("recipient")
+        .and_then(Siret::parse)
+        .ok_or_else(|| ApiError::gateway("00210"))?;
     trace.recipient = Some(recipient.to_string());
-    let provider = state.providers.get(endpoint.provider).ok_or_else(|| ApiError::gateway("00500"))?;
+    let provider = state
+        .providers
+        .get(endpoint.provider)
+        .ok_or_else(|| ApiError::gateway("00500"))?;
     let now = Utc::now().with_timezone(&Paris);
     let (civility, extras) = parse_params(endpoint, provider.as_ref(), &query, now.date_naive())?;
     let key = cache_key(endpoint, civility.as_ref(), &extras);
@@ -77,7 +104,11 @@ async fn run(state: &AppState, trace: &mut Trace, route: &RouteParts, raw: &str,
     check_maintenance(state, endpoint, provider.as_ref(), now)?;
 
     let no_cache = headers.get("cache-control").and_then(|v| v.to_str().ok()) == Some("no-cache");
-    let cached = if no_cache { None } else { state.cache.get(&key) };
+    let cached = if no_cache {
+        None
+    } else {
+        state.cache.get(&key)
+    };
     let data = match cached {
         Some((data, left)) => {
             trace.cache_left = Some(left);
@@ -88,10 +119,21 @@ async fn run(state: &AppState, trace: &mut Trace, route: &RouteParts, raw: &str,
                 .inflight
                 .try_acquire(format!("{}|{key}", caller.record.jti))
                 .ok_or_else(|| ApiError::gateway("00015"))?;
-            let call = Call { endpoint, civility: civility.as_ref(), extras: &extras, recipient: &recipient, request_id: &trace.request_id, today: now.date_naive() };
+            let call = Call {
+                endpoint,
+                civility: civility.as_ref(),
+                extras: &extras,
+                recipient: &recipient,
+                request_id: &trace.request_id,
+                today: now.date_naive(),
+            };
             let data = fetch(state, provider.as_ref(), &call).await?;
             if !no_cache && endpoint.cache_ttl_secs > 0 {
-                state.cache.put(key, data.clone(), Duration::from_secs(endpoint.cache_ttl_secs));
+                state.cache.put(
+                    key,
+                    data.clone(),
+                    Duration::from_secs(endpoint.cache_ttl_secs),
+                );
             }
             data
         }
@@ -107,9 +149,12 @@ fn resolve(route: &RouteParts) -> Result<&'static Endpoint, ApiError> {
         .strip_prefix('v')
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| ApiError::gateway("00404"))?;
-    let endpoint = passerelle_catalogue::find(&format!("{provider}/{resource}"), mode).ok_or_else(|| ApiError::gateway("00404"))?;
+    let endpoint = passerelle_catalogue::find(&format!("{provider}/{resource}"), mode)
+        .ok_or_else(|| ApiError::gateway("00404"))?;
     if !endpoint.supports(version) {
-        return Err(ApiError::gateway("00402").with_detail(format!("La version v{version} n'est pas supportée pour cet endpoint")));
+        return Err(ApiError::gateway("00402").with_detail(format!(
+            "La version v{version} n'est pas supportée pour cet endpoint"
+        )));
     }
     Ok(endpoint)
 }
@@ -131,21 +176,39 @@ fn throttle(state: &AppState, trace: &mut Trace, caller: &Caller) -> Result<(), 
 fn parse_query(raw: &str) -> Result<Query, ApiError> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
         .map(Query::new)
-        .map_err(|_| ApiError::gateway("00401").with_detail("La chaîne de requête n'est pas correctement encodée."))
+        .map_err(|_| {
+            ApiError::gateway("00401")
+                .with_detail("La chaîne de requête n'est pas correctement encodée.")
+        })
 }
 
-fn parse_params(endpoint: &Endpoint, provider: &dyn Provider, query: &Query, today: NaiveDate) -> Result<(Option<Civility>, Extras), Errors> {
-    let civility = endpoint.civility.map(|rules| Civility::parse(query, &rules, today)).transpose();
+fn parse_params(
+    endpoint: &Endpoint,
+    provider: &dyn Provider,
+    query: &Query,
+    today: NaiveDate,
+) -> Result<(Option<Civility>, Extras), Errors> {
+    let civility = endpoint
+        .civility
+        .map(|rules| Civility::parse(query, &rules, today))
+        .transpose();
     let extras = provider.parse_extras(endpoint, query, today);
     match (civility, extras) {
         (Ok(c), Ok(e)) => Ok((c, e)),
-        (c, e) => Err(Errors(c.err().into_iter().chain(e.err()).flatten().collect())),
+        (c, e) => Err(Errors(
+            c.err().into_iter().chain(e.err()).flatten().collect(),
+        )),
     }
 }
 
 /// The call's identity: endpoint and every parameter, never the caller nor `recipient`.
 fn cache_key(endpoint: &Endpoint, civility: Option<&Civility>, extras: &Extras) -> String {
-    let mut key = format!("{}/{}?{}", endpoint.path, endpoint.mode.segment(), civility.map(Civility::canonical).unwrap_or_default());
+    let mut key = format!(
+        "{}/{}?{}",
+        endpoint.path,
+        endpoint.mode.segment(),
+        civility.map(Civility::canonical).unwrap_or_default()
+    );
     for (k, v) in extras {
         key.push_str(&format!("&{k}={v}"));
     }
@@ -162,19 +225,35 @@ fn params_hash(salt: &[u8], canonical: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-fn check_maintenance(state: &AppState, endpoint: &Endpoint, provider: &dyn Provider, now: DateTime<Tz>) -> Result<(), ApiError> {
-    let active = state.config.maintenance.iter().find_map(|w| w.active_at(endpoint.provider, endpoint.resource, now));
+fn check_maintenance(
+    state: &AppState,
+    endpoint: &Endpoint,
+    provider: &dyn Provider,
+    now: DateTime<Tz>,
+) -> Result<(), ApiError> {
+    let active = state
+        .config
+        .maintenance
+        .iter()
+        .find_map(|w| w.active_at(endpoint.provider, endpoint.resource, now));
     match active {
         None => Ok(()),
         Some(a) => Err(provider
             .info()
             .error("020")
-            .with_detail(format!("Le fournisseur de données est en maintenance de {} à {}", a.start, a.end))
+            .with_detail(format!(
+                "Le fournisseur de données est en maintenance de {} à {}",
+                a.start, a.end
+            ))
             .with_meta("retry_in", a.retry_in)),
     }
 }
 
-async fn fetch(state: &AppState, provider: &dyn Provider, call: &Call<'_>) -> Result<Value, ApiError> {
+async fn fetch(
+    state: &AppState,
+    provider: &dyn Provider,
+    call: &Call<'_>,
+) -> Result<Value, ApiError> {
     let budget = Duration::from_secs(state.config.limits.provider_timeout_secs);
     match tokio::time::timeout(budget, provider.fetch(call)).await {
         Ok(result) => result,
@@ -182,7 +261,12 @@ async fn fetch(state: &AppState, provider: &dyn Provider, call: &Call<'_>) -> Re
     }
 }
 
-async fn finish(state: &AppState, trace: Trace, outcome: Result<Value, Errors>, started: Instant) -> Response {
+async fn finish(
+    state: &AppState,
+    trace: Trace,
+    outcome: Result<Value, Errors>,
+    started: Instant,
+) -> Response {
     let status = match &outcome {
         Ok(_) => 200,
         Err(errors) => errors.status().as_u16(),
@@ -216,9 +300,11 @@ fn add_headers(headers: &mut HeaderMap, trace: &Trace) {
             headers.insert(HeaderName::from_static(name), v);
         }
     };
-    set("x-request-id", trace.request_id.clone());
     set("x-response-cached", trace.cache_left.is_some().to_string());
-    set("x-cache-expires-in", trace.cache_left.map(|s| s.to_string()).unwrap_or_default());
+    set(
+        "x-cache-expires-in",
+        trace.cache_left.map(|s| s.to_string()).unwrap_or_default(),
+    );
     if let Some(rate) = trace.rate {
         set("ratelimit-limit", rate.limit.to_string());
         set("ratelimit-remaining", rate.remaining.to_string());
@@ -227,18 +313,6 @@ fn add_headers(headers: &mut HeaderMap, trace: &Trace) {
             set("retry-after", retry.to_string());
         }
     }
-}
-
-/// The client's `X-Request-ID` when it is a UUID (so both sides log the same id),
-/// otherwise a new one.
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Uuid::parse_str(v.trim()).ok())
-        .unwrap_or_else(Uuid::new_v4)
-        .hyphenated()
-        .to_string()
 }
 
 /// The caller's IP: the peer, or the last `X-Forwarded-For` hop when configured to

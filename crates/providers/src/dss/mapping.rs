@@ -18,13 +18,23 @@ pub fn upstream_error(status: StatusCode, regime: Option<&str>, body: &[u8]) -> 
         return error;
     }
     let upstream: Option<Value> = serde_json::from_slice(body).ok();
-    let error_code = upstream.as_ref().and_then(|b| b.get("errorCode")).and_then(Value::as_i64);
-    let message = upstream.as_ref().and_then(|b| b.get("error")).and_then(Value::as_str).unwrap_or_default();
+    let error_code = upstream
+        .as_ref()
+        .and_then(|b| b.get("errorCode"))
+        .and_then(Value::as_i64);
+    let message = upstream
+        .as_ref()
+        .and_then(|b| b.get("error"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     match status.as_u16() {
         404 if upstream.is_none() => CNAV.error("999"),
         404 => not_found(error_code, regime),
         400 => ApiError::gateway("00366")
-            .with_meta("provider_error_code", error_code.map(Value::from).unwrap_or(Value::Null))
+            .with_meta(
+                "provider_error_code",
+                error_code.map(Value::from).unwrap_or(Value::Null),
+            )
             .with_meta("provider_error_message", message),
         401 | 403 => CNAV.error("006"),
         429 => CNAV.error("008"),
@@ -38,14 +48,19 @@ fn not_found(error_code: Option<i64>, regime: Option<&str>) -> ApiError {
         ProviderInfo { name, prefix }
             .error("003")
             .with_title(format!("Dossier allocataire absent {name}"))
-            .with_detail(format!("Le dossier allocataire n'a pas été trouvé auprès de {body}."))
+            .with_detail(format!(
+                "Le dossier allocataire n'a pas été trouvé auprès de {body}."
+            ))
     };
     match (error_code, regime) {
         (Some(40409), _) => ApiError::gateway("00355"),
-        (Some(40406 | 40412), _) => ProviderInfo { name: "CNAF & MSA", prefix: "35" }
-            .error("003")
-            .with_title("Allocataire non référencé")
-            .with_detail("L'allocataire n'est pas référencé auprès des caisses éligibles"),
+        (Some(40406 | 40412), _) => ProviderInfo {
+            name: "CNAF & MSA",
+            prefix: "35",
+        }
+        .error("003")
+        .with_title("Allocataire non référencé")
+        .with_detail("L'allocataire n'est pas référencé auprès des caisses éligibles"),
         (_, Some(REGIME_CNAF)) => absent("CNAF", "23", "la CNAF"),
         (_, Some(REGIME_MSA)) => absent("MSA", "10", "la MSA"),
         (_, Some(REGIME_RNCPS)) => absent("RNCPS", "40", "du RNCPS"),
@@ -54,12 +69,22 @@ fn not_found(error_code: Option<i64>, regime: Option<&str>) -> ApiError {
 }
 
 /// Builds `data` for `resource` from a 200 body. Anything unexpected is `37999`.
-pub fn build(resource: &str, body: &Value, regime: Option<&str>, extras: &Extras, today: NaiveDate) -> Result<Value, ApiError> {
-    let body = body.as_object().filter(|b| !b.is_empty()).ok_or_else(|| CNAV.error("999"))?;
+pub fn build(
+    resource: &str,
+    body: &Value,
+    regime: Option<&str>,
+    extras: &Extras,
+    today: NaiveDate,
+) -> Result<Value, ApiError> {
+    let body = body
+        .as_object()
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| CNAV.error("999"))?;
     let data = match resource {
         "revenu_solidarite_active" => with_majoration(body, "FA3102", "FA3101"),
         "prime_activite" => with_majoration(body, "FA3106", "FA3105"),
-        "allocation_soutien_familial" | "allocation_adulte_handicape" => beneficiary(body).map(|(est, date)| json!({"est_beneficiaire": est, "date_debut_droit": date})),
+        "allocation_soutien_familial" | "allocation_adulte_handicape" => beneficiary(body)
+            .map(|(est, date)| json!({"est_beneficiaire": est, "date_debut_droit": date})),
         "complementaire_sante_solidaire" => complementaire_sante_solidaire(body),
         "allocation_enfant_handicape" => allocation_enfant_handicape(body),
         "quotient_familial" => quotient_familial(body, regime, extras, today),
@@ -78,10 +103,15 @@ fn indicateur(body: &Map<String, Value>) -> Option<&str> {
 
 /// `dateIndicateur` as `YYYY-MM-DD` (the upstream also uses `DD/MM/YYYY`).
 fn date(value: Option<&Value>) -> Value {
-    let Some(raw) = value.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()) else {
+    let Some(raw) = value
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
         return Value::Null;
     };
-    let parsed = NaiveDate::parse_from_str(raw, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"));
+    let parsed = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"));
     match parsed {
         Ok(d) => Value::String(d.format("%Y-%m-%d").to_string()),
         Err(_) => Value::String(raw.to_string()),
@@ -91,7 +121,11 @@ fn date(value: Option<&Value>) -> Value {
 /// (is beneficiary, start of the right); the date is null for non-beneficiaries.
 fn beneficiary(body: &Map<String, Value>) -> Option<(bool, Value)> {
     let est = indicateur(body)? != "NON_BENEFICIAIRE";
-    let date = if est { date(body.get("dateIndicateur")) } else { Value::Null };
+    let date = if est {
+        date(body.get("dateIndicateur"))
+    } else {
+        Value::Null
+    };
     Some((est, date))
 }
 
@@ -104,7 +138,14 @@ fn open_prestation<'a>(body: &'a Map<String, Value>, codes: &[&str]) -> Option<&
         .filter(|p| p.pointer("/etat/cd").and_then(Value::as_i64) == Some(10))
         .filter_map(|p| {
             let cd = p.get("cd")?.as_str()?;
-            codes.contains(&cd).then(|| (p.get("dtOuvertureDroit").and_then(Value::as_str).unwrap_or(""), cd))
+            codes.contains(&cd).then(|| {
+                (
+                    p.get("dtOuvertureDroit")
+                        .and_then(Value::as_str)
+                        .unwrap_or(""),
+                    cd,
+                )
+            })
         })
         .min()
         .map(|(_, cd)| cd)
@@ -115,7 +156,9 @@ fn open_prestation<'a>(body: &'a Map<String, Value>, codes: &[&str]) -> Option<&
 fn with_majoration(body: &Map<String, Value>, majore: &str, simple: &str) -> Option<Value> {
     let (est, date) = beneficiary(body)?;
     let majoration = if est {
-        open_prestation(body, &[majore, simple]).map(|cd| Value::Bool(cd == majore)).unwrap_or(Value::Null)
+        open_prestation(body, &[majore, simple])
+            .map(|cd| Value::Bool(cd == majore))
+            .unwrap_or(Value::Null)
     } else {
         Value::Null
     };
@@ -134,7 +177,11 @@ fn complementaire_sante_solidaire(body: &Map<String, Value>) -> Option<Value> {
 
 fn allocation_enfant_handicape(body: &Map<String, Value>) -> Option<Value> {
     let status = indicateur(body)?.to_lowercase();
-    let date = if status == "non_beneficiaire" { Value::Null } else { date(body.get("dateIndicateur")) };
+    let date = if status == "non_beneficiaire" {
+        Value::Null
+    } else {
+        date(body.get("dateIndicateur"))
+    };
     Some(json!({"status": status, "date_debut_droit": date}))
 }
 
@@ -169,7 +216,9 @@ fn person(p: &Value, with_birthplace: bool) -> Value {
 fn persons(body: &Map<String, Value>, key: &str, with_birthplace: bool) -> Option<Value> {
     match body.get(key) {
         None | Some(Value::Null) => Some(json!([])),
-        Some(Value::Array(items)) => Some(Value::Array(items.iter().map(|p| person(p, with_birthplace)).collect())),
+        Some(Value::Array(items)) => Some(Value::Array(
+            items.iter().map(|p| person(p, with_birthplace)).collect(),
+        )),
         Some(_) => None,
     }
 }
@@ -193,7 +242,12 @@ fn requested(extras: &Extras, key: &str) -> Option<i64> {
     extras.get(key)?.parse().ok()
 }
 
-fn quotient_familial(body: &Map<String, Value>, regime: Option<&str>, extras: &Extras, today: NaiveDate) -> Option<Value> {
+fn quotient_familial(
+    body: &Map<String, Value>,
+    regime: Option<&str>,
+    extras: &Extras,
+    today: NaiveDate,
+) -> Option<Value> {
     let fournisseur = match regime? {
         REGIME_CNAF => "CNAF",
         REGIME_MSA => "MSA",
@@ -201,7 +255,11 @@ fn quotient_familial(body: &Map<String, Value>, regime: Option<&str>, extras: &E
         _ => return None,
     };
     // The MSA may omit the calculation period: it is then the current month.
-    let calcul = |key: &str, now: i64| body.get(key).and_then(Value::as_i64).or((fournisseur == "MSA").then_some(now));
+    let calcul = |key: &str, now: i64| {
+        body.get(key)
+            .and_then(Value::as_i64)
+            .or((fournisseur == "MSA").then_some(now))
+    };
     Some(json!({
         "allocataires": persons(body, "allocataires", false)?,
         "enfants": persons(body, "enfants", false)?,
@@ -218,7 +276,9 @@ fn quotient_familial(body: &Map<String, Value>, regime: Option<&str>, extras: &E
 }
 
 fn participation_familiale_eaje(body: &Map<String, Value>) -> Option<Value> {
-    let annee_calcul = body.get("annee").and_then(|a| a.as_i64().or_else(|| a.as_str()?.parse().ok()));
+    let annee_calcul = body
+        .get("annee")
+        .and_then(|a| a.as_i64().or_else(|| a.as_str()?.parse().ok()));
     Some(json!({
         "allocataires": persons(body, "allocataires", true)?,
         "enfants": persons(body, "enfants", true)?,
@@ -249,8 +309,18 @@ mod tests {
             {"cd": "FA3102", "dtOuvertureDroit": "2024-04-01", "etat": {"cd": 10}},
             {"cd": "FA3102", "dtOuvertureDroit": "2020-01-01", "etat": {"cd": 20}}
         ]});
-        let data = build("revenu_solidarite_active", &body, None, &Extras::new(), today()).unwrap();
-        assert_eq!(data, json!({"est_beneficiaire": true, "avec_majoration": true, "date_debut_droit": "2024-04-01"}));
+        let data = build(
+            "revenu_solidarite_active",
+            &body,
+            None,
+            &Extras::new(),
+            today(),
+        )
+        .unwrap();
+        assert_eq!(
+            data,
+            json!({"est_beneficiaire": true, "avec_majoration": true, "date_debut_droit": "2024-04-01"})
+        );
     }
 
     #[test]
@@ -270,7 +340,8 @@ mod tests {
 
     #[test]
     fn not_found_follows_regime_and_error_code() {
-        let body = |code: i64| serde_json::to_vec(&json!({"errorCode": code, "error": "x"})).unwrap();
+        let body =
+            |code: i64| serde_json::to_vec(&json!({"errorCode": code, "error": "x"})).unwrap();
         let code = |regime, b: &[u8]| upstream_error(StatusCode::NOT_FOUND, regime, b).code;
         assert_eq!(code(None, &body(40409)), "00355");
         assert_eq!(code(None, &body(40406)), "35003");

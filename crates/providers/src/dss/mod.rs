@@ -21,7 +21,10 @@ use crate::oauth::{TokenCache, TokenRequest};
 use crate::{http, Call, Extras, Provider};
 
 /// Published contract: DSS errors carry the CNAV prefix (see docs/known-differences.md).
-pub const CNAV: ProviderInfo = ProviderInfo { name: "CNAV", prefix: "37" };
+pub const CNAV: ProviderInfo = ProviderInfo {
+    name: "CNAV",
+    prefix: "37",
+};
 
 /// Prestation names as the upstream knows them, by public resource.
 pub const PRESTATIONS: &[(&str, &str)] = &[
@@ -30,9 +33,15 @@ pub const PRESTATIONS: &[(&str, &str)] = &[
     ("prime_activite", "prime_activite"),
     ("allocation_soutien_familial", "allocation_soutien_familial"),
     ("allocation_adulte_handicape", "allocation_adulte_handicape"),
-    ("complementaire_sante_solidaire", "complementaire_sante_solidaire"),
+    (
+        "complementaire_sante_solidaire",
+        "complementaire_sante_solidaire",
+    ),
     ("allocation_enfant_handicape", "allocation_enfant_handicape"),
-    ("participation_familiale_eaje", "participation_familiale_eaje"),
+    (
+        "participation_familiale_eaje",
+        "participation_familiale_eaje",
+    ),
 ];
 
 /// Per-prestation overrides: the real upstream gives each prestation its own URL,
@@ -89,7 +98,10 @@ pub struct DssProvider {
 
 impl DssProvider {
     pub fn new(config: DssConfig) -> Self {
-        let token_url = config.token_url.clone().unwrap_or_else(|| format!("{}/token", config.base_url));
+        let token_url = config
+            .token_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/token", config.base_url));
         let prestations = PRESTATIONS
             .iter()
             .map(|(resource, name)| {
@@ -97,17 +109,34 @@ impl DssProvider {
                 let request = TokenRequest {
                     url: token_url.clone(),
                     client_id: own.client_id.unwrap_or_else(|| config.client_id.clone()),
-                    client_secret: own.client_secret.unwrap_or_else(|| config.client_secret.clone()),
+                    client_secret: own
+                        .client_secret
+                        .unwrap_or_else(|| config.client_secret.clone()),
                     scope: Some(own.scope.unwrap_or_else(|| name.to_string())),
                 };
-                let url = own.url.unwrap_or_else(|| format!("{}/{name}", config.base_url));
-                (*resource, Prestation { url, token: TokenCache::new(request) })
+                let url = own
+                    .url
+                    .unwrap_or_else(|| format!("{}/{name}", config.base_url));
+                (
+                    *resource,
+                    Prestation {
+                        url,
+                        token: TokenCache::new(request),
+                    },
+                )
             })
             .collect();
-        DssProvider { client: http::client(Duration::from_secs(config.timeout_secs)), prestations }
+        DssProvider {
+            client: http::client(Duration::from_secs(config.timeout_secs)),
+            prestations,
+        }
     }
 
-    async fn call_upstream(&self, prestation: &Prestation, call: &Call<'_>) -> Result<reqwest::Response, ApiError> {
+    async fn call_upstream(
+        &self,
+        prestation: &Prestation,
+        call: &Call<'_>,
+    ) -> Result<reqwest::Response, ApiError> {
         let token = prestation.token.get(&self.client, CNAV).await?;
         let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
         let response = self
@@ -134,7 +163,12 @@ impl Provider for DssProvider {
         CNAV
     }
 
-    fn parse_extras(&self, endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+    fn parse_extras(
+        &self,
+        endpoint: &Endpoint,
+        query: &Query,
+        today: NaiveDate,
+    ) -> Result<Extras, Vec<ApiError>> {
         if endpoint.resource == "quotient_familial" {
             parse_period(query, today)
         } else {
@@ -143,7 +177,10 @@ impl Provider for DssProvider {
     }
 
     async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
-        let prestation = self.prestations.get(call.endpoint.resource).ok_or_else(|| ApiError::gateway("00500"))?;
+        let prestation = self
+            .prestations
+            .get(call.endpoint.resource)
+            .ok_or_else(|| ApiError::gateway("00500"))?;
         let response = self.call_upstream(prestation, call).await?;
         let status = response.status();
         let regime = response
@@ -151,12 +188,21 @@ impl Provider for DssProvider {
             .get("X-APISECU-FD")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = response.bytes().await.map_err(|e| http::transport_error(CNAV, &e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| http::transport_error(CNAV, &e))?;
         if status != StatusCode::OK {
             return Err(mapping::upstream_error(status, regime.as_deref(), &body));
         }
         let json: Value = serde_json::from_slice(&body).map_err(|_| CNAV.error("999"))?;
-        mapping::build(call.endpoint.resource, &json, regime.as_deref(), call.extras, call.today)
+        mapping::build(
+            call.endpoint.resource,
+            &json,
+            regime.as_deref(),
+            call.extras,
+            call.today,
+        )
     }
 }
 
@@ -180,14 +226,19 @@ fn parse_period(query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>
     };
     let mois = match query.get("mois").map(|v| v.trim().parse::<u32>()) {
         None => Some(today.month()),
-        Some(Ok(m)) if (1..=12).contains(&m) && !(annee == Some(year) && m > today.month()) => Some(m),
+        Some(Ok(m)) if (1..=12).contains(&m) && !(annee == Some(year) && m > today.month()) => {
+            Some(m)
+        }
         Some(_) => {
             errors.push(ApiError::gateway("00354"));
             None
         }
     };
     match (annee, mois) {
-        (Some(a), Some(m)) if errors.is_empty() => Ok(Extras::from([("annee".into(), a.to_string()), ("mois".into(), m.to_string())])),
+        (Some(a), Some(m)) if errors.is_empty() => Ok(Extras::from([
+            ("annee".into(), a.to_string()),
+            ("mois".into(), m.to_string()),
+        ])),
         _ => Err(errors),
     }
 }
@@ -197,7 +248,12 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> Query {
-        Query::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Query::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     fn today() -> NaiveDate {
@@ -207,15 +263,25 @@ mod tests {
     #[test]
     fn period_defaults_to_current_month() {
         let extras = parse_period(&q(&[]), today()).unwrap();
-        assert_eq!((extras["annee"].as_str(), extras["mois"].as_str()), ("2026", "11"));
+        assert_eq!(
+            (extras["annee"].as_str(), extras["mois"].as_str()),
+            ("2026", "11")
+        );
     }
 
     #[test]
     fn period_rules() {
-        let codes = |pairs: &[(&str, &str)]| parse_period(&q(pairs), today()).err().map(|e| e[0].code.clone());
+        let codes = |pairs: &[(&str, &str)]| {
+            parse_period(&q(pairs), today())
+                .err()
+                .map(|e| e[0].code.clone())
+        };
         assert_eq!(codes(&[("annee", "2023")]), Some("00356".into()));
         assert_eq!(codes(&[("annee", "20x4")]), Some("00353".into()));
-        assert_eq!(codes(&[("annee", "2026"), ("mois", "12")]), Some("00354".into()));
+        assert_eq!(
+            codes(&[("annee", "2026"), ("mois", "12")]),
+            Some("00354".into())
+        );
         assert_eq!(codes(&[("annee", "2025"), ("mois", "12")]), None);
         assert_eq!(codes(&[("mois", "0")]), Some("00354".into()));
     }

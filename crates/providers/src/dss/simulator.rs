@@ -73,12 +73,18 @@ impl Simulator {
     pub fn with_default_people() -> Arc<Simulator> {
         let mut people = HashMap::new();
         for file in [PEOPLE, SYNTHETIC_PEOPLE] {
-            let parsed: PeopleFile = serde_json::from_str(file).expect("the simulator's people files are valid JSON");
+            let parsed: PeopleFile =
+                serde_json::from_str(file).expect("the simulator's people files are valid JSON");
             for p in parsed.people {
-                people.entry((p.prestation, normalise(&p.query))).or_insert(p.answer);
+                people
+                    .entry((p.prestation, normalise(&p.query)))
+                    .or_insert(p.answer);
             }
         }
-        Arc::new(Simulator { people, tokens: Mutex::new(HashMap::new()) })
+        Arc::new(Simulator {
+            people,
+            tokens: Mutex::new(HashMap::new()),
+        })
     }
 
     fn find(&self, prestation: &str, query: &BTreeMap<String, String>) -> Option<&Answer> {
@@ -104,22 +110,33 @@ struct TokenForm {
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(value.strip_prefix("Basic ")?).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.strip_prefix("Basic ")?)
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((id.to_string(), secret.to_string()))
 }
 
-async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Form(form): Form<TokenForm>) -> Response {
-    let known = basic_credentials(&headers).is_some_and(|(id, secret)| id == CLIENT_ID && secret == CLIENT_SECRET);
+async fn token(
+    State(sim): State<Arc<Simulator>>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let known = basic_credentials(&headers)
+        .is_some_and(|(id, secret)| id == CLIENT_ID && secret == CLIENT_SECRET);
     if !known || form.grant_type != "client_credentials" {
         let body = json!({"error": "invalid_client", "error_description": "Client authentication failed."});
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
     }
     let access_token = format!("dss-{:032x}", rand::random::<u128>());
     let scope = form.scope.unwrap_or_default();
-    sim.tokens.lock().expect("token table").insert(access_token.clone(), scope);
-    Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600})).into_response()
+    sim.tokens
+        .lock()
+        .expect("token table")
+        .insert(access_token.clone(), scope);
+    Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600}))
+        .into_response()
 }
 
 fn error(status: StatusCode, code: u32, message: &str) -> Response {
@@ -138,14 +155,40 @@ async fn prestation(
         .and_then(|v| v.strip_prefix("Bearer "));
     let scope = bearer.and_then(|t| sim.tokens.lock().expect("token table").get(t).cloned());
     if scope.as_deref() != Some(prestation.as_str()) {
-        return error(StatusCode::UNAUTHORIZED, 40101, "Jeton d'accès absent, invalide ou d'une autre prestation");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            40101,
+            "Jeton d'accès absent, invalide ou d'une autre prestation",
+        );
+    }
+    let traced = headers
+        .get("x-correlation-id")
+        .is_some_and(|v| !v.is_empty())
+        && headers
+            .get("x-apipart-fsfinal")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.len() == 14 && v.bytes().all(|b| b.is_ascii_digit()));
+    if !traced {
+        return error(
+            StatusCode::BAD_REQUEST,
+            40001,
+            "En-têtes X-Correlation-ID et X-APIPART-FSFINAL obligatoires",
+        );
     }
     if !query.contains_key("nomNaissance") && !query.contains_key("nomUsage") {
-        return error(StatusCode::BAD_REQUEST, 40002, "Nom de naissance ou nom d'usage absent");
+        return error(
+            StatusCode::BAD_REQUEST,
+            40002,
+            "Nom de naissance ou nom d'usage absent",
+        );
     }
     match sim.find(&prestation, &query).cloned() {
         Some(answer) => respond(answer).await,
-        None => error(StatusCode::NOT_FOUND, 40404, "Aucun dossier allocataire ne correspond à cette identité"),
+        None => error(
+            StatusCode::NOT_FOUND,
+            40404,
+            "Aucun dossier allocataire ne correspond à cette identité",
+        ),
     }
 }
 

@@ -1,0 +1,28 @@
+//! `X-Request-ID` on every response: the client's when it is a UUID (so both sides
+//! log the same id), otherwise a new one.
+
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use uuid::Uuid;
+
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+pub async fn tag(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v.trim()).ok())
+        .unwrap_or_else(Uuid::new_v4)
+        .hyphenated()
+        .to_string();
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

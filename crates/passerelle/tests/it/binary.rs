@@ -1,0 +1,257 @@
+//! The real `passerelle` binary, as a newcomer and an operator use it.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+use crate::helpers::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_passerelle");
+
+/// A running `passerelle` process, killed when dropped.
+struct Running {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+}
+
+impl Running {
+    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("passerelle starts");
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Running { child, lines }
+    }
+
+    /// The first line starting with `prefix`, without it.
+    async fn line_after(&mut self, prefix: &str) -> String {
+        let wait = async {
+            while let Some(line) = self.lines.next_line().await.unwrap() {
+                if let Some(rest) = line.trim().strip_prefix(prefix) {
+                    return rest.trim().to_string();
+                }
+            }
+            panic!("passerelle ended before printing `{prefix}`");
+        };
+        tokio::time::timeout(Duration::from_secs(30), wait)
+            .await
+            .expect("passerelle printed in time")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+async fn cli(args: &[&str]) -> (bool, String) {
+    let output = Command::new(BIN).args(args).output().await.unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+#[tokio::test]
+async fn demo_prints_a_call_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = Running::spawn(
+        &[
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    let token = demo.line_after("token (every scope):").await;
+    let curl = demo.line_after("curl -sg").await;
+    let url = curl.rsplit('\'').nth(1).unwrap().to_string();
+    assert!(curl.contains(&token));
+    let response = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["quotient_familial"]["valeur"], 150);
+    assert!(dir.path().join("passerelle.db").exists());
+}
+
+#[tokio::test]
+async fn operator_issues_lists_revokes_and_prolongs_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mut simulators = Running::spawn(&["simulate", "--listen", "127.0.0.1:0"], &[]);
+    let sim = simulators.line_after("simulators listening on").await;
+    let sim = sim.split_whitespace().next().unwrap().to_string();
+
+    let (ok, out) = cli(&[
+        "token",
+        "issue",
+        "--data-dir",
+        data,
+        "--name",
+        "CCAS de Rennes",
+        "--siret",
+        RECIPIENT,
+        "--scopes",
+        "cnaf_quotient_familial",
+    ])
+    .await;
+    assert!(ok, "{out}");
+    let jwt = out.lines().last().unwrap().trim().to_string();
+    let jti = out
+        .lines()
+        .find_map(|l| l.strip_prefix("jti: "))
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let base_url = format!("{sim}/dss");
+    let mut gateway = Running::spawn(
+        &["serve", "--data-dir", data, "--listen", "127.0.0.1:0"],
+        &[("PASSERELLE_PROVIDERS__DSS__BASE_URL", &base_url)],
+    );
+    let base = gateway.line_after("gateway listening on").await;
+    let client = reqwest::Client::new();
+    let mut query = pairs(AXELLE);
+    query.push(("recipient".into(), RECIPIENT.into()));
+    let call = || {
+        client
+            .get(format!("{base}/v3/dss/quotient_familial/identite"))
+            .query(&query)
+            .bearer_auth(&jwt)
+            .send()
+    };
+    assert_eq!(call().await.unwrap().status(), 200);
+
+    let (ok, listing) = cli(&["token", "list", "--data-dir", data]).await;
+    assert!(
+        ok && listing.contains(&jti)
+            && listing.contains("active")
+            && listing.contains("CCAS de Rennes"),
+        "{listing}"
+    );
+
+    let (ok, out) = cli(&["token", "revoke", &jti, "--data-dir", data]).await;
+    assert!(ok, "{out}");
+    let revoked_at = std::time::Instant::now();
+    loop {
+        let response = call().await.unwrap();
+        if response.status() == 401 {
+            assert_error(response, 401, "00105").await;
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(5),
+            "revocation not seen within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (ok, listing) = cli(&["token", "list", "--data-dir", data]).await;
+    assert!(ok && listing.contains("revoked"), "{listing}");
+
+    let (ok, out) = cli(&["token", "prolong", &jti, "--days", "10", "--data-dir", data]).await;
+    assert!(ok && out.contains("now expires"), "{out}");
+}
+
+#[tokio::test]
+async fn token_issue_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (ok, out) = cli(&[
+        "token",
+        "issue",
+        "--data-dir",
+        data,
+        "--name",
+        "x",
+        "--siret",
+        "123",
+        "--scopes",
+        "all",
+    ])
+    .await;
+    assert!(!ok && out.contains("SIRET"), "{out}");
+    let (ok, out) = cli(&[
+        "token",
+        "issue",
+        "--data-dir",
+        data,
+        "--name",
+        "x",
+        "--siret",
+        RECIPIENT,
+        "--scopes",
+        "nope",
+    ])
+    .await;
+    assert!(!ok && out.contains("unknown scope"), "{out}");
+    let (ok, out) = cli(&[
+        "token",
+        "revoke",
+        "00000000-0000-0000-0000-000000000001",
+        "--data-dir",
+        data,
+    ])
+    .await;
+    assert!(!ok && out.contains("no token"), "{out}");
+}
+
+/// Replays the official DSS `with_civility` cases against `passerelle demo`. The
+/// folder comes from PASSERELLE_SANDBOX_CASES (set by .ci/run when shared/ is there).
+#[tokio::test]
+async fn official_dss_cases_replay_against_the_demo() {
+    let Ok(cases) = std::env::var("PASSERELLE_SANDBOX_CASES") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set PASSERELLE_SANDBOX_CASES"
+        );
+        eprintln!("PASSERELLE_SANDBOX_CASES not set: conformance replay not run");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = Running::spawn(
+        &[
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    let base = demo.line_after("gateway:").await;
+    let token = demo.line_after("token (every scope):").await;
+    let (ok, out) = cli(&[
+        "conformance",
+        "--cases",
+        &cases,
+        "--base-url",
+        &base,
+        "--token",
+        &token,
+        "--only",
+        "cnav_,with_civility",
+    ])
+    .await;
+    assert!(ok, "{out}");
+    let summary = out.lines().find(|l| l.ends_with(" failed")).unwrap();
+    let passed: u32 = summary.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(passed >= 40, "{summary}");
+}

@@ -1,0 +1,257 @@
+//! `TestApp`: a gateway and its simulators, started in-process on port 0.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::Utc;
+use passerelle_gateway::maintenance::MaintenanceWindow;
+use passerelle_gateway::tokens::{self, TokenRequest};
+use passerelle_gateway::{AppState, GatewayConfig};
+use passerelle_providers::ProvidersConfig;
+use passerelle_store::Store;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub const RECIPIENT: &str = "13002526500013";
+
+/// A known person of the DSS simulator (from the official sandbox cases).
+pub const AXELLE: &[(&str, &str)] = &[
+    ("nomNaissance", "MARTIN"),
+    ("prenoms[]", "AXELLE"),
+    ("anneeDateNaissance", "1989"),
+    ("moisDateNaissance", "12"),
+    ("jourDateNaissance", "3"),
+    ("sexeEtatCivil", "F"),
+    ("codeCogInseePaysNaissance", "99100"),
+    ("codeCogInseeCommuneNaissance", "35238"),
+];
+
+/// A synthetic person of the DSS simulator whose answer depends on `nom`.
+pub fn synthetic(nom: &str) -> Vec<(String, String)> {
+    [
+        ("nomNaissance", nom),
+        ("prenoms[]", "TEST"),
+        ("anneeDateNaissance", "1980"),
+        ("moisDateNaissance", "1"),
+        ("jourDateNaissance", "1"),
+        ("sexeEtatCivil", "M"),
+        ("codeCogInseePaysNaissance", "99100"),
+        ("codeCogInseeCommuneNaissance", "75056"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub struct TestAppBuilder {
+    config: GatewayConfig,
+    dead_upstream: bool,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub state: Arc<AppState>,
+    _dir: tempfile::TempDir,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl TestAppBuilder {
+    pub fn provider_timeout_secs(mut self, secs: u64) -> Self {
+        self.config.limits.provider_timeout_secs = secs;
+        self
+    }
+
+    pub fn token_cache_ms(mut self, ms: u64) -> Self {
+        self.config.limits.token_cache_ms = ms;
+        self
+    }
+
+    pub fn maintenance(mut self, window: MaintenanceWindow) -> Self {
+        self.config.maintenance.push(window);
+        self
+    }
+
+    /// Points the DSS provider at a port where nothing listens.
+    pub fn dead_upstream(mut self) -> Self {
+        self.dead_upstream = true;
+        self
+    }
+
+    pub fn dss_secret(mut self, secret: &str) -> Self {
+        self.config.providers.dss.client_secret = secret.into();
+        self
+    }
+
+    pub async fn start(mut self) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let simulators = start_simulators().await;
+        let upstream = if self.dead_upstream {
+            dead_address().await
+        } else {
+            simulators
+        };
+        let secret = self.config.providers.dss.client_secret.clone();
+        self.config.providers = ProvidersConfig::simulated(&format!("http://{upstream}"));
+        self.config.providers.dss.client_secret = secret;
+        self.config.providers.dss.timeout_secs = self.config.limits.provider_timeout_secs;
+        self.config.data_dir = dir.path().to_path_buf();
+        let store = passerelle_store::open(&self.config.database_url())
+            .await
+            .unwrap();
+        let state = AppState::new(self.config, store.clone()).await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let serving = state.clone();
+        tokio::spawn(async move {
+            passerelle_gateway::serve(listener, serving, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            state,
+            _dir: dir,
+            _shutdown: tx,
+        }
+    }
+}
+
+async fn start_simulators() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, passerelle_providers::simulators())
+            .await
+            .unwrap()
+    });
+    address
+}
+
+/// An address that refuses connections (bound, then closed).
+async fn dead_address() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// A token request with sensible test defaults.
+pub fn token_request(scopes: &[&str]) -> TokenRequest {
+    TokenRequest {
+        name: "Mairie de test".into(),
+        siret: RECIPIENT.into(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        expires_in_days: 30,
+        rate_limit_per_minute: None,
+        allowed_ips: Vec::new(),
+    }
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            config: GatewayConfig::default(),
+            dead_upstream: false,
+        }
+    }
+
+    pub async fn start() -> TestApp {
+        TestApp::builder().start().await
+    }
+
+    pub async fn issue(&self, request: TokenRequest) -> (Uuid, String) {
+        let (record, jwt) =
+            tokens::issue(self.store.as_ref(), &self.state.keys, request, Utc::now())
+                .await
+                .unwrap();
+        (record.jti, jwt)
+    }
+
+    pub async fn token(&self, scopes: &[&str]) -> String {
+        self.issue(token_request(scopes)).await.1
+    }
+
+    pub async fn all_scopes_token(&self) -> String {
+        let all = passerelle_catalogue::all_scopes();
+        self.token(&all).await
+    }
+
+    /// GET `path` with `recipient` and `query`, as the bearer of `token`.
+    pub async fn get(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        let mut q = vec![("recipient".to_string(), RECIPIENT.to_string())];
+        q.extend_from_slice(query);
+        self.get_raw(path, &q, token, &[]).await
+    }
+
+    pub async fn get_raw(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.base)).query(query);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The codes of an error body.
+pub fn codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["code"].as_str().map(str::to_string))
+        .collect()
+}
+
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.api+json"
+    );
+    assert!(response.headers().contains_key("x-request-id"));
+    let (got, body) = json(response).await;
+    assert_eq!(
+        (got, codes(&body).first().cloned()),
+        (status, Some(code.to_string())),
+        "{body}"
+    );
+    for error in body["errors"].as_array().unwrap() {
+        assert!(
+            error["meta"].is_object() && error["title"].is_string() && error["detail"].is_string(),
+            "{error}"
+        );
+    }
+    body
+}

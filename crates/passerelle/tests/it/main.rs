@@ -1,0 +1,9 @@
+//! Passerelle's integration tests: the real gateway and the real simulators on port 0,
+//! talking HTTP, on a fresh SQLite store per test. One binary, one module per area.
+
+mod auth;
+mod binary;
+mod dss;
+mod helpers;
+mod params;
+mod pipeline;
