@@ -85,3 +85,26 @@ impl GatewayConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_file_loads() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../passerelle.example.toml");
+        let config = GatewayConfig::load(Some(&file)).unwrap();
+        assert_eq!(config.limits.per_second, 20);
+        assert_eq!(config.providers.dss.client_id, "passerelle-demo");
+        assert_eq!(config.maintenance.len(), 1);
+        assert_eq!(
+            config.database_url(),
+            "sqlite://./passerelle-data/passerelle.db"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        assert!(GatewayConfig::load(Some(Path::new("/nonexistent.toml"))).is_err());
+    }
+}

@@ -274,7 +274,7 @@ mod tests {
             status: 200 + i,
             duration_ms: 1.5,
             params_hash: Some("h".into()),
-            cached: i % 2 == 0,
+            cached: i.is_multiple_of(2),
         };
         store.append_journal(&[row(0), row(1)]).await.unwrap();
         let rows = store.recent_journal(10).await.unwrap();
