@@ -411,12 +411,7 @@ mod tests {
     }
 
     fn q(pairs: &[(&str, &str)]) -> Query {
-        Query::new(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Query::from_pairs(pairs)
     }
 
     fn codes(r: Result<Civility, Vec<ApiError>>) -> Vec<String> {

@@ -9,6 +9,15 @@ impl Query {
         Query(pairs)
     }
 
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Query(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
     /// First value of `key`, with blank values treated as absent (as the contract does).
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0

@@ -19,7 +19,17 @@ pub fn client(timeout: Duration) -> reqwest::Client {
 
 /// Transport failures: timeouts are `XX002` (504), refused or reset connections `XX001`.
 pub fn transport_error(info: ProviderInfo, error: &reqwest::Error) -> ApiError {
-    tracing::warn!(provider = info.name, error = %error, "upstream transport error");
+    // The URL holds the person's identity in its query string: never log it.
+    let cause = std::error::Error::source(error)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    tracing::warn!(
+        provider = info.name,
+        timeout = error.is_timeout(),
+        connect = error.is_connect(),
+        cause,
+        "upstream transport error"
+    );
     if error.is_timeout() {
         info.error("002")
     } else if error.is_connect() || error.is_request() {

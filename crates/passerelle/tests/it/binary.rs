@@ -18,11 +18,15 @@ struct Running {
 
 impl Running {
     fn spawn(args: &[&str], env: &[(&str, &str)]) -> Running {
+        Running::spawn_logging(args, env, Stdio::null())
+    }
+
+    fn spawn_logging(args: &[&str], env: &[(&str, &str)], logs: Stdio) -> Running {
         let mut command = Command::new(BIN);
         command
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(logs)
             .kill_on_drop(true);
         for (k, v) in env {
             command.env(k, v);
@@ -54,6 +58,19 @@ impl Drop for Running {
     }
 }
 
+fn spawn_demo(data_dir: &std::path::Path) -> Running {
+    Running::spawn(
+        &[
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ],
+        &[],
+    )
+}
+
 async fn cli(args: &[&str]) -> (bool, String) {
     let output = Command::new(BIN).args(args).output().await.unwrap();
     (
@@ -66,16 +83,7 @@ async fn cli(args: &[&str]) -> (bool, String) {
 #[tokio::test]
 async fn demo_prints_a_call_that_works() {
     let dir = tempfile::tempdir().unwrap();
-    let mut demo = Running::spawn(
-        &[
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-        ],
-        &[],
-    );
+    let mut demo = spawn_demo(dir.path());
     let token = demo.line_after("token (every scope):").await;
     let curl = demo.line_after("curl -sg").await;
     let url = curl.rsplit('\'').nth(1).unwrap().to_string();
@@ -226,16 +234,7 @@ async fn official_dss_cases_replay_against_the_demo() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut demo = Running::spawn(
-        &[
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-        ],
-        &[],
-    );
+    let mut demo = spawn_demo(dir.path());
     let base = demo.line_after("gateway:").await;
     let token = demo.line_after("token (every scope):").await;
     let (ok, out) = cli(&[
@@ -254,4 +253,76 @@ async fn official_dss_cases_replay_against_the_demo() {
     let summary = out.lines().find(|l| l.ends_with(" failed")).unwrap();
     let passed: u32 = summary.split_whitespace().next().unwrap().parse().unwrap();
     assert!(passed >= 40, "{summary}");
+}
+
+#[tokio::test]
+async fn logs_hold_neither_tokens_nor_identities() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (ok, out) = cli(&[
+        "token",
+        "issue",
+        "--data-dir",
+        data,
+        "--name",
+        "Mairie",
+        "--siret",
+        RECIPIENT,
+        "--scopes",
+        "all",
+    ])
+    .await;
+    assert!(ok, "{out}");
+    let jwt = out.lines().last().unwrap().trim().to_string();
+    let log_path = dir.path().join("gateway.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let env = [
+        (
+            "PASSERELLE_PROVIDERS__DSS__BASE_URL",
+            "http://127.0.0.1:1/dss",
+        ),
+        ("PASSERELLE_LOG_LEVEL", "debug"),
+    ];
+    let mut gateway = Running::spawn_logging(
+        &["serve", "--data-dir", data, "--listen", "127.0.0.1:0"],
+        &env,
+        log_file.into(),
+    );
+    let base = gateway.line_after("gateway listening on").await;
+    let mut query = pairs(AXELLE);
+    query.push(("recipient".into(), RECIPIENT.into()));
+    let client = reqwest::Client::new();
+    let url = format!("{base}/v3/dss/quotient_familial/identite");
+    let failed = client
+        .get(&url)
+        .query(&query)
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_error(failed, 502, "37001").await;
+    let refused = client
+        .get(&url)
+        .query(&query)
+        .bearer_auth("not-a-token-but-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    drop(gateway);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logs.contains("v3 call") && logs.contains("upstream transport error"),
+        "{logs}"
+    );
+    for secret in [
+        "MARTIN",
+        "AXELLE",
+        "35238",
+        jwt.as_str(),
+        "not-a-token-but-secret",
+    ] {
+        assert!(!logs.contains(secret), "logs leak `{secret}`:\n{logs}");
+    }
 }

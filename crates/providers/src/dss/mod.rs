@@ -248,12 +248,7 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> Query {
-        Query::new(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Query::from_pairs(pairs)
     }
 
     fn today() -> NaiveDate {
