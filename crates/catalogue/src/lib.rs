@@ -99,11 +99,28 @@ pub fn all() -> Vec<&'static Endpoint> {
     dss::ENDPOINTS.iter().collect()
 }
 
-/// The endpoint at `/{path}/{mode}` (any version), if any.
-pub fn find(path: &str, mode: &str) -> Option<&'static Endpoint> {
-    all()
+/// Why no endpoint answers a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotServed {
+    /// No endpoint has this path and mode.
+    Unknown,
+    /// The endpoint exists, but not in this version.
+    Version,
+}
+
+/// The endpoint at `/v{version}/{path}/{mode}`. Versions of one endpoint may be
+/// separate entries (their fields differ).
+pub fn find(path: &str, mode: &str, version: u8) -> Result<&'static Endpoint, NotServed> {
+    let mut candidates = all()
         .into_iter()
-        .find(|e| e.path == path && e.mode.segment() == mode)
+        .filter(|e| e.path == path && e.mode.segment() == mode)
+        .peekable();
+    if candidates.peek().is_none() {
+        return Err(NotServed::Unknown);
+    }
+    candidates
+        .find(|e| e.supports(version))
+        .ok_or(NotServed::Version)
 }
 
 /// Every scope the catalogue knows, sorted (what `--scopes all` grants).
@@ -142,12 +159,32 @@ mod tests {
 
     #[test]
     fn operation_ids_follow_the_contract() {
-        let qf = find("dss/quotient_familial", "identite").unwrap();
+        let qf = find("dss/quotient_familial", "identite", 3).unwrap();
+        assert_eq!(
+            find("dss/quotient_familial", "identite", 4).unwrap_err(),
+            NotServed::Version
+        );
+        assert_eq!(
+            find("dss/nope", "identite", 3).unwrap_err(),
+            NotServed::Unknown
+        );
         assert_eq!(
             qf.operation_id(3),
             "api_particulier_v3_cnav_quotient_familial_with_civility"
         );
         assert_eq!(qf.public_path(3), "/v3/dss/quotient_familial/identite");
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let mut ids: Vec<String> = all()
+            .iter()
+            .flat_map(|e| e.versions.iter().map(|v| e.operation_id(*v)))
+            .collect();
+        let count = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), count);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod limits;
 pub mod maintenance;
 pub mod openapi;
+pub mod pings;
 pub mod tokens;
 
 use std::collections::HashMap;
@@ -44,6 +45,7 @@ pub struct AppState {
     pub journal: journal::Journal,
     pub providers: HashMap<&'static str, Arc<dyn Provider>>,
     pub salt: Vec<u8>,
+    pub pings: pings::Pings,
     pub openapi: String,
 }
 
@@ -65,8 +67,9 @@ impl AppState {
             cache: cache::ResponseCache::new(),
             inflight: inflight::InFlight::default(),
             journal: journal::Journal::start(store.clone()),
-            providers: passerelle_providers::registry(&config.providers),
+            providers: passerelle_providers::registry(&config.providers)?,
             openapi: openapi::document(),
+            pings: pings::Pings::default(),
             keys,
             salt,
             store,

@@ -1,20 +1,51 @@
 //! Shared upstream HTTP plumbing: one client per provider with explicit timeouts and
 //! no redirects, and the transport-level error mapping every provider shares.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use passerelle_core::{ApiError, ProviderInfo};
 use reqwest::StatusCode;
+use serde::Deserialize;
+
+/// TLS settings of an upstream: a client certificate for providers that use mutual
+/// TLS, and an extra CA for private PKIs. Files are PEM.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TlsSettings {
+    /// Certificate chain and private key of the gateway (one PEM file, or with `client_key`).
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// A CA to trust in addition to the system's.
+    pub ca_cert: Option<PathBuf>,
+}
 
 /// A client for one provider. Redirects are errors (the contract maps them to `XX000`).
-pub fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+pub fn client(timeout: Duration, tls: &TlsSettings) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(timeout)
         .timeout(timeout)
-        .pool_idle_timeout(Duration::from_secs(60))
-        .build()
-        .expect("static client settings are valid")
+        .pool_idle_timeout(Duration::from_secs(60));
+    if let Some(cert) = &tls.client_cert {
+        let mut pem = std::fs::read(cert)
+            .with_context(|| format!("reading client certificate {}", cert.display()))?;
+        if let Some(key) = &tls.client_key {
+            pem.extend(
+                std::fs::read(key)
+                    .with_context(|| format!("reading client key {}", key.display()))?,
+            );
+        }
+        builder = builder
+            .identity(reqwest::Identity::from_pem(&pem).context("client certificate and key")?);
+    }
+    if let Some(ca) = &tls.ca_cert {
+        let pem = std::fs::read(ca)
+            .with_context(|| format!("reading CA certificate {}", ca.display()))?;
+        builder = builder
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).context("CA certificate")?);
+    }
+    Ok(builder.build()?)
 }
 
 /// Transport failures: timeouts are `XX002` (504), refused or reset connections `XX001`.

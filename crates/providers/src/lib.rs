@@ -7,6 +7,7 @@
 
 pub mod dss;
 pub mod http;
+pub mod insee;
 pub mod oauth;
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,6 +27,8 @@ pub type Extras = BTreeMap<String, String>;
 /// Everything a provider needs for one call.
 pub struct Call<'a> {
     pub endpoint: &'static Endpoint,
+    /// The API version called (fields may differ between versions).
+    pub version: u8,
     pub civility: Option<&'a Civility>,
     pub extras: &'a Extras,
     pub recipient: &'a Siret,
@@ -49,6 +52,21 @@ pub trait Provider: Send + Sync {
 
     /// Calls the upstream and maps its answer to the contract's `data`, unmasked.
     async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError>;
+
+    /// Checks the real upstream with a canned call. The gateway caps it at 5 s.
+    async fn ping(&self) -> Health {
+        Health::Unknown
+    }
+}
+
+/// What a provider ping found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// The upstream did not answer as expected; the reason is for the logs.
+    Down(String),
+    /// The provider has no way to check.
+    Unknown,
 }
 
 /// Upstream settings of every provider (one field per provider).
@@ -56,6 +74,8 @@ pub trait Provider: Send + Sync {
 pub struct ProvidersConfig {
     #[serde(default)]
     pub dss: dss::DssConfig,
+    #[serde(default)]
+    pub insee: insee::InseeConfig,
 }
 
 impl ProvidersConfig {
@@ -63,21 +83,27 @@ impl ProvidersConfig {
     pub fn simulated(base: &str) -> Self {
         ProvidersConfig {
             dss: dss::DssConfig::simulated(&format!("{base}/dss")),
+            insee: insee::InseeConfig::simulated(&format!("{base}/insee")),
         }
     }
 }
 
+pub type Registry = HashMap<&'static str, Arc<dyn Provider>>;
+
 /// The registry the gateway dispatches to, keyed by the catalogue's provider id.
-pub fn registry(config: &ProvidersConfig) -> HashMap<&'static str, Arc<dyn Provider>> {
-    let mut providers: HashMap<&'static str, Arc<dyn Provider>> = HashMap::new();
-    providers.insert("dss", Arc::new(dss::DssProvider::new(config.dss.clone())));
-    providers
+/// Fails on unusable settings (an unreadable client certificate, say).
+pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
+    let mut providers: Registry = HashMap::new();
+    providers.insert("dss", Arc::new(dss::DssProvider::new(config.dss.clone())?));
+    Ok(providers)
 }
 
 /// Every simulator, nested under its provider's prefix.
 pub fn simulators() -> axum::Router {
-    axum::Router::new().nest(
-        "/dss",
-        dss::simulator::router(dss::simulator::Simulator::with_default_people()),
-    )
+    axum::Router::new()
+        .nest(
+            "/dss",
+            dss::simulator::router(dss::simulator::Simulator::with_default_people()),
+        )
+        .nest("/insee", insee::simulator::router())
 }

@@ -18,6 +18,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/ping", get(api::ping))
         .route("/api/introspect", get(api::introspect))
         .route("/api/open-api.yml", get(api::open_api))
+        .route("/api/pings", get(api::pings))
+        .route("/api/{provider}/ping", get(api::provider_ping))
         .route("/{version}/{provider}/{resource}/{mode}", get(v3::call))
         .fallback(unknown_route)
         .layer(axum::middleware::from_fn(request_id::tag))

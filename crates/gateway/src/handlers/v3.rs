@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::{Europe::Paris, Tz};
-use passerelle_catalogue::{mask, Endpoint};
+use passerelle_catalogue::{mask, Endpoint, NotServed};
 use passerelle_core::{ApiError, Civility, Query, Siret};
 use passerelle_providers::{Call, Extras, Provider};
 use passerelle_store::JournalRow;
@@ -76,7 +76,7 @@ async fn run(
     headers: &HeaderMap,
     ip: IpAddr,
 ) -> Result<Value, Errors> {
-    let endpoint = resolve(route)?;
+    let (endpoint, version) = resolve(route)?;
     let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
     trace.jti = Some(caller.record.jti);
     throttle(state, trace, &caller)?;
@@ -99,7 +99,7 @@ async fn run(
         .ok_or_else(|| ApiError::gateway("00500"))?;
     let now = Utc::now().with_timezone(&Paris);
     let (civility, extras) = parse_params(endpoint, provider.as_ref(), &query, now.date_naive())?;
-    let key = cache_key(endpoint, civility.as_ref(), &extras);
+    let key = cache_key(endpoint, version, civility.as_ref(), &extras);
     trace.params_hash = Some(params_hash(&state.salt, &key));
     check_maintenance(state, endpoint, provider.as_ref(), now)?;
 
@@ -121,6 +121,7 @@ async fn run(
                 .ok_or_else(|| ApiError::gateway("00015"))?;
             let call = Call {
                 endpoint,
+                version,
                 civility: civility.as_ref(),
                 extras: &extras,
                 recipient: &recipient,
@@ -143,20 +144,19 @@ async fn run(
     Ok(data)
 }
 
-fn resolve(route: &RouteParts) -> Result<&'static Endpoint, ApiError> {
+fn resolve(route: &RouteParts) -> Result<(&'static Endpoint, u8), ApiError> {
     let (version, provider, resource, mode) = route;
     let version: u8 = version
         .strip_prefix('v')
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| ApiError::gateway("00404"))?;
-    let endpoint = passerelle_catalogue::find(&format!("{provider}/{resource}"), mode)
-        .ok_or_else(|| ApiError::gateway("00404"))?;
-    if !endpoint.supports(version) {
-        return Err(ApiError::gateway("00402").with_detail(format!(
+    match passerelle_catalogue::find(&format!("{provider}/{resource}"), mode, version) {
+        Ok(endpoint) => Ok((endpoint, version)),
+        Err(NotServed::Unknown) => Err(ApiError::gateway("00404")),
+        Err(NotServed::Version) => Err(ApiError::gateway("00402").with_detail(format!(
             "La version v{version} n'est pas supportée pour cet endpoint"
-        )));
+        ))),
     }
-    Ok(endpoint)
 }
 
 fn throttle(state: &AppState, trace: &mut Trace, caller: &Caller) -> Result<(), ApiError> {
@@ -202,11 +202,15 @@ fn parse_params(
 }
 
 /// The call's identity: endpoint and every parameter, never the caller nor `recipient`.
-fn cache_key(endpoint: &Endpoint, civility: Option<&Civility>, extras: &Extras) -> String {
+fn cache_key(
+    endpoint: &Endpoint,
+    version: u8,
+    civility: Option<&Civility>,
+    extras: &Extras,
+) -> String {
     let mut key = format!(
-        "{}/{}?{}",
-        endpoint.path,
-        endpoint.mode.segment(),
+        "{}?{}",
+        endpoint.public_path(version),
         civility.map(Civility::canonical).unwrap_or_default()
     );
     for (k, v) in extras {

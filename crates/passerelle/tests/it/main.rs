@@ -5,5 +5,6 @@ mod auth;
 mod binary;
 mod dss;
 mod helpers;
+mod insee;
 mod params;
 mod pipeline;

@@ -254,3 +254,55 @@ async fn api_routes() {
         names.contains(&"recipient") && names.contains(&"prenoms[]") && names.contains(&"annee")
     );
 }
+
+#[tokio::test]
+async fn provider_pings_check_the_upstream() {
+    let app = TestApp::start().await;
+    let (status, list) = json(app.get_raw("/api/pings", &[], None, &[]).await).await;
+    assert_eq!(status, 200);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "dss" && p["url"] == "/api/dss/ping"),
+        "{list}"
+    );
+    let (status, body) = json(app.get_raw("/api/dss/ping", &[], None, &[]).await).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("ok")),
+        "{body}"
+    );
+    assert!(body["last_ok_status"].is_string());
+    let (status, body) = json(app.get_raw("/api/nope/ping", &[], None, &[]).await).await;
+    assert_eq!((status, body), (404, serde_json::json!({})));
+
+    let down = TestApp::builder().dead_upstream().start().await;
+    let (status, body) = json(down.get_raw("/api/dss/ping", &[], None, &[]).await).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (502, Some("bad_gateway")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn provider_ping_reports_maintenance() {
+    let now = Utc::now().with_timezone(&Paris);
+    let window = MaintenanceWindow {
+        provider: "dss".into(),
+        resources: vec![],
+        weekday: None,
+        dates: vec![],
+        start: (now - Minutes::minutes(30)).format("%H:%M").to_string(),
+        end: (now + Minutes::minutes(30)).format("%H:%M").to_string(),
+    };
+    let app = TestApp::builder().maintenance(window).start().await;
+    let (status, body) = json(app.get_raw("/api/dss/ping", &[], None, &[]).await).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("maintenance")),
+        "{body}"
+    );
+    assert!(body["until"].is_string());
+}

@@ -17,8 +17,9 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::http::TlsSettings;
 use crate::oauth::{TokenCache, TokenRequest};
-use crate::{http, Call, Extras, Provider};
+use crate::{http, Call, Extras, Health, Provider};
 
 /// Published contract: DSS errors carry the CNAV prefix (see docs/known-differences.md).
 pub const CNAV: ProviderInfo = ProviderInfo {
@@ -64,6 +65,7 @@ pub struct DssConfig {
     pub client_id: String,
     pub client_secret: String,
     pub timeout_secs: u64,
+    pub tls: TlsSettings,
     pub prestations: BTreeMap<String, PrestationConfig>,
 }
 
@@ -81,6 +83,7 @@ impl DssConfig {
             client_id: simulator::CLIENT_ID.into(),
             client_secret: simulator::CLIENT_SECRET.into(),
             timeout_secs: 10,
+            tls: TlsSettings::default(),
             prestations: BTreeMap::new(),
         }
     }
@@ -97,7 +100,7 @@ pub struct DssProvider {
 }
 
 impl DssProvider {
-    pub fn new(config: DssConfig) -> Self {
+    pub fn new(config: DssConfig) -> anyhow::Result<Self> {
         let token_url = config
             .token_url
             .clone()
@@ -126,27 +129,28 @@ impl DssProvider {
                 )
             })
             .collect();
-        DssProvider {
-            client: http::client(Duration::from_secs(config.timeout_secs)),
+        Ok(DssProvider {
+            client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             prestations,
-        }
+        })
     }
 
     async fn call_upstream(
         &self,
         prestation: &Prestation,
-        call: &Call<'_>,
+        query: &[(&str, String)],
+        request_id: &str,
+        recipient: &str,
     ) -> Result<reqwest::Response, ApiError> {
         let token = prestation.token.get(&self.client, CNAV).await?;
-        let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
         let response = self
             .client
             .get(&prestation.url)
-            .query(&wire::query(civility, call.endpoint.resource, call.extras))
+            .query(query)
             .header("Content-Type", "application/json")
             .header("Authorization", format!("Bearer {token}"))
-            .header("X-Correlation-ID", call.request_id)
-            .header("X-APIPART-FSFINAL", call.recipient.as_str())
+            .header("X-Correlation-ID", request_id)
+            .header("X-APIPART-FSFINAL", recipient)
             .send()
             .await
             .map_err(|e| http::transport_error(CNAV, &e))?;
@@ -181,7 +185,11 @@ impl Provider for DssProvider {
             .prestations
             .get(call.endpoint.resource)
             .ok_or_else(|| ApiError::gateway("00500"))?;
-        let response = self.call_upstream(prestation, call).await?;
+        let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
+        let query = wire::query(civility, call.endpoint.resource, call.extras);
+        let response = self
+            .call_upstream(prestation, &query, call.request_id, call.recipient.as_str())
+            .await?;
         let status = response.status();
         let regime = response
             .headers()
@@ -203,6 +211,28 @@ impl Provider for DssProvider {
             call.extras,
             call.today,
         )
+    }
+
+    /// Asks for a token, then searches a person nobody has: the upstream must answer 404.
+    async fn ping(&self) -> Health {
+        let Some(prestation) = self.prestations.get("quotient_familial") else {
+            return Health::Unknown;
+        };
+        let query = [
+            ("nomNaissance", "PING".to_string()),
+            ("dateNaissance", "2000-01-01".into()),
+            ("codePaysNaissance", "99100".into()),
+            ("genre", "M".into()),
+        ];
+        let request_id = "00000000-0000-4000-8000-000000000000";
+        match self
+            .call_upstream(prestation, &query, request_id, "13002526500013")
+            .await
+        {
+            Ok(r) if r.status() == StatusCode::NOT_FOUND => Health::Ok,
+            Ok(r) => Health::Down(format!("unexpected status {}", r.status())),
+            Err(e) => Health::Down(e.code),
+        }
     }
 }
 

@@ -1,0 +1,93 @@
+//! INSEE's geographic metadata ("transcogage"): finds the COG code of a birth commune
+//! from its name, its département and the birth year. Used by the providers whose
+//! upstream needs a commune code (CNOUS, MESRI) when the caller gave the name instead.
+
+pub mod simulator;
+
+use std::time::Duration;
+
+use passerelle_core::Civility;
+use serde::Deserialize;
+
+use crate::http::{self, TlsSettings};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct InseeConfig {
+    /// Base URL of the metadata API (`<base_url>/geo/communes`).
+    pub base_url: String,
+    pub timeout_secs: u64,
+    pub tls: TlsSettings,
+}
+
+impl Default for InseeConfig {
+    fn default() -> Self {
+        InseeConfig::simulated("http://127.0.0.1:8081/insee")
+    }
+}
+
+impl InseeConfig {
+    pub fn simulated(base_url: &str) -> Self {
+        InseeConfig {
+            base_url: base_url.trim_end_matches('/').into(),
+            timeout_secs: 5,
+            tls: TlsSettings::default(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Commune {
+    code: String,
+}
+
+pub struct Insee {
+    client: reqwest::Client,
+    base_url: String,
+}
+
+impl Insee {
+    pub fn new(config: &InseeConfig) -> anyhow::Result<Insee> {
+        Ok(Insee {
+            client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            base_url: config.base_url.clone(),
+        })
+    }
+
+    /// The commune code of `civility`: the one given, or the one INSEE finds for the
+    /// commune name, département and birth year. A failed lookup is not an error: the
+    /// upstream then searches without a birthplace, as the real gateway does.
+    pub async fn commune_code(&self, civility: &Civility) -> Option<String> {
+        if let Some(code) = &civility.code_commune_naissance {
+            return Some(code.clone());
+        }
+        let (name, departement, year) = (
+            civility.nom_commune_naissance.as_ref()?,
+            civility.code_departement_naissance.as_ref()?,
+            civility.naissance.annee?,
+        );
+        let response = self
+            .client
+            .get(format!("{}/geo/communes", self.base_url))
+            .query(&[
+                ("date", format!("{year:04}-01-01")),
+                ("filtreNom", name.clone()),
+                ("com", "false".into()),
+            ])
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let communes: Vec<Commune> = response.json().await.ok()?;
+        match communes.as_slice() {
+            [only] => Some(only.code.clone()),
+            many => many
+                .iter()
+                .find(|c| c.code.starts_with(departement.as_str()))
+                .map(|c| c.code.clone()),
+        }
+    }
+}
