@@ -94,9 +94,12 @@ impl Endpoint {
     }
 }
 
+/// Every endpoint Passerelle serves, family by family (one line per provider).
+const FAMILIES: &[&[Endpoint]] = &[&dss::ENDPOINTS];
+
 /// Every endpoint Passerelle serves.
 pub fn all() -> Vec<&'static Endpoint> {
-    dss::ENDPOINTS.iter().collect()
+    FAMILIES.iter().flat_map(|family| family.iter()).collect()
 }
 
 /// Why no endpoint answers a path.

@@ -238,7 +238,11 @@ async fn api_routes() {
     assert_eq!(response.status(), 200);
     let doc: serde_json::Value = serde_yaml::from_str(&response.text().await.unwrap()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 8);
+    let served: usize = passerelle_catalogue::all()
+        .iter()
+        .map(|e| e.versions.len())
+        .sum();
+    assert_eq!(paths.len(), served);
     let qf = &paths[QF]["get"];
     assert_eq!(
         qf["operationId"],
