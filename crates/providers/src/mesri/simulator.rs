@@ -126,7 +126,7 @@ fn check_headers(headers: &HeaderMap, key: &str, method: &str) -> Option<Respons
         ));
     }
     let caller = value("x-caller").and_then(|v| v.strip_prefix("DINUM - "));
-    if !caller.is_some_and(|id| !id.trim().is_empty()) {
+    if caller.is_none_or(|id| id.trim().is_empty()) {
         return Some(error(
             StatusCode::BAD_REQUEST,
             "en-tête X-Caller absent ou invalide",
