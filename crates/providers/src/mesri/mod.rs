@@ -1,0 +1,381 @@
+//! MESRI statut étudiant: one URL, a static API key per mode (no OAuth), `GET ?INE=`
+//! for a search by INE and `POST` with a JSON identity for a search by civility.
+
+mod mapping;
+pub mod simulator;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use passerelle_catalogue::{Endpoint, Mode};
+use passerelle_core::{ApiError, Civility, CivilityRules, ErrorKind, ProviderInfo, Query, Sexe};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::http::TlsSettings;
+use crate::insee::{Insee, InseeConfig};
+use crate::{http, Call, Extras, Health, Provider};
+
+pub const MESRI: ProviderInfo = ProviderInfo {
+    name: "MESRI",
+    prefix: "25",
+};
+
+/// MESRI takes exactly one first name and a full birth date; the birthplace is optional.
+const CIVILITY: CivilityRules = CivilityRules {
+    prenoms_required: true,
+    max_prenoms: 1,
+    birth_date_required: true,
+    sexe_required: true,
+    birth_date_until_yesterday: false,
+    birthplace_required_in_france: false,
+};
+
+/// The identity parameters of the MESRI contract; any other is ignored.
+const IDENTITY_KEYS: &[&str] = &[
+    "nomNaissance",
+    "prenoms[]",
+    "prenoms",
+    "anneeDateNaissance",
+    "moisDateNaissance",
+    "jourDateNaissance",
+    "sexeEtatCivil",
+    "codeCogInseeCommuneNaissance",
+    "nomCommuneNaissance",
+    "codeCogInseeDepartementNaissance",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct MesriConfig {
+    /// Base of the upstream: the student status URL is `<base_url>/etudiant`.
+    pub base_url: String,
+    /// The full student status URL, when it does not end in `/etudiant`.
+    pub url: Option<String>,
+    /// `X-API-Key` of searches by INE.
+    pub api_key_ine: String,
+    /// `X-API-Key` of searches by civility.
+    pub api_key_civility: String,
+    pub timeout_secs: u64,
+    pub tls: TlsSettings,
+}
+
+impl Default for MesriConfig {
+    fn default() -> Self {
+        MesriConfig::simulated("http://127.0.0.1:8081/mesri")
+    }
+}
+
+impl MesriConfig {
+    pub fn simulated(base_url: &str) -> Self {
+        MesriConfig {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            url: None,
+            api_key_ine: simulator::API_KEY_INE.into(),
+            api_key_civility: simulator::API_KEY_CIVILITY.into(),
+            timeout_secs: 10,
+            tls: TlsSettings::default(),
+        }
+    }
+}
+
+pub struct MesriProvider {
+    client: reqwest::Client,
+    url: String,
+    api_key_ine: String,
+    api_key_civility: String,
+    insee: Insee,
+}
+
+impl MesriProvider {
+    pub fn new(config: MesriConfig, insee: &InseeConfig) -> anyhow::Result<Self> {
+        Ok(MesriProvider {
+            client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            url: config
+                .url
+                .clone()
+                .unwrap_or_else(|| format!("{}/etudiant", config.base_url)),
+            api_key_ine: config.api_key_ine,
+            api_key_civility: config.api_key_civility,
+            insee: Insee::new(insee)?,
+        })
+    }
+
+    fn by_ine(&self, ine: &str) -> reqwest::RequestBuilder {
+        self.client
+            .get(&self.url)
+            .query(&[("INE", ine)])
+            .header("X-API-Key", &self.api_key_ine)
+    }
+
+    fn by_civility(&self, body: &Value) -> reqwest::RequestBuilder {
+        self.client
+            .post(&self.url)
+            .json(body)
+            .header("X-API-Key", &self.api_key_civility)
+    }
+
+    /// The upstream's identity body; the birthplace comes from INSEE when only the
+    /// commune's name was given.
+    async fn civility_body(&self, civility: &Civility) -> Value {
+        let mut body = Map::new();
+        body.insert("nomFamille".into(), civility.nom_naissance.clone().into());
+        let prenom = civility.prenoms.first().cloned().unwrap_or_default();
+        body.insert("prenom1".into(), prenom.into());
+        body.insert(
+            "dateNaissance".into(),
+            civility.naissance.formatted().into(),
+        );
+        let sexe = match civility.sexe {
+            Some(Sexe::F) => "2",
+            _ => "1",
+        };
+        body.insert("sexe".into(), sexe.into());
+        if let Some(code) = self.insee.commune_code(civility).await {
+            body.insert("lieuNaissance".into(), code.into());
+        }
+        Value::Object(body)
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        caller: &str,
+    ) -> Result<Value, ApiError> {
+        let response = request
+            .header("X-Caller", format!("DINUM - {caller}"))
+            .send()
+            .await
+            .map_err(|e| http::transport_error(MESRI, &e))?;
+        let status = response.status();
+        if let Some(error) = http::soft_status_error(MESRI, status) {
+            return Err(error);
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| http::transport_error(MESRI, &e))?;
+        mapping::answer(status, &body)
+    }
+}
+
+#[async_trait]
+impl Provider for MesriProvider {
+    fn info(&self) -> ProviderInfo {
+        MESRI
+    }
+
+    fn parse_extras(
+        &self,
+        endpoint: &Endpoint,
+        query: &Query,
+        today: NaiveDate,
+    ) -> Result<Extras, Vec<ApiError>> {
+        match endpoint.mode {
+            Mode::Ine => parse_ine(query).map_err(|e| vec![e]),
+            Mode::Identite => civility_of(query, today).map(|c| identity_extras(&c)),
+            _ => Ok(Extras::new()),
+        }
+    }
+
+    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+        let request = match call.endpoint.mode {
+            Mode::Ine => {
+                let ine = call
+                    .extras
+                    .get("ine")
+                    .ok_or_else(|| ApiError::gateway("00500"))?;
+                self.by_ine(ine)
+            }
+            Mode::Identite => {
+                let pairs = call
+                    .extras
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let civility = civility_of(&Query::new(pairs), call.today)
+                    .map_err(|_| ApiError::gateway("00500"))?;
+                self.by_civility(&self.civility_body(&civility).await)
+            }
+            _ => return Err(ApiError::gateway("00500")),
+        };
+        // The real gateway sends the caller token's id; the pipeline gives providers
+        // the request id, which traces the call just as well (docs/providers/mesri.md).
+        self.send(request, call.request_id).await
+    }
+
+    /// Searches an INE nobody has: the upstream must answer 404.
+    async fn ping(&self) -> Health {
+        let caller = "00000000-0000-4000-8000-000000000000";
+        match self.send(self.by_ine(PING_INE), caller).await {
+            Err(e) if e.code == "25003" => Health::Ok,
+            Err(e) => Health::Down(e.code),
+            Ok(_) => Health::Down("the ping INE was found".into()),
+        }
+    }
+}
+
+const PING_INE: &str = "1234567890G";
+
+/// The identity, checked by the shared parser. MESRI has no birth country: France is
+/// given to the parser so that it does not ask for one, and is never sent upstream.
+fn civility_of(query: &Query, today: NaiveDate) -> Result<Civility, Vec<ApiError>> {
+    let mut pairs: Vec<(String, String)> = query
+        .pairs()
+        .iter()
+        .filter(|(k, _)| IDENTITY_KEYS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    pairs.push((
+        "codeCogInseePaysNaissance".into(),
+        passerelle_core::identity::FRANCE.into(),
+    ));
+    Civility::parse(&Query::new(pairs), &CIVILITY, today)
+}
+
+/// The checked identity as parameters (cache key and journal hash), from which
+/// `civility_of` rebuilds it at call time.
+fn identity_extras(civility: &Civility) -> Extras {
+    let date = civility.naissance;
+    let optional = [
+        (
+            "codeCogInseeCommuneNaissance",
+            &civility.code_commune_naissance,
+        ),
+        ("nomCommuneNaissance", &civility.nom_commune_naissance),
+        (
+            "codeCogInseeDepartementNaissance",
+            &civility.code_departement_naissance,
+        ),
+    ];
+    let mut extras = Extras::from([
+        ("nomNaissance".into(), civility.nom_naissance.clone()),
+        ("prenoms[]".into(), civility.prenoms.join(" ")),
+        ("anneeDateNaissance".into(), number(date.annee)),
+        ("moisDateNaissance".into(), number(date.mois)),
+        ("jourDateNaissance".into(), number(date.jour)),
+        (
+            "sexeEtatCivil".into(),
+            civility.sexe.map(Sexe::as_str).unwrap_or_default().into(),
+        ),
+    ]);
+    for (key, value) in optional {
+        if let Some(value) = value {
+            extras.insert(key.into(), value.clone());
+        }
+    }
+    extras
+}
+
+fn number<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn parse_ine(query: &Query) -> Result<Extras, ApiError> {
+    match query.get("ine").map(str::trim) {
+        Some(ine) if is_ine(ine) => Ok(Extras::from([("ine".into(), ine.to_string())])),
+        Some(_) => Err(ine_error(
+            "L'INE doit compter 11 caractères (chiffres et lettres) dans l'un des formats RNIE, BEA, base 36 ou SIFA.",
+        )),
+        None => Err(ine_error("Le paramètre ine est obligatoire.")),
+    }
+}
+
+/// `00360` is not in the shared catalogue (no other provider uses it): built here.
+fn ine_error(detail: &str) -> ApiError {
+    ApiError {
+        kind: ErrorKind::WrongParameter,
+        code: "00360".into(),
+        title: "Entité non traitable".into(),
+        detail: detail.into(),
+        source: Some(json!({"parameter": "ine"})),
+        meta: Map::new(),
+    }
+}
+
+/// The four INE formats, case-insensitive: RNIE `\d{9}[A-HJK]{2}`, BEA
+/// `\d{10}[A-HJ-NPR-Z]`, base 36 `[0-9A-Z]{10}\d`, SIFA `\d{4}A\d{5}[A-HJ-NPR-Z]`.
+pub fn is_ine(value: &str) -> bool {
+    let upper = value.to_ascii_uppercase();
+    let b = upper.as_bytes();
+    if b.len() != 11 {
+        return false;
+    }
+    let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
+    let rnie_key = |c: u8| matches!(c, b'A'..=b'H' | b'J' | b'K');
+    let bea_key = |c: u8| matches!(c, b'A'..=b'H' | b'J'..=b'N' | b'P' | b'R'..=b'Z');
+    let rnie = digits(0..9) && rnie_key(b[9]) && rnie_key(b[10]);
+    let bea = digits(0..10) && bea_key(b[10]);
+    let base36 = b[..10].iter().all(u8::is_ascii_alphanumeric) && b[10].is_ascii_digit();
+    let sifa = digits(0..4) && b[4] == b'A' && digits(5..10) && bea_key(b[10]);
+    rnie || bea || base36 || sifa
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
+    }
+
+    #[test]
+    fn ine_formats() {
+        for good in [
+            "655888578AE",
+            "1234567890G",
+            "0100008010j",
+            "AB12CD34EF5",
+            "1234A12345B",
+        ] {
+            assert!(is_ine(good), "{good}");
+        }
+        for bad in [
+            "1234567890",
+            "1234567890I",
+            "655888578AI",
+            "12345678901X",
+            "ABCDEFGHIJK",
+            "1234567890é",
+        ] {
+            assert!(!is_ine(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ine_errors_are_00360() {
+        let missing = parse_ine(&Query::from_pairs(&[])).unwrap_err();
+        let bad = parse_ine(&Query::from_pairs(&[("ine", "12")])).unwrap_err();
+        assert_eq!(
+            (missing.code.as_str(), bad.code.as_str()),
+            ("00360", "00360")
+        );
+        assert_eq!(bad.kind.status(), 422);
+    }
+
+    #[test]
+    fn identity_needs_no_country_and_one_first_name() {
+        let base = [
+            ("nomNaissance", "Martin"),
+            ("anneeDateNaissance", "2004"),
+            ("moisDateNaissance", "1"),
+            ("jourDateNaissance", "1"),
+            ("sexeEtatCivil", "M"),
+        ];
+        let with = |more: &[(&str, &str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(more);
+            civility_of(&Query::from_pairs(&pairs), today())
+        };
+        let ok = with(&[("prenoms[]", "Jacques"), ("nomUsage", "12")]).unwrap();
+        let extras = identity_extras(&ok);
+        let again =
+            civility_of(&Query::new(extras.into_iter().collect::<Vec<_>>()), today()).unwrap();
+        assert_eq!(again, ok);
+        let two = with(&[("prenoms[]", "A"), ("prenoms[]", "B")]).unwrap_err();
+        assert_eq!(two[0].code, "00421");
+        let none = with(&[]).unwrap_err();
+        assert_eq!(none[0].code, "00421");
+    }
+}
