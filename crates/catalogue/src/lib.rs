@@ -4,6 +4,7 @@
 
 mod dss;
 pub mod mask;
+mod men;
 
 use passerelle_core::CivilityRules;
 
@@ -95,7 +96,7 @@ impl Endpoint {
 }
 
 /// Every endpoint Passerelle serves, family by family (one line per provider).
-const FAMILIES: &[&[Endpoint]] = &[&dss::ENDPOINTS];
+const FAMILIES: &[&[Endpoint]] = &[&dss::ENDPOINTS, &men::ENDPOINTS];
 
 /// Every endpoint Passerelle serves.
 pub fn all() -> Vec<&'static Endpoint> {

@@ -8,6 +8,7 @@
 pub mod dss;
 pub mod http;
 pub mod insee;
+pub mod men;
 pub mod oauth;
 
 use std::collections::{BTreeMap, HashMap};
@@ -76,6 +77,8 @@ pub struct ProvidersConfig {
     pub dss: dss::DssConfig,
     #[serde(default)]
     pub insee: insee::InseeConfig,
+    #[serde(default)]
+    pub men: men::MenConfig,
 }
 
 impl ProvidersConfig {
@@ -84,6 +87,7 @@ impl ProvidersConfig {
         ProvidersConfig {
             dss: dss::DssConfig::simulated(&format!("{base}/dss")),
             insee: insee::InseeConfig::simulated(&format!("{base}/insee")),
+            men: men::MenConfig::simulated(&format!("{base}/men")),
         }
     }
 }
@@ -95,6 +99,7 @@ pub type Registry = HashMap<&'static str, Arc<dyn Provider>>;
 pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
     let mut providers: Registry = HashMap::new();
     providers.insert("dss", Arc::new(dss::DssProvider::new(config.dss.clone())?));
+    providers.insert("men", Arc::new(men::MenProvider::new(config.men.clone())?));
     Ok(providers)
 }
 
@@ -106,4 +111,8 @@ pub fn simulators() -> axum::Router {
             dss::simulator::router(dss::simulator::Simulator::with_default_people()),
         )
         .nest("/insee", insee::simulator::router())
+        .nest(
+            "/men",
+            men::simulator::router(men::simulator::Simulator::with_default_people()),
+        )
 }
