@@ -6,5 +6,6 @@ mod binary;
 mod dss;
 mod helpers;
 mod insee;
+mod men;
 mod params;
 mod pipeline;
