@@ -125,10 +125,7 @@ pub(crate) const ENDPOINTS: [Endpoint; 8] = [
         "revenu_solidarite_active",
         "cnav_revenu_solidarite_active",
         "Statut revenu de solidarité active (RSA)",
-        &[
-            "revenu_solidarite_active",
-            "revenu_solidarite_active_majoration",
-        ],
+        &["revenu_solidarite_active", "revenu_solidarite_active_majoration"],
         &["est_beneficiaire", "avec_majoration", "date_debut_droit"],
         &[
             FieldMask {

@@ -4,6 +4,7 @@
 
 mod dss;
 pub mod mask;
+mod men;
 mod mesri;
 
 use passerelle_core::CivilityRules;
@@ -96,7 +97,7 @@ impl Endpoint {
 }
 
 /// Every endpoint Passerelle serves, family by family (one line per provider).
-const FAMILIES: &[&[Endpoint]] = &[&dss::ENDPOINTS, &mesri::ENDPOINTS];
+const FAMILIES: &[&[Endpoint]] = &[&dss::ENDPOINTS, &mesri::ENDPOINTS, &men::ENDPOINTS];
 
 /// Every endpoint Passerelle serves.
 pub fn all() -> Vec<&'static Endpoint> {
@@ -122,9 +123,7 @@ pub fn find(path: &str, mode: &str, version: u8) -> Result<&'static Endpoint, No
     if candidates.peek().is_none() {
         return Err(NotServed::Unknown);
     }
-    candidates
-        .find(|e| e.supports(version))
-        .ok_or(NotServed::Version)
+    candidates.find(|e| e.supports(version)).ok_or(NotServed::Version)
 }
 
 /// Every scope the catalogue knows, sorted (what `--scopes all` grants).
@@ -168,10 +167,7 @@ mod tests {
             find("dss/quotient_familial", "identite", 4).unwrap_err(),
             NotServed::Version
         );
-        assert_eq!(
-            find("dss/nope", "identite", 3).unwrap_err(),
-            NotServed::Unknown
-        );
+        assert_eq!(find("dss/nope", "identite", 3).unwrap_err(), NotServed::Unknown);
         assert_eq!(
             qf.operation_id(3),
             "api_particulier_v3_cnav_quotient_familial_with_civility"

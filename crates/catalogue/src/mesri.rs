@@ -84,8 +84,7 @@ const IDENTITY_PARAMS: &[ExtraParam] = &[
     ExtraParam {
         name: "nomCommuneNaissance",
         kind: "string",
-        description:
-            "Nom de la commune de naissance, à la place de son code (avec le département).",
+        description: "Nom de la commune de naissance, à la place de son code (avec le département).",
     },
     ExtraParam {
         name: "codeCogInseeDepartementNaissance",
@@ -119,7 +118,4 @@ const fn entry(mode: Mode, extra_params: &'static [ExtraParam]) -> Endpoint {
     }
 }
 
-pub(crate) const ENDPOINTS: [Endpoint; 2] = [
-    entry(Mode::Identite, IDENTITY_PARAMS),
-    entry(Mode::Ine, INE_PARAMS),
-];
+pub(crate) const ENDPOINTS: [Endpoint; 2] = [entry(Mode::Identite, IDENTITY_PARAMS), entry(Mode::Ine, INE_PARAMS)];

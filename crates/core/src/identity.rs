@@ -48,11 +48,7 @@ impl BirthDate {
     /// `YYYY-MM-DD`, with `00` for unknown parts; an unknown year hides month and day.
     pub fn formatted(&self) -> String {
         let annee = self.annee.unwrap_or(0);
-        let mois = if annee == 0 {
-            0
-        } else {
-            self.mois.unwrap_or(0)
-        };
+        let mois = if annee == 0 { 0 } else { self.mois.unwrap_or(0) };
         let jour = if mois == 0 { 0 } else { self.jour.unwrap_or(0) };
         format!("{annee:04}-{mois:02}-{jour:02}")
     }
@@ -77,37 +73,18 @@ pub struct Civility {
 impl Civility {
     /// Parses the identity parameters of `query`, gathering every error at once so
     /// that the caller can fix them in one go.
-    pub fn parse(
-        query: &Query,
-        rules: &CivilityRules,
-        today: NaiveDate,
-    ) -> Result<Civility, Vec<ApiError>> {
+    pub fn parse(query: &Query, rules: &CivilityRules, today: NaiveDate) -> Result<Civility, Vec<ApiError>> {
         let mut errors = Vec::new();
-        let nom_naissance =
-            parse_name(query.get("nomNaissance"), "00420", true, &mut errors).unwrap_or_default();
+        let nom_naissance = parse_name(query.get("nomNaissance"), "00420", true, &mut errors).unwrap_or_default();
         let nom_usage = parse_name(query.get("nomUsage"), "00366", false, &mut errors);
         let prenoms = parse_prenoms(query, rules, &mut errors);
         let naissance = parse_birth_date(query, rules, today, &mut errors);
         let sexe = parse_sexe(query.get("sexeEtatCivil"), rules.sexe_required, &mut errors);
-        let code_pays_naissance =
-            parse_country(query.get("codeCogInseePaysNaissance"), &mut errors);
-        let code_commune_naissance =
-            parse_commune(query.get("codeCogInseeCommuneNaissance"), &mut errors);
-        let nom_commune_naissance = parse_name(
-            query.get("nomCommuneNaissance"),
-            "00365",
-            false,
-            &mut errors,
-        )
-        .map(|_| {
-            query
-                .get("nomCommuneNaissance")
-                .unwrap_or_default()
-                .trim()
-                .to_string()
-        });
-        let code_departement_naissance =
-            parse_departement(query.get("codeCogInseeDepartementNaissance"), &mut errors);
+        let code_pays_naissance = parse_country(query.get("codeCogInseePaysNaissance"), &mut errors);
+        let code_commune_naissance = parse_commune(query.get("codeCogInseeCommuneNaissance"), &mut errors);
+        let nom_commune_naissance = parse_name(query.get("nomCommuneNaissance"), "00365", false, &mut errors)
+            .map(|_| query.get("nomCommuneNaissance").unwrap_or_default().trim().to_string());
+        let code_departement_naissance = parse_departement(query.get("codeCogInseeDepartementNaissance"), &mut errors);
 
         let civility = Civility {
             nom_naissance,
@@ -144,26 +121,15 @@ impl Civility {
     pub fn canonical(&self) -> String {
         let fields = [
             ("nomNaissance", Some(self.nom_naissance.to_uppercase())),
-            (
-                "nomUsage",
-                self.nom_usage.as_ref().map(|s| s.to_uppercase()),
-            ),
+            ("nomUsage", self.nom_usage.as_ref().map(|s| s.to_uppercase())),
             ("prenoms", Some(self.prenoms.join(" ").to_uppercase())),
             ("dateNaissance", Some(self.naissance.formatted())),
             ("sexeEtatCivil", self.sexe.map(|s| s.as_str().to_string())),
-            (
-                "codeCogInseePaysNaissance",
-                Some(self.code_pays_naissance.clone()),
-            ),
-            (
-                "codeCogInseeCommuneNaissance",
-                self.code_commune_naissance.clone(),
-            ),
+            ("codeCogInseePaysNaissance", Some(self.code_pays_naissance.clone())),
+            ("codeCogInseeCommuneNaissance", self.code_commune_naissance.clone()),
             (
                 "nomCommuneNaissance",
-                self.nom_commune_naissance
-                    .as_ref()
-                    .map(|s| s.to_uppercase()),
+                self.nom_commune_naissance.as_ref().map(|s| s.to_uppercase()),
             ),
             (
                 "codeCogInseeDepartementNaissance",
@@ -191,12 +157,7 @@ pub fn is_name(value: &str) -> bool {
         })
 }
 
-fn parse_name(
-    raw: Option<&str>,
-    code: &str,
-    required: bool,
-    errors: &mut Vec<ApiError>,
-) -> Option<String> {
+fn parse_name(raw: Option<&str>, code: &str, required: bool, errors: &mut Vec<ApiError>) -> Option<String> {
     match raw.map(str::trim) {
         None if required => {
             errors.push(ApiError::gateway(code));
@@ -255,43 +216,19 @@ fn parse_part<T: std::str::FromStr + PartialOrd>(
         Ok(v) if v >= range.0 && v <= range.1 => Some(v),
         _ => {
             errors.push(
-                ApiError::gateway(code)
-                    .with_detail(format!("La valeur « {} » n'est pas valide.", truncate(raw))),
+                ApiError::gateway(code).with_detail(format!("La valeur « {} » n'est pas valide.", truncate(raw))),
             );
             None
         }
     }
 }
 
-fn parse_birth_date(
-    query: &Query,
-    rules: &CivilityRules,
-    today: NaiveDate,
-    errors: &mut Vec<ApiError>,
-) -> BirthDate {
+fn parse_birth_date(query: &Query, rules: &CivilityRules, today: NaiveDate, errors: &mut Vec<ApiError>) -> BirthDate {
     let before = errors.len();
     let required = rules.birth_date_required;
-    let annee = parse_part::<u16>(
-        query.get("anneeDateNaissance"),
-        "00422",
-        (1, 9999),
-        required,
-        errors,
-    );
-    let mois = parse_part::<u8>(
-        query.get("moisDateNaissance"),
-        "00423",
-        (1, 12),
-        required,
-        errors,
-    );
-    let jour = parse_part::<u8>(
-        query.get("jourDateNaissance"),
-        "00424",
-        (1, 31),
-        required,
-        errors,
-    );
+    let annee = parse_part::<u16>(query.get("anneeDateNaissance"), "00422", (1, 9999), required, errors);
+    let mois = parse_part::<u8>(query.get("moisDateNaissance"), "00423", (1, 12), required, errors);
+    let jour = parse_part::<u8>(query.get("jourDateNaissance"), "00424", (1, 31), required, errors);
     let date = BirthDate { annee, mois, jour };
     if errors.len() > before {
         return date;
@@ -299,18 +236,18 @@ fn parse_birth_date(
     if let (Some(a), Some(m), Some(j)) = (annee, mois, jour) {
         match NaiveDate::from_ymd_opt(i32::from(a), u32::from(m), u32::from(j)) {
             None => errors.push(ApiError::gateway("00425")),
-            Some(d) if rules.birth_date_until_yesterday && (d.year() < 1900 || d >= today) => {
-                errors.push(ApiError::gateway("00425").with_detail(
-                    "La date de naissance doit être comprise entre le 1er janvier 1900 et hier.",
-                ))
-            }
+            Some(d) if rules.birth_date_until_yesterday && (d.year() < 1900 || d >= today) => errors.push(
+                ApiError::gateway("00425")
+                    .with_detail("La date de naissance doit être comprise entre le 1er janvier 1900 et hier."),
+            ),
             Some(_) => {}
         }
     } else if let Some(a) = annee {
         if rules.birth_date_until_yesterday && (a < 1900 || i32::from(a) > today.year()) {
-            errors.push(ApiError::gateway("00425").with_detail(
-                "L'année de naissance doit être comprise entre 1900 et l'année en cours.",
-            ));
+            errors.push(
+                ApiError::gateway("00425")
+                    .with_detail("L'année de naissance doit être comprise entre 1900 et l'année en cours."),
+            );
         }
     }
     date
@@ -326,10 +263,7 @@ fn parse_sexe(raw: Option<&str>, required: bool, errors: &mut Vec<ApiError>) -> 
             None
         }
         Some(_) => {
-            errors.push(
-                ApiError::gateway("00427")
-                    .with_detail("Le sexe de l'état civil doit valoir M ou F."),
-            );
+            errors.push(ApiError::gateway("00427").with_detail("Le sexe de l'état civil doit valoir M ou F."));
             None
         }
     }
@@ -368,7 +302,11 @@ fn parse_commune(raw: Option<&str>, errors: &mut Vec<ApiError>) -> Option<String
     if is_commune_code(value) {
         Some(value.to_string())
     } else {
-        errors.push(ApiError::gateway("00426").with_detail("Le code COG de la commune de naissance doit compter 5 caractères (2A ou 2B pour la Corse)."));
+        errors.push(
+            ApiError::gateway("00426").with_detail(
+                "Le code COG de la commune de naissance doit compter 5 caractères (2A ou 2B pour la Corse).",
+            ),
+        );
         None
     }
 }
@@ -415,11 +353,7 @@ mod tests {
     }
 
     fn codes(r: Result<Civility, Vec<ApiError>>) -> Vec<String> {
-        r.err()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| e.code)
-            .collect()
+        r.err().unwrap_or_default().into_iter().map(|e| e.code).collect()
     }
 
     #[test]
@@ -462,10 +396,7 @@ mod tests {
             ("sexeEtatCivil", "M"),
             ("codeCogInseePaysNaissance", "99100"),
         ];
-        assert_eq!(
-            codes(Civility::parse(&q(&base), &DSS, today())),
-            vec!["00365"]
-        );
+        assert_eq!(codes(Civility::parse(&q(&base), &DSS, today())), vec!["00365"]);
         let mut triplet = base.to_vec();
         triplet.extend([
             ("nomCommuneNaissance", "Rennes"),
@@ -493,20 +424,14 @@ mod tests {
             ("moisDateNaissance", "2"),
             ("jourDateNaissance", "30"),
         ]);
-        assert_eq!(
-            codes(Civility::parse(&q(&pairs), &DSS, today())),
-            vec!["00425"]
-        );
+        assert_eq!(codes(Civility::parse(&q(&pairs), &DSS, today())), vec!["00425"]);
         pairs.truncate(3);
         pairs.extend([
             ("anneeDateNaissance", "2026"),
             ("moisDateNaissance", "11"),
             ("jourDateNaissance", "22"),
         ]);
-        assert_eq!(
-            codes(Civility::parse(&q(&pairs), &DSS, today())),
-            vec!["00425"]
-        );
+        assert_eq!(codes(Civility::parse(&q(&pairs), &DSS, today())), vec!["00425"]);
     }
 
     #[test]

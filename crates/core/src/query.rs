@@ -10,12 +10,7 @@ impl Query {
     }
 
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Query(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Query(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
     }
 
     /// First value of `key`, with blank values treated as absent (as the contract does).

@@ -63,10 +63,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let from_authorization = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        });
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
     from_authorization
         .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
         .map(str::trim)
@@ -81,14 +78,9 @@ pub async fn authenticate(
     ip: IpAddr,
 ) -> Result<Caller, ApiError> {
     let token = bearer(headers).ok_or_else(|| ApiError::gateway("00101"))?;
-    let claims = keys
-        .verify(token)
-        .ok_or_else(|| ApiError::gateway("00101"))?;
+    let claims = keys.verify(token).ok_or_else(|| ApiError::gateway("00101"))?;
     let jti = parse_lowercase_uuid(&claims.jti).ok_or_else(|| ApiError::gateway("00101"))?;
-    let record = lookup
-        .get(jti)
-        .await?
-        .ok_or_else(|| ApiError::gateway("00101"))?;
+    let record = lookup.get(jti).await?.ok_or_else(|| ApiError::gateway("00101"))?;
     let now = Utc::now();
     if record.revoked_at.is_some_and(|at| at <= now) {
         return Err(ApiError::gateway("00105"));
@@ -132,9 +124,7 @@ fn cidr_contains(entry: &str, ip: IpAddr) -> bool {
             bits.unwrap_or(32),
             32,
         ),
-        (IpAddr::V6(n), IpAddr::V6(a)) => {
-            prefix_eq(u128::from(n), u128::from(a), bits.unwrap_or(128), 128)
-        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(u128::from(n), u128::from(a), bits.unwrap_or(128), 128),
         _ => false,
     }
 }

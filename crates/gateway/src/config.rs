@@ -66,23 +66,17 @@ impl GatewayConfig {
     pub fn load(file: Option<&Path>) -> anyhow::Result<GatewayConfig> {
         let mut figment = Figment::from(Serialized::defaults(GatewayConfig::default()));
         if let Some(file) = file {
-            anyhow::ensure!(
-                file.exists(),
-                "configuration file {} not found",
-                file.display()
-            );
+            anyhow::ensure!(file.exists(), "configuration file {} not found", file.display());
             figment = figment.merge(Toml::file(file));
         }
-        let config = figment
-            .merge(Env::prefixed("PASSERELLE_").split("__"))
-            .extract()?;
+        let config = figment.merge(Env::prefixed("PASSERELLE_").split("__")).extract()?;
         Ok(config)
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("passerelle.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("passerelle.db").display()))
     }
 }
 
@@ -97,10 +91,7 @@ mod tests {
         assert_eq!(config.limits.per_second, 20);
         assert_eq!(config.providers.dss.client_id, "passerelle-demo");
         assert_eq!(config.maintenance.len(), 1);
-        assert_eq!(
-            config.database_url(),
-            "sqlite://./passerelle-data/passerelle.db"
-        );
+        assert_eq!(config.database_url(), "sqlite://./passerelle-data/passerelle.db");
     }
 
     #[test]

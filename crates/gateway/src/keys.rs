@@ -38,10 +38,9 @@ pub struct KeyRing {
 const ALGORITHM: &str = "EdDSA";
 
 fn make_key() -> anyhow::Result<SigningKey> {
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
-        .map_err(|_| anyhow::anyhow!("key generation failed"))?;
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
-        .map_err(|_| anyhow::anyhow!("generated key is invalid"))?;
+    let pkcs8 =
+        Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| anyhow::anyhow!("key generation failed"))?;
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow::anyhow!("generated key is invalid"))?;
     let public = pair.public_key().as_ref().to_vec();
     let kid = hex::encode(&Sha256::digest(&public)[..8]);
     Ok(SigningKey {
@@ -95,10 +94,7 @@ impl KeyRing {
     /// The claims of a token signed by one of our keys, or `None`.
     pub fn verify(&self, token: &str) -> Option<Claims> {
         let header = jsonwebtoken::decode_header(token).ok()?;
-        let key = self
-            .keys
-            .iter()
-            .find(|k| Some(&k.kid) == header.kid.as_ref())?;
+        let key = self.keys.iter().find(|k| Some(&k.kid) == header.kid.as_ref())?;
         jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
             .ok()
             .map(|d| d.claims)

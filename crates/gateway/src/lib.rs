@@ -50,19 +50,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub async fn new(
-        config: GatewayConfig,
-        store: Arc<dyn Store>,
-    ) -> anyhow::Result<Arc<AppState>> {
+    pub async fn new(config: GatewayConfig, store: Arc<dyn Store>) -> anyhow::Result<Arc<AppState>> {
         let keys = keys::KeyRing::load_or_create(store.as_ref()).await?;
         let salt = store
             .secret_or_insert("journal_salt", rand::random::<[u8; 32]>().to_vec())
             .await?;
         Ok(Arc::new(AppState {
-            tokens: auth::TokenLookup::new(
-                store.clone(),
-                Duration::from_millis(config.limits.token_cache_ms),
-            ),
+            tokens: auth::TokenLookup::new(store.clone(), Duration::from_millis(config.limits.token_cache_ms)),
             limiter: limits::Limiter::new(),
             cache: cache::ResponseCache::new(),
             inflight: inflight::InFlight::default(),
@@ -89,7 +83,5 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -80,14 +80,11 @@ impl Limiter {
         let settled = if allowed { next } else { tat };
         let used = settled.duration_since(now);
         let remaining = quota.period.saturating_sub(used).as_nanos() / interval.as_nanos().max(1);
-        let retry_after = (!allowed)
-            .then(|| ceil_secs(next.duration_since(now).saturating_sub(quota.period)).max(1));
+        let retry_after = (!allowed).then(|| ceil_secs(next.duration_since(now).saturating_sub(quota.period)).max(1));
         Decision {
             allowed,
             limit: quota.limit,
-            remaining: u32::try_from(remaining)
-                .unwrap_or(u32::MAX)
-                .min(quota.limit),
+            remaining: u32::try_from(remaining).unwrap_or(u32::MAX).min(quota.limit),
             reset: epoch_now() + ceil_secs(used),
             retry_after,
         }
@@ -130,21 +127,9 @@ mod tests {
         for _ in 0..20 {
             limiter.check_at("t", quota, now);
         }
-        assert!(
-            !limiter
-                .check_at("t", quota, now + Duration::from_millis(10))
-                .allowed
-        );
-        assert!(
-            limiter
-                .check_at("t", quota, now + Duration::from_millis(50))
-                .allowed
-        );
-        assert!(
-            !limiter
-                .check_at("t", quota, now + Duration::from_millis(51))
-                .allowed
-        );
+        assert!(!limiter.check_at("t", quota, now + Duration::from_millis(10)).allowed);
+        assert!(limiter.check_at("t", quota, now + Duration::from_millis(50)).allowed);
+        assert!(!limiter.check_at("t", quota, now + Duration::from_millis(51)).allowed);
     }
 
     #[test]

@@ -33,8 +33,7 @@ pub struct Active {
 
 impl MaintenanceWindow {
     fn applies_to(&self, provider: &str, resource: &str) -> bool {
-        self.provider == provider
-            && (self.resources.is_empty() || self.resources.iter().any(|r| r == resource))
+        self.provider == provider && (self.resources.is_empty() || self.resources.iter().any(|r| r == resource))
     }
 
     fn day_matches(&self, day: NaiveDate) -> bool {
@@ -96,19 +95,11 @@ mod tests {
     #[test]
     fn sunday_evening_window() {
         let w = window(Some("sun"), "23:00", "23:45");
-        let active = w
-            .active_at("dss", "quotient_familial", at(22, 23, 15))
-            .unwrap();
+        let active = w.active_at("dss", "quotient_familial", at(22, 23, 15)).unwrap();
         assert_eq!(active.retry_in, 30 * 60);
-        assert!(w
-            .active_at("dss", "quotient_familial", at(22, 23, 45))
-            .is_none());
-        assert!(w
-            .active_at("dss", "quotient_familial", at(21, 23, 15))
-            .is_none());
-        assert!(w
-            .active_at("dss", "prime_activite", at(22, 23, 15))
-            .is_none());
+        assert!(w.active_at("dss", "quotient_familial", at(22, 23, 45)).is_none());
+        assert!(w.active_at("dss", "quotient_familial", at(21, 23, 15)).is_none());
+        assert!(w.active_at("dss", "prime_activite", at(22, 23, 15)).is_none());
     }
 
     #[test]
@@ -121,13 +112,9 @@ mod tests {
             70 * 60
         );
         assert_eq!(
-            w.active_at("dss", "quotient_familial", at(23, 0, 30))
-                .unwrap()
-                .retry_in,
+            w.active_at("dss", "quotient_familial", at(23, 0, 30)).unwrap().retry_in,
             30 * 60
         );
-        assert!(w
-            .active_at("dss", "quotient_familial", at(23, 1, 0))
-            .is_none());
+        assert!(w.active_at("dss", "quotient_familial", at(23, 1, 0)).is_none());
     }
 }

@@ -93,11 +93,7 @@ fn operation(endpoint: &Endpoint, version: u8) -> Value {
             .iter()
             .map(|p| param(p.name, false, json!({"type": p.kind}), p.description)),
     );
-    let fields: Map<String, Value> = endpoint
-        .fields
-        .iter()
-        .map(|f| (f.to_string(), json!({})))
-        .collect();
+    let fields: Map<String, Value> = endpoint.fields.iter().map(|f| (f.to_string(), json!({}))).collect();
     let mode = match endpoint.mode {
         Mode::Identite => "Identité",
         Mode::FranceConnect => "FranceConnect",
@@ -131,10 +127,7 @@ pub fn document() -> String {
     let mut paths = Map::new();
     for endpoint in passerelle_catalogue::all() {
         for version in endpoint.versions {
-            paths.insert(
-                endpoint.public_path(*version),
-                operation(endpoint, *version),
-            );
+            paths.insert(endpoint.public_path(*version), operation(endpoint, *version));
         }
     }
     let doc = json!({

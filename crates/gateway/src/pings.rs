@@ -48,12 +48,7 @@ pub struct Pings {
 pub type Answer = (u16, Value);
 
 impl Pings {
-    pub async fn check(
-        &self,
-        name: &str,
-        provider: &dyn Provider,
-        maintenance: &[MaintenanceWindow],
-    ) -> Answer {
+    pub async fn check(&self, name: &str, provider: &dyn Provider, maintenance: &[MaintenanceWindow]) -> Answer {
         let now = Utc::now();
         let previous = self.entries.lock().expect("pings").get(name).copied();
         let last_ok = previous.and_then(|e| e.last_ok);
@@ -61,9 +56,8 @@ impl Pings {
             let body = json!({"status": "maintenance", "until": until.to_rfc3339(), "last_update": now.to_rfc3339(), "last_ok_status": last_ok.map(|t| t.to_rfc3339())});
             return (200, body);
         }
-        let fresh_ok = previous.filter(|e| {
-            e.status == Status::Ok && (now - e.last_update).to_std().unwrap_or_default() < OK_KEPT
-        });
+        let fresh_ok =
+            previous.filter(|e| e.status == Status::Ok && (now - e.last_update).to_std().unwrap_or_default() < OK_KEPT);
         let entry = match fresh_ok {
             Some(entry) => entry,
             None => {
@@ -71,24 +65,13 @@ impl Pings {
                 let entry = Entry {
                     status,
                     last_update: now,
-                    last_ok: if status == Status::Ok {
-                        Some(now)
-                    } else {
-                        last_ok
-                    },
+                    last_ok: if status == Status::Ok { Some(now) } else { last_ok },
                 };
-                self.entries
-                    .lock()
-                    .expect("pings")
-                    .insert(name.to_string(), entry);
+                self.entries.lock().expect("pings").insert(name.to_string(), entry);
                 entry
             }
         };
-        let code = if entry.status == Status::BadGateway {
-            502
-        } else {
-            200
-        };
+        let code = if entry.status == Status::BadGateway { 502 } else { 200 };
         let body = json!({"status": entry.status.as_str(), "last_update": entry.last_update.to_rfc3339(), "last_ok_status": entry.last_ok.map(|t| t.to_rfc3339())});
         (code, body)
     }
@@ -99,11 +82,7 @@ async fn run(provider: &dyn Provider) -> Status {
         Ok(Health::Ok) => Status::Ok,
         Ok(Health::Unknown) => Status::Unknown,
         Ok(Health::Down(reason)) => {
-            tracing::warn!(
-                provider = provider.info().name,
-                reason,
-                "provider ping failed"
-            );
+            tracing::warn!(provider = provider.info().name, reason, "provider ping failed");
             Status::BadGateway
         }
         Err(_) => Status::BadGateway,
@@ -111,11 +90,7 @@ async fn run(provider: &dyn Provider) -> Status {
 }
 
 /// End of a window that closes the whole provider, if one is active.
-fn maintenance_until(
-    name: &str,
-    windows: &[MaintenanceWindow],
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
+fn maintenance_until(name: &str, windows: &[MaintenanceWindow], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let paris = now.with_timezone(&Paris);
     windows
         .iter()

@@ -49,9 +49,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         "no replayable case found in {}",
         options.cases.display()
     );
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
     let (mut passed, mut failed) = (0, 0);
     for case in &cases {
         match replay(&client, &options, case).await {
@@ -121,10 +119,7 @@ fn load(dir: &Path, only: &[String]) -> anyhow::Result<Vec<Case>> {
                     Some(v) => v.clone(),
                     None => Value::Null,
                 };
-                let file_name = file
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or_default();
+                let file_name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
                 cases.push(Case {
                     name: format!("{operation_id}/{file_name}#{i}"),
                     endpoint,
@@ -147,9 +142,7 @@ fn query(case: &Case, recipient: &str) -> Vec<(String, String)> {
     let mut pairs = vec![("recipient".to_string(), recipient.to_string())];
     for (key, value) in &case.params {
         match value {
-            Value::Array(items) => {
-                pairs.extend(items.iter().map(|i| (format!("{key}[]"), scalar(i))))
-            }
+            Value::Array(items) => pairs.extend(items.iter().map(|i| (format!("{key}[]"), scalar(i)))),
             other => pairs.push((key.clone(), scalar(other))),
         }
     }
@@ -169,10 +162,7 @@ fn expected_data(case: &Case) -> Value {
     let mut data = case.payload.get("data").cloned().unwrap_or(Value::Null);
     let asks_period = case.params.contains_key("annee") || case.params.contains_key("mois");
     if case.endpoint.resource == "quotient_familial" && !asks_period {
-        if let Some(qf) = data
-            .get_mut("quotient_familial")
-            .and_then(Value::as_object_mut)
-        {
+        if let Some(qf) = data.get_mut("quotient_familial").and_then(Value::as_object_mut) {
             let now = Utc::now().with_timezone(&Paris);
             qf.insert("annee".into(), now.year().into());
             qf.insert("mois".into(), now.month().into());

@@ -72,8 +72,7 @@ enum Command {
 }
 
 fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG_LEVEL")
-        .unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG_LEVEL").unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -89,11 +88,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs();
     match cli.command {
-        Command::Serve {
-            config,
-            listen,
-            store,
-        } => run::serve(config.as_deref(), listen, store).await,
+        Command::Serve { config, listen, store } => run::serve(config.as_deref(), listen, store).await,
         Command::Simulate { listen } => run::simulate(&listen).await,
         Command::Demo {
             listen,

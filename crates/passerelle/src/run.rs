@@ -41,8 +41,7 @@ pub async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };
@@ -52,11 +51,7 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing calls in flight");
 }
 
-pub async fn serve(
-    config_file: Option<&Path>,
-    listen: Option<String>,
-    store_args: StoreArgs,
-) -> anyhow::Result<()> {
+pub async fn serve(config_file: Option<&Path>, listen: Option<String>, store_args: StoreArgs) -> anyhow::Result<()> {
     let mut config = GatewayConfig::load(config_file)?;
     if let Some(listen) = listen {
         config.listen = listen;
@@ -74,9 +69,7 @@ pub async fn serve(
     Ok(())
 }
 
-pub async fn start_simulators(
-    listen: &str,
-) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn start_simulators(listen: &str) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
     let task = tokio::spawn(async move {

@@ -74,10 +74,7 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
             rate_limit_per_minute,
             allowed_ips,
         } => {
-            anyhow::ensure!(
-                Siret::parse(&siret).is_some(),
-                "`{siret}` is not a valid SIRET"
-            );
+            anyhow::ensure!(Siret::parse(&siret).is_some(), "`{siret}` is not a valid SIRET");
             anyhow::ensure!(expires_in_days > 0, "--expires-in-days must be positive");
             let keys = KeyRing::load_or_create(store.as_ref()).await?;
             let request = TokenRequest {

@@ -28,22 +28,15 @@ pub fn client(timeout: Duration, tls: &TlsSettings) -> anyhow::Result<reqwest::C
         .timeout(timeout)
         .pool_idle_timeout(Duration::from_secs(60));
     if let Some(cert) = &tls.client_cert {
-        let mut pem = std::fs::read(cert)
-            .with_context(|| format!("reading client certificate {}", cert.display()))?;
+        let mut pem = std::fs::read(cert).with_context(|| format!("reading client certificate {}", cert.display()))?;
         if let Some(key) = &tls.client_key {
-            pem.extend(
-                std::fs::read(key)
-                    .with_context(|| format!("reading client key {}", key.display()))?,
-            );
+            pem.extend(std::fs::read(key).with_context(|| format!("reading client key {}", key.display()))?);
         }
-        builder = builder
-            .identity(reqwest::Identity::from_pem(&pem).context("client certificate and key")?);
+        builder = builder.identity(reqwest::Identity::from_pem(&pem).context("client certificate and key")?);
     }
     if let Some(ca) = &tls.ca_cert {
-        let pem = std::fs::read(ca)
-            .with_context(|| format!("reading CA certificate {}", ca.display()))?;
-        builder = builder
-            .add_root_certificate(reqwest::Certificate::from_pem(&pem).context("CA certificate")?);
+        let pem = std::fs::read(ca).with_context(|| format!("reading CA certificate {}", ca.display()))?;
+        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).context("CA certificate")?);
     }
     Ok(builder.build()?)
 }

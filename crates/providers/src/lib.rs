@@ -8,6 +8,7 @@
 pub mod dss;
 pub mod http;
 pub mod insee;
+pub mod men;
 pub mod mesri;
 pub mod oauth;
 
@@ -42,12 +43,7 @@ pub trait Provider: Send + Sync {
     fn info(&self) -> ProviderInfo;
 
     /// Parses the endpoint's own parameters (beyond identity). Errors are 422s.
-    fn parse_extras(
-        &self,
-        _endpoint: &Endpoint,
-        _query: &Query,
-        _today: NaiveDate,
-    ) -> Result<Extras, Vec<ApiError>> {
+    fn parse_extras(&self, _endpoint: &Endpoint, _query: &Query, _today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
         Ok(Extras::new())
     }
 
@@ -72,22 +68,23 @@ pub enum Health {
 
 /// Upstream settings of every provider (one field per provider).
 #[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
 pub struct ProvidersConfig {
-    #[serde(default)]
     pub dss: dss::DssConfig,
-    #[serde(default)]
     pub insee: insee::InseeConfig,
-    #[serde(default)]
     pub mesri: mesri::MesriConfig,
+    pub men: men::MenConfig,
 }
 
 impl ProvidersConfig {
     /// Points every provider at a running simulator (`http://host:port`).
     pub fn simulated(base: &str) -> Self {
+        let at = |prefix: &str| format!("{base}/{prefix}");
         ProvidersConfig {
-            dss: dss::DssConfig::simulated(&format!("{base}/dss")),
-            insee: insee::InseeConfig::simulated(&format!("{base}/insee")),
-            mesri: mesri::MesriConfig::simulated(&format!("{base}/mesri")),
+            dss: dss::DssConfig::simulated(&at("dss")),
+            insee: insee::InseeConfig::simulated(&at("insee")),
+            mesri: mesri::MesriConfig::simulated(&at("mesri")),
+            men: men::MenConfig::simulated(&at("men")),
         }
     }
 }
@@ -97,16 +94,13 @@ pub type Registry = HashMap<&'static str, Arc<dyn Provider>>;
 /// The registry the gateway dispatches to, keyed by the catalogue's provider id.
 /// Fails on unusable settings (an unreadable client certificate, say).
 pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
-    let mut providers: Registry = HashMap::new();
-    providers.insert("dss", Arc::new(dss::DssProvider::new(config.dss.clone())?));
-    providers.insert(
-        "mesri",
-        Arc::new(mesri::MesriProvider::new(
-            config.mesri.clone(),
-            &config.insee,
-        )?),
-    );
-    Ok(providers)
+    let c = config;
+    let providers: [(&'static str, Arc<dyn Provider>); 3] = [
+        ("dss", Arc::new(dss::DssProvider::new(c.dss.clone())?)),
+        ("mesri", Arc::new(mesri::MesriProvider::new(c.mesri.clone(), &c.insee)?)),
+        ("men", Arc::new(men::MenProvider::new(c.men.clone())?)),
+    ];
+    Ok(providers.into_iter().collect())
 }
 
 /// Every simulator, nested under its provider's prefix.
@@ -120,5 +114,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/mesri",
             mesri::simulator::router(mesri::simulator::Simulator::with_default_people()),
+        )
+        .nest(
+            "/men",
+            men::simulator::router(men::simulator::Simulator::with_default_people()),
         )
 }

@@ -39,11 +39,7 @@ impl TokenCache {
     }
 
     /// A valid token, fetched with HTTP Basic client authentication when needed.
-    pub async fn get(
-        &self,
-        client: &reqwest::Client,
-        info: ProviderInfo,
-    ) -> Result<String, ApiError> {
+    pub async fn get(&self, client: &reqwest::Client, info: ProviderInfo) -> Result<String, ApiError> {
         let mut cached = self.cached.lock().await;
         if let Some((token, until)) = cached.as_ref() {
             if Instant::now() < *until {
@@ -62,14 +58,9 @@ impl TokenCache {
         *self.cached.lock().await = None;
     }
 
-    async fn fetch(
-        &self,
-        client: &reqwest::Client,
-        info: ProviderInfo,
-    ) -> Result<TokenResponse, ApiError> {
+    async fn fetch(&self, client: &reqwest::Client, info: ProviderInfo) -> Result<TokenResponse, ApiError> {
         let r = &self.request;
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", r.client_id, r.client_secret));
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", r.client_id, r.client_secret));
         let mut form = vec![("grant_type", "client_credentials")];
         if let Some(scope) = &r.scope {
             form.push(("scope", scope));
@@ -89,10 +80,7 @@ impl TokenCache {
             tracing::error!(provider = info.name, %status, "upstream refused the gateway's client credentials");
             return Err(info.error("006"));
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| http::transport_error(info, &e))?;
+        let body = response.bytes().await.map_err(|e| http::transport_error(info, &e))?;
         serde_json::from_slice::<TokenResponse>(&body).map_err(|_| {
             tracing::error!(provider = info.name, %status, "upstream token answer is not a token");
             info.error("999")

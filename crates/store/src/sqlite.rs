@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
@@ -76,9 +74,11 @@ impl Store for SqliteStore {
     }
 
     async fn signing_keys(&self) -> anyhow::Result<Vec<SigningKey>> {
-        let rows = sqlx::query("SELECT kid, algorithm, private_der, public_der, created_at FROM signing_keys ORDER BY created_at")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT kid, algorithm, private_der, public_der, created_at FROM signing_keys ORDER BY created_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(SigningKey {
@@ -93,14 +93,16 @@ impl Store for SqliteStore {
     }
 
     async fn insert_signing_key(&self, key: &SigningKey) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO signing_keys (kid, algorithm, private_der, public_der, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(&key.kid)
-            .bind(&key.algorithm)
-            .bind(&key.private_der)
-            .bind(&key.public_der)
-            .bind(key.created_at.to_rfc3339())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, algorithm, private_der, public_der, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&key.kid)
+        .bind(&key.algorithm)
+        .bind(&key.private_der)
+        .bind(&key.public_der)
+        .bind(key.created_at.to_rfc3339())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -241,10 +243,7 @@ mod tests {
         assert!(store.set_token_expiry(t.jti, later).await.unwrap());
         assert!(store.revoke_token(t.jti, later).await.unwrap());
         let changed = store.token(t.jti).await.unwrap().unwrap();
-        assert_eq!(
-            (changed.expires_at, changed.revoked_at),
-            (later, Some(later))
-        );
+        assert_eq!((changed.expires_at, changed.revoked_at), (later, Some(later)));
         assert!(!store.revoke_token(Uuid::new_v4(), later).await.unwrap());
         assert_eq!(store.tokens().await.unwrap().len(), 1);
     }
@@ -252,14 +251,8 @@ mod tests {
     #[tokio::test]
     async fn secrets_keep_their_first_value() {
         let (_dir, store) = store().await;
-        assert_eq!(
-            store.secret_or_insert("salt", vec![1]).await.unwrap(),
-            vec![1]
-        );
-        assert_eq!(
-            store.secret_or_insert("salt", vec![2]).await.unwrap(),
-            vec![1]
-        );
+        assert_eq!(store.secret_or_insert("salt", vec![1]).await.unwrap(), vec![1]);
+        assert_eq!(store.secret_or_insert("salt", vec![2]).await.unwrap(), vec![1]);
     }
 
     #[tokio::test]
@@ -279,9 +272,7 @@ mod tests {
         store.append_journal(&[row(0), row(1)]).await.unwrap();
         let rows = store.recent_journal(10).await.unwrap();
         assert_eq!(
-            rows.iter()
-                .map(|r| r.request_id.as_str())
-                .collect::<Vec<_>>(),
+            rows.iter().map(|r| r.request_id.as_str()).collect::<Vec<_>>(),
             vec!["r1", "r0"]
         );
         assert!(rows[1].cached);

@@ -28,8 +28,7 @@ pub async fn introspect(
     match auth::authenticate(&state.keys, &state.tokens, &headers, ip).await {
         Ok(caller) => {
             let r = caller.record;
-            Json(json!({"_id": r.jti.to_string(), "name": r.name, "scopes": r.scopes}))
-                .into_response()
+            Json(json!({"_id": r.jti.to_string(), "name": r.name, "scopes": r.scopes})).into_response()
         }
         Err(e) => Errors::from(e).into_response(),
     }
@@ -54,10 +53,7 @@ pub async fn pings(State(state): State<Arc<AppState>>) -> Json<serde_json::Value
     Json(json!(list))
 }
 
-pub async fn provider_ping(
-    State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
-) -> Response {
+pub async fn provider_ping(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
     let Some(provider) = state.providers.get(name.as_str()) else {
         return (StatusCode::NOT_FOUND, Json(json!({}))).into_response();
     };

@@ -80,11 +80,7 @@ async fn run(
     let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
     trace.jti = Some(caller.record.jti);
     throttle(state, trace, &caller)?;
-    if !endpoint
-        .access_scopes
-        .iter()
-        .any(|s| caller.scopes.contains(*s))
-    {
+    if !endpoint.access_scopes.iter().any(|s| caller.scopes.contains(*s)) {
         return Err(ApiError::gateway("00100").into());
     }
     let query = parse_query(raw)?;
@@ -104,11 +100,7 @@ async fn run(
     check_maintenance(state, endpoint, provider.as_ref(), now)?;
 
     let no_cache = headers.get("cache-control").and_then(|v| v.to_str().ok()) == Some("no-cache");
-    let cached = if no_cache {
-        None
-    } else {
-        state.cache.get(&key)
-    };
+    let cached = if no_cache { None } else { state.cache.get(&key) };
     let data = match cached {
         Some((data, left)) => {
             trace.cache_left = Some(left);
@@ -130,11 +122,9 @@ async fn run(
             };
             let data = fetch(state, provider.as_ref(), &call).await?;
             if !no_cache && endpoint.cache_ttl_secs > 0 {
-                state.cache.put(
-                    key,
-                    data.clone(),
-                    Duration::from_secs(endpoint.cache_ttl_secs),
-                );
+                state
+                    .cache
+                    .put(key, data.clone(), Duration::from_secs(endpoint.cache_ttl_secs));
             }
             data
         }
@@ -153,9 +143,8 @@ fn resolve(route: &RouteParts) -> Result<(&'static Endpoint, u8), ApiError> {
     match passerelle_catalogue::find(&format!("{provider}/{resource}"), mode, version) {
         Ok(endpoint) => Ok((endpoint, version)),
         Err(NotServed::Unknown) => Err(ApiError::gateway("00404")),
-        Err(NotServed::Version) => Err(ApiError::gateway("00402").with_detail(format!(
-            "La version v{version} n'est pas supportée pour cet endpoint"
-        ))),
+        Err(NotServed::Version) => Err(ApiError::gateway("00402")
+            .with_detail(format!("La version v{version} n'est pas supportée pour cet endpoint"))),
     }
 }
 
@@ -176,10 +165,7 @@ fn throttle(state: &AppState, trace: &mut Trace, caller: &Caller) -> Result<(), 
 fn parse_query(raw: &str) -> Result<Query, ApiError> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
         .map(Query::new)
-        .map_err(|_| {
-            ApiError::gateway("00401")
-                .with_detail("La chaîne de requête n'est pas correctement encodée.")
-        })
+        .map_err(|_| ApiError::gateway("00401").with_detail("La chaîne de requête n'est pas correctement encodée."))
 }
 
 fn parse_params(
@@ -195,19 +181,12 @@ fn parse_params(
     let extras = provider.parse_extras(endpoint, query, today);
     match (civility, extras) {
         (Ok(c), Ok(e)) => Ok((c, e)),
-        (c, e) => Err(Errors(
-            c.err().into_iter().chain(e.err()).flatten().collect(),
-        )),
+        (c, e) => Err(Errors(c.err().into_iter().chain(e.err()).flatten().collect())),
     }
 }
 
 /// The call's identity: endpoint and every parameter, never the caller nor `recipient`.
-fn cache_key(
-    endpoint: &Endpoint,
-    version: u8,
-    civility: Option<&Civility>,
-    extras: &Extras,
-) -> String {
+fn cache_key(endpoint: &Endpoint, version: u8, civility: Option<&Civility>, extras: &Extras) -> String {
     let mut key = format!(
         "{}?{}",
         endpoint.public_path(version),
@@ -253,11 +232,7 @@ fn check_maintenance(
     }
 }
 
-async fn fetch(
-    state: &AppState,
-    provider: &dyn Provider,
-    call: &Call<'_>,
-) -> Result<Value, ApiError> {
+async fn fetch(state: &AppState, provider: &dyn Provider, call: &Call<'_>) -> Result<Value, ApiError> {
     let budget = Duration::from_secs(state.config.limits.provider_timeout_secs);
     match tokio::time::timeout(budget, provider.fetch(call)).await {
         Ok(result) => result,
@@ -265,12 +240,7 @@ async fn fetch(
     }
 }
 
-async fn finish(
-    state: &AppState,
-    trace: Trace,
-    outcome: Result<Value, Errors>,
-    started: Instant,
-) -> Response {
+async fn finish(state: &AppState, trace: Trace, outcome: Result<Value, Errors>, started: Instant) -> Response {
     let status = match &outcome {
         Ok(_) => 200,
         Err(errors) => errors.status().as_u16(),

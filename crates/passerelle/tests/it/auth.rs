@@ -13,18 +13,8 @@ const QF: &str = "/v3/dss/quotient_familial/identite";
 async fn missing_or_garbage_token_is_00101() {
     let app = TestApp::start().await;
     assert_error(app.get(QF, &pairs(AXELLE), None).await, 401, "00101").await;
-    assert_error(
-        app.get(QF, &pairs(AXELLE), Some("not-a-jwt")).await,
-        401,
-        "00101",
-    )
-    .await;
-    assert_error(
-        app.get(QF, &pairs(AXELLE), Some("a.b.c")).await,
-        401,
-        "00101",
-    )
-    .await;
+    assert_error(app.get(QF, &pairs(AXELLE), Some("not-a-jwt")).await, 401, "00101").await;
+    assert_error(app.get(QF, &pairs(AXELLE), Some("a.b.c")).await, 401, "00101").await;
 }
 
 #[tokio::test]
@@ -32,12 +22,7 @@ async fn token_signed_by_another_gateway_is_refused() {
     let app = TestApp::start().await;
     let other = TestApp::start().await;
     let foreign = other.all_scopes_token().await;
-    assert_error(
-        app.get(QF, &pairs(AXELLE), Some(&foreign)).await,
-        401,
-        "00101",
-    )
-    .await;
+    assert_error(app.get(QF, &pairs(AXELLE), Some(&foreign)).await, 401, "00101").await;
 }
 
 #[tokio::test]
@@ -90,19 +75,11 @@ async fn ip_outside_allow_list_is_00107() {
     let mut request = token_request(&["cnaf_quotient_familial"]);
     request.allowed_ips = vec!["10.0.0.0/8".into()];
     let (_, outside) = app.issue(request).await;
-    assert_error(
-        app.get(QF, &pairs(AXELLE), Some(&outside)).await,
-        403,
-        "00107",
-    )
-    .await;
+    assert_error(app.get(QF, &pairs(AXELLE), Some(&outside)).await, 403, "00107").await;
     let mut request = token_request(&["cnaf_quotient_familial"]);
     request.allowed_ips = vec!["127.0.0.1".into()];
     let (_, inside) = app.issue(request).await;
-    assert_eq!(
-        app.get(QF, &pairs(AXELLE), Some(&inside)).await.status(),
-        200
-    );
+    assert_eq!(app.get(QF, &pairs(AXELLE), Some(&inside)).await.status(), 200);
 }
 
 #[tokio::test]
@@ -116,17 +93,12 @@ async fn missing_scope_is_00100() {
 #[tokio::test]
 async fn introspect_lists_the_stored_scopes() {
     let app = TestApp::start().await;
-    let (jti, jwt) = app
-        .issue(token_request(&["cnaf_enfants", "prime_activite"]))
-        .await;
+    let (jti, jwt) = app.issue(token_request(&["cnaf_enfants", "prime_activite"])).await;
     let (status, body) = json(app.get_raw("/api/introspect", &[], Some(&jwt), &[]).await).await;
     assert_eq!(status, 200);
     assert_eq!(body["_id"], jti.to_string());
     assert_eq!(body["name"], "Mairie de test");
-    assert_eq!(
-        body["scopes"],
-        serde_json::json!(["cnaf_enfants", "prime_activite"])
-    );
+    assert_eq!(body["scopes"], serde_json::json!(["cnaf_enfants", "prime_activite"]));
     assert_error(
         app.get_raw("/api/introspect", &[], Some("nope"), &[]).await,
         401,

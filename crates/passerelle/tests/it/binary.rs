@@ -75,8 +75,7 @@ async fn cli(args: &[&str]) -> (bool, String) {
     let output = Command::new(BIN).args(args).output().await.unwrap();
     (
         output.status.success(),
-        String::from_utf8_lossy(&output.stdout).to_string()
-            + &String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr),
     )
 }
 
@@ -150,9 +149,7 @@ async fn operator_issues_lists_revokes_and_prolongs_tokens() {
 
     let (ok, listing) = cli(&["token", "list", "--data-dir", data]).await;
     assert!(
-        ok && listing.contains(&jti)
-            && listing.contains("active")
-            && listing.contains("CCAS de Rennes"),
+        ok && listing.contains(&jti) && listing.contains("active") && listing.contains("CCAS de Rennes"),
         "{listing}"
     );
 
@@ -226,10 +223,7 @@ async fn token_issue_refuses_bad_input() {
 #[tokio::test]
 async fn official_dss_cases_replay_against_the_demo() {
     let Ok(cases) = std::env::var("PASSERELLE_SANDBOX_CASES") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set PASSERELLE_SANDBOX_CASES"
-        );
+        assert!(std::env::var("CI").is_err(), "CI must set PASSERELLE_SANDBOX_CASES");
         eprintln!("PASSERELLE_SANDBOX_CASES not set: conformance replay not run");
         return;
     };
@@ -277,10 +271,7 @@ async fn logs_hold_neither_tokens_nor_identities() {
     let log_path = dir.path().join("gateway.log");
     let log_file = std::fs::File::create(&log_path).unwrap();
     let env = [
-        (
-            "PASSERELLE_PROVIDERS__DSS__BASE_URL",
-            "http://127.0.0.1:1/dss",
-        ),
+        ("PASSERELLE_PROVIDERS__DSS__BASE_URL", "http://127.0.0.1:1/dss"),
         ("PASSERELLE_LOG_LEVEL", "debug"),
     ];
     let mut gateway = Running::spawn_logging(
@@ -293,13 +284,7 @@ async fn logs_hold_neither_tokens_nor_identities() {
     query.push(("recipient".into(), RECIPIENT.into()));
     let client = reqwest::Client::new();
     let url = format!("{base}/v3/dss/quotient_familial/identite");
-    let failed = client
-        .get(&url)
-        .query(&query)
-        .bearer_auth(&jwt)
-        .send()
-        .await
-        .unwrap();
+    let failed = client.get(&url).query(&query).bearer_auth(&jwt).send().await.unwrap();
     assert_error(failed, 502, "37001").await;
     let refused = client
         .get(&url)
@@ -316,13 +301,7 @@ async fn logs_hold_neither_tokens_nor_identities() {
         logs.contains("v3 call") && logs.contains("upstream transport error"),
         "{logs}"
     );
-    for secret in [
-        "MARTIN",
-        "AXELLE",
-        "35238",
-        jwt.as_str(),
-        "not-a-token-but-secret",
-    ] {
+    for secret in ["MARTIN", "AXELLE", "35238", jwt.as_str(), "not-a-token-but-secret"] {
         assert!(!logs.contains(secret), "logs leak `{secret}`:\n{logs}");
     }
 }

@@ -5,13 +5,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-fn person(
-    nom: &str,
-    prenoms: &[&str],
-    date: (&str, &str, &str),
-    commune: &str,
-    sexe: &str,
-) -> Vec<(String, String)> {
+fn person(nom: &str, prenoms: &[&str], date: (&str, &str, &str), commune: &str, sexe: &str) -> Vec<(String, String)> {
     let mut q = vec![
         ("nomNaissance".to_string(), nom.to_string()),
         ("anneeDateNaissance".into(), date.0.into()),
@@ -21,11 +15,7 @@ fn person(
         ("codeCogInseePaysNaissance".into(), "99100".into()),
         ("codeCogInseeCommuneNaissance".into(), commune.into()),
     ];
-    q.extend(
-        prenoms
-            .iter()
-            .map(|p| ("prenoms[]".to_string(), p.to_string())),
-    );
+    q.extend(prenoms.iter().map(|p| ("prenoms[]".to_string(), p.to_string())));
     q
 }
 
@@ -37,13 +27,7 @@ fn samuel() -> Vec<(String, String)> {
 async fn the_eight_prestations_answer_with_the_contract_fields() {
     let app = TestApp::start().await;
     let jwt = app.all_scopes_token().await;
-    let mut aah = person(
-        "MARTIN",
-        &["PIERRE", "RICHARD"],
-        ("1987", "12", "1"),
-        "08480",
-        "M",
-    );
+    let mut aah = person("MARTIN", &["PIERRE", "RICHARD"], ("1987", "12", "1"), "08480", "M");
     aah.push(("nomUsage".into(), "DUPONT".into()));
     let cases = [
         (
@@ -58,13 +42,7 @@ async fn the_eight_prestations_answer_with_the_contract_fields() {
         ),
         (
             "allocation_soutien_familial",
-            person(
-                "LALANNE",
-                &["FRANCIS", "GERARD"],
-                ("2002", "11", "1"),
-                "08480",
-                "M",
-            ),
+            person("LALANNE", &["FRANCIS", "GERARD"], ("2002", "11", "1"), "08480", "M"),
             json!({"est_beneficiaire": true, "date_debut_droit": "1992-11-29"}),
         ),
         (
@@ -105,12 +83,8 @@ async fn quotient_familial_maps_family_address_and_period() {
         ("mois".to_string(), "3".to_string()),
     ]);
     let (status, body) = json(
-        app.get(
-            "/v3/dss/quotient_familial/identite",
-            &with_period,
-            Some(&jwt),
-        )
-        .await,
+        app.get("/v3/dss/quotient_familial/identite", &with_period, Some(&jwt))
+            .await,
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -118,10 +92,7 @@ async fn quotient_familial_maps_family_address_and_period() {
     assert_eq!(data["allocataires"].as_array().unwrap().len(), 2);
     assert_eq!(data["enfants"][1]["prenoms"], "FLEUR EDITH");
     assert_eq!(data["adresse"]["lieu_dit"], serde_json::Value::Null);
-    assert_eq!(
-        data["adresse"]["code_postal_ville"],
-        "51000 CHÂLONS-EN-CHAMPAGNE"
-    );
+    assert_eq!(data["adresse"]["code_postal_ville"], "51000 CHÂLONS-EN-CHAMPAGNE");
     assert_eq!(
         data["quotient_familial"],
         json!({"fournisseur": "MSA", "valeur": 200, "annee": 2025, "mois": 3, "annee_calcul": 2024, "mois_calcul": 12})
@@ -134,12 +105,8 @@ async fn eaje_maps_calculation_parameters() {
     let jwt = app.all_scopes_token().await;
     let q = person("LEFEBVRE", &["ALEXIS"], ("1982", "12", "27"), "08480", "F");
     let (status, body) = json(
-        app.get(
-            "/v3/dss/participation_familiale_eaje/identite",
-            &q,
-            Some(&jwt),
-        )
-        .await,
+        app.get("/v3/dss/participation_familiale_eaje/identite", &q, Some(&jwt))
+            .await,
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -147,10 +114,7 @@ async fn eaje_maps_calculation_parameters() {
         body["data"]["parametres_calcul_participation_familiale"],
         json!({"nombre_enfants_a_charge": 1, "nombre_enfants_beneficiaire_aeeh": 1, "base_ressources_annuelles": {"valeur": 40923, "annee_calcul": 2023}})
     );
-    assert_eq!(
-        body["data"]["enfants"][0]["code_cog_insee_commune_naissance"],
-        "75113"
-    );
+    assert_eq!(body["data"]["enfants"][0]["code_cog_insee_commune_naissance"], "75113");
 }
 
 #[tokio::test]
@@ -158,12 +122,8 @@ async fn masks_remove_fields_the_token_cannot_see() {
     let app = TestApp::start().await;
     let qf_only = app.token(&["cnaf_quotient_familial"]).await;
     let (_, body) = json(
-        app.get(
-            "/v3/dss/quotient_familial/identite",
-            &pairs(AXELLE),
-            Some(&qf_only),
-        )
-        .await,
+        app.get("/v3/dss/quotient_familial/identite", &pairs(AXELLE), Some(&qf_only))
+            .await,
     )
     .await;
     let keys: Vec<_> = body["data"].as_object().unwrap().keys().cloned().collect();
@@ -171,12 +131,8 @@ async fn masks_remove_fields_the_token_cannot_see() {
 
     let family = app.token(&["cnaf_allocataires", "cnaf_enfants"]).await;
     let (_, body) = json(
-        app.get(
-            "/v3/dss/quotient_familial/identite",
-            &pairs(AXELLE),
-            Some(&family),
-        )
-        .await,
+        app.get("/v3/dss/quotient_familial/identite", &pairs(AXELLE), Some(&family))
+            .await,
     )
     .await;
     let keys: Vec<_> = body["data"].as_object().unwrap().keys().cloned().collect();
@@ -184,12 +140,8 @@ async fn masks_remove_fields_the_token_cannot_see() {
 
     let rsa = app.token(&["revenu_solidarite_active"]).await;
     let (_, body) = json(
-        app.get(
-            "/v3/dss/revenu_solidarite_active/identite",
-            &samuel(),
-            Some(&rsa),
-        )
-        .await,
+        app.get("/v3/dss/revenu_solidarite_active/identite", &samuel(), Some(&rsa))
+            .await,
     )
     .await;
     assert_eq!(
@@ -216,21 +168,13 @@ async fn masks_apply_to_cached_answers_too() {
     let all = app.all_scopes_token().await;
     let qf_only = app.token(&["cnaf_quotient_familial"]).await;
     assert_eq!(
-        app.get(
-            "/v3/dss/quotient_familial/identite",
-            &pairs(AXELLE),
-            Some(&all)
-        )
-        .await
-        .status(),
+        app.get("/v3/dss/quotient_familial/identite", &pairs(AXELLE), Some(&all))
+            .await
+            .status(),
         200
     );
     let response = app
-        .get(
-            "/v3/dss/quotient_familial/identite",
-            &pairs(AXELLE),
-            Some(&qf_only),
-        )
+        .get("/v3/dss/quotient_familial/identite", &pairs(AXELLE), Some(&qf_only))
         .await;
     assert_eq!(response.headers()["x-response-cached"], "true");
     let (_, body) = json(response).await;
@@ -278,12 +222,8 @@ async fn slow_upstream_is_a_504_within_the_budget() {
     let jwt = app.all_scopes_token().await;
     let started = std::time::Instant::now();
     assert_error(
-        app.get(
-            "/v3/dss/prime_activite/identite",
-            &synthetic("LENT"),
-            Some(&jwt),
-        )
-        .await,
+        app.get("/v3/dss/prime_activite/identite", &synthetic("LENT"), Some(&jwt))
+            .await,
         504,
         "37002",
     )
@@ -296,12 +236,8 @@ async fn unreachable_upstream_is_37001() {
     let app = TestApp::builder().dead_upstream().start().await;
     let jwt = app.all_scopes_token().await;
     assert_error(
-        app.get(
-            "/v3/dss/quotient_familial/identite",
-            &pairs(AXELLE),
-            Some(&jwt),
-        )
-        .await,
+        app.get("/v3/dss/quotient_familial/identite", &pairs(AXELLE), Some(&jwt))
+            .await,
         502,
         "37001",
     )
@@ -313,12 +249,8 @@ async fn refused_client_credentials_are_37006() {
     let app = TestApp::builder().dss_secret("wrong").start().await;
     let jwt = app.all_scopes_token().await;
     assert_error(
-        app.get(
-            "/v3/dss/quotient_familial/identite",
-            &pairs(AXELLE),
-            Some(&jwt),
-        )
-        .await,
+        app.get("/v3/dss/quotient_familial/identite", &pairs(AXELLE), Some(&jwt))
+            .await,
         502,
         "37006",
     )
@@ -336,11 +268,7 @@ async fn accents_and_case_reach_the_upstream_folded() {
         "08480",
         "F",
     );
-    let (status, body) = json(
-        app.get("/v3/dss/quotient_familial/identite", &q, Some(&jwt))
-            .await,
-    )
-    .await;
+    let (status, body) = json(app.get("/v3/dss/quotient_familial/identite", &q, Some(&jwt)).await).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["data"]["allocataires"][0]["prenoms"],

@@ -46,9 +46,7 @@ pub fn synthetic(nom: &str) -> Vec<(String, String)> {
 }
 
 pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 pub struct TestAppBuilder {
@@ -105,9 +103,7 @@ impl TestAppBuilder {
         self.config.providers.dss.client_secret = secret;
         self.config.providers.dss.timeout_secs = self.config.limits.provider_timeout_secs;
         self.config.data_dir = dir.path().to_path_buf();
-        let store = passerelle_store::open(&self.config.database_url())
-            .await
-            .unwrap();
+        let store = passerelle_store::open(&self.config.database_url()).await.unwrap();
         let state = AppState::new(self.config, store.clone()).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -134,11 +130,7 @@ impl TestAppBuilder {
 async fn start_simulators() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, passerelle_providers::simulators())
-            .await
-            .unwrap()
-    });
+    tokio::spawn(async move { axum::serve(listener, passerelle_providers::simulators()).await.unwrap() });
     address
 }
 
@@ -173,10 +165,9 @@ impl TestApp {
     }
 
     pub async fn issue(&self, request: TokenRequest) -> (Uuid, String) {
-        let (record, jwt) =
-            tokens::issue(self.store.as_ref(), &self.state.keys, request, Utc::now())
-                .await
-                .unwrap();
+        let (record, jwt) = tokens::issue(self.store.as_ref(), &self.state.keys, request, Utc::now())
+            .await
+            .unwrap();
         (record.jti, jwt)
     }
 
@@ -190,12 +181,7 @@ impl TestApp {
     }
 
     /// GET `path` with `recipient` and `query`, as the bearer of `token`.
-    pub async fn get(
-        &self,
-        path: &str,
-        query: &[(String, String)],
-        token: Option<&str>,
-    ) -> reqwest::Response {
+    pub async fn get(&self, path: &str, query: &[(String, String)], token: Option<&str>) -> reqwest::Response {
         let mut q = vec![("recipient".to_string(), RECIPIENT.to_string())];
         q.extend_from_slice(query);
         self.get_raw(path, &q, token, &[]).await
@@ -236,10 +222,7 @@ pub fn codes(body: &Value) -> Vec<String> {
 }
 
 pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/vnd.api+json"
-    );
+    assert_eq!(response.headers()["content-type"], "application/vnd.api+json");
     assert!(response.headers().contains_key("x-request-id"));
     let (got, body) = json(response).await;
     assert_eq!(

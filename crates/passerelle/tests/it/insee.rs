@@ -15,10 +15,7 @@ const RULES: CivilityRules = CivilityRules {
 };
 
 fn civility(pairs: &[(&str, &str)]) -> Civility {
-    let mut all = vec![
-        ("nomNaissance", "DUPONT"),
-        ("codeCogInseePaysNaissance", "99100"),
-    ];
+    let mut all = vec![("nomNaissance", "DUPONT"), ("codeCogInseePaysNaissance", "99100")];
     all.extend_from_slice(pairs);
     let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     Civility::parse(&Query::from_pairs(&all), &RULES, today).unwrap()
@@ -28,11 +25,7 @@ fn civility(pairs: &[(&str, &str)]) -> Civility {
 async fn commune_codes_come_from_the_insee_upstream() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/insee", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, passerelle_providers::simulators())
-            .await
-            .unwrap()
-    });
+    tokio::spawn(async move { axum::serve(listener, passerelle_providers::simulators()).await.unwrap() });
     let insee = Insee::new(&InseeConfig::simulated(&base)).unwrap();
 
     let triplet = |name: &'static str, dep: &'static str| {
@@ -43,24 +36,15 @@ async fn commune_codes_come_from_the_insee_upstream() {
         ])
     };
     assert_eq!(
-        insee
-            .commune_code(&triplet("Gennevilliers", "92"))
-            .await
-            .as_deref(),
+        insee.commune_code(&triplet("Gennevilliers", "92")).await.as_deref(),
         Some("92036")
     );
     assert_eq!(
-        insee
-            .commune_code(&triplet("Saint-Denis", "93"))
-            .await
-            .as_deref(),
+        insee.commune_code(&triplet("Saint-Denis", "93")).await.as_deref(),
         Some("93066")
     );
     assert_eq!(
-        insee
-            .commune_code(&triplet("Saint-Denis", "974"))
-            .await
-            .as_deref(),
+        insee.commune_code(&triplet("Saint-Denis", "974")).await.as_deref(),
         Some("97411")
     );
     assert_eq!(

@@ -6,6 +6,7 @@ mod binary;
 mod dss;
 mod helpers;
 mod insee;
+mod men;
 mod mesri;
 mod params;
 mod pipeline;

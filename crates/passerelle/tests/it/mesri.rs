@@ -100,10 +100,7 @@ async fn regimes_map_to_their_codes_and_statut_to_est_inscrit() {
         ["RF7", true],
         [null, false]
     ]);
-    for (path, query) in [
-        (IDENTITE, synthetic_student("REGIMES")),
-        (INE, ine("9999999001A")),
-    ] {
+    for (path, query) in [(IDENTITE, synthetic_student("REGIMES")), (INE, ine("9999999001A"))] {
         let data = data(&app, path, &query, &jwt).await;
         let got: Vec<Value> = data["admissions"]
             .as_array()
@@ -173,12 +170,7 @@ async fn masks_follow_the_scopes() {
 
     // A scope of another family opens nothing here.
     let other = app.token(&["cnaf_quotient_familial"]).await;
-    assert_error(
-        app.get(INE, &ine("1234567890C"), Some(&other)).await,
-        403,
-        "00100",
-    )
-    .await;
+    assert_error(app.get(INE, &ine("1234567890C"), Some(&other)).await, 403, "00100").await;
 }
 
 #[tokio::test]
@@ -206,12 +198,7 @@ async fn upstream_answers_map_to_the_contract_codes() {
         assert_eq!(body["errors"][0]["meta"]["provider"], "MESRI", "{nom}");
         assert_error(app.get(INE, &ine(number), Some(&jwt)).await, status, code).await;
     }
-    let body = assert_error(
-        app.get(INE, &ine("1234567404G"), Some(&jwt)).await,
-        404,
-        "25003",
-    )
-    .await;
+    let body = assert_error(app.get(INE, &ine("1234567404G"), Some(&jwt)).await, 404, "25003").await;
     assert_eq!(body["errors"][0]["title"], "Entité non trouvée");
     assert_eq!(
         body["errors"][0]["detail"],
@@ -225,18 +212,12 @@ async fn slow_upstream_is_a_504_within_the_budget() {
     let jwt = app.all_scopes_token().await;
     let started = std::time::Instant::now();
     assert_error(
-        app.get(IDENTITE, &synthetic_student("LENT"), Some(&jwt))
-            .await,
+        app.get(IDENTITE, &synthetic_student("LENT"), Some(&jwt)).await,
         504,
         "25002",
     )
     .await;
-    assert_error(
-        app.get(INE, &ine("9999999408A"), Some(&jwt)).await,
-        504,
-        "25002",
-    )
-    .await;
+    assert_error(app.get(INE, &ine("9999999408A"), Some(&jwt)).await, 504, "25002").await;
     assert!(started.elapsed().as_secs() < 5);
 }
 
@@ -247,19 +228,11 @@ async fn parameters_are_checked_with_their_codes() {
     assert_error(app.get(INE, &[], Some(&jwt)).await, 422, "00360").await;
     let body = assert_error(app.get(INE, &ine("12345"), Some(&jwt)).await, 422, "00360").await;
     assert_eq!(body["errors"][0]["source"]["parameter"], "ine");
-    assert_error(
-        app.get(INE, &ine("1234567890I"), Some(&jwt)).await,
-        422,
-        "00360",
-    )
-    .await;
+    assert_error(app.get(INE, &ine("1234567890I"), Some(&jwt)).await, 422, "00360").await;
 
     let (status, body) = json(app.get(IDENTITE, &[], Some(&jwt)).await).await;
     assert_eq!(status, 422);
-    assert_eq!(
-        codes(&body),
-        ["00420", "00421", "00422", "00423", "00424", "00427"]
-    );
+    assert_eq!(codes(&body), ["00420", "00421", "00422", "00423", "00424", "00427"]);
 
     let mut two = jacques();
     two.push(("prenoms[]".into(), "Paul".into()));
@@ -276,12 +249,7 @@ async fn parameters_are_checked_with_their_codes() {
 
     let mut bad_commune = jacques();
     bad_commune[6].1 = "7510".into();
-    assert_error(
-        app.get(IDENTITE, &bad_commune, Some(&jwt)).await,
-        422,
-        "00426",
-    )
-    .await;
+    assert_error(app.get(IDENTITE, &bad_commune, Some(&jwt)).await, 422, "00426").await;
 
     // Parameters of other endpoints are ignored, not refused.
     let mut extra = jacques();
@@ -307,11 +275,7 @@ async fn versions_other_than_v3_are_00402() {
 async fn the_ping_searches_an_unknown_ine() {
     let app = TestApp::start().await;
     let (status, body) = json(app.get_raw("/api/mesri/ping", &[], None, &[]).await).await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (200, Some("ok")),
-        "{body}"
-    );
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")), "{body}");
 }
 
 /// The adapter alone, against the simulator, with credentials the simulator refuses.
@@ -319,11 +283,7 @@ async fn the_ping_searches_an_unknown_ine() {
 async fn a_refused_api_key_is_25006_and_pings_down() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, passerelle_providers::simulators())
-            .await
-            .unwrap()
-    });
+    tokio::spawn(async move { axum::serve(listener, passerelle_providers::simulators()).await.unwrap() });
     let providers = passerelle_providers::ProvidersConfig::simulated(&base);
     let mut config: MesriConfig = providers.mesri.clone();
     config.api_key_ine = "wrong".into();
@@ -332,11 +292,7 @@ async fn a_refused_api_key_is_25006_and_pings_down() {
     let endpoint = passerelle_catalogue::find("mesri/statut_etudiant", "ine", 3).unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
     let extras: Extras = provider
-        .parse_extras(
-            endpoint,
-            &Query::from_pairs(&[("ine", "1234567890C")]),
-            today,
-        )
+        .parse_extras(endpoint, &Query::from_pairs(&[("ine", "1234567890C")]), today)
         .unwrap();
     let recipient = Siret::parse(RECIPIENT).unwrap();
     let call = Call {

@@ -6,10 +6,7 @@ use crate::helpers::*;
 const QF: &str = "/v3/dss/quotient_familial/identite";
 
 fn without(key: &str) -> Vec<(String, String)> {
-    pairs(AXELLE)
-        .into_iter()
-        .filter(|(k, _)| k != key)
-        .collect()
+    pairs(AXELLE).into_iter().filter(|(k, _)| k != key).collect()
 }
 
 fn with(key: &str, value: &str) -> Vec<(String, String)> {
@@ -22,32 +19,17 @@ fn with(key: &str, value: &str) -> Vec<(String, String)> {
 async fn unknown_paths_and_versions() {
     let app = TestApp::start().await;
     let jwt = app.all_scopes_token().await;
+    assert_error(app.get("/v3/dss/nope/identite", &[], Some(&jwt)).await, 404, "00404").await;
+    assert_error(app.get("/nothing/here", &[], Some(&jwt)).await, 404, "00404").await;
     assert_error(
-        app.get("/v3/dss/nope/identite", &[], Some(&jwt)).await,
-        404,
-        "00404",
-    )
-    .await;
-    assert_error(
-        app.get("/nothing/here", &[], Some(&jwt)).await,
-        404,
-        "00404",
-    )
-    .await;
-    assert_error(
-        app.get("/vx/dss/quotient_familial/identite", &[], Some(&jwt))
-            .await,
+        app.get("/vx/dss/quotient_familial/identite", &[], Some(&jwt)).await,
         404,
         "00404",
     )
     .await;
     let body = assert_error(
-        app.get(
-            "/v4/dss/quotient_familial/identite",
-            &pairs(AXELLE),
-            Some(&jwt),
-        )
-        .await,
+        app.get("/v4/dss/quotient_familial/identite", &pairs(AXELLE), Some(&jwt))
+            .await,
         404,
         "00402",
     )
@@ -73,12 +55,7 @@ async fn recipient_must_be_a_siret() {
         Some("1300252650001"),
         Some("abcdefghijklmn"),
     ] {
-        let body = assert_error(
-            app.get_raw(QF, &url(bad), Some(&jwt), &[]).await,
-            422,
-            "00210",
-        )
-        .await;
+        let body = assert_error(app.get_raw(QF, &url(bad), Some(&jwt), &[]).await, 422, "00210").await;
         assert_eq!(body["errors"][0]["source"]["parameter"], "recipient");
     }
     // La Poste's establishments have no valid Luhn checksum and are accepted.
@@ -162,20 +139,14 @@ async fn malformed_query_string_is_a_clear_error() {
     let jwt = app.all_scopes_token().await;
     let response = app
         .client
-        .get(format!(
-            "{}{QF}?recipient=13002526500013&nomNaissance=%FF%FE",
-            app.base
-        ))
+        .get(format!("{}{QF}?recipient=13002526500013&nomNaissance=%FF%FE", app.base))
         .bearer_auth(&jwt)
         .send()
         .await
         .unwrap();
     let status = response.status().as_u16();
     assert!(status == 400 || status == 422, "{status}");
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/vnd.api+json"
-    );
+    assert_eq!(response.headers()["content-type"], "application/vnd.api+json");
 }
 
 #[tokio::test]

@@ -20,19 +20,11 @@ async fn per_minute_limit_of_a_token_wins_and_is_reported() {
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["ratelimit-limit"], "2");
         assert_eq!(response.headers()["ratelimit-remaining"], remaining);
-        let reset: u64 = response.headers()["ratelimit-reset"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let reset: u64 = response.headers()["ratelimit-reset"].to_str().unwrap().parse().unwrap();
         assert!(reset >= Utc::now().timestamp() as u64);
     }
     let refused = app.get(QF, &pairs(AXELLE), Some(&jwt)).await;
-    let retry: u64 = refused.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     assert_error(refused, 429, "00429").await;
 }
@@ -81,9 +73,7 @@ async fn cache_serves_the_second_call_unless_bypassed() {
     );
     let mut q = pairs(AXELLE);
     q.push(("recipient".into(), RECIPIENT.into()));
-    let bypass = app
-        .get_raw(QF, &q, Some(&jwt), &[("cache-control", "no-cache")])
-        .await;
+    let bypass = app.get_raw(QF, &q, Some(&jwt), &[("cache-control", "no-cache")]).await;
     assert_eq!(bypass.headers()["x-response-cached"], "false");
     let rsa = app
         .get(
@@ -100,11 +90,7 @@ async fn cache_serves_the_second_call_unless_bypassed() {
             Some(&jwt),
         )
         .await;
-    assert_eq!(
-        again.headers()["x-response-cached"],
-        "false",
-        "errors are not cached"
-    );
+    assert_eq!(again.headers()["x-response-cached"], "false", "errors are not cached");
 }
 
 #[tokio::test]
@@ -112,14 +98,10 @@ async fn identical_call_in_flight_is_409() {
     let app = TestApp::builder().provider_timeout_secs(2).start().await;
     let jwt = app.all_scopes_token().await;
     let slow = synthetic("LENT");
-    let (a, b) = tokio::join!(
-        app.get("/v3/dss/prime_activite/identite", &slow, Some(&jwt)),
-        async {
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-            app.get("/v3/dss/prime_activite/identite", &slow, Some(&jwt))
-                .await
-        }
-    );
+    let (a, b) = tokio::join!(app.get("/v3/dss/prime_activite/identite", &slow, Some(&jwt)), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.get("/v3/dss/prime_activite/identite", &slow, Some(&jwt)).await
+    });
     assert_error(a, 504, "37002").await;
     assert_error(b, 409, "00015").await;
     let other_token = app.all_scopes_token().await;
@@ -160,13 +142,9 @@ async fn maintenance_window_answers_503_with_retry_in() {
         ("codeCogInseeCommuneNaissance", "08480"),
     ]);
     assert_eq!(
-        app.get(
-            "/v3/dss/revenu_solidarite_active/identite",
-            &samuel,
-            Some(&jwt)
-        )
-        .await
-        .status(),
+        app.get("/v3/dss/revenu_solidarite_active/identite", &samuel, Some(&jwt))
+            .await
+            .status(),
         200
     );
 }
@@ -178,10 +156,7 @@ async fn every_call_has_a_journal_row_without_identity_in_clear() {
     let ok = app.get(QF, &pairs(AXELLE), Some(&jwt)).await;
     let ok_id = ok.headers()["x-request-id"].to_str().unwrap().to_string();
     let refused = app.get(QF, &pairs(AXELLE), None).await;
-    let refused_id = refused.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let refused_id = refused.headers()["x-request-id"].to_str().unwrap().to_string();
     let mut other = pairs(AXELLE);
     other[0].1 = "DURAND".into();
     app.get(QF, &other, Some(&jwt)).await;
@@ -190,12 +165,7 @@ async fn every_call_has_a_journal_row_without_identity_in_clear() {
     assert_eq!(rows.len(), 3);
     let row = rows.iter().find(|r| r.request_id == ok_id).unwrap();
     assert_eq!(
-        (
-            row.status,
-            row.jti,
-            row.recipient.as_deref(),
-            row.endpoint.as_str()
-        ),
+        (row.status, row.jti, row.recipient.as_deref(), row.endpoint.as_str()),
         (200, Some(jti), Some(RECIPIENT), QF)
     );
     let hash = row.params_hash.clone().unwrap();
@@ -218,13 +188,9 @@ async fn request_id_is_echoed_when_it_is_a_uuid() {
     let mut q = pairs(AXELLE);
     q.push(("recipient".into(), RECIPIENT.into()));
     let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-    let echoed = app
-        .get_raw(QF, &q, Some(&jwt), &[("x-request-id", id)])
-        .await;
+    let echoed = app.get_raw(QF, &q, Some(&jwt), &[("x-request-id", id)]).await;
     assert_eq!(echoed.headers()["x-request-id"], id);
-    let replaced = app
-        .get_raw(QF, &q, Some(&jwt), &[("x-request-id", "not a uuid")])
-        .await;
+    let replaced = app.get_raw(QF, &q, Some(&jwt), &[("x-request-id", "not a uuid")]).await;
     let new_id = replaced.headers()["x-request-id"].to_str().unwrap();
     assert!(uuid::Uuid::parse_str(new_id).is_ok());
 }
@@ -238,10 +204,7 @@ async fn api_routes() {
     assert_eq!(response.status(), 200);
     let doc: serde_json::Value = serde_yaml::from_str(&response.text().await.unwrap()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
-    let served: usize = passerelle_catalogue::all()
-        .iter()
-        .map(|e| e.versions.len())
-        .sum();
+    let served: usize = passerelle_catalogue::all().iter().map(|e| e.versions.len()).sum();
     assert_eq!(paths.len(), served);
     let qf = &paths[QF]["get"];
     assert_eq!(
@@ -254,9 +217,7 @@ async fn api_routes() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert!(
-        names.contains(&"recipient") && names.contains(&"prenoms[]") && names.contains(&"annee")
-    );
+    assert!(names.contains(&"recipient") && names.contains(&"prenoms[]") && names.contains(&"annee"));
 }
 
 #[tokio::test]
@@ -272,22 +233,14 @@ async fn provider_pings_check_the_upstream() {
         "{list}"
     );
     let (status, body) = json(app.get_raw("/api/dss/ping", &[], None, &[]).await).await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (200, Some("ok")),
-        "{body}"
-    );
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")), "{body}");
     assert!(body["last_ok_status"].is_string());
     let (status, body) = json(app.get_raw("/api/nope/ping", &[], None, &[]).await).await;
     assert_eq!((status, body), (404, serde_json::json!({})));
 
     let down = TestApp::builder().dead_upstream().start().await;
     let (status, body) = json(down.get_raw("/api/dss/ping", &[], None, &[]).await).await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (502, Some("bad_gateway")),
-        "{body}"
-    );
+    assert_eq!((status, body["status"].as_str()), (502, Some("bad_gateway")), "{body}");
 }
 
 #[tokio::test]
@@ -303,10 +256,6 @@ async fn provider_ping_reports_maintenance() {
     };
     let app = TestApp::builder().maintenance(window).start().await;
     let (status, body) = json(app.get_raw("/api/dss/ping", &[], None, &[]).await).await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (200, Some("maintenance")),
-        "{body}"
-    );
+    assert_eq!((status, body["status"].as_str()), (200, Some("maintenance")), "{body}");
     assert!(body["until"].is_string());
 }

@@ -48,9 +48,7 @@ fn not_found(error_code: Option<i64>, regime: Option<&str>) -> ApiError {
         ProviderInfo { name, prefix }
             .error("003")
             .with_title(format!("Dossier allocataire absent {name}"))
-            .with_detail(format!(
-                "Le dossier allocataire n'a pas été trouvé auprès de {body}."
-            ))
+            .with_detail(format!("Le dossier allocataire n'a pas été trouvé auprès de {body}."))
     };
     match (error_code, regime) {
         (Some(40409), _) => ApiError::gateway("00355"),
@@ -83,8 +81,9 @@ pub fn build(
     let data = match resource {
         "revenu_solidarite_active" => with_majoration(body, "FA3102", "FA3101"),
         "prime_activite" => with_majoration(body, "FA3106", "FA3105"),
-        "allocation_soutien_familial" | "allocation_adulte_handicape" => beneficiary(body)
-            .map(|(est, date)| json!({"est_beneficiaire": est, "date_debut_droit": date})),
+        "allocation_soutien_familial" | "allocation_adulte_handicape" => {
+            beneficiary(body).map(|(est, date)| json!({"est_beneficiaire": est, "date_debut_droit": date}))
+        }
         "complementaire_sante_solidaire" => complementaire_sante_solidaire(body),
         "allocation_enfant_handicape" => allocation_enfant_handicape(body),
         "quotient_familial" => quotient_familial(body, regime, extras, today),
@@ -103,15 +102,10 @@ fn indicateur(body: &Map<String, Value>) -> Option<&str> {
 
 /// `dateIndicateur` as `YYYY-MM-DD` (the upstream also uses `DD/MM/YYYY`).
 fn date(value: Option<&Value>) -> Value {
-    let Some(raw) = value
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    else {
+    let Some(raw) = value.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()) else {
         return Value::Null;
     };
-    let parsed = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"));
+    let parsed = NaiveDate::parse_from_str(raw, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"));
     match parsed {
         Ok(d) => Value::String(d.format("%Y-%m-%d").to_string()),
         Err(_) => Value::String(raw.to_string()),
@@ -138,14 +132,9 @@ fn open_prestation<'a>(body: &'a Map<String, Value>, codes: &[&str]) -> Option<&
         .filter(|p| p.pointer("/etat/cd").and_then(Value::as_i64) == Some(10))
         .filter_map(|p| {
             let cd = p.get("cd")?.as_str()?;
-            codes.contains(&cd).then(|| {
-                (
-                    p.get("dtOuvertureDroit")
-                        .and_then(Value::as_str)
-                        .unwrap_or(""),
-                    cd,
-                )
-            })
+            codes
+                .contains(&cd)
+                .then(|| (p.get("dtOuvertureDroit").and_then(Value::as_str).unwrap_or(""), cd))
         })
         .min()
         .map(|(_, cd)| cd)
@@ -216,9 +205,7 @@ fn person(p: &Value, with_birthplace: bool) -> Value {
 fn persons(body: &Map<String, Value>, key: &str, with_birthplace: bool) -> Option<Value> {
     match body.get(key) {
         None | Some(Value::Null) => Some(json!([])),
-        Some(Value::Array(items)) => Some(Value::Array(
-            items.iter().map(|p| person(p, with_birthplace)).collect(),
-        )),
+        Some(Value::Array(items)) => Some(Value::Array(items.iter().map(|p| person(p, with_birthplace)).collect())),
         Some(_) => None,
     }
 }
@@ -309,14 +296,7 @@ mod tests {
             {"cd": "FA3102", "dtOuvertureDroit": "2024-04-01", "etat": {"cd": 10}},
             {"cd": "FA3102", "dtOuvertureDroit": "2020-01-01", "etat": {"cd": 20}}
         ]});
-        let data = build(
-            "revenu_solidarite_active",
-            &body,
-            None,
-            &Extras::new(),
-            today(),
-        )
-        .unwrap();
+        let data = build("revenu_solidarite_active", &body, None, &Extras::new(), today()).unwrap();
         assert_eq!(
             data,
             json!({"est_beneficiaire": true, "avec_majoration": true, "date_debut_droit": "2024-04-01"})
@@ -340,8 +320,7 @@ mod tests {
 
     #[test]
     fn not_found_follows_regime_and_error_code() {
-        let body =
-            |code: i64| serde_json::to_vec(&json!({"errorCode": code, "error": "x"})).unwrap();
+        let body = |code: i64| serde_json::to_vec(&json!({"errorCode": code, "error": "x"})).unwrap();
         let code = |regime, b: &[u8]| upstream_error(StatusCode::NOT_FOUND, regime, b).code;
         assert_eq!(code(None, &body(40409)), "00355");
         assert_eq!(code(None, &body(40406)), "35003");

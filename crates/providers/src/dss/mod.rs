@@ -34,15 +34,9 @@ pub const PRESTATIONS: &[(&str, &str)] = &[
     ("prime_activite", "prime_activite"),
     ("allocation_soutien_familial", "allocation_soutien_familial"),
     ("allocation_adulte_handicape", "allocation_adulte_handicape"),
-    (
-        "complementaire_sante_solidaire",
-        "complementaire_sante_solidaire",
-    ),
+    ("complementaire_sante_solidaire", "complementaire_sante_solidaire"),
     ("allocation_enfant_handicape", "allocation_enfant_handicape"),
-    (
-        "participation_familiale_eaje",
-        "participation_familiale_eaje",
-    ),
+    ("participation_familiale_eaje", "participation_familiale_eaje"),
 ];
 
 /// Per-prestation overrides: the real upstream gives each prestation its own URL,
@@ -112,14 +106,10 @@ impl DssProvider {
                 let request = TokenRequest {
                     url: token_url.clone(),
                     client_id: own.client_id.unwrap_or_else(|| config.client_id.clone()),
-                    client_secret: own
-                        .client_secret
-                        .unwrap_or_else(|| config.client_secret.clone()),
+                    client_secret: own.client_secret.unwrap_or_else(|| config.client_secret.clone()),
                     scope: Some(own.scope.unwrap_or_else(|| name.to_string())),
                 };
-                let url = own
-                    .url
-                    .unwrap_or_else(|| format!("{}/{name}", config.base_url));
+                let url = own.url.unwrap_or_else(|| format!("{}/{name}", config.base_url));
                 (
                     *resource,
                     Prestation {
@@ -167,12 +157,7 @@ impl Provider for DssProvider {
         CNAV
     }
 
-    fn parse_extras(
-        &self,
-        endpoint: &Endpoint,
-        query: &Query,
-        today: NaiveDate,
-    ) -> Result<Extras, Vec<ApiError>> {
+    fn parse_extras(&self, endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
         if endpoint.resource == "quotient_familial" {
             parse_period(query, today)
         } else {
@@ -196,10 +181,7 @@ impl Provider for DssProvider {
             .get("X-APISECU-FD")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| http::transport_error(CNAV, &e))?;
+        let body = response.bytes().await.map_err(|e| http::transport_error(CNAV, &e))?;
         if status != StatusCode::OK {
             return Err(mapping::upstream_error(status, regime.as_deref(), &body));
         }
@@ -256,9 +238,7 @@ fn parse_period(query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>
     };
     let mois = match query.get("mois").map(|v| v.trim().parse::<u32>()) {
         None => Some(today.month()),
-        Some(Ok(m)) if (1..=12).contains(&m) && !(annee == Some(year) && m > today.month()) => {
-            Some(m)
-        }
+        Some(Ok(m)) if (1..=12).contains(&m) && !(annee == Some(year) && m > today.month()) => Some(m),
         Some(_) => {
             errors.push(ApiError::gateway("00354"));
             None
@@ -288,25 +268,15 @@ mod tests {
     #[test]
     fn period_defaults_to_current_month() {
         let extras = parse_period(&q(&[]), today()).unwrap();
-        assert_eq!(
-            (extras["annee"].as_str(), extras["mois"].as_str()),
-            ("2026", "11")
-        );
+        assert_eq!((extras["annee"].as_str(), extras["mois"].as_str()), ("2026", "11"));
     }
 
     #[test]
     fn period_rules() {
-        let codes = |pairs: &[(&str, &str)]| {
-            parse_period(&q(pairs), today())
-                .err()
-                .map(|e| e[0].code.clone())
-        };
+        let codes = |pairs: &[(&str, &str)]| parse_period(&q(pairs), today()).err().map(|e| e[0].code.clone());
         assert_eq!(codes(&[("annee", "2023")]), Some("00356".into()));
         assert_eq!(codes(&[("annee", "20x4")]), Some("00353".into()));
-        assert_eq!(
-            codes(&[("annee", "2026"), ("mois", "12")]),
-            Some("00354".into())
-        );
+        assert_eq!(codes(&[("annee", "2026"), ("mois", "12")]), Some("00354".into()));
         assert_eq!(codes(&[("annee", "2025"), ("mois", "12")]), None);
         assert_eq!(codes(&[("mois", "0")]), Some("00354".into()));
     }

@@ -73,12 +73,9 @@ impl Simulator {
     pub fn with_default_people() -> Arc<Simulator> {
         let mut people = HashMap::new();
         for file in [PEOPLE, SYNTHETIC_PEOPLE] {
-            let parsed: PeopleFile =
-                serde_json::from_str(file).expect("the simulator's people files are valid JSON");
+            let parsed: PeopleFile = serde_json::from_str(file).expect("the simulator's people files are valid JSON");
             for p in parsed.people {
-                people
-                    .entry((p.prestation, normalise(&p.query)))
-                    .or_insert(p.answer);
+                people.entry((p.prestation, normalise(&p.query))).or_insert(p.answer);
             }
         }
         Arc::new(Simulator {
@@ -118,13 +115,8 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((id.to_string(), secret.to_string()))
 }
 
-async fn token(
-    State(sim): State<Arc<Simulator>>,
-    headers: HeaderMap,
-    Form(form): Form<TokenForm>,
-) -> Response {
-    let known = basic_credentials(&headers)
-        .is_some_and(|(id, secret)| id == CLIENT_ID && secret == CLIENT_SECRET);
+async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Form(form): Form<TokenForm>) -> Response {
+    let known = basic_credentials(&headers).is_some_and(|(id, secret)| id == CLIENT_ID && secret == CLIENT_SECRET);
     if !known || form.grant_type != "client_credentials" {
         let body = json!({"error": "invalid_client", "error_description": "Client authentication failed."});
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
@@ -135,8 +127,7 @@ async fn token(
         .lock()
         .expect("token table")
         .insert(access_token.clone(), scope);
-    Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600}))
-        .into_response()
+    Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600})).into_response()
 }
 
 fn error(status: StatusCode, code: u32, message: &str) -> Response {
@@ -161,9 +152,7 @@ async fn prestation(
             "Jeton d'accès absent, invalide ou d'une autre prestation",
         );
     }
-    let traced = headers
-        .get("x-correlation-id")
-        .is_some_and(|v| !v.is_empty())
+    let traced = headers.get("x-correlation-id").is_some_and(|v| !v.is_empty())
         && headers
             .get("x-apipart-fsfinal")
             .and_then(|v| v.to_str().ok())
@@ -176,11 +165,7 @@ async fn prestation(
         );
     }
     if !query.contains_key("nomNaissance") && !query.contains_key("nomUsage") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            40002,
-            "Nom de naissance ou nom d'usage absent",
-        );
+        return error(StatusCode::BAD_REQUEST, 40002, "Nom de naissance ou nom d'usage absent");
     }
     match sim.find(&prestation, &query).cloned() {
         Some(answer) => respond(answer).await,

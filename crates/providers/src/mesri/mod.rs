@@ -123,10 +123,7 @@ impl MesriProvider {
         body.insert("nomFamille".into(), civility.nom_naissance.clone().into());
         let prenom = civility.prenoms.first().cloned().unwrap_or_default();
         body.insert("prenom1".into(), prenom.into());
-        body.insert(
-            "dateNaissance".into(),
-            civility.naissance.formatted().into(),
-        );
+        body.insert("dateNaissance".into(), civility.naissance.formatted().into());
         let sexe = match civility.sexe {
             Some(Sexe::F) => "2",
             _ => "1",
@@ -138,11 +135,7 @@ impl MesriProvider {
         Value::Object(body)
     }
 
-    async fn send(
-        &self,
-        request: reqwest::RequestBuilder,
-        caller: &str,
-    ) -> Result<Value, ApiError> {
+    async fn send(&self, request: reqwest::RequestBuilder, caller: &str) -> Result<Value, ApiError> {
         let response = request
             .header("X-Caller", format!("DINUM - {caller}"))
             .send()
@@ -152,10 +145,7 @@ impl MesriProvider {
         if let Some(error) = http::soft_status_error(MESRI, status) {
             return Err(error);
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| http::transport_error(MESRI, &e))?;
+        let body = response.bytes().await.map_err(|e| http::transport_error(MESRI, &e))?;
         mapping::answer(status, &body)
     }
 }
@@ -166,12 +156,7 @@ impl Provider for MesriProvider {
         MESRI
     }
 
-    fn parse_extras(
-        &self,
-        endpoint: &Endpoint,
-        query: &Query,
-        today: NaiveDate,
-    ) -> Result<Extras, Vec<ApiError>> {
+    fn parse_extras(&self, endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
         match endpoint.mode {
             Mode::Ine => parse_ine(query).map_err(|e| vec![e]),
             Mode::Identite => civility_of(query, today).map(|c| identity_extras(&c)),
@@ -182,20 +167,12 @@ impl Provider for MesriProvider {
     async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
         let request = match call.endpoint.mode {
             Mode::Ine => {
-                let ine = call
-                    .extras
-                    .get("ine")
-                    .ok_or_else(|| ApiError::gateway("00500"))?;
+                let ine = call.extras.get("ine").ok_or_else(|| ApiError::gateway("00500"))?;
                 self.by_ine(ine)
             }
             Mode::Identite => {
-                let pairs = call
-                    .extras
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                let civility = civility_of(&Query::new(pairs), call.today)
-                    .map_err(|_| ApiError::gateway("00500"))?;
+                let pairs = call.extras.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let civility = civility_of(&Query::new(pairs), call.today).map_err(|_| ApiError::gateway("00500"))?;
                 self.by_civility(&self.civility_body(&civility).await)
             }
             _ => return Err(ApiError::gateway("00500")),
@@ -239,15 +216,9 @@ fn civility_of(query: &Query, today: NaiveDate) -> Result<Civility, Vec<ApiError
 fn identity_extras(civility: &Civility) -> Extras {
     let date = civility.naissance;
     let optional = [
-        (
-            "codeCogInseeCommuneNaissance",
-            &civility.code_commune_naissance,
-        ),
+        ("codeCogInseeCommuneNaissance", &civility.code_commune_naissance),
         ("nomCommuneNaissance", &civility.nom_commune_naissance),
-        (
-            "codeCogInseeDepartementNaissance",
-            &civility.code_departement_naissance,
-        ),
+        ("codeCogInseeDepartementNaissance", &civility.code_departement_naissance),
     ];
     let mut extras = Extras::from([
         ("nomNaissance".into(), civility.nom_naissance.clone()),
@@ -347,10 +318,7 @@ mod tests {
     fn ine_errors_are_00360() {
         let missing = parse_ine(&Query::from_pairs(&[])).unwrap_err();
         let bad = parse_ine(&Query::from_pairs(&[("ine", "12")])).unwrap_err();
-        assert_eq!(
-            (missing.code.as_str(), bad.code.as_str()),
-            ("00360", "00360")
-        );
+        assert_eq!((missing.code.as_str(), bad.code.as_str()), ("00360", "00360"));
         assert_eq!(bad.kind.status(), 422);
     }
 
@@ -370,8 +338,7 @@ mod tests {
         };
         let ok = with(&[("prenoms[]", "Jacques"), ("nomUsage", "12")]).unwrap();
         let extras = identity_extras(&ok);
-        let again =
-            civility_of(&Query::new(extras.into_iter().collect::<Vec<_>>()), today()).unwrap();
+        let again = civility_of(&Query::new(extras.into_iter().collect::<Vec<_>>()), today()).unwrap();
         assert_eq!(again, ok);
         let two = with(&[("prenoms[]", "A"), ("prenoms[]", "B")]).unwrap_err();
         assert_eq!(two[0].code, "00421");

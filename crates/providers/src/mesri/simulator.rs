@@ -79,19 +79,12 @@ impl Simulator {
             by_civility: HashMap::new(),
         };
         for file in [PEOPLE, SYNTHETIC_PEOPLE] {
-            let parsed: PeopleFile =
-                serde_json::from_str(file).expect("the simulator's people files are valid JSON");
+            let parsed: PeopleFile = serde_json::from_str(file).expect("the simulator's people files are valid JSON");
             for p in parsed.people {
                 if let Some(ine) = p.ine {
-                    simulator
-                        .by_ine
-                        .entry(ine.to_uppercase())
-                        .or_insert(p.answer);
+                    simulator.by_ine.entry(ine.to_uppercase()).or_insert(p.answer);
                 } else if let Some(civility) = p.civility {
-                    simulator
-                        .by_civility
-                        .entry(normalise(&civility))
-                        .or_insert(p.answer);
+                    simulator.by_civility.entry(normalise(&civility)).or_insert(p.answer);
                 }
             }
         }
@@ -156,20 +149,11 @@ async fn by_ine(
     };
     match sim.by_ine.get(&ine).cloned() {
         Some(answer) => respond(answer).await,
-        None => error(
-            StatusCode::NOT_FOUND,
-            "inscription introuvable",
-            "GET",
-            &ine,
-        ),
+        None => error(StatusCode::NOT_FOUND, "inscription introuvable", "GET", &ine),
     }
 }
 
-async fn by_civility(
-    State(sim): State<Arc<Simulator>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn by_civility(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(refused) = check_headers(&headers, API_KEY_CIVILITY, "POST") {
         return refused;
     }
