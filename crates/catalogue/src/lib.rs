@@ -2,7 +2,9 @@
 //! pipeline reads it; adding an endpoint means adding an entry here and a mapping
 //! in its provider.
 
+mod dsnj;
 mod dss;
+mod gip_mds;
 pub mod mask;
 
 use passerelle_core::CivilityRules;
@@ -95,7 +97,7 @@ impl Endpoint {
 }
 
 /// Every endpoint Passerelle serves, family by family (one line per provider).
-const FAMILIES: &[&[Endpoint]] = &[&dss::ENDPOINTS];
+const FAMILIES: &[&[Endpoint]] = &[&dss::ENDPOINTS, &dsnj::ENDPOINTS, &gip_mds::ENDPOINTS];
 
 /// Every endpoint Passerelle serves.
 pub fn all() -> Vec<&'static Endpoint> {
