@@ -5,7 +5,9 @@
 // `ApiError` is only built on failure paths, where its size costs nothing worth boxing.
 #![allow(clippy::result_large_err)]
 
+pub mod dsnj;
 pub mod dss;
+pub mod gip_mds;
 pub mod http;
 pub mod insee;
 pub mod oauth;
@@ -76,6 +78,10 @@ pub struct ProvidersConfig {
     pub dss: dss::DssConfig,
     #[serde(default)]
     pub insee: insee::InseeConfig,
+    #[serde(default)]
+    pub dsnj: dsnj::DsnjConfig,
+    #[serde(default)]
+    pub gip_mds: gip_mds::GipMdsConfig,
 }
 
 impl ProvidersConfig {
@@ -84,6 +90,8 @@ impl ProvidersConfig {
         ProvidersConfig {
             dss: dss::DssConfig::simulated(&format!("{base}/dss")),
             insee: insee::InseeConfig::simulated(&format!("{base}/insee")),
+            dsnj: dsnj::DsnjConfig::simulated(&format!("{base}/dsnj")),
+            gip_mds: gip_mds::GipMdsConfig::simulated(&format!("{base}/gip_mds")),
         }
     }
 }
@@ -95,6 +103,14 @@ pub type Registry = HashMap<&'static str, Arc<dyn Provider>>;
 pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
     let mut providers: Registry = HashMap::new();
     providers.insert("dss", Arc::new(dss::DssProvider::new(config.dss.clone())?));
+    providers.insert(
+        "dsnj",
+        Arc::new(dsnj::DsnjProvider::new(config.dsnj.clone())?),
+    );
+    providers.insert(
+        "gip_mds",
+        Arc::new(gip_mds::GipMdsProvider::new(config.gip_mds.clone())?),
+    );
     Ok(providers)
 }
 
@@ -106,4 +122,12 @@ pub fn simulators() -> axum::Router {
             dss::simulator::router(dss::simulator::Simulator::with_default_people()),
         )
         .nest("/insee", insee::simulator::router())
+        .nest(
+            "/dsnj",
+            dsnj::simulator::router(dsnj::simulator::Simulator::with_default_people()),
+        )
+        .nest(
+            "/gip_mds",
+            gip_mds::simulator::router(gip_mds::simulator::Simulator::with_default_people()),
+        )
 }
