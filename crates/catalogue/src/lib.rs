@@ -2,7 +2,9 @@
 //! pipeline reads it; adding an endpoint means adding an entry here and a mapping
 //! in its provider.
 
+mod dsnj;
 mod dss;
+mod gip_mds;
 pub mod mask;
 mod men;
 mod mesri;
@@ -97,7 +99,13 @@ impl Endpoint {
 }
 
 /// Every endpoint Passerelle serves, family by family (one line per provider).
-const FAMILIES: &[&[Endpoint]] = &[&dss::ENDPOINTS, &mesri::ENDPOINTS, &men::ENDPOINTS];
+const FAMILIES: &[&[Endpoint]] = &[
+    &dss::ENDPOINTS,
+    &mesri::ENDPOINTS,
+    &men::ENDPOINTS,
+    &dsnj::ENDPOINTS,
+    &gip_mds::ENDPOINTS,
+];
 
 /// Every endpoint Passerelle serves.
 pub fn all() -> Vec<&'static Endpoint> {

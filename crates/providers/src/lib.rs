@@ -5,7 +5,9 @@
 // `ApiError` is only built on failure paths, where its size costs nothing worth boxing.
 #![allow(clippy::result_large_err)]
 
+pub mod dsnj;
 pub mod dss;
+pub mod gip_mds;
 pub mod http;
 pub mod insee;
 pub mod men;
@@ -74,6 +76,8 @@ pub struct ProvidersConfig {
     pub insee: insee::InseeConfig,
     pub mesri: mesri::MesriConfig,
     pub men: men::MenConfig,
+    pub dsnj: dsnj::DsnjConfig,
+    pub gip_mds: gip_mds::GipMdsConfig,
 }
 
 impl ProvidersConfig {
@@ -85,6 +89,8 @@ impl ProvidersConfig {
             insee: insee::InseeConfig::simulated(&at("insee")),
             mesri: mesri::MesriConfig::simulated(&at("mesri")),
             men: men::MenConfig::simulated(&at("men")),
+            dsnj: dsnj::DsnjConfig::simulated(&at("dsnj")),
+            gip_mds: gip_mds::GipMdsConfig::simulated(&at("gip_mds")),
         }
     }
 }
@@ -95,10 +101,12 @@ pub type Registry = HashMap<&'static str, Arc<dyn Provider>>;
 /// Fails on unusable settings (an unreadable client certificate, say).
 pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
     let c = config;
-    let providers: [(&'static str, Arc<dyn Provider>); 3] = [
+    let providers: [(&'static str, Arc<dyn Provider>); 5] = [
         ("dss", Arc::new(dss::DssProvider::new(c.dss.clone())?)),
         ("mesri", Arc::new(mesri::MesriProvider::new(c.mesri.clone(), &c.insee)?)),
         ("men", Arc::new(men::MenProvider::new(c.men.clone())?)),
+        ("dsnj", Arc::new(dsnj::DsnjProvider::new(c.dsnj.clone())?)),
+        ("gip_mds", Arc::new(gip_mds::GipMdsProvider::new(c.gip_mds.clone())?)),
     ];
     Ok(providers.into_iter().collect())
 }
@@ -106,11 +114,11 @@ pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
 /// Every simulator, nested under its provider's prefix.
 pub fn simulators() -> axum::Router {
     axum::Router::new()
+        .nest("/insee", insee::simulator::router())
         .nest(
             "/dss",
             dss::simulator::router(dss::simulator::Simulator::with_default_people()),
         )
-        .nest("/insee", insee::simulator::router())
         .nest(
             "/mesri",
             mesri::simulator::router(mesri::simulator::Simulator::with_default_people()),
@@ -118,5 +126,13 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/men",
             men::simulator::router(men::simulator::Simulator::with_default_people()),
+        )
+        .nest(
+            "/dsnj",
+            dsnj::simulator::router(dsnj::simulator::Simulator::with_default_people()),
+        )
+        .nest(
+            "/gip_mds",
+            gip_mds::simulator::router(gip_mds::simulator::Simulator::with_default_people()),
         )
 }

@@ -3,7 +3,9 @@
 
 mod auth;
 mod binary;
+mod dsnj;
 mod dss;
+mod gip_mds;
 mod helpers;
 mod insee;
 mod men;

@@ -1,0 +1,96 @@
+//! GIP-MDS: the service civique contracts of a person (from the DSN), in `identite`
+//! mode.
+
+use crate::{Endpoint, ExtraParam, FieldMask, Mode};
+
+const ACTUEL: &[&str] = &["gip_mds_service_civique_statut_actuel"];
+const PASSE: &[&str] = &["gip_mds_service_civique_statut_passe"];
+const ORGANISME: &[&str] = &["gip_mds_service_civique_organisme_accueil"];
+const DATES: &[&str] = &["gip_mds_service_civique_dates"];
+
+/// GIP-MDS matches on birth name, first name and full birth date only: no sex and no
+/// birth country. The shared civility parser always requires a birth country, so the
+/// provider checks these parameters itself (`civility: None`) and they are listed
+/// here for the published OpenAPI.
+const IDENTITY: &[ExtraParam] = &[
+    ExtraParam {
+        name: "nomNaissance",
+        kind: "string",
+        description: "Nom de naissance (obligatoire).",
+    },
+    ExtraParam {
+        name: "prenoms[]",
+        kind: "string",
+        description: "Prénoms, un par paramètre prenoms[] (1 à 3, obligatoire).",
+    },
+    ExtraParam {
+        name: "anneeDateNaissance",
+        kind: "integer",
+        description: "Année de naissance (obligatoire).",
+    },
+    ExtraParam {
+        name: "moisDateNaissance",
+        kind: "integer",
+        description: "Mois de naissance (obligatoire).",
+    },
+    ExtraParam {
+        name: "jourDateNaissance",
+        kind: "integer",
+        description: "Jour de naissance (obligatoire).",
+    },
+];
+
+pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
+    provider: "gip_mds",
+    resource: "service_civique",
+    path: "gip_mds/service_civique",
+    mode: Mode::Identite,
+    versions: &[3],
+    operation: "gip_mds_service_civique",
+    title: "Statut service civique",
+    civility: None,
+    extra_params: IDENTITY,
+    access_scopes: &[
+        "gip_mds_service_civique_statut_actuel",
+        "gip_mds_service_civique_statut_passe",
+        "gip_mds_service_civique_organisme_accueil",
+        "gip_mds_service_civique_dates",
+    ],
+    fields: &["statut_actuel", "statut_passe"],
+    // `contrat_trouve` is never masked on its own: it goes with its status.
+    masks: &[
+        FieldMask {
+            path: "statut_actuel",
+            scopes: ACTUEL,
+        },
+        FieldMask {
+            path: "statut_passe",
+            scopes: PASSE,
+        },
+        FieldMask {
+            path: "statut_actuel.organisme_accueil",
+            scopes: ORGANISME,
+        },
+        FieldMask {
+            path: "statut_passe.organisme_accueil",
+            scopes: ORGANISME,
+        },
+        FieldMask {
+            path: "statut_actuel.date_debut_contrat",
+            scopes: DATES,
+        },
+        FieldMask {
+            path: "statut_actuel.date_fin_contrat",
+            scopes: DATES,
+        },
+        FieldMask {
+            path: "statut_passe.date_debut_contrat",
+            scopes: DATES,
+        },
+        FieldMask {
+            path: "statut_passe.date_fin_contrat",
+            scopes: DATES,
+        },
+    ],
+    cache_ttl_secs: 0,
+}];

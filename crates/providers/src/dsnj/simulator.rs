@@ -1,0 +1,141 @@
+//! A simulator of the DSNJ upstream: `POST /service_national` with the static bearer
+//! token and a JSON identity pivot. Its people come from `people.json` (derived from
+//! the official sandbox cases by `tools/derive_dsnj_people.py`) and
+//! `people_synthetic.json` (our own error cases). It never logs identities.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use passerelle_core::translit::fold;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub const TOKEN: &str = "demo-token-dsnj";
+
+const PEOPLE: &str = include_str!("people.json");
+const SYNTHETIC_PEOPLE: &str = include_str!("people_synthetic.json");
+
+/// The identity fields the upstream matches on, in the order of the key.
+const PIVOT: [&str; 6] = [
+    "family_name",
+    "given_name",
+    "birthdate",
+    "gender",
+    "birthplace",
+    "birthcountry",
+];
+
+/// The upstream's answer for one person.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Answer {
+    pub status: u16,
+    #[serde(default)]
+    pub delay_ms: u64,
+    #[serde(default)]
+    pub body: Option<Value>,
+    #[serde(default)]
+    pub raw_body: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Person {
+    identite: Value,
+    answer: Answer,
+}
+
+#[derive(Deserialize)]
+struct PeopleFile {
+    people: Vec<Person>,
+}
+
+pub struct Simulator {
+    people: HashMap<Vec<String>, Answer>,
+}
+
+/// Matching is exact on every pivot field, after removing accents and case.
+fn key(pivot: &Value) -> Vec<String> {
+    PIVOT
+        .iter()
+        .map(|field| match pivot.get(*field) {
+            Some(Value::String(s)) => fold(s.trim()).to_uppercase(),
+            _ => String::new(),
+        })
+        .collect()
+}
+
+impl Simulator {
+    pub fn with_default_people() -> Arc<Simulator> {
+        let mut people = HashMap::new();
+        for file in [PEOPLE, SYNTHETIC_PEOPLE] {
+            let parsed: PeopleFile = serde_json::from_str(file).expect("the simulator's people files are valid JSON");
+            for p in parsed.people {
+                people.entry(key(&p.identite)).or_insert(p.answer);
+            }
+        }
+        Arc::new(Simulator { people })
+    }
+}
+
+pub fn router(simulator: Arc<Simulator>) -> Router {
+    Router::new()
+        .route("/service_national", post(service_national))
+        .with_state(simulator)
+}
+
+fn technical_error(status: StatusCode, message: &str) -> Response {
+    let body = json!({"return_code": "ERREUR_TECHNIQUE", "error_msg": message});
+    (status, Json(body)).into_response()
+}
+
+async fn service_national(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body: String) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if bearer != Some(TOKEN) {
+        return technical_error(StatusCode::UNAUTHORIZED, "Jeton d'accès absent ou invalide");
+    }
+    let json_sent = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let request: Option<Value> = serde_json::from_str(&body).ok();
+    let pivot = request
+        .as_ref()
+        .and_then(|r| r.get("identites_pivot"))
+        .and_then(Value::as_array)
+        .and_then(|items| match items.as_slice() {
+            [only] if only.is_object() => Some(only.clone()),
+            _ => None,
+        });
+    let Some(pivot) = pivot.filter(|_| json_sent) else {
+        return technical_error(StatusCode::BAD_REQUEST, "Le format du JSON n'est pas correct");
+    };
+    match sim.people.get(&key(&pivot)).cloned() {
+        Some(answer) => respond(answer).await,
+        None => Json(json!({"return_code": "OK", "results": [{"code": "NON_TROUVE", "identite_pivot": pivot}]}))
+            .into_response(),
+    }
+}
+
+async fn respond(answer: Answer) -> Response {
+    if answer.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(answer.delay_ms)).await;
+    }
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match (answer.raw_body, answer.body) {
+        (Some(raw), _) => {
+            let content_type = answer.content_type.unwrap_or_else(|| "text/plain".into());
+            (status, [(header::CONTENT_TYPE, content_type)], raw).into_response()
+        }
+        (None, body) => (status, Json(body.unwrap_or(Value::Null))).into_response(),
+    }
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Derive the DSNJ (service national) simulator data set from the official sandbox cases.
+
+Why: the gateway maps upstream DSNJ answers to public payloads. The simulator needs the
+reverse: for each recorded public answer (sandbox case), the upstream answer that makes the
+gateway produce it, keyed by the identity pivot the gateway sends. This script reads
+  <sandbox>/api_particulier_v3_dsnj_service_national_with_civility/*.y*ml
+and writes crates/providers/src/dsnj/people.json (deterministic: sorted by file).
+404 cases are left to the simulator's default answer (NON_TROUVE); 409/429/500/503 cases
+are not upstream behaviours and are skipped.
+
+Usage: tools/derive_dsnj_people.py [SANDBOX_DIR]   (default: ../shared/fixtures/sandbox-cases
+relative to the repo root). Stdlib + PyYAML only.
+"""
+import json
+import sys
+import unicodedata
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "crates/providers/src/dsnj/people.json"
+FOLDER = "api_particulier_v3_dsnj_service_national_with_civility"
+ABOUT = ("Derived from the official sandbox cases by tools/derive_dsnj_people.py; each entry is one "
+         "person (identity pivot as the gateway sends it) and the DSNJ upstream's answer")
+STATUTS = {"en_regle": "En règle", "pas_en_regle": "Pas en règle",
+           "indetermine": "Indéterminé", "non_concerne": "Non concerné"}
+HTML_ERROR = "<html><body>Erreur interne du service</body></html>"
+
+
+class Unmappable(Exception):
+    pass
+
+
+def fold(text):
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def pivot(p):
+    """The identity pivot the gateway sends for these query parameters."""
+    prenom = str(p["prenoms"][0]).strip()
+    pays = str(p["codeCogInseePaysNaissance"])
+    commune = p.get("codeCogInseeCommuneNaissance")
+    return {
+        "given_name": fold(prenom[:1].upper() + prenom[1:].lower()),
+        "family_name": fold(str(p["nomNaissance"]).upper()),
+        "birthdate": f"{int(p['anneeDateNaissance']):04d}-{int(p['moisDateNaissance']):02d}-"
+                     f"{int(p['jourDateNaissance']):02d}",
+        "gender": "male" if str(p["sexeEtatCivil"]).upper() == "M" else "female",
+        "birthplace": str(commune) if pays == "99100" and commune is not None else None,
+        "birthcountry": pays,
+    }
+
+
+def build_answer(status, payload, identite):
+    if status == 200:
+        data = payload["data"]
+        extra = set(data) - {"statut_service_national", "commentaires"}
+        if extra:
+            raise Unmappable(f"unmappable fields {sorted(extra)}")
+        statut = data["statut_service_national"]
+        if statut not in STATUTS:
+            raise Unmappable(f"unknown statut {statut!r}")
+        result = {"code": "OK", "identite_pivot": identite, "en_regle": STATUTS[statut],
+                  "complement": data.get("commentaires")}
+        return {"status": 200, "body": {"return_code": "OK", "results": [result]}}
+    if status == 502:
+        sub = str(payload["errors"][0]["code"])[-3:]
+        if sub == "999":
+            return {"status": 200, "content_type": "text/html", "raw_body": HTML_ERROR}
+        if sub == "001":
+            return {"status": 503, "body": {"return_code": "ERREUR_TECHNIQUE", "error_msg": "Service indisponible"}}
+        raise Unmappable(f"unknown 502 subcode {sub}")
+    if status == 504:
+        return {"status": 200, "delay_ms": 30000, "body": {}}
+    return None
+
+
+def main():
+    sandbox = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "../shared/fixtures/sandbox-cases"
+    folder = sandbox / FOLDER
+    if not folder.is_dir():
+        sys.exit(f"no {FOLDER} folder under {sandbox}")
+    people, seen = [], set()
+    for f in sorted(f for f in folder.iterdir() if f.suffix in (".yaml", ".yml")):
+        case = f"{FOLDER}/{f.name}"
+        for doc in yaml.safe_load_all(f.read_text(encoding="utf-8")):
+            if not doc:
+                continue
+            status = int(doc["status"])
+            try:
+                payload = json.loads(doc["payload"]) if doc.get("payload") else {}
+                identite = pivot(doc.get("params") or {})
+                answer = build_answer(status, payload, identite)
+            except (Unmappable, KeyError, TypeError, IndexError, ValueError) as e:
+                print(f"error: {case} (status {status}): {e!r}", file=sys.stderr)
+                sys.exit(1)
+            if answer is None:
+                continue
+            key = json.dumps(identite, sort_keys=True)
+            if key in seen:
+                print(f"warning: {case}: duplicate identity, kept the first", file=sys.stderr)
+                continue
+            seen.add(key)
+            people.append({"case": case, "identite": identite, "answer": answer})
+    OUT.write_text(json.dumps({"about": ABOUT, "people": people}, indent=2, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    print(f"wrote {len(people)} entries to {OUT.relative_to(REPO)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
