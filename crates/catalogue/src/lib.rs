@@ -3,7 +3,9 @@
 //! in its provider.
 
 mod dss;
+mod france_travail;
 pub mod mask;
+mod sdh;
 
 use passerelle_core::CivilityRules;
 
@@ -95,7 +97,7 @@ impl Endpoint {
 }
 
 /// Every endpoint Passerelle serves, family by family (one line per provider).
-const FAMILIES: &[&[Endpoint]] = &[&dss::ENDPOINTS];
+const FAMILIES: &[&[Endpoint]] = &[&dss::ENDPOINTS, &france_travail::ENDPOINTS, &sdh::ENDPOINTS];
 
 /// Every endpoint Passerelle serves.
 pub fn all() -> Vec<&'static Endpoint> {

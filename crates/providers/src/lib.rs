@@ -6,9 +6,11 @@
 #![allow(clippy::result_large_err)]
 
 pub mod dss;
+pub mod france_travail;
 pub mod http;
 pub mod insee;
 pub mod oauth;
+pub mod sdh;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -76,6 +78,10 @@ pub struct ProvidersConfig {
     pub dss: dss::DssConfig,
     #[serde(default)]
     pub insee: insee::InseeConfig,
+    #[serde(default)]
+    pub france_travail: france_travail::FranceTravailConfig,
+    #[serde(default)]
+    pub sdh: sdh::SdhConfig,
 }
 
 impl ProvidersConfig {
@@ -84,6 +90,10 @@ impl ProvidersConfig {
         ProvidersConfig {
             dss: dss::DssConfig::simulated(&format!("{base}/dss")),
             insee: insee::InseeConfig::simulated(&format!("{base}/insee")),
+            france_travail: france_travail::FranceTravailConfig::simulated(&format!(
+                "{base}/france_travail"
+            )),
+            sdh: sdh::SdhConfig::simulated(&format!("{base}/sdh")),
         }
     }
 }
@@ -95,6 +105,13 @@ pub type Registry = HashMap<&'static str, Arc<dyn Provider>>;
 pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
     let mut providers: Registry = HashMap::new();
     providers.insert("dss", Arc::new(dss::DssProvider::new(config.dss.clone())?));
+    providers.insert(
+        "france_travail",
+        Arc::new(france_travail::FranceTravailProvider::new(
+            config.france_travail.clone(),
+        )?),
+    );
+    providers.insert("sdh", Arc::new(sdh::SdhProvider::new(config.sdh.clone())?));
     Ok(providers)
 }
 
@@ -106,4 +123,14 @@ pub fn simulators() -> axum::Router {
             dss::simulator::router(dss::simulator::Simulator::with_default_people()),
         )
         .nest("/insee", insee::simulator::router())
+        .nest(
+            "/france_travail",
+            france_travail::simulator::router(
+                france_travail::simulator::Simulator::with_default_people(),
+            ),
+        )
+        .nest(
+            "/sdh",
+            sdh::simulator::router(sdh::simulator::Simulator::with_default_people()),
+        )
 }
