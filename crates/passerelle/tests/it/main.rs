@@ -4,7 +4,9 @@
 mod auth;
 mod binary;
 mod dss;
+mod france_travail;
 mod helpers;
 mod insee;
 mod params;
 mod pipeline;
+mod sdh;
