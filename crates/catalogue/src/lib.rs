@@ -4,10 +4,12 @@
 
 mod dsnj;
 mod dss;
+mod france_travail;
 mod gip_mds;
 pub mod mask;
 mod men;
 mod mesri;
+mod sdh;
 
 use passerelle_core::CivilityRules;
 
@@ -105,6 +107,8 @@ const FAMILIES: &[&[Endpoint]] = &[
     &men::ENDPOINTS,
     &dsnj::ENDPOINTS,
     &gip_mds::ENDPOINTS,
+    &france_travail::ENDPOINTS,
+    &sdh::ENDPOINTS,
 ];
 
 /// Every endpoint Passerelle serves.

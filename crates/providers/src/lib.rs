@@ -7,12 +7,14 @@
 
 pub mod dsnj;
 pub mod dss;
+pub mod france_travail;
 pub mod gip_mds;
 pub mod http;
 pub mod insee;
 pub mod men;
 pub mod mesri;
 pub mod oauth;
+pub mod sdh;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -78,6 +80,8 @@ pub struct ProvidersConfig {
     pub men: men::MenConfig,
     pub dsnj: dsnj::DsnjConfig,
     pub gip_mds: gip_mds::GipMdsConfig,
+    pub france_travail: france_travail::FranceTravailConfig,
+    pub sdh: sdh::SdhConfig,
 }
 
 impl ProvidersConfig {
@@ -91,6 +95,8 @@ impl ProvidersConfig {
             men: men::MenConfig::simulated(&at("men")),
             dsnj: dsnj::DsnjConfig::simulated(&at("dsnj")),
             gip_mds: gip_mds::GipMdsConfig::simulated(&at("gip_mds")),
+            france_travail: france_travail::FranceTravailConfig::simulated(&at("france_travail")),
+            sdh: sdh::SdhConfig::simulated(&at("sdh")),
         }
     }
 }
@@ -101,12 +107,17 @@ pub type Registry = HashMap<&'static str, Arc<dyn Provider>>;
 /// Fails on unusable settings (an unreadable client certificate, say).
 pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
     let c = config;
-    let providers: [(&'static str, Arc<dyn Provider>); 5] = [
+    let providers: [(&'static str, Arc<dyn Provider>); 7] = [
         ("dss", Arc::new(dss::DssProvider::new(c.dss.clone())?)),
         ("mesri", Arc::new(mesri::MesriProvider::new(c.mesri.clone(), &c.insee)?)),
         ("men", Arc::new(men::MenProvider::new(c.men.clone())?)),
         ("dsnj", Arc::new(dsnj::DsnjProvider::new(c.dsnj.clone())?)),
         ("gip_mds", Arc::new(gip_mds::GipMdsProvider::new(c.gip_mds.clone())?)),
+        (
+            "france_travail",
+            Arc::new(france_travail::FranceTravailProvider::new(c.france_travail.clone())?),
+        ),
+        ("sdh", Arc::new(sdh::SdhProvider::new(c.sdh.clone())?)),
     ];
     Ok(providers.into_iter().collect())
 }
@@ -134,5 +145,13 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/gip_mds",
             gip_mds::simulator::router(gip_mds::simulator::Simulator::with_default_people()),
+        )
+        .nest(
+            "/france_travail",
+            france_travail::simulator::router(france_travail::simulator::Simulator::with_default_people()),
+        )
+        .nest(
+            "/sdh",
+            sdh::simulator::router(sdh::simulator::Simulator::with_default_people()),
         )
 }

@@ -1,0 +1,212 @@
+//! France Travail: the job seeker's status (`statut`) and the payments made to them
+//! (`indemnites`), found by the person's France Travail login. One OAuth2 token
+//! (client credentials in the form) opens both upstream calls.
+
+mod mapping;
+pub mod simulator;
+pub mod token;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use passerelle_catalogue::Endpoint;
+use passerelle_core::{ApiError, ErrorKind, ProviderInfo, Query};
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use self::token::FormTokenCache;
+use crate::http::TlsSettings;
+use crate::{http, Call, Extras, Health, Provider};
+
+pub const FRANCE_TRAVAIL: ProviderInfo = ProviderInfo {
+    name: "France Travail",
+    prefix: "24",
+};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct FranceTravailConfig {
+    /// Base of the default URLs below.
+    pub base_url: String,
+    /// OAuth2 token endpoint; `<base_url>/token` when absent.
+    pub token_url: Option<String>,
+    /// Status service (POST); `<base_url>/statut` when absent.
+    pub statut_url: Option<String>,
+    /// Payments service (GET); `<base_url>/indemnites` when absent.
+    pub indemnites_url: Option<String>,
+    pub client_id: String,
+    pub client_secret: String,
+    /// OAuth2 scope; the real gateway's scope list when absent.
+    pub scope: Option<String>,
+    pub timeout_secs: u64,
+    pub tls: TlsSettings,
+}
+
+impl Default for FranceTravailConfig {
+    fn default() -> Self {
+        FranceTravailConfig::simulated("http://127.0.0.1:8081/france_travail")
+    }
+}
+
+impl FranceTravailConfig {
+    pub fn simulated(base_url: &str) -> Self {
+        FranceTravailConfig {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            token_url: None,
+            statut_url: None,
+            indemnites_url: None,
+            client_id: simulator::CLIENT_ID.into(),
+            client_secret: simulator::CLIENT_SECRET.into(),
+            scope: None,
+            timeout_secs: 10,
+            tls: TlsSettings::default(),
+        }
+    }
+
+    fn url(&self, own: &Option<String>, path: &str) -> String {
+        own.clone().unwrap_or_else(|| format!("{}/{path}", self.base_url))
+    }
+}
+
+/// The scopes the real gateway asks for: both services and the client's application.
+fn default_scope(client_id: &str) -> String {
+    format!("api_statutaugmentev1 api_liste-paiementsv1 individuStatutAugmente application_{client_id}")
+}
+
+pub struct FranceTravailProvider {
+    client: reqwest::Client,
+    token: FormTokenCache,
+    statut_url: String,
+    indemnites_url: String,
+}
+
+impl FranceTravailProvider {
+    pub fn new(config: FranceTravailConfig) -> anyhow::Result<Self> {
+        let scope = config.scope.clone().unwrap_or_else(|| default_scope(&config.client_id));
+        Ok(FranceTravailProvider {
+            client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            token: FormTokenCache::new(
+                config.url(&config.token_url, "token"),
+                config.client_id.clone(),
+                config.client_secret.clone(),
+                Some(scope),
+            ),
+            statut_url: config.url(&config.statut_url, "statut"),
+            indemnites_url: config.url(&config.indemnites_url, "indemnites"),
+        })
+    }
+
+    /// Calls one service. `consumer` names the administration the data goes to.
+    async fn call_upstream(
+        &self,
+        resource: &str,
+        identifiant: &str,
+        consumer: &str,
+    ) -> Result<(StatusCode, Vec<u8>), ApiError> {
+        let token = self.token.get(&self.client, FRANCE_TRAVAIL).await?;
+        let request = match resource {
+            // The status service takes the raw login as its body, not JSON-encoded.
+            "statut" => self.client.post(&self.statut_url).body(identifiant.to_string()),
+            "indemnites" => self
+                .client
+                .get(&self.indemnites_url)
+                .query(&[("loginMnemotechnique", identifiant)]),
+            _ => return Err(ApiError::gateway("00500")),
+        };
+        let response = request
+            .header("Content-Type", "application/json")
+            .header("Authorization", format!("Bearer {token}"))
+            .header("X-pe-consommateur", format!("DINUM - {consumer}"))
+            .send()
+            .await
+            .map_err(|e| http::transport_error(FRANCE_TRAVAIL, &e))?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            self.token.invalidate().await;
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| http::transport_error(FRANCE_TRAVAIL, &e))?;
+        Ok((status, body.to_vec()))
+    }
+}
+
+/// The France Travail login: required, kept as given (it is echoed in `data`).
+pub fn parse_identifiant(query: &Query) -> Result<Extras, Vec<ApiError>> {
+    match query.get("identifiant").filter(|v| !v.trim().is_empty()) {
+        Some(identifiant) => Ok(Extras::from([("identifiant".into(), identifiant.into())])),
+        None => Err(vec![missing_identifiant()]),
+    }
+}
+
+/// `00380`, which the shared catalogue does not list yet.
+pub fn missing_identifiant() -> ApiError {
+    ApiError {
+        kind: ErrorKind::WrongParameter,
+        code: "00380".into(),
+        title: "Entité non traitable".into(),
+        detail: "L'identifiant est manquant".into(),
+        source: None,
+        meta: Default::default(),
+    }
+    .with_parameter("identifiant")
+}
+
+#[async_trait]
+impl Provider for FranceTravailProvider {
+    fn info(&self) -> ProviderInfo {
+        FRANCE_TRAVAIL
+    }
+
+    fn parse_extras(&self, _endpoint: &Endpoint, query: &Query, _today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+        parse_identifiant(query)
+    }
+
+    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+        let identifiant = call
+            .extras
+            .get("identifiant")
+            .ok_or_else(|| ApiError::gateway("00500"))?;
+        let resource = call.endpoint.resource;
+        let (status, body) = self
+            .call_upstream(resource, identifiant, call.recipient.as_str())
+            .await?;
+        mapping::answer(resource, status, &body, identifiant)
+    }
+
+    /// Asks for a token, then the status of a login nobody has: the upstream must
+    /// answer "unknown person".
+    async fn ping(&self) -> Health {
+        match self
+            .call_upstream("statut", simulator::PING_LOGIN, "13002526500013")
+            .await
+        {
+            Ok((StatusCode::NOT_FOUND | StatusCode::PARTIAL_CONTENT, _)) => Health::Ok,
+            Ok((status, _)) => Health::Down(format!("unexpected status {status}")),
+            Err(e) => Health::Down(e.code),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiant_is_required_and_kept_as_given() {
+        let missing = parse_identifiant(&Query::from_pairs(&[])).unwrap_err();
+        assert_eq!((missing[0].code.as_str(), missing[0].status()), ("00380", 422));
+        let blank = parse_identifiant(&Query::from_pairs(&[("identifiant", "  ")])).unwrap_err();
+        assert_eq!(blank[0].code, "00380");
+        let ok = parse_identifiant(&Query::from_pairs(&[("identifiant", "jean.dupont33")])).unwrap();
+        assert_eq!(ok["identifiant"], "jean.dupont33");
+    }
+
+    #[test]
+    fn default_scope_names_the_client_application() {
+        assert!(default_scope("abc").ends_with(" application_abc"));
+    }
+}

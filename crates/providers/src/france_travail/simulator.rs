@@ -1,0 +1,216 @@
+//! A simulator of France Travail's partner APIs: OAuth2 client credentials in the
+//! form on `/token`, then `POST /statut` (the raw login as body) and
+//! `GET /indemnites?loginMnemotechnique=…`, each with the bearer and the
+//! `X-pe-consommateur` header. Its people come from `people.json` (derived from the
+//! official sandbox cases by `tools/derive_france_travail_people.py`) and
+//! `people_synthetic.json` (our own failure cases). It logs nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub const CLIENT_ID: &str = "passerelle-demo";
+pub const CLIENT_SECRET: &str = "demo-secret-france-travail";
+/// The login the provider's ping asks for: nobody has it.
+pub const PING_LOGIN: &str = "passerelle.ping";
+
+const PEOPLE: &str = include_str!("people.json");
+const SYNTHETIC_PEOPLE: &str = include_str!("people_synthetic.json");
+
+const STATUT_SCOPE: &str = "api_statutaugmentev1";
+const INDEMNITES_SCOPE: &str = "api_liste-paiementsv1";
+
+/// The upstream's answer for one login and service.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Answer {
+    pub status: u16,
+    #[serde(default)]
+    pub delay_ms: u64,
+    #[serde(default)]
+    pub body: Option<Value>,
+    #[serde(default)]
+    pub raw_body: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Person {
+    /// `statut`, `indemnites`, or `*` for both.
+    service: String,
+    login: String,
+    answer: Answer,
+}
+
+#[derive(Deserialize)]
+struct PeopleFile {
+    people: Vec<Person>,
+}
+
+pub struct Simulator {
+    people: HashMap<(String, String), Answer>,
+    /// Issued tokens and their scopes.
+    tokens: Mutex<HashMap<String, HashSet<String>>>,
+}
+
+/// Logins are matched without regard to case or surrounding blanks.
+fn normalise(login: &str) -> String {
+    login.trim().to_lowercase()
+}
+
+impl Simulator {
+    pub fn with_default_people() -> Arc<Simulator> {
+        let mut people = HashMap::new();
+        for file in [PEOPLE, SYNTHETIC_PEOPLE] {
+            let parsed: PeopleFile = serde_json::from_str(file).expect("the simulator's people files are valid JSON");
+            for p in parsed.people {
+                people.entry((p.service, normalise(&p.login))).or_insert(p.answer);
+            }
+        }
+        Arc::new(Simulator {
+            people,
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn find(&self, service: &str, login: &str) -> Option<Answer> {
+        let login = normalise(login);
+        self.people
+            .get(&(service.to_string(), login.clone()))
+            .or_else(|| self.people.get(&("*".to_string(), login)))
+            .cloned()
+    }
+
+    /// Whether the request carries a token of ours holding `scope`.
+    fn authorised(&self, headers: &HeaderMap, scope: &str) -> bool {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let tokens = self.tokens.lock().expect("token table");
+        bearer
+            .and_then(|t| tokens.get(t))
+            .is_some_and(|scopes| scopes.contains(scope))
+    }
+}
+
+pub fn router(simulator: Arc<Simulator>) -> Router {
+    Router::new()
+        .route("/token", post(token))
+        .route("/statut", post(statut))
+        .route("/indemnites", get(indemnites))
+        .with_state(simulator)
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    grant_type: Option<String>,
+    scope: Option<String>,
+}
+
+async fn token(State(sim): State<Arc<Simulator>>, Form(form): Form<TokenForm>) -> Response {
+    let known = form.client_id.as_deref() == Some(CLIENT_ID)
+        && form.client_secret.as_deref() == Some(CLIENT_SECRET)
+        && form.grant_type.as_deref() == Some("client_credentials");
+    if !known {
+        let body = json!({"error": "invalid_client", "error_description": "Invalid authentication method for accessing this endpoint."});
+        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    }
+    let scope = form.scope.unwrap_or_default();
+    let access_token = format!("ft-{:032x}", rand::random::<u128>());
+    sim.tokens.lock().expect("token table").insert(
+        access_token.clone(),
+        scope.split_whitespace().map(str::to_string).collect(),
+    );
+    Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 1499, "scope": scope}))
+        .into_response()
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"codeErreur": code, "messageLog": message}))).into_response()
+}
+
+/// Checks shared by both services; `None` when the call may go on.
+fn refused(sim: &Simulator, headers: &HeaderMap, scope: &str) -> Option<Response> {
+    if !sim.authorised(headers, scope) {
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            "401",
+            "Jeton absent, invalide ou sans le scope requis",
+        ));
+    }
+    let consumer = headers
+        .get("x-pe-consommateur")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("DINUM - ") && v.len() > "DINUM - ".len());
+    if !consumer {
+        return Some(error(
+            StatusCode::BAD_REQUEST,
+            "400",
+            "En-tête X-pe-consommateur absent",
+        ));
+    }
+    None
+}
+
+async fn statut(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body: String) -> Response {
+    if let Some(response) = refused(&sim, &headers, STATUT_SCOPE) {
+        return response;
+    }
+    if body.trim().is_empty() {
+        return error(StatusCode::BAD_REQUEST, "400", "Identifiant absent");
+    }
+    match sim.find("statut", &body) {
+        Some(answer) => respond(answer).await,
+        None => error(StatusCode::NOT_FOUND, "404", "Individu inconnu de nos services"),
+    }
+}
+
+#[derive(Deserialize)]
+struct IndemnitesQuery {
+    #[serde(rename = "loginMnemotechnique")]
+    login: Option<String>,
+}
+
+async fn indemnites(
+    State(sim): State<Arc<Simulator>>,
+    headers: HeaderMap,
+    Query(query): Query<IndemnitesQuery>,
+) -> Response {
+    if let Some(response) = refused(&sim, &headers, INDEMNITES_SCOPE) {
+        return response;
+    }
+    let Some(login) = query.login.filter(|l| !l.trim().is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, "400", "loginMnemotechnique absent");
+    };
+    match sim.find("indemnites", &login) {
+        Some(answer) => respond(answer).await,
+        // The payments service knows no such person as registered.
+        None => Json(json!({"statutInscription": false, "listePaiement": []})).into_response(),
+    }
+}
+
+async fn respond(answer: Answer) -> Response {
+    if answer.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(answer.delay_ms)).await;
+    }
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match (answer.raw_body, answer.body) {
+        (Some(raw), _) => {
+            let content_type = answer.content_type.unwrap_or_else(|| "text/plain".into());
+            (status, [(header::CONTENT_TYPE, content_type)], raw).into_response()
+        }
+        (None, Some(body)) => (status, Json(body)).into_response(),
+        (None, None) => status.into_response(),
+    }
+}

@@ -1,0 +1,165 @@
+//! SDH (Ministère des Sports): the high-level athlete status, found by the athlete's
+//! numeric identifier. An OAuth2 token (client credentials in the form), then
+//! `GET <endpoint_url>/<identifiant>` with the bearer only.
+
+mod mapping;
+pub mod simulator;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use passerelle_catalogue::Endpoint;
+use passerelle_core::{ApiError, ProviderInfo, Query};
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::france_travail::missing_identifiant;
+use crate::france_travail::token::FormTokenCache;
+use crate::http::TlsSettings;
+use crate::{http, Call, Extras, Health, Provider};
+
+pub const SDH: ProviderInfo = ProviderInfo {
+    name: "SDH",
+    prefix: "41",
+};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SdhConfig {
+    /// Base of the default URLs below.
+    pub base_url: String,
+    /// OAuth2 token endpoint; `<base_url>/token` when absent.
+    pub token_url: Option<String>,
+    /// The athletes' resource: `<endpoint_url>/<identifiant>`; `<base_url>/statut_sportif` when absent.
+    pub endpoint_url: Option<String>,
+    pub client_id: String,
+    pub client_secret: String,
+    pub timeout_secs: u64,
+    pub tls: TlsSettings,
+}
+
+impl Default for SdhConfig {
+    fn default() -> Self {
+        SdhConfig::simulated("http://127.0.0.1:8081/sdh")
+    }
+}
+
+impl SdhConfig {
+    pub fn simulated(base_url: &str) -> Self {
+        SdhConfig {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            token_url: None,
+            endpoint_url: None,
+            client_id: simulator::CLIENT_ID.into(),
+            client_secret: simulator::CLIENT_SECRET.into(),
+            timeout_secs: 10,
+            tls: TlsSettings::default(),
+        }
+    }
+}
+
+pub struct SdhProvider {
+    client: reqwest::Client,
+    token: FormTokenCache,
+    endpoint_url: String,
+}
+
+impl SdhProvider {
+    pub fn new(config: SdhConfig) -> anyhow::Result<Self> {
+        let token_url = config
+            .token_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/token", config.base_url));
+        let endpoint_url = config
+            .endpoint_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/statut_sportif", config.base_url));
+        Ok(SdhProvider {
+            client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            token: FormTokenCache::new(token_url, config.client_id, config.client_secret, None),
+            endpoint_url: endpoint_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    async fn call_upstream(&self, identifiant: &str) -> Result<(StatusCode, Vec<u8>), ApiError> {
+        let token = self.token.get(&self.client, SDH).await?;
+        // The identifier is digits only (checked by `parse_identifiant`): safe in a path.
+        let response = self
+            .client
+            .get(format!("{}/{identifiant}", self.endpoint_url))
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .map_err(|e| http::transport_error(SDH, &e))?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            self.token.invalidate().await;
+        }
+        let body = response.bytes().await.map_err(|e| http::transport_error(SDH, &e))?;
+        Ok((status, body.to_vec()))
+    }
+}
+
+/// The athlete's identifier: digits only, else `00380`.
+pub fn parse_identifiant(query: &Query) -> Result<Extras, Vec<ApiError>> {
+    let digits = |v: &&str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+    match query.get("identifiant").filter(digits) {
+        Some(identifiant) => Ok(Extras::from([("identifiant".into(), identifiant.into())])),
+        None => Err(vec![missing_identifiant().with_detail(
+            "L'identifiant est manquant ou n'est pas composé uniquement de chiffres",
+        )]),
+    }
+}
+
+#[async_trait]
+impl Provider for SdhProvider {
+    fn info(&self) -> ProviderInfo {
+        SDH
+    }
+
+    fn parse_extras(&self, _endpoint: &Endpoint, query: &Query, _today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+        parse_identifiant(query)
+    }
+
+    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+        let identifiant = call
+            .extras
+            .get("identifiant")
+            .ok_or_else(|| ApiError::gateway("00500"))?;
+        let (status, body) = self.call_upstream(identifiant).await?;
+        mapping::answer(status, &body, call.today)
+    }
+
+    /// Asks for a token, then an athlete nobody is: the upstream must answer 404
+    /// (the real gateway's ping uses the same identifier).
+    async fn ping(&self) -> Health {
+        match self.call_upstream(simulator::PING_IDENTIFIANT).await {
+            Ok((StatusCode::NOT_FOUND, _)) => Health::Ok,
+            Ok((status, _)) => Health::Down(format!("unexpected status {status}")),
+            Err(e) => Health::Down(e.code),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(pairs: &[(&str, &str)]) -> Option<String> {
+        parse_identifiant(&Query::from_pairs(pairs))
+            .err()
+            .map(|e| e[0].code.clone())
+    }
+
+    #[test]
+    fn identifiant_is_digits_only() {
+        assert_eq!(code(&[]), Some("00380".into()));
+        assert_eq!(code(&[("identifiant", "")]), Some("00380".into()));
+        assert_eq!(code(&[("identifiant", "12a45")]), Some("00380".into()));
+        assert_eq!(code(&[("identifiant", "../12")]), Some("00380".into()));
+        assert_eq!(code(&[("identifiant", " 12")]), Some("00380".into()));
+        assert_eq!(code(&[("identifiant", "12345")]), None);
+    }
+}
