@@ -2,6 +2,7 @@
 //! pipeline reads it; adding an endpoint means adding an entry here and a mapping
 //! in its provider.
 
+mod cnous;
 mod dss;
 pub mod mask;
 
@@ -95,7 +96,7 @@ impl Endpoint {
 }
 
 /// Every endpoint Passerelle serves, family by family (one line per provider).
-const FAMILIES: &[&[Endpoint]] = &[&dss::ENDPOINTS];
+const FAMILIES: &[&[Endpoint]] = &[&dss::ENDPOINTS, &cnous::ENDPOINTS];
 
 /// Every endpoint Passerelle serves.
 pub fn all() -> Vec<&'static Endpoint> {

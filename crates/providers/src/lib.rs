@@ -5,6 +5,7 @@
 // `ApiError` is only built on failure paths, where its size costs nothing worth boxing.
 #![allow(clippy::result_large_err)]
 
+pub mod cnous;
 pub mod dss;
 pub mod http;
 pub mod insee;
@@ -76,6 +77,8 @@ pub struct ProvidersConfig {
     pub dss: dss::DssConfig,
     #[serde(default)]
     pub insee: insee::InseeConfig,
+    #[serde(default)]
+    pub cnous: cnous::CnousConfig,
 }
 
 impl ProvidersConfig {
@@ -84,6 +87,7 @@ impl ProvidersConfig {
         ProvidersConfig {
             dss: dss::DssConfig::simulated(&format!("{base}/dss")),
             insee: insee::InseeConfig::simulated(&format!("{base}/insee")),
+            cnous: cnous::CnousConfig::simulated(&format!("{base}/cnous")),
         }
     }
 }
@@ -95,6 +99,13 @@ pub type Registry = HashMap<&'static str, Arc<dyn Provider>>;
 pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
     let mut providers: Registry = HashMap::new();
     providers.insert("dss", Arc::new(dss::DssProvider::new(config.dss.clone())?));
+    providers.insert(
+        "cnous",
+        Arc::new(cnous::CnousProvider::new(
+            config.cnous.clone(),
+            &config.insee,
+        )?),
+    );
     Ok(providers)
 }
 
@@ -106,4 +117,8 @@ pub fn simulators() -> axum::Router {
             dss::simulator::router(dss::simulator::Simulator::with_default_people()),
         )
         .nest("/insee", insee::simulator::router())
+        .nest(
+            "/cnous",
+            cnous::simulator::router(cnous::simulator::Simulator::with_default_people()),
+        )
 }
