@@ -3,6 +3,7 @@
 
 mod auth;
 mod binary;
+mod cnous;
 mod dss;
 mod helpers;
 mod insee;
