@@ -2,6 +2,7 @@
 //! pipeline reads it; adding an endpoint means adding an entry here and a mapping
 //! in its provider.
 
+mod cnous;
 mod dsnj;
 mod dss;
 mod france_travail;
@@ -103,12 +104,13 @@ impl Endpoint {
 /// Every endpoint Passerelle serves, family by family (one line per provider).
 const FAMILIES: &[&[Endpoint]] = &[
     &dss::ENDPOINTS,
+    &cnous::ENDPOINTS,
     &mesri::ENDPOINTS,
     &men::ENDPOINTS,
-    &dsnj::ENDPOINTS,
-    &gip_mds::ENDPOINTS,
     &france_travail::ENDPOINTS,
     &sdh::ENDPOINTS,
+    &dsnj::ENDPOINTS,
+    &gip_mds::ENDPOINTS,
 ];
 
 /// Every endpoint Passerelle serves.

@@ -5,6 +5,7 @@
 // `ApiError` is only built on failure paths, where its size costs nothing worth boxing.
 #![allow(clippy::result_large_err)]
 
+pub mod cnous;
 pub mod dsnj;
 pub mod dss;
 pub mod france_travail;
@@ -76,12 +77,13 @@ pub enum Health {
 pub struct ProvidersConfig {
     pub dss: dss::DssConfig,
     pub insee: insee::InseeConfig,
+    pub cnous: cnous::CnousConfig,
     pub mesri: mesri::MesriConfig,
     pub men: men::MenConfig,
-    pub dsnj: dsnj::DsnjConfig,
-    pub gip_mds: gip_mds::GipMdsConfig,
     pub france_travail: france_travail::FranceTravailConfig,
     pub sdh: sdh::SdhConfig,
+    pub dsnj: dsnj::DsnjConfig,
+    pub gip_mds: gip_mds::GipMdsConfig,
 }
 
 impl ProvidersConfig {
@@ -91,12 +93,13 @@ impl ProvidersConfig {
         ProvidersConfig {
             dss: dss::DssConfig::simulated(&at("dss")),
             insee: insee::InseeConfig::simulated(&at("insee")),
+            cnous: cnous::CnousConfig::simulated(&at("cnous")),
             mesri: mesri::MesriConfig::simulated(&at("mesri")),
             men: men::MenConfig::simulated(&at("men")),
-            dsnj: dsnj::DsnjConfig::simulated(&at("dsnj")),
-            gip_mds: gip_mds::GipMdsConfig::simulated(&at("gip_mds")),
             france_travail: france_travail::FranceTravailConfig::simulated(&at("france_travail")),
             sdh: sdh::SdhConfig::simulated(&at("sdh")),
+            dsnj: dsnj::DsnjConfig::simulated(&at("dsnj")),
+            gip_mds: gip_mds::GipMdsConfig::simulated(&at("gip_mds")),
         }
     }
 }
@@ -107,17 +110,18 @@ pub type Registry = HashMap<&'static str, Arc<dyn Provider>>;
 /// Fails on unusable settings (an unreadable client certificate, say).
 pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
     let c = config;
-    let providers: [(&'static str, Arc<dyn Provider>); 7] = [
+    let providers: [(&'static str, Arc<dyn Provider>); 8] = [
         ("dss", Arc::new(dss::DssProvider::new(c.dss.clone())?)),
+        ("cnous", Arc::new(cnous::CnousProvider::new(c.cnous.clone(), &c.insee)?)),
         ("mesri", Arc::new(mesri::MesriProvider::new(c.mesri.clone(), &c.insee)?)),
         ("men", Arc::new(men::MenProvider::new(c.men.clone())?)),
-        ("dsnj", Arc::new(dsnj::DsnjProvider::new(c.dsnj.clone())?)),
-        ("gip_mds", Arc::new(gip_mds::GipMdsProvider::new(c.gip_mds.clone())?)),
         (
             "france_travail",
             Arc::new(france_travail::FranceTravailProvider::new(c.france_travail.clone())?),
         ),
         ("sdh", Arc::new(sdh::SdhProvider::new(c.sdh.clone())?)),
+        ("dsnj", Arc::new(dsnj::DsnjProvider::new(c.dsnj.clone())?)),
+        ("gip_mds", Arc::new(gip_mds::GipMdsProvider::new(c.gip_mds.clone())?)),
     ];
     Ok(providers.into_iter().collect())
 }
@@ -131,6 +135,10 @@ pub fn simulators() -> axum::Router {
             dss::simulator::router(dss::simulator::Simulator::with_default_people()),
         )
         .nest(
+            "/cnous",
+            cnous::simulator::router(cnous::simulator::Simulator::with_default_people()),
+        )
+        .nest(
             "/mesri",
             mesri::simulator::router(mesri::simulator::Simulator::with_default_people()),
         )
@@ -139,19 +147,19 @@ pub fn simulators() -> axum::Router {
             men::simulator::router(men::simulator::Simulator::with_default_people()),
         )
         .nest(
-            "/dsnj",
-            dsnj::simulator::router(dsnj::simulator::Simulator::with_default_people()),
-        )
-        .nest(
-            "/gip_mds",
-            gip_mds::simulator::router(gip_mds::simulator::Simulator::with_default_people()),
-        )
-        .nest(
             "/france_travail",
             france_travail::simulator::router(france_travail::simulator::Simulator::with_default_people()),
         )
         .nest(
             "/sdh",
             sdh::simulator::router(sdh::simulator::Simulator::with_default_people()),
+        )
+        .nest(
+            "/dsnj",
+            dsnj::simulator::router(dsnj::simulator::Simulator::with_default_people()),
+        )
+        .nest(
+            "/gip_mds",
+            gip_mds::simulator::router(gip_mds::simulator::Simulator::with_default_people()),
         )
 }

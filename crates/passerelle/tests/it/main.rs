@@ -3,6 +3,7 @@
 
 mod auth;
 mod binary;
+mod cnous;
 mod dsnj;
 mod dss;
 mod france_travail;

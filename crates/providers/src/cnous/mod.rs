@@ -1,0 +1,429 @@
+//! CNOUS, "étudiant boursier": a student's scholarship, found by INE
+//! (`GET <ine_url>/<ine>`) or by civility (`POST <civility_url>` with a JSON search),
+//! after an OAuth2 token asked with HTTP Basic client credentials.
+
+mod mapping;
+pub mod simulator;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{Datelike, NaiveDate};
+use passerelle_catalogue::{Endpoint, Mode};
+use passerelle_core::{ApiError, Civility, CivilityRules, ProviderInfo, Query};
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::http::TlsSettings;
+use crate::insee::{Insee, InseeConfig};
+use crate::oauth::{TokenCache, TokenRequest};
+use crate::{http, Call, Extras, Health, Provider};
+use mapping::Search;
+
+pub const CNOUS: ProviderInfo = ProviderInfo {
+    name: "CNOUS",
+    prefix: "26",
+};
+
+/// CNOUS checks names, first names and the birth date; sex and birthplace only narrow
+/// the search.
+const CIVILITY: CivilityRules = CivilityRules {
+    prenoms_required: true,
+    max_prenoms: 3,
+    birth_date_required: true,
+    sexe_required: false,
+    birth_date_until_yesterday: false,
+    birthplace_required_in_france: false,
+};
+
+/// The identity parameters of the `identite` mode (no country, no usage name).
+const IDENTITY_KEYS: &[&str] = &[
+    "nomNaissance",
+    "prenoms[]",
+    "prenoms",
+    "anneeDateNaissance",
+    "moisDateNaissance",
+    "jourDateNaissance",
+    "sexeEtatCivil",
+    "codeCogInseeCommuneNaissance",
+    "nomCommuneNaissance",
+    "codeCogInseeDepartementNaissance",
+];
+
+/// The shared identity parser requires a birth country, which the CNOUS contract does
+/// not have: every CNOUS identity is parsed as born in France (the country is never
+/// sent upstream, so this changes nothing but the validation).
+const COUNTRY: (&str, &str) = ("codeCogInseePaysNaissance", "99100");
+
+/// First names travel in one extra, joined as the upstream wants them (names hold no comma).
+const PRENOMS_SEPARATOR: &str = ", ";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct CnousConfig {
+    /// Base of the upstream URLs when they are not given one by one.
+    pub base_url: String,
+    /// OAuth2 token endpoint; `<base_url>/token` when absent.
+    pub token_url: Option<String>,
+    /// Search by INE (`<ine_url>/<ine>`); `<base_url>/ine` when absent.
+    pub ine_url: Option<String>,
+    /// Search by civility; `<base_url>/civility` when absent.
+    pub civility_url: Option<String>,
+    pub client_id: String,
+    pub client_secret: String,
+    pub timeout_secs: u64,
+    pub tls: TlsSettings,
+}
+
+impl Default for CnousConfig {
+    fn default() -> Self {
+        CnousConfig::simulated("http://127.0.0.1:8081/cnous")
+    }
+}
+
+impl CnousConfig {
+    pub fn simulated(base_url: &str) -> Self {
+        CnousConfig {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            token_url: None,
+            ine_url: None,
+            civility_url: None,
+            client_id: simulator::CLIENT_ID.into(),
+            client_secret: simulator::CLIENT_SECRET.into(),
+            timeout_secs: 10,
+            tls: TlsSettings::default(),
+        }
+    }
+
+    fn url(&self, own: &Option<String>, path: &str) -> String {
+        own.clone()
+            .unwrap_or_else(|| format!("{}/{path}", self.base_url))
+            .trim_end_matches('/')
+            .to_string()
+    }
+}
+
+pub struct CnousProvider {
+    client: reqwest::Client,
+    token: TokenCache,
+    ine_url: String,
+    civility_url: String,
+    insee: Insee,
+}
+
+impl CnousProvider {
+    pub fn new(config: CnousConfig, insee: &InseeConfig) -> anyhow::Result<Self> {
+        let request = TokenRequest {
+            url: config.url(&config.token_url, "token"),
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            scope: None,
+        };
+        Ok(CnousProvider {
+            client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            token: TokenCache::new(request),
+            ine_url: config.url(&config.ine_url, "ine"),
+            civility_url: config.url(&config.civility_url, "civility"),
+            insee: Insee::new(insee)?,
+        })
+    }
+
+    /// Sends `request` with a bearer token; a refused token is forgotten.
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ApiError> {
+        let token = self.token.get(&self.client, CNOUS).await?;
+        let response = request
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .map_err(|e| http::transport_error(CNOUS, &e))?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            self.token.invalidate().await;
+        }
+        Ok(response)
+    }
+
+    fn by_ine(&self, ine: &str, campaign_year: Option<&str>) -> reqwest::RequestBuilder {
+        let request = self.client.get(format!("{}/{ine}", self.ine_url));
+        match campaign_year {
+            Some(year) => request.query(&[("campaignYear", year)]),
+            None => request,
+        }
+    }
+
+    async fn by_civility(&self, civility: &Civility, campaign_year: Option<&str>) -> reqwest::RequestBuilder {
+        let birth_place = self.insee.commune_code(civility).await;
+        let body = search_body(civility, birth_place, campaign_year);
+        self.client
+            .post(&self.civility_url)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+    }
+}
+
+#[async_trait]
+impl Provider for CnousProvider {
+    fn info(&self) -> ProviderInfo {
+        CNOUS
+    }
+
+    fn parse_extras(&self, endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+        let mut errors = Vec::new();
+        let mut extras = Extras::new();
+        match endpoint.mode {
+            Mode::Ine => match parse_ine(query.get("ine")) {
+                Ok(ine) => {
+                    extras.insert("ine".into(), ine);
+                }
+                Err(e) => errors.push(e),
+            },
+            _ => match parse_identity(query, today) {
+                Ok(identity) => extras.extend(identity),
+                Err(e) => errors.extend(e),
+            },
+        }
+        match parse_campaign_year(query.get("campaignYear"), today) {
+            Ok(Some(year)) => {
+                extras.insert("campaignYear".into(), year.to_string());
+            }
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+        if errors.is_empty() {
+            Ok(extras)
+        } else {
+            Err(errors)
+        }
+    }
+
+    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+        let campaign_year = call.extras.get("campaignYear").map(String::as_str);
+        let (search, request) = match call.extras.get("ine") {
+            Some(ine) => (Search::Ine, self.by_ine(ine, campaign_year)),
+            None => {
+                let civility = identity_from(call.extras, call.today)?;
+                let request = self.by_civility(&civility, campaign_year).await;
+                (Search::Civility, request)
+            }
+        };
+        let response = self.send(request).await?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| http::transport_error(CNOUS, &e))?;
+        if status != StatusCode::OK {
+            return Err(mapping::upstream_error(status, search, &body));
+        }
+        mapping::build(call.version, &body)
+    }
+
+    /// Asks for a token, then searches an INE nobody has: the upstream must answer 404.
+    async fn ping(&self) -> Health {
+        match self.send(self.by_ine("1234567890G", None)).await {
+            Ok(r) if r.status() == StatusCode::NOT_FOUND => Health::Ok,
+            Ok(r) => Health::Down(format!("unexpected status {}", r.status())),
+            Err(e) => Health::Down(e.code),
+        }
+    }
+}
+
+/// A parameter error whose code the shared catalogue lacks (`00360`, `00368`).
+pub(crate) fn param_error(code: &str, detail: &str, parameter: &str) -> ApiError {
+    ApiError::gateway("00366")
+        .with_code(code)
+        .with_detail(detail)
+        .with_parameter(parameter)
+}
+
+/// The INE, in any of its four formats (RNIE, BEA, base 36, SIFA), case-insensitive.
+fn parse_ine(raw: Option<&str>) -> Result<String, ApiError> {
+    let Some(raw) = raw.map(str::trim) else {
+        return Err(param_error(
+            "00360",
+            "Le numéro d'INE (paramètre ine) est obligatoire.",
+            "ine",
+        ));
+    };
+    if is_ine(&raw.to_ascii_uppercase()) {
+        Ok(raw.to_string())
+    } else {
+        Err(param_error(
+            "00360",
+            "Le numéro d'INE n'est pas correctement formatté : 11 caractères, chiffres et lettres.",
+            "ine",
+        ))
+    }
+}
+
+fn is_ine(ine: &str) -> bool {
+    let b = ine.as_bytes();
+    if b.len() != 11 || !b.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
+    let letter = |c: u8, allowed: &[u8]| allowed.contains(&c);
+    const RNIE: &[u8] = b"ABCDEFGHJK";
+    const BEA: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYZ";
+    let rnie = digits(0..9) && letter(b[9], RNIE) && letter(b[10], RNIE);
+    let bea = digits(0..10) && letter(b[10], BEA);
+    let base36 = b[10].is_ascii_digit();
+    let sifa = digits(0..4) && b[4] == b'A' && digits(5..10) && letter(b[10], BEA);
+    rnie || bea || base36 || sifa
+}
+
+/// `campaignYear`: four digits, from 2021 to the current year minus one.
+fn parse_campaign_year(raw: Option<&str>, today: NaiveDate) -> Result<Option<i32>, ApiError> {
+    let Some(raw) = raw.map(str::trim) else {
+        return Ok(None);
+    };
+    let last = today.year() - 1;
+    match raw.parse::<i32>() {
+        Ok(year) if raw.len() == 4 && (2021..=last).contains(&year) => Ok(Some(year)),
+        _ => Err(param_error(
+            "00368",
+            &format!("L'année de campagne (campaignYear) n'est pas correctement formatée : elle doit être comprise entre 2021 et {last}."),
+            "campaignYear",
+        )),
+    }
+}
+
+/// The CNOUS identity parameters of `query`, checked, with the fixed birth country.
+fn identity_query(query: &Query) -> Query {
+    let mut pairs: Vec<(String, String)> = query
+        .pairs()
+        .iter()
+        .filter(|(k, _)| IDENTITY_KEYS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    pairs.push((COUNTRY.0.into(), COUNTRY.1.into()));
+    Query::new(pairs)
+}
+
+/// Parses the identity and keeps it as extras (the catalogue entry has no civility
+/// rules, see the catalogue's `cnous` module).
+fn parse_identity(query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+    let civility = Civility::parse(&identity_query(query), &CIVILITY, today)?;
+    let mut extras = Extras::new();
+    let mut put = |key: &str, value: Option<String>| {
+        if let Some(value) = value {
+            extras.insert(key.into(), value);
+        }
+    };
+    put("nomNaissance", Some(civility.nom_naissance.clone()));
+    put("prenoms[]", Some(civility.prenoms.join(PRENOMS_SEPARATOR)));
+    let n = civility.naissance;
+    put("anneeDateNaissance", n.annee.map(|v| v.to_string()));
+    put("moisDateNaissance", n.mois.map(|v| v.to_string()));
+    put("jourDateNaissance", n.jour.map(|v| v.to_string()));
+    put("sexeEtatCivil", civility.sexe.map(|s| s.as_str().into()));
+    put("codeCogInseeCommuneNaissance", civility.code_commune_naissance);
+    put("nomCommuneNaissance", civility.nom_commune_naissance);
+    put("codeCogInseeDepartementNaissance", civility.code_departement_naissance);
+    Ok(extras)
+}
+
+/// The identity kept by `parse_identity`, back as a `Civility`.
+fn identity_from(extras: &Extras, today: NaiveDate) -> Result<Civility, ApiError> {
+    let mut pairs = Vec::new();
+    for (key, value) in extras {
+        match key.as_str() {
+            "prenoms[]" => pairs.extend(value.split(PRENOMS_SEPARATOR).map(|p| (key.clone(), p.to_string()))),
+            k if IDENTITY_KEYS.contains(&k) => pairs.push((key.clone(), value.clone())),
+            _ => {}
+        }
+    }
+    Civility::parse(&identity_query(&Query::new(pairs)), &CIVILITY, today).map_err(|_| ApiError::gateway("00500"))
+}
+
+/// The civility search, as the upstream expects it: absent members are left out.
+fn search_body(civility: &Civility, birth_place: Option<String>, campaign_year: Option<&str>) -> Value {
+    let n = civility.naissance;
+    let mut body = Map::new();
+    body.insert("lastName".into(), json!(civility.nom_naissance));
+    body.insert("firstNames".into(), json!(civility.prenoms.join(PRENOMS_SEPARATOR)));
+    body.insert(
+        "birthDate".into(),
+        json!(format!(
+            "{:02}/{:02}/{:04}",
+            n.jour.unwrap_or(0),
+            n.mois.unwrap_or(0),
+            n.annee.unwrap_or(0)
+        )),
+    );
+    if let Some(code) = birth_place {
+        body.insert("birthPlace".into(), json!(code));
+    }
+    if let Some(sexe) = civility.sexe {
+        body.insert("civility".into(), json!(sexe.as_str()));
+    }
+    if let Some(year) = campaign_year.and_then(|y| y.parse::<i32>().ok()) {
+        body.insert("campaignYear".into(), json!(year));
+    }
+    Value::Object(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
+    }
+
+    #[test]
+    fn ine_formats() {
+        for ok in [
+            "1234567890C",
+            "123456789AB",
+            "123456789ak",
+            "ABCDEFGHIJ1",
+            "1234A12345Z",
+        ] {
+            assert!(parse_ine(Some(ok)).is_ok(), "{ok}");
+        }
+        for bad in ["1234567890I", "12345", "1234567890CC", "1234567890-", "ABCDEFGHIJK"] {
+            assert_eq!(parse_ine(Some(bad)).unwrap_err().code, "00360", "{bad}");
+        }
+        let missing = parse_ine(None).unwrap_err();
+        assert_eq!((missing.code.as_str(), missing.status()), ("00360", 422));
+    }
+
+    #[test]
+    fn campaign_year_range() {
+        assert_eq!(parse_campaign_year(Some("2021"), today()).unwrap(), Some(2021));
+        assert_eq!(parse_campaign_year(Some("2025"), today()).unwrap(), Some(2025));
+        assert_eq!(parse_campaign_year(None, today()).unwrap(), None);
+        for bad in ["2020", "2026", "25", "deux", "02025"] {
+            let e = parse_campaign_year(Some(bad), today()).unwrap_err();
+            assert_eq!((e.code.as_str(), e.status()), ("00368", 422), "{bad}");
+        }
+    }
+
+    #[test]
+    fn identity_survives_the_extras() {
+        let query = Query::from_pairs(&[
+            ("nomNaissance", "Pagnol"),
+            ("prenoms[]", "Marcel"),
+            ("prenoms[]", "Jean-Pierre"),
+            ("anneeDateNaissance", "1998"),
+            ("moisDateNaissance", "7"),
+            ("jourDateNaissance", "2"),
+            ("sexeEtatCivil", "m"),
+            ("codeCogInseeCommuneNaissance", "75000"),
+            ("nomUsage", "ignoré"),
+        ]);
+        let extras = parse_identity(&query, today()).unwrap();
+        let civility = identity_from(&extras, today()).unwrap();
+        let body = search_body(&civility, Some("75000".into()), Some("2024"));
+        assert_eq!(
+            body,
+            json!({"lastName": "Pagnol", "firstNames": "Marcel, Jean-Pierre", "birthDate": "02/07/1998",
+                   "birthPlace": "75000", "civility": "M", "campaignYear": 2024})
+        );
+    }
+
+    #[test]
+    fn identity_needs_first_names_and_birth_date_only() {
+        let errors = parse_identity(&Query::from_pairs(&[("nomNaissance", "NOEL")]), today()).unwrap_err();
+        let codes: Vec<&str> = errors.iter().map(|e| e.code.as_str()).collect();
+        assert_eq!(codes, ["00421", "00422", "00423", "00424"]);
+    }
+}

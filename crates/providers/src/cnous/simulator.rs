@@ -1,0 +1,248 @@
+//! A simulator of the CNOUS upstream, speaking its protocol: an OAuth2 token on
+//! `POST /token` (HTTP Basic, empty body), then `GET /ine/<ine>[?campaignYear=]` (one
+//! student) or `POST /civility` with a JSON search (an array of students), both with the
+//! bearer. Its students come from `people.json` (derived from the official sandbox cases
+//! by `tools/derive_cnous_people.py`) and `people_synthetic.json` (our own failure cases).
+//! It logs nothing: requests carry identities.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use passerelle_core::translit::fold;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub const CLIENT_ID: &str = "passerelle-demo";
+pub const CLIENT_SECRET: &str = "demo-secret-cnous";
+
+const PEOPLE: &str = include_str!("people.json");
+const SYNTHETIC_PEOPLE: &str = include_str!("people_synthetic.json");
+
+/// The fields of the civility search that must match, as the upstream's search does.
+const SEARCH_FIELDS: &[&str] = &["lastName", "firstNames", "birthDate", "birthPlace", "civility"];
+
+/// A canned answer (synthetic people): status and body returned verbatim.
+#[derive(Debug, Clone, Deserialize)]
+struct Answer {
+    status: u16,
+    #[serde(default)]
+    delay_ms: u64,
+    #[serde(default)]
+    body: Option<Value>,
+    #[serde(default)]
+    raw_body: Option<String>,
+    #[serde(default)]
+    content_type: Option<String>,
+    #[serde(default)]
+    location: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Person {
+    ine: Option<String>,
+    civility: Option<BTreeMap<String, String>>,
+    campaign_year: Option<u16>,
+    student: Option<Value>,
+    answer: Option<Answer>,
+}
+
+#[derive(Deserialize)]
+struct PeopleFile {
+    people: Vec<Person>,
+}
+
+/// What the upstream holds for one search: a student record, or a canned answer.
+#[derive(Debug, Clone)]
+enum Found {
+    Student(Value),
+    Answer(Answer),
+}
+
+type CivilityKey = (BTreeMap<String, String>, Option<u16>);
+
+pub struct Simulator {
+    by_ine: HashMap<(String, Option<u16>), Found>,
+    by_civility: HashMap<CivilityKey, Found>,
+    tokens: Mutex<HashSet<String>>,
+}
+
+fn normal(value: &str) -> String {
+    fold(value.trim()).to_uppercase()
+}
+
+/// The search fields present in `search`, without accents nor case.
+fn civility_key(search: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    search
+        .iter()
+        .filter(|(k, v)| SEARCH_FIELDS.contains(&k.as_str()) && !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), normal(v)))
+        .collect()
+}
+
+impl Simulator {
+    pub fn with_default_people() -> Arc<Simulator> {
+        let mut simulator = Simulator {
+            by_ine: HashMap::new(),
+            by_civility: HashMap::new(),
+            tokens: Mutex::new(HashSet::new()),
+        };
+        for file in [PEOPLE, SYNTHETIC_PEOPLE] {
+            let parsed: PeopleFile = serde_json::from_str(file).expect("the simulator's people files are valid JSON");
+            parsed.people.into_iter().for_each(|p| simulator.add(p));
+        }
+        Arc::new(simulator)
+    }
+
+    fn add(&mut self, person: Person) {
+        let found = match (person.student, person.answer) {
+            (_, Some(answer)) => Found::Answer(answer),
+            (Some(student), None) => Found::Student(student),
+            (None, None) => return,
+        };
+        if let Some(ine) = &person.ine {
+            self.by_ine
+                .entry((normal(ine), person.campaign_year))
+                .or_insert_with(|| found.clone());
+        }
+        if let Some(search) = &person.civility {
+            self.by_civility
+                .entry((civility_key(search), person.campaign_year))
+                .or_insert(found);
+        }
+    }
+
+    fn authorised(&self, headers: &HeaderMap) -> bool {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| self.tokens.lock().expect("token table").contains(t))
+    }
+}
+
+pub fn router(simulator: Arc<Simulator>) -> Router {
+    Router::new()
+        .route("/token", post(token))
+        .route("/ine/{ine}", get(by_ine))
+        .route("/civility", post(by_civility))
+        .with_state(simulator)
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.strip_prefix("Basic ")?)
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
+}
+
+/// The real endpoint takes an empty body; any form body is ignored.
+async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap) -> Response {
+    let known = basic_credentials(&headers).is_some_and(|(id, secret)| id == CLIENT_ID && secret == CLIENT_SECRET);
+    if !known {
+        return error(StatusCode::UNAUTHORIZED, "Identifiants client invalides");
+    }
+    let access_token = format!("cnous-{:032x}", rand::random::<u128>());
+    sim.tokens.lock().expect("token table").insert(access_token.clone());
+    Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600})).into_response()
+}
+
+fn error(status: StatusCode, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"description": description, "code": status.as_u16()})),
+    )
+        .into_response()
+}
+
+fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "Étudiant(e) non trouvé(e)")
+}
+
+fn bad_request() -> Response {
+    error(StatusCode::BAD_REQUEST, "Mauvais paramètres")
+}
+
+/// `campaignYear` as the upstream reads it: absent, or a year.
+fn campaign_year(raw: Option<&str>) -> Result<Option<u16>, ()> {
+    raw.map(|v| v.trim().parse::<u16>().map_err(|_| ())).transpose()
+}
+
+async fn by_ine(
+    State(sim): State<Arc<Simulator>>,
+    Path(ine): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !sim.authorised(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Jeton d'accès absent ou invalide");
+    }
+    let Ok(year) = campaign_year(query.get("campaignYear").map(String::as_str)) else {
+        return bad_request();
+    };
+    match sim.by_ine.get(&(normal(&ine), year)).cloned() {
+        Some(Found::Student(student)) => Json(student).into_response(),
+        Some(Found::Answer(answer)) => respond(answer).await,
+        None => not_found(),
+    }
+}
+
+/// The body is JSON whatever its content type: the real gateway sends no JSON type.
+async fn by_civility(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body: Bytes) -> Response {
+    if !sim.authorised(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Jeton d'accès absent ou invalide");
+    }
+    let Ok(Value::Object(search)) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request();
+    };
+    let text = |key: &str| search.get(key).and_then(Value::as_str).map(str::to_string);
+    let mandatory = ["lastName", "firstNames", "birthDate"];
+    if mandatory.iter().any(|k| text(k).is_none_or(|v| v.trim().is_empty())) {
+        return bad_request();
+    }
+    let year = match search.get("campaignYear") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64().and_then(|y| u16::try_from(y).ok()) {
+            Some(y) => Some(y),
+            None => return bad_request(),
+        },
+    };
+    let fields: BTreeMap<String, String> = SEARCH_FIELDS
+        .iter()
+        .filter_map(|k| text(k).map(|v| (k.to_string(), v)))
+        .collect();
+    match sim.by_civility.get(&(civility_key(&fields), year)).cloned() {
+        Some(Found::Student(student)) => Json(json!([student])).into_response(),
+        Some(Found::Answer(answer)) => respond(answer).await,
+        None => not_found(),
+    }
+}
+
+async fn respond(answer: Answer) -> Response {
+    if answer.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(answer.delay_ms)).await;
+    }
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match (answer.raw_body, answer.body) {
+        (Some(raw), _) => {
+            let content_type = answer.content_type.unwrap_or_else(|| "text/plain".into());
+            (status, [(header::CONTENT_TYPE, content_type)], raw).into_response()
+        }
+        (None, body) => (status, Json(body.unwrap_or(Value::Null))).into_response(),
+    };
+    if let Some(location) = answer.location.and_then(|l| l.parse().ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
