@@ -218,10 +218,12 @@ async fn token_issue_refuses_bad_input() {
     assert!(!ok && out.contains("no token"), "{out}");
 }
 
-/// Replays the official DSS `with_civility` cases against `passerelle demo`. The
-/// folder comes from PASSERELLE_SANDBOX_CASES (set by .ci/run when shared/ is there).
+/// Replays every official case of the endpoints Passerelle serves against
+/// `passerelle demo`. The folder comes from PASSERELLE_SANDBOX_CASES (set by .ci/run
+/// when shared/ is there). One case is left out: SDH's `200.yaml` describes a status
+/// that was current when it was recorded and has ended since (see docs/known-differences.md).
 #[tokio::test]
-async fn official_dss_cases_replay_against_the_demo() {
+async fn official_cases_replay_against_the_demo() {
     let Ok(cases) = std::env::var("PASSERELLE_SANDBOX_CASES") else {
         assert!(std::env::var("CI").is_err(), "CI must set PASSERELLE_SANDBOX_CASES");
         eprintln!("PASSERELLE_SANDBOX_CASES not set: conformance replay not run");
@@ -231,7 +233,8 @@ async fn official_dss_cases_replay_against_the_demo() {
     let mut demo = spawn_demo(dir.path());
     let base = demo.line_after("gateway:").await;
     let token = demo.line_after("token (every scope):").await;
-    let (ok, out) = cli(&[
+    let skip = "sdh_statut_sportif_with_identifiant/200.yaml";
+    let args = [
         "conformance",
         "--cases",
         &cases,
@@ -239,14 +242,19 @@ async fn official_dss_cases_replay_against_the_demo() {
         &base,
         "--token",
         &token,
-        "--only",
-        "cnav_,with_civility",
-    ])
-    .await;
+        "--skip",
+        skip,
+    ];
+    let (ok, out) = cli(&args).await;
     assert!(ok, "{out}");
-    let summary = out.lines().find(|l| l.ends_with(" failed")).unwrap();
+    let summary = out.lines().find(|l| l.contains(" passed, ")).unwrap();
     let passed: u32 = summary.split_whitespace().next().unwrap().parse().unwrap();
-    assert!(passed >= 40, "{summary}");
+    assert!(passed >= 116, "{summary}");
+    let cnav = out
+        .lines()
+        .filter(|l| l.starts_with("ok    api_particulier_v3_cnav_"))
+        .count();
+    assert!(cnav >= 40, "every DSS case replays: {cnav}");
 }
 
 #[tokio::test]
