@@ -12,6 +12,7 @@ const CIVILITY: CivilityRules = CivilityRules {
     max_prenoms: 3,
     birth_date_required: true,
     sexe_required: true,
+    pays_required: true,
     birth_date_until_yesterday: false,
     birthplace_required_in_france: false,
 };

@@ -14,6 +14,9 @@ pub struct CivilityRules {
     pub max_prenoms: usize,
     pub birth_date_required: bool,
     pub sexe_required: bool,
+    /// Endpoints whose upstream searches French registers only take no birth
+    /// country: an absent one is France.
+    pub pays_required: bool,
     /// CNAV refuses birth dates before 1900 or after yesterday.
     pub birth_date_until_yesterday: bool,
     /// A person born in France needs a commune code, or the commune name with the
@@ -80,7 +83,8 @@ impl Civility {
         let prenoms = parse_prenoms(query, rules, &mut errors);
         let naissance = parse_birth_date(query, rules, today, &mut errors);
         let sexe = parse_sexe(query.get("sexeEtatCivil"), rules.sexe_required, &mut errors);
-        let code_pays_naissance = parse_country(query.get("codeCogInseePaysNaissance"), &mut errors);
+        let code_pays_naissance =
+            parse_country(query.get("codeCogInseePaysNaissance"), rules.pays_required, &mut errors);
         let code_commune_naissance = parse_commune(query.get("codeCogInseeCommuneNaissance"), &mut errors);
         let nom_commune_naissance = parse_name(query.get("nomCommuneNaissance"), "00365", false, &mut errors)
             .map(|_| query.get("nomCommuneNaissance").unwrap_or_default().trim().to_string());
@@ -269,8 +273,11 @@ fn parse_sexe(raw: Option<&str>, required: bool, errors: &mut Vec<ApiError>) -> 
     }
 }
 
-fn parse_country(raw: Option<&str>, errors: &mut Vec<ApiError>) -> String {
+fn parse_country(raw: Option<&str>, required: bool, errors: &mut Vec<ApiError>) -> String {
     let value = raw.map(str::trim).unwrap_or_default();
+    if value.is_empty() && !required {
+        return FRANCE.to_string();
+    }
     let digits = value.len() == 5 && value.bytes().all(|b| b.is_ascii_digit());
     if digits && (value.starts_with("99") || value == "92352") {
         return value.to_string();
@@ -340,6 +347,7 @@ mod tests {
         max_prenoms: 3,
         birth_date_required: false,
         sexe_required: true,
+        pays_required: true,
         birth_date_until_yesterday: true,
         birthplace_required_in_france: true,
     };
@@ -432,6 +440,30 @@ mod tests {
             ("jourDateNaissance", "22"),
         ]);
         assert_eq!(codes(Civility::parse(&q(&pairs), &DSS, today())), vec!["00425"]);
+    }
+
+    #[test]
+    fn absent_country_is_france_where_none_is_asked() {
+        let rules = CivilityRules {
+            pays_required: false,
+            ..DSS
+        };
+        let query = q(&[
+            ("nomNaissance", "MARTIN"),
+            ("sexeEtatCivil", "M"),
+            ("codeCogInseeCommuneNaissance", "35238"),
+        ]);
+        assert_eq!(
+            Civility::parse(&query, &rules, today()).unwrap().code_pays_naissance,
+            FRANCE
+        );
+        assert_eq!(codes(Civility::parse(&query, &DSS, today())), vec!["00400"]);
+        let wrong = q(&[
+            ("nomNaissance", "MARTIN"),
+            ("sexeEtatCivil", "M"),
+            ("codeCogInseePaysNaissance", "1"),
+        ]);
+        assert_eq!(codes(Civility::parse(&wrong, &rules, today())), vec!["00400"]);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Call<'a> {
     pub endpoint: &'static Endpoint,
     /// The API version called (fields may differ between versions).
     pub version: u8,
+    /// The caller's token id, for upstreams that want to know who asks.
+    pub caller: &'a str,
     pub civility: Option<&'a Civility>,
     pub extras: &'a Extras,
     pub recipient: &'a Siret,

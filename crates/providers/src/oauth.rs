@@ -16,6 +16,16 @@ pub struct TokenRequest {
     pub client_id: String,
     pub client_secret: String,
     pub scope: Option<String>,
+    pub auth: ClientAuth,
+}
+
+/// Where the client credentials go: providers differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `Authorization: Basic base64(id:secret)` (DSS, CNOUS).
+    Basic,
+    /// `client_id` and `client_secret` in the form body (MEN, France Travail, GIP-MDS, SDH).
+    Form,
 }
 
 #[derive(Deserialize)]
@@ -60,14 +70,23 @@ impl TokenCache {
 
     async fn fetch(&self, client: &reqwest::Client, info: ProviderInfo) -> Result<TokenResponse, ApiError> {
         let r = &self.request;
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", r.client_id, r.client_secret));
         let mut form = vec![("grant_type", "client_credentials")];
         if let Some(scope) = &r.scope {
             form.push(("scope", scope));
         }
-        let response = client
-            .post(&r.url)
-            .header("Authorization", format!("Basic {basic}"))
+        let mut request = client.post(&r.url);
+        match r.auth {
+            ClientAuth::Basic => {
+                let basic =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", r.client_id, r.client_secret));
+                request = request.header("Authorization", format!("Basic {basic}"));
+            }
+            ClientAuth::Form => form.extend([
+                ("client_id", r.client_id.as_str()),
+                ("client_secret", r.client_secret.as_str()),
+            ]),
+        }
+        let response = request
             .form(&form)
             .send()
             .await

@@ -111,9 +111,11 @@ async fn run(
                 .inflight
                 .try_acquire(format!("{}|{key}", caller.record.jti))
                 .ok_or_else(|| ApiError::gateway("00015"))?;
+            let caller_id = caller.record.jti.to_string();
             let call = Call {
                 endpoint,
                 version,
+                caller: &caller_id,
                 civility: civility.as_ref(),
                 extras: &extras,
                 recipient: &recipient,

@@ -203,6 +203,7 @@ async fn refused_token_is_39006() {
     let recipient = Siret::parse(RECIPIENT).unwrap();
     let extras = Extras::new();
     let call = Call {
+        caller: "00000000-0000-4000-8000-000000000001",
         endpoint,
         version: 3,
         civility: Some(&civility),

@@ -296,6 +296,7 @@ async fn a_refused_api_key_is_25006_and_pings_down() {
         .unwrap();
     let recipient = Siret::parse(RECIPIENT).unwrap();
     let call = Call {
+        caller: "00000000-0000-4000-8000-000000000001",
         endpoint,
         version: 3,
         civility: None,

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 
 use crate::http::TlsSettings;
 use crate::insee::{Insee, InseeConfig};
-use crate::oauth::{TokenCache, TokenRequest};
+use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
 use crate::{http, Call, Extras, Health, Provider};
 use mapping::Search;
 
@@ -33,6 +33,7 @@ const CIVILITY: CivilityRules = CivilityRules {
     max_prenoms: 3,
     birth_date_required: true,
     sexe_required: false,
+    pays_required: true,
     birth_date_until_yesterday: false,
     birthplace_required_in_france: false,
 };
@@ -119,6 +120,7 @@ impl CnousProvider {
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
             scope: None,
+            auth: ClientAuth::Basic,
         };
         Ok(CnousProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::http::TlsSettings;
-use crate::oauth::{TokenCache, TokenRequest};
+use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
 use crate::{http, Call, Extras, Health, Provider};
 
 /// Published contract: DSS errors carry the CNAV prefix (see docs/known-differences.md).
@@ -108,6 +108,7 @@ impl DssProvider {
                     client_id: own.client_id.unwrap_or_else(|| config.client_id.clone()),
                     client_secret: own.client_secret.unwrap_or_else(|| config.client_secret.clone()),
                     scope: Some(own.scope.unwrap_or_else(|| name.to_string())),
+                    auth: ClientAuth::Basic,
                 };
                 let url = own.url.unwrap_or_else(|| format!("{}/{name}", config.base_url));
                 (

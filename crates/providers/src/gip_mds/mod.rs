@@ -32,6 +32,7 @@ const CIVILITY: CivilityRules = CivilityRules {
     max_prenoms: 3,
     birth_date_required: true,
     sexe_required: false,
+    pays_required: true,
     birth_date_until_yesterday: false,
     birthplace_required_in_france: false,
 };

@@ -15,6 +15,7 @@ const RULES: CivilityRules = CivilityRules {
     max_prenoms: 3,
     birth_date_required: true,
     sexe_required: false,
+    pays_required: true,
     birth_date_until_yesterday: false,
     birthplace_required_in_france: false,
 };
