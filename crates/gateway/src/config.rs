@@ -90,7 +90,7 @@ mod tests {
         let config = GatewayConfig::load(Some(&file)).unwrap();
         assert_eq!(config.limits.per_second, 20);
         assert_eq!(config.providers.dss.client_id, "passerelle-demo");
-        assert_eq!(config.maintenance.len(), 1);
+        assert_eq!(config.maintenance.len(), 2);
         assert_eq!(config.database_url(), "sqlite://./passerelle-data/passerelle.db");
     }
 
