@@ -49,9 +49,9 @@ fn identity_params(endpoint: &Endpoint) -> Vec<Value> {
         ),
         param(
             "codeCogInseePaysNaissance",
-            true,
+            rules.pays_required,
             json!({"type": "string", "minLength": 5, "maxLength": 5}),
-            "Code COG INSEE du pays de naissance (99100 : France).",
+            "Code COG INSEE du pays de naissance (99100 : France ; la France quand il est absent et facultatif).",
         ),
         param(
             "codeCogInseeCommuneNaissance",
