@@ -1,60 +1,22 @@
 //! CNOUS `etudiant_boursier`: a student's scholarship, by identity or by INE, in v3
 //! (`est_boursier`) and v4 (`statut_boursier`, optional `campaignYear`).
-//!
-//! The `identite` entries carry no `CivilityRules`: the shared identity parser requires
-//! `codeCogInseePaysNaissance`, which the CNOUS contract does not have. The provider
-//! parses the identity itself (see `passerelle_providers::cnous`), so the identity
-//! parameters are listed here as extra parameters for the OpenAPI document.
+
+use passerelle_core::CivilityRules;
 
 use crate::{Endpoint, ExtraParam, FieldMask, Mode};
 
-const IDENTITY_PARAMS: &[ExtraParam] = &[
-    ExtraParam {
-        name: "nomNaissance",
-        kind: "string",
-        description: "Nom de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "prenoms[]",
-        kind: "array",
-        description: "Prénoms, un par paramètre, de 1 à 3 (obligatoire).",
-    },
-    ExtraParam {
-        name: "anneeDateNaissance",
-        kind: "integer",
-        description: "Année de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "moisDateNaissance",
-        kind: "integer",
-        description: "Mois de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "jourDateNaissance",
-        kind: "integer",
-        description: "Jour de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "sexeEtatCivil",
-        kind: "string",
-        description: "Sexe à l'état civil : M ou F.",
-    },
-    ExtraParam {
-        name: "codeCogInseeCommuneNaissance",
-        kind: "string",
-        description: "Code COG INSEE de la commune de naissance (ne pas remplir pour une naissance à l'étranger).",
-    },
-    ExtraParam {
-        name: "nomCommuneNaissance",
-        kind: "string",
-        description: "Nom de la commune de naissance, avec codeCogInseeDepartementNaissance et anneeDateNaissance, à la place du code commune.",
-    },
-    ExtraParam {
-        name: "codeCogInseeDepartementNaissance",
-        kind: "string",
-        description: "Code du département de naissance (avec nomCommuneNaissance).",
-    },
-];
+/// CNOUS checks names, first names and the birth date; sex and birthplace only narrow
+/// the search. The contract has no birth country (the upstream searches French
+/// students only).
+const CIVILITY: CivilityRules = CivilityRules {
+    prenoms_required: true,
+    max_prenoms: 3,
+    birth_date_required: true,
+    sexe_required: false,
+    pays_required: false,
+    birth_date_until_yesterday: false,
+    birthplace_required_in_france: false,
+};
 
 const CAMPAIGN_YEAR: ExtraParam = ExtraParam {
     name: "campaignYear",
@@ -69,18 +31,7 @@ const INE: ExtraParam = ExtraParam {
     description: "Identifiant national étudiant, 11 caractères (obligatoire).",
 };
 
-const V4_IDENTITE_PARAMS: &[ExtraParam] = &[
-    IDENTITY_PARAMS[0],
-    IDENTITY_PARAMS[1],
-    IDENTITY_PARAMS[2],
-    IDENTITY_PARAMS[3],
-    IDENTITY_PARAMS[4],
-    IDENTITY_PARAMS[5],
-    IDENTITY_PARAMS[6],
-    IDENTITY_PARAMS[7],
-    IDENTITY_PARAMS[8],
-    CAMPAIGN_YEAR,
-];
+const V4_IDENTITE_PARAMS: &[ExtraParam] = &[CAMPAIGN_YEAR];
 const V3_INE_PARAMS: &[ExtraParam] = &[INE];
 const V4_INE_PARAMS: &[ExtraParam] = &[INE, CAMPAIGN_YEAR];
 
@@ -144,6 +95,7 @@ const V4_MASKS: &[FieldMask] = &[
 
 const fn entry(
     mode: Mode,
+    civility: Option<CivilityRules>,
     version: &'static [u8],
     extra_params: &'static [ExtraParam],
     fields: &'static [&'static str],
@@ -157,7 +109,7 @@ const fn entry(
         versions: version,
         operation: "cnous_etudiant_boursier",
         title: "Statut étudiant boursier",
-        civility: None,
+        civility,
         extra_params,
         access_scopes: SCOPES,
         fields,
@@ -168,8 +120,15 @@ const fn entry(
 }
 
 pub(crate) const ENDPOINTS: [Endpoint; 4] = [
-    entry(Mode::Identite, &[3], IDENTITY_PARAMS, V3_FIELDS, V3_MASKS),
-    entry(Mode::Identite, &[4], V4_IDENTITE_PARAMS, V4_FIELDS, V4_MASKS),
-    entry(Mode::Ine, &[3], V3_INE_PARAMS, V3_FIELDS, V3_MASKS),
-    entry(Mode::Ine, &[4], V4_INE_PARAMS, V4_FIELDS, V4_MASKS),
+    entry(Mode::Identite, Some(CIVILITY), &[3], &[], V3_FIELDS, V3_MASKS),
+    entry(
+        Mode::Identite,
+        Some(CIVILITY),
+        &[4],
+        V4_IDENTITE_PARAMS,
+        V4_FIELDS,
+        V4_MASKS,
+    ),
+    entry(Mode::Ine, None, &[3], V3_INE_PARAMS, V3_FIELDS, V3_MASKS),
+    entry(Mode::Ine, None, &[4], V4_INE_PARAMS, V4_FIELDS, V4_MASKS),
 ];

@@ -342,10 +342,11 @@ async fn parameters_are_checked_with_their_codes() {
     assert_error(app.get(V4_IDENTITE, &impossible_date, Some(&jwt)).await, 422, "00425").await;
     let bad_commune = with(student("X"), &[("codeCogInseeCommuneNaissance", "2C001")]);
     assert_error(app.get(V4_IDENTITE, &bad_commune, Some(&jwt)).await, 422, "00426").await;
-    // Sex is optional, and the country is not a CNOUS parameter.
-    let mut no_sex: Vec<_> = pagnol().into_iter().filter(|(k, _)| k != "sexeEtatCivil").collect();
-    no_sex.push(("codeCogInseePaysNaissance".into(), "n'importe".into()));
+    // Sex is optional, and so is the country (France when absent); a malformed one is 00400.
+    let no_sex: Vec<_> = pagnol().into_iter().filter(|(k, _)| k != "sexeEtatCivil").collect();
     assert_error(app.get(V4_IDENTITE, &no_sex, Some(&jwt)).await, 404, "26003").await;
+    let bad_country = with(pagnol(), &[("codeCogInseePaysNaissance", "n'importe")]);
+    assert_error(app.get(V4_IDENTITE, &bad_country, Some(&jwt)).await, 422, "00400").await;
 }
 
 #[tokio::test]

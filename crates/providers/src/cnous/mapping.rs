@@ -5,7 +5,7 @@ use passerelle_core::ApiError;
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
 
-use super::{param_error, CNOUS};
+use super::CNOUS;
 use crate::http;
 
 /// How the student was searched: the upstream's 400 means a different thing for each.
@@ -23,7 +23,7 @@ pub fn upstream_error(status: StatusCode, search: Search, body: &[u8]) -> ApiErr
     }
     match status.as_u16() {
         404 => not_found(),
-        400 if search == Search::Ine => param_error("00360", "Le numéro d'INE n'est pas correctement formatté", "ine"),
+        400 if search == Search::Ine => ApiError::gateway("00360"),
         400 => ApiError::gateway("00366"),
         401 | 403 => CNOUS.error("006"),
         _ if several_students(body) => conflict(),

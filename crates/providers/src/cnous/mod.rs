@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
 use passerelle_catalogue::{Endpoint, Mode};
-use passerelle_core::{ApiError, Civility, CivilityRules, ProviderInfo, Query};
+use passerelle_core::{ApiError, Civility, ProviderInfo, Query};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -26,38 +26,7 @@ pub const CNOUS: ProviderInfo = ProviderInfo {
     prefix: "26",
 };
 
-/// CNOUS checks names, first names and the birth date; sex and birthplace only narrow
-/// the search.
-const CIVILITY: CivilityRules = CivilityRules {
-    prenoms_required: true,
-    max_prenoms: 3,
-    birth_date_required: true,
-    sexe_required: false,
-    pays_required: true,
-    birth_date_until_yesterday: false,
-    birthplace_required_in_france: false,
-};
-
-/// The identity parameters of the `identite` mode (no country, no usage name).
-const IDENTITY_KEYS: &[&str] = &[
-    "nomNaissance",
-    "prenoms[]",
-    "prenoms",
-    "anneeDateNaissance",
-    "moisDateNaissance",
-    "jourDateNaissance",
-    "sexeEtatCivil",
-    "codeCogInseeCommuneNaissance",
-    "nomCommuneNaissance",
-    "codeCogInseeDepartementNaissance",
-];
-
-/// The shared identity parser requires a birth country, which the CNOUS contract does
-/// not have: every CNOUS identity is parsed as born in France (the country is never
-/// sent upstream, so this changes nothing but the validation).
-const COUNTRY: (&str, &str) = ("codeCogInseePaysNaissance", "99100");
-
-/// First names travel in one extra, joined as the upstream wants them (names hold no comma).
+/// First names travel joined, as the upstream wants them (names hold no comma).
 const PRENOMS_SEPARATOR: &str = ", ";
 
 #[derive(Debug, Clone, Deserialize)]
@@ -172,17 +141,13 @@ impl Provider for CnousProvider {
     fn parse_extras(&self, endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
         let mut errors = Vec::new();
         let mut extras = Extras::new();
-        match endpoint.mode {
-            Mode::Ine => match parse_ine(query.get("ine")) {
+        if endpoint.mode == Mode::Ine {
+            match parse_ine(query.get("ine")) {
                 Ok(ine) => {
                     extras.insert("ine".into(), ine);
                 }
                 Err(e) => errors.push(e),
-            },
-            _ => match parse_identity(query, today) {
-                Ok(identity) => extras.extend(identity),
-                Err(e) => errors.extend(e),
-            },
+            }
         }
         match parse_campaign_year(query.get("campaignYear"), today) {
             Ok(Some(year)) => {
@@ -203,9 +168,8 @@ impl Provider for CnousProvider {
         let (search, request) = match call.extras.get("ine") {
             Some(ine) => (Search::Ine, self.by_ine(ine, campaign_year)),
             None => {
-                let civility = identity_from(call.extras, call.today)?;
-                let request = self.by_civility(&civility, campaign_year).await;
-                (Search::Civility, request)
+                let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
+                (Search::Civility, self.by_civility(civility, campaign_year).await)
             }
         };
         let response = self.send(request).await?;
@@ -227,31 +191,16 @@ impl Provider for CnousProvider {
     }
 }
 
-/// A parameter error whose code the shared catalogue lacks (`00360`, `00368`).
-pub(crate) fn param_error(code: &str, detail: &str, parameter: &str) -> ApiError {
-    ApiError::gateway("00366")
-        .with_code(code)
-        .with_detail(detail)
-        .with_parameter(parameter)
-}
-
 /// The INE, in any of its four formats (RNIE, BEA, base 36, SIFA), case-insensitive.
 fn parse_ine(raw: Option<&str>) -> Result<String, ApiError> {
     let Some(raw) = raw.map(str::trim) else {
-        return Err(param_error(
-            "00360",
-            "Le numéro d'INE (paramètre ine) est obligatoire.",
-            "ine",
-        ));
+        return Err(ApiError::gateway("00360").with_detail("Le numéro d'INE (paramètre ine) est obligatoire."));
     };
     if is_ine(&raw.to_ascii_uppercase()) {
         Ok(raw.to_string())
     } else {
-        Err(param_error(
-            "00360",
-            "Le numéro d'INE n'est pas correctement formatté : 11 caractères, chiffres et lettres.",
-            "ine",
-        ))
+        Err(ApiError::gateway("00360")
+            .with_detail("Le numéro d'INE n'est pas correctement formatté : 11 caractères, chiffres et lettres."))
     }
 }
 
@@ -279,60 +228,10 @@ fn parse_campaign_year(raw: Option<&str>, today: NaiveDate) -> Result<Option<i32
     let last = today.year() - 1;
     match raw.parse::<i32>() {
         Ok(year) if raw.len() == 4 && (2021..=last).contains(&year) => Ok(Some(year)),
-        _ => Err(param_error(
-            "00368",
-            &format!("L'année de campagne (campaignYear) n'est pas correctement formatée : elle doit être comprise entre 2021 et {last}."),
-            "campaignYear",
-        )),
+        _ => Err(ApiError::gateway("00368").with_detail(format!(
+            "L'année de campagne (campaignYear) n'est pas correctement formatée : elle doit être comprise entre 2021 et {last}."
+        ))),
     }
-}
-
-/// The CNOUS identity parameters of `query`, checked, with the fixed birth country.
-fn identity_query(query: &Query) -> Query {
-    let mut pairs: Vec<(String, String)> = query
-        .pairs()
-        .iter()
-        .filter(|(k, _)| IDENTITY_KEYS.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    pairs.push((COUNTRY.0.into(), COUNTRY.1.into()));
-    Query::new(pairs)
-}
-
-/// Parses the identity and keeps it as extras (the catalogue entry has no civility
-/// rules, see the catalogue's `cnous` module).
-fn parse_identity(query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
-    let civility = Civility::parse(&identity_query(query), &CIVILITY, today)?;
-    let mut extras = Extras::new();
-    let mut put = |key: &str, value: Option<String>| {
-        if let Some(value) = value {
-            extras.insert(key.into(), value);
-        }
-    };
-    put("nomNaissance", Some(civility.nom_naissance.clone()));
-    put("prenoms[]", Some(civility.prenoms.join(PRENOMS_SEPARATOR)));
-    let n = civility.naissance;
-    put("anneeDateNaissance", n.annee.map(|v| v.to_string()));
-    put("moisDateNaissance", n.mois.map(|v| v.to_string()));
-    put("jourDateNaissance", n.jour.map(|v| v.to_string()));
-    put("sexeEtatCivil", civility.sexe.map(|s| s.as_str().into()));
-    put("codeCogInseeCommuneNaissance", civility.code_commune_naissance);
-    put("nomCommuneNaissance", civility.nom_commune_naissance);
-    put("codeCogInseeDepartementNaissance", civility.code_departement_naissance);
-    Ok(extras)
-}
-
-/// The identity kept by `parse_identity`, back as a `Civility`.
-fn identity_from(extras: &Extras, today: NaiveDate) -> Result<Civility, ApiError> {
-    let mut pairs = Vec::new();
-    for (key, value) in extras {
-        match key.as_str() {
-            "prenoms[]" => pairs.extend(value.split(PRENOMS_SEPARATOR).map(|p| (key.clone(), p.to_string()))),
-            k if IDENTITY_KEYS.contains(&k) => pairs.push((key.clone(), value.clone())),
-            _ => {}
-        }
-    }
-    Civility::parse(&identity_query(&Query::new(pairs)), &CIVILITY, today).map_err(|_| ApiError::gateway("00500"))
 }
 
 /// The civility search, as the upstream expects it: absent members are left out.
@@ -400,7 +299,9 @@ mod tests {
     }
 
     #[test]
-    fn identity_survives_the_extras() {
+    fn search_body_leaves_out_absent_members() {
+        let endpoint = passerelle_catalogue::find("cnous/etudiant_boursier", "identite", 4).unwrap();
+        let rules = endpoint.civility.unwrap();
         let query = Query::from_pairs(&[
             ("nomNaissance", "Pagnol"),
             ("prenoms[]", "Marcel"),
@@ -412,20 +313,24 @@ mod tests {
             ("codeCogInseeCommuneNaissance", "75000"),
             ("nomUsage", "ignoré"),
         ]);
-        let extras = parse_identity(&query, today()).unwrap();
-        let civility = identity_from(&extras, today()).unwrap();
+        let civility = Civility::parse(&query, &rules, today()).unwrap();
         let body = search_body(&civility, Some("75000".into()), Some("2024"));
         assert_eq!(
             body,
             json!({"lastName": "Pagnol", "firstNames": "Marcel, Jean-Pierre", "birthDate": "02/07/1998",
                    "birthPlace": "75000", "civility": "M", "campaignYear": 2024})
         );
-    }
-
-    #[test]
-    fn identity_needs_first_names_and_birth_date_only() {
-        let errors = parse_identity(&Query::from_pairs(&[("nomNaissance", "NOEL")]), today()).unwrap_err();
-        let codes: Vec<&str> = errors.iter().map(|e| e.code.as_str()).collect();
-        assert_eq!(codes, ["00421", "00422", "00423", "00424"]);
+        let bare = Query::from_pairs(&[
+            ("nomNaissance", "Noel"),
+            ("prenoms[]", "Paul"),
+            ("anneeDateNaissance", "2000"),
+            ("moisDateNaissance", "1"),
+            ("jourDateNaissance", "1"),
+        ]);
+        let civility = Civility::parse(&bare, &rules, today()).unwrap();
+        assert_eq!(
+            search_body(&civility, None, None),
+            json!({"lastName": "Noel", "firstNames": "Paul", "birthDate": "01/01/2000"})
+        );
     }
 }
