@@ -1,6 +1,8 @@
 //! The MEN (Éducation nationale) family: scolarités, in `identite` mode, v3 to v5.
 //! v3 and v4 serve the same fields; v5 adds `regime_pensionnat`.
 
+use passerelle_core::CivilityRules;
+
 use crate::{Endpoint, ExtraParam, FieldMask, Mode};
 
 /// Any one of these opens the endpoint (the real controller's list, every version).
@@ -16,41 +18,21 @@ const ACCESS: &[&str] = &[
 
 const SCOLARITE: &[&str] = &["men_statut_scolarite"];
 
-/// The identity is parsed by the MEN provider itself: the shared identity parser
-/// requires a birth country, which the MEN contract does not take. Hence the identity
-/// parameters are listed here, with the endpoint's own ones.
+/// The MEN upstream matches on name, first first name, sex and full birth date; it
+/// searches French registers only, so no birth country is asked. The sex is optional:
+/// the official sandbox case `504.yaml` calls without it.
+const CIVILITY: CivilityRules = CivilityRules {
+    prenoms_required: true,
+    max_prenoms: 3,
+    birth_date_required: true,
+    sexe_required: false,
+    pays_required: false,
+    birth_date_until_yesterday: false,
+    birthplace_required_in_france: false,
+};
+
+/// The search parameters; the identity ones are documented from `CIVILITY`.
 const PARAMS: &[ExtraParam] = &[
-    ExtraParam {
-        name: "nomNaissance",
-        kind: "string",
-        description: "Nom de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "prenoms[]",
-        kind: "string",
-        description:
-            "Prénoms, un par paramètre prenoms[] répété, 3 au plus ; seul le premier est transmis (obligatoire).",
-    },
-    ExtraParam {
-        name: "anneeDateNaissance",
-        kind: "integer",
-        description: "Année de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "moisDateNaissance",
-        kind: "integer",
-        description: "Mois de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "jourDateNaissance",
-        kind: "integer",
-        description: "Jour de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "sexeEtatCivil",
-        kind: "string",
-        description: "Sexe à l'état civil : M ou F.",
-    },
     ExtraParam {
         name: "anneeScolaire",
         kind: "string",
@@ -161,7 +143,7 @@ const fn entry(versions: &'static [u8], fields: &'static [&'static str], masks: 
         versions,
         operation: "men_scolarites",
         title: "Statut élève scolarisé et boursier",
-        civility: None,
+        civility: Some(CIVILITY),
         extra_params: PARAMS,
         access_scopes: ACCESS,
         fields,

@@ -279,9 +279,13 @@ async fn the_sex_is_optional_and_birth_place_is_not_asked() {
     let mut no_sex = synthetic_pupil("TROUVE");
     no_sex.retain(|(k, _)| k != "sexeEtatCivil");
     assert_error(app.get(PATH, &no_sex, Some(&jwt)).await, 404, "30003").await;
-    // Birth place parameters of other endpoints are ignored, even when malformed.
+    // No birth country is needed; birth place parameters are checked like on every
+    // identite endpoint, but not sent.
     let mut extra = emma();
-    extra.push(("codeCogInseeCommuneNaissance".into(), "nope".into()));
+    extra.push(("codeCogInseeCommuneNaissance".into(), "13055".into()));
     let (status, _) = json(app.get(PATH, &extra, Some(&jwt)).await).await;
     assert_eq!(status, 200);
+    extra.retain(|(k, _)| k != "codeCogInseeCommuneNaissance");
+    extra.push(("codeCogInseeCommuneNaissance".into(), "nope".into()));
+    assert_error(app.get(PATH, &extra, Some(&jwt)).await, 422, "00426").await;
 }

@@ -6,18 +6,18 @@ mod mapping;
 mod params;
 pub mod simulator;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_catalogue::Endpoint;
-use passerelle_core::{ApiError, ProviderInfo, Query};
+use passerelle_core::{ApiError, Civility, ProviderInfo, Query, Sexe};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::Mutex;
 
 use crate::http::TlsSettings;
+use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
 use crate::{http, Call, Extras, Health, Provider};
 
 pub const MEN: ProviderInfo = ProviderInfo {
@@ -74,24 +74,13 @@ impl MenConfig {
 /// The URLs, resolved once.
 struct Urls {
     search: String,
-    token: String,
     ping: String,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: u64,
 }
 
 pub struct MenProvider {
     client: reqwest::Client,
     urls: Urls,
-    client_id: String,
-    client_secret: String,
-    /// The shared `oauth::TokenCache` sends credentials as HTTP Basic; MEN wants them
-    /// in the form, so this provider keeps its own token.
-    token: Mutex<Option<(String, Instant)>>,
+    token: TokenCache,
 }
 
 impl MenProvider {
@@ -100,65 +89,30 @@ impl MenProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             urls: Urls {
                 search: config.or_base(&config.url, "scolarites"),
-                token: config.or_base(&config.token_url, "token"),
                 ping: config.or_base(&config.ping_url, "ping"),
             },
-            client_id: config.client_id,
-            client_secret: config.client_secret,
-            token: Mutex::new(None),
-        })
-    }
-
-    async fn token(&self) -> Result<String, ApiError> {
-        let mut cached = self.token.lock().await;
-        if let Some((token, until)) = cached.as_ref() {
-            if Instant::now() < *until {
-                return Ok(token.clone());
-            }
-        }
-        let fresh = self.fetch_token().await?;
-        // Ten seconds of margin so that a token never expires in flight.
-        let until = Instant::now() + Duration::from_secs(fresh.expires_in.saturating_sub(10));
-        *cached = Some((fresh.access_token.clone(), until));
-        Ok(fresh.access_token)
-    }
-
-    async fn fetch_token(&self) -> Result<TokenResponse, ApiError> {
-        let form = [
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.client_secret.as_str()),
-            ("grant_type", "client_credentials"),
-        ];
-        let response = self
-            .client
-            .post(&self.urls.token)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| http::transport_error(MEN, &e))?;
-        let status = response.status();
-        if let Some(error) = http::soft_status_error(MEN, status) {
-            return Err(error);
-        }
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            tracing::error!(provider = MEN.name, %status, "upstream refused the gateway's client credentials");
-            return Err(MEN.error("006"));
-        }
-        let body = response.bytes().await.map_err(|e| http::transport_error(MEN, &e))?;
-        serde_json::from_slice(&body).map_err(|_| {
-            tracing::error!(provider = MEN.name, %status, "upstream token answer is not a token");
-            MEN.error("999")
+            token: TokenCache::new(TokenRequest {
+                url: config.or_base(&config.token_url, "token"),
+                client_id: config.client_id,
+                client_secret: config.client_secret,
+                scope: None,
+                auth: ClientAuth::Form,
+            }),
         })
     }
 
     async fn search(&self, call: &Call<'_>) -> Result<reqwest::Response, ApiError> {
-        let token = self.token().await?;
+        let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
+        let token = self.token.get(&self.client, MEN).await?;
         let request = match call.extras.get("codeEtablissement") {
-            Some(uai) => self.client.get(&self.urls.search).query(&by_school(call.extras, uai)),
+            Some(uai) => self
+                .client
+                .get(&self.urls.search)
+                .query(&by_school(civility, call.extras, uai)),
             None => self
                 .client
                 .post(format!("{}/perimetre", self.urls.search))
-                .body(by_perimeter(call.extras).to_string()),
+                .body(by_perimeter(civility, call.extras).to_string()),
         };
         let response = request
             .header("Authorization", format!("Bearer {token}"))
@@ -168,7 +122,7 @@ impl MenProvider {
             .await
             .map_err(|e| http::transport_error(MEN, &e))?;
         if response.status() == StatusCode::UNAUTHORIZED {
-            *self.token.lock().await = None;
+            self.token.invalidate().await;
         }
         Ok(response)
     }
@@ -179,20 +133,25 @@ fn extra<'a>(extras: &'a Extras, key: &str) -> &'a str {
 }
 
 /// `1` for M, `2` for F; absent when the caller gave no sex.
-fn sexe(extras: &Extras) -> Option<u8> {
-    extras.get("sexe").map(|s| if s == "M" { 1 } else { 2 })
+fn sexe(civility: &Civility) -> Option<u8> {
+    civility.sexe.map(|s| if s == Sexe::M { 1 } else { 2 })
 }
 
-fn by_school(extras: &Extras, uai: &str) -> Vec<(&'static str, String)> {
+/// Only the first first name is sent.
+fn prenom(civility: &Civility) -> &str {
+    civility.prenoms.first().map(String::as_str).unwrap_or_default()
+}
+
+fn by_school(civility: &Civility, extras: &Extras, uai: &str) -> Vec<(&'static str, String)> {
     let mut query = vec![
-        ("nom", extra(extras, "nom").to_string()),
-        ("prenom", extra(extras, "prenom").to_string()),
+        ("nom", civility.nom_naissance.clone()),
+        ("prenom", prenom(civility).to_string()),
     ];
-    if let Some(sexe) = sexe(extras) {
+    if let Some(sexe) = sexe(civility) {
         query.push(("sexe", sexe.to_string()));
     }
     query.extend([
-        ("date-naissance", extra(extras, "dateNaissance").to_string()),
+        ("date-naissance", civility.naissance.formatted()),
         ("code-uai", uai.to_string()),
         ("annee-scolaire", extra(extras, "anneeScolaire").to_string()),
         ("scope", UPSTREAM_SCOPE.to_string()),
@@ -200,13 +159,13 @@ fn by_school(extras: &Extras, uai: &str) -> Vec<(&'static str, String)> {
     query
 }
 
-fn by_perimeter(extras: &Extras) -> Value {
+fn by_perimeter(civility: &Civility, extras: &Extras) -> Value {
     let valeurs: Vec<&str> = extra(extras, "valeursPerimetre").split(',').collect();
     json!({
-        "nom": extra(extras, "nom"),
-        "prenom": extra(extras, "prenom"),
-        "sexe": sexe(extras),
-        "date-naissance": extra(extras, "dateNaissance"),
+        "nom": civility.nom_naissance,
+        "prenom": prenom(civility),
+        "sexe": sexe(civility),
+        "date-naissance": civility.naissance.formatted(),
         "annee-scolaire": extra(extras, "anneeScolaire"),
         "scope": UPSTREAM_SCOPE,
         "degre-etablissement": extra(extras, "degreEtablissement"),
@@ -221,8 +180,8 @@ impl Provider for MenProvider {
         MEN
     }
 
-    fn parse_extras(&self, _endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
-        params::parse(query, today)
+    fn parse_extras(&self, _endpoint: &Endpoint, query: &Query, _today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+        params::parse(query)
     }
 
     async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
@@ -241,7 +200,7 @@ impl Provider for MenProvider {
 
     /// A token, then the upstream's health URL, which must answer 200.
     async fn ping(&self) -> Health {
-        let token = match self.token().await {
+        let token = match self.token.get(&self.client, MEN).await {
             Ok(token) => token,
             Err(e) => return Health::Down(e.code),
         };

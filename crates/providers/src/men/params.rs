@@ -1,61 +1,18 @@
-//! The MEN call's parameters: the identity (parsed here, see the catalogue for why)
-//! and the search, by school (`codeEtablissement`) or by perimeter (degree plus
-//! départements or académies). Every error is gathered, as the real validators do.
+//! The MEN call's own parameters (the gateway parses the identity from the catalogue's
+//! rules): the school year and the search, by school (`codeEtablissement`) or by
+//! perimeter (degree plus départements or académies). Every error is gathered, as the
+//! real validators do.
 
-use chrono::NaiveDate;
-use passerelle_core::{ApiError, Civility, CivilityRules, ErrorKind, Query};
-use serde_json::{Map, Value};
+use passerelle_core::{ApiError, Query};
 
 use crate::Extras;
-
-/// The MEN upstream matches on name, first first name, sex and full birth date.
-/// The sex is optional: the official sandbox case `504.yaml` calls without it.
-const RULES: CivilityRules = CivilityRules {
-    prenoms_required: true,
-    max_prenoms: 3,
-    birth_date_required: true,
-    sexe_required: false,
-    pays_required: true,
-    birth_date_until_yesterday: false,
-    birthplace_required_in_france: false,
-};
-
-/// The identity parameters the MEN contract takes; the others are ignored.
-const IDENTITY_KEYS: &[&str] = &[
-    "nomNaissance",
-    "prenoms[]",
-    "prenoms",
-    "anneeDateNaissance",
-    "moisDateNaissance",
-    "jourDateNaissance",
-    "sexeEtatCivil",
-];
 
 const DEPARTEMENTS: &str = "codesBcnDepartements[]";
 const REGIONS: &str = "codesBcnRegions[]";
 
-/// A 422 of the MEN parameter family (`00410`–`00419`), which the shared catalogue
-/// does not hold: its titles and details come from the contract's `errors.yml`.
-fn wrong(code: &str, detail: &str, parameter: &str) -> ApiError {
-    let mut source = Map::new();
-    source.insert("parameter".into(), Value::String(parameter.into()));
-    ApiError {
-        kind: ErrorKind::WrongParameter,
-        code: code.into(),
-        title: "Entité non traitable".into(),
-        detail: detail.into(),
-        source: Some(Value::Object(source)),
-        meta: Map::new(),
-    }
-}
-
-pub fn parse(query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+pub fn parse(query: &Query) -> Result<Extras, Vec<ApiError>> {
     let mut errors = Vec::new();
     let mut extras = Extras::new();
-    match identity(query, today) {
-        Ok(civility) => add_identity(&mut extras, &civility),
-        Err(e) => errors.extend(e),
-    }
     match annee_scolaire(query) {
         Ok(annee) => {
             extras.insert("anneeScolaire".into(), annee);
@@ -73,32 +30,6 @@ pub fn parse(query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
     }
 }
 
-/// The shared identity parser, fed only the MEN identity keys and a fixed birth
-/// country (which the MEN upstream does not use).
-fn identity(query: &Query, today: NaiveDate) -> Result<Civility, Vec<ApiError>> {
-    let mut pairs: Vec<(String, String)> = query
-        .pairs()
-        .iter()
-        .filter(|(k, _)| IDENTITY_KEYS.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    pairs.push((
-        "codeCogInseePaysNaissance".into(),
-        passerelle_core::identity::FRANCE.into(),
-    ));
-    Civility::parse(&Query::new(pairs), &RULES, today)
-}
-
-fn add_identity(extras: &mut Extras, civility: &Civility) {
-    extras.insert("nom".into(), civility.nom_naissance.clone());
-    let prenom = civility.prenoms.first().cloned().unwrap_or_default();
-    extras.insert("prenom".into(), prenom);
-    extras.insert("dateNaissance".into(), civility.naissance.formatted());
-    if let Some(sexe) = civility.sexe {
-        extras.insert("sexe".into(), sexe.as_str().into());
-    }
-}
-
 /// `AAAA` or `AAAA-AAAA`.
 fn annee_scolaire(query: &Query) -> Result<String, ApiError> {
     let value = query.get("anneeScolaire").map(str::trim).unwrap_or_default();
@@ -110,11 +41,7 @@ fn annee_scolaire(query: &Query) -> Result<String, ApiError> {
     if valid {
         Ok(value.to_string())
     } else {
-        Err(wrong(
-            "00411",
-            "L'année scolaire n'est pas correctement formatée: doit être sur le format YYYY ou YYYY-YYYY)",
-            "anneeScolaire",
-        ))
+        Err(ApiError::gateway("00411"))
     }
 }
 
@@ -135,17 +62,11 @@ fn raw_values<'a>(query: &'a Query, key: &str) -> Vec<&'a str> {
 fn search(query: &Query) -> Result<Extras, Vec<ApiError>> {
     let perimeter = present(query, DEPARTEMENTS) || present(query, REGIONS);
     match (query.get("codeEtablissement"), perimeter) {
-        (Some(_), true) => Err(vec![wrong(
-            "00419",
-            "Les paramètres codeEtablissement et périmètre (codesBcnRegions/codesBcnDepartements) sont mutuellement exclusifs",
-            "codeEtablissement",
-        )]),
+        (Some(_), true) => Err(vec![ApiError::gateway("00419")]),
         (Some(code), false) => school(code.trim()).map_err(|e| vec![e]),
         (None, true) => perimetre(query),
-        (None, false) => Err(vec![wrong(
-            "00410",
+        (None, false) => Err(vec![ApiError::gateway("00410").with_detail(
             "Indiquez le code établissement (7 chiffres et 1 lettre), ou bien un périmètre : degreEtablissement avec codesBcnDepartements[] ou codesBcnRegions[].",
-            "codeEtablissement",
         )]),
     }
 }
@@ -157,11 +78,7 @@ fn school(code: &str) -> Result<Extras, ApiError> {
     if valid {
         Ok(Extras::from([("codeEtablissement".into(), code.into())]))
     } else {
-        Err(wrong(
-            "00410",
-            "Le code établissement n'est pas correctement formaté: celui doit être composé de 7 chiffres et 1 lettre",
-            "codeEtablissement",
-        ))
+        Err(ApiError::gateway("00410"))
     }
 }
 
@@ -169,43 +86,23 @@ fn perimetre(query: &Query) -> Result<Extras, Vec<ApiError>> {
     let mut errors = Vec::new();
     let degre = query.get("degreEtablissement").map(str::trim);
     if !matches!(degre, Some("1D" | "2D")) {
-        errors.push(wrong(
-            "00412",
-            "Le degré d'établissement n'est pas correctement formaté: doit être 1D ou 2D",
-            "degreEtablissement",
-        ));
+        errors.push(ApiError::gateway("00412"));
     }
     let (kind, key) = match (present(query, DEPARTEMENTS), present(query, REGIONS)) {
         (true, false) => ("departement", DEPARTEMENTS),
         (false, true) => ("region", REGIONS),
         _ => {
-            errors.push(wrong(
-                "00413",
-                "Le périmètre géographique est invalide: exactement un type de périmètre doit être fourni",
-                "codesBcnDepartements[]",
-            ));
+            errors.push(ApiError::gateway("00413"));
             return Err(errors);
         }
     };
     let values = raw_values(query, key);
     if values.iter().any(|v| v.is_empty()) {
-        errors.push(wrong(
-            "00414",
-            "Les valeurs du périmètre sont invalides: doit être un tableau non vide",
-            key,
-        ));
+        errors.push(ApiError::gateway("00414").with_parameter(key));
     } else if kind == "departement" && !values.iter().all(|v| is_departement(v)) {
-        errors.push(wrong(
-            "00416",
-            "Le code département BCN MEN est invalide: valeur non reconnue",
-            key,
-        ));
+        errors.push(ApiError::gateway("00416"));
     } else if kind == "region" && !values.iter().all(|v| is_region(v)) {
-        errors.push(wrong(
-            "00417",
-            "Le code région BCN MEN est invalide: valeur non reconnue",
-            key,
-        ));
+        errors.push(ApiError::gateway("00417"));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -239,27 +136,14 @@ fn is_region(code: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-    }
-
     fn base() -> Vec<(&'static str, &'static str)> {
-        vec![
-            ("nomNaissance", "MARTIN"),
-            ("prenoms[]", "EMMA"),
-            ("prenoms[]", "LOUISE"),
-            ("anneeDateNaissance", "2012"),
-            ("moisDateNaissance", "8"),
-            ("jourDateNaissance", "15"),
-            ("sexeEtatCivil", "F"),
-            ("anneeScolaire", "2025"),
-        ]
+        vec![("anneeScolaire", "2025")]
     }
 
     fn codes(extra: &[(&'static str, &'static str)]) -> Vec<String> {
         let mut pairs = base();
         pairs.extend_from_slice(extra);
-        parse(&Query::from_pairs(&pairs), today())
+        parse(&Query::from_pairs(&pairs))
             .err()
             .unwrap_or_default()
             .into_iter()
@@ -268,13 +152,13 @@ mod tests {
     }
 
     #[test]
-    fn school_search_keeps_the_first_first_name() {
+    fn school_search_keeps_only_the_search() {
         let mut pairs = base();
         pairs.push(("codeEtablissement", "0132733A"));
-        let extras = parse(&Query::from_pairs(&pairs), today()).unwrap();
-        assert_eq!(extras["prenom"], "EMMA");
-        assert_eq!(extras["dateNaissance"], "2012-08-15");
-        assert_eq!(extras["sexe"], "F");
+        pairs.push(("nomNaissance", "MARTIN"));
+        let extras = parse(&Query::from_pairs(&pairs)).unwrap();
+        assert_eq!(extras.len(), 2);
+        assert_eq!(extras["anneeScolaire"], "2025");
         assert_eq!(extras["codeEtablissement"], "0132733A");
         assert!(!extras.contains_key("typePerimetre"));
     }
@@ -320,19 +204,27 @@ mod tests {
     }
 
     #[test]
-    fn every_error_at_once_and_no_birth_country_needed() {
-        let pairs = [
-            ("prenoms[]", "EMMA"),
-            ("anneeDateNaissance", "2012"),
-            ("moisDateNaissance", "13"),
-            ("jourDateNaissance", "15"),
-            ("anneeScolaire", "25-26"),
-        ];
-        let got: Vec<String> = parse(&Query::from_pairs(&pairs), today())
+    fn every_error_at_once() {
+        let pairs = [("anneeScolaire", "25-26")];
+        let got: Vec<String> = parse(&Query::from_pairs(&pairs))
             .unwrap_err()
             .into_iter()
             .map(|e| e.code)
             .collect();
-        assert_eq!(got, ["00420", "00423", "00411", "00410"]);
+        assert_eq!(got, ["00411", "00410"]);
+    }
+
+    #[test]
+    fn a_blank_perimeter_value_points_at_its_parameter() {
+        let pairs = [
+            ("anneeScolaire", "2025"),
+            ("degreEtablissement", "2D"),
+            ("codesBcnRegions[]", " "),
+        ];
+        let errors = parse(&Query::from_pairs(&pairs)).unwrap_err();
+        assert_eq!(
+            errors[0].source,
+            Some(serde_json::json!({"parameter": "codesBcnRegions[]"}))
+        );
     }
 }
