@@ -1,44 +1,26 @@
 //! GIP-MDS: the service civique contracts of a person (from the DSN), in `identite`
 //! mode.
 
-use crate::{Endpoint, ExtraParam, FieldMask, Mode};
+use passerelle_core::CivilityRules;
+
+use crate::{Endpoint, FieldMask, Mode};
 
 const ACTUEL: &[&str] = &["gip_mds_service_civique_statut_actuel"];
 const PASSE: &[&str] = &["gip_mds_service_civique_statut_passe"];
 const ORGANISME: &[&str] = &["gip_mds_service_civique_organisme_accueil"];
 const DATES: &[&str] = &["gip_mds_service_civique_dates"];
 
-/// GIP-MDS matches on birth name, first name and full birth date only: no sex and no
-/// birth country. The shared civility parser always requires a birth country, so the
-/// provider checks these parameters itself (`civility: None`) and they are listed
-/// here for the published OpenAPI.
-const IDENTITY: &[ExtraParam] = &[
-    ExtraParam {
-        name: "nomNaissance",
-        kind: "string",
-        description: "Nom de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "prenoms[]",
-        kind: "string",
-        description: "Prénoms, un par paramètre prenoms[] (1 à 3, obligatoire).",
-    },
-    ExtraParam {
-        name: "anneeDateNaissance",
-        kind: "integer",
-        description: "Année de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "moisDateNaissance",
-        kind: "integer",
-        description: "Mois de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "jourDateNaissance",
-        kind: "integer",
-        description: "Jour de naissance (obligatoire).",
-    },
-];
+/// GIP-MDS matches on birth name, first name and full birth date only: no sex, and
+/// no birth country (it searches French registers, so an absent one is France).
+const CIVILITY: CivilityRules = CivilityRules {
+    prenoms_required: true,
+    max_prenoms: 3,
+    birth_date_required: true,
+    sexe_required: false,
+    pays_required: false,
+    birth_date_until_yesterday: false,
+    birthplace_required_in_france: false,
+};
 
 pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
     provider: "gip_mds",
@@ -48,8 +30,8 @@ pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
     versions: &[3],
     operation: "gip_mds_service_civique",
     title: "Statut service civique",
-    civility: None,
-    extra_params: IDENTITY,
+    civility: Some(CIVILITY),
+    extra_params: &[],
     access_scopes: &[
         "gip_mds_service_civique_statut_actuel",
         "gip_mds_service_civique_statut_passe",

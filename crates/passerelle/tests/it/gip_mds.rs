@@ -189,11 +189,20 @@ async fn parameters_are_checked() {
     assert_error(app.get(PATH, &feb_30, Some(&jwt)).await, 422, "00425").await;
     let bad_name = person("BERN4RD", &["SOPHIE"], ("1999", "11", "8"));
     assert_error(app.get(PATH, &bad_name, Some(&jwt)).await, 422, "00420").await;
-    // Sex and birthplace are not used: odd values do not matter.
+    // Sex and birthplace are optional (no country is France) and not sent upstream,
+    // but malformed ones are refused, as on every identity endpoint.
     let mut extra = sophie();
-    extra.push(("sexeEtatCivil".into(), "X".into()));
-    extra.push(("codeCogInseePaysNaissance".into(), "1".into()));
+    extra.push(("sexeEtatCivil".into(), "F".into()));
+    extra.push(("codeCogInseePaysNaissance".into(), "99100".into()));
     assert_eq!(app.get(PATH, &extra, Some(&jwt)).await.status(), 200);
+    let mut odd = sophie();
+    odd.push(("sexeEtatCivil".into(), "X".into()));
+    odd.push(("codeCogInseePaysNaissance".into(), "1".into()));
+    let (status, body) = json(app.get(PATH, &odd, Some(&jwt)).await).await;
+    assert_eq!(
+        (status, codes(&body)),
+        (422, vec!["00427".to_string(), "00400".to_string()])
+    );
 }
 
 #[tokio::test]

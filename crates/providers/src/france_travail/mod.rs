@@ -4,20 +4,19 @@
 
 mod mapping;
 pub mod simulator;
-pub mod token;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_catalogue::Endpoint;
-use passerelle_core::{ApiError, ErrorKind, ProviderInfo, Query};
+use passerelle_core::{ApiError, ProviderInfo, Query};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
-use self::token::FormTokenCache;
 use crate::http::TlsSettings;
+use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
 use crate::{http, Call, Extras, Health, Provider};
 
 pub const FRANCE_TRAVAIL: ProviderInfo = ProviderInfo {
@@ -70,6 +69,9 @@ impl FranceTravailConfig {
     }
 }
 
+/// The ping has no caller token: it names the nil token id.
+const PING_CALLER: &str = "00000000-0000-0000-0000-000000000000";
+
 /// The scopes the real gateway asks for: both services and the client's application.
 fn default_scope(client_id: &str) -> String {
     format!("api_statutaugmentev1 api_liste-paiementsv1 individuStatutAugmente application_{client_id}")
@@ -77,7 +79,7 @@ fn default_scope(client_id: &str) -> String {
 
 pub struct FranceTravailProvider {
     client: reqwest::Client,
-    token: FormTokenCache,
+    token: TokenCache,
     statut_url: String,
     indemnites_url: String,
 }
@@ -87,23 +89,25 @@ impl FranceTravailProvider {
         let scope = config.scope.clone().unwrap_or_else(|| default_scope(&config.client_id));
         Ok(FranceTravailProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
-            token: FormTokenCache::new(
-                config.url(&config.token_url, "token"),
-                config.client_id.clone(),
-                config.client_secret.clone(),
-                Some(scope),
-            ),
+            token: TokenCache::new(TokenRequest {
+                url: config.url(&config.token_url, "token"),
+                client_id: config.client_id.clone(),
+                client_secret: config.client_secret.clone(),
+                scope: Some(scope),
+                auth: ClientAuth::Form,
+            }),
             statut_url: config.url(&config.statut_url, "statut"),
             indemnites_url: config.url(&config.indemnites_url, "indemnites"),
         })
     }
 
-    /// Calls one service. `consumer` names the administration the data goes to.
+    /// Calls one service. `caller` is the id of the caller's token, which France
+    /// Travail wants to know (`X-pe-consommateur`).
     async fn call_upstream(
         &self,
         resource: &str,
         identifiant: &str,
-        consumer: &str,
+        caller: &str,
     ) -> Result<(StatusCode, Vec<u8>), ApiError> {
         let token = self.token.get(&self.client, FRANCE_TRAVAIL).await?;
         let request = match resource {
@@ -118,7 +122,7 @@ impl FranceTravailProvider {
         let response = request
             .header("Content-Type", "application/json")
             .header("Authorization", format!("Bearer {token}"))
-            .header("X-pe-consommateur", format!("DINUM - {consumer}"))
+            .header("X-pe-consommateur", format!("DINUM - {caller}"))
             .send()
             .await
             .map_err(|e| http::transport_error(FRANCE_TRAVAIL, &e))?;
@@ -135,24 +139,13 @@ impl FranceTravailProvider {
 }
 
 /// The France Travail login: required, kept as given (it is echoed in `data`).
-pub fn parse_identifiant(query: &Query) -> Result<Extras, Vec<ApiError>> {
+fn parse_identifiant(query: &Query) -> Result<Extras, Vec<ApiError>> {
     match query.get("identifiant").filter(|v| !v.trim().is_empty()) {
         Some(identifiant) => Ok(Extras::from([("identifiant".into(), identifiant.into())])),
-        None => Err(vec![missing_identifiant()]),
+        None => Err(vec![
+            ApiError::gateway("00380").with_detail("L'identifiant est manquant")
+        ]),
     }
-}
-
-/// `00380`, which the shared catalogue does not list yet.
-pub fn missing_identifiant() -> ApiError {
-    ApiError {
-        kind: ErrorKind::WrongParameter,
-        code: "00380".into(),
-        title: "Entité non traitable".into(),
-        detail: "L'identifiant est manquant".into(),
-        source: None,
-        meta: Default::default(),
-    }
-    .with_parameter("identifiant")
 }
 
 #[async_trait]
@@ -171,19 +164,14 @@ impl Provider for FranceTravailProvider {
             .get("identifiant")
             .ok_or_else(|| ApiError::gateway("00500"))?;
         let resource = call.endpoint.resource;
-        let (status, body) = self
-            .call_upstream(resource, identifiant, call.recipient.as_str())
-            .await?;
+        let (status, body) = self.call_upstream(resource, identifiant, call.caller).await?;
         mapping::answer(resource, status, &body, identifiant)
     }
 
     /// Asks for a token, then the status of a login nobody has: the upstream must
     /// answer "unknown person".
     async fn ping(&self) -> Health {
-        match self
-            .call_upstream("statut", simulator::PING_LOGIN, "13002526500013")
-            .await
-        {
+        match self.call_upstream("statut", simulator::PING_LOGIN, PING_CALLER).await {
             Ok((StatusCode::NOT_FOUND | StatusCode::PARTIAL_CONTENT, _)) => Health::Ok,
             Ok((status, _)) => Health::Down(format!("unexpected status {status}")),
             Err(e) => Health::Down(e.code),

@@ -1,7 +1,7 @@
 //! A simulator of France Travail's partner APIs: OAuth2 client credentials in the
 //! form on `/token`, then `POST /statut` (the raw login as body) and
 //! `GET /indemnites?loginMnemotechnique=…`, each with the bearer and the
-//! `X-pe-consommateur` header. Its people come from `people.json` (derived from the
+//! `X-pe-consommateur: DINUM - <caller's token id>` header. Its people come from `people.json` (derived from the
 //! official sandbox cases by `tools/derive_france_travail_people.py`) and
 //! `people_synthetic.json` (our own failure cases). It logs nothing.
 
@@ -140,6 +140,13 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"codeErreur": code, "messageLog": message}))).into_response()
 }
 
+/// `8-4-4-4-12` hexadecimal digits: the caller's token id.
+fn is_uuid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// Checks shared by both services; `None` when the call may go on.
 fn refused(sim: &Simulator, headers: &HeaderMap, scope: &str) -> Option<Response> {
     if !sim.authorised(headers, scope) {
@@ -152,12 +159,13 @@ fn refused(sim: &Simulator, headers: &HeaderMap, scope: &str) -> Option<Response
     let consumer = headers
         .get("x-pe-consommateur")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("DINUM - ") && v.len() > "DINUM - ".len());
+        .and_then(|v| v.strip_prefix("DINUM - "))
+        .is_some_and(is_uuid);
     if !consumer {
         return Some(error(
             StatusCode::BAD_REQUEST,
             "400",
-            "En-tête X-pe-consommateur absent",
+            "En-tête X-pe-consommateur absent ou mal formé",
         ));
     }
     None

@@ -149,9 +149,7 @@ fn not_found() -> ApiError {
 
 /// 422 `00391`: the identity matches several people.
 fn homonyms() -> ApiError {
-    ApiError::gateway("00366")
-        .with_code("00391")
-        .with_detail("Les paramètres d'identité correspondent à plusieurs personnes. Nous ne pouvons pas fournir les informations de service civique pour cet individu.")
+    ApiError::gateway("00391").with_detail("Les paramètres d'identité correspondent à plusieurs personnes. Nous ne pouvons pas fournir les informations de service civique pour cet individu.")
 }
 
 fn unknown(why: &'static str) -> ApiError {

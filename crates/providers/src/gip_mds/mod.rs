@@ -3,20 +3,19 @@
 
 mod mapping;
 pub mod simulator;
-mod token;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{Datelike, NaiveDate};
-use passerelle_catalogue::Endpoint;
-use passerelle_core::{ApiError, Civility, CivilityRules, ProviderInfo, Query};
+use chrono::Datelike;
+use passerelle_core::{ApiError, Civility, ProviderInfo};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::http::{self, TlsSettings};
-use crate::{Call, Extras, Health, Provider};
+use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
+use crate::{Call, Health, Provider};
 
 pub const GIP_MDS: ProviderInfo = ProviderInfo {
     name: "GIP-MDS",
@@ -25,27 +24,6 @@ pub const GIP_MDS: ProviderInfo = ProviderInfo {
 
 /// The contract nature code of a service civique.
 const NATURE_SERVICE_CIVIQUE: &str = "89";
-
-/// The identity GIP-MDS matches on: birth name, first name, full birth date.
-const CIVILITY: CivilityRules = CivilityRules {
-    prenoms_required: true,
-    max_prenoms: 3,
-    birth_date_required: true,
-    sexe_required: false,
-    pays_required: true,
-    birth_date_until_yesterday: false,
-    birthplace_required_in_france: false,
-};
-
-/// The query parameters GIP-MDS reads; the others are ignored, as the real gateway does.
-const IDENTITY_PARAMS: &[&str] = &[
-    "nomNaissance",
-    "prenoms[]",
-    "prenoms",
-    "anneeDateNaissance",
-    "moisDateNaissance",
-    "jourDateNaissance",
-];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -80,7 +58,7 @@ impl GipMdsConfig {
 pub struct GipMdsProvider {
     client: reqwest::Client,
     contracts_url: String,
-    token: token::Token,
+    token: TokenCache,
 }
 
 impl GipMdsProvider {
@@ -89,12 +67,18 @@ impl GipMdsProvider {
         Ok(GipMdsProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             contracts_url: format!("{base}/contrats-generique"),
-            token: token::Token::new(format!("{base}/token"), config.client_id, config.client_secret),
+            token: TokenCache::new(TokenRequest {
+                url: format!("{base}/token"),
+                client_id: config.client_id,
+                client_secret: config.client_secret,
+                scope: None,
+                auth: ClientAuth::Form,
+            }),
         })
     }
 
     async fn contracts(&self, nom: &str, prenom: &str, date: &str) -> Result<reqwest::Response, ApiError> {
-        let token = self.token.get(&self.client).await?;
+        let token = self.token.get(&self.client, GIP_MDS).await?;
         let response = self
             .client
             .get(&self.contracts_url)
@@ -117,33 +101,17 @@ impl GipMdsProvider {
     }
 }
 
-/// Checks the identity with the shared civility rules. They always want a birth
-/// country, which GIP-MDS does not take: France is filled in for the check only.
-fn parse_identity(query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
-    let mut pairs: Vec<(String, String)> = query
-        .pairs()
-        .iter()
-        .filter(|(k, _)| IDENTITY_PARAMS.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    pairs.push((
-        "codeCogInseePaysNaissance".into(),
-        passerelle_core::identity::FRANCE.into(),
-    ));
-    let civility = Civility::parse(&Query::new(pairs), &CIVILITY, today)?;
-    let (Some(annee), Some(mois), Some(jour)) = (
-        civility.naissance.annee,
-        civility.naissance.mois,
-        civility.naissance.jour,
-    ) else {
-        return Err(vec![ApiError::gateway("00425")]);
-    };
-    let prenom = civility.prenoms.first().cloned().unwrap_or_default();
-    Ok(Extras::from([
-        ("nom".into(), civility.nom_naissance.to_uppercase()),
-        ("prenom".into(), prenom),
-        ("dateNaissance".into(), format!("{jour:02}{mois:02}{annee:04}")),
-    ]))
+/// The upstream's search fields: birth name upper-cased, the first first name, and
+/// the birth date as `DDMMYYYY`. `None` without a full birth date (the civility
+/// rules require one).
+fn search(civility: &Civility) -> Option<(String, &str, String)> {
+    let date = &civility.naissance;
+    let (annee, mois, jour) = (date.annee?, date.mois?, date.jour?);
+    Some((
+        civility.nom_naissance.to_uppercase(),
+        civility.prenoms.first()?.as_str(),
+        format!("{jour:02}{mois:02}{annee:04}"),
+    ))
 }
 
 #[async_trait]
@@ -152,20 +120,12 @@ impl Provider for GipMdsProvider {
         GIP_MDS
     }
 
-    fn parse_extras(&self, _endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
-        parse_identity(query, today)
-    }
-
     async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
-        let field = |k: &str| {
-            call.extras
-                .get(k)
-                .map(String::as_str)
-                .ok_or_else(|| ApiError::gateway("00500"))
-        };
-        let response = self
-            .contracts(field("nom")?, field("prenom")?, field("dateNaissance")?)
-            .await?;
+        let (nom, prenom, date) = call
+            .civility
+            .and_then(search)
+            .ok_or_else(|| ApiError::gateway("00500"))?;
+        let response = self.contracts(&nom, prenom, &date).await?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| http::transport_error(GIP_MDS, &e))?;
         mapping::build(status, &body)
@@ -184,14 +144,14 @@ impl Provider for GipMdsProvider {
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
+    use passerelle_core::Query;
+
     use super::*;
 
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-    }
-
     #[test]
-    fn identity_needs_no_sex_nor_country() {
+    fn search_fields_come_from_the_civility() {
+        let endpoint = passerelle_catalogue::find("gip_mds/service_civique", "identite", 3).unwrap();
         let query = Query::from_pairs(&[
             ("nomNaissance", "Bernard"),
             ("prenoms[]", "Sophie"),
@@ -199,27 +159,12 @@ mod tests {
             ("anneeDateNaissance", "1999"),
             ("moisDateNaissance", "11"),
             ("jourDateNaissance", "8"),
-            ("sexeEtatCivil", "X"),
         ]);
-        let extras = parse_identity(&query, today()).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let civility = Civility::parse(&query, &endpoint.civility.unwrap(), today).unwrap();
         assert_eq!(
-            (
-                extras["nom"].as_str(),
-                extras["prenom"].as_str(),
-                extras["dateNaissance"].as_str()
-            ),
-            ("BERNARD", "Sophie", "08111999")
+            search(&civility),
+            Some(("BERNARD".to_string(), "Sophie", "08111999".to_string()))
         );
-    }
-
-    #[test]
-    fn identity_errors_are_gathered() {
-        let query = Query::from_pairs(&[("moisDateNaissance", "13")]);
-        let codes: Vec<String> = parse_identity(&query, today())
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.code)
-            .collect();
-        assert_eq!(codes, ["00420", "00421", "00422", "00423", "00424"]);
     }
 }

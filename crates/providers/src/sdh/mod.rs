@@ -15,9 +15,8 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::france_travail::missing_identifiant;
-use crate::france_travail::token::FormTokenCache;
 use crate::http::TlsSettings;
+use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
 use crate::{http, Call, Extras, Health, Provider};
 
 pub const SDH: ProviderInfo = ProviderInfo {
@@ -62,7 +61,7 @@ impl SdhConfig {
 
 pub struct SdhProvider {
     client: reqwest::Client,
-    token: FormTokenCache,
+    token: TokenCache,
     endpoint_url: String,
 }
 
@@ -78,7 +77,13 @@ impl SdhProvider {
             .unwrap_or_else(|| format!("{}/statut_sportif", config.base_url));
         Ok(SdhProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
-            token: FormTokenCache::new(token_url, config.client_id, config.client_secret, None),
+            token: TokenCache::new(TokenRequest {
+                url: token_url,
+                client_id: config.client_id,
+                client_secret: config.client_secret,
+                scope: None,
+                auth: ClientAuth::Form,
+            }),
             endpoint_url: endpoint_url.trim_end_matches('/').to_string(),
         })
     }
@@ -103,11 +108,11 @@ impl SdhProvider {
 }
 
 /// The athlete's identifier: digits only, else `00380`.
-pub fn parse_identifiant(query: &Query) -> Result<Extras, Vec<ApiError>> {
+fn parse_identifiant(query: &Query) -> Result<Extras, Vec<ApiError>> {
     let digits = |v: &&str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
     match query.get("identifiant").filter(digits) {
         Some(identifiant) => Ok(Extras::from([("identifiant".into(), identifiant.into())])),
-        None => Err(vec![missing_identifiant().with_detail(
+        None => Err(vec![ApiError::gateway("00380").with_detail(
             "L'identifiant est manquant ou n'est pas composé uniquement de chiffres",
         )]),
     }
