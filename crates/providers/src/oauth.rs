@@ -48,7 +48,7 @@ impl TokenCache {
         }
     }
 
-    /// A valid token, fetched with HTTP Basic client authentication when needed.
+    /// A valid token, fetched (with the configured client authentication) when needed.
     pub async fn get(&self, client: &reqwest::Client, info: ProviderInfo) -> Result<String, ApiError> {
         let mut cached = self.cached.lock().await;
         if let Some((token, until)) = cached.as_ref() {
