@@ -1,7 +1,21 @@
 //! MESRI statut étudiant: a student's admissions and enrolments, by identity or by INE
 //! (the France Connect mode is served elsewhere).
 
+use passerelle_core::CivilityRules;
+
 use crate::{Endpoint, ExtraParam, FieldMask, Mode};
+
+/// MESRI takes exactly one first name and a full birth date; the birthplace is
+/// optional and there is no birth country (the upstream searches French registers).
+const CIVILITY: CivilityRules = CivilityRules {
+    prenoms_required: true,
+    max_prenoms: 1,
+    birth_date_required: true,
+    sexe_required: true,
+    pays_required: false,
+    birth_date_until_yesterday: false,
+    birthplace_required_in_france: false,
+};
 
 const ACCESS: &[&str] = &[
     "mesri_identite",
@@ -42,64 +56,13 @@ const MASKS: &[FieldMask] = &[
     },
 ];
 
-/// The identity parameters MESRI takes. They are parsed by the provider, not by the
-/// shared civility parser, because that parser requires `codeCogInseePaysNaissance`,
-/// which the MESRI contract does not have (see docs/providers/mesri.md).
-const IDENTITY_PARAMS: &[ExtraParam] = &[
-    ExtraParam {
-        name: "nomNaissance",
-        kind: "string",
-        description: "Nom de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "prenoms[]",
-        kind: "string",
-        description: "Prénom, un seul (obligatoire).",
-    },
-    ExtraParam {
-        name: "anneeDateNaissance",
-        kind: "integer",
-        description: "Année de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "moisDateNaissance",
-        kind: "integer",
-        description: "Mois de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "jourDateNaissance",
-        kind: "integer",
-        description: "Jour de naissance (obligatoire).",
-    },
-    ExtraParam {
-        name: "sexeEtatCivil",
-        kind: "string",
-        description: "Sexe à l'état civil, M ou F (obligatoire).",
-    },
-    ExtraParam {
-        name: "codeCogInseeCommuneNaissance",
-        kind: "string",
-        description: "Code COG INSEE de la commune de naissance.",
-    },
-    ExtraParam {
-        name: "nomCommuneNaissance",
-        kind: "string",
-        description: "Nom de la commune de naissance, à la place de son code (avec le département).",
-    },
-    ExtraParam {
-        name: "codeCogInseeDepartementNaissance",
-        kind: "string",
-        description: "Code du département de naissance (avec nomCommuneNaissance).",
-    },
-];
-
 const INE_PARAMS: &[ExtraParam] = &[ExtraParam {
     name: "ine",
     kind: "string",
     description: "Identifiant national étudiant (INE), 11 caractères (obligatoire).",
 }];
 
-const fn entry(mode: Mode, extra_params: &'static [ExtraParam]) -> Endpoint {
+const fn entry(mode: Mode, civility: Option<CivilityRules>, extra_params: &'static [ExtraParam]) -> Endpoint {
     Endpoint {
         provider: "mesri",
         resource: "statut_etudiant",
@@ -108,7 +71,7 @@ const fn entry(mode: Mode, extra_params: &'static [ExtraParam]) -> Endpoint {
         versions: &[3],
         operation: "mesri_statut_etudiant",
         title: "Statut étudiant",
-        civility: None,
+        civility,
         extra_params,
         access_scopes: ACCESS,
         fields: FIELDS,
@@ -118,4 +81,7 @@ const fn entry(mode: Mode, extra_params: &'static [ExtraParam]) -> Endpoint {
     }
 }
 
-pub(crate) const ENDPOINTS: [Endpoint; 2] = [entry(Mode::Identite, IDENTITY_PARAMS), entry(Mode::Ine, INE_PARAMS)];
+pub(crate) const ENDPOINTS: [Endpoint; 2] = [
+    entry(Mode::Identite, Some(CIVILITY), &[]),
+    entry(Mode::Ine, None, INE_PARAMS),
+];

@@ -2,7 +2,7 @@
 //! the upstream can fail.
 
 use chrono::NaiveDate;
-use passerelle_core::{Query, Siret};
+use passerelle_core::{ApiError, Query, Siret};
 use passerelle_providers::mesri::{MesriConfig, MesriProvider};
 use passerelle_providers::{Call, Extras, Health, Provider};
 use serde_json::{json, Value};
@@ -251,11 +251,19 @@ async fn parameters_are_checked_with_their_codes() {
     bad_commune[6].1 = "7510".into();
     assert_error(app.get(IDENTITE, &bad_commune, Some(&jwt)).await, 422, "00426").await;
 
-    // Parameters of other endpoints are ignored, not refused.
+    // Parameters of other endpoints are ignored when well formed; the shared civility
+    // parser still refuses a malformed birth country or usage name.
     let mut extra = jacques();
-    extra.push(("codeCogInseePaysNaissance".into(), "12".into()));
-    extra.push(("nomUsage".into(), "1".into()));
+    extra.push(("codeCogInseePaysNaissance".into(), "99134".into()));
+    extra.push(("nomUsage".into(), "Durand".into()));
+    extra.push(("campaignYear".into(), "x".into()));
     assert_eq!(data(&app, IDENTITE, &extra, &jwt).await, jacques_data());
+    let mut malformed = jacques();
+    malformed.push(("codeCogInseePaysNaissance".into(), "12".into()));
+    malformed.push(("nomUsage".into(), "1".into()));
+    let (status, body) = json(app.get(IDENTITE, &malformed, Some(&jwt)).await).await;
+    assert_eq!(status, 422);
+    assert_eq!(codes(&body), ["00366", "00400"]);
 }
 
 #[tokio::test]
@@ -278,17 +286,16 @@ async fn the_ping_searches_an_unknown_ine() {
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")), "{body}");
 }
 
-/// The adapter alone, against the simulator, with credentials the simulator refuses.
-#[tokio::test]
-async fn a_refused_api_key_is_25006_and_pings_down() {
+/// Serves `router` on a free port; its base URL.
+async fn serve(router: axum::Router) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, passerelle_providers::simulators()).await.unwrap() });
-    let providers = passerelle_providers::ProvidersConfig::simulated(&base);
-    let mut config: MesriConfig = providers.mesri.clone();
-    config.api_key_ine = "wrong".into();
-    config.api_key_civility = "wrong".into();
-    let provider = MesriProvider::new(config, &providers.insee).unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
+/// The adapter alone: a search by INE on behalf of the token `caller`.
+async fn fetch_by_ine(provider: &MesriProvider, caller: &str) -> Result<Value, ApiError> {
     let endpoint = passerelle_catalogue::find("mesri/statut_etudiant", "ine", 3).unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
     let extras: Extras = provider
@@ -296,7 +303,7 @@ async fn a_refused_api_key_is_25006_and_pings_down() {
         .unwrap();
     let recipient = Siret::parse(RECIPIENT).unwrap();
     let call = Call {
-        caller: "00000000-0000-4000-8000-000000000001",
+        caller,
         endpoint,
         version: 3,
         civility: None,
@@ -305,10 +312,49 @@ async fn a_refused_api_key_is_25006_and_pings_down() {
         request_id: "3f0c6f5e-2b1d-4c47-9a43-0d6f3f1b2c3d",
         today,
     };
-    let error = provider.fetch(&call).await.unwrap_err();
+    provider.fetch(&call).await
+}
+
+/// The adapter alone, against the simulator, with credentials the simulator refuses.
+#[tokio::test]
+async fn a_refused_api_key_is_25006_and_pings_down() {
+    let base = serve(passerelle_providers::simulators()).await;
+    let providers = passerelle_providers::ProvidersConfig::simulated(&base);
+    let mut config: MesriConfig = providers.mesri.clone();
+    config.api_key_ine = "wrong".into();
+    config.api_key_civility = "wrong".into();
+    let provider = MesriProvider::new(config, &providers.insee).unwrap();
+    let error = fetch_by_ine(&provider, "00000000-0000-4000-8000-000000000001")
+        .await
+        .unwrap_err();
     assert_eq!((error.code.as_str(), error.kind.status()), ("25006", 502));
     assert_eq!(provider.ping().await, Health::Down("25006".into()));
 
     let good = MesriProvider::new(providers.mesri.clone(), &providers.insee).unwrap();
     assert_eq!(good.ping().await, Health::Ok);
+}
+
+/// `X-Caller` carries the caller token's id, as the real gateway sends it.
+#[tokio::test]
+async fn x_caller_is_the_callers_token_id() {
+    use std::sync::{Arc, Mutex};
+
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = seen.clone();
+    let upstream = axum::Router::new().route(
+        "/etudiant",
+        axum::routing::get(move |headers: axum::http::HeaderMap| async move {
+            let caller = headers.get("x-caller").and_then(|v| v.to_str().ok());
+            record.lock().unwrap().push(caller.unwrap_or_default().to_string());
+            axum::http::StatusCode::NOT_FOUND
+        }),
+    );
+    let base = serve(upstream).await;
+    let insee = passerelle_providers::ProvidersConfig::simulated(&base).insee;
+    let provider = MesriProvider::new(MesriConfig::simulated(&base), &insee).unwrap();
+    let error = fetch_by_ine(&provider, "6a1f0e3c-58d2-4b7a-9c1e-2f3d4b5a6c7d")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, "25003");
+    assert_eq!(*seen.lock().unwrap(), ["DINUM - 6a1f0e3c-58d2-4b7a-9c1e-2f3d4b5a6c7d"]);
 }

@@ -9,9 +9,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_catalogue::{Endpoint, Mode};
-use passerelle_core::{ApiError, Civility, CivilityRules, ErrorKind, ProviderInfo, Query, Sexe};
+use passerelle_core::{ApiError, Civility, ProviderInfo, Query, Sexe};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::http::TlsSettings;
 use crate::insee::{Insee, InseeConfig};
@@ -21,31 +21,6 @@ pub const MESRI: ProviderInfo = ProviderInfo {
     name: "MESRI",
     prefix: "25",
 };
-
-/// MESRI takes exactly one first name and a full birth date; the birthplace is optional.
-const CIVILITY: CivilityRules = CivilityRules {
-    prenoms_required: true,
-    max_prenoms: 1,
-    birth_date_required: true,
-    sexe_required: true,
-    pays_required: true,
-    birth_date_until_yesterday: false,
-    birthplace_required_in_france: false,
-};
-
-/// The identity parameters of the MESRI contract; any other is ignored.
-const IDENTITY_KEYS: &[&str] = &[
-    "nomNaissance",
-    "prenoms[]",
-    "prenoms",
-    "anneeDateNaissance",
-    "moisDateNaissance",
-    "jourDateNaissance",
-    "sexeEtatCivil",
-    "codeCogInseeCommuneNaissance",
-    "nomCommuneNaissance",
-    "codeCogInseeDepartementNaissance",
-];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -157,10 +132,9 @@ impl Provider for MesriProvider {
         MESRI
     }
 
-    fn parse_extras(&self, endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+    fn parse_extras(&self, endpoint: &Endpoint, query: &Query, _today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
         match endpoint.mode {
             Mode::Ine => parse_ine(query).map_err(|e| vec![e]),
-            Mode::Identite => civility_of(query, today).map(|c| identity_extras(&c)),
             _ => Ok(Extras::new()),
         }
     }
@@ -172,15 +146,12 @@ impl Provider for MesriProvider {
                 self.by_ine(ine)
             }
             Mode::Identite => {
-                let pairs = call.extras.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                let civility = civility_of(&Query::new(pairs), call.today).map_err(|_| ApiError::gateway("00500"))?;
-                self.by_civility(&self.civility_body(&civility).await)
+                let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
+                self.by_civility(&self.civility_body(civility).await)
             }
             _ => return Err(ApiError::gateway("00500")),
         };
-        // The real gateway sends the caller token's id; the pipeline gives providers
-        // the request id, which traces the call just as well (docs/providers/mesri.md).
-        self.send(request, call.request_id).await
+        self.send(request, call.caller).await
     }
 
     /// Searches an INE nobody has: the upstream must answer 404.
@@ -196,73 +167,13 @@ impl Provider for MesriProvider {
 
 const PING_INE: &str = "1234567890G";
 
-/// The identity, checked by the shared parser. MESRI has no birth country: France is
-/// given to the parser so that it does not ask for one, and is never sent upstream.
-fn civility_of(query: &Query, today: NaiveDate) -> Result<Civility, Vec<ApiError>> {
-    let mut pairs: Vec<(String, String)> = query
-        .pairs()
-        .iter()
-        .filter(|(k, _)| IDENTITY_KEYS.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    pairs.push((
-        "codeCogInseePaysNaissance".into(),
-        passerelle_core::identity::FRANCE.into(),
-    ));
-    Civility::parse(&Query::new(pairs), &CIVILITY, today)
-}
-
-/// The checked identity as parameters (cache key and journal hash), from which
-/// `civility_of` rebuilds it at call time.
-fn identity_extras(civility: &Civility) -> Extras {
-    let date = civility.naissance;
-    let optional = [
-        ("codeCogInseeCommuneNaissance", &civility.code_commune_naissance),
-        ("nomCommuneNaissance", &civility.nom_commune_naissance),
-        ("codeCogInseeDepartementNaissance", &civility.code_departement_naissance),
-    ];
-    let mut extras = Extras::from([
-        ("nomNaissance".into(), civility.nom_naissance.clone()),
-        ("prenoms[]".into(), civility.prenoms.join(" ")),
-        ("anneeDateNaissance".into(), number(date.annee)),
-        ("moisDateNaissance".into(), number(date.mois)),
-        ("jourDateNaissance".into(), number(date.jour)),
-        (
-            "sexeEtatCivil".into(),
-            civility.sexe.map(Sexe::as_str).unwrap_or_default().into(),
-        ),
-    ]);
-    for (key, value) in optional {
-        if let Some(value) = value {
-            extras.insert(key.into(), value.clone());
-        }
-    }
-    extras
-}
-
-fn number<T: ToString>(value: Option<T>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_default()
-}
-
 fn parse_ine(query: &Query) -> Result<Extras, ApiError> {
     match query.get("ine").map(str::trim) {
         Some(ine) if is_ine(ine) => Ok(Extras::from([("ine".into(), ine.to_string())])),
-        Some(_) => Err(ine_error(
+        Some(_) => Err(ApiError::gateway("00360").with_detail(
             "L'INE doit compter 11 caractères (chiffres et lettres) dans l'un des formats RNIE, BEA, base 36 ou SIFA.",
         )),
-        None => Err(ine_error("Le paramètre ine est obligatoire.")),
-    }
-}
-
-/// `00360` is not in the shared catalogue (no other provider uses it): built here.
-fn ine_error(detail: &str) -> ApiError {
-    ApiError {
-        kind: ErrorKind::WrongParameter,
-        code: "00360".into(),
-        title: "Entité non traitable".into(),
-        detail: detail.into(),
-        source: Some(json!({"parameter": "ine"})),
-        meta: Map::new(),
+        None => Err(ApiError::gateway("00360").with_detail("Le paramètre ine est obligatoire.")),
     }
 }
 
@@ -287,10 +198,6 @@ pub fn is_ine(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
-    }
 
     #[test]
     fn ine_formats() {
@@ -321,29 +228,5 @@ mod tests {
         let bad = parse_ine(&Query::from_pairs(&[("ine", "12")])).unwrap_err();
         assert_eq!((missing.code.as_str(), bad.code.as_str()), ("00360", "00360"));
         assert_eq!(bad.kind.status(), 422);
-    }
-
-    #[test]
-    fn identity_needs_no_country_and_one_first_name() {
-        let base = [
-            ("nomNaissance", "Martin"),
-            ("anneeDateNaissance", "2004"),
-            ("moisDateNaissance", "1"),
-            ("jourDateNaissance", "1"),
-            ("sexeEtatCivil", "M"),
-        ];
-        let with = |more: &[(&str, &str)]| {
-            let mut pairs = base.to_vec();
-            pairs.extend_from_slice(more);
-            civility_of(&Query::from_pairs(&pairs), today())
-        };
-        let ok = with(&[("prenoms[]", "Jacques"), ("nomUsage", "12")]).unwrap();
-        let extras = identity_extras(&ok);
-        let again = civility_of(&Query::new(extras.into_iter().collect::<Vec<_>>()), today()).unwrap();
-        assert_eq!(again, ok);
-        let two = with(&[("prenoms[]", "A"), ("prenoms[]", "B")]).unwrap_err();
-        assert_eq!(two[0].code, "00421");
-        let none = with(&[]).unwrap_err();
-        assert_eq!(none[0].code, "00421");
     }
 }
