@@ -1,0 +1,62 @@
+//! `Store::append_journal` on the embedded SQLite store (WAL, synchronous=FULL): one
+//! row per transaction, and a batch of 64 rows in one transaction (what the gateway's
+//! group commit does under load). The store lives in the system's temp folder, so
+//! the figures include that disk's fsync. Run with `cargo bench -p passerelle-store`.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use passerelle_store::JournalRow;
+use uuid::Uuid;
+
+fn row() -> JournalRow {
+    JournalRow {
+        request_id: Uuid::new_v4().to_string(),
+        at: Utc::now(),
+        jti: Some(Uuid::new_v4()),
+        recipient: Some("13002526500013".into()),
+        endpoint: "/v3/dss/revenu_solidarite_active/identite".into(),
+        status: 404,
+        duration_ms: 1.25,
+        params_hash: Some("ab".repeat(64)),
+        cached: false,
+    }
+}
+
+fn append(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = rt
+        .block_on(passerelle_store::open(&format!(
+            "sqlite://{}/b.db",
+            dir.path().display()
+        )))
+        .expect("store");
+
+    let mut group = c.benchmark_group("append_journal");
+    group.sampling_mode(SamplingMode::Flat).sample_size(20);
+    for size in [1usize, 64] {
+        group.throughput(Throughput::Elements(size as u64));
+        group.bench_function(format!("{size} row(s) in one transaction"), |b| {
+            b.iter_batched(
+                || (0..size).map(|_| row()).collect::<Vec<_>>(),
+                |rows| rt.block_on(store.append_journal(&rows)).expect("append"),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    targets = append
+}
+criterion_main!(benches);
