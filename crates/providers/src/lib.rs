@@ -16,6 +16,7 @@ pub mod men;
 pub mod mesri;
 pub mod oauth;
 pub mod sdh;
+pub mod simulation;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

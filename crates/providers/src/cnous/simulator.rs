@@ -5,9 +5,8 @@
 //! by `tools/derive_cnous_people.py`) and `people_synthetic.json` (our own failure cases).
 //! It logs nothing: requests carry identities.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -15,10 +14,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine;
-use passerelle_core::translit::fold;
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+use crate::oauth::ClientAuth;
+use crate::simulation::{self, normal, Answer, TokenDesk};
 
 pub const CLIENT_ID: &str = "passerelle-demo";
 pub const CLIENT_SECRET: &str = "demo-secret-cnous";
@@ -29,22 +29,6 @@ const SYNTHETIC_PEOPLE: &str = include_str!("people_synthetic.json");
 /// The fields of the civility search that must match, as the upstream's search does.
 const SEARCH_FIELDS: &[&str] = &["lastName", "firstNames", "birthDate", "birthPlace", "civility"];
 
-/// A canned answer (synthetic people): status and body returned verbatim.
-#[derive(Debug, Clone, Deserialize)]
-struct Answer {
-    status: u16,
-    #[serde(default)]
-    delay_ms: u64,
-    #[serde(default)]
-    body: Option<Value>,
-    #[serde(default)]
-    raw_body: Option<String>,
-    #[serde(default)]
-    content_type: Option<String>,
-    #[serde(default)]
-    location: Option<String>,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Person {
@@ -53,11 +37,6 @@ struct Person {
     campaign_year: Option<u16>,
     student: Option<Value>,
     answer: Option<Answer>,
-}
-
-#[derive(Deserialize)]
-struct PeopleFile {
-    people: Vec<Person>,
 }
 
 /// What the upstream holds for one search: a student record, or a canned answer.
@@ -72,11 +51,7 @@ type CivilityKey = (BTreeMap<String, String>, Option<u16>);
 pub struct Simulator {
     by_ine: HashMap<(String, Option<u16>), Found>,
     by_civility: HashMap<CivilityKey, Found>,
-    tokens: Mutex<HashSet<String>>,
-}
-
-fn normal(value: &str) -> String {
-    fold(value.trim()).to_uppercase()
+    tokens: TokenDesk,
 }
 
 /// The search fields present in `search`, without accents nor case.
@@ -93,12 +68,11 @@ impl Simulator {
         let mut simulator = Simulator {
             by_ine: HashMap::new(),
             by_civility: HashMap::new(),
-            tokens: Mutex::new(HashSet::new()),
+            tokens: TokenDesk::new("cnous", CLIENT_ID, CLIENT_SECRET, ClientAuth::Basic),
         };
-        for file in [PEOPLE, SYNTHETIC_PEOPLE] {
-            let parsed: PeopleFile = serde_json::from_str(file).expect("the simulator's people files are valid JSON");
-            parsed.people.into_iter().for_each(|p| simulator.add(p));
-        }
+        simulation::people(&[PEOPLE, SYNTHETIC_PEOPLE])
+            .into_iter()
+            .for_each(|p| simulator.add(p));
         Arc::new(simulator)
     }
 
@@ -121,11 +95,7 @@ impl Simulator {
     }
 
     fn authorised(&self, headers: &HeaderMap) -> bool {
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|t| self.tokens.lock().expect("token table").contains(t))
+        self.tokens.scope(headers).is_some()
     }
 }
 
@@ -137,24 +107,11 @@ pub fn router(simulator: Arc<Simulator>) -> Router {
         .with_state(simulator)
 }
 
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(value.strip_prefix("Basic ")?)
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    Some((id.to_string(), secret.to_string()))
-}
-
 /// The real endpoint takes an empty body; any form body is ignored.
 async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap) -> Response {
-    let known = basic_credentials(&headers).is_some_and(|(id, secret)| id == CLIENT_ID && secret == CLIENT_SECRET);
-    if !known {
+    let Some(access_token) = sim.tokens.issue(&headers, None, "") else {
         return error(StatusCode::UNAUTHORIZED, "Identifiants client invalides");
-    }
-    let access_token = format!("cnous-{:032x}", rand::random::<u128>());
-    sim.tokens.lock().expect("token table").insert(access_token.clone());
+    };
     Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600})).into_response()
 }
 
@@ -193,7 +150,7 @@ async fn by_ine(
     };
     match sim.by_ine.get(&(normal(&ine), year)).cloned() {
         Some(Found::Student(student)) => Json(student).into_response(),
-        Some(Found::Answer(answer)) => respond(answer).await,
+        Some(Found::Answer(answer)) => answer.respond(&[("location", header::LOCATION)]).await,
         None => not_found(),
     }
 }
@@ -224,25 +181,7 @@ async fn by_civility(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body
         .collect();
     match sim.by_civility.get(&(civility_key(&fields), year)).cloned() {
         Some(Found::Student(student)) => Json(json!([student])).into_response(),
-        Some(Found::Answer(answer)) => respond(answer).await,
+        Some(Found::Answer(answer)) => answer.respond(&[("location", header::LOCATION)]).await,
         None => not_found(),
     }
-}
-
-async fn respond(answer: Answer) -> Response {
-    if answer.delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(answer.delay_ms)).await;
-    }
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = match (answer.raw_body, answer.body) {
-        (Some(raw), _) => {
-            let content_type = answer.content_type.unwrap_or_else(|| "text/plain".into());
-            (status, [(header::CONTENT_TYPE, content_type)], raw).into_response()
-        }
-        (None, body) => (status, Json(body.unwrap_or(Value::Null))).into_response(),
-    };
-    if let Some(location) = answer.location.and_then(|l| l.parse().ok()) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
 }

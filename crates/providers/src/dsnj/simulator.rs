@@ -5,16 +5,16 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use passerelle_core::translit::fold;
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+use crate::simulation::{self, Answer};
 
 pub const TOKEN: &str = "demo-token-dsnj";
 
@@ -31,29 +31,10 @@ const PIVOT: [&str; 6] = [
     "birthcountry",
 ];
 
-/// The upstream's answer for one person.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Answer {
-    pub status: u16,
-    #[serde(default)]
-    pub delay_ms: u64,
-    #[serde(default)]
-    pub body: Option<Value>,
-    #[serde(default)]
-    pub raw_body: Option<String>,
-    #[serde(default)]
-    pub content_type: Option<String>,
-}
-
 #[derive(Deserialize)]
 struct Person {
     identite: Value,
     answer: Answer,
-}
-
-#[derive(Deserialize)]
-struct PeopleFile {
-    people: Vec<Person>,
 }
 
 pub struct Simulator {
@@ -65,7 +46,7 @@ fn key(pivot: &Value) -> Vec<String> {
     PIVOT
         .iter()
         .map(|field| match pivot.get(*field) {
-            Some(Value::String(s)) => fold(s.trim()).to_uppercase(),
+            Some(Value::String(s)) => simulation::normal(s),
             _ => String::new(),
         })
         .collect()
@@ -74,11 +55,8 @@ fn key(pivot: &Value) -> Vec<String> {
 impl Simulator {
     pub fn with_default_people() -> Arc<Simulator> {
         let mut people = HashMap::new();
-        for file in [PEOPLE, SYNTHETIC_PEOPLE] {
-            let parsed: PeopleFile = serde_json::from_str(file).expect("the simulator's people files are valid JSON");
-            for p in parsed.people {
-                people.entry(key(&p.identite)).or_insert(p.answer);
-            }
+        for p in simulation::people::<Person>(&[PEOPLE, SYNTHETIC_PEOPLE]) {
+            people.entry(key(&p.identite)).or_insert(p.answer);
         }
         Arc::new(Simulator { people })
     }
@@ -96,11 +74,7 @@ fn technical_error(status: StatusCode, message: &str) -> Response {
 }
 
 async fn service_national(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body: String) -> Response {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if bearer != Some(TOKEN) {
+    if simulation::bearer(&headers) != Some(TOKEN) {
         return technical_error(StatusCode::UNAUTHORIZED, "Jeton d'accès absent ou invalide");
     }
     let json_sent = headers
@@ -120,22 +94,8 @@ async fn service_national(State(sim): State<Arc<Simulator>>, headers: HeaderMap,
         return technical_error(StatusCode::BAD_REQUEST, "Le format du JSON n'est pas correct");
     };
     match sim.people.get(&key(&pivot)).cloned() {
-        Some(answer) => respond(answer).await,
+        Some(answer) => answer.respond(&[]).await,
         None => Json(json!({"return_code": "OK", "results": [{"code": "NON_TROUVE", "identite_pivot": pivot}]}))
             .into_response(),
-    }
-}
-
-async fn respond(answer: Answer) -> Response {
-    if answer.delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(answer.delay_ms)).await;
-    }
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match (answer.raw_body, answer.body) {
-        (Some(raw), _) => {
-            let content_type = answer.content_type.unwrap_or_else(|| "text/plain".into());
-            (status, [(header::CONTENT_TYPE, content_type)], raw).into_response()
-        }
-        (None, body) => (status, Json(body.unwrap_or(Value::Null))).into_response(),
     }
 }

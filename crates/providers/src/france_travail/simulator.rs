@@ -5,17 +5,19 @@
 //! official sandbox cases by `tools/derive_france_travail_people.py`) and
 //! `people_synthetic.json` (our own failure cases). It logs nothing.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
+
+use crate::oauth::ClientAuth;
+use crate::simulation::{self, Answer, TokenDesk, TokenForm};
 
 pub const CLIENT_ID: &str = "passerelle-demo";
 pub const CLIENT_SECRET: &str = "demo-secret-france-travail";
@@ -28,20 +30,6 @@ const SYNTHETIC_PEOPLE: &str = include_str!("people_synthetic.json");
 const STATUT_SCOPE: &str = "api_statutaugmentev1";
 const INDEMNITES_SCOPE: &str = "api_liste-paiementsv1";
 
-/// The upstream's answer for one login and service.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Answer {
-    pub status: u16,
-    #[serde(default)]
-    pub delay_ms: u64,
-    #[serde(default)]
-    pub body: Option<Value>,
-    #[serde(default)]
-    pub raw_body: Option<String>,
-    #[serde(default)]
-    pub content_type: Option<String>,
-}
-
 #[derive(Debug, Deserialize)]
 struct Person {
     /// `statut`, `indemnites`, or `*` for both.
@@ -50,15 +38,10 @@ struct Person {
     answer: Answer,
 }
 
-#[derive(Deserialize)]
-struct PeopleFile {
-    people: Vec<Person>,
-}
-
 pub struct Simulator {
     people: HashMap<(String, String), Answer>,
-    /// Issued tokens and their scopes.
-    tokens: Mutex<HashMap<String, HashSet<String>>>,
+    /// Each token remembers its space-separated scopes.
+    tokens: TokenDesk,
 }
 
 /// Logins are matched without regard to case or surrounding blanks.
@@ -69,15 +52,12 @@ fn normalise(login: &str) -> String {
 impl Simulator {
     pub fn with_default_people() -> Arc<Simulator> {
         let mut people = HashMap::new();
-        for file in [PEOPLE, SYNTHETIC_PEOPLE] {
-            let parsed: PeopleFile = serde_json::from_str(file).expect("the simulator's people files are valid JSON");
-            for p in parsed.people {
-                people.entry((p.service, normalise(&p.login))).or_insert(p.answer);
-            }
+        for p in simulation::people::<Person>(&[PEOPLE, SYNTHETIC_PEOPLE]) {
+            people.entry((p.service, normalise(&p.login))).or_insert(p.answer);
         }
         Arc::new(Simulator {
             people,
-            tokens: Mutex::new(HashMap::new()),
+            tokens: TokenDesk::new("ft", CLIENT_ID, CLIENT_SECRET, ClientAuth::Form),
         })
     }
 
@@ -91,14 +71,9 @@ impl Simulator {
 
     /// Whether the request carries a token of ours holding `scope`.
     fn authorised(&self, headers: &HeaderMap, scope: &str) -> bool {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let tokens = self.tokens.lock().expect("token table");
-        bearer
-            .and_then(|t| tokens.get(t))
-            .is_some_and(|scopes| scopes.contains(scope))
+        self.tokens
+            .scope(headers)
+            .is_some_and(|scopes| scopes.split_whitespace().any(|s| s == scope))
     }
 }
 
@@ -110,28 +85,11 @@ pub fn router(simulator: Arc<Simulator>) -> Router {
         .with_state(simulator)
 }
 
-#[derive(Deserialize)]
-struct TokenForm {
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    grant_type: Option<String>,
-    scope: Option<String>,
-}
-
-async fn token(State(sim): State<Arc<Simulator>>, Form(form): Form<TokenForm>) -> Response {
-    let known = form.client_id.as_deref() == Some(CLIENT_ID)
-        && form.client_secret.as_deref() == Some(CLIENT_SECRET)
-        && form.grant_type.as_deref() == Some("client_credentials");
-    if !known {
-        let body = json!({"error": "invalid_client", "error_description": "Invalid authentication method for accessing this endpoint."});
-        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-    }
-    let scope = form.scope.unwrap_or_default();
-    let access_token = format!("ft-{:032x}", rand::random::<u128>());
-    sim.tokens.lock().expect("token table").insert(
-        access_token.clone(),
-        scope.split_whitespace().map(str::to_string).collect(),
-    );
+async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Form(form): Form<TokenForm>) -> Response {
+    let scope = form.scope.clone().unwrap_or_default();
+    let Some(access_token) = sim.tokens.issue(&headers, Some(&form), &scope) else {
+        return simulation::invalid_client("Invalid authentication method for accessing this endpoint.");
+    };
     Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 1499, "scope": scope}))
         .into_response()
 }
@@ -179,7 +137,7 @@ async fn statut(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body: Str
         return error(StatusCode::BAD_REQUEST, "400", "Identifiant absent");
     }
     match sim.find("statut", &body) {
-        Some(answer) => respond(answer).await,
+        Some(answer) => answer.respond(&[]).await,
         None => error(StatusCode::NOT_FOUND, "404", "Individu inconnu de nos services"),
     }
 }
@@ -202,23 +160,8 @@ async fn indemnites(
         return error(StatusCode::BAD_REQUEST, "400", "loginMnemotechnique absent");
     };
     match sim.find("indemnites", &login) {
-        Some(answer) => respond(answer).await,
+        Some(answer) => answer.respond(&[]).await,
         // The payments service knows no such person as registered.
         None => Json(json!({"statutInscription": false, "listePaiement": []})).into_response(),
-    }
-}
-
-async fn respond(answer: Answer) -> Response {
-    if answer.delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(answer.delay_ms)).await;
-    }
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match (answer.raw_body, answer.body) {
-        (Some(raw), _) => {
-            let content_type = answer.content_type.unwrap_or_else(|| "text/plain".into());
-            (status, [(header::CONTENT_TYPE, content_type)], raw).into_response()
-        }
-        (None, Some(body)) => (status, Json(body)).into_response(),
-        (None, None) => status.into_response(),
     }
 }

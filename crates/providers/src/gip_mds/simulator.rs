@@ -5,38 +5,25 @@
 //! `tools/derive_gip_mds_people.py`) and `people_synthetic.json` (our own error
 //! cases). It never logs identities.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use passerelle_core::translit::fold;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
+
+use crate::oauth::ClientAuth;
+use crate::simulation::{self, normal, Answer, TokenDesk, TokenForm};
 
 pub const CLIENT_ID: &str = "passerelle-demo";
 pub const CLIENT_SECRET: &str = "demo-secret-gip-mds";
 
 const PEOPLE: &str = include_str!("people.json");
 const SYNTHETIC_PEOPLE: &str = include_str!("people_synthetic.json");
-
-/// The upstream's answer for one person.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Answer {
-    pub status: u16,
-    #[serde(default)]
-    pub delay_ms: u64,
-    #[serde(default)]
-    pub body: Option<Value>,
-    #[serde(default)]
-    pub raw_body: Option<String>,
-    #[serde(default)]
-    pub content_type: Option<String>,
-}
 
 /// Who is searched: `nom`, `prenom`, `dateNaissance` as the upstream receives them.
 #[derive(Debug, Deserialize)]
@@ -53,39 +40,30 @@ struct Person {
     answer: Answer,
 }
 
-#[derive(Deserialize)]
-struct PeopleFile {
-    people: Vec<Person>,
-}
-
 type Key = (String, String, String);
 
 pub struct Simulator {
     people: HashMap<Key, Answer>,
-    tokens: Mutex<HashSet<String>>,
+    tokens: TokenDesk,
 }
 
 /// Matching is exact on each field, after removing accents and case.
 fn key(nom: &str, prenom: &str, date: &str) -> Key {
-    let norm = |s: &str| fold(s.trim()).to_uppercase();
-    (norm(nom), norm(prenom), date.trim().to_string())
+    (normal(nom), normal(prenom), date.trim().to_string())
 }
 
 impl Simulator {
     pub fn with_default_people() -> Arc<Simulator> {
         let mut people = HashMap::new();
-        for file in [PEOPLE, SYNTHETIC_PEOPLE] {
-            let parsed: PeopleFile = serde_json::from_str(file).expect("the simulator's people files are valid JSON");
-            for p in parsed.people {
-                let id = &p.identite;
-                people
-                    .entry(key(&id.nom, &id.prenom, &id.date_naissance))
-                    .or_insert(p.answer);
-            }
+        for p in simulation::people::<Person>(&[PEOPLE, SYNTHETIC_PEOPLE]) {
+            let id = &p.identite;
+            people
+                .entry(key(&id.nom, &id.prenom, &id.date_naissance))
+                .or_insert(p.answer);
         }
         Arc::new(Simulator {
             people,
-            tokens: Mutex::new(HashSet::new()),
+            tokens: TokenDesk::new("gip-mds", CLIENT_ID, CLIENT_SECRET, ClientAuth::Form),
         })
     }
 }
@@ -97,23 +75,10 @@ pub fn router(simulator: Arc<Simulator>) -> Router {
         .with_state(simulator)
 }
 
-#[derive(Deserialize)]
-struct TokenForm {
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    grant_type: Option<String>,
-}
-
-async fn token(State(sim): State<Arc<Simulator>>, Form(form): Form<TokenForm>) -> Response {
-    let known = form.client_id.as_deref() == Some(CLIENT_ID)
-        && form.client_secret.as_deref() == Some(CLIENT_SECRET)
-        && form.grant_type.as_deref() == Some("client_credentials");
-    if !known {
-        let body = json!({"error": "invalid_client", "error_description": "Invalid client credentials"});
-        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-    }
-    let access_token = format!("gip-mds-{:032x}", rand::random::<u128>());
-    sim.tokens.lock().expect("token table").insert(access_token.clone());
+async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Form(form): Form<TokenForm>) -> Response {
+    let Some(access_token) = sim.tokens.issue(&headers, Some(&form), "contrats") else {
+        return simulation::invalid_client("Invalid client credentials");
+    };
     Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600, "scope": "contrats"}))
         .into_response()
 }
@@ -127,12 +92,7 @@ async fn contrats(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let known = bearer.is_some_and(|t| sim.tokens.lock().expect("token table").contains(t));
-    if !known {
+    if sim.tokens.scope(&headers).is_none() {
         return erreur(
             StatusCode::UNAUTHORIZED,
             "UNAUTHORIZED",
@@ -155,25 +115,11 @@ async fn contrats(
         );
     }
     match sim.people.get(&key(param("nom"), param("prenom"), date)).cloned() {
-        Some(answer) => respond(answer).await,
+        Some(answer) => answer.respond(&[]).await,
         None => erreur(
             StatusCode::NOT_FOUND,
             "NOT_FOUND_INDIVIDU",
             "Aucun individu ne répond aux critères saisis.",
         ),
-    }
-}
-
-async fn respond(answer: Answer) -> Response {
-    if answer.delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(answer.delay_ms)).await;
-    }
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match (answer.raw_body, answer.body) {
-        (Some(raw), _) => {
-            let content_type = answer.content_type.unwrap_or_else(|| "text/plain".into());
-            (status, [(header::CONTENT_TYPE, content_type)], raw).into_response()
-        }
-        (None, body) => (status, Json(body.unwrap_or(Value::Null))).into_response(),
     }
 }

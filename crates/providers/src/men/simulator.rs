@@ -4,38 +4,26 @@
 //! the constant `scope`. Its people come from `people.json` (derived from the official
 //! sandbox cases by `tools/derive_men_people.py`) and `people_synthetic.json`.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use passerelle_core::translit::fold;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::UPSTREAM_SCOPE;
+use crate::oauth::ClientAuth;
+use crate::simulation::{self, normal, Answer, TokenDesk, TokenForm};
 
 pub const CLIENT_ID: &str = "passerelle-demo";
 pub const CLIENT_SECRET: &str = "demo-secret-men";
 
 const PEOPLE: &str = include_str!("people.json");
 const SYNTHETIC_PEOPLE: &str = include_str!("people_synthetic.json");
-
-/// The upstream's answer for one person.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Answer {
-    pub status: u16,
-    #[serde(default)]
-    pub delay_ms: u64,
-    #[serde(default)]
-    pub body: Option<Value>,
-    #[serde(default)]
-    pub raw_body: Option<String>,
-}
 
 /// Who a pupil is and where they are enrolled.
 #[derive(Debug, Clone, Deserialize)]
@@ -64,11 +52,6 @@ struct Person {
     answer: Answer,
 }
 
-#[derive(Deserialize)]
-struct PeopleFile {
-    people: Vec<Person>,
-}
-
 /// What a search gives, by school or by perimeter.
 struct Search {
     nom: String,
@@ -90,12 +73,12 @@ enum Place {
 
 pub struct Simulator {
     people: Vec<Person>,
-    tokens: Mutex<HashSet<String>>,
+    tokens: TokenDesk,
 }
 
 /// Names match without accents nor case, as the upstream does.
 fn same_name(a: &str, b: &str) -> bool {
-    fold(a.trim()).to_uppercase() == fold(b.trim()).to_uppercase()
+    normal(a) == normal(b)
 }
 
 impl Pupil {
@@ -122,14 +105,14 @@ impl Pupil {
 
 impl Simulator {
     pub fn with_default_people() -> Arc<Simulator> {
-        let mut people = Vec::new();
-        for file in [PEOPLE, SYNTHETIC_PEOPLE] {
-            let parsed: PeopleFile = serde_json::from_str(file).expect("the simulator's people files are valid JSON");
-            people.extend(parsed.people);
+        let mut people: Vec<Person> = simulation::people(&[PEOPLE, SYNTHETIC_PEOPLE]);
+        // The upstream's raw failures are HTML pages.
+        for p in &mut people {
+            p.answer.content_type = Some("text/html".into());
         }
         Arc::new(Simulator {
             people,
-            tokens: Mutex::new(HashSet::new()),
+            tokens: TokenDesk::new("men", CLIENT_ID, CLIENT_SECRET, ClientAuth::Form),
         })
     }
 
@@ -138,11 +121,7 @@ impl Simulator {
     }
 
     fn knows(&self, headers: &HeaderMap) -> bool {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        bearer.is_some_and(|t| self.tokens.lock().expect("token table").contains(t))
+        self.tokens.scope(headers).is_some()
     }
 }
 
@@ -155,23 +134,11 @@ pub fn router(simulator: Arc<Simulator>) -> Router {
         .with_state(simulator)
 }
 
-#[derive(Deserialize)]
-struct TokenForm {
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    grant_type: Option<String>,
-}
-
-async fn token(State(sim): State<Arc<Simulator>>, Form(form): Form<TokenForm>) -> Response {
-    let known = form.client_id.as_deref() == Some(CLIENT_ID)
-        && form.client_secret.as_deref() == Some(CLIENT_SECRET)
-        && form.grant_type.as_deref() == Some("client_credentials");
-    if !known {
+async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Form(form): Form<TokenForm>) -> Response {
+    let Some(access_token) = sim.tokens.issue(&headers, Some(&form), "") else {
         let body = json!({"error": "unauthorized_client", "error_description": "Invalid client or Invalid client credentials"});
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-    }
-    let access_token = format!("men-{:032x}", rand::random::<u128>());
-    sim.tokens.lock().expect("token table").insert(access_token.clone());
+    };
     Json(
         json!({"access_token": access_token, "expires_in": 300, "refresh_expires_in": 0,
         "token_type": "Bearer", "not-before-policy": 0, "scope": ""}),
@@ -295,21 +262,10 @@ async fn answer(sim: &Simulator, search: Option<Search>) -> Response {
         return problem(StatusCode::BAD_REQUEST, "Paramètres de recherche incomplets");
     };
     match sim.find(&search).cloned() {
-        Some(answer) => respond(answer).await,
+        Some(answer) => answer.respond(&[]).await,
         None => problem(
             StatusCode::NOT_FOUND,
             "Aucun élève ne correspond aux critères de recherche",
         ),
-    }
-}
-
-async fn respond(answer: Answer) -> Response {
-    if answer.delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(answer.delay_ms)).await;
-    }
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match (answer.raw_body, answer.body) {
-        (Some(raw), _) => (status, [(header::CONTENT_TYPE, "text/html")], raw).into_response(),
-        (None, body) => (status, Json(body.unwrap_or(Value::Null))).into_response(),
     }
 }

@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -14,9 +13,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use passerelle_core::translit::fold;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
+
+use crate::simulation::{self, Answer};
 
 pub const API_KEY_INE: &str = "demo-mesri-ine";
 pub const API_KEY_CIVILITY: &str = "demo-mesri-civility";
@@ -26,22 +26,6 @@ const SYNTHETIC_PEOPLE: &str = include_str!("people_synthetic.json");
 
 /// The fields of the civility body that identify a person.
 const CIVILITY_FIELDS: &[&str] = &["nomFamille", "prenom1", "dateNaissance", "sexe"];
-
-/// The upstream's answer for one person.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Answer {
-    pub status: u16,
-    #[serde(default)]
-    pub delay_ms: u64,
-    #[serde(default)]
-    pub body: Option<Value>,
-    #[serde(default)]
-    pub raw_body: Option<String>,
-    #[serde(default)]
-    pub content_type: Option<String>,
-    #[serde(default)]
-    pub location: Option<String>,
-}
 
 /// One person, found either by INE or by the civility body.
 #[derive(Debug, Deserialize)]
@@ -53,11 +37,6 @@ struct Person {
     answer: Answer,
 }
 
-#[derive(Deserialize)]
-struct PeopleFile {
-    people: Vec<Person>,
-}
-
 pub struct Simulator {
     by_ine: HashMap<String, Answer>,
     by_civility: HashMap<BTreeMap<String, String>, Answer>,
@@ -66,10 +45,7 @@ pub struct Simulator {
 /// Exact matching after removing accents, case and outer spaces: a missing or
 /// different birthplace finds nobody, as in the official sandbox.
 fn normalise(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    fields
-        .iter()
-        .map(|(k, v)| (k.clone(), fold(v.trim()).to_uppercase()))
-        .collect()
+    fields.iter().map(|(k, v)| (k.clone(), simulation::normal(v))).collect()
 }
 
 impl Simulator {
@@ -78,14 +54,11 @@ impl Simulator {
             by_ine: HashMap::new(),
             by_civility: HashMap::new(),
         };
-        for file in [PEOPLE, SYNTHETIC_PEOPLE] {
-            let parsed: PeopleFile = serde_json::from_str(file).expect("the simulator's people files are valid JSON");
-            for p in parsed.people {
-                if let Some(ine) = p.ine {
-                    simulator.by_ine.entry(ine.to_uppercase()).or_insert(p.answer);
-                } else if let Some(civility) = p.civility {
-                    simulator.by_civility.entry(normalise(&civility)).or_insert(p.answer);
-                }
+        for p in simulation::people::<Person>(&[PEOPLE, SYNTHETIC_PEOPLE]) {
+            if let Some(ine) = p.ine {
+                simulator.by_ine.entry(ine.to_uppercase()).or_insert(p.answer);
+            } else if let Some(civility) = p.civility {
+                simulator.by_civility.entry(normalise(&civility)).or_insert(p.answer);
             }
         }
         Arc::new(simulator)
@@ -148,7 +121,7 @@ async fn by_ine(
         );
     };
     match sim.by_ine.get(&ine).cloned() {
-        Some(answer) => respond(answer).await,
+        Some(answer) => answer.respond(&[("location", header::LOCATION)]).await,
         None => error(StatusCode::NOT_FOUND, "inscription introuvable", "GET", &ine),
     }
 }
@@ -172,25 +145,7 @@ async fn by_civility(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body
         );
     };
     match sim.by_civility.get(&normalise(&fields)).cloned() {
-        Some(answer) => respond(answer).await,
+        Some(answer) => answer.respond(&[("location", header::LOCATION)]).await,
         None => error(StatusCode::NOT_FOUND, "étudiant introuvable", "POST", ""),
     }
-}
-
-async fn respond(answer: Answer) -> Response {
-    if answer.delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(answer.delay_ms)).await;
-    }
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = match (answer.raw_body, answer.body) {
-        (Some(raw), _) => {
-            let content_type = answer.content_type.unwrap_or_else(|| "text/plain".into());
-            (status, [(header::CONTENT_TYPE, content_type)], raw).into_response()
-        }
-        (None, body) => (status, Json(body.unwrap_or(Value::Null))).into_response(),
-    };
-    if let Some(location) = answer.location.and_then(|l| l.parse().ok()) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
 }
