@@ -71,6 +71,32 @@ fn spawn_demo(data_dir: &std::path::Path) -> Running {
     )
 }
 
+/// `passerelle token issue`: the token's jti and its JWT (the last line printed).
+async fn issue_token(data_dir: &str, name: &str, scopes: &str) -> (String, String) {
+    let args = [
+        "token",
+        "issue",
+        "--data-dir",
+        data_dir,
+        "--name",
+        name,
+        "--siret",
+        RECIPIENT,
+        "--scopes",
+        scopes,
+    ];
+    let (ok, out) = cli(&args).await;
+    assert!(ok, "{out}");
+    let jwt = out.lines().last().unwrap().trim().to_string();
+    let jti = out
+        .lines()
+        .find_map(|l| l.strip_prefix("jti: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    (jti, jwt)
+}
+
 async fn cli(args: &[&str]) -> (bool, String) {
     let output = Command::new(BIN).args(args).output().await.unwrap();
     (
@@ -107,27 +133,7 @@ async fn operator_issues_lists_revokes_and_prolongs_tokens() {
     let sim = simulators.line_after("simulators listening on").await;
     let sim = sim.split_whitespace().next().unwrap().to_string();
 
-    let (ok, out) = cli(&[
-        "token",
-        "issue",
-        "--data-dir",
-        data,
-        "--name",
-        "CCAS de Rennes",
-        "--siret",
-        RECIPIENT,
-        "--scopes",
-        "cnaf_quotient_familial",
-    ])
-    .await;
-    assert!(ok, "{out}");
-    let jwt = out.lines().last().unwrap().trim().to_string();
-    let jti = out
-        .lines()
-        .find_map(|l| l.strip_prefix("jti: "))
-        .unwrap()
-        .trim()
-        .to_string();
+    let (jti, jwt) = issue_token(data, "CCAS de Rennes", "cnaf_quotient_familial").await;
 
     let base_url = format!("{sim}/dss");
     let mut gateway = Running::spawn(
@@ -261,21 +267,7 @@ async fn official_cases_replay_against_the_demo() {
 async fn logs_hold_neither_tokens_nor_identities() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let (ok, out) = cli(&[
-        "token",
-        "issue",
-        "--data-dir",
-        data,
-        "--name",
-        "Mairie",
-        "--siret",
-        RECIPIENT,
-        "--scopes",
-        "all",
-    ])
-    .await;
-    assert!(ok, "{out}");
-    let jwt = out.lines().last().unwrap().trim().to_string();
+    let (_, jwt) = issue_token(data, "Mairie", "all").await;
     let log_path = dir.path().join("gateway.log");
     let log_file = std::fs::File::create(&log_path).unwrap();
     let env = [
