@@ -13,13 +13,9 @@ cases are not upstream behaviours and are skipped.
 Usage: tools/derive_gip_mds_people.py [SANDBOX_DIR]   (default: ../shared/fixtures/sandbox-cases
 relative to the repo root). Stdlib + PyYAML only.
 """
-import json
-import sys
-from pathlib import Path
 
-import yaml
+from sandbox_cases import REPO, derive_by_identity
 
-REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "crates/providers/src/gip_mds/people.json"
 FOLDER = "api_particulier_v3_gip_mds_service_civique_with_civility"
 ABOUT = ("Derived from the official sandbox cases by tools/derive_gip_mds_people.py; each entry is "
@@ -91,35 +87,7 @@ def build_answer(status, payload, who):
 
 
 def main():
-    sandbox = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "../shared/fixtures/sandbox-cases"
-    folder = sandbox / FOLDER
-    if not folder.is_dir():
-        sys.exit(f"no {FOLDER} folder under {sandbox}")
-    people, seen = [], set()
-    for f in sorted(f for f in folder.iterdir() if f.suffix in (".yaml", ".yml")):
-        case = f"{FOLDER}/{f.name}"
-        for doc in yaml.safe_load_all(f.read_text(encoding="utf-8")):
-            if not doc:
-                continue
-            status = int(doc["status"])
-            try:
-                payload = json.loads(doc["payload"]) if doc.get("payload") else {}
-                who = identite(doc.get("params") or {})
-                answer = build_answer(status, payload, who)
-            except (Unmappable, KeyError, TypeError, IndexError, ValueError) as e:
-                print(f"error: {case} (status {status}): {e!r}", file=sys.stderr)
-                sys.exit(1)
-            if answer is None:
-                continue
-            key = json.dumps(who, sort_keys=True)
-            if key in seen:
-                print(f"warning: {case}: duplicate identity, kept the first", file=sys.stderr)
-                continue
-            seen.add(key)
-            people.append({"case": case, "identite": who, "answer": answer})
-    OUT.write_text(json.dumps({"about": ABOUT, "people": people}, indent=2, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
-    print(f"wrote {len(people)} entries to {OUT.relative_to(REPO)}", file=sys.stderr)
+    derive_by_identity(FOLDER, OUT, ABOUT, identite, build_answer, Unmappable)
 
 
 if __name__ == "__main__":
