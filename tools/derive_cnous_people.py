@@ -15,12 +15,9 @@ Usage: tools/derive_cnous_people.py [SANDBOX_DIR]   (default: ../shared/fixtures
 relative to the repo root). Stdlib + PyYAML only.
 """
 import json
-import sys
-from pathlib import Path
 
-import yaml
+from sandbox_cases import REPO, derive_people
 
-REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "crates/providers/src/cnous/people.json"
 ABOUT = ("Derived from the official sandbox cases by tools/derive_cnous_people.py; each entry is one "
          "student as the CNOUS upstream would answer, found by INE or by civility")
@@ -117,40 +114,17 @@ def person(mode, params, payload):
     return entry
 
 
+def case_person(name, status, params, payload):
+    if status in SKIPPED:
+        return None
+    if status != 200:
+        raise Unmappable(f"no failing answer known for status {status}")
+    entry = person("ine" if name.endswith("_ine") else "civility", params, payload)
+    return json.dumps({k: v for k, v in entry.items() if k != "student"}, sort_keys=True), entry
+
+
 def main():
-    sandbox = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "../shared/fixtures/sandbox-cases"
-    people, seen = [], set()
-    for name in FOLDERS:
-        folder = sandbox / name
-        if not folder.is_dir():
-            sys.exit(f"missing sandbox folder {folder}")
-        mode = "ine" if name.endswith("_ine") else "civility"
-        for f in sorted(f for f in folder.iterdir() if f.suffix in (".yaml", ".yml")):
-            case = f"{name}/{f.name}"
-            for doc in yaml.safe_load_all(f.read_text(encoding="utf-8")):
-                if not doc:
-                    continue
-                status = int(doc["status"])
-                if status in SKIPPED:
-                    continue
-                if status != 200:
-                    print(f"error: {case}: no failing answer known for status {status}", file=sys.stderr)
-                    sys.exit(1)
-                try:
-                    entry = person(mode, doc.get("params") or {}, json.loads(doc["payload"]))
-                except (Unmappable, KeyError, TypeError, ValueError) as e:
-                    print(f"error: {case}: {e!r}", file=sys.stderr)
-                    sys.exit(1)
-                key = json.dumps({k: v for k, v in entry.items() if k != "student"}, sort_keys=True)
-                if key in seen:
-                    print(f"warning: {case}: duplicate search, kept the first", file=sys.stderr)
-                    continue
-                seen.add(key)
-                people.append({"case": case, **entry})
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"about": ABOUT, "people": people}, indent=2, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
-    print(f"wrote {len(people)} entries to {OUT.relative_to(REPO)}", file=sys.stderr)
+    derive_people(FOLDERS, OUT, ABOUT, case_person, Unmappable)
 
 
 if __name__ == "__main__":

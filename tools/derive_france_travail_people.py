@@ -12,13 +12,9 @@ cases become an upstream that fails the same way; 409/429/500/503 are not upstre
 Usage: tools/derive_france_travail_people.py [SANDBOX_DIR]   (default:
 ../shared/fixtures/sandbox-cases relative to the repo root). Stdlib + PyYAML only.
 """
-import json
-import sys
-from pathlib import Path
 
-import yaml
+from sandbox_cases import REPO, derive_people
 
-REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "crates/providers/src/france_travail/people.json"
 ABOUT = ("Derived from the official sandbox cases by tools/derive_france_travail_people.py; each "
          "entry is one login as a France Travail service would answer for it")
@@ -122,37 +118,21 @@ def build_answer(service, status, payload, login):
     return None  # 404 (simulator default), 409, 429, 500, 503: not upstream behaviours
 
 
+def folder(service):
+    return f"api_particulier_v3_france_travail_{service}_with_identifiant"
+
+
+def person(name, status, params, payload):
+    service = next(s for s in SERVICES if folder(s) == name)
+    login = str(params.get("identifiant", ""))
+    answer = build_answer(service, status, payload, login)
+    if answer is None:
+        return None
+    return (service, login.strip().lower()), {"service": service, "login": login, "answer": answer}
+
+
 def main():
-    sandbox = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "../shared/fixtures/sandbox-cases"
-    people, seen = [], set()
-    for service in SERVICES:
-        folder = sandbox / f"api_particulier_v3_france_travail_{service}_with_identifiant"
-        if not folder.is_dir():
-            sys.exit(f"no {folder.name} folder under {sandbox}")
-        for f in sorted(f for f in folder.iterdir() if f.suffix in (".yaml", ".yml")):
-            case = f"{folder.name}/{f.name}"
-            for doc in yaml.safe_load_all(f.read_text(encoding="utf-8")):
-                if not doc:
-                    continue
-                status = int(doc["status"])
-                login = str((doc.get("params") or {}).get("identifiant", ""))
-                try:
-                    payload = json.loads(doc["payload"]) if doc.get("payload") else {}
-                    answer = build_answer(service, status, payload, login)
-                except (Unmappable, KeyError, TypeError, IndexError, ValueError) as e:
-                    print(f"error: {case} (status {status}): {e!r}", file=sys.stderr)
-                    sys.exit(1)
-                if answer is None:
-                    continue
-                key = (service, login.strip().lower())
-                if key in seen:
-                    print(f"warning: {case}: duplicate (service, login), kept the first", file=sys.stderr)
-                    continue
-                seen.add(key)
-                people.append({"case": case, "service": service, "login": login, "answer": answer})
-    OUT.write_text(json.dumps({"about": ABOUT, "people": people}, indent=2, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
-    print(f"wrote {len(people)} entries to {OUT.relative_to(REPO)}", file=sys.stderr)
+    derive_people([folder(s) for s in SERVICES], OUT, ABOUT, person, Unmappable)
 
 
 if __name__ == "__main__":

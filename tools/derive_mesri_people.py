@@ -14,12 +14,9 @@ Usage: tools/derive_mesri_people.py [SANDBOX_DIR]   (default: ../shared/fixtures
 relative to the repo root). Stdlib + PyYAML only.
 """
 import json
-import sys
-from pathlib import Path
 
-import yaml
+from sandbox_cases import REPO, derive_people
 
-REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "crates/providers/src/mesri/people.json"
 ABOUT = ("Derived from the official sandbox cases by tools/derive_mesri_people.py; each entry is one "
          "student as the MESRI upstream would answer for an INE or a civility body")
@@ -104,46 +101,18 @@ def build_answer(status, payload, ine):
     return None  # 404 (simulator default), 409, 429, 500, 503: not upstream behaviours
 
 
+def person(name, status, params, payload):
+    by_ine = name.endswith("_with_ine")
+    ine = str(params["ine"]).upper() if by_ine and status == 200 else None
+    answer = build_answer(status, payload, ine)
+    if answer is None:
+        return None
+    who = {"ine": str(params["ine"]).upper()} if by_ine else {"civility": civility_body(params)}
+    return json.dumps(who, sort_keys=True), {**who, "answer": answer}
+
+
 def main():
-    sandbox = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "../shared/fixtures/sandbox-cases"
-    people, seen = [], set()
-    for name in FOLDERS:
-        folder = sandbox / name
-        if not folder.is_dir():
-            sys.exit(f"no {name} folder under {sandbox}")
-        by_ine = name.endswith("_with_ine")
-        for f in sorted(f for f in folder.iterdir() if f.suffix in (".yaml", ".yml")):
-            case = f"{name}/{f.name}"
-            for doc in yaml.safe_load_all(f.read_text(encoding="utf-8")):
-                if not doc:
-                    continue
-                status = int(doc["status"])
-                params = doc.get("params") or {}
-                try:
-                    payload = json.loads(doc["payload"]) if doc.get("payload") else {}
-                    ine = str(params["ine"]).upper() if by_ine and status == 200 else None
-                    answer = build_answer(status, payload, ine)
-                    if answer is None:
-                        continue
-                    entry = {"case": case}
-                    if by_ine:
-                        entry["ine"] = str(params["ine"]).upper()
-                    else:
-                        entry["civility"] = civility_body(params)
-                except (Unmappable, KeyError, TypeError, IndexError, ValueError) as e:
-                    print(f"error: {case} (status {status}): {e!r}", file=sys.stderr)
-                    sys.exit(1)
-                key = json.dumps({k: v for k, v in entry.items() if k != "case"}, sort_keys=True)
-                if key in seen:
-                    print(f"warning: {case}: duplicate person, kept the first", file=sys.stderr)
-                    continue
-                seen.add(key)
-                entry["answer"] = answer
-                people.append(entry)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"about": ABOUT, "people": people}, indent=2, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
-    print(f"wrote {len(people)} entries to {OUT.relative_to(REPO)}", file=sys.stderr)
+    derive_people(FOLDERS, OUT, ABOUT, person, Unmappable)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,9 @@ recorded case whose period has ended since it was recorded no longer answers as 
 Usage: tools/derive_sdh_people.py [SANDBOX_DIR]   (default: ../shared/fixtures/sandbox-cases
 relative to the repo root). Stdlib + PyYAML only.
 """
-import json
-import sys
-from pathlib import Path
 
-import yaml
+from sandbox_cases import REPO, derive_people
 
-REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "crates/providers/src/sdh/people.json"
 FOLDER = "api_particulier_v3_sdh_statut_sportif_with_identifiant"
 ABOUT = ("Derived from the official sandbox cases by tools/derive_sdh_people.py; each entry is "
@@ -114,35 +110,14 @@ def build_answer(status, payload, identifiant):
     return None  # 404 (simulator default), 409, 429, 500, 503: not upstream behaviours
 
 
+def person(_folder, status, params, payload):
+    identifiant = str(params.get("identifiant", ""))
+    answer = build_answer(status, payload, identifiant)
+    return None if answer is None else (identifiant, {"identifiant": identifiant, "answer": answer})
+
+
 def main():
-    sandbox = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "../shared/fixtures/sandbox-cases"
-    folder = sandbox / FOLDER
-    if not folder.is_dir():
-        sys.exit(f"no {FOLDER} folder under {sandbox}")
-    people, seen = [], set()
-    for f in sorted(f for f in folder.iterdir() if f.suffix in (".yaml", ".yml")):
-        case = f"{FOLDER}/{f.name}"
-        for doc in yaml.safe_load_all(f.read_text(encoding="utf-8")):
-            if not doc:
-                continue
-            status = int(doc["status"])
-            identifiant = str((doc.get("params") or {}).get("identifiant", ""))
-            try:
-                payload = json.loads(doc["payload"]) if doc.get("payload") else {}
-                answer = build_answer(status, payload, identifiant)
-            except (Unmappable, KeyError, TypeError, IndexError, ValueError) as e:
-                print(f"error: {case} (status {status}): {e!r}", file=sys.stderr)
-                sys.exit(1)
-            if answer is None:
-                continue
-            if identifiant in seen:
-                print(f"warning: {case}: duplicate identifiant, kept the first", file=sys.stderr)
-                continue
-            seen.add(identifiant)
-            people.append({"case": case, "identifiant": identifiant, "answer": answer})
-    OUT.write_text(json.dumps({"about": ABOUT, "people": people}, indent=2, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
-    print(f"wrote {len(people)} entries to {OUT.relative_to(REPO)}", file=sys.stderr)
+    derive_people([FOLDER], OUT, ABOUT, person, Unmappable)
 
 
 if __name__ == "__main__":

@@ -31,25 +31,37 @@ def write_people(out, about, people):
     print(f"wrote {len(people)} entries to {out.relative_to(REPO)}", file=sys.stderr)
 
 
+def derive_people(folder_names, out, about, person, unmappable):
+    """Reads every case of the folders and writes the people file. person(folder, status,
+    params, payload) gives (key, entry) for a case, or None to skip it; a case it cannot
+    map (unmappable or a missing field) stops the script, a duplicate key is warned about."""
+    sandbox, people, seen = sandbox_dir(), [], set()
+    for name in folder_names:
+        for case, doc in documents(sandbox, name):
+            status = int(doc["status"])
+            try:
+                payload = json.loads(doc["payload"]) if doc.get("payload") else {}
+                found = person(name, status, doc.get("params") or {}, payload)
+            except (unmappable, KeyError, TypeError, IndexError, ValueError) as e:
+                print(f"error: {case} (status {status}): {e!r}", file=sys.stderr)
+                sys.exit(1)
+            if found is None:
+                continue
+            key, entry = found
+            if key in seen:
+                print(f"warning: {case}: duplicate person, kept the first", file=sys.stderr)
+                continue
+            seen.add(key)
+            people.append({"case": case, **entry})
+    write_people(out, about, people)
+
+
 def derive_by_identity(folder_name, out, about, identity, build_answer, unmappable):
     """People keyed by the identity the gateway sends: identity(params) gives it,
     build_answer(status, payload, identity) the upstream's answer (None: skip the case)."""
-    people, seen = [], set()
-    for case, doc in documents(sandbox_dir(), folder_name):
-        status = int(doc["status"])
-        try:
-            payload = json.loads(doc["payload"]) if doc.get("payload") else {}
-            who = identity(doc.get("params") or {})
-            answer = build_answer(status, payload, who)
-        except (unmappable, KeyError, TypeError, IndexError, ValueError) as e:
-            print(f"error: {case} (status {status}): {e!r}", file=sys.stderr)
-            sys.exit(1)
-        if answer is None:
-            continue
-        key = json.dumps(who, sort_keys=True)
-        if key in seen:
-            print(f"warning: {case}: duplicate identity, kept the first", file=sys.stderr)
-            continue
-        seen.add(key)
-        people.append({"case": case, "identite": who, "answer": answer})
-    write_people(out, about, people)
+    def person(_folder, status, params, payload):
+        who = identity(params)
+        answer = build_answer(status, payload, who)
+        return None if answer is None else (json.dumps(who, sort_keys=True), {"identite": who, "answer": answer})
+
+    derive_people([folder_name], out, about, person, unmappable)
