@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_catalogue::Endpoint;
 use passerelle_core::{ApiError, Civility, ProviderInfo, Query, Siret};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Endpoint-specific parameters after parsing, in a stable order (they are part of
@@ -55,12 +55,30 @@ pub trait Provider: Send + Sync {
         Ok(Extras::new())
     }
 
-    /// Calls the upstream and maps its answer to the contract's `data`, unmasked.
-    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError>;
+    /// Calls the upstream and maps its answer to the contract's `data` (unmasked) and `meta`.
+    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError>;
 
     /// Checks the real upstream with a canned call. The gateway caps it at 5 s.
     async fn ping(&self) -> Health {
         Health::Unknown
+    }
+}
+
+/// A provider's answer: the contract's `data`, before masking, and its `meta`
+/// (empty for most endpoints; ANTS reports how the identity matched).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fetched {
+    pub data: Value,
+    #[serde(default)]
+    pub meta: serde_json::Map<String, Value>,
+}
+
+impl From<Value> for Fetched {
+    fn from(data: Value) -> Self {
+        Fetched {
+            data,
+            meta: serde_json::Map::new(),
+        }
     }
 }
 

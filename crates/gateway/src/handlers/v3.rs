@@ -12,9 +12,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::{Europe::Paris, Tz};
 use passerelle_catalogue::{mask, Endpoint, NotServed};
 use passerelle_core::{ApiError, Civility, Query, Siret};
-use passerelle_providers::{Call, Extras, Provider};
+use passerelle_providers::{Call, Extras, Fetched, Provider};
 use passerelle_store::JournalRow;
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::{Digest, Sha512};
 use uuid::Uuid;
 
@@ -75,7 +75,7 @@ async fn run(
     raw: &str,
     headers: &HeaderMap,
     ip: IpAddr,
-) -> Result<Value, Errors> {
+) -> Result<Fetched, Errors> {
     let (endpoint, version) = resolve(route)?;
     let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
     trace.jti = Some(caller.record.jti);
@@ -101,10 +101,10 @@ async fn run(
 
     let no_cache = headers.get("cache-control").and_then(|v| v.to_str().ok()) == Some("no-cache");
     let cached = if no_cache { None } else { state.cache.get(&key) };
-    let data = match cached {
-        Some((data, left)) => {
+    let fetched = match cached.and_then(|(value, left)| Some((serde_json::from_value::<Fetched>(value).ok()?, left))) {
+        Some((fetched, left)) => {
             trace.cache_left = Some(left);
-            data
+            fetched
         }
         None => {
             let _running = state
@@ -122,18 +122,20 @@ async fn run(
                 request_id: &trace.request_id,
                 today: now.date_naive(),
             };
-            let data = fetch(state, provider.as_ref(), &call).await?;
+            let fetched = fetch(state, provider.as_ref(), &call).await?;
             if !no_cache && endpoint.cache_ttl_secs > 0 {
-                state
-                    .cache
-                    .put(key, data.clone(), Duration::from_secs(endpoint.cache_ttl_secs));
+                if let Ok(value) = serde_json::to_value(&fetched) {
+                    state
+                        .cache
+                        .put(key, value, Duration::from_secs(endpoint.cache_ttl_secs));
+                }
             }
-            data
+            fetched
         }
     };
-    let mut data = data;
-    mask::apply(&mut data, endpoint.masks, &caller.scopes);
-    Ok(data)
+    let mut fetched = fetched;
+    mask::apply(&mut fetched.data, endpoint.masks, &caller.scopes);
+    Ok(fetched)
 }
 
 fn resolve(route: &RouteParts) -> Result<(&'static Endpoint, u8), ApiError> {
@@ -234,7 +236,7 @@ fn check_maintenance(
     }
 }
 
-async fn fetch(state: &AppState, provider: &dyn Provider, call: &Call<'_>) -> Result<Value, ApiError> {
+async fn fetch(state: &AppState, provider: &dyn Provider, call: &Call<'_>) -> Result<Fetched, ApiError> {
     let budget = Duration::from_secs(state.config.limits.provider_timeout_secs);
     match tokio::time::timeout(budget, provider.fetch(call)).await {
         Ok(result) => result,
@@ -242,7 +244,7 @@ async fn fetch(state: &AppState, provider: &dyn Provider, call: &Call<'_>) -> Re
     }
 }
 
-async fn finish(state: &AppState, trace: Trace, outcome: Result<Value, Errors>, started: Instant) -> Response {
+async fn finish(state: &AppState, trace: Trace, outcome: Result<Fetched, Errors>, started: Instant) -> Response {
     let status = match &outcome {
         Ok(_) => 200,
         Err(errors) => errors.status().as_u16(),
@@ -263,7 +265,7 @@ async fn finish(state: &AppState, trace: Trace, outcome: Result<Value, Errors>, 
     tracing::info!(request_id = %trace.request_id, endpoint = %trace.endpoint, status, duration_ms, cached = trace.cache_left.is_some(), journaled, "v3 call");
     let mut response = match (journaled, outcome) {
         (false, _) => Errors::from(ApiError::gateway("00503")).into_response(),
-        (true, Ok(data)) => Json(json!({"data": data, "links": {}, "meta": {}})).into_response(),
+        (true, Ok(fetched)) => Json(json!({"data": fetched.data, "links": {}, "meta": fetched.meta})).into_response(),
         (true, Err(errors)) => errors.into_response(),
     };
     add_headers(response.headers_mut(), &trace);

@@ -312,7 +312,7 @@ async fn fetch_by_ine(provider: &MesriProvider, caller: &str) -> Result<Value, A
         request_id: "3f0c6f5e-2b1d-4c47-9a43-0d6f3f1b2c3d",
         today,
     };
-    provider.fetch(&call).await
+    provider.fetch(&call).await.map(|f| f.data)
 }
 
 /// The adapter alone, against the simulator, with credentials the simulator refuses.

@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use crate::http::TlsSettings;
 use crate::insee::{Insee, InseeConfig};
 use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
-use crate::{http, Call, Extras, Health, Provider};
+use crate::{http, Call, Extras, Fetched, Health, Provider};
 use mapping::Search;
 
 pub const CNOUS: ProviderInfo = ProviderInfo {
@@ -163,7 +163,7 @@ impl Provider for CnousProvider {
         }
     }
 
-    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let campaign_year = call.extras.get("campaignYear").map(String::as_str);
         let (search, request) = match call.extras.get("ine") {
             Some(ine) => (Search::Ine, self.by_ine(ine, campaign_year)),
@@ -178,7 +178,7 @@ impl Provider for CnousProvider {
         if status != StatusCode::OK {
             return Err(mapping::upstream_error(status, search, &body));
         }
-        mapping::build(call.version, &body)
+        mapping::build(call.version, &body).map(Fetched::from)
     }
 
     /// Asks for a token, then searches an INE nobody has: the upstream must answer 404.

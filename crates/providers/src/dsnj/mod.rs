@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::http::{self, TlsSettings};
-use crate::{Call, Extras, Health, Provider};
+use crate::{Call, Extras, Fetched, Health, Provider};
 
 pub const DSNJ: ProviderInfo = ProviderInfo {
     name: "DSNJ",
@@ -160,12 +160,12 @@ impl Provider for DsnjProvider {
         }
     }
 
-    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
         let response = self.post(&request_body(civility)).await?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| http::transport_error(DSNJ, &e))?;
-        mapping::build(status, &body)
+        mapping::build(status, &body).map(Fetched::from)
     }
 
     /// The real gateway's canned check: a known test identity must get a 200.

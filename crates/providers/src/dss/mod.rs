@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::http::TlsSettings;
 use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
-use crate::{http, Call, Extras, Health, Provider};
+use crate::{http, Call, Extras, Fetched, Health, Provider};
 
 /// Published contract: DSS errors carry the CNAV prefix (see docs/known-differences.md).
 pub const CNAV: ProviderInfo = ProviderInfo {
@@ -166,7 +166,7 @@ impl Provider for DssProvider {
         }
     }
 
-    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let prestation = self
             .prestations
             .get(call.endpoint.resource)
@@ -194,6 +194,7 @@ impl Provider for DssProvider {
             call.extras,
             call.today,
         )
+        .map(Fetched::from)
     }
 
     /// Asks for a token, then searches a person nobody has: the upstream must answer 404.

@@ -13,11 +13,10 @@ use passerelle_catalogue::Endpoint;
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use reqwest::StatusCode;
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::http::TlsSettings;
 use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
-use crate::{http, Call, Extras, Health, Provider};
+use crate::{http, Call, Extras, Fetched, Health, Provider};
 
 pub const FRANCE_TRAVAIL: ProviderInfo = ProviderInfo {
     name: "France Travail",
@@ -158,14 +157,14 @@ impl Provider for FranceTravailProvider {
         parse_identifiant(query)
     }
 
-    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let identifiant = call
             .extras
             .get("identifiant")
             .ok_or_else(|| ApiError::gateway("00500"))?;
         let resource = call.endpoint.resource;
         let (status, body) = self.call_upstream(resource, identifiant, call.caller).await?;
-        mapping::answer(resource, status, &body, identifiant)
+        mapping::answer(resource, status, &body, identifiant).map(Fetched::from)
     }
 
     /// Asks for a token, then the status of a login nobody has: the upstream must

@@ -11,11 +11,10 @@ use chrono::Datelike;
 use passerelle_core::{ApiError, Civility, ProviderInfo};
 use reqwest::StatusCode;
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::http::{self, TlsSettings};
 use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
-use crate::{Call, Health, Provider};
+use crate::{Call, Fetched, Health, Provider};
 
 pub const GIP_MDS: ProviderInfo = ProviderInfo {
     name: "GIP-MDS",
@@ -120,7 +119,7 @@ impl Provider for GipMdsProvider {
         GIP_MDS
     }
 
-    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let (nom, prenom, date) = call
             .civility
             .and_then(search)
@@ -128,7 +127,7 @@ impl Provider for GipMdsProvider {
         let response = self.contracts(&nom, prenom, &date).await?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| http::transport_error(GIP_MDS, &e))?;
-        mapping::build(status, &body)
+        mapping::build(status, &body).map(Fetched::from)
     }
 
     /// Gets a token, then searches a person nobody has: the upstream must answer 404.

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::http::TlsSettings;
 use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
-use crate::{http, Call, Extras, Health, Provider};
+use crate::{http, Call, Extras, Fetched, Health, Provider};
 
 pub const MEN: ProviderInfo = ProviderInfo {
     name: "MEN",
@@ -184,7 +184,7 @@ impl Provider for MenProvider {
         params::parse(query)
     }
 
-    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let response = self.search(call).await?;
         let status = response.status();
         if let Some(error) = http::soft_status_error(MEN, status) {
@@ -195,7 +195,7 @@ impl Provider for MenProvider {
             return Err(mapping::upstream_error(status));
         }
         let json: Value = serde_json::from_slice(&body).map_err(|_| MEN.error("999"))?;
-        mapping::build(&json, call.version)
+        mapping::build(&json, call.version).map(Fetched::from)
     }
 
     /// A token, then the upstream's health URL, which must answer 200.

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::http::TlsSettings;
 use crate::insee::{Insee, InseeConfig};
-use crate::{http, Call, Extras, Health, Provider};
+use crate::{http, Call, Extras, Fetched, Health, Provider};
 
 pub const MESRI: ProviderInfo = ProviderInfo {
     name: "MESRI",
@@ -139,7 +139,7 @@ impl Provider for MesriProvider {
         }
     }
 
-    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let request = match call.endpoint.mode {
             Mode::Ine => {
                 let ine = call.extras.get("ine").ok_or_else(|| ApiError::gateway("00500"))?;
@@ -151,7 +151,7 @@ impl Provider for MesriProvider {
             }
             _ => return Err(ApiError::gateway("00500")),
         };
-        self.send(request, call.caller).await
+        self.send(request, call.caller).await.map(Fetched::from)
     }
 
     /// Searches an INE nobody has: the upstream must answer 404.

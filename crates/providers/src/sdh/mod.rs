@@ -13,11 +13,10 @@ use passerelle_catalogue::Endpoint;
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use reqwest::StatusCode;
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::http::TlsSettings;
 use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
-use crate::{http, Call, Extras, Health, Provider};
+use crate::{http, Call, Extras, Fetched, Health, Provider};
 
 pub const SDH: ProviderInfo = ProviderInfo {
     name: "SDH",
@@ -128,13 +127,13 @@ impl Provider for SdhProvider {
         parse_identifiant(query)
     }
 
-    async fn fetch(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let identifiant = call
             .extras
             .get("identifiant")
             .ok_or_else(|| ApiError::gateway("00500"))?;
         let (status, body) = self.call_upstream(identifiant).await?;
-        mapping::answer(status, &body, call.today)
+        mapping::answer(status, &body, call.today).map(Fetched::from)
     }
 
     /// Asks for a token, then an athlete nobody is: the upstream must answer 404
