@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use passerelle_gateway::journal::Journal;
+use passerelle_gateway::journal::{Journal, JournalSettings};
 use passerelle_gateway::keys::{Claims, KeyRing};
 use passerelle_gateway::limits::{Limiter, Quota};
 use passerelle_store::{JournalRow, Store};
@@ -119,7 +119,10 @@ fn journal(c: &mut Criterion) {
     let store: Arc<dyn Store> = rt
         .block_on(passerelle_store::open(&format!("sqlite://{}/b.db", dir.display())))
         .expect("store");
-    let journal = rt.block_on(async { Journal::start(store.clone()) });
+    rt.block_on(KeyRing::load_or_create(store.as_ref())).expect("keys");
+    let journal = rt
+        .block_on(Journal::start(store.clone(), &JournalSettings::default()))
+        .expect("journal");
 
     let mut group = c.benchmark_group("journal");
     group.sampling_mode(SamplingMode::Flat).sample_size(20);

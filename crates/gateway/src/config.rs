@@ -8,6 +8,7 @@ use figment::Figment;
 use passerelle_providers::ProvidersConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::journal::JournalSettings;
 use crate::maintenance::MaintenanceWindow;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -37,7 +38,7 @@ impl Default for Limits {
 pub struct GatewayConfig {
     pub listen: String,
     pub data_dir: PathBuf,
-    /// `sqlite://…`; defaults to `<data_dir>/passerelle.db`.
+    /// `sqlite://…` or `postgres://…`; defaults to `<data_dir>/passerelle.db`.
     pub database_url: Option<String>,
     /// Trust the last `X-Forwarded-For` hop for the caller's IP (behind a proxy only).
     pub trust_forwarded_for: bool,
@@ -45,6 +46,7 @@ pub struct GatewayConfig {
     #[serde(skip_serializing)]
     pub providers: ProvidersConfig,
     pub maintenance: Vec<MaintenanceWindow>,
+    pub journal: JournalSettings,
 }
 
 impl Default for GatewayConfig {
@@ -57,6 +59,7 @@ impl Default for GatewayConfig {
             limits: Limits::default(),
             providers: ProvidersConfig::default(),
             maintenance: Vec::new(),
+            journal: JournalSettings::default(),
         }
     }
 }

@@ -1,50 +1,224 @@
-//! The journal writer: rows are queued, written in batches (group commit), and each
-//! caller waits until its row is durable before answering.
+//! The journal writer: rows are queued, chained by hash, written in batches (group
+//! commit), and each caller waits until its row is durable before answering.
+//!
+//! This process is one writer of the journal: it makes a writer id at start and
+//! chains its own rows (replicas never contend on one chain). Every
+//! `checkpoint_rows` rows or `checkpoint_secs` seconds, the batch carries a
+//! checkpoint signed with the gateway's newest key, covering the chain's head.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use passerelle_store::{JournalRow, Store};
+use passerelle_store::chain::{self, GENESIS};
+use passerelle_store::{ChainedRow, JournalRow, Seal, SealKind, SigningKey, Store};
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use uuid::Uuid;
 
 type Ack = oneshot::Sender<bool>;
 
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct JournalSettings {
+    /// A signed checkpoint at least every this many rows…
+    pub checkpoint_rows: u64,
+    /// …and at most this long after a row that no checkpoint covers yet.
+    pub checkpoint_secs: u64,
+    /// `passerelle journal purge` removes rows older than this by default.
+    pub retention_months: u32,
+    /// Acknowledge calls without writing them: only `serve --bench-without-journal`
+    /// (hidden) sets it, never a file or the environment.
+    #[serde(skip)]
+    pub bench_without_journal: bool,
+}
+
+impl Default for JournalSettings {
+    fn default() -> Self {
+        JournalSettings {
+            checkpoint_rows: 1000,
+            checkpoint_secs: 60,
+            retention_months: 36,
+            bench_without_journal: false,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Journal {
-    queue: mpsc::Sender<(JournalRow, Ack)>,
+    queue: Option<mpsc::Sender<(JournalRow, Ack)>>,
 }
 
 const MAX_BATCH: usize = 512;
 
 impl Journal {
-    pub fn start(store: Arc<dyn Store>) -> Journal {
+    /// Starts the writer; it signs checkpoints with the store's newest Ed25519 key.
+    pub async fn start(store: Arc<dyn Store>, settings: &JournalSettings) -> anyhow::Result<Journal> {
+        if settings.bench_without_journal {
+            tracing::warn!("BENCHMARK MODE: calls are NOT journaled; never run this in production");
+            return Ok(Journal { queue: None });
+        }
+        let key = store
+            .signing_keys()
+            .await?
+            .into_iter()
+            .rfind(|k| k.algorithm == "EdDSA")
+            .ok_or_else(|| anyhow::anyhow!("the store holds no Ed25519 key to sign journal checkpoints"))?;
         let (queue, rx) = mpsc::channel(8192);
-        tokio::spawn(write_batches(store, rx));
-        Journal { queue }
+        let sealing = Sealing {
+            key,
+            rows: settings.checkpoint_rows.max(1),
+            period: Duration::from_secs(settings.checkpoint_secs.max(1)),
+        };
+        tokio::spawn(write_batches(store, sealing, rx));
+        Ok(Journal { queue: Some(queue) })
     }
 
     /// Queues `row` and waits until it is durable. False when it could not be written.
     pub async fn record(&self, row: JournalRow) -> bool {
+        let Some(queue) = &self.queue else {
+            return true;
+        };
         let (ack, done) = oneshot::channel();
-        if self.queue.send((row, ack)).await.is_err() {
+        if queue.send((row, ack)).await.is_err() {
             return false;
         }
         done.await.unwrap_or(false)
     }
 }
 
-async fn write_batches(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(JournalRow, Ack)>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (rows, acks): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        let written = match store.append_journal(&rows).await {
-            Ok(()) => true,
+struct Sealing {
+    key: SigningKey,
+    rows: u64,
+    period: Duration,
+}
+
+/// This writer's chain: its id, the last durable row, and what no checkpoint covers.
+struct Chain {
+    writer: Uuid,
+    seq: i64,
+    head: String,
+    unsealed: u64,
+    /// When the oldest row no checkpoint covers was written.
+    unsealed_since: Option<Instant>,
+}
+
+impl Chain {
+    fn new() -> Chain {
+        let writer = Uuid::new_v4();
+        tracing::info!(%writer, "journal writer started");
+        Chain {
+            writer,
+            seq: 0,
+            head: GENESIS.to_string(),
+            unsealed: 0,
+            unsealed_since: None,
+        }
+    }
+
+    fn link(&self, rows: Vec<JournalRow>) -> Vec<ChainedRow> {
+        let mut prev = self.head.clone();
+        let mut seq = self.seq;
+        rows.into_iter()
+            .map(|row| {
+                seq += 1;
+                let linked = chain::link(self.writer, seq, &prev, row);
+                prev = linked.hash.clone();
+                linked
+            })
+            .collect()
+    }
+
+    fn seal_due(&self, sealing: &Sealing, adding: u64) -> bool {
+        let total = self.unsealed + adding;
+        total > 0 && (total >= sealing.rows || self.unsealed_since.is_some_and(|t| t.elapsed() >= sealing.period))
+    }
+
+    /// A checkpoint of the chain as it will be once `rows` are written.
+    fn checkpoint(&self, sealing: &Sealing, rows: &[ChainedRow]) -> Option<Seal> {
+        let (seq, hash) = rows.last().map_or((self.seq, self.head.as_str()), |r| (r.seq, r.hash.as_str()));
+        match chain::seal(SealKind::Checkpoint, self.writer, seq, hash, &sealing.key) {
+            Ok(seal) => Some(seal),
             Err(e) => {
-                tracing::error!(error = %e, rows = rows.len(), "journal write failed");
-                false
+                tracing::error!(error = %e, "journal checkpoint could not be signed");
+                None
             }
+        }
+    }
+
+    fn advance(&mut self, rows: &[ChainedRow], sealed: bool) {
+        if let Some(last) = rows.last() {
+            self.seq = last.seq;
+            self.head = last.hash.clone();
+        }
+        if sealed {
+            self.unsealed = 0;
+            self.unsealed_since = None;
+        } else if !rows.is_empty() {
+            self.unsealed += rows.len() as u64;
+            self.unsealed_since.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// How long the writer may wait for rows before a checkpoint is due.
+    fn idle_budget(&self, sealing: &Sealing) -> Option<Duration> {
+        self.unsealed_since
+            .map(|t| sealing.period.saturating_sub(t.elapsed()))
+    }
+}
+
+#[derive(PartialEq)]
+enum Wake {
+    Rows,
+    CheckpointDue,
+    Closed,
+}
+
+async fn write_batches(store: Arc<dyn Store>, sealing: Sealing, mut rx: mpsc::Receiver<(JournalRow, Ack)>) {
+    let mut chain = Chain::new();
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let wake = match chain.idle_budget(&sealing) {
+            None => match rx.recv_many(&mut batch, MAX_BATCH).await {
+                0 => Wake::Closed,
+                _ => Wake::Rows,
+            },
+            Some(budget) => match tokio::time::timeout(budget, rx.recv_many(&mut batch, MAX_BATCH)).await {
+                Ok(0) => Wake::Closed,
+                Ok(_) => Wake::Rows,
+                Err(_) => Wake::CheckpointDue,
+            },
         };
-        for ack in acks {
-            let _ = ack.send(written);
+        let (rows, acks): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+        let chained = chain.link(rows);
+        // At shutdown, the last rows get their checkpoint too.
+        let seal = (chain.seal_due(&sealing, chained.len() as u64) || wake == Wake::Closed && chain.unsealed > 0)
+            .then(|| chain.checkpoint(&sealing, &chained))
+            .flatten();
+        if !chained.is_empty() || seal.is_some() {
+            let written = match store.append_journal(&chained, seal.as_ref()).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, rows = chained.len(), "journal write failed");
+                    false
+                }
+            };
+            if written {
+                chain.advance(&chained, seal.is_some());
+            } else if chained.is_empty() {
+                // Only the checkpoint failed: try again a period later.
+                chain.unsealed_since = Some(Instant::now());
+            } else {
+                // The commit may have happened all the same (connection lost after
+                // it): a fresh chain never collides with rows this one may have left.
+                chain = Chain::new();
+            }
+            for ack in acks {
+                let _ = ack.send(written);
+            }
+        }
+        if wake == Wake::Closed {
+            break;
         }
     }
 }

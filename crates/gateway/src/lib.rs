@@ -60,7 +60,7 @@ impl AppState {
             limiter: limits::Limiter::new(),
             cache: cache::ResponseCache::new(),
             inflight: inflight::InFlight::default(),
-            journal: journal::Journal::start(store.clone()),
+            journal: journal::Journal::start(store.clone(), &config.journal).await?,
             providers: passerelle_providers::registry(&config.providers)?,
             openapi: openapi::document(),
             pings: pings::Pings::default(),

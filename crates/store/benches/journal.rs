@@ -1,13 +1,14 @@
 //! `Store::append_journal` on the embedded SQLite store (WAL, synchronous=FULL): one
-//! row per transaction, and a batch of 64 rows in one transaction (what the gateway's
-//! group commit does under load). The store lives in the system's temp folder, so
+//! row per transaction, and a batch of 64 chained rows in one multi-row INSERT (what
+//! the gateway's group commit does under load). The store lives in the system's temp folder, so
 //! the figures include that disk's fsync. Run with `cargo bench -p passerelle-store`.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use passerelle_store::JournalRow;
+use passerelle_store::chain::{link, GENESIS};
+use passerelle_store::{ChainedRow, JournalRow};
 use uuid::Uuid;
 
 fn row() -> JournalRow {
@@ -22,6 +23,19 @@ fn row() -> JournalRow {
         params_hash: Some("ab".repeat(64)),
         cached: false,
     }
+}
+
+/// `size` rows chained after one another, as the gateway's writer makes them.
+fn chained(size: usize) -> Vec<ChainedRow> {
+    let writer = Uuid::new_v4();
+    let mut prev = GENESIS.to_string();
+    (1..=size as i64)
+        .map(|seq| {
+            let row = link(writer, seq, &prev, row());
+            prev = row.hash.clone();
+            row
+        })
+        .collect()
 }
 
 fn append(c: &mut Criterion) {
@@ -43,8 +57,8 @@ fn append(c: &mut Criterion) {
         group.throughput(Throughput::Elements(size as u64));
         group.bench_function(format!("{size} row(s) in one transaction"), |b| {
             b.iter_batched(
-                || (0..size).map(|_| row()).collect::<Vec<_>>(),
-                |rows| rt.block_on(store.append_journal(&rows)).expect("append"),
+                || chained(size),
+                |rows| rt.block_on(store.append_journal(&rows, None)).expect("append"),
                 criterion::BatchSize::SmallInput,
             )
         });

@@ -1,6 +1,9 @@
-//! Storage behind one trait. SQLite is the embedded default; the trait is what the
-//! gateway and the CLI use, so another backend plugs in without touching them.
+//! Storage behind one trait. SQLite is the embedded default, PostgreSQL serves several
+//! replicas; the trait is what the gateway and the CLI use, and one contract test
+//! suite (`tests/contract.rs`) runs on both.
 
+pub mod chain;
+mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
@@ -9,6 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// A token and the habilitation behind it.
@@ -51,6 +55,94 @@ pub struct JournalRow {
     pub cached: bool,
 }
 
+/// A journal row in its writer's hash chain (see `chain`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainedRow {
+    pub row: JournalRow,
+    /// The gateway process that wrote it (a UUID made at start).
+    pub writer: Uuid,
+    /// Position in the writer's chain, from 1.
+    pub seq: i64,
+    /// Hash of row `seq - 1` (`chain::GENESIS` for the first), hex.
+    pub prev_hash: String,
+    /// SHA-256 of the row's canonical encoding and `prev_hash`, hex.
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealKind {
+    /// Signs a chain's head as it was written.
+    Checkpoint,
+    /// Signs the last row a purge removed, so the chain verifies from the first kept row.
+    Anchor,
+}
+
+impl SealKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SealKind::Checkpoint => "checkpoint",
+            SealKind::Anchor => "anchor",
+        }
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<SealKind> {
+        match text {
+            "checkpoint" => Ok(SealKind::Checkpoint),
+            "anchor" => Ok(SealKind::Anchor),
+            other => anyhow::bail!("unknown seal kind `{other}`"),
+        }
+    }
+}
+
+/// A chain position `(writer, seq, hash)` signed with one of the gateway's keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seal {
+    pub kind: SealKind,
+    pub writer: Uuid,
+    pub seq: i64,
+    pub hash: String,
+    pub at: DateTime<Utc>,
+    pub kid: String,
+    /// Ed25519 signature, hex.
+    pub signature: String,
+}
+
+/// A time range; open ends are unbounded. `since` is included, `until` is not.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TimeRange {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// What the store holds of one writer's chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriterSpan {
+    pub writer: Uuid,
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub rows: i64,
+}
+
+/// Where a purge cuts a writer's chain: rows up to `seq` go, `hash` is row `seq`'s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurgePoint {
+    pub writer: Uuid,
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// Calls of one token to one endpoint that ended with one status, over a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallCount {
+    pub jti: Option<Uuid>,
+    pub endpoint: String,
+    pub status: u16,
+    pub calls: i64,
+}
+
+/// Rows written before the journal was chained sit under this writer, unverifiable.
+pub const LEGACY_WRITER: Uuid = Uuid::nil();
+
 #[async_trait]
 pub trait Store: Send + Sync {
     async fn migrate(&self) -> anyhow::Result<()>;
@@ -64,24 +156,42 @@ pub trait Store: Send + Sync {
     /// Marks the token revoked at `at`; false when there is no such token.
     async fn revoke_token(&self, jti: Uuid, at: DateTime<Utc>) -> anyhow::Result<bool>;
     async fn set_token_expiry(&self, jti: Uuid, expires_at: DateTime<Utc>) -> anyhow::Result<bool>;
-    /// Writes the rows in one transaction: all are durable when this returns.
-    async fn append_journal(&self, rows: &[JournalRow]) -> anyhow::Result<()>;
+    /// Writes the rows (and the seal, if any) in one transaction: all are durable
+    /// when this returns, or none is written.
+    async fn append_journal(&self, rows: &[ChainedRow], seal: Option<&Seal>) -> anyhow::Result<()>;
     /// The newest `limit` rows, newest first.
     async fn recent_journal(&self, limit: u32) -> anyhow::Result<Vec<JournalRow>>;
+    /// Up to `limit` rows of `range` in writing order, after the row numbered `after`
+    /// (0 to start); each comes with its number, to ask for the next page.
+    async fn journal_page(&self, range: TimeRange, after: i64, limit: u32) -> anyhow::Result<Vec<(i64, ChainedRow)>>;
+    async fn journal_count(&self, range: TimeRange) -> anyhow::Result<i64>;
+    async fn journal_writers(&self) -> anyhow::Result<Vec<WriterSpan>>;
+    /// Up to `limit` rows of `writer`'s chain with `seq > after`, in chain order.
+    async fn writer_rows(&self, writer: Uuid, after: i64, limit: u32) -> anyhow::Result<Vec<ChainedRow>>;
+    /// Every seal, by writer then position.
+    async fn journal_seals(&self) -> anyhow::Result<Vec<Seal>>;
+    /// For each writer with rows older than `before`: the end of its oldest run of
+    /// such rows (the chain prefix a purge may remove).
+    async fn purge_points(&self, before: DateTime<Utc>) -> anyhow::Result<Vec<PurgePoint>>;
+    /// In one transaction: stores `anchor`, deletes its writer's rows up to
+    /// `anchor.seq` and the seals it replaces. Returns the number of rows deleted.
+    async fn purge_writer(&self, anchor: &Seal) -> anyhow::Result<u64>;
+    /// Calls per token, endpoint and status over `range`, most calls first.
+    async fn call_counts(&self, range: TimeRange) -> anyhow::Result<Vec<CallCount>>;
 }
 
-/// Opens the store named by `url` (`sqlite://path`), running its migrations.
+/// Opens the store named by `url` (`sqlite://path`, `postgres://…`), running its migrations.
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        let store = SqliteStore::connect(url).await?;
-        store.migrate().await?;
-        Ok(Arc::new(store))
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::connect(url).await?)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        anyhow::bail!("the PostgreSQL backend is not built yet (tracked in issue 5); use sqlite://")
+        Arc::new(PostgresStore::connect(url).await?)
     } else {
         anyhow::bail!(
-            "unsupported database URL (expected sqlite://…): {}",
+            "unsupported database URL (expected sqlite://… or postgres://…): {}",
             url.split(':').next().unwrap_or("")
         )
-    }
+    };
+    store.migrate().await?;
+    Ok(store)
 }

@@ -6,10 +6,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
-use crate::{JournalRow, SigningKey, Store, TokenRecord};
+use crate::chain::time_text;
+use crate::{
+    CallCount, ChainedRow, JournalRow, PurgePoint, Seal, SealKind, SigningKey, Store, TimeRange, TokenRecord,
+    WriterSpan,
+};
+
+/// SQLite takes at most 32766 bound values per statement.
+const MAX_PARAMS: usize = 32766;
+const JOURNAL_COLUMNS: usize = 13;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -64,6 +72,53 @@ fn journal_from(row: &SqliteRow) -> anyhow::Result<JournalRow> {
         params_hash: row.try_get("params_hash")?,
         cached: row.try_get::<i64, _>("cached")? != 0,
     })
+}
+
+fn chained_from(row: &SqliteRow) -> anyhow::Result<ChainedRow> {
+    Ok(ChainedRow {
+        row: journal_from(row)?,
+        writer: Uuid::parse_str(row.try_get("writer")?)?,
+        seq: row.try_get("wseq")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+fn seal_from(row: &SqliteRow) -> anyhow::Result<Seal> {
+    Ok(Seal {
+        kind: SealKind::parse(row.try_get("kind")?)?,
+        writer: Uuid::parse_str(row.try_get("writer")?)?,
+        seq: row.try_get("seq")?,
+        hash: row.try_get("hash")?,
+        at: time(row.try_get("at")?)?,
+        kid: row.try_get("kid")?,
+        signature: row.try_get("signature")?,
+    })
+}
+
+/// `WHERE` clause of a time range (times are stored as UTC RFC 3339 text).
+fn push_range(q: &mut QueryBuilder<'_, Sqlite>, range: TimeRange) {
+    q.push(" WHERE 1 = 1");
+    if let Some(since) = range.since {
+        q.push(" AND at >= ").push_bind(time_text(since));
+    }
+    if let Some(until) = range.until {
+        q.push(" AND at < ").push_bind(time_text(until));
+    }
+}
+
+async fn insert_seal(tx: &mut sqlx::SqliteConnection, seal: &Seal) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO journal_seals (kind, writer, seq, hash, at, kid, signature) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(seal.kind.as_str())
+        .bind(seal.writer.to_string())
+        .bind(seal.seq)
+        .bind(&seal.hash)
+        .bind(time_text(seal.at))
+        .bind(&seal.kid)
+        .bind(&seal.signature)
+        .execute(tx)
+        .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -171,24 +226,33 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn append_journal(&self, rows: &[JournalRow]) -> anyhow::Result<()> {
+    async fn append_journal(&self, rows: &[ChainedRow], seal: Option<&Seal>) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
-        for r in rows {
-            sqlx::query(
-                "INSERT INTO journal (request_id, at, jti, recipient, endpoint, status, duration_ms, params_hash, cached) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&r.request_id)
-            .bind(r.at.to_rfc3339())
-            .bind(r.jti.map(|j| j.to_string()))
-            .bind(&r.recipient)
-            .bind(&r.endpoint)
-            .bind(i64::from(r.status))
-            .bind(r.duration_ms)
-            .bind(&r.params_hash)
-            .bind(i64::from(r.cached))
-            .execute(&mut *tx)
-            .await?;
+        for chunk in rows.chunks(MAX_PARAMS / JOURNAL_COLUMNS) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO journal (request_id, at, jti, recipient, endpoint, status, duration_ms, params_hash, \
+                 cached, writer, wseq, prev_hash, hash) ",
+            );
+            q.push_values(chunk, |mut b, c| {
+                let r = &c.row;
+                b.push_bind(&r.request_id)
+                    .push_bind(time_text(r.at))
+                    .push_bind(r.jti.map(|j| j.to_string()))
+                    .push_bind(&r.recipient)
+                    .push_bind(&r.endpoint)
+                    .push_bind(i64::from(r.status))
+                    .push_bind(r.duration_ms)
+                    .push_bind(&r.params_hash)
+                    .push_bind(i64::from(r.cached))
+                    .push_bind(c.writer.to_string())
+                    .push_bind(c.seq)
+                    .push_bind(&c.prev_hash)
+                    .push_bind(&c.hash);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        if let Some(seal) = seal {
+            insert_seal(&mut tx, seal).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -201,80 +265,125 @@ impl Store for SqliteStore {
             .await?;
         rows.iter().map(journal_from).collect()
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::Duration as Days;
-
-    async fn store() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = SqliteStore::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        (dir, store)
+    async fn journal_page(&self, range: TimeRange, after: i64, limit: u32) -> anyhow::Result<Vec<(i64, ChainedRow)>> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM journal");
+        push_range(&mut q, range);
+        q.push(" AND seq > ").push_bind(after);
+        q.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("seq")?, chained_from(r)?)))
+            .collect()
     }
 
-    fn token() -> TokenRecord {
-        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        TokenRecord {
-            jti: Uuid::new_v4(),
-            name: "Mairie".into(),
-            siret: "13002526500013".into(),
-            scopes: vec!["a".into(), "b".into()],
-            issued_at: now,
-            expires_at: now + Days::days(30),
-            revoked_at: None,
-            rate_limit_per_minute: Some(60),
-            allowed_ips: vec!["10.0.0.0/8".into()],
+    async fn journal_count(&self, range: TimeRange) -> anyhow::Result<i64> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) AS n FROM journal");
+        push_range(&mut q, range);
+        Ok(q.build().fetch_one(&self.pool).await?.try_get("n")?)
+    }
+
+    async fn journal_writers(&self) -> anyhow::Result<Vec<WriterSpan>> {
+        let rows = sqlx::query(
+            "SELECT writer, MIN(wseq) AS first, MAX(wseq) AS last, COUNT(*) AS n FROM journal \
+             GROUP BY writer ORDER BY MIN(seq)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(WriterSpan {
+                    writer: Uuid::parse_str(r.try_get("writer")?)?,
+                    first_seq: r.try_get("first")?,
+                    last_seq: r.try_get("last")?,
+                    rows: r.try_get("n")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn writer_rows(&self, writer: Uuid, after: i64, limit: u32) -> anyhow::Result<Vec<ChainedRow>> {
+        let rows = sqlx::query("SELECT * FROM journal WHERE writer = ? AND wseq > ? ORDER BY wseq LIMIT ?")
+            .bind(writer.to_string())
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(chained_from).collect()
+    }
+
+    async fn journal_seals(&self) -> anyhow::Result<Vec<Seal>> {
+        let rows = sqlx::query("SELECT * FROM journal_seals ORDER BY writer, seq, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(seal_from).collect()
+    }
+
+    async fn purge_points(&self, before: DateTime<Utc>) -> anyhow::Result<Vec<PurgePoint>> {
+        let rows = sqlx::query(
+            "SELECT writer, MIN(wseq) AS first, MAX(wseq) AS last, MIN(CASE WHEN at >= ? THEN wseq END) AS kept \
+             FROM journal GROUP BY writer",
+        )
+        .bind(time_text(before))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut points = Vec::new();
+        for r in rows {
+            let writer: String = r.try_get("writer")?;
+            let (first, last, kept): (i64, i64, Option<i64>) = (r.try_get("first")?, r.try_get("last")?, r.try_get("kept")?);
+            let seq = kept.map_or(last, |k| k - 1);
+            if seq < first {
+                continue;
+            }
+            let hash: String = sqlx::query("SELECT hash FROM journal WHERE writer = ? AND wseq = ?")
+                .bind(&writer)
+                .bind(seq)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("hash")?;
+            points.push(PurgePoint {
+                writer: Uuid::parse_str(&writer)?,
+                seq,
+                hash,
+            });
         }
+        Ok(points)
     }
 
-    #[tokio::test]
-    async fn tokens_round_trip_and_change() {
-        let (_dir, store) = store().await;
-        let t = token();
-        store.insert_token(&t).await.unwrap();
-        assert_eq!(store.token(t.jti).await.unwrap(), Some(t.clone()));
-        let later = t.expires_at + Days::days(1);
-        assert!(store.set_token_expiry(t.jti, later).await.unwrap());
-        assert!(store.revoke_token(t.jti, later).await.unwrap());
-        let changed = store.token(t.jti).await.unwrap().unwrap();
-        assert_eq!((changed.expires_at, changed.revoked_at), (later, Some(later)));
-        assert!(!store.revoke_token(Uuid::new_v4(), later).await.unwrap());
-        assert_eq!(store.tokens().await.unwrap().len(), 1);
+    async fn purge_writer(&self, anchor: &Seal) -> anyhow::Result<u64> {
+        let writer = anchor.writer.to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM journal_seals WHERE writer = ? AND seq <= ?")
+            .bind(&writer)
+            .bind(anchor.seq)
+            .execute(&mut *tx)
+            .await?;
+        insert_seal(&mut tx, anchor).await?;
+        let done = sqlx::query("DELETE FROM journal WHERE writer = ? AND wseq <= ?")
+            .bind(&writer)
+            .bind(anchor.seq)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
     }
 
-    #[tokio::test]
-    async fn secrets_keep_their_first_value() {
-        let (_dir, store) = store().await;
-        assert_eq!(store.secret_or_insert("salt", vec![1]).await.unwrap(), vec![1]);
-        assert_eq!(store.secret_or_insert("salt", vec![2]).await.unwrap(), vec![1]);
-    }
-
-    #[tokio::test]
-    async fn journal_appends_in_batches() {
-        let (_dir, store) = store().await;
-        let row = |i: u16| JournalRow {
-            request_id: format!("r{i}"),
-            at: Utc::now(),
-            jti: None,
-            recipient: None,
-            endpoint: "e".into(),
-            status: 200 + i,
-            duration_ms: 1.5,
-            params_hash: Some("h".into()),
-            cached: i.is_multiple_of(2),
-        };
-        store.append_journal(&[row(0), row(1)]).await.unwrap();
-        let rows = store.recent_journal(10).await.unwrap();
-        assert_eq!(
-            rows.iter().map(|r| r.request_id.as_str()).collect::<Vec<_>>(),
-            vec!["r1", "r0"]
-        );
-        assert!(rows[1].cached);
+    async fn call_counts(&self, range: TimeRange) -> anyhow::Result<Vec<CallCount>> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT jti, endpoint, status, COUNT(*) AS n FROM journal");
+        push_range(&mut q, range);
+        q.push(" GROUP BY jti, endpoint, status ORDER BY n DESC, endpoint, status");
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                let jti: Option<String> = r.try_get("jti")?;
+                Ok(CallCount {
+                    jti: jti.as_deref().map(Uuid::parse_str).transpose()?,
+                    endpoint: r.try_get("endpoint")?,
+                    status: u16::try_from(r.try_get::<i64, _>("status")?)?,
+                    calls: r.try_get("n")?,
+                })
+            })
+            .collect()
     }
 }
+
