@@ -3,6 +3,7 @@
 
 mod conformance;
 mod demo;
+mod journal;
 mod run;
 mod token;
 
@@ -23,7 +24,7 @@ pub struct StoreArgs {
     /// Data folder (holds the embedded SQLite store).
     #[arg(long, global = true, env = "PASSERELLE_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Database URL (`sqlite://…`); wins over --data-dir.
+    /// Database URL (`sqlite://…` or `postgres://…`); wins over --data-dir.
     #[arg(long, global = true, env = "PASSERELLE_DATABASE_URL")]
     database_url: Option<String>,
 }
@@ -39,6 +40,10 @@ enum Command {
         listen: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
+        /// Benchmarks only: answers calls without journaling them (hidden; logs a
+        /// warning). Never set it in production: calls would leave no legal trace.
+        #[arg(long, hide = true)]
+        bench_without_journal: bool,
     },
     /// The provider simulators alone.
     Simulate {
@@ -67,6 +72,16 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Verify, export and purge the journal; count calls.
+    Journal {
+        #[command(subcommand)]
+        command: journal::JournalCommand,
+        /// Configuration file (for `journal.retention_months` and the database).
+        #[arg(long, global = true, env = "PASSERELLE_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Replays a folder of official sandbox cases against a running gateway.
     Conformance(conformance::Options),
 }
@@ -88,7 +103,12 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs();
     match cli.command {
-        Command::Serve { config, listen, store } => run::serve(config.as_deref(), listen, store).await,
+        Command::Serve {
+            config,
+            listen,
+            store,
+            bench_without_journal,
+        } => run::serve(config.as_deref(), listen, store, bench_without_journal).await,
         Command::Simulate { listen } => run::simulate(&listen).await,
         Command::Demo {
             listen,
@@ -101,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command, store } => token::run(command, &store).await,
+        Command::Journal { command, config, store } => journal::run(command, config, &store).await,
         Command::Conformance(options) => conformance::run(options).await,
     }
 }

@@ -51,8 +51,14 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing calls in flight");
 }
 
-pub async fn serve(config_file: Option<&Path>, listen: Option<String>, store_args: StoreArgs) -> anyhow::Result<()> {
+pub async fn serve(
+    config_file: Option<&Path>,
+    listen: Option<String>,
+    store_args: StoreArgs,
+    bench_without_journal: bool,
+) -> anyhow::Result<()> {
     let mut config = GatewayConfig::load(config_file)?;
+    config.journal.bench_without_journal = bench_without_journal;
     if let Some(listen) = listen {
         config.listen = listen;
     }
