@@ -136,7 +136,9 @@ impl Chain {
 
     /// A checkpoint of the chain as it will be once `rows` are written.
     fn checkpoint(&self, sealing: &Sealing, rows: &[ChainedRow]) -> Option<Seal> {
-        let (seq, hash) = rows.last().map_or((self.seq, self.head.as_str()), |r| (r.seq, r.hash.as_str()));
+        let (seq, hash) = rows
+            .last()
+            .map_or((self.seq, self.head.as_str()), |r| (r.seq, r.hash.as_str()));
         match chain::seal(SealKind::Checkpoint, self.writer, seq, hash, &sealing.key) {
             Ok(seal) => Some(seal),
             Err(e) => {
@@ -162,8 +164,7 @@ impl Chain {
 
     /// How long the writer may wait for rows before a checkpoint is due.
     fn idle_budget(&self, sealing: &Sealing) -> Option<Duration> {
-        self.unsealed_since
-            .map(|t| sealing.period.saturating_sub(t.elapsed()))
+        self.unsealed_since.map(|t| sealing.period.saturating_sub(t.elapsed()))
     }
 }
 

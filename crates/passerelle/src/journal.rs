@@ -264,7 +264,11 @@ pub async fn verify(store: &dyn Store) -> anyhow::Result<Report> {
         for (writer, rest) in seals {
             for seal in rest {
                 if !chain::seal_is_signed(&seal, &keys) {
-                    report.broken = Some(format!("writer {writer}: {} at seq {} has a bad signature", seal.kind.as_str(), seal.seq));
+                    report.broken = Some(format!(
+                        "writer {writer}: {} at seq {} has a bad signature",
+                        seal.kind.as_str(),
+                        seal.seq
+                    ));
                 } else if seal.kind == SealKind::Checkpoint && writer != LEGACY_WRITER {
                     report.broken = Some(format!(
                         "writer {writer} seq {}: signed by a checkpoint, but the writer's rows are gone",
@@ -294,7 +298,11 @@ async fn verify_writer(
     let writer = span.writer;
     for seal in seals {
         if !chain::seal_is_signed(seal, keys) {
-            return Ok(Err(format!("writer {writer}: {} at seq {} has a bad signature", seal.kind.as_str(), seal.seq)));
+            return Ok(Err(format!(
+                "writer {writer}: {} at seq {} has a bad signature",
+                seal.kind.as_str(),
+                seal.seq
+            )));
         }
         if seal.seq > span.last_seq {
             return Ok(Err(format!(
@@ -330,14 +338,23 @@ async fn verify_writer(
                 )));
             }
             if row.prev_hash != prev {
-                return Ok(Err(format!("{}: its previous hash does not match the row before it", describe(row))));
+                return Ok(Err(format!(
+                    "{}: its previous hash does not match the row before it",
+                    describe(row)
+                )));
             }
             if chain::row_hash(writer, row.seq, &row.prev_hash, &row.row) != row.hash {
-                return Ok(Err(format!("{}: its content does not match its hash (row altered)", describe(row))));
+                return Ok(Err(format!(
+                    "{}: its content does not match its hash (row altered)",
+                    describe(row)
+                )));
             }
             if let Some(hash) = signed.get(&row.seq) {
                 if *hash != row.hash {
-                    return Ok(Err(format!("{}: differs from the checkpoint signed for it", describe(row))));
+                    return Ok(Err(format!(
+                        "{}: differs from the checkpoint signed for it",
+                        describe(row)
+                    )));
                 }
                 last_signed = row.seq;
             }
@@ -359,9 +376,18 @@ mod tests {
     #[test]
     fn cutoffs_read_months_days_and_dates() {
         let now = parse_time("2026-11-22T10:00:00Z").unwrap();
-        assert_eq!(cutoff(None, 36, now).unwrap(), parse_time("2023-11-22T10:00:00Z").unwrap());
-        assert_eq!(cutoff(Some("90d"), 36, now).unwrap(), parse_time("2026-08-24T10:00:00Z").unwrap());
-        assert_eq!(cutoff(Some("2025-01-01"), 36, now).unwrap(), parse_time("2025-01-01T00:00:00Z").unwrap());
+        assert_eq!(
+            cutoff(None, 36, now).unwrap(),
+            parse_time("2023-11-22T10:00:00Z").unwrap()
+        );
+        assert_eq!(
+            cutoff(Some("90d"), 36, now).unwrap(),
+            parse_time("2026-08-24T10:00:00Z").unwrap()
+        );
+        assert_eq!(
+            cutoff(Some("2025-01-01"), 36, now).unwrap(),
+            parse_time("2025-01-01T00:00:00Z").unwrap()
+        );
         assert!(cutoff(Some("soon"), 36, now).is_err());
     }
 }

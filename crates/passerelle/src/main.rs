@@ -87,7 +87,9 @@ enum Command {
 }
 
 fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG_LEVEL").unwrap_or_else(|_| "info".into());
+    // PostgreSQL's notices ("relation … already exists, skipping") are not news.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG_LEVEL")
+        .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

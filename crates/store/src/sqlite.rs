@@ -272,9 +272,7 @@ impl Store for SqliteStore {
         q.push(" AND seq > ").push_bind(after);
         q.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
         let rows = q.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("seq")?, chained_from(r)?)))
-            .collect()
+        rows.iter().map(|r| Ok((r.try_get("seq")?, chained_from(r)?))).collect()
     }
 
     async fn journal_count(&self, range: TimeRange) -> anyhow::Result<i64> {
@@ -330,7 +328,8 @@ impl Store for SqliteStore {
         let mut points = Vec::new();
         for r in rows {
             let writer: String = r.try_get("writer")?;
-            let (first, last, kept): (i64, i64, Option<i64>) = (r.try_get("first")?, r.try_get("last")?, r.try_get("kept")?);
+            let (first, last, kept): (i64, i64, Option<i64>) =
+                (r.try_get("first")?, r.try_get("last")?, r.try_get("kept")?);
             let seq = kept.map_or(last, |k| k - 1);
             if seq < first {
                 continue;
@@ -386,4 +385,3 @@ impl Store for SqliteStore {
             .collect()
     }
 }
-

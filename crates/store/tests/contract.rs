@@ -33,7 +33,10 @@ impl Drop for Cleanup {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // Drop runs outside any runtime we may block: use a thread of its own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async {
                     if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
                         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -75,7 +78,10 @@ async fn postgres() -> Option<Backend> {
         }
     };
     let name = format!("contract_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
     let url = format!("{base}/{name}");
     Some(Backend {
@@ -208,7 +214,10 @@ async fn tokens_round_trip_and_change(b: Backend) {
     assert!(!store.revoke_token(Uuid::new_v4(), later).await.unwrap());
     assert!(!store.set_token_expiry(Uuid::new_v4(), later).await.unwrap());
     let listed = store.tokens().await.unwrap();
-    assert_eq!(listed.iter().map(|t| t.jti).collect::<Vec<_>>(), vec![t.jti, unlimited.jti]);
+    assert_eq!(
+        listed.iter().map(|t| t.jti).collect::<Vec<_>>(),
+        vec![t.jti, unlimited.jti]
+    );
     assert_eq!(listed[1], unlimited);
 }
 
@@ -236,7 +245,12 @@ async fn secrets_keep_their_first_value_under_concurrency(b: Backend) {
 async fn journal_batches_chain_and_read_back(b: Backend) {
     let writer = Uuid::new_v4();
     let now = at("2026-03-01T12:00:00.123456789Z");
-    let first = chained(writer, 1, GENESIS, (0..3).map(|i| call(i, now, Some(Uuid::new_v4()))).collect());
+    let first = chained(
+        writer,
+        1,
+        GENESIS,
+        (0..3).map(|i| call(i, now, Some(Uuid::new_v4()))).collect(),
+    );
     let second = chained(writer, 4, &first[2].hash, (3..5).map(|i| call(i, now, None)).collect());
     b.store.append_journal(&first, None).await.unwrap();
     b.store.append_journal(&second, None).await.unwrap();
@@ -250,9 +264,15 @@ async fn journal_batches_chain_and_read_back(b: Backend) {
     for r in &back {
         assert_eq!(chain::row_hash(writer, r.seq, &r.prev_hash, &r.row), r.hash);
     }
-    assert_eq!(b.store.writer_rows(writer, 3, 1).await.unwrap(), vec![second[0].clone()]);
+    assert_eq!(
+        b.store.writer_rows(writer, 3, 1).await.unwrap(),
+        vec![second[0].clone()]
+    );
     let spans = b.store.journal_writers().await.unwrap();
-    assert_eq!((spans.len(), spans[0].first_seq, spans[0].last_seq, spans[0].rows), (1, 1, 5, 5));
+    assert_eq!(
+        (spans.len(), spans[0].first_seq, spans[0].last_seq, spans[0].rows),
+        (1, 1, 5, 5)
+    );
     let recent = b.store.recent_journal(2).await.unwrap();
     assert_eq!(recent, vec![second[1].row.clone(), second[0].row.clone()]);
 }
@@ -260,8 +280,13 @@ async fn journal_batches_chain_and_read_back(b: Backend) {
 async fn journal_pages_by_time_range(b: Backend) {
     let writer = Uuid::new_v4();
     let start = at("2026-03-01T00:00:00Z");
-    let rows = (0..10).map(|i| call(i, start + Duration::hours(i as i64), None)).collect();
-    b.store.append_journal(&chained(writer, 1, GENESIS, rows), None).await.unwrap();
+    let rows = (0..10)
+        .map(|i| call(i, start + Duration::hours(i as i64), None))
+        .collect();
+    b.store
+        .append_journal(&chained(writer, 1, GENESIS, rows), None)
+        .await
+        .unwrap();
     let range = TimeRange {
         since: Some(start + Duration::hours(2)),
         until: Some(start + Duration::hours(7)),
@@ -318,8 +343,14 @@ async fn purge_keeps_the_rest_and_anchors_it(b: Backend) {
     let mut points = b.store.purge_points(at("2024-01-01T00:00:00Z")).await.unwrap();
     points.sort_by_key(|p| p.writer != w1);
     assert_eq!(points.len(), 2, "w2 has nothing to purge");
-    assert_eq!((points[0].writer, points[0].seq, points[0].hash.as_str()), (w1, 3, r1[2].hash.as_str()));
-    assert_eq!((points[1].writer, points[1].seq, points[1].hash.as_str()), (w3, 2, r3[1].hash.as_str()));
+    assert_eq!(
+        (points[0].writer, points[0].seq, points[0].hash.as_str()),
+        (w1, 3, r1[2].hash.as_str())
+    );
+    assert_eq!(
+        (points[1].writer, points[1].seq, points[1].hash.as_str()),
+        (w3, 2, r3[1].hash.as_str())
+    );
 
     let mut deleted = 0;
     for p in &points {
@@ -331,10 +362,18 @@ async fn purge_keeps_the_rest_and_anchors_it(b: Backend) {
     assert_eq!(kept, r1[3..].to_vec());
     assert_eq!(kept[0].prev_hash, points[0].hash, "the anchor links the first kept row");
     let seals = b.store.journal_seals().await.unwrap();
-    assert!(seals.iter().all(|s| s.kind == SealKind::Anchor), "the covered checkpoint went");
+    assert!(
+        seals.iter().all(|s| s.kind == SealKind::Anchor),
+        "the covered checkpoint went"
+    );
     assert_eq!(seals.len(), 2);
     assert_eq!(b.store.journal_count(TimeRange::default()).await.unwrap(), 3);
-    assert!(b.store.purge_points(at("2024-01-01T00:00:00Z")).await.unwrap().is_empty());
+    assert!(b
+        .store
+        .purge_points(at("2024-01-01T00:00:00Z"))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn call_counts_group_by_token_endpoint_status(b: Backend) {
@@ -371,7 +410,12 @@ async fn call_counts_group_by_token_endpoint_status(b: Backend) {
 async fn large_batches_are_split_under_the_parameter_limit(b: Backend) {
     // 13 values per row: 6000 rows exceed both backends' limit in one statement.
     let writer = Uuid::new_v4();
-    let rows = chained(writer, 1, GENESIS, (0..6000).map(|i| call(i, Utc::now(), None)).collect());
+    let rows = chained(
+        writer,
+        1,
+        GENESIS,
+        (0..6000).map(|i| call(i, Utc::now(), None)).collect(),
+    );
     b.store.append_journal(&rows, None).await.unwrap();
     assert_eq!(b.store.journal_count(TimeRange::default()).await.unwrap(), 6000);
     let back = b.store.writer_rows(writer, 5990, 100).await.unwrap();

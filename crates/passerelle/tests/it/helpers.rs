@@ -45,6 +45,16 @@ pub fn synthetic(nom: &str) -> Vec<(String, String)> {
     .collect()
 }
 
+/// A fresh name the DSS simulator does not know (letters only, so it is a valid name).
+pub fn unknown_name() -> String {
+    Uuid::new_v4()
+        .simple()
+        .to_string()
+        .chars()
+        .map(|c| (b'A' + c.to_digit(16).unwrap_or(0) as u8) as char)
+        .collect()
+}
+
 pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
@@ -82,6 +92,11 @@ impl TestAppBuilder {
     /// Points the DSS provider at a port where nothing listens.
     pub fn dead_upstream(mut self) -> Self {
         self.dead_upstream = true;
+        self
+    }
+
+    pub fn checkpoint_rows(mut self, rows: u64) -> Self {
+        self.config.journal.checkpoint_rows = rows;
         self
     }
 

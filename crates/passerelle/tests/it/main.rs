@@ -1,5 +1,6 @@
 //! Passerelle's integration tests: the real gateway and the real simulators on port 0,
-//! talking HTTP, on a fresh SQLite store per test. One binary, one module per area.
+//! talking HTTP, on a fresh SQLite store per test (PostgreSQL where the test says so).
+//! One binary, one module per area.
 
 mod auth;
 mod binary;
@@ -10,8 +11,11 @@ mod france_travail;
 mod gip_mds;
 mod helpers;
 mod insee;
+mod journal;
 mod men;
 mod mesri;
 mod params;
+mod pg;
 mod pipeline;
+mod replicas;
 mod sdh;
