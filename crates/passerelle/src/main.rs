@@ -37,6 +37,12 @@ enum Command {
         /// Listen address (overrides the configuration).
         #[arg(long)]
         listen: Option<String>,
+        /// Redis shared by the replicas (`redis://host:port`; overrides the configuration).
+        #[arg(long, env = "PASSERELLE_REDIS_URL")]
+        redis_url: Option<String>,
+        /// Where Prometheus scrapes `/metrics` (overrides the configuration).
+        #[arg(long)]
+        metrics_listen: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -88,7 +94,20 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs();
     match cli.command {
-        Command::Serve { config, listen, store } => run::serve(config.as_deref(), listen, store).await,
+        Command::Serve {
+            config,
+            listen,
+            redis_url,
+            metrics_listen,
+            store,
+        } => {
+            let overrides = run::Overrides {
+                listen,
+                redis_url,
+                metrics_listen,
+            };
+            run::serve(config.as_deref(), overrides, store).await
+        }
         Command::Simulate { listen } => run::simulate(&listen).await,
         Command::Demo {
             listen,
