@@ -257,7 +257,7 @@ async fn fetch(state: &AppState, provider: &dyn Provider, call: &Call<'_>) -> Re
         Ok(Err(e)) => (Err(e), "error"),
         Err(_) => (Err(provider.info().error("002")), "timeout"),
     };
-    telemetry::upstream(provider.info().name, outcome, asked.elapsed());
+    telemetry::upstream(call.endpoint.provider, outcome, asked.elapsed());
     result
 }
 

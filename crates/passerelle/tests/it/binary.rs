@@ -8,20 +8,20 @@ use tokio::process::{Child, ChildStdout, Command};
 
 use crate::helpers::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_passerelle");
+pub const BIN: &str = env!("CARGO_BIN_EXE_passerelle");
 
 /// A running `passerelle` process, killed when dropped.
-struct Running {
-    child: Child,
+pub struct Running {
+    pub child: Child,
     lines: Lines<BufReader<ChildStdout>>,
 }
 
 impl Running {
-    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Running {
+    pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Running {
         Running::spawn_logging(args, env, Stdio::null())
     }
 
-    fn spawn_logging(args: &[&str], env: &[(&str, &str)], logs: Stdio) -> Running {
+    pub fn spawn_logging(args: &[&str], env: &[(&str, &str)], logs: Stdio) -> Running {
         let mut command = Command::new(BIN);
         command
             .args(args)
@@ -37,7 +37,7 @@ impl Running {
     }
 
     /// The first line starting with `prefix`, without it.
-    async fn line_after(&mut self, prefix: &str) -> String {
+    pub async fn line_after(&mut self, prefix: &str) -> String {
         let wait = async {
             while let Some(line) = self.lines.next_line().await.unwrap() {
                 if let Some(rest) = line.trim().strip_prefix(prefix) {
@@ -72,7 +72,7 @@ fn spawn_demo(data_dir: &std::path::Path) -> Running {
 }
 
 /// `passerelle token issue`: the token's jti and its JWT (the last line printed).
-async fn issue_token(data_dir: &str, name: &str, scopes: &str) -> (String, String) {
+pub async fn issue_token(data_dir: &str, name: &str, scopes: &str) -> (String, String) {
     let args = [
         "token",
         "issue",
@@ -97,7 +97,7 @@ async fn issue_token(data_dir: &str, name: &str, scopes: &str) -> (String, Strin
     (jti, jwt)
 }
 
-async fn cli(args: &[&str]) -> (bool, String) {
+pub async fn cli(args: &[&str]) -> (bool, String) {
     let output = Command::new(BIN).args(args).output().await.unwrap();
     (
         output.status.success(),

@@ -14,4 +14,6 @@ mod men;
 mod mesri;
 mod params;
 mod pipeline;
+mod redis;
+mod replicas;
 mod sdh;
