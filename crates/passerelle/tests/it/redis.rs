@@ -60,7 +60,11 @@ async fn one_tokens_limit_holds_across_replicas() {
         "two replicas, one token: {allowed} allowed, {refused} refused of {} in {elapsed:.2} s",
         statuses.len()
     );
-    assert_eq!(allowed as usize + refused, statuses.len(), "only 200 and 429: {statuses:?}");
+    assert_eq!(
+        allowed as usize + refused,
+        statuses.len(),
+        "only 200 and 429: {statuses:?}"
+    );
     // One limit for both: a burst of 20, then 20 per second. Two separate limiters
     // would allow twice as much.
     let most = 20.0 + 20.0 * elapsed + 4.0;
@@ -72,7 +76,10 @@ async fn one_tokens_limit_holds_across_replicas() {
         allowed >= 20.0 + 20.0 * elapsed * 0.5,
         "{allowed} allowed in {elapsed:.2} s"
     );
-    assert!(refused > statuses.len() / 3, "the load was over the limit: {refused} refused");
+    assert!(
+        refused > statuses.len() / 3,
+        "the load was over the limit: {refused} refused"
+    );
 
     let (keys, _) = redis_contents(&url, &prefix).await;
     assert!(
@@ -114,7 +121,10 @@ async fn cache_filled_by_one_replica_serves_the_other() {
     );
 
     let (keys, _) = redis_contents(&url, &prefix).await;
-    assert!(keys.iter().any(|k| k.starts_with(&format!("{prefix}cache:"))), "{keys:?}");
+    assert!(
+        keys.iter().any(|k| k.starts_with(&format!("{prefix}cache:"))),
+        "{keys:?}"
+    );
     for key in &keys {
         for clear in ["MARTIN", "AXELLE", "35238", &deployment.jti] {
             assert!(!key.contains(clear), "a key holds `{clear}`: {key}");
@@ -170,7 +180,9 @@ async fn identical_call_running_on_one_replica_is_409_on_the_other() {
 
 #[tokio::test]
 async fn redis_stopped_and_restarted_under_load_causes_no_5xx() {
-    let Some(mut redis) = PrivateRedis::start().await else { return };
+    let Some(mut redis) = PrivateRedis::start().await else {
+        return;
+    };
     let prefix = unique_prefix();
     let url = redis.url();
     let deployment = Deployment::new().await;

@@ -76,14 +76,15 @@ pub struct Upstream {
 pub async fn upstream(delay: Duration) -> Upstream {
     let seen = Arc::new(AtomicUsize::new(0));
     let counter = seen.clone();
-    let app = passerelle_providers::simulators().layer(axum::middleware::from_fn(move |request: Request, next: Next| {
-        let counter = counter.clone();
-        async move {
-            counter.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(delay).await;
-            next.run(request).await
-        }
-    }));
+    let app =
+        passerelle_providers::simulators().layer(axum::middleware::from_fn(move |request: Request, next: Next| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                next.run(request).await
+            }
+        }));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -146,13 +147,22 @@ impl Deployment {
 /// One call of the quotient familial for Axelle at `base`, as `jwt`; `no_cache` skips
 /// the cache.
 pub async fn call_at(client: &reqwest::Client, base: &str, jwt: &str, no_cache: bool) -> reqwest::Response {
+    try_call_at(client, base, jwt, no_cache).await.unwrap()
+}
+
+pub async fn try_call_at(
+    client: &reqwest::Client,
+    base: &str,
+    jwt: &str,
+    no_cache: bool,
+) -> reqwest::Result<reqwest::Response> {
     let mut query = pairs(AXELLE);
     query.push(("recipient".into(), RECIPIENT.into()));
     let mut request = client.get(format!("{base}{QF}")).query(&query).bearer_auth(jwt);
     if no_cache {
         request = request.header("cache-control", "no-cache");
     }
-    request.send().await.unwrap()
+    request.send().await
 }
 
 pub struct Replica {
@@ -233,7 +243,16 @@ impl PrivateRedis {
     /// Starts the server on its port and waits until it answers.
     pub async fn launch(&mut self) -> bool {
         let port = self.port.to_string();
-        let args = ["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+        let args = [
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ];
         let Ok(child) = Command::new("redis-server")
             .args(args)
             .stdout(Stdio::null())
