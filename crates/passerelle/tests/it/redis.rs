@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
+use crate::binary::cli;
 use crate::helpers::*;
 use crate::replicas::*;
 
@@ -244,4 +245,34 @@ async fn redis_stopped_and_restarted_under_load_causes_no_5xx() {
         keys.iter().any(|k| k.starts_with(&format!("{prefix}rate:"))),
         "{keys:?}"
     );
+}
+
+#[tokio::test]
+async fn a_revocation_is_seen_by_both_replicas_within_5_s() {
+    let Some(url) = shared_redis().await else { return };
+    let prefix = unique_prefix();
+    let deployment = Deployment::new().await;
+    let upstream = upstream(Duration::ZERO).await;
+    let (a, b) = two_replicas(&deployment, &upstream, (&url, &prefix)).await;
+    let client = reqwest::Client::new();
+    for replica in [&a, &b] {
+        assert_eq!(replica.call(&client, &deployment.jwt, false).await.status(), 200);
+    }
+    let (ok, out) = cli(&["token", "revoke", &deployment.jti, "--data-dir", deployment.data()]).await;
+    assert!(ok, "{out}");
+    let revoked = Instant::now();
+    for replica in [&a, &b] {
+        loop {
+            let response = replica.call(&client, &deployment.jwt, false).await;
+            if response.status() == 401 {
+                assert_error(response, 401, "00105").await;
+                break;
+            }
+            assert!(
+                revoked.elapsed() < Duration::from_secs(5),
+                "revocation not seen within 5 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
