@@ -1,7 +1,7 @@
 //! The response cache: provider answers before masking, keyed by endpoint and
 //! parameters (never by caller), so that masks still apply per token. In Redis when the
-//! replicas share one (so that a call answered by one replica is cached for all), in
-//! memory otherwise or while Redis is down.
+//! replicas share one (so that a call answered by one replica is cached for all; values
+//! are sealed, as they hold personal data), in memory otherwise or while Redis is down.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -53,29 +53,32 @@ impl ResponseCache {
 /// did not answer; the inner one: not cached.
 async fn get_in_redis(redis: &RedisLink, key: &str) -> Option<Option<(Value, u64)>> {
     let redis_key = redis.key("cache", key);
-    let (text, ttl_ms): (Option<String>, i64) = redis
+    let k = redis_key.clone();
+    let (sealed, ttl_ms): (Option<Vec<u8>>, i64) = redis
         .run("cache_get", |mut connection| async move {
             redis::pipe()
                 .atomic()
-                .get(&redis_key)
-                .pttl(&redis_key)
+                .get(&k)
+                .pttl(&k)
                 .query_async(&mut connection)
                 .await
         })
         .await?;
-    let value = text.and_then(|text| serde_json::from_str(&text).ok());
+    let value = sealed
+        .and_then(|sealed| redis.unseal(&redis_key, &sealed))
+        .and_then(|text| serde_json::from_slice(&text).ok());
     Some(value.filter(|_| ttl_ms > 0).map(|v| (v, (ttl_ms as u64 / 1000).max(1))))
 }
 
 async fn put_in_redis(redis: &RedisLink, key: &str, value: &Value, ttl: Duration) -> Option<()> {
     let redis_key = redis.key("cache", key);
-    let text = value.to_string();
+    let sealed = redis.seal(&redis_key, value.to_string().as_bytes());
     let ttl_ms = ttl.as_millis() as u64;
     redis
         .run("cache_put", |mut connection| async move {
             redis::cmd("SET")
                 .arg(redis_key)
-                .arg(text)
+                .arg(sealed)
                 .arg("PX")
                 .arg(ttl_ms)
                 .query_async::<()>(&mut connection)

@@ -223,4 +223,30 @@ mod tests {
         assert!(!refused.allowed);
         assert_eq!(refused.retry_after, Some(60));
     }
+
+    #[tokio::test]
+    async fn redis_gcra_answers_like_the_local_one() {
+        let Some(link) = crate::redis_link::test_link().await else {
+            return;
+        };
+        let shared = Limiter::new(Some(link));
+        let local = LocalLimiter::new();
+        // Per minute, so that the few milliseconds the calls take refill nothing.
+        let quota = Quota::per_minute(20);
+        for n in 1..=21u32 {
+            let (redis, mine) = (shared.check("t", quota).await, local.check("t", quota));
+            assert_eq!(
+                (redis.allowed, redis.limit, redis.remaining, redis.retry_after.is_some()),
+                (mine.allowed, mine.limit, mine.remaining, mine.retry_after.is_some()),
+                "call {n}"
+            );
+            assert!(redis.reset.abs_diff(mine.reset) <= 1, "call {n}");
+        }
+        let refused = shared.check("t", quota).await;
+        assert!(
+            !refused.allowed && (1..=3).contains(&refused.retry_after.unwrap()),
+            "{refused:?}"
+        );
+        assert!(shared.check("other", quota).await.allowed, "keys are independent");
+    }
 }

@@ -90,6 +90,7 @@ async fn one_tokens_limit_holds_across_replicas() {
     for key in &keys {
         assert!(!key.contains(&deployment.jti), "a key holds the token id: {key}");
     }
+    forget(&url, &prefix).await;
 }
 
 #[tokio::test]
@@ -121,16 +122,20 @@ async fn cache_filled_by_one_replica_serves_the_other() {
         "B did not call the upstream"
     );
 
-    let (keys, _) = redis_contents(&url, &prefix).await;
+    let (keys, values) = redis_contents(&url, &prefix).await;
     assert!(
         keys.iter().any(|k| k.starts_with(&format!("{prefix}cache:"))),
         "{keys:?}"
     );
+    for clear in ["AXELLE", "quotient_familial", "allocataires"] {
+        assert!(!values.contains(clear), "a cached value holds `{clear}` in clear");
+    }
     for key in &keys {
         for clear in ["MARTIN", "AXELLE", "35238", &deployment.jti] {
             assert!(!key.contains(clear), "a key holds `{clear}`: {key}");
         }
     }
+    forget(&url, &prefix).await;
     b.wait_metric(
         "passerelle_cache_total",
         &[("outcome", "hit"), ("backend", "redis")],
@@ -177,6 +182,7 @@ async fn identical_call_running_on_one_replica_is_409_on_the_other() {
         assert!(started.elapsed() < Duration::from_secs(5), "the lock was not freed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    forget(&url, &prefix).await;
 }
 
 #[tokio::test]
@@ -275,4 +281,5 @@ async fn a_revocation_is_seen_by_both_replicas_within_5_s() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    forget(&url, &prefix).await;
 }

@@ -60,10 +60,20 @@ pub async fn redis_contents(url: &str, prefix: &str) -> (Vec<String>, String) {
         .unwrap();
     let mut values = String::new();
     for key in &keys {
-        let value: Option<String> = redis::cmd("GET").arg(key).query_async(&mut connection).await.unwrap();
-        values.push_str(&value.unwrap_or_default());
+        let value: Option<Vec<u8>> = redis::cmd("GET").arg(key).query_async(&mut connection).await.unwrap();
+        values.push_str(&String::from_utf8_lossy(&value.unwrap_or_default()));
     }
     (keys, values)
+}
+
+/// Deletes the keys under `prefix` (cached answers live 24 h in the machine's Redis).
+pub async fn forget(url: &str, prefix: &str) {
+    let (keys, _) = redis_contents(url, prefix).await;
+    let client = redis::Client::open(url).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    for key in keys {
+        let _: i64 = redis::cmd("DEL").arg(key).query_async(&mut connection).await.unwrap();
+    }
 }
 
 /// The simulators, served by this process; every request waits `delay` first.
