@@ -11,7 +11,7 @@ use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use passerelle_gateway::journal::{Journal, JournalSettings};
 use passerelle_gateway::keys::{Claims, KeyRing};
-use passerelle_gateway::limits::{Limiter, Quota};
+use passerelle_gateway::limits::{LocalLimiter, Quota};
 use passerelle_store::{JournalRow, Store};
 use tokio::runtime::Runtime;
 use uuid::Uuid;
@@ -73,7 +73,7 @@ fn jwt(c: &mut Criterion) {
 }
 
 fn limiter(c: &mut Criterion) {
-    let limiter = Limiter::new();
+    let limiter = LocalLimiter::new();
     let key = Uuid::new_v4().to_string();
     // After the first 20 calls of the burst, every decision is a refusal.
     c.bench_function("limits/check, Quota::per_second(20)", |b| {
@@ -83,7 +83,7 @@ fn limiter(c: &mut Criterion) {
     c.bench_function("limits/check, allowed (per_minute 600000000)", |b| {
         b.iter(|| limiter.check(black_box(&key), Quota::per_minute(600_000_000)))
     });
-    let crowded = Limiter::new();
+    let crowded = LocalLimiter::new();
     let keys: Vec<String> = (0..10_000).map(|_| Uuid::new_v4().to_string()).collect();
     for k in &keys {
         crowded.check(k, Quota::per_second(20));

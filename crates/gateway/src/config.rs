@@ -33,6 +33,29 @@ impl Default for Limits {
     }
 }
 
+/// The Redis server shared by the replicas (limits, cache, in-flight lock).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RedisConfig {
+    /// `redis://host:port/db`; none: every replica keeps its own state in memory.
+    pub url: Option<String>,
+    /// Put before every key, so that several deployments (or tests) can share one server.
+    pub key_prefix: String,
+    /// Time allowed to one Redis operation, in milliseconds: past it the replica
+    /// falls back to its local state until Redis answers in time again.
+    pub budget_ms: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            url: None,
+            key_prefix: "passerelle:".into(),
+            budget_ms: 5,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct GatewayConfig {
@@ -43,6 +66,11 @@ pub struct GatewayConfig {
     /// Trust the last `X-Forwarded-For` hop for the caller's IP (behind a proxy only).
     pub trust_forwarded_for: bool,
     pub limits: Limits,
+    pub redis: RedisConfig,
+    /// Where Prometheus scrapes `/metrics`; none (the default): no metrics listener.
+    pub metrics_listen: Option<String>,
+    /// On SIGTERM/SIGINT, how long calls in flight may take to finish, in seconds.
+    pub shutdown_grace_secs: u64,
     #[serde(skip_serializing)]
     pub providers: ProvidersConfig,
     pub maintenance: Vec<MaintenanceWindow>,
@@ -57,6 +85,9 @@ impl Default for GatewayConfig {
             database_url: None,
             trust_forwarded_for: false,
             limits: Limits::default(),
+            redis: RedisConfig::default(),
+            metrics_listen: None,
+            shutdown_grace_secs: 30,
             providers: ProvidersConfig::default(),
             maintenance: Vec::new(),
             journal: JournalSettings::default(),
@@ -94,8 +125,15 @@ mod tests {
         assert_eq!(config.limits.per_second, 20);
         assert_eq!(config.providers.dss.client_id, "passerelle-demo");
         assert_eq!(config.maintenance.len(), 2);
-        assert_eq!((config.journal.checkpoint_rows, config.journal.retention_months), (1000, 36));
+        assert_eq!(
+            (config.journal.checkpoint_rows, config.journal.retention_months),
+            (1000, 36)
+        );
         assert_eq!(config.database_url(), "sqlite://./passerelle-data/passerelle.db");
+        assert_eq!(config.redis.url, None);
+        assert_eq!(config.redis.budget_ms, 5);
+        assert_eq!(config.metrics_listen, None);
+        assert_eq!(config.shutdown_grace_secs, 30);
     }
 
     #[test]

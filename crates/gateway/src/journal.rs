@@ -6,6 +6,7 @@
 //! `checkpoint_rows` rows or `checkpoint_secs` seconds, the batch carries a
 //! checkpoint signed with the gateway's newest key, covering the chain's head.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
+
+use crate::telemetry;
 
 type Ack = oneshot::Sender<bool>;
 
@@ -47,6 +50,8 @@ impl Default for JournalSettings {
 #[derive(Clone)]
 pub struct Journal {
     queue: Option<mpsc::Sender<(JournalRow, Ack)>>,
+    /// Rows queued and not yet acknowledged, so that shutdown can wait for them.
+    pending: Arc<AtomicUsize>,
 }
 
 const MAX_BATCH: usize = 512;
@@ -56,7 +61,10 @@ impl Journal {
     pub async fn start(store: Arc<dyn Store>, settings: &JournalSettings) -> anyhow::Result<Journal> {
         if settings.bench_without_journal {
             tracing::warn!("BENCHMARK MODE: calls are NOT journaled; never run this in production");
-            return Ok(Journal { queue: None });
+            return Ok(Journal {
+                queue: None,
+                pending: Arc::new(AtomicUsize::new(0)),
+            });
         }
         let key = store
             .signing_keys()
@@ -71,7 +79,10 @@ impl Journal {
             period: Duration::from_secs(settings.checkpoint_secs.max(1)),
         };
         tokio::spawn(write_batches(store, sealing, rx));
-        Ok(Journal { queue: Some(queue) })
+        Ok(Journal {
+            queue: Some(queue),
+            pending: Arc::new(AtomicUsize::new(0)),
+        })
     }
 
     /// Queues `row` and waits until it is durable. False when it could not be written.
@@ -80,10 +91,27 @@ impl Journal {
             return true;
         };
         let (ack, done) = oneshot::channel();
-        if queue.send((row, ack)).await.is_err() {
-            return false;
+        let queued = Instant::now();
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        let written = match queue.send((row, ack)).await {
+            Ok(()) => done.await.unwrap_or(false),
+            Err(_) => false,
+        };
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+        telemetry::journal_lag(queued.elapsed());
+        written
+    }
+
+    /// Waits (at most `limit`) until every queued row is written; false if some are not.
+    pub async fn flush(&self, limit: Duration) -> bool {
+        let until = Instant::now() + limit;
+        while self.pending.load(Ordering::SeqCst) > 0 {
+            if Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        done.await.unwrap_or(false)
+        true
     }
 }
 
@@ -214,6 +242,7 @@ async fn write_batches(store: Arc<dyn Store>, sealing: Sealing, mut rx: mpsc::Re
                 // it): a fresh chain never collides with rows this one may have left.
                 chain = Chain::new();
             }
+            telemetry::journal_batch(chained.len(), written);
             for ack in acks {
                 let _ = ack.send(written);
             }

@@ -3,6 +3,9 @@
 //! A v3 call goes through, in order: route and version, bearer JWT and token record,
 //! rate limit, scopes, `recipient`, parameters, maintenance window, response cache,
 //! in-flight lock, provider call, field masks, journal row. See `handlers::v3`.
+//!
+//! Limits, cache and locks live in Redis when the replicas share one (`redis_link`),
+//! in memory otherwise; metrics are in `telemetry`.
 
 // `ApiError` is only built on failure paths, where its size costs nothing worth boxing.
 #![allow(clippy::result_large_err)]
@@ -19,9 +22,12 @@ pub mod limits;
 pub mod maintenance;
 pub mod openapi;
 pub mod pings;
+pub mod redis_link;
+pub mod telemetry;
 pub mod tokens;
 
 use std::collections::HashMap;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +49,8 @@ pub struct AppState {
     pub cache: cache::ResponseCache,
     pub inflight: inflight::InFlight,
     pub journal: journal::Journal,
+    /// The Redis server shared with the other replicas, when configured.
+    pub redis: Option<Arc<redis_link::RedisLink>>,
     pub providers: HashMap<&'static str, Arc<dyn Provider>>,
     pub salt: Vec<u8>,
     pub pings: pings::Pings,
@@ -55,11 +63,15 @@ impl AppState {
         let salt = store
             .secret_or_insert("journal_salt", rand::random::<[u8; 32]>().to_vec())
             .await?;
+        let redis = redis_link::RedisLink::start(&config.redis, &salt).await?;
+        // A Redis lock outlives a replica that died holding it by this much, no more.
+        let lock_expiry = Duration::from_secs(config.limits.provider_timeout_secs + 5);
         Ok(Arc::new(AppState {
             tokens: auth::TokenLookup::new(store.clone(), Duration::from_millis(config.limits.token_cache_ms)),
-            limiter: limits::Limiter::new(),
-            cache: cache::ResponseCache::new(),
-            inflight: inflight::InFlight::default(),
+            limiter: limits::Limiter::new(redis.clone()),
+            cache: cache::ResponseCache::new(redis.clone()),
+            inflight: inflight::InFlight::new(redis.clone(), lock_expiry),
+            redis,
             journal: journal::Journal::start(store.clone(), &config.journal).await?,
             providers: passerelle_providers::registry(&config.providers)?,
             openapi: openapi::document(),
@@ -76,12 +88,36 @@ pub fn router(state: Arc<AppState>) -> Router {
     handlers::routes().with_state(state)
 }
 
-/// Serves the gateway on `listener` until `shutdown` resolves.
+/// Serves the gateway on `listener` until `shutdown` resolves; then stops accepting,
+/// lets the calls in flight finish (for at most `shutdown_grace_secs`) and waits for
+/// their journal rows.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let grace = Duration::from_secs(state.config.shutdown_grace_secs);
+    let journal = state.journal.clone();
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopping.send(());
+    });
+    let grace_over = async move {
+        match stopped.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = server.into_future() => served?,
+        () = grace_over => tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over: calls still running are cut"),
+    }
+    if journal.flush(grace).await {
+        tracing::info!("journal flushed: every answered call has its row");
+    } else {
+        tracing::error!("journal rows still unwritten at exit");
+    }
+    Ok(())
 }

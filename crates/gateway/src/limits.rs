@@ -1,9 +1,14 @@
 //! Per-token rate limit by GCRA (generic cell rate algorithm): one timestamp per key,
-//! smooth refill, bursts up to the limit.
+//! smooth refill, bursts up to the limit. Shared through Redis when configured.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use redis::Script;
+
+use crate::redis_link::{Backend, RedisLink};
+use crate::telemetry;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
@@ -43,20 +48,89 @@ pub struct Decision {
     pub retry_after: Option<u64>,
 }
 
+/// The limiter of the v3 pipeline: GCRA in Redis when the replicas share one, this
+/// replica's own table otherwise or while Redis is down.
 pub struct Limiter {
+    local: LocalLimiter,
+    redis: Option<Arc<RedisLink>>,
+}
+
+impl Limiter {
+    pub fn new(redis: Option<Arc<RedisLink>>) -> Self {
+        Limiter {
+            local: LocalLimiter::new(),
+            redis,
+        }
+    }
+
+    pub async fn check(&self, key: &str, quota: Quota) -> Decision {
+        let shared = match &self.redis {
+            Some(redis) => check_in_redis(redis, key, quota).await,
+            None => None,
+        };
+        let (decision, backend) = match shared {
+            Some(decision) => (decision, Backend::Redis),
+            None => (self.local.check(key, quota), Backend::Local),
+        };
+        telemetry::rate_limit(decision.allowed, backend);
+        decision
+    }
+}
+
+/// GCRA on the Redis server's clock, read and written in one atomic script, so that
+/// every replica sees the same theoretical arrival time. Times are in microseconds.
+/// Returns: allowed (1/0), time used of the period, overshoot, the server's epoch second.
+const GCRA: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local interval = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or 0)
+if tat < now then tat = now end
+local next = tat + interval
+local allowed = next - now <= period
+local settled = tat
+if allowed then
+  settled = next
+  redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.ceil((next - now) / 1000))
+end
+return {allowed and 1 or 0, settled - now, next - now - period, tonumber(clock[1])}
+";
+
+async fn check_in_redis(redis: &RedisLink, key: &str, quota: Quota) -> Option<Decision> {
+    static SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(GCRA));
+    let redis_key = redis.key("rate", key);
+    let interval = quota.interval().as_micros() as u64;
+    let period = quota.period.as_micros() as u64;
+    let (allowed, used, over, epoch): (u8, i64, i64, u64) = redis
+        .run("rate_limit", |mut connection| async move {
+            SCRIPT
+                .key(redis_key)
+                .arg(interval)
+                .arg(period)
+                .invoke_async(&mut connection)
+                .await
+        })
+        .await?;
+    let micros = |n: i64| Duration::from_micros(n.max(0) as u64);
+    Some(decide(quota, allowed == 1, micros(used), micros(over), epoch))
+}
+
+/// This replica's own GCRA table.
+pub struct LocalLimiter {
     /// Theoretical arrival time of the next call, per key.
     tat: Mutex<HashMap<String, Instant>>,
 }
 
-impl Default for Limiter {
+impl Default for LocalLimiter {
     fn default() -> Self {
-        Limiter::new()
+        LocalLimiter::new()
     }
 }
 
-impl Limiter {
+impl LocalLimiter {
     pub fn new() -> Self {
-        Limiter {
+        LocalLimiter {
             tat: Mutex::new(HashMap::new()),
         }
     }
@@ -78,16 +152,22 @@ impl Limiter {
             table.insert(key.to_string(), next);
         }
         let settled = if allowed { next } else { tat };
-        let used = settled.duration_since(now);
-        let remaining = quota.period.saturating_sub(used).as_nanos() / interval.as_nanos().max(1);
-        let retry_after = (!allowed).then(|| ceil_secs(next.duration_since(now).saturating_sub(quota.period)).max(1));
-        Decision {
-            allowed,
-            limit: quota.limit,
-            remaining: u32::try_from(remaining).unwrap_or(u32::MAX).min(quota.limit),
-            reset: epoch_now() + ceil_secs(used),
-            retry_after,
-        }
+        let over = next.duration_since(now).saturating_sub(quota.period);
+        decide(quota, allowed, settled.duration_since(now), over, epoch_now())
+    }
+}
+
+/// The answer and its headers, from how much of the period is used once this call is
+/// counted, and by how much a refused call overshoots it.
+fn decide(quota: Quota, allowed: bool, used: Duration, over: Duration, epoch: u64) -> Decision {
+    let interval = quota.interval();
+    let remaining = quota.period.saturating_sub(used).as_nanos() / interval.as_nanos().max(1);
+    Decision {
+        allowed,
+        limit: quota.limit,
+        remaining: u32::try_from(remaining).unwrap_or(u32::MAX).min(quota.limit),
+        reset: epoch + ceil_secs(used),
+        retry_after: (!allowed).then(|| ceil_secs(over).max(1)),
     }
 }
 
@@ -108,7 +188,7 @@ mod tests {
 
     #[test]
     fn allows_a_burst_of_limit_then_refuses() {
-        let limiter = Limiter::new();
+        let limiter = LocalLimiter::new();
         let now = Instant::now();
         let quota = Quota::per_second(20);
         let decisions: Vec<_> = (0..21).map(|_| limiter.check_at("t", quota, now)).collect();
@@ -121,7 +201,7 @@ mod tests {
 
     #[test]
     fn refills_smoothly() {
-        let limiter = Limiter::new();
+        let limiter = LocalLimiter::new();
         let now = Instant::now();
         let quota = Quota::per_second(20);
         for _ in 0..20 {
@@ -134,7 +214,7 @@ mod tests {
 
     #[test]
     fn keys_are_independent() {
-        let limiter = Limiter::new();
+        let limiter = LocalLimiter::new();
         let now = Instant::now();
         let quota = Quota::per_minute(1);
         assert!(limiter.check_at("a", quota, now).allowed);
@@ -142,5 +222,31 @@ mod tests {
         let refused = limiter.check_at("a", quota, now);
         assert!(!refused.allowed);
         assert_eq!(refused.retry_after, Some(60));
+    }
+
+    #[tokio::test]
+    async fn redis_gcra_answers_like_the_local_one() {
+        let Some(link) = crate::redis_link::test_link().await else {
+            return;
+        };
+        let shared = Limiter::new(Some(link));
+        let local = LocalLimiter::new();
+        // Per minute, so that the few milliseconds the calls take refill nothing.
+        let quota = Quota::per_minute(20);
+        for n in 1..=21u32 {
+            let (redis, mine) = (shared.check("t", quota).await, local.check("t", quota));
+            assert_eq!(
+                (redis.allowed, redis.limit, redis.remaining, redis.retry_after.is_some()),
+                (mine.allowed, mine.limit, mine.remaining, mine.retry_after.is_some()),
+                "call {n}"
+            );
+            assert!(redis.reset.abs_diff(mine.reset) <= 1, "call {n}");
+        }
+        let refused = shared.check("t", quota).await;
+        assert!(
+            !refused.allowed && (1..=3).contains(&refused.retry_after.unwrap()),
+            "{refused:?}"
+        );
+        assert!(shared.check("other", quota).await.allowed, "keys are independent");
     }
 }

@@ -38,6 +38,12 @@ enum Command {
         /// Listen address (overrides the configuration).
         #[arg(long)]
         listen: Option<String>,
+        /// Redis shared by the replicas (`redis://host:port`; overrides the configuration).
+        #[arg(long, env = "PASSERELLE_REDIS_URL")]
+        redis_url: Option<String>,
+        /// Where Prometheus scrapes `/metrics` (overrides the configuration).
+        #[arg(long)]
+        metrics_listen: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
         /// Benchmarks only: answers calls without journaling them (hidden; logs a
@@ -108,9 +114,19 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve {
             config,
             listen,
+            redis_url,
+            metrics_listen,
             store,
             bench_without_journal,
-        } => run::serve(config.as_deref(), listen, store, bench_without_journal).await,
+        } => {
+            let overrides = run::Overrides {
+                listen,
+                redis_url,
+                metrics_listen,
+                bench_without_journal,
+            };
+            run::serve(config.as_deref(), overrides, store).await
+        }
         Command::Simulate { listen } => run::simulate(&listen).await,
         Command::Demo {
             listen,

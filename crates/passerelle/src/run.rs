@@ -51,16 +51,25 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing calls in flight");
 }
 
-pub async fn serve(
-    config_file: Option<&Path>,
-    listen: Option<String>,
-    store_args: StoreArgs,
-    bench_without_journal: bool,
-) -> anyhow::Result<()> {
+/// What `serve`'s flags override in the configuration.
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub redis_url: Option<String>,
+    pub metrics_listen: Option<String>,
+    pub bench_without_journal: bool,
+}
+
+pub async fn serve(config_file: Option<&Path>, overrides: Overrides, store_args: StoreArgs) -> anyhow::Result<()> {
     let mut config = GatewayConfig::load(config_file)?;
-    config.journal.bench_without_journal = bench_without_journal;
-    if let Some(listen) = listen {
+    config.journal.bench_without_journal = overrides.bench_without_journal;
+    if let Some(listen) = overrides.listen {
         config.listen = listen;
+    }
+    if let Some(url) = overrides.redis_url {
+        config.redis.url = Some(url);
+    }
+    if let Some(listen) = overrides.metrics_listen {
+        config.metrics_listen = Some(listen);
     }
     if let Some(dir) = &store_args.data_dir {
         config.data_dir = dir.clone();
@@ -68,10 +77,18 @@ pub async fn serve(
     let url = database_url(&store_args, &config);
     prepare_data_dir(&url)?;
     let store = passerelle_store::open(&url).await?;
+    // Metrics first, so that what starting records (Redis reachable or not) is kept.
+    if let Some(listen) = &config.metrics_listen {
+        let listener = TcpListener::bind(listen).await?;
+        println!("metrics listening on http://{}/metrics", listener.local_addr()?);
+        // Scrapes go on while calls drain; the listener ends with the process.
+        passerelle_gateway::telemetry::serve(listener, std::future::pending()).await?;
+    }
     let listener = TcpListener::bind(&config.listen).await?;
-    println!("gateway listening on http://{}", listener.local_addr()?);
     let state = AppState::new(config, store).await?;
+    println!("gateway listening on http://{}", listener.local_addr()?);
     passerelle_gateway::serve(listener, state, shutdown_signal()).await?;
+    println!("gateway stopped");
     Ok(())
 }
 

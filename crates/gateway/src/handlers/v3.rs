@@ -22,7 +22,7 @@ use super::request_id::RequestId;
 use crate::auth::{self, Caller};
 use crate::error::Errors;
 use crate::limits::{Decision, Quota};
-use crate::AppState;
+use crate::{telemetry, AppState};
 
 /// What the journal and the response headers need, filled in as the pipeline goes.
 struct Trace {
@@ -33,6 +33,10 @@ struct Trace {
     params_hash: Option<String>,
     rate: Option<Decision>,
     cache_left: Option<u64>,
+    /// Whether the path named a catalogue endpoint (metrics label only those).
+    known: bool,
+    /// Time spent waiting for the provider.
+    upstream: Duration,
 }
 
 type RouteParts = (String, String, String, String);
@@ -46,6 +50,7 @@ pub async fn call(
     headers: HeaderMap,
 ) -> Response {
     let started = Instant::now();
+    let _counted = telemetry::CallInFlight::start();
     let mut trace = Trace {
         request_id,
         endpoint: format!("/{version}/{provider}/{resource}/{mode}"),
@@ -54,6 +59,8 @@ pub async fn call(
         params_hash: None,
         rate: None,
         cache_left: None,
+        known: false,
+        upstream: Duration::ZERO,
     };
     let route = (version, provider, resource, mode);
     let outcome = run(
@@ -77,9 +84,10 @@ async fn run(
     ip: IpAddr,
 ) -> Result<Fetched, Errors> {
     let (endpoint, version) = resolve(route)?;
+    trace.known = true;
     let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
     trace.jti = Some(caller.record.jti);
-    throttle(state, trace, &caller)?;
+    throttle(state, trace, &caller).await?;
     if !endpoint.access_scopes.iter().any(|s| caller.scopes.contains(*s)) {
         return Err(ApiError::gateway("00100").into());
     }
@@ -100,7 +108,7 @@ async fn run(
     check_maintenance(state, endpoint, provider.as_ref(), now)?;
 
     let no_cache = headers.get("cache-control").and_then(|v| v.to_str().ok()) == Some("no-cache");
-    let cached = if no_cache { None } else { state.cache.get(&key) };
+    let cached = if no_cache { None } else { state.cache.get(&key).await };
     let fetched = match cached.and_then(|(value, left)| Some((serde_json::from_value::<Fetched>(value).ok()?, left))) {
         Some((fetched, left)) => {
             trace.cache_left = Some(left);
@@ -110,6 +118,7 @@ async fn run(
             let _running = state
                 .inflight
                 .try_acquire(format!("{}|{key}", caller.record.jti))
+                .await
                 .ok_or_else(|| ApiError::gateway("00015"))?;
             let caller_id = caller.record.jti.to_string();
             let call = Call {
@@ -122,12 +131,16 @@ async fn run(
                 request_id: &trace.request_id,
                 today: now.date_naive(),
             };
-            let fetched = fetch(state, provider.as_ref(), &call).await?;
+            let asked = Instant::now();
+            let fetched = fetch(state, provider.as_ref(), &call).await;
+            trace.upstream = asked.elapsed();
+            let fetched = fetched?;
             if !no_cache && endpoint.cache_ttl_secs > 0 {
                 if let Ok(value) = serde_json::to_value(&fetched) {
                     state
                         .cache
-                        .put(key, value, Duration::from_secs(endpoint.cache_ttl_secs));
+                        .put(key, value, Duration::from_secs(endpoint.cache_ttl_secs))
+                        .await;
                 }
             }
             fetched
@@ -152,12 +165,12 @@ fn resolve(route: &RouteParts) -> Result<(&'static Endpoint, u8), ApiError> {
     }
 }
 
-fn throttle(state: &AppState, trace: &mut Trace, caller: &Caller) -> Result<(), ApiError> {
+async fn throttle(state: &AppState, trace: &mut Trace, caller: &Caller) -> Result<(), ApiError> {
     let quota = match caller.record.rate_limit_per_minute {
         Some(per_minute) => Quota::per_minute(per_minute),
         None => Quota::per_second(state.config.limits.per_second),
     };
-    let decision = state.limiter.check(&caller.record.jti.to_string(), quota);
+    let decision = state.limiter.check(&caller.record.jti.to_string(), quota).await;
     trace.rate = Some(decision);
     if decision.allowed {
         Ok(())
@@ -238,10 +251,14 @@ fn check_maintenance(
 
 async fn fetch(state: &AppState, provider: &dyn Provider, call: &Call<'_>) -> Result<Fetched, ApiError> {
     let budget = Duration::from_secs(state.config.limits.provider_timeout_secs);
-    match tokio::time::timeout(budget, provider.fetch(call)).await {
-        Ok(result) => result,
-        Err(_) => Err(provider.info().error("002")),
-    }
+    let asked = Instant::now();
+    let (result, outcome) = match tokio::time::timeout(budget, provider.fetch(call)).await {
+        Ok(Ok(fetched)) => (Ok(fetched), "ok"),
+        Ok(Err(e)) => (Err(e), "error"),
+        Err(_) => (Err(provider.info().error("002")), "timeout"),
+    };
+    telemetry::upstream(call.endpoint.provider, outcome, asked.elapsed());
+    result
 }
 
 async fn finish(state: &AppState, trace: Trace, outcome: Result<Fetched, Errors>, started: Instant) -> Response {
@@ -249,7 +266,8 @@ async fn finish(state: &AppState, trace: Trace, outcome: Result<Fetched, Errors>
         Ok(_) => 200,
         Err(errors) => errors.status().as_u16(),
     };
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let took = started.elapsed();
+    let duration_ms = took.as_secs_f64() * 1000.0;
     let row = JournalRow {
         request_id: trace.request_id.clone(),
         at: Utc::now(),
@@ -262,6 +280,13 @@ async fn finish(state: &AppState, trace: Trace, outcome: Result<Fetched, Errors>
         cached: trace.cache_left.is_some(),
     };
     let journaled = state.journal.record(row).await;
+    let status = if journaled { status } else { 503 };
+    telemetry::call(
+        if trace.known { &trace.endpoint } else { "unknown" },
+        status,
+        took,
+        trace.upstream,
+    );
     tracing::info!(request_id = %trace.request_id, endpoint = %trace.endpoint, status, duration_ms, cached = trace.cache_left.is_some(), journaled, "v3 call");
     let mut response = match (journaled, outcome) {
         (false, _) => Errors::from(ApiError::gateway("00503")).into_response(),

@@ -72,7 +72,7 @@ fn spawn_demo(data_dir: &std::path::Path) -> Running {
 }
 
 /// `passerelle token issue`: the token's jti and its JWT (the last line printed).
-async fn issue_token(data_dir: &str, name: &str, scopes: &str) -> (String, String) {
+pub async fn issue_token(data_dir: &str, name: &str, scopes: &str) -> (String, String) {
     let args = [
         "token",
         "issue",
