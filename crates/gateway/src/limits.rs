@@ -92,7 +92,7 @@ local allowed = next - now <= period
 local settled = tat
 if allowed then
   settled = next
-  redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.ceil((next - now) / 1000))
+  redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.max(1, math.ceil((next - now) / 1000)))
 end
 return {allowed and 1 or 0, settled - now, next - now - period, tonumber(clock[1])}
 ";
@@ -100,7 +100,8 @@ return {allowed and 1 or 0, settled - now, next - now - period, tonumber(clock[1
 async fn check_in_redis(redis: &RedisLink, key: &str, quota: Quota) -> Option<Decision> {
     static SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(GCRA));
     let redis_key = redis.key("rate", key);
-    let interval = quota.interval().as_micros() as u64;
+    // At least 1 µs: limits above a million calls per second are no limit anyway.
+    let interval = (quota.interval().as_micros() as u64).max(1);
     let period = quota.period.as_micros() as u64;
     let (allowed, used, over, epoch): (u8, i64, i64, u64) = redis
         .run("rate_limit", |mut connection| async move {
@@ -229,7 +230,7 @@ mod tests {
         let Some(link) = crate::redis_link::test_link().await else {
             return;
         };
-        let shared = Limiter::new(Some(link));
+        let shared = Limiter::new(Some(link.clone()));
         let local = LocalLimiter::new();
         // Per minute, so that the few milliseconds the calls take refill nothing.
         let quota = Quota::per_minute(20);
@@ -248,5 +249,9 @@ mod tests {
             "{refused:?}"
         );
         assert!(shared.check("other", quota).await.allowed, "keys are independent");
+        // A limit so high that its interval is under a microsecond still works in Redis.
+        let huge = Quota::per_minute(600_000_000);
+        assert!(check_in_redis(&link, "huge", huge).await.is_some_and(|d| d.allowed));
+        assert!(link.is_up());
     }
 }

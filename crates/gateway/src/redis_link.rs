@@ -4,6 +4,7 @@
 //! answering in time again. Redis trouble never turns into an error for the caller.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
@@ -19,6 +20,9 @@ use crate::telemetry;
 const CHECK_EVERY: Duration = Duration::from_millis(500);
 /// Time allowed to open a connection, which happens only in the background check.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Late answers in a row that make Redis "slow": one late answer is more often this
+/// replica's CPU being busy than Redis being in trouble.
+const LATE_IN_A_ROW: u32 = 3;
 
 /// Which state answered: the shared one or this replica's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +49,8 @@ pub struct RedisLink {
     salt: Vec<u8>,
     /// Seals the values that hold personal data (cached answers) before they leave.
     sealing: LessSafeKey,
+    /// Late answers since the last one in time.
+    late: AtomicU32,
 }
 
 impl RedisLink {
@@ -66,6 +72,7 @@ impl RedisLink {
         let link = Arc::new(RedisLink {
             client,
             sealing,
+            late: AtomicU32::new(0),
             connection: RwLock::new(None),
             prefix: config.key_prefix.clone(),
             budget: Duration::from_millis(config.budget_ms.max(1)),
@@ -138,17 +145,31 @@ impl RedisLink {
             telemetry::redis_fallback(what);
             return None;
         };
-        let outcome = match tokio::time::timeout(self.budget, op(connection)).await {
-            Ok(Ok(value)) => return Some(value),
-            Ok(Err(e)) => e.category().to_string(),
-            Err(_) => "over budget".to_string(),
-        };
-        self.mark_down(&outcome);
+        match tokio::time::timeout(self.budget, op(connection)).await {
+            Ok(Ok(value)) => {
+                self.late.store(0, Ordering::Relaxed);
+                return Some(value);
+            }
+            // Lost connection: down at once. An error answer (Redis is there, this
+            // operation failed): only this call falls back.
+            Ok(Err(e))
+                if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() =>
+            {
+                self.mark_down(e.category())
+            }
+            Ok(Err(e)) => tracing::debug!(operation = what, error = e.category(), "Redis refused an operation"),
+            Err(_) => {
+                if self.late.fetch_add(1, Ordering::Relaxed) + 1 >= LATE_IN_A_ROW {
+                    self.mark_down("over budget");
+                }
+            }
+        }
         telemetry::redis_fallback(what);
         None
     }
 
     fn mark_down(&self, reason: &str) {
+        self.late.store(0, Ordering::Relaxed);
         let was_up = self.connection.write().expect("redis connection").take().is_some();
         if was_up {
             tracing::warn!(

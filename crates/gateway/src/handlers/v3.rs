@@ -33,8 +33,9 @@ struct Trace {
     params_hash: Option<String>,
     rate: Option<Decision>,
     cache_left: Option<u64>,
-    /// Whether the path named a catalogue endpoint (metrics label only those).
-    known: bool,
+    /// The catalogue's path of the endpoint, once resolved: the metrics' label (the
+    /// requested path is the caller's to choose, so it is no label).
+    route: Option<String>,
     /// Time spent waiting for the provider.
     upstream: Duration,
 }
@@ -59,7 +60,7 @@ pub async fn call(
         params_hash: None,
         rate: None,
         cache_left: None,
-        known: false,
+        route: None,
         upstream: Duration::ZERO,
     };
     let route = (version, provider, resource, mode);
@@ -84,7 +85,7 @@ async fn run(
     ip: IpAddr,
 ) -> Result<Fetched, Errors> {
     let (endpoint, version) = resolve(route)?;
-    trace.known = true;
+    trace.route = Some(endpoint.public_path(version));
     let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
     trace.jti = Some(caller.record.jti);
     throttle(state, trace, &caller).await?;
@@ -282,7 +283,7 @@ async fn finish(state: &AppState, trace: Trace, outcome: Result<Fetched, Errors>
     let journaled = state.journal.record(row).await;
     let status = if journaled { status } else { 503 };
     telemetry::call(
-        if trace.known { &trace.endpoint } else { "unknown" },
+        trace.route.as_deref().unwrap_or("unknown"),
         status,
         took,
         trace.upstream,

@@ -77,10 +77,7 @@ async fn one_tokens_limit_holds_across_replicas() {
         allowed >= 20.0 + 20.0 * elapsed * 0.5,
         "{allowed} allowed in {elapsed:.2} s"
     );
-    assert!(
-        refused > statuses.len() / 3,
-        "the load was over the limit: {refused} refused"
-    );
+    assert!(refused >= 10, "the load was over the limit: {refused} refused");
 
     let (keys, _) = redis_contents(&url, &prefix).await;
     assert!(
