@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(config.limits.per_second, 20);
         assert_eq!(config.providers.dss.client_id, "passerelle-demo");
         assert_eq!(config.maintenance.len(), 2);
-        assert_eq!((config.journal.checkpoint_rows, config.journal.retention_months), (1000, 36));
+        assert_eq!(
+            (config.journal.checkpoint_rows, config.journal.retention_months),
+            (1000, 36)
+        );
         assert_eq!(config.database_url(), "sqlite://./passerelle-data/passerelle.db");
     }
 
