@@ -164,11 +164,11 @@ fn call(i: usize, when: DateTime<Utc>, jti: Option<Uuid>) -> JournalRow {
         at: when,
         jti,
         recipient: Some("13002526500013".into()),
-        endpoint: if i % 3 == 0 { "/v3/a" } else { "/v3/b" }.into(),
-        status: if i % 2 == 0 { 200 } else { 404 },
+        endpoint: if i.is_multiple_of(3) { "/v3/a" } else { "/v3/b" }.into(),
+        status: if i.is_multiple_of(2) { 200 } else { 404 },
         duration_ms: 1.0 / (i as f64 + 3.0),
-        params_hash: (i % 5 != 0).then(|| format!("{i:0128}")),
-        cached: i % 4 == 0,
+        params_hash: (!i.is_multiple_of(5)).then(|| format!("{i:0128}")),
+        cached: i.is_multiple_of(4),
     }
 }
 
