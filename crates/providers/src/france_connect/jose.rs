@@ -54,8 +54,7 @@ pub struct EncryptionKey {
 
 impl EncryptionKey {
     pub fn generate() -> Result<EncryptionKey, JoseError> {
-        let private =
-            RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| JoseError::Key(e.to_string()))?;
+        let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| JoseError::Key(e.to_string()))?;
         Ok(EncryptionKey::from_private(private))
     }
 
@@ -116,7 +115,11 @@ impl EncryptionKey {
         sealed.extend(b64_decode(tag)?);
         let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &cek).map_err(|_| JoseError::Decrypt)?);
         let plain = key
-            .open_in_place(Nonce::assume_unique_for_key(iv), Aad::from(protected.as_bytes()), &mut sealed)
+            .open_in_place(
+                Nonce::assume_unique_for_key(iv),
+                Aad::from(protected.as_bytes()),
+                &mut sealed,
+            )
             .map_err(|_| JoseError::Decrypt)?;
         Ok(plain.to_vec())
     }
@@ -149,7 +152,11 @@ pub fn encrypt(public: &RsaPublicKey, kid: Option<&str>, plaintext: &[u8]) -> Re
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &cek).map_err(|_| JoseError::Decrypt)?);
     let mut sealed = plaintext.to_vec();
     let tag = key
-        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(iv), Aad::from(protected.as_bytes()), &mut sealed)
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(iv),
+            Aad::from(protected.as_bytes()),
+            &mut sealed,
+        )
         .map_err(|_| JoseError::Decrypt)?;
     Ok(format!(
         "{protected}.{}.{}.{}.{}",
@@ -195,7 +202,11 @@ impl SigningKey {
     /// A compact JWS (ES256) of `claims`.
     pub fn sign(&self, claims: &Value) -> Result<String, JoseError> {
         let h = json!({"alg": "ES256", "typ": "JWT", "kid": self.kid});
-        let input = format!("{}.{}", b64(h.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+        let input = format!(
+            "{}.{}",
+            b64(h.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
         let sig = self
             .pair
             .sign(&SystemRandom::new(), input.as_bytes())
@@ -295,14 +306,21 @@ mod tests {
         parts[3] = b64(&ciphertext);
         assert_eq!(key().decrypt(&parts.join(".")).unwrap_err(), JoseError::Decrypt);
         assert_eq!(key().decrypt("a.b.c").unwrap_err(), JoseError::Malformed);
-        let other_alg = format!("{}.{}", b64(br#"{"alg":"RSA1_5","enc":"A256GCM"}"#), parts[1..].join("."));
+        let other_alg = format!(
+            "{}.{}",
+            b64(br#"{"alg":"RSA1_5","enc":"A256GCM"}"#),
+            parts[1..].join(".")
+        );
         assert_eq!(key().decrypt(&other_alg).unwrap_err(), JoseError::Algorithm);
     }
 
     #[test]
     fn jwk_publishes_the_public_half_and_padding_is_accepted() {
         let jwk = key().jwk();
-        assert_eq!((jwk["kty"].as_str(), jwk["use"].as_str(), jwk["alg"].as_str()), (Some("RSA"), Some("enc"), Some("RSA-OAEP")));
+        assert_eq!(
+            (jwk["kty"].as_str(), jwk["use"].as_str(), jwk["alg"].as_str()),
+            (Some("RSA"), Some("enc"), Some("RSA-OAEP"))
+        );
         assert_eq!(jwk["e"], "AQAB");
         assert_eq!(rsa_public_from_jwk(&jwk).unwrap(), key().public());
         let mut padded = jwk.clone();

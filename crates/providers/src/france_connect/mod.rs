@@ -172,9 +172,9 @@ impl FranceConnect {
     async fn verify(&self, jws: &str) -> Result<Value, Vec<ApiError>> {
         let kid = jose::jws_kid(jws).map_err(|e| unreadable("JWS", &e))?;
         let mut keys = self.keys.lock().await;
-        let fresh = keys.as_ref().is_some_and(|(list, at)| {
-            at.elapsed() < JWKS_TTL && (kid.is_none() || list.iter().any(|k| k.kid == kid))
-        });
+        let fresh = keys
+            .as_ref()
+            .is_some_and(|(list, at)| at.elapsed() < JWKS_TTL && (kid.is_none() || list.iter().any(|k| k.kid == kid)));
         if !fresh {
             *keys = Some((self.fetch_keys().await?, Instant::now()));
         }
@@ -232,10 +232,17 @@ fn introspection(claims: &Value) -> Result<Checked, Vec<ApiError>> {
         return Err(vec![ApiError::gateway("50002")]);
     }
     let scope = ti["scope"].as_str().unwrap_or_default();
-    if !grants_pivot(scope) || PROFILE.iter().chain(BIRTH).any(|claim| ti.get(*claim).is_none_or(Value::is_null)) {
+    if !grants_pivot(scope)
+        || PROFILE
+            .iter()
+            .chain(BIRTH)
+            .any(|claim| ti.get(*claim).is_none_or(Value::is_null))
+    {
         let shown = if scope.is_empty() { "aucun" } else { scope };
-        return Err(vec![ApiError::gateway("50003")
-            .with_detail(format!("{} Scopes du jeton : {shown}.", ApiError::gateway("50003").detail))]);
+        return Err(vec![ApiError::gateway("50003").with_detail(format!(
+            "{} Scopes du jeton : {shown}.",
+            ApiError::gateway("50003").detail
+        ))]);
     }
     Ok(Checked {
         scopes: granted_scopes(scope),
@@ -277,7 +284,8 @@ pub fn civility(ti: &Value) -> Result<Civility, Vec<ApiError>> {
     let mut errors = Vec::new();
     let nom_naissance = text("family_name");
     if !is_name(&nom_naissance) {
-        errors.push(ApiError::gateway("00420").with_detail("Le nom de naissance donné par FranceConnect est invalide."));
+        errors
+            .push(ApiError::gateway("00420").with_detail("Le nom de naissance donné par FranceConnect est invalide."));
     }
     let given_name = text("given_name");
     let prenoms: Vec<String> = given_name.split_whitespace().map(str::to_string).collect();
@@ -307,9 +315,14 @@ pub fn civility(ti: &Value) -> Result<Civility, Vec<ApiError>> {
 fn birth_date(raw: &str, errors: &mut Vec<ApiError>) -> BirthDate {
     let mut parts = raw.splitn(3, '-');
     let mut part = |code: &str, range: std::ops::RangeInclusive<u32>| {
-        let value = parts.next().and_then(|p| p.parse::<u32>().ok()).filter(|v| range.contains(v));
+        let value = parts
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .filter(|v| range.contains(v));
         if value.is_none() {
-            errors.push(ApiError::gateway(code).with_detail("La date de naissance donnée par FranceConnect est invalide."));
+            errors.push(
+                ApiError::gateway(code).with_detail("La date de naissance donnée par FranceConnect est invalide."),
+            );
         }
         value
     };
@@ -351,7 +364,10 @@ mod tests {
         assert_eq!(c.nom_naissance, "DUBOIS");
         assert_eq!(c.prenoms, ["Angela", "Claire", "Louise"]);
         assert_eq!(c.naissance.formatted(), "1962-08-24");
-        assert_eq!((c.sexe, c.code_commune_naissance.as_deref()), (Some(Sexe::F), Some("75107")));
+        assert_eq!(
+            (c.sexe, c.code_commune_naissance.as_deref()),
+            (Some(Sexe::F), Some("75107"))
+        );
         assert_eq!(c.code_pays_naissance, "99100");
         let mut scopes: Vec<_> = checked.scopes.into_iter().collect();
         scopes.sort();
@@ -360,12 +376,19 @@ mod tests {
 
     #[test]
     fn inactive_and_missing_pivot() {
-        assert_eq!(codes(introspection(&json!({"token_introspection": {"active": false}}))), ["50002"]);
+        assert_eq!(
+            codes(introspection(&json!({"token_introspection": {"active": false}}))),
+            ["50002"]
+        );
         let mut narrow = pivot();
         narrow["scope"] = json!("openid profile cnaf_quotient_familial");
         let errors = introspection(&json!({"token_introspection": narrow})).unwrap_err();
         assert_eq!(errors[0].code, "50003");
-        assert!(errors[0].detail.contains("openid profile cnaf_quotient_familial"), "{}", errors[0].detail);
+        assert!(
+            errors[0].detail.contains("openid profile cnaf_quotient_familial"),
+            "{}",
+            errors[0].detail
+        );
         let mut spelled = pivot();
         spelled["scope"] = json!("openid profile birthplace birthcountry cnaf_quotient_familial");
         assert!(introspection(&json!({"token_introspection": spelled})).is_ok());
@@ -378,7 +401,10 @@ mod tests {
         bad["family_name"] = json!("DUB0IS");
         bad["given_name"] = json!("");
         bad["birthdate"] = json!("1962-02-30");
-        assert_eq!(codes(introspection(&json!({"token_introspection": bad}))), ["00420", "00421", "00425"]);
+        assert_eq!(
+            codes(introspection(&json!({"token_introspection": bad}))),
+            ["00420", "00421", "00425"]
+        );
         let mut month = pivot();
         month["birthdate"] = json!("1962-13-01");
         assert_eq!(codes(introspection(&json!({"token_introspection": month}))), ["00423"]);
@@ -391,7 +417,10 @@ mod tests {
         abroad["birthcountry"] = json!("99134");
         abroad["gender"] = json!("male");
         let c = introspection(&json!({"token_introspection": abroad})).unwrap().civility;
-        assert_eq!((c.code_commune_naissance, c.code_pays_naissance.as_str(), c.sexe), (None, "99134", Some(Sexe::M)));
+        assert_eq!(
+            (c.code_commune_naissance, c.code_pays_naissance.as_str(), c.sexe),
+            (None, "99134", Some(Sexe::M))
+        );
     }
 
     #[test]

@@ -87,7 +87,15 @@ impl Simulator {
 
     /// The gateway's encryption key: the first RSA key of its JWKS meant for encryption.
     async fn gateway_key(&self) -> Option<(rsa::RsaPublicKey, Option<String>)> {
-        let jwks: Value = self.http.get(&self.gateway_jwks_url).send().await.ok()?.json().await.ok()?;
+        let jwks: Value = self
+            .http
+            .get(&self.gateway_jwks_url)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
         jwks["keys"].as_array()?.iter().find_map(|k| {
             let usable = k.get("use").is_none_or(|u| u == "enc");
             let public = jose::rsa_public_from_jwk(k).filter(|_| usable)?;
@@ -121,7 +129,7 @@ fn refuse(status: StatusCode, error: &str, message: &str) -> Response {
 /// Access tokens are opaque strings of URL-safe characters.
 fn well_formed(token: &str) -> bool {
     !token.is_empty()
-        && token.len() <= 512
+        && token.len() <= 4096
         && token
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
@@ -129,16 +137,30 @@ fn well_formed(token: &str) -> bool {
 
 async fn check_token(State(sim): State<Arc<Simulator>>, Form(form): Form<CheckForm>) -> Response {
     let (Some(id), Some(secret), Some(token)) = (form.client_id, form.client_secret, form.token) else {
-        return refuse(StatusCode::BAD_REQUEST, "invalid_request", "Required parameter missing or invalid.");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Required parameter missing or invalid.",
+        );
     };
     if !well_formed(&token) {
-        return refuse(StatusCode::BAD_REQUEST, "invalid_request", "Required parameter missing or invalid.");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Required parameter missing or invalid.",
+        );
     }
     if !sim.client_known(&id, &secret) {
-        return refuse(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed.");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed.",
+        );
     }
     let introspection = match sim.citizens.get(&token) {
-        Some(Citizen { answer: Some(answer), .. }) => return answer.clone().respond(&[]).await,
+        Some(Citizen {
+            answer: Some(answer), ..
+        }) => return answer.clone().respond(&[]).await,
         Some(Citizen {
             token_introspection: Some(ti),
             ..
