@@ -129,6 +129,12 @@ mod tests {
             (config.journal.checkpoint_rows, config.journal.retention_months),
             (1000, 36)
         );
+        let france_connect = &config.providers.france_connect;
+        assert_eq!(france_connect.timeout_secs, 10);
+        assert_eq!(
+            france_connect.clients["quotient_familial"].client_id,
+            "passerelle-demo-quotient_familial"
+        );
         assert_eq!(config.database_url(), "sqlite://./passerelle-data/passerelle.db");
         assert_eq!(config.redis.url, None);
         assert_eq!(config.redis.budget_ms, 5);

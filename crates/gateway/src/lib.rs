@@ -1,8 +1,9 @@
 //! The gateway: an axum application serving the API Particulier contract.
 //!
 //! A v3 call goes through, in order: route and version, bearer JWT and token record,
-//! rate limit, scopes, `recipient`, parameters, maintenance window, response cache,
-//! in-flight lock, provider call, field masks, journal row. See `handlers::v3`.
+//! rate limit (on `france_connect` endpoints: rate limit, then FranceConnect's check of
+//! the citizen's token), scopes, `recipient`, parameters, maintenance window, response
+//! cache, in-flight lock, provider call, field masks, journal row. See `handlers::v3`.
 //!
 //! Limits, cache and locks live in Redis when the replicas share one (`redis_link`),
 //! in memory otherwise; metrics are in `telemetry`.
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod france_connect;
 pub mod handlers;
 pub mod inflight;
 pub mod journal;
@@ -52,6 +54,7 @@ pub struct AppState {
     /// The Redis server shared with the other replicas, when configured.
     pub redis: Option<Arc<redis_link::RedisLink>>,
     pub providers: HashMap<&'static str, Arc<dyn Provider>>,
+    pub france_connect: france_connect::Gate,
     pub salt: Vec<u8>,
     pub pings: pings::Pings,
     pub openapi: String,
@@ -74,6 +77,7 @@ impl AppState {
             redis,
             journal: journal::Journal::start(store.clone(), &config.journal).await?,
             providers: passerelle_providers::registry(&config.providers)?,
+            france_connect: france_connect::Gate::new(&config.providers.france_connect, store.clone())?,
             openapi: openapi::document(),
             pings: pings::Pings::default(),
             keys,

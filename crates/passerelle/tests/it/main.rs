@@ -8,6 +8,7 @@ mod cnous;
 mod deployment;
 mod dsnj;
 mod dss;
+mod france_connect;
 mod france_travail;
 mod gip_mds;
 mod helpers;
