@@ -112,7 +112,10 @@ async fn names_decide_whatever_their_spelling() {
     let charles = identity("Cis-Cinquantesept", "Charles", (1960, 4, 19));
     let got = fetch(&p, &charles, "TM-006-KB").await.unwrap();
     assert_eq!(got.data["identite_particulier"]["prenom"], "PRENOM CHARLES");
-    assert_eq!(got.data["caracteristiques_techniques_vehicule"]["categorie_vehicule"]["code"], "L3e");
+    assert_eq!(
+        got.data["caracteristiques_techniques_vehicule"]["categorie_vehicule"]["code"],
+        "L3e"
+    );
     // Somebody else's car.
     assert_eq!(fetch(&p, &thomas(), "TM-001-YB").await.unwrap_err(), "42005");
 }

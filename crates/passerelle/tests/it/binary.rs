@@ -241,7 +241,8 @@ async fn official_cases_replay_against_the_demo() {
     let mut demo = spawn_demo(dir.path());
     let base = demo.line_after("gateway:").await;
     let token = demo.line_after("token (every scope):").await;
-    let skip = "sdh_statut_sportif_with_identifiant/200.yaml,ants_extrait_immatriculation_vehicule_with_france_connect/";
+    let skip =
+        "sdh_statut_sportif_with_identifiant/200.yaml,ants_extrait_immatriculation_vehicule_with_france_connect/";
     let args = [
         "conformance",
         "--cases",

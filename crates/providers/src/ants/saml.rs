@@ -187,7 +187,7 @@ pub fn verify(assertion: &str, public_key: &[u8]) -> Result<(), &'static str> {
     let value = between(signature, "<ds:SignatureValue>", "</ds:SignatureValue>").ok_or("no signature value")?;
     let value = STANDARD.decode(value).map_err(|_| "signature is not base64")?;
     ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, public_key)
-        .verify(signature[info_start..info_end].as_bytes(), &value)
+        .verify(&signature.as_bytes()[info_start..info_end], &value)
         .map_err(|_| "bad signature")
 }
 
