@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::{Europe::Paris, Tz};
-use passerelle_catalogue::{mask, Endpoint, NotServed};
+use passerelle_catalogue::{mask, Endpoint, Mode, NotServed};
 use passerelle_core::{ApiError, Civility, Query, Siret};
 use passerelle_providers::{Call, Extras, Fetched, Provider};
 use passerelle_store::JournalRow;
@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::request_id::RequestId;
 use crate::auth::{self, Caller};
 use crate::error::Errors;
+use crate::france_connect;
 use crate::limits::{Decision, Quota};
 use crate::AppState;
 
@@ -77,9 +78,19 @@ async fn run(
     ip: IpAddr,
 ) -> Result<Fetched, Errors> {
     let (endpoint, version) = resolve(route)?;
-    let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
-    trace.jti = Some(caller.record.jti);
-    throttle(state, trace, &caller)?;
+    let (caller, identity) = match endpoint.mode {
+        Mode::FranceConnect => france_connect_caller(state, trace, endpoint, headers).await?,
+        _ => {
+            let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
+            trace.jti = Some(caller.record.jti);
+            let quota = match caller.record.rate_limit_per_minute {
+                Some(per_minute) => Quota::per_minute(per_minute),
+                None => Quota::per_second(state.config.limits.per_second),
+            };
+            throttle(state, trace, &caller.record.jti.to_string(), quota)?;
+            (caller, None)
+        }
+    };
     if !endpoint.access_scopes.iter().any(|s| caller.scopes.contains(*s)) {
         return Err(ApiError::gateway("00100").into());
     }
@@ -94,7 +105,7 @@ async fn run(
         .get(endpoint.provider)
         .ok_or_else(|| ApiError::gateway("00500"))?;
     let now = Utc::now().with_timezone(&Paris);
-    let (civility, extras) = parse_params(endpoint, provider.as_ref(), &query, now.date_naive())?;
+    let (civility, extras) = parse_params(endpoint, provider.as_ref(), &query, identity, now.date_naive())?;
     let key = cache_key(endpoint, version, civility.as_ref(), &extras);
     trace.params_hash = Some(params_hash(&state.salt, &key));
     check_maintenance(state, endpoint, provider.as_ref(), now)?;
@@ -152,12 +163,24 @@ fn resolve(route: &RouteParts) -> Result<(&'static Endpoint, u8), ApiError> {
     }
 }
 
-fn throttle(state: &AppState, trace: &mut Trace, caller: &Caller) -> Result<(), ApiError> {
-    let quota = match caller.record.rate_limit_per_minute {
-        Some(per_minute) => Quota::per_minute(per_minute),
-        None => Quota::per_second(state.config.limits.per_second),
-    };
-    let decision = state.limiter.check(&caller.record.jti.to_string(), quota);
+/// On a `france_connect` endpoint the bearer is a citizen's FranceConnect access token:
+/// it is rate-limited by its hash, then FranceConnect gives the scopes and the identity.
+async fn france_connect_caller(
+    state: &AppState,
+    trace: &mut Trace,
+    endpoint: &Endpoint,
+    headers: &HeaderMap,
+) -> Result<(Caller, Option<Civility>), Errors> {
+    let token = auth::bearer(headers).ok_or_else(|| ApiError::gateway("00101"))?;
+    let quota = Quota::per_second(state.config.limits.per_second);
+    throttle(state, trace, &france_connect::token_hash(token), quota)?;
+    let (caller, civility) = state.france_connect.caller(endpoint.resource, token).await?;
+    trace.jti = Some(caller.record.jti);
+    Ok((caller, Some(civility)))
+}
+
+fn throttle(state: &AppState, trace: &mut Trace, key: &str, quota: Quota) -> Result<(), ApiError> {
+    let decision = state.limiter.check(key, quota);
     trace.rate = Some(decision);
     if decision.allowed {
         Ok(())
@@ -172,16 +195,22 @@ fn parse_query(raw: &str) -> Result<Query, ApiError> {
         .map_err(|_| ApiError::gateway("00401").with_detail("La chaîne de requête n'est pas correctement encodée."))
 }
 
+/// The identity (from the query, or `given` by FranceConnect) and the endpoint's own
+/// parameters, every error gathered.
 fn parse_params(
     endpoint: &Endpoint,
     provider: &dyn Provider,
     query: &Query,
+    given: Option<Civility>,
     today: NaiveDate,
 ) -> Result<(Option<Civility>, Extras), Errors> {
-    let civility = endpoint
-        .civility
-        .map(|rules| Civility::parse(query, &rules, today))
-        .transpose();
+    let civility = match given {
+        Some(civility) => Ok(Some(civility)),
+        None => endpoint
+            .civility
+            .map(|rules| Civility::parse(query, &rules, today))
+            .transpose(),
+    };
     let extras = provider.parse_extras(endpoint, query, today);
     match (civility, extras) {
         (Ok(c), Ok(e)) => Ok((c, e)),
