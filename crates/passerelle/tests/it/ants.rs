@@ -254,3 +254,135 @@ async fn endpoint_is_published() {
     assert!(text.contains("api_particulier_v3_ants_extrait_immatriculation_vehicule_with_france_connect"));
     assert!(passerelle_catalogue::all_scopes().contains(&"ants_extrait_immatriculation_vehicule_identite_particulier"));
 }
+
+/// Through the gateway, with the FranceConnect simulator's tokens.
+fn plate(value: &str) -> Vec<(String, String)> {
+    vec![
+        ("recipient".to_string(), RECIPIENT.to_string()),
+        ("immatriculation".to_string(), value.to_string()),
+    ]
+}
+
+#[tokio::test]
+async fn france_connect_user_gets_their_vehicle() {
+    let app = TestApp::start().await;
+    let (status, body) = json(app.get(PATH, &plate("fc-123-ab"), Some("ants")).await).await;
+    assert_eq!(status, 200, "{body}");
+    let data = body["data"].as_object().unwrap();
+    let blocks: Vec<&str> = data.keys().map(String::as_str).collect();
+    assert_eq!(
+        blocks,
+        [
+            "identite_particulier",
+            "adresse_particulier",
+            "statut_rattachement",
+            "donnees_immatriculation_vehicule",
+            "caracteristiques_techniques_vehicule"
+        ]
+    );
+    assert_eq!(data["identite_particulier"]["nom"], "DELATOUR");
+    assert_eq!(
+        data["donnees_immatriculation_vehicule"]["numero_immatriculation"],
+        "FC-123-AB"
+    );
+    assert_eq!(
+        body["meta"],
+        json!({"identity_matching": {"family_name": 1.0, "given_name": 1.0, "birth_date": 0.0, "overall_match": true}})
+    );
+    assert_eq!(body["links"], json!({}));
+}
+
+#[tokio::test]
+async fn france_connect_scopes_mask_the_blocks() {
+    let app = TestApp::start().await;
+    let (status, body) = json(app.get(PATH, &plate("FC-123-AB"), Some("fc_ants_adresse_seule")).await).await;
+    assert_eq!(status, 200, "{body}");
+    let blocks: Vec<&str> = body["data"].as_object().unwrap().keys().map(String::as_str).collect();
+    // The identity shows though its own scope is dropped from FranceConnect callers.
+    assert_eq!(blocks, ["identite_particulier", "adresse_particulier"]);
+    // A FranceConnect user of other APIs only is refused.
+    let response = app.get(PATH, &plate("FC-123-AB"), Some("cnaf_qfv2")).await;
+    assert_error(response, 403, "00100").await;
+}
+
+#[tokio::test]
+async fn gateway_errors_of_the_endpoint() {
+    let app = TestApp::start().await;
+    let no_plate = vec![("recipient".to_string(), RECIPIENT.to_string())];
+    let body = assert_error(app.get(PATH, &no_plate, Some("ants")).await, 422, "00430").await;
+    assert_eq!(body["errors"][0]["source"], json!({"parameter": "immatriculation"}));
+    // Another person's vehicle, and a plate the SIV does not know.
+    let body = assert_error(app.get(PATH, &plate("TM-001-YB"), Some("ants")).await, 404, "42005").await;
+    assert_eq!(body["errors"][0]["title"], "Identité non trouvée");
+    assert_eq!(body["errors"][0]["meta"], json!({"provider": "ANTS"}));
+    assert_error(app.get(PATH, &plate("XX-404-FC"), Some("ants")).await, 404, "42003").await;
+    assert_error(app.get(PATH, &plate("ZZ-500-AA"), Some("ants")).await, 502, "42999").await;
+    // The citizen of the vehicle gets it.
+    let (status, body) = json(
+        app.get(PATH, &plate("TM-001-YB"), Some("fc_ants_cesar_cleopatre"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["data"]["identite_particulier"]["prenom"]),
+        (200, &json!("CLEOPATRE"))
+    );
+    // A gateway token is not a FranceConnect one: FranceConnect does not know it.
+    let jwt = app.all_scopes_token().await;
+    assert_error(app.get(PATH, &plate("FC-123-AB"), Some(&jwt)).await, 401, "50002").await;
+}
+
+/// The FranceConnect token of the holder of each official case's vehicle.
+fn holder_token(case: &Value) -> &'static str {
+    match case.pointer("/data/identite_particulier/nom").and_then(Value::as_str) {
+        Some("CESAR") => "fc_ants_cesar_cleopatre",
+        Some("CIS CINQUANTESEPT") => "fc_ants_cis_cinquantesept_charles",
+        Some("CIS CINQUANTEUN") => "fc_ants_cis_cinquanteun_gautier",
+        _ => "ants",
+    }
+}
+
+/// Every official ANTS case through the gateway, each with a FranceConnect token of the
+/// vehicle's holder (the sandbox serves them to any identity; the SIV does not). The
+/// folder comes from PASSERELLE_SANDBOX_CASES, as for the other replay.
+#[tokio::test]
+async fn official_cases_replay_with_their_holder() {
+    let Ok(cases) = std::env::var("PASSERELLE_SANDBOX_CASES") else {
+        assert!(std::env::var("CI").is_err(), "CI must set PASSERELLE_SANDBOX_CASES");
+        eprintln!("PASSERELLE_SANDBOX_CASES not set: ANTS replay not run");
+        return;
+    };
+    let folder =
+        PathBuf::from(cases).join("api_particulier_v3_ants_extrait_immatriculation_vehicule_with_france_connect");
+    let app = TestApp::start().await;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut replayed = 0;
+    for file in files {
+        let case: Value = serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let recorded: Value = serde_json::from_str(case["payload"].as_str().unwrap()).unwrap();
+        let immatriculation = case["params"]["immatriculation"].as_str().unwrap();
+        let (status, body) = json(
+            app.get(PATH, &plate(immatriculation), Some(holder_token(&recorded)))
+                .await,
+        )
+        .await;
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        assert_eq!(Some(u64::from(status)), case["status"].as_u64(), "{name}: {body}");
+        let mut expected = recorded.clone();
+        if name == "6_Parisien_2RM.yaml" {
+            // The record labels L3e and MTL with the M1 and VP labels (docs/providers/ants.md).
+            let tech = &mut expected["data"]["caracteristiques_techniques_vehicule"];
+            tech["categorie_vehicule"]["label"] = json!("Motocycle à deux roues");
+            tech["genre_national"]["label"] = json!("Motocyclette légère");
+        }
+        if status == 200 {
+            assert_eq!(body["data"], expected["data"], "{name}");
+            assert_eq!(body["meta"]["identity_matching"]["overall_match"], true, "{name}");
+        } else {
+            assert_eq!(body["errors"][0]["code"], expected["errors"][0]["code"], "{name}");
+        }
+        replayed += 1;
+    }
+    assert_eq!(replayed, 6, "every official ANTS case");
+}
