@@ -284,3 +284,28 @@ async fn open_api_lists_the_france_connect_endpoints() {
         .unwrap();
     assert!(scheme.contains("FranceConnect"), "{scheme}");
 }
+
+#[tokio::test]
+async fn sandbox_tokens_of_the_other_families() {
+    let app = TestApp::start().await;
+    let cnous = "/v4/cnous/etudiant_boursier/france_connect";
+    let (status, full) = json(app.get(cnous, &[], Some("cnous")).await).await;
+    assert_eq!(status, 200, "{full}");
+    assert!(
+        full["data"]["email"].is_string() && full["data"].get("identite").is_none(),
+        "{full}"
+    );
+    let (status, mesri) = json(
+        app.get("/v3/mesri/statut_etudiant/france_connect", &[], Some("mesri"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{mesri}");
+    assert!(mesri["data"].get("identite").is_none(), "{mesri}");
+    let dsnj = "/v3/dsnj/service_national/france_connect";
+    let (status, national) = json(app.get(dsnj, &[], Some("fc_service_national")).await).await;
+    assert_eq!(status, 200, "{national}");
+    assert_eq!(national["data"]["statut_service_national"], "en_regle", "{national}");
+    // Thomas Delatour (all_fc) is a citizen DSNJ does not know.
+    assert_error(app.get(dsnj, &[], Some("all_fc")).await, 404, "39003").await;
+}

@@ -52,6 +52,15 @@ struct Citizen {
     answer: Option<Answer>,
 }
 
+/// Every token the simulator knows with the introspection it gives (the failure tokens
+/// aside), for tools that pick a citizen by identity.
+pub fn citizens() -> Vec<(String, Value)> {
+    simulation::people::<Citizen>(&[PEOPLE, SYNTHETIC_PEOPLE])
+        .into_iter()
+        .filter_map(|c| Some((c.token, c.token_introspection?)))
+        .collect()
+}
+
 pub struct Simulator {
     citizens: HashMap<String, Citizen>,
     signing: SigningKey,
