@@ -27,12 +27,6 @@ pub struct Signer {
     rng: SystemRandom,
 }
 
-impl std::fmt::Debug for Signer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Signer { .. }")
-    }
-}
-
 impl Signer {
     /// From PEM text holding the certificate (first `CERTIFICATE` block) and the RSA
     /// key (`PRIVATE KEY` in PKCS#8 or `RSA PRIVATE KEY` in PKCS#1).
