@@ -252,7 +252,10 @@ async fn endpoint_is_published() {
     let text = response.text().await.unwrap();
     assert!(text.contains(PATH), "the OpenAPI lists the path");
     assert!(text.contains("api_particulier_v3_ants_extrait_immatriculation_vehicule_with_france_connect"));
-    assert!(text.contains("- name: immatriculation"), "the plate parameter is documented");
+    assert!(
+        text.contains("- name: immatriculation"),
+        "the plate parameter is documented"
+    );
     assert!(passerelle_catalogue::all_scopes().contains(&"ants_extrait_immatriculation_vehicule_identite_particulier"));
 }
 
