@@ -219,6 +219,83 @@ fn test_signer() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../providers/src/ants/test_signer.pem")
 }
 
+fn tls_file(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/tls")
+        .join(name)
+}
+
+/// The simulators behind TLS that requires a client certificate of the test CA (the
+/// SIV's mutual TLS). Failed handshakes are dropped, as a TLS server does.
+struct MutualTls {
+    tcp: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for MutualTls {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, peer)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(tcp).await {
+                return (tls, peer);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+}
+
+async fn simulators_over_mutual_tls() -> SocketAddr {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_file_iter(tls_file("ca.pem")).unwrap() {
+        roots.add(ca.unwrap()).unwrap();
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder(roots.into())
+        .build()
+        .unwrap();
+    let chain: Vec<CertificateDer> = CertificateDer::pem_file_iter(tls_file("siv_server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(tls_file("siv_server.pem")).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .unwrap();
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = tcp.local_addr().unwrap();
+    let listener = MutualTls {
+        tcp,
+        acceptor: tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)),
+    };
+    tokio::spawn(async move { axum::serve(listener, passerelle_providers::simulators()).await });
+    address
+}
+
+/// The SIV over mutual TLS: the client certificate opens the connection and its key
+/// signs the assertion; without it the handshake fails.
+#[tokio::test]
+async fn mutual_tls_with_the_signing_certificate() {
+    let address = simulators_over_mutual_tls().await;
+    let mut config = AntsConfig::simulated(&format!("https://127.0.0.1:{}/ants", address.port()));
+    config.tls.ca_cert = Some(tls_file("ca.pem"));
+    let anonymous = AntsProvider::new(config.clone()).unwrap();
+    assert_eq!(fetch(&anonymous, &thomas(), "FC-123-AB").await.unwrap_err(), "42001");
+    config.tls.client_cert = Some(test_signer());
+    let p = AntsProvider::new(config).unwrap();
+    let got = fetch(&p, &thomas(), "FC-123-AB").await.unwrap();
+    assert_eq!(got.data["identite_particulier"]["nom"], "DELATOUR");
+}
+
 /// With a client certificate, the assertion is signed; the simulator checks its digest.
 #[tokio::test]
 async fn signed_assertion_is_accepted() {
