@@ -82,7 +82,10 @@ impl Simulator {
             .expect("a plain HTTP client builds");
         Arc::new(Simulator {
             citizens,
-            signing: SigningKey::generate("fc-simulator-sig").expect("P-256 key generation works"),
+            // A new key at each start, under a new kid: a gateway that kept the previous
+            // one fetches the JWKS again instead of failing.
+            signing: SigningKey::generate(&format!("fc-simulateur-{:016x}", rand::random::<u64>()))
+                .expect("P-256 key generation works"),
             gateway_jwks_url: gateway_jwks_url.to_string(),
             http,
         })
