@@ -1,7 +1,6 @@
 //! FranceConnect endpoints: the bearer is a citizen's FranceConnect access token, checked
 //! by the FranceConnect simulator over HTTP (a JWE to the gateway's key, wrapping a JWS).
 
-use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_providers::france_connect::jose::{self, EncryptionKey, VerifyingKey};
 use serde_json::Value;
 
