@@ -2,6 +2,7 @@
 //! pipeline reads it; adding an endpoint means adding an entry here and a mapping
 //! in its provider.
 
+mod ants;
 mod cnous;
 mod dsnj;
 mod dss;
@@ -111,6 +112,7 @@ const FAMILIES: &[&[Endpoint]] = &[
     &sdh::ENDPOINTS,
     &dsnj::ENDPOINTS,
     &gip_mds::ENDPOINTS,
+    &ants::ENDPOINTS,
 ];
 
 /// Every endpoint Passerelle serves.

@@ -5,6 +5,7 @@
 // `ApiError` is only built on failure paths, where its size costs nothing worth boxing.
 #![allow(clippy::result_large_err)]
 
+pub mod ants;
 pub mod cnous;
 pub mod dsnj;
 pub mod dss;
@@ -106,6 +107,7 @@ pub struct ProvidersConfig {
     pub sdh: sdh::SdhConfig,
     pub dsnj: dsnj::DsnjConfig,
     pub gip_mds: gip_mds::GipMdsConfig,
+    pub ants: ants::AntsConfig,
     pub france_connect: france_connect::FranceConnectConfig,
 }
 
@@ -123,6 +125,7 @@ impl ProvidersConfig {
             sdh: sdh::SdhConfig::simulated(&at("sdh")),
             dsnj: dsnj::DsnjConfig::simulated(&at("dsnj")),
             gip_mds: gip_mds::GipMdsConfig::simulated(&at("gip_mds")),
+            ants: ants::AntsConfig::simulated(&at("ants")),
             france_connect: france_connect::FranceConnectConfig::simulated(&at("france_connect")),
         }
     }
@@ -134,7 +137,7 @@ pub type Registry = HashMap<&'static str, Arc<dyn Provider>>;
 /// Fails on unusable settings (an unreadable client certificate, say).
 pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
     let c = config;
-    let providers: [(&'static str, Arc<dyn Provider>); 8] = [
+    let providers: [(&'static str, Arc<dyn Provider>); 9] = [
         ("dss", Arc::new(dss::DssProvider::new(c.dss.clone())?)),
         ("cnous", Arc::new(cnous::CnousProvider::new(c.cnous.clone(), &c.insee)?)),
         ("mesri", Arc::new(mesri::MesriProvider::new(c.mesri.clone(), &c.insee)?)),
@@ -146,6 +149,7 @@ pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
         ("sdh", Arc::new(sdh::SdhProvider::new(c.sdh.clone())?)),
         ("dsnj", Arc::new(dsnj::DsnjProvider::new(c.dsnj.clone())?)),
         ("gip_mds", Arc::new(gip_mds::GipMdsProvider::new(c.gip_mds.clone())?)),
+        ("ants", Arc::new(ants::AntsProvider::new(c.ants.clone())?)),
     ];
     Ok(providers.into_iter().collect())
 }
@@ -198,5 +202,9 @@ pub fn simulators_for(gateway_jwks_url: &str) -> axum::Router {
         .nest(
             "/gip_mds",
             gip_mds::simulator::router(gip_mds::simulator::Simulator::with_default_people()),
+        )
+        .nest(
+            "/ants",
+            ants::simulator::router(ants::simulator::Simulator::with_default_vehicles()),
         )
 }

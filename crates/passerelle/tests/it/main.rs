@@ -2,6 +2,7 @@
 //! talking HTTP, on a fresh SQLite store per test (PostgreSQL where the test says so).
 //! One binary, one module per area.
 
+mod ants;
 mod auth;
 mod binary;
 mod cnous;
