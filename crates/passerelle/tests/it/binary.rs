@@ -73,18 +73,15 @@ fn spawn_demo(data_dir: &std::path::Path) -> Running {
 
 /// `passerelle token issue`: the token's jti and its JWT (the last line printed).
 pub async fn issue_token(data_dir: &str, name: &str, scopes: &str) -> (String, String) {
-    let args = [
-        "token",
-        "issue",
-        "--data-dir",
-        data_dir,
-        "--name",
-        name,
-        "--siret",
-        RECIPIENT,
-        "--scopes",
-        scopes,
+    issue_token_in(&["--data-dir", data_dir], name, scopes).await
+}
+
+/// Issues a token in the store named by `store` (`--data-dir …` or `--database-url …`).
+pub async fn issue_token_in(store: &[&str], name: &str, scopes: &str) -> (String, String) {
+    let mut args = vec![
+        "token", "issue", "--name", name, "--siret", RECIPIENT, "--scopes", scopes,
     ];
+    args.extend_from_slice(store);
     let (ok, out) = cli(&args).await;
     assert!(ok, "{out}");
     let jwt = out.lines().last().unwrap().trim().to_string();

@@ -1,6 +1,6 @@
-//! Real `passerelle serve` processes sharing one store (a SQLite data folder) and one
-//! Redis, with simulators in this process: the tools of the Redis, metrics and shutdown
-//! tests.
+//! Real `passerelle serve` processes sharing one store (PostgreSQL, as in production,
+//! or a SQLite data folder) and one Redis, with simulators in this process: the tools of
+//! the Redis, metrics and shutdown tests.
 
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,8 +13,9 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 
-use crate::binary::{issue_token, Running};
+use crate::binary::{issue_token_in, Running};
 use crate::helpers::*;
+use crate::pg::TestDb;
 
 pub const QF: &str = "/v3/dss/quotient_familial/identite";
 
@@ -101,22 +102,47 @@ pub async fn upstream(delay: Duration) -> Upstream {
     Upstream { url, seen }
 }
 
-/// A data folder (the store all replicas share) and a token with every scope.
+/// The store all replicas share and a token with every scope.
 pub struct Deployment {
     pub dir: tempfile::TempDir,
+    db: Option<TestDb>,
     pub jti: String,
     pub jwt: String,
 }
 
 impl Deployment {
+    /// On a SQLite data folder.
     pub async fn new() -> Deployment {
+        Deployment::on(None).await
+    }
+
+    /// On a fresh PostgreSQL database; none when PostgreSQL is unreachable outside CI.
+    pub async fn on_postgres() -> Option<Deployment> {
+        Some(Deployment::on(Some(TestDb::create().await?)).await)
+    }
+
+    async fn on(db: Option<TestDb>) -> Deployment {
         let dir = tempfile::tempdir().unwrap();
-        let (jti, jwt) = issue_token(dir.path().to_str().unwrap(), "Mairie", "all").await;
-        Deployment { dir, jti, jwt }
+        let mut deployment = Deployment {
+            dir,
+            db,
+            jti: String::new(),
+            jwt: String::new(),
+        };
+        (deployment.jti, deployment.jwt) = issue_token_in(&deployment.store_args(), "Mairie", "all").await;
+        deployment
     }
 
     pub fn data(&self) -> &str {
         self.dir.path().to_str().unwrap()
+    }
+
+    /// The command-line arguments that name the shared store.
+    pub fn store_args(&self) -> Vec<&str> {
+        match &self.db {
+            Some(db) => vec!["--database-url", db.url.as_str()],
+            None => vec!["--data-dir", self.data()],
+        }
     }
 
     /// The environment of a replica that calls `upstream` and, if given, shares `redis`
@@ -137,15 +163,8 @@ impl Deployment {
 
     /// A `passerelle serve` on any free port, with its metrics listener.
     pub async fn replica(&self, env: &[(String, String)], logs: Stdio) -> Replica {
-        let args = [
-            "serve",
-            "--data-dir",
-            self.data(),
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ];
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"];
+        args.extend(self.store_args());
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut running = Running::spawn_logging(&args, &env, logs);
         let metrics = running.line_after("metrics listening on").await;

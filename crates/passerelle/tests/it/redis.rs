@@ -1,5 +1,6 @@
-//! Two `passerelle serve` replicas on one store and one Redis: the rate limit, the
-//! cache and the in-flight lock hold across both, and Redis going away and coming back
+//! Two `passerelle serve` replicas on one PostgreSQL database and one Redis (the
+//! production layout): the rate limit, the cache and the in-flight lock hold across
+//! both, a revocation reaches both within 5 s, and Redis going away and coming back
 //! under load costs no 5xx.
 
 use std::process::Stdio;
@@ -44,7 +45,9 @@ async fn hammer(replicas: &[&Replica], jwt: &str, workers: usize, window: Durati
 async fn one_tokens_limit_holds_across_replicas() {
     let Some(url) = shared_redis().await else { return };
     let prefix = unique_prefix();
-    let deployment = Deployment::new().await;
+    let Some(deployment) = Deployment::on_postgres().await else {
+        return;
+    };
     let upstream = upstream(Duration::ZERO).await;
     let (a, b) = two_replicas(&deployment, &upstream, (&url, &prefix)).await;
     let client = reqwest::Client::new();
@@ -94,7 +97,9 @@ async fn one_tokens_limit_holds_across_replicas() {
 async fn cache_filled_by_one_replica_serves_the_other() {
     let Some(url) = shared_redis().await else { return };
     let prefix = unique_prefix();
-    let deployment = Deployment::new().await;
+    let Some(deployment) = Deployment::on_postgres().await else {
+        return;
+    };
     let upstream = upstream(Duration::ZERO).await;
     let (a, b) = two_replicas(&deployment, &upstream, (&url, &prefix)).await;
     let client = reqwest::Client::new();
@@ -146,7 +151,9 @@ async fn cache_filled_by_one_replica_serves_the_other() {
 async fn identical_call_running_on_one_replica_is_409_on_the_other() {
     let Some(url) = shared_redis().await else { return };
     let prefix = unique_prefix();
-    let deployment = Deployment::new().await;
+    let Some(deployment) = Deployment::on_postgres().await else {
+        return;
+    };
     // Slow enough for B's call to arrive while A's is running.
     let upstream = upstream(Duration::from_millis(1500)).await;
     let (a, b) = two_replicas(&deployment, &upstream, (&url, &prefix)).await;
@@ -189,7 +196,9 @@ async fn redis_stopped_and_restarted_under_load_causes_no_5xx() {
     };
     let prefix = unique_prefix();
     let url = redis.url();
-    let deployment = Deployment::new().await;
+    let Some(deployment) = Deployment::on_postgres().await else {
+        return;
+    };
     let upstream = upstream(Duration::ZERO).await;
     let (a, b) = two_replicas(&deployment, &upstream, (&url, &prefix)).await;
     for replica in [&a, &b] {
@@ -254,14 +263,18 @@ async fn redis_stopped_and_restarted_under_load_causes_no_5xx() {
 async fn a_revocation_is_seen_by_both_replicas_within_5_s() {
     let Some(url) = shared_redis().await else { return };
     let prefix = unique_prefix();
-    let deployment = Deployment::new().await;
+    let Some(deployment) = Deployment::on_postgres().await else {
+        return;
+    };
     let upstream = upstream(Duration::ZERO).await;
     let (a, b) = two_replicas(&deployment, &upstream, (&url, &prefix)).await;
     let client = reqwest::Client::new();
     for replica in [&a, &b] {
         assert_eq!(replica.call(&client, &deployment.jwt, false).await.status(), 200);
     }
-    let (ok, out) = cli(&["token", "revoke", &deployment.jti, "--data-dir", deployment.data()]).await;
+    let mut revoke = vec!["token", "revoke", &deployment.jti];
+    revoke.extend(deployment.store_args());
+    let (ok, out) = cli(&revoke).await;
     assert!(ok, "{out}");
     let revoked = Instant::now();
     for replica in [&a, &b] {
