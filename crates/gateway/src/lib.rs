@@ -19,6 +19,7 @@ pub mod limits;
 pub mod maintenance;
 pub mod openapi;
 pub mod pings;
+pub mod source;
 pub mod tokens;
 
 use std::collections::HashMap;
