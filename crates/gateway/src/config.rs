@@ -45,6 +45,8 @@ pub struct GatewayConfig {
     #[serde(skip_serializing)]
     pub providers: ProvidersConfig,
     pub maintenance: Vec<MaintenanceWindow>,
+    /// Case folder of `passerelle sandbox` (official sandbox format); unused otherwise.
+    pub sandbox_cases: Option<PathBuf>,
 }
 
 impl Default for GatewayConfig {
@@ -57,6 +59,7 @@ impl Default for GatewayConfig {
             limits: Limits::default(),
             providers: ProvidersConfig::default(),
             maintenance: Vec::new(),
+            sandbox_cases: None,
         }
     }
 }

@@ -11,11 +11,7 @@ use crate::params::{self, Params};
 pub fn from_introspection(claims: &Map<String, Value>) -> Params {
     let text = |key: &str| claims.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
     let prenoms = match claims.get("given_name_array").and_then(Value::as_array) {
-        Some(names) => names
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(" "),
+        Some(names) => names.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "),
         None => text("given_name"),
     };
     let birthdate = text("birthdate");

@@ -28,6 +28,8 @@ pub struct Case {
     pub file: String,
     /// Canonical parameters; `None` for a fallback written without any.
     pub params: Option<Params>,
+    /// The params as an integrator writes them in a query string (`prenoms[]` repeated).
+    pub query: Vec<(String, String)>,
     pub status: u16,
     pub body: Value,
 }
@@ -132,7 +134,6 @@ impl Sandbox {
         *self.book.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(book);
         Ok(report)
     }
-
 }
 
 impl Recorded for Sandbox {

@@ -134,7 +134,11 @@ fn read_folder(folder: &Path, name: &str) -> std::io::Result<Vec<Document>> {
         let parsed = documents_of(&text);
         let several = parsed.len() > 1;
         for (i, document) in parsed.into_iter().enumerate() {
-            let name = if several { format!("{base}#{}", i + 1) } else { base.clone() };
+            let name = if several {
+                format!("{base}#{}", i + 1)
+            } else {
+                base.clone()
+            };
             let content = match document {
                 Ok(Yaml::Mapping(m)) => Ok(m),
                 Ok(Yaml::Null) => Err("empty file".to_string()),
@@ -170,12 +174,13 @@ fn cases(documents: Vec<Document>, rejected: &mut Vec<Rejected>) -> Folder {
     let mut folder = Folder::default();
     for document in documents {
         let case = document.content.and_then(|m| case(&m, document.is_fallback));
-        let case = case.and_then(|(params, status, body)| {
+        let case = case.and_then(|(params, query, status, body)| {
             match folder.cases.iter().find(|c| params.is_some() && c.params == params) {
                 Some(earlier) => Err(format!("same params as {}", earlier.file)),
                 None => Ok(Case {
                     file: document.name.clone(),
                     params,
+                    query,
                     status,
                     body,
                 }),
@@ -197,19 +202,19 @@ fn cases(documents: Vec<Document>, rejected: &mut Vec<Rejected>) -> Folder {
     folder
 }
 
-/// A case's parameters (none: a fallback only), status and body.
-type Parts = (Option<Params>, u16, Value);
+/// A case's parameters (none: a fallback only), the same as query pairs, status and body.
+type Parts = (Option<Params>, Vec<(String, String)>, u16, Value);
 
 fn case(m: &serde_yaml::Mapping, is_fallback: bool) -> Result<Parts, String> {
-    let params = match m.get("params") {
-        Some(Yaml::Mapping(p)) => Some(params::from_yaml(p)?),
+    let (params, query) = match m.get("params") {
+        Some(Yaml::Mapping(p)) => (Some(params::from_yaml(p)?), params::to_query(p)),
         // `params:` left empty: the case answers the call without parameters.
-        Some(Yaml::Null) => Some(Params::new()),
+        Some(Yaml::Null) => (Some(Params::new()), Vec::new()),
         Some(_) => return Err("`params` is not a mapping".into()),
-        None if is_fallback => None,
+        None if is_fallback => (None, Vec::new()),
         None => return Err("missing `params`".into()),
     };
-    Ok((params, status(m)?, payload(m)?))
+    Ok((params, query, status(m)?, payload(m)?))
 }
 
 fn status(m: &serde_yaml::Mapping) -> Result<u16, String> {

@@ -51,7 +51,9 @@ pub fn from_yaml(params: &serde_yaml::Mapping) -> Result<Params, String> {
             Yaml::Sequence(items) => {
                 let items = items
                     .iter()
-                    .map(|item| scalar(item).ok_or_else(|| format!("params.{key}: a list may only hold text or numbers")))
+                    .map(|item| {
+                        scalar(item).ok_or_else(|| format!("params.{key}: a list may only hold text or numbers"))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 joined(items.iter().flatten().map(String::as_str))
             }
@@ -67,6 +69,25 @@ pub fn from_yaml(params: &serde_yaml::Mapping) -> Result<Params, String> {
         }
     }
     Ok(out)
+}
+
+/// The query string pairs an integrator writes for a case's `params` (checked by
+/// `from_yaml` first): a list repeats `key[]`, numbers are written in decimal.
+pub fn to_query(params: &serde_yaml::Mapping) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for (key, value) in params {
+        let Some(key) = key.as_str().map(key_name) else {
+            continue;
+        };
+        match value {
+            Yaml::Sequence(items) => {
+                let items = items.iter().filter_map(|i| scalar(i).flatten());
+                pairs.extend(items.map(|i| (format!("{key}[]"), i)));
+            }
+            other => pairs.extend(scalar(other).flatten().map(|v| (key.to_string(), v))),
+        }
+    }
+    pairs
 }
 
 /// Whether a case with `case` parameters answers a call with `call` parameters:
@@ -161,7 +182,11 @@ mod tests {
     #[test]
     fn one_parameter_more_or_less_is_another_call() {
         let case = yaml("nomNaissance: DUPONT\nanneeDateNaissance: 1982\n");
-        let more = query(&[("nomNaissance", "DUPONT"), ("anneeDateNaissance", "1982"), ("jourDateNaissance", "1")]);
+        let more = query(&[
+            ("nomNaissance", "DUPONT"),
+            ("anneeDateNaissance", "1982"),
+            ("jourDateNaissance", "1"),
+        ]);
         let less = query(&[("nomNaissance", "DUPONT")]);
         assert!(!matches(&case, &more, false) && !matches(&case, &less, false));
         assert!(matches(&case, &more, true) && !matches(&case, &less, true));
@@ -170,7 +195,10 @@ mod tests {
     #[test]
     fn first_names_as_a_list_or_as_one_text_are_equal() {
         assert_eq!(yaml("prenoms: 'Angela Claire'\n"), yaml("prenoms: [Angela, Claire]\n"));
-        assert_eq!(query(&[("prenoms", "Angela Claire")]), yaml("prenoms: [angela, ' claire ']\n"));
+        assert_eq!(
+            query(&[("prenoms", "Angela Claire")]),
+            yaml("prenoms: [angela, ' claire ']\n")
+        );
     }
 
     #[test]
@@ -187,7 +215,11 @@ mod tests {
 
     /// A query value equal to `text` under the rule, written differently.
     fn disguise(text: &str, upper: bool) -> String {
-        let cased = if upper { text.to_uppercase() } else { text.to_lowercase() };
+        let cased = if upper {
+            text.to_uppercase()
+        } else {
+            text.to_lowercase()
+        };
         format!(" {cased} ")
     }
 
@@ -208,6 +240,8 @@ mod tests {
                 "nomNaissance: {name:?}\nprenoms: {first:?}\nanneeDateNaissance: {year}\nmoisDateNaissance: {month}\ncodeCogInseeCommuneNaissance: '{code}'\n"
             );
             let case = yaml(&text);
+            let written: serde_yaml::Mapping = serde_yaml::from_str(&text).unwrap();
+            prop_assert_eq!(from_query(&Query::new(to_query(&written))), case.clone());
             let mut pairs = vec![
                 ("recipient".to_string(), "13002526500013".to_string()),
                 ("nomNaissance".to_string(), disguise(&name, upper)),

@@ -40,16 +40,56 @@ fn case(params: &str, status: u16, payload: &str) -> String {
 fn folder() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    write(d, &format!("{QF}/200-dupont.yaml"), &case("  nomNaissance: DUPONT\n  prenoms: [JEAN, PAUL]\n  anneeDateNaissance: 1980", 200, r#"{"data": {"n": 1}, "links": {}, "meta": {}}"#));
-    write(d, &format!("{QF}/404.yaml"), &case("  nomNaissance: INCONNU", 404, r#"{"errors": [{"code": "37003"}]}"#));
+    write(
+        d,
+        &format!("{QF}/200-dupont.yaml"),
+        &case(
+            "  nomNaissance: DUPONT\n  prenoms: [JEAN, PAUL]\n  anneeDateNaissance: 1980",
+            200,
+            r#"{"data": {"n": 1}, "links": {}, "meta": {}}"#,
+        ),
+    );
+    write(
+        d,
+        &format!("{QF}/404.yaml"),
+        &case("  nomNaissance: INCONNU", 404, r#"{"errors": [{"code": "37003"}]}"#),
+    );
     write(d, &format!("{QF}/README.md"), "not a case");
     write(d, &format!("{QF}/bad-syntax.yaml"), "params: [unclosed\n");
-    write(d, &format!("{QF}/no-status.yml"), "params:\n  nomNaissance: X\npayload: '{}'\n");
-    write(d, &format!("{QF}/bad-payload.yaml"), &case("  nomNaissance: Y", 200, "{not json"));
-    write(d, &format!("{QF}/same.yaml"), &case("  prenoms: [jean, paul]\n  anneeDateNaissance: '1980'\n  nomNaissance: dupont", 200, "{}"));
-    write(d, &format!("{FC}/fc-dubois.yaml"), &case("  nomNaissance: DUBOIS\n  prenoms: Angela Claire\n  anneeDateNaissance: 1962", 200, r#"{"data": {"fc": true}}"#));
+    write(
+        d,
+        &format!("{QF}/no-status.yml"),
+        "params:\n  nomNaissance: X\npayload: '{}'\n",
+    );
+    write(
+        d,
+        &format!("{QF}/bad-payload.yaml"),
+        &case("  nomNaissance: Y", 200, "{not json"),
+    );
+    write(
+        d,
+        &format!("{QF}/same.yaml"),
+        &case(
+            "  prenoms: [jean, paul]\n  anneeDateNaissance: '1980'\n  nomNaissance: dupont",
+            200,
+            "{}",
+        ),
+    );
+    write(
+        d,
+        &format!("{FC}/fc-dubois.yaml"),
+        &case(
+            "  nomNaissance: DUBOIS\n  prenoms: Angela Claire\n  anneeDateNaissance: 1962",
+            200,
+            r#"{"data": {"fc": true}}"#,
+        ),
+    );
     write(d, &format!("{FC}/fc-dubois-born.yaml"), &case("  nomNaissance: DUBOIS\n  anneeDateNaissance: 1962\n  moisDateNaissance: 8\n  jourDateNaissance: 24\n  codeCogInseeCommuneNaissance: '75107'", 200, r#"{"data": {"fc": "precise"}}"#));
-    write(d, &format!("{FC}/404.yaml"), &case("  nomNaissance: NOEL", 404, r#"{"errors": []}"#));
+    write(
+        d,
+        &format!("{FC}/404.yaml"),
+        &case("  nomNaissance: NOEL", 404, r#"{"errors": []}"#),
+    );
     let mock = |token: &str, active: bool| {
         format!(
             "params:\n  token: '{token}'\nstatus: 200\npayload: |-\n  {{\"token_introspection\": {{\"active\": {active}, \"scope\": \"openid cnaf_quotient_familial\", \"gender\": \"female\", \"family_name\": \"DUBOIS\", \"given_name\": \"Angela Claire\", \"given_name_array\": [\"Angela\", \"Claire\"], \"birthdate\": \"1962-08-24\", \"birthplace\": \"75107\", \"birthcountry\": \"99100\"}}}}\n"
@@ -57,7 +97,11 @@ fn folder() -> tempfile::TempDir {
     };
     write(d, "france_connect/dubois.yml", &mock("dubois", true));
     write(d, "france_connect/expired.yml", &mock("expired", false));
-    write(d, "france_connect/no-token.yml", "params: {}\nstatus: 200\npayload: '{}'\n");
+    write(
+        d,
+        "france_connect/no-token.yml",
+        "params: {}\nstatus: 200\npayload: '{}'\n",
+    );
     dir
 }
 
@@ -79,7 +123,9 @@ fn loading_keeps_the_valid_cases_and_says_why_the_others_are_left_out() {
     ];
     for (file, reason) in &expect {
         assert!(
-            reasons.iter().any(|r| r.starts_with(file.as_str()) && r.contains(reason)),
+            reasons
+                .iter()
+                .any(|r| r.starts_with(file.as_str()) && r.contains(reason)),
             "{file}: {reason} not in {reasons:#?}"
         );
     }
@@ -98,11 +144,19 @@ fn exact_match_then_fallback() {
     let dir = folder();
     let (sandbox, _) = Sandbox::open(dir.path()).unwrap();
     let book = sandbox.book();
-    let dupont = call(&[("nomNaissance", "Dupont"), ("prenoms[]", "Jean"), ("prenoms[]", "Paul"), ("anneeDateNaissance", "1980")]);
+    let dupont = call(&[
+        ("nomNaissance", "Dupont"),
+        ("prenoms[]", "Jean"),
+        ("prenoms[]", "Paul"),
+        ("anneeDateNaissance", "1980"),
+    ]);
     assert!(matches!(book.find(QF, &dupont, false), Lookup::Case(c) if c.file.ends_with("200-dupont.yaml")));
     let other = call(&[("nomNaissance", "Dupont"), ("anneeDateNaissance", "1980")]);
     assert!(matches!(book.find(QF, &other, false), Lookup::Fallback(c) if c.status == 404));
-    assert_eq!(book.find("api_particulier_v3_nope_with_civility", &other, false), Lookup::NoFolder);
+    assert_eq!(
+        book.find("api_particulier_v3_nope_with_civility", &other, false),
+        Lookup::NoFolder
+    );
 }
 
 #[test]
@@ -131,7 +185,13 @@ fn a_served_operation_without_folder_is_a_clear_404() {
     let (sandbox, _) = Sandbox::open(dir.path()).unwrap();
     let error = sandbox.answer(&FC_ENDPOINT, 4, &Query::default()).unwrap_err();
     assert_eq!((error.code.as_str(), error.status()), ("00404", 404));
-    assert!(error.detail.contains("api_particulier_v4_test_quotient_with_france_connect"), "{}", error.detail);
+    assert!(
+        error
+            .detail
+            .contains("api_particulier_v4_test_quotient_with_france_connect"),
+        "{}",
+        error.detail
+    );
 }
 
 #[test]
@@ -139,13 +199,23 @@ fn reload_swaps_in_what_the_folder_holds_now() {
     let dir = folder();
     let (sandbox, _) = Sandbox::open(dir.path()).unwrap();
     let before = sandbox.book();
-    write(dir.path(), &format!("{QF}/200-martin.yaml"), &case("  nomNaissance: MARTIN", 200, "{}"));
+    write(
+        dir.path(),
+        &format!("{QF}/200-martin.yaml"),
+        &case("  nomNaissance: MARTIN", 200, "{}"),
+    );
     fs::remove_file(dir.path().join(format!("{QF}/200-dupont.yaml"))).unwrap();
     let report = sandbox.reload().unwrap();
     // `same.yaml` no longer repeats a case's params: it serves now.
     assert_eq!((report.cases, report.rejected.len()), (6, 4));
     let after = sandbox.book();
-    assert!(matches!(after.find(QF, &call(&[("nomNaissance", "martin")]), false), Lookup::Case(_)));
+    assert!(matches!(
+        after.find(QF, &call(&[("nomNaissance", "martin")]), false),
+        Lookup::Case(_)
+    ));
     // A reader that took the book before the reload keeps a consistent view.
-    assert!(matches!(before.find(QF, &call(&[("nomNaissance", "martin")]), false), Lookup::Fallback(_)));
+    assert!(matches!(
+        before.find(QF, &call(&[("nomNaissance", "martin")]), false),
+        Lookup::Fallback(_)
+    ));
 }

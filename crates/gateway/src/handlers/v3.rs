@@ -5,23 +5,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::{Europe::Paris, Tz};
-use passerelle_catalogue::{mask, Endpoint, NotServed};
+use passerelle_catalogue::{mask, Endpoint, Mode, NotServed};
 use passerelle_core::{ApiError, Civility, Query, Siret};
 use passerelle_providers::{Call, Extras, Fetched, Provider};
-use passerelle_store::JournalRow;
+use passerelle_store::{JournalRow, TokenRecord};
 use serde_json::json;
 use sha2::{Digest, Sha512};
 use uuid::Uuid;
 
 use super::request_id::RequestId;
 use crate::auth::{self, Caller};
-use crate::error::Errors;
+use crate::error::{Errors, JSON_API};
 use crate::limits::{Decision, Quota};
+use crate::source::{Recorded, Recording, Source};
 use crate::AppState;
 
 /// What the journal and the response headers need, filled in as the pipeline goes.
@@ -36,6 +37,13 @@ struct Trace {
 }
 
 type RouteParts = (String, String, String, String);
+
+/// What a call is answered with: a provider's data, masked and wrapped by the gateway,
+/// or a recorded answer served as is (the sandbox).
+enum Answer {
+    Fetched(Fetched),
+    Recorded(Recording),
+}
 
 pub async fn call(
     State(state): State<Arc<AppState>>,
@@ -75,9 +83,15 @@ async fn run(
     raw: &str,
     headers: &HeaderMap,
     ip: IpAddr,
-) -> Result<Fetched, Errors> {
+) -> Result<Answer, Errors> {
     let (endpoint, version) = resolve(route)?;
-    let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
+    let (caller, identity) = match (&state.source, endpoint.mode) {
+        (Source::Recorded(book), Mode::FranceConnect) => recorded_france_connect(book.as_ref(), headers)?,
+        _ => (
+            auth::authenticate(&state.keys, &state.tokens, headers, ip).await?,
+            Vec::new(),
+        ),
+    };
     trace.jti = Some(caller.record.jti);
     throttle(state, trace, &caller)?;
     if !endpoint.access_scopes.iter().any(|s| caller.scopes.contains(*s)) {
@@ -98,6 +112,11 @@ async fn run(
     let key = cache_key(endpoint, version, civility.as_ref(), &extras);
     trace.params_hash = Some(params_hash(&state.salt, &key));
     check_maintenance(state, endpoint, provider.as_ref(), now)?;
+    if let Source::Recorded(book) = &state.source {
+        let mut pairs = query.pairs().to_vec();
+        pairs.extend(identity);
+        return Ok(Answer::Recorded(book.answer(endpoint, version, &Query::new(pairs))?));
+    }
 
     let no_cache = headers.get("cache-control").and_then(|v| v.to_str().ok()) == Some("no-cache");
     let cached = if no_cache { None } else { state.cache.get(&key) };
@@ -135,7 +154,38 @@ async fn run(
     };
     let mut fetched = fetched;
     mask::apply(&mut fetched.data, endpoint.masks, &caller.scopes);
-    Ok(fetched)
+    Ok(Answer::Fetched(fetched))
+}
+
+/// A FranceConnect bearer of the recorded source: the caller holds the token's scopes
+/// and is named by a hash of the token (its rate limit and journal rows are its own,
+/// and the token never appears in clear); its identity completes the query.
+fn recorded_france_connect(
+    book: &dyn Recorded,
+    headers: &HeaderMap,
+) -> Result<(Caller, Vec<(String, String)>), ApiError> {
+    let token = auth::bearer(headers).ok_or_else(|| ApiError::gateway("00101"))?;
+    let user = book.france_connect(token)?;
+    let digest = Sha512::digest(token.as_bytes());
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    let now = Utc::now();
+    let record = TokenRecord {
+        jti: Uuid::from_bytes(id),
+        name: "FranceConnect".into(),
+        siret: String::new(),
+        scopes: user.scopes.clone(),
+        issued_at: now,
+        expires_at: now,
+        revoked_at: None,
+        rate_limit_per_minute: None,
+        allowed_ips: Vec::new(),
+    };
+    let caller = Caller {
+        record,
+        scopes: user.scopes.into_iter().collect(),
+    };
+    Ok((caller, user.identity))
 }
 
 fn resolve(route: &RouteParts) -> Result<(&'static Endpoint, u8), ApiError> {
@@ -244,9 +294,10 @@ async fn fetch(state: &AppState, provider: &dyn Provider, call: &Call<'_>) -> Re
     }
 }
 
-async fn finish(state: &AppState, trace: Trace, outcome: Result<Fetched, Errors>, started: Instant) -> Response {
+async fn finish(state: &AppState, trace: Trace, outcome: Result<Answer, Errors>, started: Instant) -> Response {
     let status = match &outcome {
-        Ok(_) => 200,
+        Ok(Answer::Fetched(_)) => 200,
+        Ok(Answer::Recorded(recording)) => recording.status,
         Err(errors) => errors.status().as_u16(),
     };
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -265,10 +316,26 @@ async fn finish(state: &AppState, trace: Trace, outcome: Result<Fetched, Errors>
     tracing::info!(request_id = %trace.request_id, endpoint = %trace.endpoint, status, duration_ms, cached = trace.cache_left.is_some(), journaled, "v3 call");
     let mut response = match (journaled, outcome) {
         (false, _) => Errors::from(ApiError::gateway("00503")).into_response(),
-        (true, Ok(fetched)) => Json(json!({"data": fetched.data, "links": {}, "meta": fetched.meta})).into_response(),
+        (true, Ok(Answer::Fetched(fetched))) => {
+            Json(json!({"data": fetched.data, "links": {}, "meta": fetched.meta})).into_response()
+        }
+        (true, Ok(Answer::Recorded(recording))) => recorded_response(recording),
         (true, Err(errors)) => errors.into_response(),
     };
     add_headers(response.headers_mut(), &trace);
+    response
+}
+
+/// A recorded answer: its status and body as recorded; error bodies keep the
+/// contract's JSON:API content type.
+fn recorded_response(recording: Recording) -> Response {
+    let status = StatusCode::from_u16(recording.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Json(recording.body)).into_response();
+    if status.is_client_error() || status.is_server_error() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API));
+    }
     response
 }
 
