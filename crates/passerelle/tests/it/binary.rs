@@ -11,13 +11,13 @@ use crate::helpers::*;
 const BIN: &str = env!("CARGO_BIN_EXE_passerelle");
 
 /// A running `passerelle` process, killed when dropped.
-struct Running {
-    child: Child,
+pub(crate) struct Running {
+    pub(crate) child: Child,
     lines: Lines<BufReader<ChildStdout>>,
 }
 
 impl Running {
-    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Running {
+    pub(crate) fn spawn(args: &[&str], env: &[(&str, &str)]) -> Running {
         Running::spawn_logging(args, env, Stdio::null())
     }
 
@@ -37,7 +37,7 @@ impl Running {
     }
 
     /// The first line starting with `prefix`, without it.
-    async fn line_after(&mut self, prefix: &str) -> String {
+    pub(crate) async fn line_after(&mut self, prefix: &str) -> String {
         let wait = async {
             while let Some(line) = self.lines.next_line().await.unwrap() {
                 if let Some(rest) = line.trim().strip_prefix(prefix) {
@@ -72,7 +72,7 @@ fn spawn_demo(data_dir: &std::path::Path) -> Running {
 }
 
 /// `passerelle token issue`: the token's jti and its JWT (the last line printed).
-async fn issue_token(data_dir: &str, name: &str, scopes: &str) -> (String, String) {
+pub(crate) async fn issue_token(data_dir: &str, name: &str, scopes: &str) -> (String, String) {
     let args = [
         "token",
         "issue",

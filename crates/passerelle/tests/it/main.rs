@@ -14,4 +14,5 @@ mod men;
 mod mesri;
 mod params;
 mod pipeline;
+mod sandbox;
 mod sdh;
