@@ -5,7 +5,7 @@ Why: the gateway maps the CNOUS upstream's student record to the public payload.
 simulator needs the reverse: for each recorded public answer (sandbox case), the student
 record that makes the gateway produce it, and the search that finds it (an INE, or the
 civility body the gateway POSTs). This script reads
-  <sandbox>/api_particulier_v{3,4}_cnous_etudiant_boursier_with_{civility,ine}/*.y*ml
+  <sandbox>/api_particulier_v{3,4}_cnous_etudiant_boursier_with_{civility,ine,france_connect}/*.y*ml
 and writes crates/providers/src/cnous/people.json (deterministic: sorted by folder then file).
 
 404 cases are left to the simulator's default "not found" answer; 502/504 cases would be
@@ -23,6 +23,9 @@ ABOUT = ("Derived from the official sandbox cases by tools/derive_cnous_people.p
          "student as the CNOUS upstream would answer, found by INE or by civility")
 FOLDERS = [f"api_particulier_v{v}_cnous_etudiant_boursier_with_{m}"
            for v in (3, 4) for m in ("civility", "ine")]
+FOLDERS += [f"api_particulier_v{v}_cnous_etudiant_boursier_with_france_connect" for v in (3, 4)]
+# Birthplace names some FranceConnect cases use for the v3 one.
+COMMUNE_ALIASES = ["codeCogInseeCommuneNaissance", "codeInseeLieuDeNaissance"]
 SKIPPED = {404, 409, 429, 500, 503}
 
 
@@ -101,9 +104,42 @@ def civility_search(params):
     return search
 
 
+def fc_prenoms(params):
+    prenoms = params["prenoms"]
+    return prenoms.split() if isinstance(prenoms, str) else [str(p) for p in prenoms]
+
+
+def fc_search(params):
+    """The JSON body the gateway sends for the identity FranceConnect gives (the case's
+    parameters; see tools/derive_france_connect_people.py)."""
+    commune = next((str(params[k]) for k in COMMUNE_ALIASES if params.get(k)), "")
+    return {
+        "given_name": ", ".join(fc_prenoms(params)),
+        "family_name": str(params["nomNaissance"]),
+        "birthdate": "{:02d}/{:02d}/{:04d}".format(int(params["jourDateNaissance"]),
+                                                   int(params["moisDateNaissance"]),
+                                                   int(params["anneeDateNaissance"])),
+        "gender": str(params.get("sexeEtatCivil") or "F").upper(),
+        "birthplace": commune,
+    }
+
+
+def fc_identite(params):
+    """FranceConnect answers carry no identite block: the student record gets the
+    identity searched (two first names at most, as the upstream holds)."""
+    return {"nom": str(params["nomNaissance"]), "prenoms": fc_prenoms(params)[:2],
+            "date_naissance": "{:04d}-{:02d}-{:02d}".format(int(params["anneeDateNaissance"]),
+                                                            int(params["moisDateNaissance"]),
+                                                            int(params["jourDateNaissance"])),
+            "nom_commune_naissance": None, "sexe": params.get("sexeEtatCivil")}
+
+
 def person(mode, params, payload):
     entry = {}
-    if mode == "ine":
+    if mode == "france_connect":
+        entry["franceConnect"] = fc_search(params)
+        payload = {"data": {**payload["data"], "identite": fc_identite(params)}}
+    elif mode == "ine":
         take(params, ["ine", "campaignYear"])
         entry["ine"] = str(params["ine"]).upper()
     else:
@@ -119,7 +155,7 @@ def case_person(name, status, params, payload):
         return None
     if status != 200:
         raise Unmappable(f"no failing answer known for status {status}")
-    entry = person("ine" if name.endswith("_ine") else "civility", params, payload)
+    entry = person(name.rsplit("_with_", 1)[1], params, payload)
     return json.dumps({k: v for k, v in entry.items() if k != "student"}, sort_keys=True), entry
 
 

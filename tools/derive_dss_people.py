@@ -5,7 +5,11 @@ Why: the gateway maps upstream DSS answers to public payloads. The simulator nee
 reverse: for each recorded public answer (sandbox case), the upstream answer that makes the
 gateway produce it. This script reads
   <sandbox>/api_particulier_v3_cnav_*_with_civility/*.y*ml
+  <sandbox>/api_particulier_v3_cnav_*_with_france_connect/*.y*ml
 and writes crates/providers/src/dss/people.json (deterministic: sorted by folder then file).
+A FranceConnect case's parameters are the identity FranceConnect gives (the FranceConnect
+simulator has a citizen for each, see tools/derive_france_connect_people.py); some spell
+the birthplace the v2 way (or with a typo), which is read as the v3 name.
 
 Usage: tools/derive_dss_people.py [SANDBOX_DIR]   (default: ../shared/fixtures/sandbox-cases
 relative to the repo root). Stdlib + PyYAML only.
@@ -52,6 +56,22 @@ def rename(data, mapping):
 
 
 # ---------- query ----------
+
+# Birthplace names some FranceConnect cases use for the v3 ones.
+ALIASES = {
+    "codeCogInseeCommuneNaissance": ["codeInseeLieuDeNaissance", "codeInseeLieuDaissance"],
+    "codeCogInseePaysNaissance": ["codePaysLieuDeNaissance", "codePaysLieuDaissance"],
+}
+
+
+def v3_names(p):
+    p = dict(p)
+    for name, aliases in ALIASES.items():
+        for alias in aliases:
+            if alias in p:
+                p.setdefault(name, p.pop(alias))
+    return p
+
 
 def birth_date(p):
     y, m, d = p.get("anneeDateNaissance"), p.get("moisDateNaissance"), p.get("jourDateNaissance")
@@ -222,8 +242,9 @@ def main():
     folders = sorted(p for p in sandbox.glob("api_particulier_v3_cnav_*_with_civility") if p.is_dir())
     if not folders:
         sys.exit(f"no api_particulier_v3_cnav_*_with_civility folder under {sandbox}")
+    folders += sorted(p for p in sandbox.glob("api_particulier_v3_cnav_*_with_france_connect") if p.is_dir())
     for folder in folders:
-        x = folder.name[len("api_particulier_v3_cnav_"):-len("_with_civility")]
+        x = folder.name[len("api_particulier_v3_cnav_"):].rsplit("_with_", 1)[0]
         prestation = "quotient_familial_v2" if x == "quotient_familial" else x
         files = sorted(f for f in folder.iterdir() if f.suffix in (".yaml", ".yml"))
         for f in files:
@@ -240,7 +261,7 @@ def main():
                     sys.exit(1)
                 if answer is None:
                     continue
-                query = build_query(doc.get("params") or {})
+                query = build_query(v3_names(doc.get("params") or {}))
                 key = (prestation, json.dumps(query, sort_keys=True))
                 if key in seen:
                     print(f"warning: {case}: duplicate (prestation, query), kept the first", file=sys.stderr)

@@ -5,7 +5,7 @@ Why: the gateway maps upstream GIP-MDS answers to public payloads. The simulator
 reverse: for each recorded public answer (sandbox case), the upstream answer that makes the
 gateway produce it, keyed by the search the gateway sends (nom, prenom, dateNaissance).
 This script reads
-  <sandbox>/api_particulier_v3_gip_mds_service_civique_with_civility/*.y*ml
+  <sandbox>/api_particulier_v3_gip_mds_service_civique_with_{civility,france_connect}/*.y*ml
 and writes crates/providers/src/gip_mds/people.json (deterministic: sorted by file).
 404 cases are left to the simulator's default answer (NOT_FOUND_INDIVIDU); 409/429/500/503
 cases are not upstream behaviours and are skipped.
@@ -17,7 +17,9 @@ relative to the repo root). Stdlib + PyYAML only.
 from sandbox_cases import REPO, derive_by_identity
 
 OUT = REPO / "crates/providers/src/gip_mds/people.json"
-FOLDER = "api_particulier_v3_gip_mds_service_civique_with_civility"
+# The FranceConnect cases' parameters are the identity FranceConnect gives.
+FOLDERS = ["api_particulier_v3_gip_mds_service_civique_with_civility",
+           "api_particulier_v3_gip_mds_service_civique_with_france_connect"]
 ABOUT = ("Derived from the official sandbox cases by tools/derive_gip_mds_people.py; each entry is "
          "one person (the search as the gateway sends it) and the GIP-MDS upstream's answer")
 STATUS_KEYS = {"contrat_trouve", "organisme_accueil", "date_debut_contrat", "date_fin_contrat"}
@@ -87,7 +89,7 @@ def build_answer(status, payload, who):
 
 
 def main():
-    derive_by_identity(FOLDER, OUT, ABOUT, identite, build_answer, Unmappable)
+    derive_by_identity(FOLDERS, OUT, ABOUT, identite, build_answer, Unmappable)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ Why: the gateway maps MESRI's upstream answers to public payloads. The simulator
 reverse: for each recorded public answer (sandbox case), the upstream answer that makes the
 gateway produce it, keyed by what the gateway sends upstream (the INE, or the civility body).
 This script reads
-  <sandbox>/api_particulier_v3_mesri_statut_etudiant_with_{civility,ine}/*.y*ml
+  <sandbox>/api_particulier_v3_mesri_statut_etudiant_with_{civility,ine,france_connect}/*.y*ml
 and writes crates/providers/src/mesri/people.json (deterministic: sorted by folder then file).
 404 cases are left to the simulator's default "not found"; 502/504 cases become an upstream
 failing the same way; 409/429/500/503 are not upstream behaviours and are skipped.
@@ -21,7 +21,8 @@ OUT = REPO / "crates/providers/src/mesri/people.json"
 ABOUT = ("Derived from the official sandbox cases by tools/derive_mesri_people.py; each entry is one "
          "student as the MESRI upstream would answer for an INE or a civility body")
 FOLDERS = ["api_particulier_v3_mesri_statut_etudiant_with_civility",
-           "api_particulier_v3_mesri_statut_etudiant_with_ine"]
+           "api_particulier_v3_mesri_statut_etudiant_with_ine",
+           "api_particulier_v3_mesri_statut_etudiant_with_france_connect"]
 REGIMES = {
     "formation initiale": "RF1", "formation initiale hors apprentissage": "RF2",
     "reprise d'études non financée sans convention": "RF3", "contrat d'apprentissage": "RF4",
@@ -101,8 +102,20 @@ def build_answer(status, payload, ine):
     return None  # 404 (simulator default), 409, 429, 500, 503: not upstream behaviours
 
 
+def with_identite(params, payload):
+    """FranceConnect answers carry no identite block: the record gets the identity
+    searched (the case's parameters are the identity FranceConnect gives)."""
+    prenoms = params["prenoms"]
+    identite = {"nom_naissance": str(params["nomNaissance"]), "prenom": str(prenoms[0]),
+                "date_naissance": f"{int(params['anneeDateNaissance']):04d}-{int(params['moisDateNaissance']):02d}-"
+                                  f"{int(params['jourDateNaissance']):02d}"}
+    return {**payload, "data": {**payload["data"], "identite": identite}}
+
+
 def person(name, status, params, payload):
     by_ine = name.endswith("_with_ine")
+    if name.endswith("_with_france_connect") and status == 200:
+        payload = with_identite(params, payload)
     ine = str(params["ine"]).upper() if by_ine and status == 200 else None
     answer = build_answer(status, payload, ine)
     if answer is None:

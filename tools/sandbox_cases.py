@@ -56,12 +56,14 @@ def derive_people(folder_names, out, about, person, unmappable):
     write_people(out, about, people)
 
 
-def derive_by_identity(folder_name, out, about, identity, build_answer, unmappable):
+def derive_by_identity(folder_names, out, about, identity, build_answer, unmappable):
     """People keyed by the identity the gateway sends: identity(params) gives it,
-    build_answer(status, payload, identity) the upstream's answer (None: skip the case)."""
+    build_answer(status, payload, identity) the upstream's answer (None: skip the case).
+    folder_names is one folder name or a list of them."""
     def person(_folder, status, params, payload):
         who = identity(params)
         answer = build_answer(status, payload, who)
         return None if answer is None else (json.dumps(who, sort_keys=True), {"identite": who, "answer": answer})
 
-    derive_people([folder_name], out, about, person, unmappable)
+    names = [folder_names] if isinstance(folder_names, str) else folder_names
+    derive_people(names, out, about, person, unmappable)

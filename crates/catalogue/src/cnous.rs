@@ -1,4 +1,5 @@
-//! CNOUS `etudiant_boursier`: a student's scholarship, by identity or by INE, in v3
+//! CNOUS `etudiant_boursier`: a student's scholarship, by identity (given or from
+//! FranceConnect) or by INE, in v3
 //! (`est_boursier`) and v4 (`statut_boursier`, optional `campaignYear`).
 
 use passerelle_core::CivilityRules;
@@ -119,7 +120,7 @@ const fn entry(
     }
 }
 
-pub(crate) const ENDPOINTS: [Endpoint; 4] = [
+pub(crate) const ENDPOINTS: [Endpoint; 6] = [
     entry(Mode::Identite, Some(CIVILITY), &[3], &[], V3_FIELDS, V3_MASKS),
     entry(
         Mode::Identite,
@@ -131,4 +132,7 @@ pub(crate) const ENDPOINTS: [Endpoint; 4] = [
     ),
     entry(Mode::Ine, None, &[3], V3_INE_PARAMS, V3_FIELDS, V3_MASKS),
     entry(Mode::Ine, None, &[4], V4_INE_PARAMS, V4_FIELDS, V4_MASKS),
+    // The identity comes from FranceConnect, whose callers never get `identite`.
+    entry(Mode::FranceConnect, None, &[3], &[], V3_FIELDS, V3_MASKS),
+    entry(Mode::FranceConnect, None, &[4], V4_IDENTITE_PARAMS, V4_FIELDS, V4_MASKS),
 ];

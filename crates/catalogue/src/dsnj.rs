@@ -1,5 +1,5 @@
 //! DSNJ (Direction du service national et de la jeunesse): the service national
-//! status of a young person, in `identite` mode.
+//! status of a young person, in `identite` and `france_connect` modes.
 
 use passerelle_core::CivilityRules;
 
@@ -19,7 +19,7 @@ const CIVILITY: CivilityRules = CivilityRules {
 
 const STATUT: &[&str] = &["dsnj_statut_service_national"];
 
-pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
+const IDENTITE: Endpoint = Endpoint {
     provider: "dsnj",
     resource: "service_national",
     path: "dsnj/service_national",
@@ -44,4 +44,14 @@ pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
     ],
     // The contract caches DSS answers only.
     cache_ttl_secs: 0,
-}];
+};
+
+pub(crate) const ENDPOINTS: [Endpoint; 2] = [
+    IDENTITE,
+    // The identity comes from FranceConnect; same scopes and masks.
+    Endpoint {
+        mode: Mode::FranceConnect,
+        civility: None,
+        ..IDENTITE
+    },
+];

@@ -1,5 +1,5 @@
 //! The Sécurité sociale (DSS) family: eight prestations served by one upstream
-//! (hosted by CNAV), each in `identite` mode.
+//! (hosted by CNAV), each in `identite` and `france_connect` modes.
 
 use passerelle_core::CivilityRules;
 
@@ -87,7 +87,7 @@ const EAJE_ENFANTS: &[&str] = &["cnav_participation_familiale_eaje_enfants"];
 const EAJE_ADRESSE: &[&str] = &["cnav_participation_familiale_eaje_adresse"];
 const EAJE_CALCUL: &[&str] = &["cnav_participation_familiale_eaje_parametres_calcul"];
 
-pub(crate) const ENDPOINTS: [Endpoint; 8] = [
+const IDENTITE: [Endpoint; 8] = [
     Endpoint {
         extra_params: QF_PARAMS,
         ..entry(
@@ -270,4 +270,32 @@ pub(crate) const ENDPOINTS: [Endpoint; 8] = [
         ],
         HOUR,
     ),
+];
+
+/// The same prestations, the identity coming from FranceConnect: same scopes and masks.
+const fn france_connect(endpoint: Endpoint) -> Endpoint {
+    Endpoint {
+        mode: Mode::FranceConnect,
+        civility: None,
+        ..endpoint
+    }
+}
+
+pub(crate) const ENDPOINTS: [Endpoint; 16] = [
+    IDENTITE[0],
+    IDENTITE[1],
+    IDENTITE[2],
+    IDENTITE[3],
+    IDENTITE[4],
+    IDENTITE[5],
+    IDENTITE[6],
+    IDENTITE[7],
+    france_connect(IDENTITE[0]),
+    france_connect(IDENTITE[1]),
+    france_connect(IDENTITE[2]),
+    france_connect(IDENTITE[3]),
+    france_connect(IDENTITE[4]),
+    france_connect(IDENTITE[5]),
+    france_connect(IDENTITE[6]),
+    france_connect(IDENTITE[7]),
 ];

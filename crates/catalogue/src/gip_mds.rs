@@ -1,5 +1,5 @@
 //! GIP-MDS: the service civique contracts of a person (from the DSN), in `identite`
-//! mode.
+//! and `france_connect` modes.
 
 use passerelle_core::CivilityRules;
 
@@ -22,7 +22,7 @@ const CIVILITY: CivilityRules = CivilityRules {
     birthplace_required_in_france: false,
 };
 
-pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
+const IDENTITE: Endpoint = Endpoint {
     provider: "gip_mds",
     resource: "service_civique",
     path: "gip_mds/service_civique",
@@ -75,4 +75,14 @@ pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
         },
     ],
     cache_ttl_secs: 0,
-}];
+};
+
+pub(crate) const ENDPOINTS: [Endpoint; 2] = [
+    IDENTITE,
+    // The identity comes from FranceConnect; same scopes and masks.
+    Endpoint {
+        mode: Mode::FranceConnect,
+        civility: None,
+        ..IDENTITE
+    },
+];

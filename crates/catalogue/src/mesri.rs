@@ -1,5 +1,5 @@
-//! MESRI statut étudiant: a student's admissions and enrolments, by identity or by INE
-//! (the France Connect mode is served elsewhere).
+//! MESRI statut étudiant: a student's admissions and enrolments, by identity (given or
+//! from FranceConnect) or by INE.
 
 use passerelle_core::CivilityRules;
 
@@ -81,7 +81,8 @@ const fn entry(mode: Mode, civility: Option<CivilityRules>, extra_params: &'stat
     }
 }
 
-pub(crate) const ENDPOINTS: [Endpoint; 2] = [
+pub(crate) const ENDPOINTS: [Endpoint; 3] = [
     entry(Mode::Identite, Some(CIVILITY), &[]),
     entry(Mode::Ine, None, INE_PARAMS),
+    entry(Mode::FranceConnect, None, &[]),
 ];

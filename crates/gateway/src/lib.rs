@@ -1,8 +1,9 @@
 //! The gateway: an axum application serving the API Particulier contract.
 //!
 //! A v3 call goes through, in order: route and version, bearer JWT and token record,
-//! rate limit, scopes, `recipient`, parameters, maintenance window, response cache,
-//! in-flight lock, provider call, field masks, journal row. See `handlers::v3`.
+//! rate limit (on `france_connect` endpoints: rate limit, then FranceConnect's check of
+//! the citizen's token), scopes, `recipient`, parameters, maintenance window, response
+//! cache, in-flight lock, provider call, field masks, journal row. See `handlers::v3`.
 
 // `ApiError` is only built on failure paths, where its size costs nothing worth boxing.
 #![allow(clippy::result_large_err)]
@@ -11,6 +12,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod france_connect;
 pub mod handlers;
 pub mod inflight;
 pub mod journal;
@@ -45,6 +47,7 @@ pub struct AppState {
     pub inflight: inflight::InFlight,
     pub journal: journal::Journal,
     pub providers: HashMap<&'static str, Arc<dyn Provider>>,
+    pub france_connect: france_connect::Gate,
     pub salt: Vec<u8>,
     pub pings: pings::Pings,
     pub openapi: String,
@@ -73,6 +76,7 @@ impl AppState {
             inflight: inflight::InFlight::default(),
             journal: journal::Journal::start(store.clone()),
             providers: passerelle_providers::registry(&config.providers)?,
+            france_connect: france_connect::Gate::new(&config.providers.france_connect, store.clone())?,
             openapi: openapi::document(),
             pings: pings::Pings::default(),
             keys,

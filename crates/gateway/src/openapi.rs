@@ -100,6 +100,11 @@ fn operation(endpoint: &Endpoint, version: u8) -> Value {
         Mode::Ine => "INE",
         Mode::Identifiant => "Identifiant",
     };
+    let unauthorized = if endpoint.mode == Mode::FranceConnect {
+        "Jeton FranceConnect absent, mal formé (50001), inconnu, inactif ou expiré (50002), ou sans identité pivot (50003)"
+    } else {
+        "Jeton absent, invalide, expiré ou révoqué"
+    };
     json!({"get": {
         "summary": format!("[{mode}] {}", endpoint.title),
         "operationId": endpoint.operation_id(version),
@@ -110,7 +115,7 @@ fn operation(endpoint: &Endpoint, version: u8) -> Value {
                 "type": "object", "required": ["data", "links", "meta"],
                 "properties": {"data": {"type": "object", "properties": fields}, "links": {"type": "object"}, "meta": {"type": "object"}}
             }}}},
-            "401": error_response("Jeton absent, invalide, expiré ou révoqué"),
+            "401": error_response(unauthorized),
             "403": error_response("Privilèges insuffisants ou adresse IP non autorisée"),
             "404": error_response("Personne ou dossier non trouvé, ou version non prise en charge"),
             "409": error_response("Appel identique déjà en cours"),
@@ -136,7 +141,8 @@ pub fn document() -> String {
                  "description": "Points d'accès servis par cette passerelle, au contrat public d'API Particulier (v3+)."},
         "paths": paths,
         "components": {
-            "securitySchemes": {"jwt_bearer_token": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {"jwt_bearer_token": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "Le jeton de l'habilitation (JWT) en `Authorization: Bearer`. Sur les points d'accès FranceConnect (`/france_connect`), le jeton d'accès FranceConnect de l'usager à sa place."}},
             "schemas": {"Error": {"type": "object", "required": ["errors"], "properties": {"errors": {"type": "array", "items": {
                 "type": "object", "required": ["code", "title", "detail", "meta"],
                 "properties": {"code": {"type": "string"}, "title": {"type": "string"}, "detail": {"type": "string"},

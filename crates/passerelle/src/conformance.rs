@@ -1,6 +1,8 @@
 //! `passerelle conformance`: replays a folder of cases in the official sandbox format
 //! (`<operation id>/<case>.yaml` with `params`, `status`, `payload`) against a running
-//! gateway, and reports which answers differ.
+//! gateway, and reports which answers differ. FranceConnect cases are keyed by the
+//! citizen's identity: they are replayed with the access token of the FranceConnect
+//! simulator's citizen who has that identity (so against a gateway using the simulator).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,7 +10,8 @@ use std::time::Duration;
 use chrono::{Datelike, Utc};
 use chrono_tz::Europe::Paris;
 use clap::Args;
-use passerelle_catalogue::Endpoint;
+use passerelle_catalogue::{Endpoint, Mode};
+use passerelle_providers::france_connect::simulator::citizens;
 use serde_json::Value;
 
 #[derive(Args, Debug)]
@@ -31,7 +34,33 @@ pub struct Options {
     /// dates that have passed since.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
+    /// FranceConnect token for FranceConnect cases that state no identity.
+    #[arg(long, default_value = "all_fc")]
+    france_connect_token: String,
 }
+
+/// Identity parameters of the cases, with the v2 spellings and typos some FranceConnect
+/// cases use: on FranceConnect endpoints they select the citizen and are not sent.
+const IDENTITY_PARAMS: &[(&str, &str)] = &[
+    ("nomNaissance", "family_name"),
+    ("prenoms", "given_name"),
+    ("sexeEtatCivil", "gender"),
+    ("codeCogInseeCommuneNaissance", "birthplace"),
+    ("codeInseeLieuDeNaissance", "birthplace"),
+    ("codeInseeLieuDaissance", "birthplace"),
+    ("codeCogInseePaysNaissance", "birthcountry"),
+    ("codePaysLieuDeNaissance", "birthcountry"),
+    ("codePaysLieuDaissance", "birthcountry"),
+    ("anneeDateNaissance", "birthdate"),
+    ("moisDateNaissance", "birthdate"),
+    ("jourDateNaissance", "birthdate"),
+    ("anneeDateDaissance", "birthdate"),
+    ("moisDateDaissance", "birthdate"),
+    ("jourDateDaissance", "birthdate"),
+    ("nomUsage", ""),
+    ("nomCommuneNaissance", ""),
+    ("codeCogInseeDepartementNaissance", ""),
+];
 
 /// Statuses a replay cannot reproduce through an upstream: quota, concurrency,
 /// gateway failure and maintenance.
@@ -54,6 +83,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         options.cases.display()
     );
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let citizens = citizens();
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for case in &cases {
         if options.skip.iter().any(|f| case.name.contains(f.as_str())) {
@@ -61,7 +91,18 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             println!("skip  {}: left out on request", case.name);
             continue;
         }
-        match replay(&client, &options, case).await {
+        let bearer = match case.endpoint.mode {
+            Mode::FranceConnect => match citizen_for(case, &citizens, &options.france_connect_token) {
+                Some(token) => token,
+                None => {
+                    skipped += 1;
+                    println!("skip  {}: no FranceConnect citizen has this identity", case.name);
+                    continue;
+                }
+            },
+            _ => options.token.clone(),
+        };
+        match replay(&client, &options, case, &bearer).await {
             Outcome::Same(note) => {
                 passed += 1;
                 println!("ok    {}{note}", case.name);
@@ -164,9 +205,71 @@ fn load(dir: &Path, only: &[String]) -> anyhow::Result<Vec<Case>> {
     Ok(cases)
 }
 
+/// The identity a FranceConnect case states, as FranceConnect claims (the birth date
+/// only when complete).
+fn case_identity(case: &Case) -> Vec<(&'static str, String)> {
+    let mut claims = Vec::new();
+    let mut date = [None, None, None];
+    for (key, value) in &case.params {
+        let Some((_, claim)) = IDENTITY_PARAMS.iter().find(|(name, _)| name == key) else {
+            continue;
+        };
+        let text = match value {
+            Value::Array(items) => items.iter().map(scalar).collect::<Vec<_>>().join(" "),
+            other => scalar(other),
+        };
+        match *claim {
+            "birthdate" => {
+                let part = ["annee", "mois", "jour"].iter().position(|p| key.starts_with(p));
+                if let (Some(i), Ok(n)) = (part, text.trim().parse::<u32>()) {
+                    date[i] = Some(n);
+                }
+            }
+            "gender" => claims.push((
+                "gender",
+                if text.eq_ignore_ascii_case("M") {
+                    "male"
+                } else {
+                    "female"
+                }
+                .into(),
+            )),
+            "" => {}
+            claim => claims.push((claim, text)),
+        }
+    }
+    if let [Some(y), Some(m), Some(d)] = date {
+        claims.push(("birthdate", format!("{y:04}-{m:02}-{d:02}")));
+    }
+    claims
+}
+
+/// The token of the simulator's citizen whose identity has every claim the case states;
+/// `fallback` when the case states none.
+fn citizen_for(case: &Case, citizens: &[(String, Value)], fallback: &str) -> Option<String> {
+    let wanted = case_identity(case);
+    if wanted.is_empty() {
+        return Some(fallback.to_string());
+    }
+    let same = |a: &str, b: &str| a.split_whitespace().eq(b.split_whitespace()) || a.eq_ignore_ascii_case(b);
+    citizens
+        .iter()
+        .find(|(_, ti)| {
+            wanted.iter().all(|(claim, value)| {
+                let have = ti[*claim].as_str().unwrap_or_default();
+                same(&have.to_uppercase(), &value.to_uppercase())
+            })
+        })
+        .map(|(token, _)| token.clone())
+}
+
 fn query(case: &Case, recipient: &str) -> Vec<(String, String)> {
     let mut pairs = vec![("recipient".to_string(), recipient.to_string())];
+    let france_connect = case.endpoint.mode == Mode::FranceConnect;
     for (key, value) in &case.params {
+        if france_connect && IDENTITY_PARAMS.iter().any(|(name, _)| name == key) {
+            continue;
+        }
         match value {
             Value::Array(items) => pairs.extend(items.iter().map(|i| (format!("{key}[]"), scalar(i)))),
             other => pairs.push((key.clone(), scalar(other))),
@@ -197,8 +300,8 @@ fn expected_data(case: &Case) -> Value {
     data
 }
 
-async fn replay(client: &reqwest::Client, options: &Options, case: &Case) -> Outcome {
-    let (status, body) = match call(client, options, case).await {
+async fn replay(client: &reqwest::Client, options: &Options, case: &Case, bearer: &str) -> Outcome {
+    let (status, body) = match call(client, options, case, bearer).await {
         Ok(answer) => answer,
         Err(why) => return Outcome::Differs(why),
     };
@@ -235,7 +338,7 @@ async fn replay(client: &reqwest::Client, options: &Options, case: &Case) -> Out
 }
 
 /// Calls the gateway, waiting out 429s (the replay must not be refused by quota).
-async fn call(client: &reqwest::Client, options: &Options, case: &Case) -> Result<(u64, Value), String> {
+async fn call(client: &reqwest::Client, options: &Options, case: &Case, bearer: &str) -> Result<(u64, Value), String> {
     let url = format!(
         "{}{}",
         options.base_url.trim_end_matches('/'),
@@ -246,7 +349,7 @@ async fn call(client: &reqwest::Client, options: &Options, case: &Case) -> Resul
         let response = client
             .get(&url)
             .query(&pairs)
-            .bearer_auth(&options.token)
+            .bearer_auth(bearer)
             .header("Cache-Control", "no-cache")
             .send()
             .await

@@ -16,8 +16,15 @@ pub const DEMO_SIRET: &str = "13002526500013";
 
 const EXAMPLE_QUERY: &str = "recipient=13002526500013&nomNaissance=MARTIN&prenoms[]=AXELLE&anneeDateNaissance=1989&moisDateNaissance=12&jourDateNaissance=3&sexeEtatCivil=F&codeCogInseePaysNaissance=99100&codeCogInseeCommuneNaissance=35238";
 
+/// A FranceConnect access token of the simulator (from the official sandbox) whose
+/// citizen the DSS simulator knows.
+const FRANCE_CONNECT_TOKEN: &str = "cnaf_qfv2";
+
 pub async fn run(listen: &str, data_dir: PathBuf, simulators_listen: &str) -> anyhow::Result<()> {
-    let (simulators, _task) = start_simulators(simulators_listen).await?;
+    let listener = TcpListener::bind(listen).await?;
+    let gateway = listener.local_addr()?;
+    let jwks_url = format!("http://{gateway}/api/france_connect_jwks");
+    let (simulators, _task) = start_simulators(simulators_listen, &jwks_url).await?;
     let config = GatewayConfig {
         listen: listen.to_string(),
         data_dir: data_dir.clone(),
@@ -27,8 +34,6 @@ pub async fn run(listen: &str, data_dir: PathBuf, simulators_listen: &str) -> an
     let url = config.database_url();
     prepare_data_dir(&url)?;
     let store = passerelle_store::open(&url).await?;
-    let listener = TcpListener::bind(listen).await?;
-    let gateway = listener.local_addr()?;
     let state = AppState::new(config, store.clone()).await?;
     let request = TokenRequest {
         name: "Démo Passerelle".into(),
@@ -46,6 +51,8 @@ pub async fn run(listen: &str, data_dir: PathBuf, simulators_listen: &str) -> an
     println!("token (every scope): {jwt}");
     println!("try:");
     println!("  curl -sg -H 'Authorization: Bearer {jwt}' 'http://{gateway}/v3/dss/quotient_familial/identite?{EXAMPLE_QUERY}'");
+    println!("FranceConnect (the bearer is the citizen's FranceConnect access token):");
+    println!("  curl -s -H 'Authorization: Bearer {FRANCE_CONNECT_TOKEN}' 'http://{gateway}/v3/dss/quotient_familial/france_connect?recipient={DEMO_SIRET}'");
     passerelle_gateway::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }

@@ -45,6 +45,9 @@ enum Command {
     Simulate {
         #[arg(long, default_value = "127.0.0.1:8081")]
         listen: String,
+        /// The gateway's JWKS, whose key the FranceConnect simulator encrypts to.
+        #[arg(long, default_value = passerelle_providers::france_connect::simulator::DEFAULT_GATEWAY_JWKS_URL)]
+        gateway_jwks_url: String,
     },
     /// Simulators and gateway in one process, with a demo token and a working example.
     Demo {
@@ -92,7 +95,10 @@ async fn main() -> anyhow::Result<()> {
     init_logs();
     match cli.command {
         Command::Serve { config, listen, store } => run::serve(config.as_deref(), listen, store).await,
-        Command::Simulate { listen } => run::simulate(&listen).await,
+        Command::Simulate {
+            listen,
+            gateway_jwks_url,
+        } => run::simulate(&listen, &gateway_jwks_url).await,
         Command::Demo {
             listen,
             data_dir,

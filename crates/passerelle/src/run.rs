@@ -69,19 +69,25 @@ pub async fn serve(config_file: Option<&Path>, listen: Option<String>, store_arg
     Ok(())
 }
 
-pub async fn start_simulators(listen: &str) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+/// Starts every simulator; the FranceConnect one encrypts to the key published at
+/// `gateway_jwks_url`.
+pub async fn start_simulators(
+    listen: &str,
+    gateway_jwks_url: &str,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
+    let simulators = passerelle_providers::simulators_for(gateway_jwks_url);
     let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, passerelle_providers::simulators()).await {
+        if let Err(e) = axum::serve(listener, simulators).await {
             tracing::error!(error = %e, "simulators stopped");
         }
     });
     Ok((address, task))
 }
 
-pub async fn simulate(listen: &str) -> anyhow::Result<()> {
-    let (address, task) = start_simulators(listen).await?;
+pub async fn simulate(listen: &str, gateway_jwks_url: &str) -> anyhow::Result<()> {
+    let (address, task) = start_simulators(listen, gateway_jwks_url).await?;
     println!("simulators listening on http://{address} (DSS under /dss)");
     tokio::select! { _ = task => {}, _ = shutdown_signal() => {} }
     Ok(())

@@ -8,6 +8,7 @@
 pub mod cnous;
 pub mod dsnj;
 pub mod dss;
+pub mod france_connect;
 pub mod france_travail;
 pub mod gip_mds;
 pub mod http;
@@ -105,6 +106,7 @@ pub struct ProvidersConfig {
     pub sdh: sdh::SdhConfig,
     pub dsnj: dsnj::DsnjConfig,
     pub gip_mds: gip_mds::GipMdsConfig,
+    pub france_connect: france_connect::FranceConnectConfig,
 }
 
 impl ProvidersConfig {
@@ -121,6 +123,7 @@ impl ProvidersConfig {
             sdh: sdh::SdhConfig::simulated(&at("sdh")),
             dsnj: dsnj::DsnjConfig::simulated(&at("dsnj")),
             gip_mds: gip_mds::GipMdsConfig::simulated(&at("gip_mds")),
+            france_connect: france_connect::FranceConnectConfig::simulated(&at("france_connect")),
         }
     }
 }
@@ -147,9 +150,22 @@ pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
     Ok(providers.into_iter().collect())
 }
 
-/// Every simulator, nested under its provider's prefix.
+/// Every simulator, nested under its provider's prefix, with the FranceConnect simulator
+/// encrypting to a gateway running with its defaults.
 pub fn simulators() -> axum::Router {
+    simulators_for(france_connect::simulator::DEFAULT_GATEWAY_JWKS_URL)
+}
+
+/// Every simulator; the FranceConnect one encrypts to the key published at
+/// `gateway_jwks_url` (the gateway's `/api/france_connect_jwks`).
+pub fn simulators_for(gateway_jwks_url: &str) -> axum::Router {
     axum::Router::new()
+        .nest(
+            "/france_connect",
+            france_connect::simulator::router(france_connect::simulator::Simulator::with_default_people(
+                gateway_jwks_url,
+            )),
+        )
         .nest("/insee", insee::simulator::router())
         .nest(
             "/dss",

@@ -17,6 +17,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/ping", get(api::ping))
         .route("/api/introspect", get(api::introspect))
+        .route("/api/france_connect_jwks", get(crate::france_connect::jwks))
         .route("/api/open-api.yml", get(api::open_api))
         .route("/api/pings", get(api::pings))
         .route("/api/{provider}/ping", get(api::provider_ping))

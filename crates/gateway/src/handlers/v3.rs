@@ -13,7 +13,7 @@ use chrono_tz::{Europe::Paris, Tz};
 use passerelle_catalogue::{mask, Endpoint, Mode, NotServed};
 use passerelle_core::{ApiError, Civility, Query, Siret};
 use passerelle_providers::{Call, Extras, Fetched, Provider};
-use passerelle_store::{JournalRow, TokenRecord};
+use passerelle_store::JournalRow;
 use serde_json::json;
 use sha2::{Digest, Sha512};
 use uuid::Uuid;
@@ -21,8 +21,9 @@ use uuid::Uuid;
 use super::request_id::RequestId;
 use crate::auth::{self, Caller};
 use crate::error::{Errors, JSON_API};
+use crate::france_connect;
 use crate::limits::{Decision, Quota};
-use crate::source::{Recorded, Recording, Source};
+use crate::source::{Recording, Source};
 use crate::AppState;
 
 /// What the journal and the response headers need, filled in as the pipeline goes.
@@ -85,15 +86,19 @@ async fn run(
     ip: IpAddr,
 ) -> Result<Answer, Errors> {
     let (endpoint, version) = resolve(route)?;
-    let (caller, identity) = match (&state.source, endpoint.mode) {
-        (Source::Recorded(book), Mode::FranceConnect) => recorded_france_connect(book.as_ref(), headers)?,
-        _ => (
-            auth::authenticate(&state.keys, &state.tokens, headers, ip).await?,
-            Vec::new(),
-        ),
+    let (caller, identity, recorded_identity) = match endpoint.mode {
+        Mode::FranceConnect => france_connect_caller(state, trace, endpoint, headers).await?,
+        _ => {
+            let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
+            trace.jti = Some(caller.record.jti);
+            let quota = match caller.record.rate_limit_per_minute {
+                Some(per_minute) => Quota::per_minute(per_minute),
+                None => Quota::per_second(state.config.limits.per_second),
+            };
+            throttle(state, trace, &caller.record.jti.to_string(), quota)?;
+            (caller, None, Vec::new())
+        }
     };
-    trace.jti = Some(caller.record.jti);
-    throttle(state, trace, &caller)?;
     if !endpoint.access_scopes.iter().any(|s| caller.scopes.contains(*s)) {
         return Err(ApiError::gateway("00100").into());
     }
@@ -108,13 +113,13 @@ async fn run(
         .get(endpoint.provider)
         .ok_or_else(|| ApiError::gateway("00500"))?;
     let now = Utc::now().with_timezone(&Paris);
-    let (civility, extras) = parse_params(endpoint, provider.as_ref(), &query, now.date_naive())?;
+    let (civility, extras) = parse_params(endpoint, provider.as_ref(), &query, identity, now.date_naive())?;
     let key = cache_key(endpoint, version, civility.as_ref(), &extras);
     trace.params_hash = Some(params_hash(&state.salt, &key));
     check_maintenance(state, endpoint, provider.as_ref(), now)?;
     if let Source::Recorded(book) = &state.source {
         let mut pairs = query.pairs().to_vec();
-        pairs.extend(identity);
+        pairs.extend(recorded_identity);
         return Ok(Answer::Recorded(book.answer(endpoint, version, &Query::new(pairs))?));
     }
 
@@ -157,37 +162,6 @@ async fn run(
     Ok(Answer::Fetched(fetched))
 }
 
-/// A FranceConnect bearer of the recorded source: the caller holds the token's scopes
-/// and is named by a hash of the token (its rate limit and journal rows are its own,
-/// and the token never appears in clear); its identity completes the query.
-fn recorded_france_connect(
-    book: &dyn Recorded,
-    headers: &HeaderMap,
-) -> Result<(Caller, Vec<(String, String)>), ApiError> {
-    let token = auth::bearer(headers).ok_or_else(|| ApiError::gateway("00101"))?;
-    let user = book.france_connect(token)?;
-    let digest = Sha512::digest(token.as_bytes());
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&digest[..16]);
-    let now = Utc::now();
-    let record = TokenRecord {
-        jti: Uuid::from_bytes(id),
-        name: "FranceConnect".into(),
-        siret: String::new(),
-        scopes: user.scopes.clone(),
-        issued_at: now,
-        expires_at: now,
-        revoked_at: None,
-        rate_limit_per_minute: None,
-        allowed_ips: Vec::new(),
-    };
-    let caller = Caller {
-        record,
-        scopes: user.scopes.into_iter().collect(),
-    };
-    Ok((caller, user.identity))
-}
-
 fn resolve(route: &RouteParts) -> Result<(&'static Endpoint, u8), ApiError> {
     let (version, provider, resource, mode) = route;
     let version: u8 = version
@@ -202,12 +176,32 @@ fn resolve(route: &RouteParts) -> Result<(&'static Endpoint, u8), ApiError> {
     }
 }
 
-fn throttle(state: &AppState, trace: &mut Trace, caller: &Caller) -> Result<(), ApiError> {
-    let quota = match caller.record.rate_limit_per_minute {
-        Some(per_minute) => Quota::per_minute(per_minute),
-        None => Quota::per_second(state.config.limits.per_second),
-    };
-    let decision = state.limiter.check(&caller.record.jti.to_string(), quota);
+/// On a `france_connect` endpoint the bearer is a citizen's FranceConnect access token:
+/// it is rate-limited by its hash, then FranceConnect gives the scopes and the identity
+/// (a checked civility). A recorded source (the sandbox) knows its own tokens and gives
+/// the identity as query parameters instead.
+async fn france_connect_caller(
+    state: &AppState,
+    trace: &mut Trace,
+    endpoint: &Endpoint,
+    headers: &HeaderMap,
+) -> Result<(Caller, Option<Civility>, Vec<(String, String)>), Errors> {
+    let token = auth::bearer(headers).ok_or_else(|| ApiError::gateway("00101"))?;
+    let quota = Quota::per_second(state.config.limits.per_second);
+    throttle(state, trace, &france_connect::token_hash(token), quota)?;
+    if let Source::Recorded(book) = &state.source {
+        let user = book.france_connect(token)?;
+        let caller = france_connect::caller(user.scopes.into_iter().collect());
+        trace.jti = Some(caller.record.jti);
+        return Ok((caller, None, user.identity));
+    }
+    let (caller, civility) = state.france_connect.caller(endpoint.resource, token).await?;
+    trace.jti = Some(caller.record.jti);
+    Ok((caller, Some(civility), Vec::new()))
+}
+
+fn throttle(state: &AppState, trace: &mut Trace, key: &str, quota: Quota) -> Result<(), ApiError> {
+    let decision = state.limiter.check(key, quota);
     trace.rate = Some(decision);
     if decision.allowed {
         Ok(())
@@ -222,16 +216,22 @@ fn parse_query(raw: &str) -> Result<Query, ApiError> {
         .map_err(|_| ApiError::gateway("00401").with_detail("La chaîne de requête n'est pas correctement encodée."))
 }
 
+/// The identity (from the query, or `given` by FranceConnect) and the endpoint's own
+/// parameters, every error gathered.
 fn parse_params(
     endpoint: &Endpoint,
     provider: &dyn Provider,
     query: &Query,
+    given: Option<Civility>,
     today: NaiveDate,
 ) -> Result<(Option<Civility>, Extras), Errors> {
-    let civility = endpoint
-        .civility
-        .map(|rules| Civility::parse(query, &rules, today))
-        .transpose();
+    let civility = match given {
+        Some(civility) => Ok(Some(civility)),
+        None => endpoint
+            .civility
+            .map(|rules| Civility::parse(query, &rules, today))
+            .transpose(),
+    };
     let extras = provider.parse_extras(endpoint, query, today);
     match (civility, extras) {
         (Ok(c), Ok(e)) => Ok((c, e)),

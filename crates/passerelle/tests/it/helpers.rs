@@ -52,10 +52,14 @@ pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 pub struct TestAppBuilder {
     config: GatewayConfig,
     dead_upstream: bool,
+    france_connect_url: Option<String>,
+    france_connect_secret: Option<String>,
 }
 
 pub struct TestApp {
     pub base: String,
+    /// Where the simulators listen (`http://host:port`).
+    pub simulators: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
     pub state: Arc<AppState>,
@@ -66,6 +70,11 @@ pub struct TestApp {
 impl TestAppBuilder {
     pub fn provider_timeout_secs(mut self, secs: u64) -> Self {
         self.config.limits.provider_timeout_secs = secs;
+        self
+    }
+
+    pub fn per_second(mut self, limit: u32) -> Self {
+        self.config.limits.per_second = limit;
         self
     }
 
@@ -85,6 +94,18 @@ impl TestAppBuilder {
         self
     }
 
+    /// Points FranceConnect's check-token at a port where nothing listens.
+    pub async fn dead_france_connect(mut self) -> Self {
+        self.france_connect_url = Some(format!("http://{}/check", dead_address().await));
+        self
+    }
+
+    /// Changes the FranceConnect client secret of every API.
+    pub fn france_connect_secret(mut self, secret: &str) -> Self {
+        self.france_connect_secret = Some(secret.into());
+        self
+    }
+
     pub fn dss_secret(mut self, secret: &str) -> Self {
         self.config.providers.dss.client_secret = secret.into();
         self
@@ -92,7 +113,9 @@ impl TestAppBuilder {
 
     pub async fn start(mut self) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let simulators = start_simulators().await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let simulators = start_simulators(&format!("{base}/api/france_connect_jwks")).await;
         let upstream = if self.dead_upstream {
             dead_address().await
         } else {
@@ -104,9 +127,16 @@ impl TestAppBuilder {
         self.config.providers.dss.timeout_secs = self.config.limits.provider_timeout_secs;
         self.config.data_dir = dir.path().to_path_buf();
         let store = passerelle_store::open(&self.config.database_url()).await.unwrap();
+        let france_connect = &mut self.config.providers.france_connect;
+        if let Some(url) = &self.france_connect_url {
+            france_connect.check_token_url = url.clone();
+        }
+        if let Some(secret) = &self.france_connect_secret {
+            for credentials in france_connect.clients.values_mut() {
+                credentials.client_secret = secret.clone();
+            }
+        }
         let state = AppState::new(self.config, store.clone()).await.unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
         let serving = state.clone();
         tokio::spawn(async move {
@@ -118,6 +148,7 @@ impl TestAppBuilder {
         });
         TestApp {
             base,
+            simulators: format!("http://{simulators}"),
             client: reqwest::Client::new(),
             store,
             state,
@@ -127,10 +158,11 @@ impl TestAppBuilder {
     }
 }
 
-async fn start_simulators() -> SocketAddr {
+async fn start_simulators(gateway_jwks_url: &str) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, passerelle_providers::simulators()).await.unwrap() });
+    let simulators = passerelle_providers::simulators_for(gateway_jwks_url);
+    tokio::spawn(async move { axum::serve(listener, simulators).await.unwrap() });
     address
 }
 
@@ -157,6 +189,8 @@ impl TestApp {
         TestAppBuilder {
             config: GatewayConfig::default(),
             dead_upstream: false,
+            france_connect_url: None,
+            france_connect_secret: None,
         }
     }
 

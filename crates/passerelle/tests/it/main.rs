@@ -6,6 +6,7 @@ mod binary;
 mod cnous;
 mod dsnj;
 mod dss;
+mod france_connect;
 mod france_travail;
 mod gip_mds;
 mod helpers;

@@ -553,3 +553,76 @@ async fn replay(app: &SandboxApp, folder: &Path, token: &str) -> Tally {
     }
     tally
 }
+
+const QF_FC: &str = "api_particulier_v3_cnav_quotient_familial_with_france_connect";
+const QF_FC_PATH: &str = "/v3/dss/quotient_familial/france_connect";
+
+/// A FranceConnect mock of `france_connect/`: the access token and who it stands for.
+fn france_connect_mock(token: &str, family_name: &str, scope: &str) -> String {
+    format!(
+        "---\ntitle: test\nparams:\n  token: '{token}'\nstatus: 200\npayload: |-\n  {{\"token_introspection\": {{\"active\": true, \"scope\": \"{scope}\", \"gender\": \"male\", \"family_name\": \"{family_name}\", \"given_name\": \"Jean Émile\", \"given_name_array\": [\"Jean\", \"Émile\"], \"birthdate\": \"1980-08-14\", \"birthplace\": \"08480\", \"birthcountry\": \"99100\"}}}}\n"
+    )
+}
+
+#[tokio::test]
+async fn france_connect_bearers_select_the_case_of_their_identity() {
+    let dir = cases();
+    let d = dir.path();
+    // Recorded like the official FranceConnect cases: a part of the identity only.
+    let fc_case = "  nomNaissance: DUPONT\n  prenoms: [Jean, Émile]\n  anneeDateNaissance: 1980\n  moisDateNaissance: 8\n  jourDateNaissance: 14";
+    write(
+        d,
+        &format!("{QF_FC}/200-dupont.yaml"),
+        &case_file(fc_case, 200, DUPONT_PAYLOAD),
+    );
+    write(
+        d,
+        &format!("{QF_FC}/404.yaml"),
+        &case_file("  nomNaissance: NOEL", 404, NOT_FOUND_PAYLOAD),
+    );
+    let scope = "openid identite_pivot cnaf_quotient_familial";
+    write(
+        d,
+        "france_connect/dupont.yml",
+        &france_connect_mock("dupont-token", "DUPONT", scope),
+    );
+    write(
+        d,
+        "france_connect/martin.yml",
+        &france_connect_mock("martin-token", "MARTIN", scope),
+    );
+    write(
+        d,
+        "france_connect/no-scope.yml",
+        &france_connect_mock("no-scope-token", "DUPONT", "openid identite_pivot"),
+    );
+    let app = SandboxApp::start(d).await;
+    assert_eq!(app.report.france_connect, 3);
+    let recipient = [("recipient", RECIPIENT)];
+
+    let (status, body) = json(app.get(QF_FC_PATH, &recipient, "dupont-token").await).await;
+    assert_eq!(
+        (status, body),
+        (200, serde_json::from_str::<Value>(DUPONT_PAYLOAD).unwrap())
+    );
+    let (status, body) = json(app.get(QF_FC_PATH, &recipient, "martin-token").await).await;
+    assert_eq!(
+        (status, body),
+        (404, serde_json::from_str::<Value>(NOT_FOUND_PAYLOAD).unwrap())
+    );
+
+    assert_error(app.get(QF_FC_PATH, &recipient, "unknown-token").await, 401, "50002").await;
+    assert_error(app.get(QF_FC_PATH, &recipient, "no-scope-token").await, 403, "00100").await;
+    assert_error(
+        app.get(QF_FC_PATH, &[("recipient", "123")], "dupont-token").await,
+        422,
+        "00210",
+    )
+    .await;
+    // Our JWTs are no FranceConnect tokens.
+    let jwt = app.all_scopes_token().await;
+    assert_error(app.get(QF_FC_PATH, &recipient, &jwt).await, 401, "50002").await;
+
+    let rows = app.store.recent_journal(10).await.unwrap();
+    assert!(rows.iter().any(|r| r.status == 200 && r.endpoint == QF_FC_PATH));
+}

@@ -1,6 +1,7 @@
 //! CNOUS, "étudiant boursier": a student's scholarship, found by INE
-//! (`GET <ine_url>/<ine>`) or by civility (`POST <civility_url>` with a JSON search),
-//! after an OAuth2 token asked with HTTP Basic client credentials.
+//! (`GET <ine_url>/<ine>`), by civility (`POST <civility_url>` with a JSON search) or by
+//! a FranceConnect identity (`GET <france_connect_url>` with a JSON body, as the upstream
+//! wants it), after an OAuth2 token asked with HTTP Basic client credentials.
 
 mod mapping;
 pub mod simulator;
@@ -40,6 +41,8 @@ pub struct CnousConfig {
     pub ine_url: Option<String>,
     /// Search by civility; `<base_url>/civility` when absent.
     pub civility_url: Option<String>,
+    /// Search by a FranceConnect identity; `<base_url>/france_connect` when absent.
+    pub france_connect_url: Option<String>,
     pub client_id: String,
     pub client_secret: String,
     pub timeout_secs: u64,
@@ -59,6 +62,7 @@ impl CnousConfig {
             token_url: None,
             ine_url: None,
             civility_url: None,
+            france_connect_url: None,
             client_id: simulator::CLIENT_ID.into(),
             client_secret: simulator::CLIENT_SECRET.into(),
             timeout_secs: 10,
@@ -79,6 +83,7 @@ pub struct CnousProvider {
     token: TokenCache,
     ine_url: String,
     civility_url: String,
+    france_connect_url: String,
     insee: Insee,
 }
 
@@ -96,6 +101,7 @@ impl CnousProvider {
             token: TokenCache::new(request),
             ine_url: config.url(&config.ine_url, "ine"),
             civility_url: config.url(&config.civility_url, "civility"),
+            france_connect_url: config.url(&config.france_connect_url, "france_connect"),
             insee: Insee::new(insee)?,
         })
     }
@@ -129,6 +135,14 @@ impl CnousProvider {
             .post(&self.civility_url)
             .header("Content-Type", "application/json")
             .body(body.to_string())
+    }
+
+    /// A GET with a JSON body, as the upstream's FranceConnect search is.
+    fn by_france_connect(&self, civility: &Civility, campaign_year: Option<&str>) -> reqwest::RequestBuilder {
+        self.client
+            .get(&self.france_connect_url)
+            .header("Content-Type", "application/json")
+            .body(france_connect_body(civility, campaign_year).to_string())
     }
 }
 
@@ -165,12 +179,13 @@ impl Provider for CnousProvider {
 
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let campaign_year = call.extras.get("campaignYear").map(String::as_str);
-        let (search, request) = match call.extras.get("ine") {
-            Some(ine) => (Search::Ine, self.by_ine(ine, campaign_year)),
-            None => {
-                let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
-                (Search::Civility, self.by_civility(civility, campaign_year).await)
+        let (search, request) = match (call.extras.get("ine"), call.civility) {
+            (Some(ine), _) => (Search::Ine, self.by_ine(ine, campaign_year)),
+            (None, Some(civility)) if call.endpoint.mode == Mode::FranceConnect => {
+                (Search::Civility, self.by_france_connect(civility, campaign_year))
             }
+            (None, Some(civility)) => (Search::Civility, self.by_civility(civility, campaign_year).await),
+            (None, None) => return Err(ApiError::gateway("00500")),
         };
         let response = self.send(request).await?;
         let status = response.status();
@@ -259,6 +274,23 @@ fn search_body(civility: &Civility, birth_place: Option<String>, campaign_year: 
         body.insert("campaignYear".into(), json!(year));
     }
     Value::Object(body)
+}
+
+/// The FranceConnect search: the identity pivot with the upstream's own names; the
+/// birthplace is an empty string for people born abroad.
+fn france_connect_body(civility: &Civility, campaign_year: Option<&str>) -> Value {
+    let n = civility.naissance;
+    let mut body = json!({
+        "given_name": civility.prenoms.join(PRENOMS_SEPARATOR),
+        "family_name": civility.nom_naissance,
+        "birthdate": format!("{:02}/{:02}/{:04}", n.jour.unwrap_or(0), n.mois.unwrap_or(0), n.annee.unwrap_or(0)),
+        "gender": civility.sexe.map(|s| s.as_str()).unwrap_or("F"),
+        "birthplace": civility.code_commune_naissance.clone().unwrap_or_default(),
+    });
+    if let Some(year) = campaign_year.and_then(|y| y.parse::<i32>().ok()) {
+        body["campaignYear"] = json!(year);
+    }
+    body
 }
 
 #[cfg(test)]

@@ -133,6 +133,15 @@ fn birth_date(query: &Query) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year, part("moisDateNaissance")?, part("jourDateNaissance")?)
 }
 
+fn too_young(civility: &Civility, today: NaiveDate) -> bool {
+    let n = civility.naissance;
+    let birth = match (n.annee, n.mois, n.jour) {
+        (Some(a), Some(m), Some(j)) => NaiveDate::from_ymd_opt(i32::from(a), u32::from(m), u32::from(j)),
+        _ => None,
+    };
+    birth.is_some_and(|b| age(b, today) < MIN_AGE)
+}
+
 fn age_error() -> ApiError {
     ApiError {
         kind: ErrorKind::WrongParameter,
@@ -162,6 +171,10 @@ impl Provider for DsnjProvider {
 
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
+        // A FranceConnect identity has not been through `parse_extras`.
+        if too_young(civility, call.today) {
+            return Err(age_error());
+        }
         let response = self.post(&request_body(civility)).await?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| http::transport_error(DSNJ, &e))?;
@@ -196,6 +209,24 @@ mod tests {
         assert_eq!(age(date(2010, 11, 22), today), 16);
         assert_eq!(age(date(2010, 11, 23), today), 15);
         assert_eq!(age(date(1995, 6, 22), today), 31);
+        let mut civility = Civility {
+            nom_naissance: "MARTIN".into(),
+            nom_usage: None,
+            prenoms: vec!["Jean".into()],
+            naissance: passerelle_core::BirthDate {
+                annee: Some(2010),
+                mois: Some(11),
+                jour: Some(23),
+            },
+            sexe: None,
+            code_pays_naissance: "99100".into(),
+            code_commune_naissance: None,
+            nom_commune_naissance: None,
+            code_departement_naissance: None,
+        };
+        assert!(too_young(&civility, today));
+        civility.naissance.jour = Some(22);
+        assert!(!too_young(&civility, today));
     }
 
     #[test]

@@ -145,11 +145,12 @@ impl Provider for MesriProvider {
                 let ine = call.extras.get("ine").ok_or_else(|| ApiError::gateway("00500"))?;
                 self.by_ine(ine)
             }
-            Mode::Identite => {
+            // FranceConnect's identity is searched as a given one is.
+            Mode::Identite | Mode::FranceConnect => {
                 let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
                 self.by_civility(&self.civility_body(civility).await)
             }
-            _ => return Err(ApiError::gateway("00500")),
+            Mode::Identifiant => return Err(ApiError::gateway("00500")),
         };
         self.send(request, call.caller).await.map(Fetched::from)
     }
