@@ -94,6 +94,12 @@ mod tests {
         assert_eq!(config.limits.per_second, 20);
         assert_eq!(config.providers.dss.client_id, "passerelle-demo");
         assert_eq!(config.maintenance.len(), 2);
+        let france_connect = &config.providers.france_connect;
+        assert_eq!(france_connect.timeout_secs, 10);
+        assert_eq!(
+            france_connect.clients["quotient_familial"].client_id,
+            "passerelle-demo-quotient_familial"
+        );
         assert_eq!(config.database_url(), "sqlite://./passerelle-data/passerelle.db");
     }
 

@@ -251,14 +251,14 @@ fn citizen_for(case: &Case, citizens: &[(String, Value)], fallback: &str) -> Opt
     if wanted.is_empty() {
         return Some(fallback.to_string());
     }
-    let same = |a: &str, b: &str| a.split_whitespace().eq(b.split_whitespace()) || a.eq_ignore_ascii_case(b);
+    // Case-insensitive, blanks collapsed (some cases put spaces after first names).
+    let words = |text: &str| text.to_uppercase().split_whitespace().collect::<Vec<_>>().join(" ");
     citizens
         .iter()
         .find(|(_, ti)| {
-            wanted.iter().all(|(claim, value)| {
-                let have = ti[*claim].as_str().unwrap_or_default();
-                same(&have.to_uppercase(), &value.to_uppercase())
-            })
+            wanted
+                .iter()
+                .all(|(claim, value)| words(ti[*claim].as_str().unwrap_or_default()) == words(value))
         })
         .map(|(token, _)| token.clone())
 }

@@ -10,7 +10,7 @@ use passerelle_catalogue::Mode;
 use passerelle_gateway::source::Source;
 use passerelle_gateway::tokens::{self, TokenRequest, DEFAULT_DAYS};
 use passerelle_gateway::{AppState, GatewayConfig};
-use passerelle_sandbox::{CaseBook, Report, Sandbox, Trigger};
+use passerelle_sandbox::{CaseBook, Lookup, Report, Sandbox, Trigger};
 use tokio::net::TcpListener;
 
 use crate::demo::DEMO_SIRET;
@@ -133,22 +133,26 @@ fn example(book: &CaseBook, gateway: &str) -> Option<String> {
         })
 }
 
-/// A FranceConnect call: the first FranceConnect endpoint whose folder exists, with
-/// the first active mock token.
+/// A FranceConnect call answered 200: the first FranceConnect endpoint and mock token
+/// (in name order) whose scopes open the endpoint and whose identity selects a 200 case.
 fn france_connect_example(book: &CaseBook, gateway: &str) -> Option<(String, String)> {
-    let mut tokens: Vec<&String> = book
-        .france_connect
-        .iter()
-        .filter(|(_, mock)| mock.active)
-        .map(|(token, _)| token)
-        .collect();
-    tokens.sort();
-    let token = tokens.first()?;
-    let (endpoint, version) = passerelle_catalogue::all()
+    let mut mocks: Vec<_> = book.france_connect.iter().filter(|(_, mock)| mock.active).collect();
+    mocks.sort_by_key(|(token, _)| token.as_str());
+    passerelle_catalogue::all()
         .into_iter()
         .filter(|e| e.mode == Mode::FranceConnect)
         .flat_map(|e| e.versions.iter().map(move |v| (e, *v)))
-        .find(|(e, v)| book.folders.contains_key(&e.operation_id(*v)))?;
-    let url = format!("{gateway}{}?recipient={DEMO_SIRET}", endpoint.public_path(version));
-    Some((token.to_string(), url))
+        .find_map(|(endpoint, version)| {
+            let operation = endpoint.operation_id(version);
+            let (token, _) = mocks.iter().find(|(_, mock)| {
+                let opens = endpoint
+                    .access_scopes
+                    .iter()
+                    .any(|s| mock.scopes.iter().any(|m| m == s));
+                let answer = book.find(&operation, &mock.identity, true);
+                opens && matches!(answer, Lookup::Case(case) if case.status == 200)
+            })?;
+            let url = format!("{gateway}{}?recipient={DEMO_SIRET}", endpoint.public_path(version));
+            Some((token.to_string(), url))
+        })
 }

@@ -1,7 +1,7 @@
 //! A FranceConnect identity as the v3 identity parameters that the
 //! `*_with_france_connect` case folders record (contract §6: gender male → M, else F;
 //! birthdate → year, month, day; birthplace → commune code; birthcountry → country
-//! code; given names → `prenoms`).
+//! code; `given_name` → `prenoms`).
 
 use passerelle_core::Query;
 use serde_json::{Map, Value};
@@ -10,9 +10,18 @@ use crate::params::{self, Params};
 
 pub fn from_introspection(claims: &Map<String, Value>) -> Params {
     let text = |key: &str| claims.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
-    let prenoms = match claims.get("given_name_array").and_then(Value::as_array) {
-        Some(names) => names.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "),
-        None => text("given_name"),
+    // The contract splits `given_name` on spaces; `given_name_array` stands in when it is
+    // missing. Lists compare as their items joined by a space, so both give one value.
+    let prenoms = match claims.get("given_name").and_then(Value::as_str) {
+        Some(given) => given.to_string(),
+        None => claims
+            .get("given_name_array")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" "),
     };
     let birthdate = text("birthdate");
     let mut date = birthdate.splitn(3, '-');

@@ -169,20 +169,12 @@ impl Recorded for Sandbox {
         let mock = book
             .france_connect(token)
             .filter(|m| m.active)
-            .ok_or_else(unknown_france_connect_token)?;
+            .ok_or_else(|| ApiError::gateway("50002"))?;
         Ok(FranceConnectUser {
             identity: mock.identity.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             scopes: mock.scopes.clone(),
         })
     }
-}
-
-/// The contract's 50002 (unknown, inactive or expired FranceConnect token).
-fn unknown_france_connect_token() -> ApiError {
-    ApiError::gateway("00101")
-        .with_code("50002")
-        .with_title("Jeton FranceConnect invalide")
-        .with_detail("Le jeton FranceConnect est inconnu, inactif ou expiré.")
 }
 
 #[cfg(test)]

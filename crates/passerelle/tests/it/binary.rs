@@ -283,6 +283,10 @@ async fn logs_hold_neither_tokens_nor_identities() {
     let log_file = std::fs::File::create(&log_path).unwrap();
     let env = [
         ("PASSERELLE_PROVIDERS__DSS__BASE_URL", "http://127.0.0.1:1/dss"),
+        (
+            "PASSERELLE_PROVIDERS__FRANCE_CONNECT__CHECK_TOKEN_URL",
+            "http://127.0.0.1:1/checktoken",
+        ),
         ("PASSERELLE_LOG_LEVEL", "debug"),
     ];
     let mut gateway = Running::spawn_logging(
@@ -305,6 +309,15 @@ async fn logs_hold_neither_tokens_nor_identities() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
+    // FranceConnect is not running either: the citizen's token must not be logged.
+    let france_connect = client
+        .get(format!("{base}/v3/dss/quotient_familial/france_connect"))
+        .query(&[("recipient", RECIPIENT)])
+        .bearer_auth("cnaf_qfv2-secret-citizen-token")
+        .send()
+        .await
+        .unwrap();
+    assert_error(france_connect, 502, "51001").await;
     drop(gateway);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let logs = std::fs::read_to_string(&log_path).unwrap();
@@ -312,7 +325,14 @@ async fn logs_hold_neither_tokens_nor_identities() {
         logs.contains("v3 call") && logs.contains("upstream transport error"),
         "{logs}"
     );
-    for secret in ["MARTIN", "AXELLE", "35238", jwt.as_str(), "not-a-token-but-secret"] {
+    for secret in [
+        "MARTIN",
+        "AXELLE",
+        "35238",
+        jwt.as_str(),
+        "not-a-token-but-secret",
+        "cnaf_qfv2-secret-citizen-token",
+    ] {
         assert!(!logs.contains(secret), "logs leak `{secret}`:\n{logs}");
     }
 }

@@ -360,12 +360,12 @@ async fn versions_the_endpoint_lacks_are_00402() {
     ] {
         assert_error(app.get(path, &ine("1234567890A"), Some(&jwt)).await, 404, "00402").await;
     }
-    // FranceConnect is not served yet.
+    // FranceConnect is served in v3 and v4 only.
     assert_error(
-        app.get("/v4/cnous/etudiant_boursier/france_connect", &[], Some(&jwt))
+        app.get("/v5/cnous/etudiant_boursier/france_connect", &[], Some("cnous"))
             .await,
         404,
-        "00404",
+        "00402",
     )
     .await;
 }
