@@ -75,6 +75,8 @@ pub struct GatewayConfig {
     pub providers: ProvidersConfig,
     pub maintenance: Vec<MaintenanceWindow>,
     pub journal: JournalSettings,
+    /// Case folder of `passerelle sandbox` (official sandbox format); unused otherwise.
+    pub sandbox_cases: Option<PathBuf>,
 }
 
 impl Default for GatewayConfig {
@@ -91,6 +93,7 @@ impl Default for GatewayConfig {
             providers: ProvidersConfig::default(),
             maintenance: Vec::new(),
             journal: JournalSettings::default(),
+            sandbox_cases: None,
         }
     }
 }

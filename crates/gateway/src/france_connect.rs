@@ -67,7 +67,7 @@ impl Gate {
 }
 
 /// Every FranceConnect call runs as the same fixed user, with the token's scopes.
-fn caller(scopes: HashSet<String>) -> Caller {
+pub(crate) fn caller(scopes: HashSet<String>) -> Caller {
     let record = TokenRecord {
         jti: Uuid::parse_str(USER_ID).expect("a valid UUID"),
         name: "FranceConnect".into(),

@@ -25,6 +25,7 @@ pub mod maintenance;
 pub mod openapi;
 pub mod pings;
 pub mod redis_link;
+pub mod source;
 pub mod telemetry;
 pub mod tokens;
 
@@ -58,10 +59,20 @@ pub struct AppState {
     pub salt: Vec<u8>,
     pub pings: pings::Pings,
     pub openapi: String,
+    /// Providers in production; recorded cases in the sandbox.
+    pub source: source::Source,
 }
 
 impl AppState {
     pub async fn new(config: GatewayConfig, store: Arc<dyn Store>) -> anyhow::Result<Arc<AppState>> {
+        AppState::with_source(config, store, source::Source::Providers).await
+    }
+
+    pub async fn with_source(
+        config: GatewayConfig,
+        store: Arc<dyn Store>,
+        source: source::Source,
+    ) -> anyhow::Result<Arc<AppState>> {
         let keys = keys::KeyRing::load_or_create(store.as_ref()).await?;
         let salt = store
             .secret_or_insert("journal_salt", rand::random::<[u8; 32]>().to_vec())
@@ -84,6 +95,7 @@ impl AppState {
             salt,
             store,
             config,
+            source,
         }))
     }
 }

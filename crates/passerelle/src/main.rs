@@ -1,10 +1,11 @@
-//! `passerelle`: run the gateway, the provider simulators or both (demo), manage
-//! tokens, and replay official sandbox cases against a running gateway.
+//! `passerelle`: run the gateway, the provider simulators or both (demo), the sandbox,
+//! manage tokens, and replay official sandbox cases against a running gateway.
 
 mod conformance;
 mod demo;
 mod journal;
 mod run;
+mod sandbox;
 mod token;
 
 use std::path::PathBuf;
@@ -93,6 +94,8 @@ enum Command {
     },
     /// Replays a folder of official sandbox cases against a running gateway.
     Conformance(conformance::Options),
+    /// The gateway answering from a folder of recorded cases (official sandbox format).
+    Sandbox(sandbox::Options),
 }
 
 fn init_logs() {
@@ -147,5 +150,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Token { command, store } => token::run(command, &store).await,
         Command::Journal { command, config, store } => journal::run(command, config, &store).await,
         Command::Conformance(options) => conformance::run(options).await,
+        Command::Sandbox(options) => sandbox::run(options).await,
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -20,9 +20,10 @@ use uuid::Uuid;
 
 use super::request_id::RequestId;
 use crate::auth::{self, Caller};
-use crate::error::Errors;
+use crate::error::{Errors, JSON_API};
 use crate::france_connect;
 use crate::limits::{Decision, Quota};
+use crate::source::{Recording, Source};
 use crate::{telemetry, AppState};
 
 /// What the journal and the response headers need, filled in as the pipeline goes.
@@ -42,6 +43,13 @@ struct Trace {
 }
 
 type RouteParts = (String, String, String, String);
+
+/// What a call is answered with: a provider's data, masked and wrapped by the gateway,
+/// or a recorded answer served as is (the sandbox).
+enum Answer {
+    Fetched(Fetched),
+    Recorded(Recording),
+}
 
 pub async fn call(
     State(state): State<Arc<AppState>>,
@@ -84,10 +92,10 @@ async fn run(
     raw: &str,
     headers: &HeaderMap,
     ip: IpAddr,
-) -> Result<Fetched, Errors> {
+) -> Result<Answer, Errors> {
     let (endpoint, version) = resolve(route)?;
     trace.route = Some(endpoint.public_path(version));
-    let (caller, identity) = match endpoint.mode {
+    let (caller, identity, recorded_identity) = match endpoint.mode {
         Mode::FranceConnect => france_connect_caller(state, trace, endpoint, headers).await?,
         _ => {
             let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
@@ -97,7 +105,7 @@ async fn run(
                 None => Quota::per_second(state.config.limits.per_second),
             };
             throttle(state, trace, &caller.record.jti.to_string(), quota).await?;
-            (caller, None)
+            (caller, None, Vec::new())
         }
     };
     if !endpoint.access_scopes.iter().any(|s| caller.scopes.contains(*s)) {
@@ -118,6 +126,11 @@ async fn run(
     let key = cache_key(endpoint, version, civility.as_ref(), &extras);
     trace.params_hash = Some(params_hash(&state.salt, &key));
     check_maintenance(state, endpoint, provider.as_ref(), now)?;
+    if let Source::Recorded(book) = &state.source {
+        let mut pairs = query.pairs().to_vec();
+        pairs.extend(recorded_identity);
+        return Ok(Answer::Recorded(book.answer(endpoint, version, &Query::new(pairs))?));
+    }
 
     let no_cache = headers.get("cache-control").and_then(|v| v.to_str().ok()) == Some("no-cache");
     let cached = if no_cache { None } else { state.cache.get(&key).await };
@@ -160,7 +173,7 @@ async fn run(
     };
     let mut fetched = fetched;
     mask::apply(&mut fetched.data, endpoint.masks, &caller.scopes);
-    Ok(fetched)
+    Ok(Answer::Fetched(fetched))
 }
 
 fn resolve(route: &RouteParts) -> Result<(&'static Endpoint, u8), ApiError> {
@@ -178,19 +191,27 @@ fn resolve(route: &RouteParts) -> Result<(&'static Endpoint, u8), ApiError> {
 }
 
 /// On a `france_connect` endpoint the bearer is a citizen's FranceConnect access token:
-/// it is rate-limited by its hash, then FranceConnect gives the scopes and the identity.
+/// it is rate-limited by its hash, then FranceConnect gives the scopes and the identity
+/// (a checked civility). A recorded source (the sandbox) knows its own tokens and gives
+/// the identity as query parameters instead.
 async fn france_connect_caller(
     state: &AppState,
     trace: &mut Trace,
     endpoint: &Endpoint,
     headers: &HeaderMap,
-) -> Result<(Caller, Option<Civility>), Errors> {
+) -> Result<(Caller, Option<Civility>, Vec<(String, String)>), Errors> {
     let token = auth::bearer(headers).ok_or_else(|| ApiError::gateway("00101"))?;
     let quota = Quota::per_second(state.config.limits.per_second);
     throttle(state, trace, &france_connect::token_hash(token), quota).await?;
+    if let Source::Recorded(book) = &state.source {
+        let user = book.france_connect(token)?;
+        let caller = france_connect::caller(user.scopes.into_iter().collect());
+        trace.jti = Some(caller.record.jti);
+        return Ok((caller, None, user.identity));
+    }
     let (caller, civility) = state.france_connect.caller(endpoint.resource, token).await?;
     trace.jti = Some(caller.record.jti);
-    Ok((caller, Some(civility)))
+    Ok((caller, Some(civility), Vec::new()))
 }
 
 async fn throttle(state: &AppState, trace: &mut Trace, key: &str, quota: Quota) -> Result<(), ApiError> {
@@ -291,9 +312,10 @@ async fn fetch(state: &AppState, provider: &dyn Provider, call: &Call<'_>) -> Re
     result
 }
 
-async fn finish(state: &AppState, trace: Trace, outcome: Result<Fetched, Errors>, started: Instant) -> Response {
+async fn finish(state: &AppState, trace: Trace, outcome: Result<Answer, Errors>, started: Instant) -> Response {
     let status = match &outcome {
-        Ok(_) => 200,
+        Ok(Answer::Fetched(_)) => 200,
+        Ok(Answer::Recorded(recording)) => recording.status,
         Err(errors) => errors.status().as_u16(),
     };
     let took = started.elapsed();
@@ -320,10 +342,26 @@ async fn finish(state: &AppState, trace: Trace, outcome: Result<Fetched, Errors>
     tracing::info!(request_id = %trace.request_id, endpoint = %trace.endpoint, status, duration_ms, cached = trace.cache_left.is_some(), journaled, "v3 call");
     let mut response = match (journaled, outcome) {
         (false, _) => Errors::from(ApiError::gateway("00503")).into_response(),
-        (true, Ok(fetched)) => Json(json!({"data": fetched.data, "links": {}, "meta": fetched.meta})).into_response(),
+        (true, Ok(Answer::Fetched(fetched))) => {
+            Json(json!({"data": fetched.data, "links": {}, "meta": fetched.meta})).into_response()
+        }
+        (true, Ok(Answer::Recorded(recording))) => recorded_response(recording),
         (true, Err(errors)) => errors.into_response(),
     };
     add_headers(response.headers_mut(), &trace);
+    response
+}
+
+/// A recorded answer: its status and body as recorded; error bodies keep the
+/// contract's JSON:API content type.
+fn recorded_response(recording: Recording) -> Response {
+    let status = StatusCode::from_u16(recording.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Json(recording.body)).into_response();
+    if status.is_client_error() || status.is_server_error() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API));
+    }
     response
 }
 

@@ -23,5 +23,6 @@ mod pg;
 mod pipeline;
 mod redis;
 mod replicas;
+mod sandbox;
 mod sdh;
 mod shutdown;
