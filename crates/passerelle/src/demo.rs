@@ -35,15 +35,7 @@ pub async fn run(listen: &str, data_dir: PathBuf, simulators_listen: &str) -> an
     prepare_data_dir(&url)?;
     let store = passerelle_store::open(&url).await?;
     let state = AppState::new(config, store.clone()).await?;
-    let request = TokenRequest {
-        name: "Démo Passerelle".into(),
-        siret: DEMO_SIRET.into(),
-        scopes: parse_scopes("all")?,
-        expires_in_days: DEFAULT_DAYS,
-        rate_limit_per_minute: None,
-        allowed_ips: Vec::new(),
-    };
-    let (_, jwt) = tokens::issue(store.as_ref(), &state.keys, request, Utc::now()).await?;
+    let jwt = all_scopes_token(&state, "Démo Passerelle").await?;
     println!("Passerelle demo");
     println!("gateway: http://{gateway}");
     println!("simulators: http://{simulators}");
@@ -55,4 +47,18 @@ pub async fn run(listen: &str, data_dir: PathBuf, simulators_listen: &str) -> an
     println!("  curl -s -H 'Authorization: Bearer {FRANCE_CONNECT_TOKEN}' 'http://{gateway}/v3/dss/quotient_familial/france_connect?recipient={DEMO_SIRET}'");
     passerelle_gateway::serve(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// A fresh token holding every scope, for the examples printed at start.
+pub async fn all_scopes_token(state: &AppState, name: &str) -> anyhow::Result<String> {
+    let request = TokenRequest {
+        name: name.into(),
+        siret: DEMO_SIRET.into(),
+        scopes: parse_scopes("all")?,
+        expires_in_days: DEFAULT_DAYS,
+        rate_limit_per_minute: None,
+        allowed_ips: Vec::new(),
+    };
+    let (_, jwt) = tokens::issue(state.store.as_ref(), &state.keys, request, Utc::now()).await?;
+    Ok(jwt)
 }

@@ -4,18 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
 use clap::Args;
 use passerelle_catalogue::Mode;
 use passerelle_gateway::source::Source;
-use passerelle_gateway::tokens::{self, TokenRequest, DEFAULT_DAYS};
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_sandbox::{CaseBook, Lookup, Report, Sandbox, Trigger};
 use tokio::net::TcpListener;
 
-use crate::demo::DEMO_SIRET;
+use crate::demo::{all_scopes_token, DEMO_SIRET};
 use crate::run::{database_url, prepare_data_dir, shutdown_signal};
-use crate::token::parse_scopes;
 use crate::StoreArgs;
 
 #[derive(Args, Debug)]
@@ -60,15 +57,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let gateway = format!("http://{}", listener.local_addr()?);
     let data_dir = config.data_dir.clone();
     let state = AppState::with_source(config, store.clone(), Source::Recorded(sandbox.clone())).await?;
-    let request = TokenRequest {
-        name: "Bac à sable Passerelle".into(),
-        siret: DEMO_SIRET.into(),
-        scopes: parse_scopes("all")?,
-        expires_in_days: DEFAULT_DAYS,
-        rate_limit_per_minute: None,
-        allowed_ips: Vec::new(),
-    };
-    let (_, jwt) = tokens::issue(store.as_ref(), &state.keys, request, Utc::now()).await?;
+    let jwt = all_scopes_token(&state, "Bac à sable Passerelle").await?;
     println!("Passerelle sandbox");
     println!("gateway: {gateway}");
     println!("data folder: {}", data_dir.display());

@@ -178,25 +178,7 @@ fn unknown(why: &'static str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passerelle_core::identity::BirthDate;
-
-    fn identity(nom: &str, prenoms: &[&str], date: (u16, u8, u8)) -> Civility {
-        Civility {
-            nom_naissance: nom.into(),
-            nom_usage: None,
-            prenoms: prenoms.iter().map(|p| p.to_string()).collect(),
-            naissance: BirthDate {
-                annee: Some(date.0),
-                mois: Some(date.1),
-                jour: Some(date.2),
-            },
-            sexe: None,
-            code_pays_naissance: "99100".into(),
-            code_commune_naissance: None,
-            nom_commune_naissance: None,
-            code_departement_naissance: None,
-        }
-    }
+    use crate::ants::matching::tests::identity;
 
     /// The real upstream payloads, when the shared fixtures sit next to the checkout.
     fn upstream(file: &str) -> Option<String> {

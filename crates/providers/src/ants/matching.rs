@@ -129,7 +129,7 @@ pub fn first_match<'a, 'b>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use passerelle_core::identity::BirthDate;
     use proptest::prelude::*;
