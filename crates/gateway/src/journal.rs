@@ -20,6 +20,8 @@ use uuid::Uuid;
 use crate::telemetry;
 
 type Ack = oneshot::Sender<bool>;
+/// Asks the writer to sign its chain's head now; answered true once nothing is unsigned.
+type SealRequest = oneshot::Sender<bool>;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
@@ -50,6 +52,7 @@ impl Default for JournalSettings {
 #[derive(Clone)]
 pub struct Journal {
     queue: Option<mpsc::Sender<(JournalRow, Ack)>>,
+    seals: Option<mpsc::Sender<SealRequest>>,
     /// Rows queued and not yet acknowledged, so that shutdown can wait for them.
     pending: Arc<AtomicUsize>,
 }
@@ -63,6 +66,7 @@ impl Journal {
             tracing::warn!("BENCHMARK MODE: calls are NOT journaled; never run this in production");
             return Ok(Journal {
                 queue: None,
+                seals: None,
                 pending: Arc::new(AtomicUsize::new(0)),
             });
         }
@@ -73,14 +77,16 @@ impl Journal {
             .rfind(|k| k.algorithm == "EdDSA")
             .ok_or_else(|| anyhow::anyhow!("the store holds no Ed25519 key to sign journal checkpoints"))?;
         let (queue, rx) = mpsc::channel(8192);
+        let (seals, seal_rx) = mpsc::channel(1);
         let sealing = Sealing {
             key,
             rows: settings.checkpoint_rows.max(1),
             period: Duration::from_secs(settings.checkpoint_secs.max(1)),
         };
-        tokio::spawn(write_batches(store, sealing, rx));
+        tokio::spawn(write_batches(store, sealing, rx, seal_rx));
         Ok(Journal {
             queue: Some(queue),
+            seals: Some(seals),
             pending: Arc::new(AtomicUsize::new(0)),
         })
     }
@@ -100,6 +106,16 @@ impl Journal {
         self.pending.fetch_sub(1, Ordering::SeqCst);
         telemetry::journal_lag(queued.elapsed());
         written
+    }
+
+    /// Signs the chain's head now (at shutdown, after `flush`), so that the last rows
+    /// do not wait for the next start to be covered. True when nothing is left unsigned.
+    pub async fn seal(&self) -> bool {
+        let Some(seals) = &self.seals else {
+            return true;
+        };
+        let (reply, sealed) = oneshot::channel();
+        seals.send(reply).await.is_ok() && sealed.await.unwrap_or(false)
     }
 
     /// Waits (at most `limit`) until every queued row is written; false if some are not.
@@ -200,28 +216,42 @@ impl Chain {
 enum Wake {
     Rows,
     CheckpointDue,
+    SealAsked,
     Closed,
 }
 
-async fn write_batches(store: Arc<dyn Store>, sealing: Sealing, mut rx: mpsc::Receiver<(JournalRow, Ack)>) {
+/// Resolves when a checkpoint is due (never when no row waits for one).
+async fn checkpoint_due(budget: Option<Duration>) {
+    match budget {
+        Some(budget) => tokio::time::sleep(budget).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn write_batches(
+    store: Arc<dyn Store>,
+    sealing: Sealing,
+    mut rx: mpsc::Receiver<(JournalRow, Ack)>,
+    mut seal_rx: mpsc::Receiver<SealRequest>,
+) {
     let mut chain = Chain::new();
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut asked = None;
     loop {
-        let wake = match chain.idle_budget(&sealing) {
-            None => match rx.recv_many(&mut batch, MAX_BATCH).await {
-                0 => Wake::Closed,
-                _ => Wake::Rows,
-            },
-            Some(budget) => match tokio::time::timeout(budget, rx.recv_many(&mut batch, MAX_BATCH)).await {
-                Ok(0) => Wake::Closed,
-                Ok(_) => Wake::Rows,
-                Err(_) => Wake::CheckpointDue,
-            },
+        // `recv_many` is cancel-safe: rows are never lost to another branch winning.
+        let wake = tokio::select! {
+            received = rx.recv_many(&mut batch, MAX_BATCH) => if received == 0 { Wake::Closed } else { Wake::Rows },
+            Some(reply) = seal_rx.recv() => {
+                asked = Some(reply);
+                Wake::SealAsked
+            }
+            () = checkpoint_due(chain.idle_budget(&sealing)) => Wake::CheckpointDue,
         };
         let (rows, acks): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
         let chained = chain.link(rows);
         // At shutdown, the last rows get their checkpoint too.
-        let seal = (chain.seal_due(&sealing, chained.len() as u64) || wake == Wake::Closed && chain.unsealed > 0)
+        let closing = matches!(wake, Wake::Closed | Wake::SealAsked);
+        let seal = (chain.seal_due(&sealing, chained.len() as u64) || closing && chain.unsealed > 0)
             .then(|| chain.checkpoint(&sealing, &chained))
             .flatten();
         if !chained.is_empty() || seal.is_some() {
@@ -246,6 +276,9 @@ async fn write_batches(store: Arc<dyn Store>, sealing: Sealing, mut rx: mpsc::Re
             for ack in acks {
                 let _ = ack.send(written);
             }
+        }
+        if let Some(reply) = asked.take() {
+            let _ = reply.send(chain.unsealed == 0);
         }
         if wake == Wake::Closed {
             break;

@@ -105,8 +105,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// Serves the gateway on `listener` until `shutdown` resolves; then stops accepting,
-/// lets the calls in flight finish (for at most `shutdown_grace_secs`) and waits for
-/// their journal rows.
+/// lets the calls in flight finish (for at most `shutdown_grace_secs`), waits for
+/// their journal rows and signs the journal's head.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
@@ -134,6 +134,9 @@ pub async fn serve(
         tracing::info!("journal flushed: every answered call has its row");
     } else {
         tracing::error!("journal rows still unwritten at exit");
+    }
+    if !journal.seal().await {
+        tracing::error!("journal: the last rows could not be covered by a signed checkpoint");
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::binary::issue_token;
+use crate::binary::{cli, issue_token};
 use crate::deployment::*;
 
 fn sigterm(replica: &Replica) {
@@ -79,6 +79,13 @@ async fn sigterm_drains_calls_in_flight_and_journals_them() {
         let row = rows.iter().find(|r| &r.request_id == id);
         assert_eq!(row.map(|r| r.status), Some(200), "no journal row for {id}");
     }
+    // The writer signed its head on the way out: no row waits for a checkpoint.
+    let (ok, report) = cli(&["journal", "verify", "--data-dir", deployment.data()]).await;
+    assert!(ok, "{report}");
+    assert!(
+        report.contains(" 0 rows after their writer's last checkpoint"),
+        "{report}"
+    );
 }
 
 #[tokio::test]
