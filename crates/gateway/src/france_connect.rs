@@ -40,14 +40,19 @@ impl Gate {
         })
     }
 
-    /// The gateway's key, made on first use. Replicas may each make one: the store keeps
-    /// the first written and everyone uses that one.
+    /// The gateway's key, read from the store, or made there on first use. Replicas
+    /// starting together may each make one: the store keeps the first written.
     pub async fn key(&self) -> anyhow::Result<Arc<EncryptionKey>> {
         let key = self
             .key
             .get_or_try_init(|| async {
-                let made = tokio::task::spawn_blocking(|| EncryptionKey::generate()?.to_pkcs8_der()).await??;
-                let kept = self.store.secret_or_insert(KEY_SECRET, made).await?;
+                let kept = match self.store.secret(KEY_SECRET).await? {
+                    Some(kept) => kept,
+                    None => {
+                        let made = tokio::task::spawn_blocking(|| EncryptionKey::generate()?.to_pkcs8_der()).await??;
+                        self.store.secret_or_insert(KEY_SECRET, made).await?
+                    }
+                };
                 anyhow::Ok(Arc::new(EncryptionKey::from_pkcs8_der(&kept)?))
             })
             .await?;

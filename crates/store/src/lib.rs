@@ -148,6 +148,8 @@ pub trait Store: Send + Sync {
     async fn migrate(&self) -> anyhow::Result<()>;
     async fn signing_keys(&self) -> anyhow::Result<Vec<SigningKey>>;
     async fn insert_signing_key(&self, key: &SigningKey) -> anyhow::Result<()>;
+    /// The secret called `name`, if it exists.
+    async fn secret(&self, name: &str) -> anyhow::Result<Option<Vec<u8>>>;
     /// The secret called `name`, created from `make` on first use (first writer wins).
     async fn secret_or_insert(&self, name: &str, make: Vec<u8>) -> anyhow::Result<Vec<u8>>;
     async fn insert_token(&self, token: &TokenRecord) -> anyhow::Result<()>;

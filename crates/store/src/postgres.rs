@@ -227,6 +227,16 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn secret(&self, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let row = bounded(
+            sqlx::query("SELECT value FROM secrets WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool),
+        )
+        .await?;
+        Ok(row.map(|r| r.try_get("value")).transpose()?)
+    }
+
     async fn secret_or_insert(&self, name: &str, make: Vec<u8>) -> anyhow::Result<Vec<u8>> {
         bounded(
             sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")

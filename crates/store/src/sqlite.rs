@@ -161,6 +161,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn secret(&self, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT value FROM secrets WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("value")).transpose()?)
+    }
+
     async fn secret_or_insert(&self, name: &str, make: Vec<u8>) -> anyhow::Result<Vec<u8>> {
         sqlx::query("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)")
             .bind(name)

@@ -240,6 +240,8 @@ async fn secrets_keep_their_first_value_under_concurrency(b: Backend) {
     }
     assert!(seen.iter().all(|v| v == &seen[0]), "every caller sees the one winner");
     assert_eq!(b.store.secret_or_insert("salt", vec![99]).await.unwrap(), seen[0]);
+    assert_eq!(b.store.secret("salt").await.unwrap(), Some(seen[0].clone()));
+    assert_eq!(b.store.secret("absent").await.unwrap(), None);
 }
 
 async fn journal_batches_chain_and_read_back(b: Backend) {

@@ -31,9 +31,10 @@ async fn jwks_publishes_the_gateway_encryption_key() {
     assert_eq!(again, body, "the key is kept");
     let stored = app
         .store
-        .secret_or_insert("france_connect_rsa_private", Vec::new())
+        .secret("france_connect_rsa_private")
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the key is in the store");
     let kept = EncryptionKey::from_pkcs8_der(&stored).unwrap();
     assert_eq!(kept.jwk(), *key, "the store holds the published key");
 }
