@@ -2,7 +2,7 @@
 //! FranceConnect identifies. FranceConnect only: the gateway takes the identity from
 //! FranceConnect and the registration number from the query.
 
-use crate::{Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
 
 const IDENTITE: &str = "ants_extrait_immatriculation_vehicule_identite_particulier";
 const ADRESSE: &[&str] = &["ants_extrait_immatriculation_vehicule_adresse_particulier"];
@@ -14,7 +14,7 @@ const CARACTERISTIQUES: &[&str] = &["ants_extrait_immatriculation_vehicule_carac
 const ALL: &[&str] = &[IDENTITE, ADRESSE[0], STATUT[0], IMMATRICULATION[0], CARACTERISTIQUES[0]];
 
 pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
-    provider: "ants",
+    provider: ids::ANTS,
     resource: "extrait_immatriculation_vehicule",
     path: "ants/extrait_immatriculation_vehicule",
     mode: Mode::FranceConnect,

@@ -4,7 +4,7 @@
 
 use passerelle_core::CivilityRules;
 
-use crate::{Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
 
 /// CNOUS checks names, first names and the birth date; sex and birthplace only narrow
 /// the search. The contract has no birth country (the upstream searches French
@@ -103,7 +103,7 @@ const fn entry(
     masks: &'static [FieldMask],
 ) -> Endpoint {
     Endpoint {
-        provider: "cnous",
+        provider: ids::CNOUS,
         resource: "etudiant_boursier",
         path: "cnous/etudiant_boursier",
         mode,

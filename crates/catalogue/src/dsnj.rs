@@ -3,7 +3,7 @@
 
 use passerelle_core::CivilityRules;
 
-use crate::{Endpoint, FieldMask, Mode};
+use crate::{ids, Endpoint, FieldMask, Mode};
 
 /// The upstream matches on the full identity pivot: first name, birth name, full
 /// birth date, sex and birth country; the commune only narrows people born in France.
@@ -20,7 +20,7 @@ const CIVILITY: CivilityRules = CivilityRules {
 const STATUT: &[&str] = &["dsnj_statut_service_national"];
 
 const IDENTITE: Endpoint = Endpoint {
-    provider: "dsnj",
+    provider: ids::DSNJ,
     resource: "service_national",
     path: "dsnj/service_national",
     mode: Mode::Identite,

@@ -3,7 +3,7 @@
 
 use passerelle_core::CivilityRules;
 
-use crate::{Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
 
 /// DSS matching is done upstream: only the birth name, sex and birth country are
 /// mandatory, the rest narrows the search.
@@ -43,7 +43,7 @@ const fn entry(
     cache_ttl_secs: u64,
 ) -> Endpoint {
     Endpoint {
-        provider: "dss",
+        provider: ids::DSS,
         resource,
         path: resource_path(resource),
         mode: Mode::Identite,

@@ -1,7 +1,7 @@
 //! France Travail: the job seeker's status and the payments made to them, found by
 //! the person's France Travail login (`identifiant` mode).
 
-use crate::{Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
 
 const IDENTIFIANT: &[ExtraParam] = &[ExtraParam {
     name: "identifiant",
@@ -24,7 +24,7 @@ const fn mask(path: &'static str, scopes: &'static [&'static str]) -> FieldMask 
 
 pub(crate) const ENDPOINTS: [Endpoint; 2] = [
     Endpoint {
-        provider: "france_travail",
+        provider: ids::FRANCE_TRAVAIL,
         resource: "statut",
         path: "france_travail/statut",
         mode: Mode::Identifiant,
@@ -47,7 +47,7 @@ pub(crate) const ENDPOINTS: [Endpoint; 2] = [
     },
     // `identifiant` is always returned: the contract gates only the payments.
     Endpoint {
-        provider: "france_travail",
+        provider: ids::FRANCE_TRAVAIL,
         resource: "indemnites",
         path: "france_travail/indemnites",
         mode: Mode::Identifiant,

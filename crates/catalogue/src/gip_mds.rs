@@ -3,7 +3,7 @@
 
 use passerelle_core::CivilityRules;
 
-use crate::{Endpoint, FieldMask, Mode};
+use crate::{ids, Endpoint, FieldMask, Mode};
 
 const ACTUEL: &[&str] = &["gip_mds_service_civique_statut_actuel"];
 const PASSE: &[&str] = &["gip_mds_service_civique_statut_passe"];
@@ -23,7 +23,7 @@ const CIVILITY: CivilityRules = CivilityRules {
 };
 
 const IDENTITE: Endpoint = Endpoint {
-    provider: "gip_mds",
+    provider: ids::GIP_MDS,
     resource: "service_civique",
     path: "gip_mds/service_civique",
     mode: Mode::Identite,

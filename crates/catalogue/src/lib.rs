@@ -8,98 +8,33 @@ mod dsnj;
 mod dss;
 mod france_travail;
 mod gip_mds;
-pub mod mask;
 mod men;
 mod mesri;
 mod sdh;
 
-use passerelle_core::CivilityRules;
+pub use passerelle_bouquet::{mask, Endpoint, ExtraParam, FieldMask, Mode, NotServed, ProviderId};
 
-/// How the caller identifies the person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Mode {
-    Identite,
-    FranceConnect,
-    Ine,
-    Identifiant,
+/// The providers of API Particulier.
+pub mod ids {
+    use passerelle_bouquet::ProviderId;
+
+    pub const DSS: ProviderId = ProviderId::new("dss");
+    pub const CNOUS: ProviderId = ProviderId::new("cnous");
+    pub const MESRI: ProviderId = ProviderId::new("mesri");
+    pub const MEN: ProviderId = ProviderId::new("men");
+    pub const FRANCE_TRAVAIL: ProviderId = ProviderId::new("france_travail");
+    pub const SDH: ProviderId = ProviderId::new("sdh");
+    pub const DSNJ: ProviderId = ProviderId::new("dsnj");
+    pub const GIP_MDS: ProviderId = ProviderId::new("gip_mds");
+    pub const ANTS: ProviderId = ProviderId::new("ants");
 }
 
-impl Mode {
-    pub fn segment(self) -> &'static str {
-        match self {
-            Mode::Identite => "identite",
-            Mode::FranceConnect => "france_connect",
-            Mode::Ine => "ine",
-            Mode::Identifiant => "identifiant",
-        }
-    }
+/// Operation ids start with this, then the version: `api_particulier_v3_…`.
+pub const OPERATION_PREFIX: &str = "api_particulier";
 
-    /// The suffix of operation ids (`…_with_civility`).
-    pub fn operation_suffix(self) -> &'static str {
-        match self {
-            Mode::Identite => "with_civility",
-            Mode::FranceConnect => "with_france_connect",
-            Mode::Ine => "with_ine",
-            Mode::Identifiant => "with_identifiant",
-        }
-    }
-}
-
-/// A response field kept only when the token holds one of `scopes`.
-/// `path` is a dotted path; `[]` walks into every item of an array (`enfants[].nom`).
-#[derive(Debug, Clone, Copy)]
-pub struct FieldMask {
-    pub path: &'static str,
-    pub scopes: &'static [&'static str],
-}
-
-/// A parameter specific to one endpoint (beyond identity), for the published OpenAPI.
-#[derive(Debug, Clone, Copy)]
-pub struct ExtraParam {
-    pub name: &'static str,
-    pub kind: &'static str,
-    pub description: &'static str,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct Endpoint {
-    /// Provider key in the gateway's registry (`dss`).
-    pub provider: &'static str,
-    /// The resource as the provider knows it (`quotient_familial`).
-    pub resource: &'static str,
-    /// Public path without version and mode: `dss/quotient_familial`.
-    pub path: &'static str,
-    pub mode: Mode,
-    pub versions: &'static [u8],
-    /// Operation id stem: `cnav_quotient_familial`.
-    pub operation: &'static str,
-    pub title: &'static str,
-    pub civility: Option<CivilityRules>,
-    pub extra_params: &'static [ExtraParam],
-    /// Any one of these opens the endpoint.
-    pub access_scopes: &'static [&'static str],
-    /// Top-level fields of `data`, in the contract's order (for the OpenAPI document).
-    pub fields: &'static [&'static str],
-    pub masks: &'static [FieldMask],
-    pub cache_ttl_secs: u64,
-}
-
-impl Endpoint {
-    pub fn operation_id(&self, version: u8) -> String {
-        format!(
-            "api_particulier_v{version}_{}_{}",
-            self.operation,
-            self.mode.operation_suffix()
-        )
-    }
-
-    pub fn public_path(&self, version: u8) -> String {
-        format!("/v{version}/{}/{}", self.path, self.mode.segment())
-    }
-
-    pub fn supports(&self, version: u8) -> bool {
-        self.versions.contains(&version)
-    }
+/// The contract's operation id of `endpoint` in `version`.
+pub fn operation_id(endpoint: &Endpoint, version: u8) -> String {
+    format!("{OPERATION_PREFIX}_v{version}_{}", endpoint.operation_stem())
 }
 
 /// Every endpoint Passerelle serves, family by family (one line per provider).
@@ -118,15 +53,6 @@ const FAMILIES: &[&[Endpoint]] = &[
 /// Every endpoint Passerelle serves.
 pub fn all() -> Vec<&'static Endpoint> {
     FAMILIES.iter().flat_map(|family| family.iter()).collect()
-}
-
-/// Why no endpoint answers a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotServed {
-    /// No endpoint has this path and mode.
-    Unknown,
-    /// The endpoint exists, but not in this version.
-    Version,
 }
 
 /// The endpoint at `/v{version}/{path}/{mode}`. Versions of one endpoint may be
@@ -185,7 +111,7 @@ mod tests {
         );
         assert_eq!(find("dss/nope", "identite", 3).unwrap_err(), NotServed::Unknown);
         assert_eq!(
-            qf.operation_id(3),
+            operation_id(qf, 3),
             "api_particulier_v3_cnav_quotient_familial_with_civility"
         );
         assert_eq!(qf.public_path(3), "/v3/dss/quotient_familial/identite");
@@ -195,7 +121,7 @@ mod tests {
     fn operation_ids_are_unique() {
         let mut ids: Vec<String> = all()
             .iter()
-            .flat_map(|e| e.versions.iter().map(|v| e.operation_id(*v)))
+            .flat_map(|e| e.versions.iter().map(|v| operation_id(e, *v)))
             .collect();
         let count = ids.len();
         ids.sort();

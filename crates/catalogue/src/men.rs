@@ -3,7 +3,7 @@
 
 use passerelle_core::CivilityRules;
 
-use crate::{Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
 
 /// Any one of these opens the endpoint (the real controller's list, every version).
 const ACCESS: &[&str] = &[
@@ -136,7 +136,7 @@ const MASKS_V5: &[FieldMask] = &[
 
 const fn entry(versions: &'static [u8], fields: &'static [&'static str], masks: &'static [FieldMask]) -> Endpoint {
     Endpoint {
-        provider: "men",
+        provider: ids::MEN,
         resource: "scolarites",
         path: "men/scolarites",
         mode: Mode::Identite,

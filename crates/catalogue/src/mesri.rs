@@ -3,7 +3,7 @@
 
 use passerelle_core::CivilityRules;
 
-use crate::{Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
 
 /// MESRI takes exactly one first name and a full birth date; the birthplace is
 /// optional and there is no birth country (the upstream searches French registers).
@@ -64,7 +64,7 @@ const INE_PARAMS: &[ExtraParam] = &[ExtraParam {
 
 const fn entry(mode: Mode, civility: Option<CivilityRules>, extra_params: &'static [ExtraParam]) -> Endpoint {
     Endpoint {
-        provider: "mesri",
+        provider: ids::MESRI,
         resource: "statut_etudiant",
         path: "mesri/statut_etudiant",
         mode,

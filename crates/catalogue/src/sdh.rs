@@ -1,7 +1,7 @@
 //! SDH (Ministère des Sports): the high-level athlete status, found by the athlete's
 //! identifier in the ministry's information system (`identifiant` mode).
 
-use crate::{Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
 
 const IDENTITE: &[&str] = &["sdh_statut_sportif_identite"];
 const EST_HN: &[&str] = &["sdh_statut_sportif_est_sportif_de_haut_niveau"];
@@ -10,7 +10,7 @@ const STATUT: &[&str] = &["sdh_statut_sportif_informations_statut"];
 const PRECEDENTS: &[&str] = &["sdh_statut_sportif_informations_statuts_precedents"];
 
 pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
-    provider: "sdh",
+    provider: ids::SDH,
     resource: "statut_sportif",
     path: "sdh/statut_sportif",
     mode: Mode::Identifiant,

@@ -55,19 +55,22 @@ pub struct ApiError {
     pub meta: Map<String, Value>,
 }
 
-struct GatewayEntry {
-    code: &'static str,
-    kind: ErrorKind,
-    title: &'static str,
-    detail: &'static str,
-    source: Option<(&'static str, &'static str)>,
+/// One entry of an error catalogue. Bouquets may declare their own besides `codes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code {
+    pub code: &'static str,
+    pub kind: ErrorKind,
+    pub title: &'static str,
+    pub detail: &'static str,
+    /// `(key, value)` of the error's `source` object (`("parameter", "recipient")`).
+    pub source: Option<(&'static str, &'static str)>,
 }
 
 const UNPROCESSABLE: &str = "Entité non traitable";
 
 macro_rules! param {
     ($code:literal, $detail:literal, $param:literal) => {
-        GatewayEntry {
+        $crate::error::Code {
             code: $code,
             kind: ErrorKind::WrongParameter,
             title: UNPROCESSABLE,
@@ -77,81 +80,160 @@ macro_rules! param {
     };
 }
 
-const GATEWAY: &[GatewayEntry] = &[
-    GatewayEntry { code: "00015", kind: ErrorKind::Conflict, title: "Conflit", detail: "Une requête identique (même jeton, même point d'accès, mêmes paramètres) est déjà en cours de traitement.", source: None },
-    GatewayEntry { code: "00100", kind: ErrorKind::Forbidden, title: "Privilèges insuffisants", detail: "Votre token est valide mais vos privilèges sont insuffisants. Listez vos privilèges sur /api/introspect", source: Some(("parameter", "token")) },
-    GatewayEntry { code: "00101", kind: ErrorKind::Unauthorized, title: "Interdit", detail: "Votre token n'est pas valide ou n'est pas renseigné", source: Some(("parameter", "token")) },
-    GatewayEntry { code: "00103", kind: ErrorKind::Unauthorized, title: "Jeton expiré", detail: "Votre token est expiré. Vous devez refaire une demande", source: Some(("parameter", "token")) },
-    GatewayEntry { code: "00105", kind: ErrorKind::Unauthorized, title: "Jeton sur liste noire", detail: "Votre jeton est sur liste noire, celui-ci a certainement été divulgué sur un canal non-sécurisé. Demandez un nouveau jeton à l'opérateur de la passerelle.", source: Some(("parameter", "token")) },
-    GatewayEntry { code: "00107", kind: ErrorKind::Forbidden, title: "Adresse IP non autorisée", detail: "Votre adresse IP n'est pas autorisée à utiliser ce jeton.", source: Some(("header", "X-Forwarded-For")) },
-    param!("00210", "Le paramètre recipient n'est pas un siret valide", "recipient"),
-    GatewayEntry { code: "00401", kind: ErrorKind::BadRequest, title: "Mauvaise requête", detail: "La requête est mal formée.", source: None },
-    GatewayEntry { code: "00402", kind: ErrorKind::NotFound, title: "Version d'API non prise en charge", detail: "Cette version n'est pas supportée pour ce point d'accès", source: None },
-    GatewayEntry { code: "00404", kind: ErrorKind::NotFound, title: "Point d'accès inconnu", detail: "Aucun point d'accès ne correspond à ce chemin. La liste des points d'accès est publiée sur /api/open-api.yml", source: None },
-    GatewayEntry { code: "00429", kind: ErrorKind::TooManyRequests, title: "Trop de requêtes", detail: "Vous avez effectué trop de requêtes", source: None },
-    GatewayEntry { code: "00500", kind: ErrorKind::Internal, title: "Erreur interne", detail: "Une erreur interne a été détectée, l'équipe technique a été notifiée.", source: None },
-    GatewayEntry { code: "00503", kind: ErrorKind::Maintenance, title: "Service indisponible", detail: "La passerelle ne peut pas tracer cet appel pour le moment ; aucune donnée n'est transmise sans trace. Réessayez dans quelques instants.", source: None },
-    GatewayEntry { code: "50001", kind: ErrorKind::Unauthorized, title: "Accès non autorisé", detail: "Le jeton d'accès FranceConnect est mal formé.", source: Some(("header", "Authorization")) },
-    GatewayEntry { code: "50002", kind: ErrorKind::Unauthorized, title: "Accès non autorisé", detail: "Le jeton d'accès FranceConnect est inconnu, inactif ou expiré.", source: Some(("header", "Authorization")) },
-    GatewayEntry { code: "50003", kind: ErrorKind::Unauthorized, title: "Accès non autorisé", detail: "Le jeton d'accès FranceConnect ne donne pas accès à l'identité pivot (scopes profile et birth, ou identite_pivot).", source: Some(("header", "Authorization")) },
-    param!("00353", "L'année demandée n'est pas correctement formatée ou est dans le futur.", "annee"),
-    param!("00354", "Le mois demandé est incorrect ou est dans le futur.", "mois"),
-    GatewayEntry { code: "00355", kind: ErrorKind::WrongParameter, title: "Impossible d'identifier l'allocataire", detail: "Les paramètres fournis ne permettent pas d'identifier un allocataire.", source: None },
-    param!("00356", "L'année demandée doit être l'année en cours (N), N-1 ou N-2.", "annee"),
-    param!("00365", "Le lieu de naissance n'est pas correctement formaté", "codeCogInseeCommuneNaissance"),
-    GatewayEntry { code: "00366", kind: ErrorKind::WrongParameter, title: UNPROCESSABLE, detail: "Un ou plusieurs paramètres de civilité ne sont pas correctement formatés", source: None },
-    param!("00400", "Le code pays INSEE n'est pas correctement formaté", "codeCogInseePaysNaissance"),
-    param!("00360", "Le numéro d'INE n'est pas correctement formaté", "ine"),
-    param!("00368", "L'année de campagne (campaignYear) doit être comprise entre 2021 et l'année en cours moins un", "campaignYear"),
-    param!("00380", "L'identifiant est manquant ou mal formé", "identifiant"),
-    GatewayEntry {
-        code: "00391",
-        kind: ErrorKind::WrongParameter,
+/// The gateway's own codes (`00xxx`, FranceConnect's `5000x`), one constant each, so
+/// that a mistyped code does not compile.
+pub mod codes {
+    use super::{Code, ErrorKind, UNPROCESSABLE};
+
+    pub const DUPLICATE_IN_FLIGHT: Code = Code { code: "00015", kind: ErrorKind::Conflict, title: "Conflit", detail: "Une requête identique (même jeton, même point d'accès, mêmes paramètres) est déjà en cours de traitement.", source: None };
+    pub const SCOPE_MISSING: Code = Code { code: "00100", kind: ErrorKind::Forbidden, title: "Privilèges insuffisants", detail: "Votre token est valide mais vos privilèges sont insuffisants. Listez vos privilèges sur /api/introspect", source: Some(("parameter", "token")) };
+    pub const TOKEN_INVALID: Code = Code { code: "00101", kind: ErrorKind::Unauthorized, title: "Interdit", detail: "Votre token n'est pas valide ou n'est pas renseigné", source: Some(("parameter", "token")) };
+    pub const TOKEN_EXPIRED: Code = Code { code: "00103", kind: ErrorKind::Unauthorized, title: "Jeton expiré", detail: "Votre token est expiré. Vous devez refaire une demande", source: Some(("parameter", "token")) };
+    pub const TOKEN_REVOKED: Code = Code { code: "00105", kind: ErrorKind::Unauthorized, title: "Jeton sur liste noire", detail: "Votre jeton est sur liste noire, celui-ci a certainement été divulgué sur un canal non-sécurisé. Demandez un nouveau jeton à l'opérateur de la passerelle.", source: Some(("parameter", "token")) };
+    pub const IP_REFUSED: Code = Code { code: "00107", kind: ErrorKind::Forbidden, title: "Adresse IP non autorisée", detail: "Votre adresse IP n'est pas autorisée à utiliser ce jeton.", source: Some(("header", "X-Forwarded-For")) };
+    pub const RECIPIENT_INVALID: Code = param!("00210", "Le paramètre recipient n'est pas un siret valide", "recipient");
+    pub const BAD_REQUEST: Code = Code { code: "00401", kind: ErrorKind::BadRequest, title: "Mauvaise requête", detail: "La requête est mal formée.", source: None };
+    pub const VERSION_UNSUPPORTED: Code = Code { code: "00402", kind: ErrorKind::NotFound, title: "Version d'API non prise en charge", detail: "Cette version n'est pas supportée pour ce point d'accès", source: None };
+    pub const ROUTE_UNKNOWN: Code = Code { code: "00404", kind: ErrorKind::NotFound, title: "Point d'accès inconnu", detail: "Aucun point d'accès ne correspond à ce chemin. La liste des points d'accès est publiée sur /api/open-api.yml", source: None };
+    pub const TOO_MANY_REQUESTS: Code = Code { code: "00429", kind: ErrorKind::TooManyRequests, title: "Trop de requêtes", detail: "Vous avez effectué trop de requêtes", source: None };
+    pub const INTERNAL: Code = Code { code: "00500", kind: ErrorKind::Internal, title: "Erreur interne", detail: "Une erreur interne a été détectée, l'équipe technique a été notifiée.", source: None };
+    pub const JOURNAL_UNAVAILABLE: Code = Code { code: "00503", kind: ErrorKind::Maintenance, title: "Service indisponible", detail: "La passerelle ne peut pas tracer cet appel pour le moment ; aucune donnée n'est transmise sans trace. Réessayez dans quelques instants.", source: None };
+    pub const FC_TOKEN_MALFORMED: Code = Code { code: "50001", kind: ErrorKind::Unauthorized, title: "Accès non autorisé", detail: "Le jeton d'accès FranceConnect est mal formé.", source: Some(("header", "Authorization")) };
+    pub const FC_TOKEN_UNKNOWN: Code = Code { code: "50002", kind: ErrorKind::Unauthorized, title: "Accès non autorisé", detail: "Le jeton d'accès FranceConnect est inconnu, inactif ou expiré.", source: Some(("header", "Authorization")) };
+    pub const FC_NO_PIVOT: Code = Code { code: "50003", kind: ErrorKind::Unauthorized, title: "Accès non autorisé", detail: "Le jeton d'accès FranceConnect ne donne pas accès à l'identité pivot (scopes profile et birth, ou identite_pivot).", source: Some(("header", "Authorization")) };
+    pub const ANNEE_INVALID: Code = param!("00353", "L'année demandée n'est pas correctement formatée ou est dans le futur.", "annee");
+    pub const MOIS_INVALID: Code = param!("00354", "Le mois demandé est incorrect ou est dans le futur.", "mois");
+    pub const ALLOCATAIRE_UNIDENTIFIED: Code = Code { code: "00355", kind: ErrorKind::WrongParameter, title: "Impossible d'identifier l'allocataire", detail: "Les paramètres fournis ne permettent pas d'identifier un allocataire.", source: None };
+    pub const ANNEE_OUT_OF_RANGE: Code = param!("00356", "L'année demandée doit être l'année en cours (N), N-1 ou N-2.", "annee");
+    pub const BIRTHPLACE_MALFORMED: Code = param!("00365", "Le lieu de naissance n'est pas correctement formaté", "codeCogInseeCommuneNaissance");
+    pub const CIVILITY_MALFORMED: Code = Code { code: "00366", kind: ErrorKind::WrongParameter, title: UNPROCESSABLE, detail: "Un ou plusieurs paramètres de civilité ne sont pas correctement formatés", source: None };
+    pub const COUNTRY_MALFORMED: Code = param!("00400", "Le code pays INSEE n'est pas correctement formaté", "codeCogInseePaysNaissance");
+    pub const INE_MALFORMED: Code = param!("00360", "Le numéro d'INE n'est pas correctement formaté", "ine");
+    pub const CAMPAIGN_YEAR_INVALID: Code = param!("00368", "L'année de campagne (campaignYear) doit être comprise entre 2021 et l'année en cours moins un", "campaignYear");
+    pub const IDENTIFIANT_INVALID: Code = param!("00380", "L'identifiant est manquant ou mal formé", "identifiant");
+    pub const SEVERAL_PEOPLE: Code = Code { code: "00391", kind: ErrorKind::WrongParameter,
         title: UNPROCESSABLE,
         detail: "Les paramètres d'identité correspondent à plusieurs personnes : les informations ne peuvent pas être fournies.",
-        source: None,
-    },
-    param!("00410", "Le code établissement doit compter 7 chiffres et 1 lettre", "codeEtablissement"),
-    param!("00411", "L'année scolaire doit avoir la forme AAAA ou AAAA-AAAA", "anneeScolaire"),
-    param!("00412", "Le degré d'établissement doit valoir 1D ou 2D", "degreEtablissement"),
-    param!("00413", "Le périmètre géographique est invalide : exactement un type de périmètre doit être fourni", "codesBcnDepartements[]"),
-    param!("00414", "Les valeurs du périmètre sont invalides : au moins une valeur est attendue", "codesBcnDepartements[]"),
-    param!("00416", "Le code département BCN est invalide", "codesBcnDepartements[]"),
-    param!("00417", "Le code région BCN est invalide", "codesBcnRegions[]"),
-    param!("00419", "Les paramètres codeEtablissement et périmètre (codesBcnRegions, codesBcnDepartements) sont mutuellement exclusifs", "codeEtablissement"),
-    param!("00420", "Le nom de naissance est manquant", "nomNaissance"),
-    param!("00421", "Le(s) prenom(s) est manquant", "prenoms[]"),
-    param!("00422", "L'annee de naissance est manquante", "anneeDateNaissance"),
-    param!("00423", "Le mois de naissance est manquant", "moisDateNaissance"),
-    param!("00424", "Le jour de naissance est manquant", "jourDateNaissance"),
-    param!("00425", "La date de naissance n'est pas valide", "anneeDateNaissance"),
-    param!("00426", "Le code cog de la commune de naissance est manquant", "codeCogInseeCommuneNaissance"),
-    param!("00427", "Le sexe de l'état civil est manquant", "sexeEtatCivil"),
-    param!("00428", "Le code cog du département de naissance est manquant ou invalide", "codeCogInseeDepartementNaissance"),
-];
+        source: None };
+    pub const ETABLISSEMENT_INVALID: Code = param!("00410", "Le code établissement doit compter 7 chiffres et 1 lettre", "codeEtablissement");
+    pub const ANNEE_SCOLAIRE_INVALID: Code = param!("00411", "L'année scolaire doit avoir la forme AAAA ou AAAA-AAAA", "anneeScolaire");
+    pub const DEGRE_INVALID: Code = param!("00412", "Le degré d'établissement doit valoir 1D ou 2D", "degreEtablissement");
+    pub const PERIMETER_INVALID: Code = param!("00413", "Le périmètre géographique est invalide : exactement un type de périmètre doit être fourni", "codesBcnDepartements[]");
+    pub const PERIMETER_EMPTY: Code = param!("00414", "Les valeurs du périmètre sont invalides : au moins une valeur est attendue", "codesBcnDepartements[]");
+    pub const DEPARTEMENT_INVALID: Code = param!("00416", "Le code département BCN est invalide", "codesBcnDepartements[]");
+    pub const REGION_INVALID: Code = param!("00417", "Le code région BCN est invalide", "codesBcnRegions[]");
+    pub const PERIMETER_EXCLUSIVE: Code = param!("00419", "Les paramètres codeEtablissement et périmètre (codesBcnRegions, codesBcnDepartements) sont mutuellement exclusifs", "codeEtablissement");
+    pub const NOM_MISSING: Code = param!("00420", "Le nom de naissance est manquant", "nomNaissance");
+    pub const PRENOMS_MISSING: Code = param!("00421", "Le(s) prenom(s) est manquant", "prenoms[]");
+    pub const BIRTH_YEAR_MISSING: Code = param!("00422", "L'annee de naissance est manquante", "anneeDateNaissance");
+    pub const BIRTH_MONTH_MISSING: Code = param!("00423", "Le mois de naissance est manquant", "moisDateNaissance");
+    pub const BIRTH_DAY_MISSING: Code = param!("00424", "Le jour de naissance est manquant", "jourDateNaissance");
+    pub const BIRTH_DATE_INVALID: Code = param!("00425", "La date de naissance n'est pas valide", "anneeDateNaissance");
+    pub const BIRTH_COMMUNE_MISSING: Code = param!("00426", "Le code cog de la commune de naissance est manquant", "codeCogInseeCommuneNaissance");
+    pub const SEXE_MISSING: Code = param!("00427", "Le sexe de l'état civil est manquant", "sexeEtatCivil");
+    pub const BIRTH_DEPARTEMENT_INVALID: Code = param!("00428", "Le code cog du département de naissance est manquant ou invalide", "codeCogInseeDepartementNaissance");
 
-struct SubcodeEntry {
-    subcode: &'static str,
-    kind: ErrorKind,
-    title: &'static str,
-    detail: &'static str,
+    /// Every code of the catalogue (for documentation and tests).
+    pub const ALL: &[Code] = &[
+        DUPLICATE_IN_FLIGHT,
+        SCOPE_MISSING,
+        TOKEN_INVALID,
+        TOKEN_EXPIRED,
+        TOKEN_REVOKED,
+        IP_REFUSED,
+        RECIPIENT_INVALID,
+        BAD_REQUEST,
+        VERSION_UNSUPPORTED,
+        ROUTE_UNKNOWN,
+        TOO_MANY_REQUESTS,
+        INTERNAL,
+        JOURNAL_UNAVAILABLE,
+        FC_TOKEN_MALFORMED,
+        FC_TOKEN_UNKNOWN,
+        FC_NO_PIVOT,
+        ANNEE_INVALID,
+        MOIS_INVALID,
+        ALLOCATAIRE_UNIDENTIFIED,
+        ANNEE_OUT_OF_RANGE,
+        BIRTHPLACE_MALFORMED,
+        CIVILITY_MALFORMED,
+        COUNTRY_MALFORMED,
+        INE_MALFORMED,
+        CAMPAIGN_YEAR_INVALID,
+        IDENTIFIANT_INVALID,
+        SEVERAL_PEOPLE,
+        ETABLISSEMENT_INVALID,
+        ANNEE_SCOLAIRE_INVALID,
+        DEGRE_INVALID,
+        PERIMETER_INVALID,
+        PERIMETER_EMPTY,
+        DEPARTEMENT_INVALID,
+        REGION_INVALID,
+        PERIMETER_EXCLUSIVE,
+        NOM_MISSING,
+        PRENOMS_MISSING,
+        BIRTH_YEAR_MISSING,
+        BIRTH_MONTH_MISSING,
+        BIRTH_DAY_MISSING,
+        BIRTH_DATE_INVALID,
+        BIRTH_COMMUNE_MISSING,
+        SEXE_MISSING,
+        BIRTH_DEPARTEMENT_INVALID,
+    ];
+}
+
+/// The generic part of a provider error code: `<provider prefix><subcode>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subcode {
+    /// `000`: the upstream's answer is an identified internal error.
+    Internal,
+    /// `001`: the upstream is unavailable.
+    Unavailable,
+    /// `002`: the upstream did not answer within the budget.
+    Timeout,
+    /// `003`: nothing found for these parameters.
+    NotFound,
+    /// `004`: the upstream's host name does not resolve.
+    Dns,
+    /// `006`: the gateway could not authenticate to the upstream.
+    Authentication,
+    /// `008`: the upstream refuses for too many requests.
+    TooManyRequests,
+    /// `009`: the upstream's TLS certificate is invalid.
+    Certificate,
+    /// `015`: several resources match.
+    Conflict,
+    /// `020`: the upstream is in a maintenance window.
+    Maintenance,
+    /// `999`: an answer the gateway does not understand.
+    Unknown,
 }
 
 const NOT_FOUND_DETAIL: &str = "Le ou les paramètre(s) d'entrée n'existent pas, ne sont pas connus, ou ne comportent aucune information pour cet appel.";
 
-const SUBCODES: &[SubcodeEntry] = &[
-    SubcodeEntry { subcode: "000", kind: ErrorKind::ProviderError, title: "Erreur interne du fournisseur de données", detail: "La réponse retournée par le fournisseur de données est invalide et a été identifié comme étant une erreur interne. Si le problème persiste, consultez la page de status ou contactez nous sur le support." },
-    SubcodeEntry { subcode: "001", kind: ErrorKind::ProviderError, title: "Service non disponible", detail: "Service du fournisseur de données temporairement indisponible ou en maintenance." },
-    SubcodeEntry { subcode: "002", kind: ErrorKind::Timeout, title: "Intermédiaire hors-délai", detail: "Temps d’attente d’une réponse du fournisseur de données écoulé." },
-    SubcodeEntry { subcode: "003", kind: ErrorKind::NotFound, title: "Ressource non trouvée", detail: NOT_FOUND_DETAIL },
-    SubcodeEntry { subcode: "004", kind: ErrorKind::ProviderError, title: "Erreur de résolution DNS", detail: "Problème de résolution DNS de l'adresse du serveur" },
-    SubcodeEntry { subcode: "006", kind: ErrorKind::ProviderError, title: "Erreur d'authentification auprès du fournisseur de données", detail: "La passerelle n'a pas pu s'authentifier auprès du fournisseur de données." },
-    SubcodeEntry { subcode: "008", kind: ErrorKind::ProviderError, title: "Erreur auprès du fournisseur de données : trop de requêtes", detail: "Le fournisseur de données reçoit trop de requêtes ; réessayez dans quelques instants." },
-    SubcodeEntry { subcode: "009", kind: ErrorKind::ProviderError, title: "Erreur de certificat SSL du fournisseur de données", detail: "Le certificat SSL du fournisseur de données est invalide ou expiré." },
-    SubcodeEntry { subcode: "015", kind: ErrorKind::Conflict, title: "Conflit", detail: "Plusieurs ressources correspondent aux critères" },
-    SubcodeEntry { subcode: "020", kind: ErrorKind::Maintenance, title: "Maintenance du fournisseur de données", detail: "Le fournisseur de données est en maintenance." },
-    SubcodeEntry { subcode: "999", kind: ErrorKind::ProviderError, title: "Erreur inconnue du fournisseur de données", detail: "La réponse retournée par le fournisseur de données est invalide et inconnue de notre service. L'équipe technique a été notifiée de cette erreur pour investigation." },
-];
+impl Subcode {
+    /// The three digits, the kind, the title and the detail.
+    fn entry(self) -> (&'static str, ErrorKind, &'static str, &'static str) {
+        use ErrorKind::*;
+        match self {
+            Subcode::Internal => ("000", ProviderError, "Erreur interne du fournisseur de données", "La réponse retournée par le fournisseur de données est invalide et a été identifié comme étant une erreur interne. Si le problème persiste, consultez la page de status ou contactez nous sur le support."),
+            Subcode::Unavailable => ("001", ProviderError, "Service non disponible", "Service du fournisseur de données temporairement indisponible ou en maintenance."),
+            Subcode::Timeout => ("002", Timeout, "Intermédiaire hors-délai", "Temps d’attente d’une réponse du fournisseur de données écoulé."),
+            Subcode::NotFound => ("003", NotFound, "Ressource non trouvée", NOT_FOUND_DETAIL),
+            Subcode::Dns => ("004", ProviderError, "Erreur de résolution DNS", "Problème de résolution DNS de l'adresse du serveur"),
+            Subcode::Authentication => ("006", ProviderError, "Erreur d'authentification auprès du fournisseur de données", "La passerelle n'a pas pu s'authentifier auprès du fournisseur de données."),
+            Subcode::TooManyRequests => ("008", ProviderError, "Erreur auprès du fournisseur de données : trop de requêtes", "Le fournisseur de données reçoit trop de requêtes ; réessayez dans quelques instants."),
+            Subcode::Certificate => ("009", ProviderError, "Erreur de certificat SSL du fournisseur de données", "Le certificat SSL du fournisseur de données est invalide ou expiré."),
+            Subcode::Conflict => ("015", Conflict, "Conflit", "Plusieurs ressources correspondent aux critères"),
+            Subcode::Maintenance => ("020", Maintenance, "Maintenance du fournisseur de données", "Le fournisseur de données est en maintenance."),
+            Subcode::Unknown => ("999", ProviderError, "Erreur inconnue du fournisseur de données", "La réponse retournée par le fournisseur de données est invalide et inconnue de notre service. L'équipe technique a été notifiée de cette erreur pour investigation."),
+        }
+    }
+
+    pub fn digits(self) -> &'static str {
+        self.entry().0
+    }
+}
 
 /// A data provider as the error catalogue knows it: the name shown in `meta.provider`
 /// and the two-digit prefix of its codes.
@@ -163,18 +245,15 @@ pub struct ProviderInfo {
 
 impl ProviderInfo {
     /// A generic provider error (`<prefix><subcode>`), e.g. `37002` for a CNAV timeout.
-    pub fn error(&self, subcode: &str) -> ApiError {
-        let entry = SUBCODES
-            .iter()
-            .find(|e| e.subcode == subcode)
-            .unwrap_or_else(|| SUBCODES.last().expect("catalogue has 999"));
+    pub fn error(&self, subcode: Subcode) -> ApiError {
+        let (digits, kind, title, detail) = subcode.entry();
         let mut meta = Map::new();
         meta.insert("provider".into(), Value::String(self.name.into()));
         ApiError {
-            kind: entry.kind,
-            code: format!("{}{}", self.prefix, entry.subcode),
-            title: entry.title.into(),
-            detail: entry.detail.into(),
+            kind,
+            code: format!("{}{digits}", self.prefix),
+            title: title.into(),
+            detail: detail.into(),
             source: None,
             meta,
         }
@@ -182,14 +261,8 @@ impl ProviderInfo {
 }
 
 impl ApiError {
-    /// A gateway error (`00xxx`) from the catalogue. Unknown codes are a programming
-    /// error and become `00500`, never a panic.
-    pub fn gateway(code: &str) -> ApiError {
-        let entry = GATEWAY
-            .iter()
-            .find(|e| e.code == code)
-            .or_else(|| GATEWAY.iter().find(|e| e.code == "00500"))
-            .expect("catalogue has 00500");
+    /// The error of a catalogue entry, with the entry's title, detail and source.
+    pub fn gateway(entry: Code) -> ApiError {
         let source = entry.source.map(|(key, value)| {
             let mut m = Map::new();
             m.insert(key.into(), Value::String(value.into()));
@@ -266,14 +339,17 @@ mod tests {
 
     #[test]
     fn gateway_codes_carry_status_and_source() {
-        let e = ApiError::gateway("00210");
-        assert_eq!(e.status(), 422);
+        let e = ApiError::gateway(codes::RECIPIENT_INVALID);
+        assert_eq!((e.code.as_str(), e.status()), ("00210", 422));
         assert_eq!(e.source.unwrap()["parameter"], "recipient");
     }
 
     #[test]
-    fn unknown_gateway_code_is_internal() {
-        assert_eq!(ApiError::gateway("99999").code, "00500");
+    fn catalogue_codes_are_unique() {
+        let mut seen: Vec<&str> = codes::ALL.iter().map(|c| c.code).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), codes::ALL.len());
     }
 
     #[test]
@@ -282,16 +358,16 @@ mod tests {
             name: "CNAV",
             prefix: "37",
         };
-        let e = cnav.error("002");
+        let e = cnav.error(Subcode::Timeout);
         assert_eq!((e.code.as_str(), e.status()), ("37002", 504));
         assert_eq!(e.meta["provider"], "CNAV");
-        assert_eq!(cnav.error("001").status(), 502);
-        assert_eq!(cnav.error("nope").code, "37999");
+        assert_eq!(cnav.error(Subcode::Unavailable).status(), 502);
+        assert_eq!(cnav.error(Subcode::Unknown).code, "37999");
     }
 
     #[test]
     fn status_follows_kind_order() {
-        let errors = vec![ApiError::gateway("00420"), ApiError::gateway("00101")];
+        let errors = vec![ApiError::gateway(codes::NOM_MISSING), ApiError::gateway(codes::TOKEN_INVALID)];
         assert_eq!(status_of(&errors), 422);
     }
 }

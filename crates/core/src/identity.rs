@@ -1,6 +1,7 @@
 //! Identity pivot parameters ("civilité"), parsed once into types so that the rest
 //! of the gateway never sees an unchecked value.
 
+use crate::{codes, Code};
 use chrono::{Datelike, NaiveDate};
 
 use crate::error::ApiError;
@@ -78,15 +79,15 @@ impl Civility {
     /// that the caller can fix them in one go.
     pub fn parse(query: &Query, rules: &CivilityRules, today: NaiveDate) -> Result<Civility, Vec<ApiError>> {
         let mut errors = Vec::new();
-        let nom_naissance = parse_name(query.get("nomNaissance"), "00420", true, &mut errors).unwrap_or_default();
-        let nom_usage = parse_name(query.get("nomUsage"), "00366", false, &mut errors);
+        let nom_naissance = parse_name(query.get("nomNaissance"), codes::NOM_MISSING, true, &mut errors).unwrap_or_default();
+        let nom_usage = parse_name(query.get("nomUsage"), codes::CIVILITY_MALFORMED, false, &mut errors);
         let prenoms = parse_prenoms(query, rules, &mut errors);
         let naissance = parse_birth_date(query, rules, today, &mut errors);
         let sexe = parse_sexe(query.get("sexeEtatCivil"), rules.sexe_required, &mut errors);
         let code_pays_naissance =
             parse_country(query.get("codeCogInseePaysNaissance"), rules.pays_required, &mut errors);
         let code_commune_naissance = parse_commune(query.get("codeCogInseeCommuneNaissance"), &mut errors);
-        let nom_commune_naissance = parse_name(query.get("nomCommuneNaissance"), "00365", false, &mut errors)
+        let nom_commune_naissance = parse_name(query.get("nomCommuneNaissance"), codes::BIRTHPLACE_MALFORMED, false, &mut errors)
             .map(|_| query.get("nomCommuneNaissance").unwrap_or_default().trim().to_string());
         let code_departement_naissance = parse_departement(query.get("codeCogInseeDepartementNaissance"), &mut errors);
 
@@ -102,7 +103,7 @@ impl Civility {
             code_departement_naissance,
         };
         if rules.birthplace_required_in_france && !civility.birthplace_is_known() {
-            errors.push(ApiError::gateway("00365").with_detail(
+            errors.push(ApiError::gateway(codes::BIRTHPLACE_MALFORMED).with_detail(
                 "Pour une personne née en France, indiquez codeCogInseeCommuneNaissance, ou bien nomCommuneNaissance avec codeCogInseeDepartementNaissance et anneeDateNaissance.",
             ));
         }
@@ -161,7 +162,7 @@ pub fn is_name(value: &str) -> bool {
         })
 }
 
-fn parse_name(raw: Option<&str>, code: &str, required: bool, errors: &mut Vec<ApiError>) -> Option<String> {
+fn parse_name(raw: Option<&str>, code: Code, required: bool, errors: &mut Vec<ApiError>) -> Option<String> {
     match raw.map(str::trim) {
         None if required => {
             errors.push(ApiError::gateway(code));
@@ -183,19 +184,19 @@ fn parse_prenoms(query: &Query, rules: &CivilityRules, errors: &mut Vec<ApiError
     values.extend(query.all("prenoms"));
     if values.is_empty() {
         if rules.prenoms_required {
-            errors.push(ApiError::gateway("00421"));
+            errors.push(ApiError::gateway(codes::PRENOMS_MISSING));
         }
         return Vec::new();
     }
     if values.len() > rules.max_prenoms {
-        errors.push(ApiError::gateway("00421").with_detail(format!(
+        errors.push(ApiError::gateway(codes::PRENOMS_MISSING).with_detail(format!(
             "Ce point d'accès accepte au plus {} prénom(s), un par paramètre prenoms[].",
             rules.max_prenoms
         )));
         return Vec::new();
     }
     if values.iter().any(|v| !is_name(v.trim())) {
-        errors.push(ApiError::gateway("00421").with_detail(
+        errors.push(ApiError::gateway(codes::PRENOMS_MISSING).with_detail(
             "Les prénoms ne peuvent contenir que des lettres, des espaces, des apostrophes et des tirets.",
         ));
         return Vec::new();
@@ -205,7 +206,7 @@ fn parse_prenoms(query: &Query, rules: &CivilityRules, errors: &mut Vec<ApiError
 
 fn parse_part<T: std::str::FromStr + PartialOrd>(
     raw: Option<&str>,
-    code: &str,
+    code: Code,
     range: (T, T),
     required: bool,
     errors: &mut Vec<ApiError>,
@@ -230,18 +231,18 @@ fn parse_part<T: std::str::FromStr + PartialOrd>(
 fn parse_birth_date(query: &Query, rules: &CivilityRules, today: NaiveDate, errors: &mut Vec<ApiError>) -> BirthDate {
     let before = errors.len();
     let required = rules.birth_date_required;
-    let annee = parse_part::<u16>(query.get("anneeDateNaissance"), "00422", (1, 9999), required, errors);
-    let mois = parse_part::<u8>(query.get("moisDateNaissance"), "00423", (1, 12), required, errors);
-    let jour = parse_part::<u8>(query.get("jourDateNaissance"), "00424", (1, 31), required, errors);
+    let annee = parse_part::<u16>(query.get("anneeDateNaissance"), codes::BIRTH_YEAR_MISSING, (1, 9999), required, errors);
+    let mois = parse_part::<u8>(query.get("moisDateNaissance"), codes::BIRTH_MONTH_MISSING, (1, 12), required, errors);
+    let jour = parse_part::<u8>(query.get("jourDateNaissance"), codes::BIRTH_DAY_MISSING, (1, 31), required, errors);
     let date = BirthDate { annee, mois, jour };
     if errors.len() > before {
         return date;
     }
     if let (Some(a), Some(m), Some(j)) = (annee, mois, jour) {
         match NaiveDate::from_ymd_opt(i32::from(a), u32::from(m), u32::from(j)) {
-            None => errors.push(ApiError::gateway("00425")),
+            None => errors.push(ApiError::gateway(codes::BIRTH_DATE_INVALID)),
             Some(d) if rules.birth_date_until_yesterday && (d.year() < 1900 || d >= today) => errors.push(
-                ApiError::gateway("00425")
+                ApiError::gateway(codes::BIRTH_DATE_INVALID)
                     .with_detail("La date de naissance doit être comprise entre le 1er janvier 1900 et hier."),
             ),
             Some(_) => {}
@@ -249,7 +250,7 @@ fn parse_birth_date(query: &Query, rules: &CivilityRules, today: NaiveDate, erro
     } else if let Some(a) = annee {
         if rules.birth_date_until_yesterday && (a < 1900 || i32::from(a) > today.year()) {
             errors.push(
-                ApiError::gateway("00425")
+                ApiError::gateway(codes::BIRTH_DATE_INVALID)
                     .with_detail("L'année de naissance doit être comprise entre 1900 et l'année en cours."),
             );
         }
@@ -263,11 +264,11 @@ fn parse_sexe(raw: Option<&str>, required: bool, errors: &mut Vec<ApiError>) -> 
         Some("F") => Some(Sexe::F),
         None if !required => None,
         None => {
-            errors.push(ApiError::gateway("00427"));
+            errors.push(ApiError::gateway(codes::SEXE_MISSING));
             None
         }
         Some(_) => {
-            errors.push(ApiError::gateway("00427").with_detail("Le sexe de l'état civil doit valoir M ou F."));
+            errors.push(ApiError::gateway(codes::SEXE_MISSING).with_detail("Le sexe de l'état civil doit valoir M ou F."));
             None
         }
     }
@@ -287,7 +288,7 @@ fn parse_country(raw: Option<&str>, required: bool, errors: &mut Vec<ApiError>) 
     } else {
         "Le code pays INSEE doit compter 5 chiffres et commencer par 99 (99100 pour la France)."
     };
-    errors.push(ApiError::gateway("00400").with_detail(detail));
+    errors.push(ApiError::gateway(codes::COUNTRY_MALFORMED).with_detail(detail));
     String::new()
 }
 
@@ -310,7 +311,7 @@ fn parse_commune(raw: Option<&str>, errors: &mut Vec<ApiError>) -> Option<String
         Some(value.to_string())
     } else {
         errors.push(
-            ApiError::gateway("00426").with_detail(
+            ApiError::gateway(codes::BIRTH_COMMUNE_MISSING).with_detail(
                 "Le code COG de la commune de naissance doit compter 5 caractères (2A ou 2B pour la Corse).",
             ),
         );
@@ -328,7 +329,7 @@ fn parse_departement(raw: Option<&str>, errors: &mut Vec<ApiError>) -> Option<St
     if valid {
         Some(value.to_string())
     } else {
-        errors.push(ApiError::gateway("00428"));
+        errors.push(ApiError::gateway(codes::BIRTH_DEPARTEMENT_INVALID));
         None
     }
 }

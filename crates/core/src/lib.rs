@@ -6,7 +6,10 @@ pub mod query;
 pub mod siret;
 pub mod translit;
 
-pub use error::{ApiError, ErrorKind, ProviderInfo};
+pub use error::{codes, ApiError, Code, ErrorKind, ProviderInfo, Subcode};
 pub use identity::{BirthDate, Civility, CivilityRules, Sexe};
 pub use query::Query;
 pub use siret::Siret;
+
+/// A call's purpose parameters by name (API Particulier: `recipient`), as checked.
+pub type Purpose = std::collections::BTreeMap<String, String>;

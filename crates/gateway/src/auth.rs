@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use chrono::Utc;
-use passerelle_core::ApiError;
+use passerelle_core::{codes, ApiError};
 use passerelle_store::{Store, TokenRecord};
 use uuid::Uuid;
 
@@ -47,7 +47,7 @@ impl TokenLookup {
         }
         let record = self.store.token(jti).await.map_err(|e| {
             tracing::error!(error = %e, "token lookup failed");
-            ApiError::gateway("00503")
+            ApiError::gateway(codes::JOURNAL_UNAVAILABLE)
         })?;
         let mut cache = self.cache.lock().expect("token cache");
         if cache.len() > 100_000 {
@@ -77,19 +77,19 @@ pub async fn authenticate(
     headers: &HeaderMap,
     ip: IpAddr,
 ) -> Result<Caller, ApiError> {
-    let token = bearer(headers).ok_or_else(|| ApiError::gateway("00101"))?;
-    let claims = keys.verify(token).ok_or_else(|| ApiError::gateway("00101"))?;
-    let jti = parse_lowercase_uuid(&claims.jti).ok_or_else(|| ApiError::gateway("00101"))?;
-    let record = lookup.get(jti).await?.ok_or_else(|| ApiError::gateway("00101"))?;
+    let token = bearer(headers).ok_or_else(|| ApiError::gateway(codes::TOKEN_INVALID))?;
+    let claims = keys.verify(token).ok_or_else(|| ApiError::gateway(codes::TOKEN_INVALID))?;
+    let jti = parse_lowercase_uuid(&claims.jti).ok_or_else(|| ApiError::gateway(codes::TOKEN_INVALID))?;
+    let record = lookup.get(jti).await?.ok_or_else(|| ApiError::gateway(codes::TOKEN_INVALID))?;
     let now = Utc::now();
     if record.revoked_at.is_some_and(|at| at <= now) {
-        return Err(ApiError::gateway("00105"));
+        return Err(ApiError::gateway(codes::TOKEN_REVOKED));
     }
     if record.expires_at <= now {
-        return Err(ApiError::gateway("00103"));
+        return Err(ApiError::gateway(codes::TOKEN_EXPIRED));
     }
     if !ip_allowed(&record.allowed_ips, ip) {
-        return Err(ApiError::gateway("00107"));
+        return Err(ApiError::gateway(codes::IP_REFUSED));
     }
     let scopes = record.scopes.iter().cloned().collect();
     Ok(Caller { record, scopes })

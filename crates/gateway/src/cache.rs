@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::redis_link::{Backend, RedisLink};
+use crate::redis_link::{shared_or_local, RedisLink};
 use crate::telemetry;
 
 pub struct ResponseCache {
@@ -27,25 +27,23 @@ impl ResponseCache {
 
     /// The cached value and the seconds it has left.
     pub async fn get(&self, key: &str) -> Option<(Value, u64)> {
-        let shared = match &self.redis {
-            Some(redis) => get_in_redis(redis, key).await,
-            None => None,
-        };
-        let (found, backend) = match shared {
-            Some(found) => (found, Backend::Redis),
-            None => (self.local.get(key), Backend::Local),
-        };
+        let (found, backend) = shared_or_local(
+            self.redis.as_ref(),
+            |redis| get_in_redis(redis, key),
+            || self.local.get(key),
+        )
+        .await;
         telemetry::cache(found.is_some(), backend);
         found
     }
 
     pub async fn put(&self, key: String, value: Value, ttl: Duration) {
-        if let Some(redis) = &self.redis {
-            if put_in_redis(redis, &key, &value, ttl).await.is_some() {
-                return;
-            }
-        }
-        self.local.put(key, value, ttl);
+        shared_or_local(
+            self.redis.as_ref(),
+            |redis| put_in_redis(redis, &key, &value, ttl),
+            || self.local.put(key.clone(), value.clone(), ttl),
+        )
+        .await;
     }
 }
 

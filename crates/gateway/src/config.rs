@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::journal::JournalSettings;
 use crate::maintenance::MaintenanceWindow;
+use crate::redis_link::RedisConfig;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
@@ -29,29 +30,6 @@ impl Default for Limits {
             per_second: 20,
             provider_timeout_secs: 10,
             token_cache_ms: 4000,
-        }
-    }
-}
-
-/// The Redis server shared by the replicas (limits, cache, in-flight lock).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default)]
-pub struct RedisConfig {
-    /// `redis://host:port/db`; none: every replica keeps its own state in memory.
-    pub url: Option<String>,
-    /// Put before every key, so that several deployments (or tests) can share one server.
-    pub key_prefix: String,
-    /// Time allowed to one Redis operation, in milliseconds: past it the replica
-    /// falls back to its local state until Redis answers in time again.
-    pub budget_ms: u64,
-}
-
-impl Default for RedisConfig {
-    fn default() -> Self {
-        RedisConfig {
-            url: None,
-            key_prefix: "passerelle:".into(),
-            budget_ms: 5,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use redis::Script;
 
-use crate::redis_link::{Backend, RedisLink};
+use crate::redis_link::{shared_or_local, RedisLink};
 use crate::telemetry;
 
 pub struct InFlight {
@@ -48,14 +48,12 @@ impl InFlight {
     }
 
     pub async fn try_acquire(&self, key: String) -> Option<Guard> {
-        let shared = match &self.redis {
-            Some(redis) => acquire_in_redis(redis, &key, self.expiry).await,
-            None => None,
-        };
-        let (guard, backend) = match shared {
-            Some(guard) => (guard, Backend::Redis),
-            None => (self.local.try_acquire(key).map(Guard::Local), Backend::Local),
-        };
+        let (guard, backend) = shared_or_local(
+            self.redis.as_ref(),
+            |redis| acquire_in_redis(redis, &key, self.expiry),
+            || self.local.try_acquire(key.clone()).map(Guard::Local),
+        )
+        .await;
         if guard.is_none() {
             telemetry::inflight_refused(backend);
         }

@@ -1,9 +1,11 @@
-//! The gateway: an axum application serving the API Particulier contract.
+//! The gateway: an axum application serving any bouquet it is handed
+//! (`passerelle_bouquet::Bouquet`), each on its own listener.
 //!
-//! A v3 call goes through, in order: route and version, bearer JWT and token record,
-//! rate limit (on `france_connect` endpoints: rate limit, then FranceConnect's check of
-//! the citizen's token), scopes, `recipient`, parameters, maintenance window, response
-//! cache, in-flight lock, provider call, field masks, journal row. See `handlers::v3`.
+//! A call goes through tower layers, outermost first: request id (`handlers::request_id`),
+//! the call record that writes the journal row, metrics and log line (`record`), who
+//! calls (`caller`), the rate limit (`throttle`); then the handler (`handlers::call`)
+//! checks scopes, purpose and parameters, maintenance windows, and asks the source
+//! (`source`: the providers behind cache and in-flight lock, or recorded answers).
 //!
 //! Limits, cache and locks live in Redis when the replicas share one (`redis_link`),
 //! in memory otherwise; metrics are in `telemetry`.
@@ -13,6 +15,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod caller;
 pub mod config;
 pub mod error;
 pub mod france_connect;
@@ -22,74 +25,85 @@ pub mod journal;
 pub mod keys;
 pub mod limits;
 pub mod maintenance;
-pub mod openapi;
 pub mod pings;
+pub mod record;
 pub mod redis_link;
 pub mod source;
 pub mod telemetry;
+pub mod throttle;
 pub mod tokens;
 
-use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use passerelle_providers::Provider;
+use passerelle_bouquet::Bouquet;
 use passerelle_store::Store;
 use tokio::net::TcpListener;
 
 pub use config::GatewayConfig;
+use source::{Recorded, RecordedSource, Source};
 
-/// Everything a request handler needs, shared by all requests.
+/// What answers the calls that pass every check.
+pub enum Answers {
+    /// The data providers (production).
+    Providers,
+    /// A book of recorded answers (the sandbox).
+    Recorded(Arc<dyn Recorded>),
+}
+
+/// What every bouquet's requests share: the store, tokens, limits, journal, source.
 pub struct AppState {
     pub config: GatewayConfig,
     pub store: Arc<dyn Store>,
     pub keys: keys::KeyRing,
     pub tokens: auth::TokenLookup,
     pub limiter: limits::Limiter,
-    pub cache: cache::ResponseCache,
-    pub inflight: inflight::InFlight,
     pub journal: journal::Journal,
-    /// The Redis server shared with the other replicas, when configured.
-    pub redis: Option<Arc<redis_link::RedisLink>>,
-    pub providers: HashMap<&'static str, Arc<dyn Provider>>,
-    pub france_connect: france_connect::Gate,
+    pub france_connect: Arc<france_connect::Gate>,
     pub salt: Vec<u8>,
     pub pings: pings::Pings,
-    pub openapi: String,
-    /// Providers in production; recorded cases in the sandbox.
-    pub source: source::Source,
+    pub source: Box<dyn Source>,
+}
+
+/// One bouquet served with the shared state: the state of its router.
+pub struct Served {
+    pub app: Arc<AppState>,
+    pub bouquet: Bouquet,
 }
 
 impl AppState {
     pub async fn new(config: GatewayConfig, store: Arc<dyn Store>) -> anyhow::Result<Arc<AppState>> {
-        AppState::with_source(config, store, source::Source::Providers).await
+        AppState::answered_by(config, store, Answers::Providers).await
     }
 
-    pub async fn with_source(
-        config: GatewayConfig,
-        store: Arc<dyn Store>,
-        source: source::Source,
-    ) -> anyhow::Result<Arc<AppState>> {
+    pub async fn answered_by(config: GatewayConfig, store: Arc<dyn Store>, answers: Answers) -> anyhow::Result<Arc<AppState>> {
         let keys = keys::KeyRing::load_or_create(store.as_ref()).await?;
         let salt = store
             .secret_or_insert("journal_salt", rand::random::<[u8; 32]>().to_vec())
             .await?;
         let redis = redis_link::RedisLink::start(&config.redis, &salt).await?;
-        // A Redis lock outlives a replica that died holding it by this much, no more.
-        let lock_expiry = Duration::from_secs(config.limits.provider_timeout_secs + 5);
+        let france_connect = Arc::new(france_connect::Gate::new(&config.providers.france_connect, store.clone())?);
+        let source: Box<dyn Source> = match answers {
+            Answers::Providers => Box::new(source::Providers {
+                cache: cache::ResponseCache::new(redis.clone()),
+                // A Redis lock outlives a replica that died holding it by this much, no more.
+                inflight: inflight::InFlight::new(
+                    redis.clone(),
+                    Duration::from_secs(config.limits.provider_timeout_secs + 5),
+                ),
+                france_connect: france_connect.clone(),
+                budget: Duration::from_secs(config.limits.provider_timeout_secs),
+            }),
+            Answers::Recorded(book) => Box::new(RecordedSource(book)),
+        };
         Ok(Arc::new(AppState {
             tokens: auth::TokenLookup::new(store.clone(), Duration::from_millis(config.limits.token_cache_ms)),
-            limiter: limits::Limiter::new(redis.clone()),
-            cache: cache::ResponseCache::new(redis.clone()),
-            inflight: inflight::InFlight::new(redis.clone(), lock_expiry),
-            redis,
+            limiter: limits::Limiter::new(redis),
             journal: journal::Journal::start(store.clone(), &config.journal).await?,
-            providers: passerelle_providers::registry(&config.providers)?,
-            france_connect: france_connect::Gate::new(&config.providers.france_connect, store.clone())?,
-            openapi: openapi::document(),
+            france_connect,
             pings: pings::Pings::default(),
             keys,
             salt,
@@ -100,35 +114,50 @@ impl AppState {
     }
 }
 
-pub fn router(state: Arc<AppState>) -> Router {
-    handlers::routes().with_state(state)
+/// The routes of one bouquet, served at the root of its base URL.
+pub fn router(state: Arc<AppState>, bouquet: Bouquet) -> Router {
+    handlers::routes(Arc::new(Served { app: state, bouquet }))
 }
 
-/// Serves the gateway on `listener` until `shutdown` resolves; then stops accepting,
-/// lets the calls in flight finish (for at most `shutdown_grace_secs`), waits for
-/// their journal rows and signs the journal's head.
+/// Serves each bouquet on its listener until `shutdown` resolves; then stops
+/// accepting, lets the calls in flight finish (for at most `shutdown_grace_secs`),
+/// waits for their journal rows and signs the journal's head.
 pub async fn serve(
-    listener: TcpListener,
+    listeners: Vec<(TcpListener, Bouquet)>,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
     let journal = state.journal.clone();
-    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = stopping.send(());
-    });
-    let grace_over = async move {
-        match stopped.await {
-            Ok(()) => tokio::time::sleep(grace).await,
-            Err(_) => std::future::pending().await,
+    let (stopping, _) = tokio::sync::watch::channel(false);
+    let mut servers = tokio::task::JoinSet::new();
+    for (listener, bouquet) in listeners {
+        let app = router(state.clone(), bouquet).into_make_service_with_connect_info::<SocketAddr>();
+        let mut stop = stopping.subscribe();
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        });
+        servers.spawn(server.into_future());
+    }
+    let all_served = async {
+        let mut result = Ok(());
+        while let Some(done) = servers.join_next().await {
+            if let Ok(Err(e)) = done {
+                result = Err(e);
+            }
         }
+        result
     };
+    tokio::pin!(all_served);
     tokio::select! {
-        served = server.into_future() => served?,
-        () = grace_over => tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over: calls still running are cut"),
+        served = &mut all_served => served?,
+        () = shutdown => {
+            let _ = stopping.send(true);
+            tokio::select! {
+                served = &mut all_served => served?,
+                () = tokio::time::sleep(grace) => tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over: calls still running are cut"),
+            }
+        }
     }
     if journal.flush(grace).await {
         tracing::info!("journal flushed: every answered call has its row");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis::Script;
 
-use crate::redis_link::{Backend, RedisLink};
+use crate::redis_link::{shared_or_local, RedisLink};
 use crate::telemetry;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,14 +64,12 @@ impl Limiter {
     }
 
     pub async fn check(&self, key: &str, quota: Quota) -> Decision {
-        let shared = match &self.redis {
-            Some(redis) => check_in_redis(redis, key, quota).await,
-            None => None,
-        };
-        let (decision, backend) = match shared {
-            Some(decision) => (decision, Backend::Redis),
-            None => (self.local.check(key, quota), Backend::Local),
-        };
+        let (decision, backend) = shared_or_local(
+            self.redis.as_ref(),
+            |redis| check_in_redis(redis, key, quota),
+            || self.local.check(key, quota),
+        )
+        .await;
         telemetry::rate_limit(decision.allowed, backend);
         decision
     }

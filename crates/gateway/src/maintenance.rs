@@ -1,9 +1,36 @@
 //! Scheduled maintenance windows of providers (Paris time), which answer 503 with
 //! `meta.retry_in` instead of calling the upstream.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Weekday};
-use chrono_tz::Tz;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono_tz::{Europe::Paris, Tz};
+use passerelle_bouquet::{Endpoint, Provider};
+use passerelle_core::{ApiError, Subcode};
 use serde::{Deserialize, Serialize};
+
+/// The provider's `XX020` error when a window covers `endpoint` at `now`.
+pub fn check(windows: &[MaintenanceWindow], endpoint: &Endpoint, provider: &dyn Provider, now: DateTime<Tz>) -> Result<(), ApiError> {
+    let active = windows
+        .iter()
+        .find_map(|w| w.active_at(endpoint.provider.as_str(), endpoint.resource, now));
+    match active {
+        None => Ok(()),
+        Some(a) => Err(provider
+            .info()
+            .error(Subcode::Maintenance)
+            .with_detail(format!("Le fournisseur de données est en maintenance de {} à {}", a.start, a.end))
+            .with_meta("retry_in", a.retry_in)),
+    }
+}
+
+/// When the window closing the whole of `provider` ends, if one is active.
+pub fn whole_provider_until(windows: &[MaintenanceWindow], provider: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let paris = now.with_timezone(&Paris);
+    windows
+        .iter()
+        .filter(|w| w.resources.is_empty())
+        .find_map(|w| w.active_at(provider, "", paris))
+        .map(|active| now + Duration::seconds(active.retry_in))
+}
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct MaintenanceWindow {
@@ -75,7 +102,6 @@ impl MaintenanceWindow {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use chrono_tz::Europe::Paris;
 
     fn window(weekday: Option<&str>, start: &str, end: &str) -> MaintenanceWindow {
         MaintenanceWindow {

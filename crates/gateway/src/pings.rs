@@ -6,11 +6,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Europe::Paris;
-use passerelle_providers::{Health, Provider};
+use passerelle_bouquet::{Health, Provider};
 use serde_json::{json, Value};
 
-use crate::maintenance::MaintenanceWindow;
+use crate::maintenance::{self, MaintenanceWindow};
 
 const CHECK_BUDGET: Duration = Duration::from_secs(5);
 const OK_KEPT: Duration = Duration::from_secs(60);
@@ -52,7 +51,7 @@ impl Pings {
         let now = Utc::now();
         let previous = self.entries.lock().expect("pings").get(name).copied();
         let last_ok = previous.and_then(|e| e.last_ok);
-        if let Some(until) = maintenance_until(name, maintenance, now) {
+        if let Some(until) = maintenance::whole_provider_until(maintenance, name, now) {
             let body = json!({"status": "maintenance", "until": until.to_rfc3339(), "last_update": now.to_rfc3339(), "last_ok_status": last_ok.map(|t| t.to_rfc3339())});
             return (200, body);
         }
@@ -87,14 +86,4 @@ async fn run(provider: &dyn Provider) -> Status {
         }
         Err(_) => Status::BadGateway,
     }
-}
-
-/// End of a window that closes the whole provider, if one is active.
-fn maintenance_until(name: &str, windows: &[MaintenanceWindow], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let paris = now.with_timezone(&Paris);
-    windows
-        .iter()
-        .filter(|w| w.provider == name && w.resources.is_empty())
-        .find_map(|w| w.active_at(name, "", paris))
-        .map(|active| now + chrono::Duration::seconds(active.retry_in))
 }

@@ -13,8 +13,9 @@ use redis::{AsyncConnectionConfig, Client, RedisResult};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use sha2::{Digest, Sha256};
 
-use crate::config::RedisConfig;
-use crate::telemetry;
+use serde::{Deserialize, Serialize};
+
+use crate::telemetry::{self, Backend};
 
 /// How often the link checks Redis (and, while it is down, tries to reconnect).
 const CHECK_EVERY: Duration = Duration::from_millis(500);
@@ -24,18 +25,43 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// replica's CPU being busy than Redis being in trouble.
 const LATE_IN_A_ROW: u32 = 3;
 
-/// Which state answered: the shared one or this replica's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Redis,
-    Local,
+/// Runs `shared` on Redis when this replica has a link and Redis answers; otherwise
+/// `local`. Says which of the two answered.
+pub async fn shared_or_local<'a, T, Fut>(
+    redis: Option<&'a Arc<RedisLink>>,
+    shared: impl FnOnce(&'a Arc<RedisLink>) -> Fut,
+    local: impl FnOnce() -> T,
+) -> (T, Backend)
+where
+    Fut: Future<Output = Option<T>>,
+{
+    if let Some(redis) = redis {
+        if let Some(value) = shared(redis).await {
+            return (value, Backend::Redis);
+        }
+    }
+    (local(), Backend::Local)
 }
 
-impl Backend {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Redis => "redis",
-            Backend::Local => "local",
+/// The Redis server shared by the replicas (limits, cache, in-flight lock).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RedisConfig {
+    /// `redis://host:port/db`; none: every replica keeps its own state in memory.
+    pub url: Option<String>,
+    /// Put before every key, so that several deployments (or tests) can share one server.
+    pub key_prefix: String,
+    /// Time allowed to one Redis operation, in milliseconds: past it the replica
+    /// falls back to its local state until Redis answers in time again.
+    pub budget_ms: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            url: None,
+            key_prefix: "passerelle:".into(),
+            budget_ms: 5,
         }
     }
 }

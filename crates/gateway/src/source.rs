@@ -1,15 +1,48 @@
-//! Where a v3 call's answer comes from once it has passed every check: the data
-//! providers (production), or a book of recorded answers (the sandbox).
+//! Where a call's answer comes from once it has passed every check: the data
+//! providers (production: cache, in-flight lock, provider call, masks), or a book of
+//! recorded answers (the sandbox). Each is one implementation of `Source`.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use passerelle_catalogue::Endpoint;
-use passerelle_core::{ApiError, Query};
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use passerelle_bouquet::{mask, Call, Endpoint, Extras, Fetched, Provider};
+use passerelle_core::{codes, ApiError, Civility, Purpose, Query, Subcode};
 use serde_json::Value;
 
-pub enum Source {
-    Providers,
-    Recorded(Arc<dyn Recorded>),
+use crate::caller::{Caller, CitizenCheck, Identity};
+use crate::cache::ResponseCache;
+use crate::error::Errors;
+use crate::france_connect;
+use crate::inflight::InFlight;
+use crate::record::Recorder;
+use crate::telemetry;
+
+/// A call that passed every check, with its parsed parameters.
+pub struct Checked<'a> {
+    pub endpoint: &'static Endpoint,
+    pub version: u8,
+    pub operation_id: String,
+    pub provider: &'a dyn Provider,
+    pub caller: &'a Caller,
+    pub civility: Option<Civility>,
+    pub extras: Extras,
+    pub purpose: Purpose,
+    /// The query as sent.
+    pub query: &'a Query,
+    /// The call's identity for the cache: endpoint and parameters, never the caller.
+    pub cache_key: String,
+    pub no_cache: bool,
+    pub request_id: &'a str,
+    pub today: NaiveDate,
+}
+
+/// What a call is answered with: a provider's data, masked, for the gateway to wrap;
+/// or a recorded answer served as is.
+pub enum Answer {
+    Fetched(Fetched),
+    Recorded(Recording),
 }
 
 /// An answer served as recorded: its status and its whole body, unmasked.
@@ -19,13 +52,103 @@ pub struct Recording {
     pub body: Value,
 }
 
-pub trait Recorded: Send + Sync {
-    /// The recorded answer to a valid call of `endpoint` in `version`; `query` is the
-    /// query string as sent (`recipient` included).
-    fn answer(&self, endpoint: &Endpoint, version: u8, query: &Query) -> Result<Recording, ApiError>;
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// What a FranceConnect token presented on `endpoint` stands for.
+    async fn citizen(&self, endpoint: &Endpoint, token: &str) -> Result<CitizenCheck, Errors>;
 
-    /// The person behind a FranceConnect access token (`50002` when unknown): on
-    /// `france_connect` paths the call is answered with the query plus this identity.
+    async fn answer(&self, call: &Checked<'_>, record: &Recorder) -> Result<Answer, Errors>;
+}
+
+/// Production: the providers, behind the response cache and the in-flight lock.
+pub struct Providers {
+    pub cache: ResponseCache,
+    pub inflight: InFlight,
+    pub france_connect: Arc<france_connect::Gate>,
+    pub budget: Duration,
+}
+
+#[async_trait]
+impl Source for Providers {
+    async fn citizen(&self, endpoint: &Endpoint, token: &str) -> Result<CitizenCheck, Errors> {
+        let checked = self.france_connect.check(endpoint.resource, token).await?;
+        Ok(CitizenCheck {
+            scopes: checked.scopes,
+            identity: Identity::Checked(checked.civility),
+        })
+    }
+
+    async fn answer(&self, call: &Checked<'_>, record: &Recorder) -> Result<Answer, Errors> {
+        let cached = if call.no_cache {
+            None
+        } else {
+            self.cache.get(&call.cache_key).await
+        };
+        let cached = cached.and_then(|(value, left)| Some((serde_json::from_value::<Fetched>(value).ok()?, left)));
+        let mut fetched = match cached {
+            Some((fetched, left)) => {
+                record.update(|r| r.cache_left = Some(left));
+                fetched
+            }
+            None => self.fetch_once(call, record).await?,
+        };
+        mask::apply(&mut fetched.data, call.endpoint.masks, call.caller.scopes());
+        Ok(Answer::Fetched(fetched))
+    }
+}
+
+impl Providers {
+    /// Calls the provider, unless the same caller already runs the same call (`00015`),
+    /// and caches what it answers.
+    async fn fetch_once(&self, call: &Checked<'_>, record: &Recorder) -> Result<Fetched, ApiError> {
+        let _running = self
+            .inflight
+            .try_acquire(format!("{}|{}", call.caller.lock_key(), call.cache_key))
+            .await
+            .ok_or_else(|| ApiError::gateway(codes::DUPLICATE_IN_FLIGHT))?;
+        let caller = call.caller.upstream_id();
+        let provider_call = Call {
+            endpoint: call.endpoint,
+            version: call.version,
+            caller: &caller,
+            civility: call.civility.as_ref(),
+            extras: &call.extras,
+            purpose: &call.purpose,
+            request_id: call.request_id,
+            today: call.today,
+        };
+        let asked = Instant::now();
+        let fetched = self.fetch(call.provider, &provider_call).await;
+        record.update(|r| r.upstream = asked.elapsed());
+        let fetched = fetched?;
+        if !call.no_cache && call.endpoint.cache_ttl_secs > 0 {
+            if let Ok(value) = serde_json::to_value(&fetched) {
+                let ttl = Duration::from_secs(call.endpoint.cache_ttl_secs);
+                self.cache.put(call.cache_key.clone(), value, ttl).await;
+            }
+        }
+        Ok(fetched)
+    }
+
+    async fn fetch(&self, provider: &dyn Provider, call: &Call<'_>) -> Result<Fetched, ApiError> {
+        let asked = Instant::now();
+        let (result, outcome) = match tokio::time::timeout(self.budget, provider.fetch(call)).await {
+            Ok(Ok(fetched)) => (Ok(fetched), "ok"),
+            Ok(Err(e)) => (Err(e), "error"),
+            Err(_) => (Err(provider.info().error(Subcode::Timeout)), "timeout"),
+        };
+        telemetry::upstream(call.endpoint.provider.as_str(), outcome, asked.elapsed());
+        result
+    }
+}
+
+/// A book of recorded answers, as the sandbox keeps them.
+pub trait Recorded: Send + Sync {
+    /// The recorded answer to a valid call of `operation_id`; `query` is the query
+    /// string as sent (`recipient` included), plus a FranceConnect caller's identity.
+    fn answer(&self, endpoint: &Endpoint, operation_id: &str, query: &Query) -> Result<Recording, ApiError>;
+
+    /// The person behind a FranceConnect access token (`50002` when unknown).
     fn france_connect(&self, token: &str) -> Result<FranceConnectUser, ApiError>;
 }
 
@@ -35,4 +158,29 @@ pub struct FranceConnectUser {
     /// The identity as v3 query parameters (`nomNaissance`, `prenoms`, …).
     pub identity: Vec<(String, String)>,
     pub scopes: Vec<String>,
+}
+
+/// The sandbox: every check runs, then the recorded answer is served.
+pub struct RecordedSource(pub Arc<dyn Recorded>);
+
+#[async_trait]
+impl Source for RecordedSource {
+    async fn citizen(&self, _endpoint: &Endpoint, token: &str) -> Result<CitizenCheck, Errors> {
+        let user = self.0.france_connect(token)?;
+        Ok(CitizenCheck {
+            scopes: user.scopes.into_iter().collect(),
+            identity: Identity::Recorded(user.identity),
+        })
+    }
+
+    async fn answer(&self, call: &Checked<'_>, _record: &Recorder) -> Result<Answer, Errors> {
+        let mut pairs = call.query.pairs().to_vec();
+        if let Caller::Citizen(citizen) = call.caller {
+            if let Identity::Recorded(identity) = &citizen.identity {
+                pairs.extend(identity.iter().cloned());
+            }
+        }
+        let recording = self.0.answer(call.endpoint, &call.operation_id, &Query::new(pairs))?;
+        Ok(Answer::Recorded(recording))
+    }
 }

@@ -14,7 +14,6 @@ use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-use crate::redis_link::Backend;
 
 /// Seconds: from a cache hit (well under a millisecond) to a provider timeout.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -124,4 +123,20 @@ pub fn redis_up(up: bool) {
 /// An operation answered from local state because Redis was down or late.
 pub fn redis_fallback(operation: &'static str) {
     counter!("passerelle_redis_fallback_total", "operation" => operation).increment(1);
+}
+
+/// Which state answered: the one the replicas share (Redis) or this replica's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Redis,
+    Local,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Redis => "redis",
+            Backend::Local => "local",
+        }
+    }
 }

@@ -139,7 +139,7 @@ fn endpoint_for(operation_id: &str) -> Option<(&'static Endpoint, u8)> {
     passerelle_catalogue::all()
         .into_iter()
         .flat_map(|e| e.versions.iter().map(move |v| (e, *v)))
-        .find(|(e, v)| e.operation_id(*v) == operation_id)
+        .find(|(e, v)| passerelle_catalogue::operation_id(e, *v) == operation_id)
 }
 
 fn load(dir: &Path, only: &[String]) -> anyhow::Result<Vec<Case>> {

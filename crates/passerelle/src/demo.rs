@@ -45,7 +45,8 @@ pub async fn run(listen: &str, data_dir: PathBuf, simulators_listen: &str) -> an
     println!("  curl -sg -H 'Authorization: Bearer {jwt}' 'http://{gateway}/v3/dss/quotient_familial/identite?{EXAMPLE_QUERY}'");
     println!("FranceConnect (the bearer is the citizen's FranceConnect access token):");
     println!("  curl -s -H 'Authorization: Bearer {FRANCE_CONNECT_TOKEN}' 'http://{gateway}/v3/dss/quotient_familial/france_connect?recipient={DEMO_SIRET}'");
-    passerelle_gateway::serve(listener, state, shutdown_signal()).await?;
+    let bouquet = passerelle_particulier::bouquet(&state.config.providers)?;
+    passerelle_gateway::serve(vec![(listener, bouquet)], state, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -85,9 +85,10 @@ pub async fn serve(config_file: Option<&Path>, overrides: Overrides, store_args:
         passerelle_gateway::telemetry::serve(listener, std::future::pending()).await?;
     }
     let listener = TcpListener::bind(&config.listen).await?;
+    let bouquet = passerelle_particulier::bouquet(&config.providers)?;
     let state = AppState::new(config, store).await?;
     println!("gateway listening on http://{}", listener.local_addr()?);
-    passerelle_gateway::serve(listener, state, shutdown_signal()).await?;
+    passerelle_gateway::serve(vec![(listener, bouquet)], state, shutdown_signal()).await?;
     println!("gateway stopped");
     Ok(())
 }

@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use passerelle_catalogue::Mode;
-use passerelle_gateway::source::Source;
-use passerelle_gateway::{AppState, GatewayConfig};
+use passerelle_gateway::{AppState, Answers, GatewayConfig};
 use passerelle_sandbox::{CaseBook, Lookup, Report, Sandbox, Trigger};
 use tokio::net::TcpListener;
 
@@ -56,7 +55,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&config.listen).await?;
     let gateway = format!("http://{}", listener.local_addr()?);
     let data_dir = config.data_dir.clone();
-    let state = AppState::with_source(config, store.clone(), Source::Recorded(sandbox.clone())).await?;
+    let bouquet = passerelle_particulier::bouquet(&config.providers)?;
+    let state = AppState::answered_by(config, store.clone(), Answers::Recorded(sandbox.clone())).await?;
     let jwt = all_scopes_token(&state, "Bac à sable Passerelle").await?;
     println!("Passerelle sandbox");
     println!("gateway: {gateway}");
@@ -89,7 +89,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             }
         }
     })?;
-    passerelle_gateway::serve(listener, state, shutdown_signal()).await?;
+    passerelle_gateway::serve(vec![(listener, bouquet)], state, shutdown_signal()).await?;
     Ok(())
 }
 
@@ -110,7 +110,7 @@ fn example(book: &CaseBook, gateway: &str) -> Option<String> {
         .filter(|e| e.mode != Mode::FranceConnect)
         .flat_map(|e| e.versions.iter().map(move |v| (e, *v)))
         .find_map(|(endpoint, version)| {
-            let folder = book.folders.get(&endpoint.operation_id(version))?;
+            let folder = book.folders.get(&passerelle_catalogue::operation_id(endpoint, version))?;
             let case = folder
                 .cases
                 .iter()
@@ -132,7 +132,7 @@ fn france_connect_example(book: &CaseBook, gateway: &str) -> Option<(String, Str
         .filter(|e| e.mode == Mode::FranceConnect)
         .flat_map(|e| e.versions.iter().map(move |v| (e, *v)))
         .find_map(|(endpoint, version)| {
-            let operation = endpoint.operation_id(version);
+            let operation = passerelle_catalogue::operation_id(endpoint, version);
             let (token, _) = mocks.iter().find(|(_, mock)| {
                 let opens = endpoint
                     .access_scopes

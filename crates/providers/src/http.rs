@@ -1,6 +1,7 @@
 //! Shared upstream HTTP plumbing: one client per provider with explicit timeouts and
 //! no redirects, and the transport-level error mapping every provider shares.
 
+use passerelle_core::Subcode;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -55,21 +56,21 @@ pub fn transport_error(info: ProviderInfo, error: &reqwest::Error) -> ApiError {
         "upstream transport error"
     );
     if error.is_timeout() {
-        info.error("002")
+        info.error(Subcode::Timeout)
     } else if error.is_connect() || error.is_request() {
-        info.error("001")
+        info.error(Subcode::Unavailable)
     } else {
-        info.error("999")
+        info.error(Subcode::Unknown)
     }
 }
 
 /// Statuses every provider treats alike, before its own response checks.
 pub fn soft_status_error(info: ProviderInfo, status: StatusCode) -> Option<ApiError> {
     match status.as_u16() {
-        502 | 503 => Some(info.error("001")),
-        504 => Some(info.error("002")),
+        502 | 503 => Some(info.error(Subcode::Unavailable)),
+        504 => Some(info.error(Subcode::Timeout)),
         300..=399 => Some(
-            info.error("000")
+            info.error(Subcode::Internal)
                 .with_detail("Le fournisseur de données a répondu par une redirection inattendue."),
         ),
         _ => None,

@@ -20,79 +20,11 @@ pub mod oauth;
 pub mod sdh;
 pub mod simulation;
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use chrono::NaiveDate;
-use passerelle_catalogue::Endpoint;
-use passerelle_core::{ApiError, Civility, ProviderInfo, Query, Siret};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-/// Endpoint-specific parameters after parsing, in a stable order (they are part of
-/// the cache key and of the journal's parameter hash).
-pub type Extras = BTreeMap<String, String>;
-
-/// Everything a provider needs for one call.
-pub struct Call<'a> {
-    pub endpoint: &'static Endpoint,
-    /// The API version called (fields may differ between versions).
-    pub version: u8,
-    /// The caller's token id, for upstreams that want to know who asks.
-    pub caller: &'a str,
-    pub civility: Option<&'a Civility>,
-    pub extras: &'a Extras,
-    pub recipient: &'a Siret,
-    pub request_id: &'a str,
-    pub today: NaiveDate,
-}
-
-#[async_trait]
-pub trait Provider: Send + Sync {
-    fn info(&self) -> ProviderInfo;
-
-    /// Parses the endpoint's own parameters (beyond identity). Errors are 422s.
-    fn parse_extras(&self, _endpoint: &Endpoint, _query: &Query, _today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
-        Ok(Extras::new())
-    }
-
-    /// Calls the upstream and maps its answer to the contract's `data` (unmasked) and `meta`.
-    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError>;
-
-    /// Checks the real upstream with a canned call. The gateway caps it at 5 s.
-    async fn ping(&self) -> Health {
-        Health::Unknown
-    }
-}
-
-/// A provider's answer: the contract's `data`, before masking, and its `meta`
-/// (empty for most endpoints; ANTS reports how the identity matched).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Fetched {
-    pub data: Value,
-    #[serde(default)]
-    pub meta: serde_json::Map<String, Value>,
-}
-
-impl From<Value> for Fetched {
-    fn from(data: Value) -> Self {
-        Fetched {
-            data,
-            meta: serde_json::Map::new(),
-        }
-    }
-}
-
-/// What a provider ping found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Health {
-    Ok,
-    /// The upstream did not answer as expected; the reason is for the logs.
-    Down(String),
-    /// The provider has no way to check.
-    Unknown,
-}
+pub use passerelle_bouquet::{Call, Extras, Fetched, Health, Provider, Registry};
+use passerelle_catalogue::ids;
+use serde::Deserialize;
 
 /// Upstream settings of every provider (one field per provider).
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -131,25 +63,23 @@ impl ProvidersConfig {
     }
 }
 
-pub type Registry = HashMap<&'static str, Arc<dyn Provider>>;
-
 /// The registry the gateway dispatches to, keyed by the catalogue's provider id.
 /// Fails on unusable settings (an unreadable client certificate, say).
 pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
     let c = config;
-    let providers: [(&'static str, Arc<dyn Provider>); 9] = [
-        ("dss", Arc::new(dss::DssProvider::new(c.dss.clone())?)),
-        ("cnous", Arc::new(cnous::CnousProvider::new(c.cnous.clone(), &c.insee)?)),
-        ("mesri", Arc::new(mesri::MesriProvider::new(c.mesri.clone(), &c.insee)?)),
-        ("men", Arc::new(men::MenProvider::new(c.men.clone())?)),
+    let providers: [(_, Arc<dyn Provider>); 9] = [
+        (ids::DSS, Arc::new(dss::DssProvider::new(c.dss.clone())?)),
+        (ids::CNOUS, Arc::new(cnous::CnousProvider::new(c.cnous.clone(), &c.insee)?)),
+        (ids::MESRI, Arc::new(mesri::MesriProvider::new(c.mesri.clone(), &c.insee)?)),
+        (ids::MEN, Arc::new(men::MenProvider::new(c.men.clone())?)),
         (
-            "france_travail",
+            ids::FRANCE_TRAVAIL,
             Arc::new(france_travail::FranceTravailProvider::new(c.france_travail.clone())?),
         ),
-        ("sdh", Arc::new(sdh::SdhProvider::new(c.sdh.clone())?)),
-        ("dsnj", Arc::new(dsnj::DsnjProvider::new(c.dsnj.clone())?)),
-        ("gip_mds", Arc::new(gip_mds::GipMdsProvider::new(c.gip_mds.clone())?)),
-        ("ants", Arc::new(ants::AntsProvider::new(c.ants.clone())?)),
+        (ids::SDH, Arc::new(sdh::SdhProvider::new(c.sdh.clone())?)),
+        (ids::DSNJ, Arc::new(dsnj::DsnjProvider::new(c.dsnj.clone())?)),
+        (ids::GIP_MDS, Arc::new(gip_mds::GipMdsProvider::new(c.gip_mds.clone())?)),
+        (ids::ANTS, Arc::new(ants::AntsProvider::new(c.ants.clone())?)),
     ];
     Ok(providers.into_iter().collect())
 }

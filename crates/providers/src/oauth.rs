@@ -1,5 +1,6 @@
 //! OAuth2 client-credentials tokens for upstreams, cached until shortly before expiry.
 
+use passerelle_core::Subcode;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -97,12 +98,12 @@ impl TokenCache {
         let status = response.status();
         if status == 401 || status == 403 {
             tracing::error!(provider = info.name, %status, "upstream refused the gateway's client credentials");
-            return Err(info.error("006"));
+            return Err(info.error(Subcode::Authentication));
         }
         let body = response.bytes().await.map_err(|e| http::transport_error(info, &e))?;
         serde_json::from_slice::<TokenResponse>(&body).map_err(|_| {
             tracing::error!(provider = info.name, %status, "upstream token answer is not a token");
-            info.error("999")
+            info.error(Subcode::Unknown)
         })
     }
 }

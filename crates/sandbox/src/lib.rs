@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use passerelle_catalogue::{Endpoint, Mode};
-use passerelle_core::{ApiError, Query};
+use passerelle_core::{codes, ApiError, Query};
 use passerelle_gateway::source::{FranceConnectUser, Recorded, Recording};
 use serde_json::Value;
 
@@ -137,12 +137,11 @@ impl Sandbox {
 }
 
 impl Recorded for Sandbox {
-    fn answer(&self, endpoint: &Endpoint, version: u8, query: &Query) -> Result<Recording, ApiError> {
-        let operation_id = endpoint.operation_id(version);
+    fn answer(&self, endpoint: &Endpoint, operation_id: &str, query: &Query) -> Result<Recording, ApiError> {
         let within = endpoint.mode == Mode::FranceConnect;
         let call = params::from_query(query);
         let book = self.book();
-        match book.find(&operation_id, &call, within) {
+        match book.find(operation_id, &call, within) {
             Lookup::Case(case) | Lookup::Fallback(case) => {
                 tracing::debug!(case = %case.file, "sandbox case");
                 Ok(Recording {
@@ -150,12 +149,12 @@ impl Recorded for Sandbox {
                     body: case.body.clone(),
                 })
             }
-            Lookup::NoFallback => Err(ApiError::gateway("00404")
+            Lookup::NoFallback => Err(ApiError::gateway(codes::ROUTE_UNKNOWN)
                 .with_title("Aucun cas ne correspond")
                 .with_detail(format!(
                     "Le bac à sable n'a aucun cas pour ces paramètres et le dossier {operation_id} n'a pas de {FALLBACK}."
                 ))),
-            Lookup::NoFolder => Err(ApiError::gateway("00404")
+            Lookup::NoFolder => Err(ApiError::gateway(codes::ROUTE_UNKNOWN)
                 .with_title("Aucun cas pour cette opération")
                 .with_detail(format!(
                     "Le bac à sable n'a pas de cas pour l'opération {operation_id} (pas de dossier {operation_id} dans {}).",
@@ -169,7 +168,7 @@ impl Recorded for Sandbox {
         let mock = book
             .france_connect(token)
             .filter(|m| m.active)
-            .ok_or_else(|| ApiError::gateway("50002"))?;
+            .ok_or_else(|| ApiError::gateway(codes::FC_TOKEN_UNKNOWN))?;
         Ok(FranceConnectUser {
             identity: mock.identity.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             scopes: mock.scopes.clone(),

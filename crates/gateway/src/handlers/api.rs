@@ -11,20 +11,21 @@ use axum::Json;
 use serde_json::json;
 
 use crate::auth;
+use crate::caller::client_ip;
 use crate::error::Errors;
-use crate::handlers::v3::client_ip;
-use crate::AppState;
+use crate::Served;
 
 pub async fn ping() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
 pub async fn introspect(
-    State(state): State<Arc<AppState>>,
+    State(served): State<Arc<Served>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let ip = client_ip(&state, &headers, peer);
+    let state = &served.app;
+    let ip = client_ip(&state.config, &headers, peer);
     match auth::authenticate(&state.keys, &state.tokens, &headers, ip).await {
         Ok(caller) => {
             let r = caller.record;
@@ -34,17 +35,17 @@ pub async fn introspect(
     }
 }
 
-pub async fn open_api(State(state): State<Arc<AppState>>) -> Response {
+pub async fn open_api(State(served): State<Arc<Served>>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
-        state.openapi.clone(),
+        served.bouquet.openapi.clone(),
     )
         .into_response()
 }
 
 /// The provider checks this gateway can run.
-pub async fn pings(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    let mut names: Vec<_> = state.providers.keys().copied().collect();
+pub async fn pings(State(served): State<Arc<Served>>) -> Json<serde_json::Value> {
+    let mut names: Vec<_> = served.bouquet.providers.keys().map(|id| id.as_str()).collect();
     names.sort_unstable();
     let list: Vec<_> = names
         .iter()
@@ -53,10 +54,12 @@ pub async fn pings(State(state): State<Arc<AppState>>) -> Json<serde_json::Value
     Json(json!(list))
 }
 
-pub async fn provider_ping(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
-    let Some(provider) = state.providers.get(name.as_str()) else {
+pub async fn provider_ping(State(served): State<Arc<Served>>, Path(name): Path<String>) -> Response {
+    let found = served.bouquet.providers.iter().find(|(id, _)| id.as_str() == name);
+    let Some((_, provider)) = found else {
         return (StatusCode::NOT_FOUND, Json(json!({}))).into_response();
     };
+    let state = &served.app;
     let (status, body) = state
         .pings
         .check(&name, provider.as_ref(), &state.config.maintenance)

@@ -1,31 +1,73 @@
-//! Routes: one file per resource.
+//! A bouquet's routes: its own `/api/*`, one route per endpoint and version (a real
+//! path template), and the contract's 404s for everything else.
 
 mod api;
-mod request_id;
-mod v3;
+mod call;
+pub(crate) mod request_id;
 
 use std::sync::Arc;
 
-use axum::routing::get;
-use axum::Router;
-use passerelle_core::ApiError;
+use axum::extract::{Request, State};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{any, get};
+use axum::{Extension, Router};
+use passerelle_bouquet::{Mode, NotServed};
+use passerelle_core::{codes, ApiError};
+use tower::ServiceBuilder;
 
 use crate::error::Errors;
-use crate::AppState;
+use crate::record::{record, Matched};
+use crate::{caller, throttle, Served};
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
+pub fn routes(served: Arc<Served>) -> Router {
+    let mut router = Router::new()
         .route("/api/ping", get(api::ping))
         .route("/api/introspect", get(api::introspect))
-        .route("/api/france_connect_jwks", get(crate::france_connect::jwks))
         .route("/api/open-api.yml", get(api::open_api))
         .route("/api/pings", get(api::pings))
-        .route("/api/{provider}/ping", get(api::provider_ping))
-        .route("/{version}/{provider}/{resource}/{mode}", get(v3::call))
-        .fallback(unknown_route)
-        .layer(axum::middleware::from_fn(request_id::tag))
+        .route("/api/{provider}/ping", get(api::provider_ping));
+    if served.bouquet.endpoints.iter().any(|e| e.mode == Mode::FranceConnect) {
+        router = router.route("/api/france_connect_jwks", get(crate::france_connect::jwks));
+    }
+    for route in served.bouquet.routes() {
+        let matched = Matched {
+            template: Arc::from(route.template.as_str()),
+            version: route.version,
+            endpoint: route.endpoint,
+        };
+        // Outermost first: the route's match, the record, who calls, the limit.
+        let layers = ServiceBuilder::new()
+            .layer(Extension(matched))
+            .layer(from_fn_with_state(served.clone(), record))
+            .layer(from_fn_with_state(served.clone(), caller::identify))
+            .layer(from_fn_with_state(served.clone(), throttle::throttle));
+        let handler = get(call::call).layer(layers);
+        router = router.route(&route.template, handler);
+    }
+    // Unknown paths are calls too: recorded under the endpoint `unknown`.
+    let unknown = ServiceBuilder::new().layer(from_fn_with_state(served.clone(), record));
+    router
+        .fallback_service(any(unknown_route).layer(unknown).with_state(served.clone()))
+        .layer(from_fn(request_id::tag))
+        .with_state(served)
 }
 
-async fn unknown_route() -> Errors {
-    ApiError::gateway("00404").into()
+/// `00402` when the path is an endpoint's in another version, `00404` otherwise. Only
+/// the plain `v<digits>` form names a version: `/v03/` and `/v+3/` name none.
+async fn unknown_route(State(served): State<Arc<Served>>, request: Request) -> Errors {
+    let path = request.uri().path();
+    let versioned = path
+        .strip_prefix("/v")
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(digits, _)| !digits.starts_with('0') && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|(digits, rest)| Some((digits.parse::<u8>().ok()?, rest)));
+    let Some((version, rest)) = versioned else {
+        return ApiError::gateway(codes::ROUTE_UNKNOWN).into();
+    };
+    match served.bouquet.find(version, rest) {
+        Err(NotServed::Version) => ApiError::gateway(codes::VERSION_UNSUPPORTED)
+            .with_detail(format!("La version v{version} n'est pas supportée pour cet endpoint"))
+            .into(),
+        _ => ApiError::gateway(codes::ROUTE_UNKNOWN).into(),
+    }
 }

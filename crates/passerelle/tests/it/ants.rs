@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use passerelle_core::identity::BirthDate;
-use passerelle_core::{Civility, Siret};
+use passerelle_core::Civility;
 use passerelle_providers::ants::{AntsConfig, AntsProvider};
 use passerelle_providers::{Call, Extras, Fetched, Provider};
 use serde_json::{json, Value};
@@ -56,7 +56,7 @@ fn thomas() -> Civility {
 
 async fn fetch(provider: &AntsProvider, who: &Civility, plate: &str) -> Result<Fetched, String> {
     let endpoint = passerelle_catalogue::find(RESOURCE, "france_connect", 3).unwrap();
-    let recipient = Siret::parse(RECIPIENT).unwrap();
+    let purpose = passerelle_core::Purpose::from([("recipient".to_string(), RECIPIENT.to_string())]);
     let extras = Extras::from([("immatriculation".to_string(), plate.to_string())]);
     let call = Call {
         endpoint,
@@ -64,7 +64,7 @@ async fn fetch(provider: &AntsProvider, who: &Civility, plate: &str) -> Result<F
         caller: "11111111-1111-1111-1111-111111111111",
         civility: Some(who),
         extras: &extras,
-        recipient: &recipient,
+        purpose: &purpose,
         request_id: "00000000-0000-4000-8000-000000000042",
         today: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
     };

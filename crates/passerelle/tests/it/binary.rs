@@ -330,7 +330,7 @@ async fn logs_hold_neither_tokens_nor_identities() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(
-        logs.contains("v3 call") && logs.contains("upstream transport error"),
+        logs.contains("bouquet call") && logs.contains("upstream transport error"),
         "{logs}"
     );
     for secret in [

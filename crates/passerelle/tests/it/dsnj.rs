@@ -2,7 +2,7 @@
 //! parameters, and every way the upstream can fail.
 
 use chrono::NaiveDate;
-use passerelle_core::{Civility, Query, Siret};
+use passerelle_core::{Civility, Query};
 use passerelle_providers::dsnj::{DsnjConfig, DsnjProvider};
 use passerelle_providers::{Call, Extras, Provider};
 use serde_json::json;
@@ -200,7 +200,7 @@ async fn refused_token_is_39006() {
     let endpoint = passerelle_catalogue::find("dsnj/service_national", "identite", 3).unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     let civility = Civility::parse(&Query::new(jean()), endpoint.civility.as_ref().unwrap(), today).unwrap();
-    let recipient = Siret::parse(RECIPIENT).unwrap();
+    let purpose = passerelle_core::Purpose::from([("recipient".to_string(), RECIPIENT.to_string())]);
     let extras = Extras::new();
     let call = Call {
         caller: "00000000-0000-4000-8000-000000000001",
@@ -208,7 +208,7 @@ async fn refused_token_is_39006() {
         version: 3,
         civility: Some(&civility),
         extras: &extras,
-        recipient: &recipient,
+        purpose: &purpose,
         request_id: "00000000-0000-4000-8000-000000000001",
         today,
     };

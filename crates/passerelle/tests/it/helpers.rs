@@ -151,11 +151,12 @@ impl TestAppBuilder {
                 credentials.client_secret = secret.clone();
             }
         }
+        let bouquet = passerelle_particulier::bouquet(&self.config.providers).unwrap();
         let state = AppState::new(self.config, store.clone()).await.unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let serving = state.clone();
         tokio::spawn(async move {
-            passerelle_gateway::serve(listener, serving, async {
+            passerelle_gateway::serve(vec![(listener, bouquet)], serving, async {
                 let _ = rx.await;
             })
             .await

@@ -2,7 +2,7 @@
 //! the upstream can fail.
 
 use chrono::NaiveDate;
-use passerelle_core::{ApiError, Query, Siret};
+use passerelle_core::{ApiError, Query};
 use passerelle_providers::mesri::{MesriConfig, MesriProvider};
 use passerelle_providers::{Call, Extras, Health, Provider};
 use serde_json::{json, Value};
@@ -301,14 +301,14 @@ async fn fetch_by_ine(provider: &MesriProvider, caller: &str) -> Result<Value, A
     let extras: Extras = provider
         .parse_extras(endpoint, &Query::from_pairs(&[("ine", "1234567890C")]), today)
         .unwrap();
-    let recipient = Siret::parse(RECIPIENT).unwrap();
+    let purpose = passerelle_core::Purpose::from([("recipient".to_string(), RECIPIENT.to_string())]);
     let call = Call {
         caller,
         endpoint,
         version: 3,
         civility: None,
         extras: &extras,
-        recipient: &recipient,
+        purpose: &purpose,
         request_id: "3f0c6f5e-2b1d-4c47-9a43-0d6f3f1b2c3d",
         today,
     };

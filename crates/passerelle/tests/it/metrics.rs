@@ -126,7 +126,7 @@ async fn json_logs_tell_redis_transitions_once_and_hold_no_secret() {
     assert_eq!(count("Redis unavailable"), 1, "one line per transition:\n{logs}");
     // Once at start, once back after the restart.
     assert_eq!(count("Redis answers"), 2, "{logs}");
-    assert!(count("v3 call") >= 13, "{logs}");
+    assert!(count("bouquet call") >= 13, "{logs}");
     assert!(lines
         .iter()
         .all(|l| l["level"].is_string() && l["timestamp"].is_string()));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use passerelle_gateway::source::Source;
+use passerelle_gateway::Answers;
 use passerelle_gateway::tokens;
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_sandbox::{Report, Sandbox};
@@ -43,7 +43,8 @@ impl SandboxApp {
         };
         let (sandbox, report) = Sandbox::open(cases).unwrap();
         let store = passerelle_store::open(&config.database_url()).await.unwrap();
-        let state = AppState::with_source(config, store.clone(), Source::Recorded(sandbox.clone()))
+        let bouquet = passerelle_particulier::bouquet(&config.providers).unwrap();
+        let state = AppState::answered_by(config, store.clone(), Answers::Recorded(sandbox.clone()))
             .await
             .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -51,7 +52,7 @@ impl SandboxApp {
         let (tx, rx) = oneshot::channel::<()>();
         let serving = state.clone();
         tokio::spawn(async move {
-            passerelle_gateway::serve(listener, serving, async {
+            passerelle_gateway::serve(vec![(listener, bouquet)], serving, async {
                 let _ = rx.await;
             })
             .await
@@ -502,7 +503,7 @@ async fn replay(app: &SandboxApp, folder: &Path, token: &str) -> Tally {
     fc_tokens.sort();
     for endpoint in passerelle_catalogue::all() {
         for version in endpoint.versions {
-            let operation = endpoint.operation_id(*version);
+            let operation = passerelle_catalogue::operation_id(endpoint, *version);
             let cases_dir = folder.join(&operation);
             if !cases_dir.is_dir() {
                 continue;

@@ -1,5 +1,6 @@
 //! From the SIV answer to the contract's `data`, `meta` and errors.
 
+use passerelle_core::Subcode;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -156,7 +157,7 @@ pub fn classe_environnementale(raw: Option<&str>) -> Value {
 }
 
 pub fn not_found() -> ApiError {
-    ANTS.error("003")
+    ANTS.error(Subcode::NotFound)
         .with_title("Entité non trouvée")
         .with_detail("Le ou les paramètre(s) d'entrée n'existent pas, ne sont pas connus, ou ne comportent aucune information pour cet appel. Veuillez vérifier que votre recherche est couverte par le périmètre de l'API.")
 }
@@ -164,7 +165,7 @@ pub fn not_found() -> ApiError {
 /// The file exists but none of its physical persons is the FranceConnect user
 /// (sub-code 005 reused as a 404, as the contract does).
 pub fn identity_not_found() -> ApiError {
-    ANTS.error("003")
+    ANTS.error(Subcode::NotFound)
         .with_code("42005")
         .with_title("Identité non trouvée")
         .with_detail("Immatriculation trouvée mais aucune identité ne correspond")
@@ -172,7 +173,7 @@ pub fn identity_not_found() -> ApiError {
 
 fn unknown(why: &'static str) -> ApiError {
     tracing::warn!(provider = ANTS.name, why, "unexpected upstream answer");
-    ANTS.error("999")
+    ANTS.error(Subcode::Unknown)
 }
 
 #[cfg(test)]

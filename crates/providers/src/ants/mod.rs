@@ -15,7 +15,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use passerelle_catalogue::Endpoint;
-use passerelle_core::{ApiError, ErrorKind, ProviderInfo, Query};
+use passerelle_core::{codes, ApiError, ErrorKind, ProviderInfo, Query};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -106,7 +106,7 @@ impl AntsProvider {
         .to_xml(self.signer.as_ref())
         .map_err(|e| {
             tracing::error!(provider = ANTS.name, error = %e, "signing the SAML assertion failed");
-            ApiError::gateway("00500")
+            ApiError::gateway(codes::INTERNAL)
         })?;
         Ok(envelope(&EnvelopeParts {
             assertion: &assertion,
@@ -198,11 +198,11 @@ impl Provider for AntsProvider {
 
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         // FranceConnect gives the identity; without it there is nobody to match.
-        let identity = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
+        let identity = call.civility.ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
         let plate = call
             .extras
             .get("immatriculation")
-            .ok_or_else(|| ApiError::gateway("00500"))?;
+            .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
         let response = self.post(plate, &format!("req_{}", call.request_id)).await?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| http::transport_error(ANTS, &e))?;

@@ -1,5 +1,6 @@
 //! From the CNOUS upstream's answers to the contract's `data` and errors.
 
+use passerelle_core::{codes, Subcode};
 use chrono::{DateTime, NaiveDate};
 use passerelle_core::ApiError;
 use reqwest::StatusCode;
@@ -23,24 +24,24 @@ pub fn upstream_error(status: StatusCode, search: Search, body: &[u8]) -> ApiErr
     }
     match status.as_u16() {
         404 => not_found(),
-        400 if search == Search::Ine => ApiError::gateway("00360"),
-        400 => ApiError::gateway("00366"),
-        401 | 403 => CNOUS.error("006"),
+        400 if search == Search::Ine => ApiError::gateway(codes::INE_MALFORMED),
+        400 => ApiError::gateway(codes::CIVILITY_MALFORMED),
+        401 | 403 => CNOUS.error(Subcode::Authentication),
         _ if several_students(body) => conflict(),
-        500 => CNOUS.error("000"),
-        _ => CNOUS.error("999"),
+        500 => CNOUS.error(Subcode::Internal),
+        _ => CNOUS.error(Subcode::Unknown),
     }
 }
 
 fn not_found() -> ApiError {
     CNOUS
-        .error("003")
+        .error(Subcode::NotFound)
         .with_title("Entité non trouvée")
         .with_detail("Aucun étudiant boursier n'a pu être trouvé avec les critères de recherche fournis.")
 }
 
 fn conflict() -> ApiError {
-    CNOUS.error("015").with_detail(
+    CNOUS.error(Subcode::Conflict).with_detail(
         "Plusieurs étudiants boursiers correspondent à ces critères : précisez la recherche (prénoms, sexe, lieu de naissance).",
     )
 }
@@ -73,7 +74,7 @@ pub fn build(version: u8, body: &[u8]) -> Result<Value, ApiError> {
 
 fn unexpected(why: &str) -> ApiError {
     tracing::warn!(why, "CNOUS answer does not have the expected shape");
-    CNOUS.error("999")
+    CNOUS.error(Subcode::Unknown)
 }
 
 fn data(version: u8, s: &Map<String, Value>) -> Option<Value> {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
 use passerelle_catalogue::{Endpoint, Mode};
-use passerelle_core::{ApiError, Civility, ProviderInfo, Query};
+use passerelle_core::{codes, ApiError, Civility, ProviderInfo, Query};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -185,7 +185,7 @@ impl Provider for CnousProvider {
                 (Search::Civility, self.by_france_connect(civility, campaign_year))
             }
             (None, Some(civility)) => (Search::Civility, self.by_civility(civility, campaign_year).await),
-            (None, None) => return Err(ApiError::gateway("00500")),
+            (None, None) => return Err(ApiError::gateway(codes::INTERNAL)),
         };
         let response = self.send(request).await?;
         let status = response.status();
@@ -209,12 +209,12 @@ impl Provider for CnousProvider {
 /// The INE, in any of its four formats (RNIE, BEA, base 36, SIFA), case-insensitive.
 fn parse_ine(raw: Option<&str>) -> Result<String, ApiError> {
     let Some(raw) = raw.map(str::trim) else {
-        return Err(ApiError::gateway("00360").with_detail("Le numéro d'INE (paramètre ine) est obligatoire."));
+        return Err(ApiError::gateway(codes::INE_MALFORMED).with_detail("Le numéro d'INE (paramètre ine) est obligatoire."));
     };
     if is_ine(&raw.to_ascii_uppercase()) {
         Ok(raw.to_string())
     } else {
-        Err(ApiError::gateway("00360")
+        Err(ApiError::gateway(codes::INE_MALFORMED)
             .with_detail("Le numéro d'INE n'est pas correctement formatté : 11 caractères, chiffres et lettres."))
     }
 }
@@ -243,7 +243,7 @@ fn parse_campaign_year(raw: Option<&str>, today: NaiveDate) -> Result<Option<i32
     let last = today.year() - 1;
     match raw.parse::<i32>() {
         Ok(year) if raw.len() == 4 && (2021..=last).contains(&year) => Ok(Some(year)),
-        _ => Err(ApiError::gateway("00368").with_detail(format!(
+        _ => Err(ApiError::gateway(codes::CAMPAIGN_YEAR_INVALID).with_detail(format!(
             "L'année de campagne (campaignYear) n'est pas correctement formatée : elle doit être comprise entre 2021 et {last}."
         ))),
     }

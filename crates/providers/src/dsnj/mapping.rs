@@ -1,5 +1,6 @@
 //! From the DSNJ upstream's answer to the contract's `data` and errors.
 
+use passerelle_core::Subcode;
 use passerelle_core::ApiError;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -23,7 +24,7 @@ pub fn build(status: StatusCode, body: &[u8]) -> Result<Value, ApiError> {
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         tracing::error!(provider = DSNJ.name, %status, "upstream refused the gateway's token");
-        return Err(DSNJ.error("006"));
+        return Err(DSNJ.error(Subcode::Authentication));
     }
     let json: Value = serde_json::from_slice(body).map_err(|_| unknown("body is not JSON"))?;
     if json.get("return_code").and_then(Value::as_str) != Some("OK") {
@@ -56,14 +57,14 @@ fn found(result: &Value) -> Result<Value, ApiError> {
 }
 
 fn not_found() -> ApiError {
-    DSNJ.error("003")
+    DSNJ.error(Subcode::NotFound)
         .with_title("Entité non trouvée")
         .with_detail("Le ou les paramètre(s) d'entrée n'existent pas, ne sont pas connus, ou ne comportent aucune information pour cet appel. Veuillez vérifier que votre recherche est couverte par le périmètre de l'API.")
 }
 
 fn unknown(why: &'static str) -> ApiError {
     tracing::warn!(provider = DSNJ.name, why, "unexpected upstream answer");
-    DSNJ.error("999")
+    DSNJ.error(Subcode::Unknown)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use passerelle_catalogue::Endpoint;
 use passerelle_core::identity::FRANCE;
 use passerelle_core::translit::fold;
-use passerelle_core::{ApiError, Civility, ErrorKind, ProviderInfo, Query, Sexe};
+use passerelle_core::{codes, ApiError, Civility, ErrorKind, ProviderInfo, Query, Sexe};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -170,7 +170,7 @@ impl Provider for DsnjProvider {
     }
 
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
-        let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
+        let civility = call.civility.ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
         // A FranceConnect identity has not been through `parse_extras`.
         if too_young(civility, call.today) {
             return Err(age_error());

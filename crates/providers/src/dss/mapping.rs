@@ -1,5 +1,6 @@
 //! From the DSS upstream's answers to the contract's `data` and errors.
 
+use passerelle_core::{codes, Subcode};
 use chrono::{Datelike, NaiveDate};
 use passerelle_core::{ApiError, ProviderInfo};
 use reqwest::StatusCode;
@@ -28,35 +29,35 @@ pub fn upstream_error(status: StatusCode, regime: Option<&str>, body: &[u8]) -> 
         .and_then(Value::as_str)
         .unwrap_or_default();
     match status.as_u16() {
-        404 if upstream.is_none() => CNAV.error("999"),
+        404 if upstream.is_none() => CNAV.error(Subcode::Unknown),
         404 => not_found(error_code, regime),
-        400 => ApiError::gateway("00366")
+        400 => ApiError::gateway(codes::CIVILITY_MALFORMED)
             .with_meta(
                 "provider_error_code",
                 error_code.map(Value::from).unwrap_or(Value::Null),
             )
             .with_meta("provider_error_message", message),
-        401 | 403 => CNAV.error("006"),
-        429 => CNAV.error("008"),
-        500 => CNAV.error("000"),
-        _ => CNAV.error("999"),
+        401 | 403 => CNAV.error(Subcode::Authentication),
+        429 => CNAV.error(Subcode::TooManyRequests),
+        500 => CNAV.error(Subcode::Internal),
+        _ => CNAV.error(Subcode::Unknown),
     }
 }
 
 fn not_found(error_code: Option<i64>, regime: Option<&str>) -> ApiError {
     let absent = |name: &'static str, prefix: &'static str, body: &str| {
         ProviderInfo { name, prefix }
-            .error("003")
+            .error(Subcode::NotFound)
             .with_title(format!("Dossier allocataire absent {name}"))
             .with_detail(format!("Le dossier allocataire n'a pas été trouvé auprès de {body}."))
     };
     match (error_code, regime) {
-        (Some(40409), _) => ApiError::gateway("00355"),
+        (Some(40409), _) => ApiError::gateway(codes::ALLOCATAIRE_UNIDENTIFIED),
         (Some(40406 | 40412), _) => ProviderInfo {
             name: "CNAF & MSA",
             prefix: "35",
         }
-        .error("003")
+        .error(Subcode::NotFound)
         .with_title("Allocataire non référencé")
         .with_detail("L'allocataire n'est pas référencé auprès des caisses éligibles"),
         (_, Some(REGIME_CNAF)) => absent("CNAF", "23", "la CNAF"),
@@ -77,7 +78,7 @@ pub fn build(
     let body = body
         .as_object()
         .filter(|b| !b.is_empty())
-        .ok_or_else(|| CNAV.error("999"))?;
+        .ok_or_else(|| CNAV.error(Subcode::Unknown))?;
     let data = match resource {
         "revenu_solidarite_active" => with_majoration(body, "FA3102", "FA3101"),
         "prime_activite" => with_majoration(body, "FA3106", "FA3105"),
@@ -92,7 +93,7 @@ pub fn build(
     };
     data.ok_or_else(|| {
         tracing::warn!(resource, "DSS answer does not have the expected shape");
-        CNAV.error("999")
+        CNAV.error(Subcode::Unknown)
     })
 }
 

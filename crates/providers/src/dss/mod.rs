@@ -6,6 +6,7 @@ mod mapping;
 pub mod simulator;
 mod wire;
 
+use passerelle_core::{codes, Subcode};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -170,11 +171,11 @@ impl Provider for DssProvider {
         let prestation = self
             .prestations
             .get(call.endpoint.resource)
-            .ok_or_else(|| ApiError::gateway("00500"))?;
-        let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
+            .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
+        let civility = call.civility.ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
         let query = wire::query(civility, call.endpoint.resource, call.extras);
         let response = self
-            .call_upstream(prestation, &query, call.request_id, call.recipient.as_str())
+            .call_upstream(prestation, &query, call.request_id, call.recipient())
             .await?;
         let status = response.status();
         let regime = response
@@ -186,7 +187,7 @@ impl Provider for DssProvider {
         if status != StatusCode::OK {
             return Err(mapping::upstream_error(status, regime.as_deref(), &body));
         }
-        let json: Value = serde_json::from_slice(&body).map_err(|_| CNAV.error("999"))?;
+        let json: Value = serde_json::from_slice(&body).map_err(|_| CNAV.error(Subcode::Unknown))?;
         mapping::build(
             call.endpoint.resource,
             &json,
@@ -230,11 +231,11 @@ fn parse_period(query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>
         None => Some(year),
         Some(Ok(a)) if (year - 2..=year).contains(&a) => Some(a),
         Some(Ok(a)) if a > 999 && a <= 9999 => {
-            errors.push(ApiError::gateway("00356"));
+            errors.push(ApiError::gateway(codes::ANNEE_OUT_OF_RANGE));
             None
         }
         Some(_) => {
-            errors.push(ApiError::gateway("00353"));
+            errors.push(ApiError::gateway(codes::ANNEE_INVALID));
             None
         }
     };
@@ -242,7 +243,7 @@ fn parse_period(query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>
         None => Some(today.month()),
         Some(Ok(m)) if (1..=12).contains(&m) && !(annee == Some(year) && m > today.month()) => Some(m),
         Some(_) => {
-            errors.push(ApiError::gateway("00354"));
+            errors.push(ApiError::gateway(codes::MOIS_INVALID));
             None
         }
     };

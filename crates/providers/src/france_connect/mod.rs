@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use passerelle_core::identity::{is_commune_code, is_name, FRANCE};
-use passerelle_core::{ApiError, BirthDate, Civility, ProviderInfo, Sexe};
+use passerelle_core::{codes, ApiError, BirthDate, Civility, Code, ProviderInfo, Sexe, Subcode};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
@@ -131,7 +131,7 @@ impl FranceConnect {
     pub async fn check(&self, key: &EncryptionKey, api: &str, token: &str) -> Result<Checked, Vec<ApiError>> {
         let jwe = self.check_token(api, token).await?;
         let jws = key.decrypt(&jwe).map_err(|e| unreadable("JWE", &e))?;
-        let jws = String::from_utf8(jws).map_err(|_| vec![FRANCE_CONNECT.error("999")])?;
+        let jws = String::from_utf8(jws).map_err(|_| vec![FRANCE_CONNECT.error(Subcode::Unknown)])?;
         let claims = self.verify(&jws).await?;
         introspection(&claims)
     }
@@ -139,7 +139,7 @@ impl FranceConnect {
     async fn check_token(&self, api: &str, token: &str) -> Result<String, Vec<ApiError>> {
         let Some(credentials) = self.config.clients.get(api) else {
             tracing::error!(api, "no FranceConnect client configured for this API");
-            return Err(vec![FRANCE_CONNECT.error("999")]);
+            return Err(vec![FRANCE_CONNECT.error(Subcode::Unknown)]);
         };
         let form = [
             ("client_id", credentials.client_id.as_str()),
@@ -191,13 +191,13 @@ impl FranceConnect {
             .map_err(|e| vec![http::transport_error(FRANCE_CONNECT, &e)])?;
         if response.status() != StatusCode::OK {
             tracing::warn!(status = %response.status(), "FranceConnect JWKS not available");
-            return Err(vec![FRANCE_CONNECT.error("999")]);
+            return Err(vec![FRANCE_CONNECT.error(Subcode::Unknown)]);
         }
-        let jwks: Value = response.json().await.map_err(|_| vec![FRANCE_CONNECT.error("999")])?;
+        let jwks: Value = response.json().await.map_err(|_| vec![FRANCE_CONNECT.error(Subcode::Unknown)])?;
         let keys = VerifyingKey::from_jwks(&jwks);
         if keys.is_empty() {
             tracing::warn!("FranceConnect JWKS holds no P-256 signature key");
-            return Err(vec![FRANCE_CONNECT.error("999")]);
+            return Err(vec![FRANCE_CONNECT.error(Subcode::Unknown)]);
         }
         Ok(keys)
     }
@@ -205,7 +205,7 @@ impl FranceConnect {
 
 fn unreadable(layer: &str, error: &JoseError) -> Vec<ApiError> {
     tracing::warn!(layer, error = %error, "FranceConnect answer refused");
-    vec![FRANCE_CONNECT.error("999")]
+    vec![FRANCE_CONNECT.error(Subcode::Unknown)]
 }
 
 /// FranceConnect's refusals (`{"error": …}` on 400 or 401); anything else is unknown.
@@ -214,11 +214,11 @@ fn refusal(status: StatusCode, body: &str) -> ApiError {
         .ok()
         .and_then(|v| v["error"].as_str().map(str::to_string));
     match (status.as_u16(), error.as_deref()) {
-        (400 | 401, Some("invalid_request")) => ApiError::gateway("50001"),
-        (400 | 401, Some("invalid_client")) => ApiError::gateway("50002"),
+        (400 | 401, Some("invalid_request")) => ApiError::gateway(codes::FC_TOKEN_MALFORMED),
+        (400 | 401, Some("invalid_client")) => ApiError::gateway(codes::FC_TOKEN_UNKNOWN),
         _ => {
             tracing::warn!(status = status.as_u16(), error, "FranceConnect check-token failed");
-            FRANCE_CONNECT.error("999")
+            FRANCE_CONNECT.error(Subcode::Unknown)
         }
     }
 }
@@ -226,10 +226,10 @@ fn refusal(status: StatusCode, body: &str) -> ApiError {
 /// The verified claims' `token_introspection`: active, with the identity pivot.
 fn introspection(claims: &Value) -> Result<Checked, Vec<ApiError>> {
     let Some(ti) = claims.get("token_introspection").filter(|v| v.is_object()) else {
-        return Err(vec![FRANCE_CONNECT.error("999")]);
+        return Err(vec![FRANCE_CONNECT.error(Subcode::Unknown)]);
     };
     if ti["active"] != Value::Bool(true) {
-        return Err(vec![ApiError::gateway("50002")]);
+        return Err(vec![ApiError::gateway(codes::FC_TOKEN_UNKNOWN)]);
     }
     let scope = ti["scope"].as_str().unwrap_or_default();
     if !grants_pivot(scope)
@@ -239,9 +239,9 @@ fn introspection(claims: &Value) -> Result<Checked, Vec<ApiError>> {
             .any(|claim| ti.get(*claim).is_none_or(Value::is_null))
     {
         let shown = if scope.is_empty() { "aucun" } else { scope };
-        return Err(vec![ApiError::gateway("50003").with_detail(format!(
+        return Err(vec![ApiError::gateway(codes::FC_NO_PIVOT).with_detail(format!(
             "{} Scopes du jeton : {shown}.",
-            ApiError::gateway("50003").detail
+            ApiError::gateway(codes::FC_NO_PIVOT).detail
         ))]);
     }
     Ok(Checked {
@@ -285,12 +285,12 @@ pub fn civility(ti: &Value) -> Result<Civility, Vec<ApiError>> {
     let nom_naissance = text("family_name");
     if !is_name(&nom_naissance) {
         errors
-            .push(ApiError::gateway("00420").with_detail("Le nom de naissance donné par FranceConnect est invalide."));
+            .push(ApiError::gateway(codes::NOM_MISSING).with_detail("Le nom de naissance donné par FranceConnect est invalide."));
     }
     let given_name = text("given_name");
     let prenoms: Vec<String> = given_name.split_whitespace().map(str::to_string).collect();
     if prenoms.is_empty() || !prenoms.iter().all(|p| is_name(p)) {
-        errors.push(ApiError::gateway("00421").with_detail("Les prénoms donnés par FranceConnect sont invalides."));
+        errors.push(ApiError::gateway(codes::PRENOMS_MISSING).with_detail("Les prénoms donnés par FranceConnect sont invalides."));
     }
     let naissance = birth_date(&text("birthdate"), &mut errors);
     let commune = text("birthplace");
@@ -314,7 +314,7 @@ pub fn civility(ti: &Value) -> Result<Civility, Vec<ApiError>> {
 /// `YYYY-MM-DD`, each part checked in turn as the identite mode does.
 fn birth_date(raw: &str, errors: &mut Vec<ApiError>) -> BirthDate {
     let mut parts = raw.splitn(3, '-');
-    let mut part = |code: &str, range: std::ops::RangeInclusive<u32>| {
+    let mut part = |code: Code, range: std::ops::RangeInclusive<u32>| {
         let value = parts
             .next()
             .and_then(|p| p.parse::<u32>().ok())
@@ -326,12 +326,12 @@ fn birth_date(raw: &str, errors: &mut Vec<ApiError>) -> BirthDate {
         }
         value
     };
-    let annee = part("00422", 1..=9999).and_then(|v| u16::try_from(v).ok());
-    let mois = part("00423", 1..=12).and_then(|v| u8::try_from(v).ok());
-    let jour = part("00424", 1..=31).and_then(|v| u8::try_from(v).ok());
+    let annee = part(codes::BIRTH_YEAR_MISSING, 1..=9999).and_then(|v| u16::try_from(v).ok());
+    let mois = part(codes::BIRTH_MONTH_MISSING, 1..=12).and_then(|v| u8::try_from(v).ok());
+    let jour = part(codes::BIRTH_DAY_MISSING, 1..=31).and_then(|v| u8::try_from(v).ok());
     if let (Some(a), Some(m), Some(j)) = (annee, mois, jour) {
         if NaiveDate::from_ymd_opt(i32::from(a), u32::from(m), u32::from(j)).is_none() {
-            errors.push(ApiError::gateway("00425"));
+            errors.push(ApiError::gateway(codes::BIRTH_DATE_INVALID));
         }
     }
     BirthDate { annee, mois, jour }

@@ -1,5 +1,6 @@
 //! From France Travail's answers to the contract's `data` and errors.
 
+use passerelle_core::Subcode;
 use chrono::NaiveDate;
 use passerelle_core::ApiError;
 use reqwest::StatusCode;
@@ -11,14 +12,14 @@ use crate::http;
 /// The contract's "not found", as published (without the generic suffix).
 pub fn not_found() -> ApiError {
     FRANCE_TRAVAIL
-        .error("003")
+        .error(Subcode::NotFound)
         .with_title("Entité non trouvée")
         .with_detail("Aucune situation France Travail n'a pu être trouvée avec les critères de recherche fournis.")
 }
 
 fn unknown(why: &str) -> ApiError {
     tracing::warn!(provider = FRANCE_TRAVAIL.name, why, "unexpected France Travail answer");
-    FRANCE_TRAVAIL.error("999")
+    FRANCE_TRAVAIL.error(Subcode::Unknown)
 }
 
 /// Maps one upstream answer of `resource` to `data` or to the contract's error.
@@ -28,10 +29,10 @@ pub fn answer(resource: &str, status: StatusCode, body: &[u8], identifiant: &str
     }
     match (resource, status.as_u16()) {
         (_, 404) | ("statut", 206) | ("indemnites", 204) => Err(not_found()),
-        (_, 500) if is_upstream_timeout(body) => Err(FRANCE_TRAVAIL.error("002")),
+        (_, 500) if is_upstream_timeout(body) => Err(FRANCE_TRAVAIL.error(Subcode::Timeout)),
         (_, 401 | 403) => {
             tracing::error!(provider = FRANCE_TRAVAIL.name, %status, "upstream refused the gateway's token");
-            Err(FRANCE_TRAVAIL.error("006"))
+            Err(FRANCE_TRAVAIL.error(Subcode::Authentication))
         }
         (_, 200) => {
             let json: Value = serde_json::from_slice(body).map_err(|_| unknown("body is not JSON"))?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_catalogue::Endpoint;
-use passerelle_core::{ApiError, ProviderInfo, Query};
+use passerelle_core::{codes, ApiError, ProviderInfo, Query};
 use reqwest::StatusCode;
 use serde::Deserialize;
 
@@ -116,7 +116,7 @@ impl FranceTravailProvider {
                 .client
                 .get(&self.indemnites_url)
                 .query(&[("loginMnemotechnique", identifiant)]),
-            _ => return Err(ApiError::gateway("00500")),
+            _ => return Err(ApiError::gateway(codes::INTERNAL)),
         };
         let response = request
             .header("Content-Type", "application/json")
@@ -142,7 +142,7 @@ fn parse_identifiant(query: &Query) -> Result<Extras, Vec<ApiError>> {
     match query.get("identifiant").filter(|v| !v.trim().is_empty()) {
         Some(identifiant) => Ok(Extras::from([("identifiant".into(), identifiant.into())])),
         None => Err(vec![
-            ApiError::gateway("00380").with_detail("L'identifiant est manquant")
+            ApiError::gateway(codes::IDENTIFIANT_INVALID).with_detail("L'identifiant est manquant")
         ]),
     }
 }
@@ -161,7 +161,7 @@ impl Provider for FranceTravailProvider {
         let identifiant = call
             .extras
             .get("identifiant")
-            .ok_or_else(|| ApiError::gateway("00500"))?;
+            .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
         let resource = call.endpoint.resource;
         let (status, body) = self.call_upstream(resource, identifiant, call.caller).await?;
         mapping::answer(resource, status, &body, identifiant).map(Fetched::from)

@@ -1,5 +1,6 @@
 //! From the GIP-MDS upstream's answer to the contract's `data` and errors.
 
+use passerelle_core::{codes, Subcode};
 use passerelle_core::ApiError;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -69,7 +70,7 @@ pub fn build(status: StatusCode, body: &[u8]) -> Result<Value, ApiError> {
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         tracing::error!(provider = GIP_MDS.name, %status, "upstream refused the gateway's token");
-        return Err(GIP_MDS.error("006"));
+        return Err(GIP_MDS.error(Subcode::Authentication));
     }
     let json: Value = serde_json::from_slice(body).map_err(|_| unknown("body is not JSON"))?;
     let error_code = json.pointer("/erreurs/0/code").and_then(Value::as_str);
@@ -142,19 +143,19 @@ fn status(found: Option<&Found>) -> Value {
 
 fn not_found() -> ApiError {
     GIP_MDS
-        .error("003")
+        .error(Subcode::NotFound)
         .with_title("Entité non trouvée")
         .with_detail("Le ou les paramètre(s) d'entrée n'existent pas, ne sont pas connus, ou ne comportent aucune information pour cet appel. Veuillez vérifier que votre recherche est couverte par le périmètre de l'API.")
 }
 
 /// 422 `00391`: the identity matches several people.
 fn homonyms() -> ApiError {
-    ApiError::gateway("00391").with_detail("Les paramètres d'identité correspondent à plusieurs personnes. Nous ne pouvons pas fournir les informations de service civique pour cet individu.")
+    ApiError::gateway(codes::SEVERAL_PEOPLE).with_detail("Les paramètres d'identité correspondent à plusieurs personnes. Nous ne pouvons pas fournir les informations de service civique pour cet individu.")
 }
 
 fn unknown(why: &'static str) -> ApiError {
     tracing::warn!(provider = GIP_MDS.name, why, "unexpected upstream answer");
-    GIP_MDS.error("999")
+    GIP_MDS.error(Subcode::Unknown)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Datelike;
-use passerelle_core::{ApiError, Civility, ProviderInfo};
+use passerelle_core::{codes, ApiError, Civility, ProviderInfo};
 use reqwest::StatusCode;
 use serde::Deserialize;
 
@@ -123,7 +123,7 @@ impl Provider for GipMdsProvider {
         let (nom, prenom, date) = call
             .civility
             .and_then(search)
-            .ok_or_else(|| ApiError::gateway("00500"))?;
+            .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
         let response = self.contracts(&nom, prenom, &date).await?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| http::transport_error(GIP_MDS, &e))?;

@@ -1,5 +1,6 @@
 //! MEN upstream answers → the contract's `data` (unmasked) or its errors.
 
+use passerelle_core::Subcode;
 use passerelle_core::ApiError;
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
@@ -22,17 +23,17 @@ const REGIMES: &[(&str, &str)] = &[
 pub fn upstream_error(status: StatusCode) -> ApiError {
     match status.as_u16() {
         404 => MEN
-            .error("003")
+            .error(Subcode::NotFound)
             .with_title("Entité non trouvée")
             .with_detail("Aucun élève n'a pu être trouvé avec les critères de recherche fournis."),
-        500 => MEN.error("000"),
-        _ => MEN.error("999"),
+        500 => MEN.error(Subcode::Internal),
+        _ => MEN.error(Subcode::Unknown),
     }
 }
 
 /// "No scolarité" reuses sub-code 004, as the real gateway does (404, not DNS).
 fn no_scolarite() -> ApiError {
-    MEN.error("003")
+    MEN.error(Subcode::NotFound)
         .with_code("30004")
         .with_title("Scolarité non trouvée")
         .with_detail("Aucune scolarité n'a pu être trouvée pour cet élève")
@@ -40,7 +41,7 @@ fn no_scolarite() -> ApiError {
 
 /// Maps a 200 body. Anything unexpected is `30999`, never a panic.
 pub fn build(body: &Value, version: u8) -> Result<Value, ApiError> {
-    let unknown = || MEN.error("999");
+    let unknown = || MEN.error(Subcode::Unknown);
     let identification = body.get("identification").ok_or_else(unknown)?;
     let scolarite = body.get("info-scolarite").ok_or_else(unknown)?;
     let est_scolarise = scolarite

@@ -6,6 +6,7 @@ mod mapping;
 mod params;
 pub mod simulator;
 
+use passerelle_core::{codes, Subcode};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -102,7 +103,7 @@ impl MenProvider {
     }
 
     async fn search(&self, call: &Call<'_>) -> Result<reqwest::Response, ApiError> {
-        let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
+        let civility = call.civility.ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
         let token = self.token.get(&self.client, MEN).await?;
         let request = match call.extras.get("codeEtablissement") {
             Some(uai) => self
@@ -116,7 +117,7 @@ impl MenProvider {
         };
         let response = request
             .header("Authorization", format!("Bearer {token}"))
-            .header("X-Siret-Partenaire", call.recipient.as_str())
+            .header("X-Siret-Partenaire", call.recipient())
             .header("Content-Type", "application/json")
             .send()
             .await
@@ -194,7 +195,7 @@ impl Provider for MenProvider {
         if status != StatusCode::OK {
             return Err(mapping::upstream_error(status));
         }
-        let json: Value = serde_json::from_slice(&body).map_err(|_| MEN.error("999"))?;
+        let json: Value = serde_json::from_slice(&body).map_err(|_| MEN.error(Subcode::Unknown))?;
         mapping::build(&json, call.version).map(Fetched::from)
     }
 

@@ -3,7 +3,7 @@
 //! perimeter (degree plus départements or académies). Every error is gathered, as the
 //! real validators do.
 
-use passerelle_core::{ApiError, Query};
+use passerelle_core::{codes, ApiError, Query};
 
 use crate::Extras;
 
@@ -41,7 +41,7 @@ fn annee_scolaire(query: &Query) -> Result<String, ApiError> {
     if valid {
         Ok(value.to_string())
     } else {
-        Err(ApiError::gateway("00411"))
+        Err(ApiError::gateway(codes::ANNEE_SCOLAIRE_INVALID))
     }
 }
 
@@ -62,10 +62,10 @@ fn raw_values<'a>(query: &'a Query, key: &str) -> Vec<&'a str> {
 fn search(query: &Query) -> Result<Extras, Vec<ApiError>> {
     let perimeter = present(query, DEPARTEMENTS) || present(query, REGIONS);
     match (query.get("codeEtablissement"), perimeter) {
-        (Some(_), true) => Err(vec![ApiError::gateway("00419")]),
+        (Some(_), true) => Err(vec![ApiError::gateway(codes::PERIMETER_EXCLUSIVE)]),
         (Some(code), false) => school(code.trim()).map_err(|e| vec![e]),
         (None, true) => perimetre(query),
-        (None, false) => Err(vec![ApiError::gateway("00410").with_detail(
+        (None, false) => Err(vec![ApiError::gateway(codes::ETABLISSEMENT_INVALID).with_detail(
             "Indiquez le code établissement (7 chiffres et 1 lettre), ou bien un périmètre : degreEtablissement avec codesBcnDepartements[] ou codesBcnRegions[].",
         )]),
     }
@@ -78,7 +78,7 @@ fn school(code: &str) -> Result<Extras, ApiError> {
     if valid {
         Ok(Extras::from([("codeEtablissement".into(), code.into())]))
     } else {
-        Err(ApiError::gateway("00410"))
+        Err(ApiError::gateway(codes::ETABLISSEMENT_INVALID))
     }
 }
 
@@ -86,23 +86,23 @@ fn perimetre(query: &Query) -> Result<Extras, Vec<ApiError>> {
     let mut errors = Vec::new();
     let degre = query.get("degreEtablissement").map(str::trim);
     if !matches!(degre, Some("1D" | "2D")) {
-        errors.push(ApiError::gateway("00412"));
+        errors.push(ApiError::gateway(codes::DEGRE_INVALID));
     }
     let (kind, key) = match (present(query, DEPARTEMENTS), present(query, REGIONS)) {
         (true, false) => ("departement", DEPARTEMENTS),
         (false, true) => ("region", REGIONS),
         _ => {
-            errors.push(ApiError::gateway("00413"));
+            errors.push(ApiError::gateway(codes::PERIMETER_INVALID));
             return Err(errors);
         }
     };
     let values = raw_values(query, key);
     if values.iter().any(|v| v.is_empty()) {
-        errors.push(ApiError::gateway("00414").with_parameter(key));
+        errors.push(ApiError::gateway(codes::PERIMETER_EMPTY).with_parameter(key));
     } else if kind == "departement" && !values.iter().all(|v| is_departement(v)) {
-        errors.push(ApiError::gateway("00416"));
+        errors.push(ApiError::gateway(codes::DEPARTEMENT_INVALID));
     } else if kind == "region" && !values.iter().all(|v| is_region(v)) {
-        errors.push(ApiError::gateway("00417"));
+        errors.push(ApiError::gateway(codes::REGION_INVALID));
     }
     if !errors.is_empty() {
         return Err(errors);

@@ -1,6 +1,7 @@
 //! MESRI's answer → the contract's `data`. Anything that is not the documented shape
 //! is `25999`: never a panic, never a half-built payload.
 
+use passerelle_core::Subcode;
 use passerelle_core::ApiError;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -28,7 +29,7 @@ pub fn answer(status: StatusCode, body: &[u8]) -> Result<Value, ApiError> {
         404 => Err(not_found()),
         401 | 403 => {
             tracing::error!(provider = MESRI.name, %status, "upstream refused the gateway's API key");
-            Err(MESRI.error("006"))
+            Err(MESRI.error(Subcode::Authentication))
         }
         _ => Err(unexpected("an unexpected status")),
     }
@@ -36,13 +37,13 @@ pub fn answer(status: StatusCode, body: &[u8]) -> Result<Value, ApiError> {
 
 fn unexpected(what: &str) -> ApiError {
     tracing::warn!(provider = MESRI.name, what, "unexpected upstream answer");
-    MESRI.error("999")
+    MESRI.error(Subcode::Unknown)
 }
 
 /// As the contract publishes it (the sandbox cases): 404 `25003`.
 pub fn not_found() -> ApiError {
     let mut error = MESRI
-        .error("003")
+        .error(Subcode::NotFound)
         .with_detail("Aucun étudiant n'a pu être trouvé avec les critères de recherche fournis.");
     error.title = "Entité non trouvée".into();
     error

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_catalogue::{Endpoint, Mode};
-use passerelle_core::{ApiError, Civility, ProviderInfo, Query, Sexe};
+use passerelle_core::{codes, ApiError, Civility, ProviderInfo, Query, Sexe};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -142,15 +142,15 @@ impl Provider for MesriProvider {
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let request = match call.endpoint.mode {
             Mode::Ine => {
-                let ine = call.extras.get("ine").ok_or_else(|| ApiError::gateway("00500"))?;
+                let ine = call.extras.get("ine").ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
                 self.by_ine(ine)
             }
             // FranceConnect's identity is searched as a given one is.
             Mode::Identite | Mode::FranceConnect => {
-                let civility = call.civility.ok_or_else(|| ApiError::gateway("00500"))?;
+                let civility = call.civility.ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
                 self.by_civility(&self.civility_body(civility).await)
             }
-            Mode::Identifiant => return Err(ApiError::gateway("00500")),
+            Mode::Identifiant => return Err(ApiError::gateway(codes::INTERNAL)),
         };
         self.send(request, call.caller).await.map(Fetched::from)
     }
@@ -171,10 +171,10 @@ const PING_INE: &str = "1234567890G";
 fn parse_ine(query: &Query) -> Result<Extras, ApiError> {
     match query.get("ine").map(str::trim) {
         Some(ine) if is_ine(ine) => Ok(Extras::from([("ine".into(), ine.to_string())])),
-        Some(_) => Err(ApiError::gateway("00360").with_detail(
+        Some(_) => Err(ApiError::gateway(codes::INE_MALFORMED).with_detail(
             "L'INE doit compter 11 caractères (chiffres et lettres) dans l'un des formats RNIE, BEA, base 36 ou SIFA.",
         )),
-        None => Err(ApiError::gateway("00360").with_detail("Le paramètre ine est obligatoire.")),
+        None => Err(ApiError::gateway(codes::INE_MALFORMED).with_detail("Le paramètre ine est obligatoire.")),
     }
 }
 

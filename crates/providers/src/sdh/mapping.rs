@@ -1,5 +1,6 @@
 //! From the SDH upstream's athlete record to the contract's `data` and errors.
 
+use passerelle_core::{codes, Subcode};
 use chrono::NaiveDate;
 use passerelle_core::ApiError;
 use reqwest::StatusCode;
@@ -12,7 +13,7 @@ type Object = Map<String, Value>;
 
 fn unknown(why: &str) -> ApiError {
     tracing::warn!(provider = SDH.name, why, "unexpected SDH answer");
-    SDH.error("999")
+    SDH.error(Subcode::Unknown)
 }
 
 /// Maps one upstream answer to `data` or to the contract's error.
@@ -21,14 +22,14 @@ pub fn answer(status: StatusCode, body: &[u8], today: NaiveDate) -> Result<Value
         return Err(error);
     }
     match status.as_u16() {
-        404 => Err(SDH.error("003").with_title("Entité non trouvée")),
+        404 => Err(SDH.error(Subcode::NotFound).with_title("Entité non trouvée")),
         // The upstream refused the identifier: the published sandbox answers 00366.
         400 => {
-            Err(ApiError::gateway("00366").with_detail("Un ou plusieurs paramètres ne sont pas correctement formatés"))
+            Err(ApiError::gateway(codes::CIVILITY_MALFORMED).with_detail("Un ou plusieurs paramètres ne sont pas correctement formatés"))
         }
         401 | 403 => {
             tracing::error!(provider = SDH.name, %status, "upstream refused the gateway's token");
-            Err(SDH.error("006"))
+            Err(SDH.error(Subcode::Authentication))
         }
         200 => {
             let json: Value = serde_json::from_slice(body).map_err(|_| unknown("body is not JSON"))?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_catalogue::Endpoint;
-use passerelle_core::{ApiError, ProviderInfo, Query};
+use passerelle_core::{codes, ApiError, ProviderInfo, Query};
 use reqwest::StatusCode;
 use serde::Deserialize;
 
@@ -111,7 +111,7 @@ fn parse_identifiant(query: &Query) -> Result<Extras, Vec<ApiError>> {
     let digits = |v: &&str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
     match query.get("identifiant").filter(digits) {
         Some(identifiant) => Ok(Extras::from([("identifiant".into(), identifiant.into())])),
-        None => Err(vec![ApiError::gateway("00380").with_detail(
+        None => Err(vec![ApiError::gateway(codes::IDENTIFIANT_INVALID).with_detail(
             "L'identifiant est manquant ou n'est pas composé uniquement de chiffres",
         )]),
     }
@@ -131,7 +131,7 @@ impl Provider for SdhProvider {
         let identifiant = call
             .extras
             .get("identifiant")
-            .ok_or_else(|| ApiError::gateway("00500"))?;
+            .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
         let (status, body) = self.call_upstream(identifiant).await?;
         mapping::answer(status, &body, call.today).map(Fetched::from)
     }

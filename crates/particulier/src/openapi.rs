@@ -107,7 +107,7 @@ fn operation(endpoint: &Endpoint, version: u8) -> Value {
     };
     json!({"get": {
         "summary": format!("[{mode}] {}", endpoint.title),
-        "operationId": endpoint.operation_id(version),
+        "operationId": passerelle_catalogue::operation_id(endpoint, version),
         "security": [{"jwt_bearer_token": []}],
         "parameters": parameters,
         "responses": {

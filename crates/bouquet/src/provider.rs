@@ -1,0 +1,87 @@
+//! A data provider behind one trait: the pipeline hands it a checked call and gets the
+//! contract's `data` back.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use passerelle_core::{ApiError, Civility, ProviderInfo, Purpose, Query};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{Endpoint, ProviderId};
+
+/// Endpoint-specific parameters after parsing, in a stable order (they are part of
+/// the cache key and of the journal's parameter hash).
+pub type Extras = BTreeMap<String, String>;
+
+/// Everything a provider needs for one call.
+pub struct Call<'a> {
+    pub endpoint: &'static Endpoint,
+    /// The API version called (fields may differ between versions).
+    pub version: u8,
+    /// Who asks, for upstreams that want to know (a token id, or a citizen's key).
+    pub caller: &'a str,
+    pub civility: Option<&'a Civility>,
+    pub extras: &'a Extras,
+    /// The bouquet's mandatory purpose parameters, checked.
+    pub purpose: &'a Purpose,
+    pub request_id: &'a str,
+    pub today: NaiveDate,
+}
+
+impl Call<'_> {
+    /// The SIRET of the organisation the data is for.
+    pub fn recipient(&self) -> &str {
+        self.purpose.get("recipient").map(String::as_str).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync {
+    fn info(&self) -> ProviderInfo;
+
+    /// Parses the endpoint's own parameters (beyond identity). Errors are 422s.
+    fn parse_extras(&self, _endpoint: &Endpoint, _query: &Query, _today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+        Ok(Extras::new())
+    }
+
+    /// Calls the upstream and maps its answer to the contract's `data` (unmasked) and `meta`.
+    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError>;
+
+    /// Checks the real upstream with a canned call. The gateway caps it at 5 s.
+    async fn ping(&self) -> Health {
+        Health::Unknown
+    }
+}
+
+/// A provider's answer: the contract's `data`, before masking, and its `meta`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fetched {
+    pub data: Value,
+    #[serde(default)]
+    pub meta: serde_json::Map<String, Value>,
+}
+
+impl From<Value> for Fetched {
+    fn from(data: Value) -> Self {
+        Fetched {
+            data,
+            meta: serde_json::Map::new(),
+        }
+    }
+}
+
+/// What a provider ping found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// The upstream did not answer as expected; the reason is for the logs.
+    Down(String),
+    /// The provider has no way to check.
+    Unknown,
+}
+
+/// The providers of a bouquet, by id.
+pub type Registry = HashMap<ProviderId, Arc<dyn Provider>>;

@@ -1,0 +1,226 @@
+//! Who calls. On token routes, the layer `identify` checks the Passerelle token
+//! (signature, record, revocation, expiry, IP) before the rate limit; on FranceConnect
+//! routes it only takes the citizen's token, so that the rate limit (by the token's
+//! hash) runs before FranceConnect is asked. The handler then extracts a `Caller`:
+//! `Caller::Token`, or `Caller::Citizen` once the source has checked the token.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use passerelle_bouquet::Mode;
+use passerelle_core::{codes, ApiError, Civility};
+use passerelle_providers::france_connect::USER_ID;
+use sha2::{Digest, Sha256};
+
+use crate::auth;
+use crate::config::GatewayConfig;
+use crate::error::Errors;
+use crate::limits::Quota;
+use crate::record::{Matched, Recorder};
+use crate::throttle::RateKey;
+use crate::Served;
+
+/// Who called, as the journal keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerId {
+    Token(uuid::Uuid),
+    Citizen(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Token(auth::Caller),
+    Citizen(Citizen),
+}
+
+/// A person calling through FranceConnect: a key of their own (a salted hash of their
+/// identity, so that two citizens' calls are told apart and neither is named), the
+/// scopes of their FranceConnect token, and the identity the call is about.
+#[derive(Debug, Clone)]
+pub struct Citizen {
+    pub id: String,
+    pub scopes: HashSet<String>,
+    pub identity: Identity,
+}
+
+/// The identity FranceConnect gave, checked; or, from a recorded source, as the
+/// query parameters its cases are matched on.
+#[derive(Debug, Clone)]
+pub enum Identity {
+    Checked(Civility),
+    Recorded(Vec<(String, String)>),
+}
+
+/// What a source says of a FranceConnect token.
+#[derive(Debug, Clone)]
+pub struct CitizenCheck {
+    pub scopes: HashSet<String>,
+    pub identity: Identity,
+}
+
+impl Caller {
+    pub fn scopes(&self) -> &HashSet<String> {
+        match self {
+            Caller::Token(token) => &token.scopes,
+            Caller::Citizen(citizen) => &citizen.scopes,
+        }
+    }
+
+    pub fn id(&self) -> CallerId {
+        match self {
+            Caller::Token(token) => CallerId::Token(token.record.jti),
+            Caller::Citizen(citizen) => CallerId::Citizen(citizen.id.clone()),
+        }
+    }
+
+    /// Who upstreams are told asks: the token, or for every FranceConnect call the
+    /// contract's one fixed user.
+    pub fn upstream_id(&self) -> String {
+        match self {
+            Caller::Token(token) => token.record.jti.to_string(),
+            Caller::Citizen(_) => USER_ID.to_string(),
+        }
+    }
+
+    /// The key of this caller's in-flight locks.
+    pub fn lock_key(&self) -> String {
+        match self {
+            Caller::Token(token) => token.record.jti.to_string(),
+            Caller::Citizen(citizen) => format!("citizen:{}", citizen.id),
+        }
+    }
+}
+
+/// A FranceConnect token presented on a FranceConnect route, not yet checked.
+#[derive(Clone)]
+struct Presented(String);
+
+pub async fn identify(
+    State(served): State<Arc<Served>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(matched) = request.extensions().get::<Matched>().cloned() else {
+        return Errors::from(ApiError::gateway(codes::INTERNAL)).into_response();
+    };
+    let config = &served.app.config;
+    let headers = request.headers();
+    let (rate, presented) = if matched.endpoint.mode == Mode::FranceConnect {
+        let Some(token) = auth::bearer(headers) else {
+            return Errors::from(ApiError::gateway(codes::TOKEN_INVALID)).into_response();
+        };
+        let rate = RateKey {
+            key: token_hash(token),
+            quota: Quota::per_second(config.limits.per_second),
+        };
+        (rate, Some(Presented(token.to_string())))
+    } else {
+        let ip = client_ip(config, headers, peer);
+        let caller = match auth::authenticate(&served.app.keys, &served.app.tokens, headers, ip).await {
+            Ok(caller) => caller,
+            Err(e) => return Errors::from(e).into_response(),
+        };
+        let rate = token_rate(&served, &matched, &caller);
+        if let Some(recorder) = request.extensions().get::<Recorder>() {
+            recorder.update(|r| r.caller = Some(CallerId::Token(caller.record.jti)));
+        }
+        request.extensions_mut().insert(Caller::Token(caller));
+        (rate, None)
+    };
+    request.extensions_mut().insert(rate);
+    if let Some(presented) = presented {
+        request.extensions_mut().insert(presented);
+    }
+    next.run(request).await
+}
+
+/// A token's quota: its endpoint group's, else its own per-minute limit, else the
+/// gateway's default per second.
+fn token_rate(served: &Served, matched: &Matched, caller: &auth::Caller) -> RateKey {
+    let jti = caller.record.jti;
+    if let Some(group) = (served.bouquet.throttle)(matched.endpoint) {
+        return RateKey {
+            key: format!("{jti}|{}", group.name),
+            quota: Quota::per_minute(group.per_minute),
+        };
+    }
+    let quota = match caller.record.rate_limit_per_minute {
+        Some(per_minute) => Quota::per_minute(per_minute),
+        None => Quota::per_second(served.app.config.limits.per_second),
+    };
+    RateKey {
+        key: jti.to_string(),
+        quota,
+    }
+}
+
+impl FromRequestParts<Arc<Served>> for Caller {
+    type Rejection = Errors;
+
+    async fn from_request_parts(parts: &mut Parts, served: &Arc<Served>) -> Result<Caller, Errors> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let (Some(Presented(token)), Some(matched)) = (parts.extensions.get::<Presented>(), parts.extensions.get::<Matched>())
+        else {
+            return Err(ApiError::gateway(codes::TOKEN_INVALID).into());
+        };
+        let check = served.app.source.citizen(matched.endpoint, token).await?;
+        let citizen = Citizen {
+            id: citizen_id(&served.app.salt, &check.identity),
+            scopes: check.scopes,
+            identity: check.identity,
+        };
+        if let Some(recorder) = parts.extensions.get::<Recorder>() {
+            recorder.update(|r| r.caller = Some(CallerId::Citizen(citizen.id.clone())));
+        }
+        Ok(Caller::Citizen(citizen))
+    }
+}
+
+/// A citizen's key: the store's secret salt and their identity, hashed. The same
+/// person gets the same key on every replica; without the salt it names nobody.
+pub fn citizen_id(salt: &[u8], identity: &Identity) -> String {
+    let canonical = match identity {
+        Identity::Checked(civility) => civility.canonical(),
+        Identity::Recorded(pairs) => {
+            let mut pairs = pairs.clone();
+            pairs.sort();
+            pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+        }
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(salt);
+    hasher.update(b":citizen:");
+    hasher.update(canonical.as_bytes());
+    hex::encode(&hasher.finalize()[..16])
+}
+
+/// The rate-limit key of a FranceConnect token: its hash, so the token itself is kept
+/// nowhere.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The caller's IP: the peer, or the last `X-Forwarded-For` hop when configured to
+/// trust the proxy in front.
+pub fn client_ip(config: &GatewayConfig, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    if config.trust_forwarded_for {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    peer.ip()
+}

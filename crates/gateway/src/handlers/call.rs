@@ -1,0 +1,158 @@
+//! A bouquet's call, once the outer layers have recorded, identified and throttled it:
+//! scopes, purpose parameters, the endpoint's parameters, maintenance, then the source.
+
+use std::sync::Arc;
+
+use axum::extract::{Extension, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{NaiveDate, Utc};
+use chrono_tz::Europe::Paris;
+use passerelle_bouquet::{Endpoint, Extras, Provider};
+use passerelle_core::{codes, ApiError, Civility, Query};
+use serde_json::json;
+use sha2::{Digest, Sha512};
+
+use super::request_id::RequestId;
+use crate::caller::{Caller, Identity};
+use crate::error::{Errors, JSON_API};
+use crate::maintenance;
+use crate::record::{Matched, Recorder};
+use crate::source::{Answer, Checked, Recording};
+use crate::Served;
+
+pub async fn call(
+    State(served): State<Arc<Served>>,
+    Extension(matched): Extension<Matched>,
+    Extension(recorder): Extension<Recorder>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    caller: Result<Caller, Errors>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let answer = match caller {
+        Ok(caller) => answer(&served, &matched, &recorder, &caller, raw.as_deref().unwrap_or(""), &headers, &request_id).await,
+        Err(errors) => Err(errors),
+    };
+    match answer {
+        Ok(Answer::Fetched(fetched)) => Json(json!({"data": fetched.data, "links": {}, "meta": fetched.meta})).into_response(),
+        Ok(Answer::Recorded(recording)) => recorded_response(recording),
+        Err(errors) => errors.into_response(),
+    }
+}
+
+async fn answer(
+    served: &Served,
+    matched: &Matched,
+    recorder: &Recorder,
+    caller: &Caller,
+    raw: &str,
+    headers: &HeaderMap,
+    request_id: &str,
+) -> Result<Answer, Errors> {
+    let (bouquet, endpoint) = (&served.bouquet, matched.endpoint);
+    if !endpoint.access_scopes.iter().any(|s| caller.scopes().contains(*s)) {
+        return Err(ApiError::gateway(codes::SCOPE_MISSING).into());
+    }
+    let query = parse_query(raw)?;
+    let purpose = bouquet.parse_purpose(&query).map_err(Errors)?;
+    recorder.update(|r| r.purpose = purpose.clone());
+    let provider = bouquet
+        .provider(endpoint)
+        .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
+    let now = Utc::now().with_timezone(&Paris);
+    // FranceConnect gives the identity; a recorded source matches it on its own.
+    let given = match caller {
+        Caller::Citizen(citizen) => match &citizen.identity {
+            Identity::Checked(civility) => Some(civility.clone()),
+            Identity::Recorded(_) => None,
+        },
+        Caller::Token(_) => None,
+    };
+    let (civility, extras) = parse_params(endpoint, provider.as_ref(), &query, given, now.date_naive())?;
+    let cache_key = cache_key(endpoint, matched.version, civility.as_ref(), &extras);
+    recorder.update(|r| r.params_hash = Some(params_hash(&served.app.salt, &cache_key)));
+    maintenance::check(&served.app.config.maintenance, endpoint, provider.as_ref(), now)?;
+    let checked = Checked {
+        endpoint,
+        version: matched.version,
+        operation_id: bouquet.operation_id(endpoint, matched.version),
+        provider: provider.as_ref(),
+        caller,
+        civility,
+        extras,
+        purpose,
+        query: &query,
+        cache_key,
+        no_cache: headers.get("cache-control").and_then(|v| v.to_str().ok()) == Some("no-cache"),
+        request_id,
+        today: now.date_naive(),
+    };
+    served.app.source.answer(&checked, recorder).await
+}
+
+fn parse_query(raw: &str) -> Result<Query, ApiError> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
+        .map(Query::new)
+        .map_err(|_| ApiError::gateway(codes::BAD_REQUEST).with_detail("La chaîne de requête n'est pas correctement encodée."))
+}
+
+/// The identity (from the query, or `given` by FranceConnect) and the endpoint's own
+/// parameters, every error gathered.
+fn parse_params(
+    endpoint: &Endpoint,
+    provider: &dyn Provider,
+    query: &Query,
+    given: Option<Civility>,
+    today: NaiveDate,
+) -> Result<(Option<Civility>, Extras), Errors> {
+    let civility = match given {
+        Some(civility) => Ok(Some(civility)),
+        None => endpoint
+            .civility
+            .map(|rules| Civility::parse(query, &rules, today))
+            .transpose(),
+    };
+    let extras = provider.parse_extras(endpoint, query, today);
+    match (civility, extras) {
+        (Ok(c), Ok(e)) => Ok((c, e)),
+        (c, e) => Err(Errors(c.err().into_iter().chain(e.err()).flatten().collect())),
+    }
+}
+
+/// The call's identity: endpoint and every parameter, never the caller nor the purpose.
+fn cache_key(endpoint: &Endpoint, version: u8, civility: Option<&Civility>, extras: &Extras) -> String {
+    let mut key = format!(
+        "{}?{}",
+        endpoint.public_path(version),
+        civility.map(Civility::canonical).unwrap_or_default()
+    );
+    for (k, v) in extras {
+        key.push_str(&format!("&{k}={v}"));
+    }
+    key
+}
+
+/// Salted SHA-512, so the journal can prove which call was made without holding the
+/// identity in clear.
+fn params_hash(salt: &[u8], canonical: &str) -> String {
+    let mut hasher = Sha512::new();
+    hasher.update(salt);
+    hasher.update(b":");
+    hasher.update(canonical.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// A recorded answer: its status and body as recorded; error bodies keep the
+/// contract's JSON:API content type.
+fn recorded_response(recording: Recording) -> Response {
+    let status = StatusCode::from_u16(recording.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Json(recording.body)).into_response();
+    if status.is_client_error() || status.is_server_error() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API));
+    }
+    response
+}

@@ -1,0 +1,49 @@
+//! The rate-limit layer: one quota per caller key (a token, or a FranceConnect token's
+//! hash), `RateLimit-*` headers on every answer, 429 `00429` past the limit.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use passerelle_core::{codes, ApiError};
+
+use crate::error::Errors;
+use crate::limits::{Decision, Quota};
+use crate::Served;
+
+/// What the caller layer decided the call counts against.
+#[derive(Debug, Clone)]
+pub struct RateKey {
+    pub key: String,
+    pub quota: Quota,
+}
+
+pub async fn throttle(State(served): State<Arc<Served>>, request: Request, next: Next) -> Response {
+    let Some(rate) = request.extensions().get::<RateKey>().cloned() else {
+        return next.run(request).await;
+    };
+    let decision = served.app.limiter.check(&rate.key, rate.quota).await;
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        Errors::from(ApiError::gateway(codes::TOO_MANY_REQUESTS)).into_response()
+    };
+    headers(response.headers_mut(), decision);
+    response
+}
+
+fn headers(headers: &mut HeaderMap, rate: Decision) {
+    let mut set = |name: &'static str, value: u64| {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    };
+    set("ratelimit-limit", rate.limit.into());
+    set("ratelimit-remaining", rate.remaining.into());
+    set("ratelimit-reset", rate.reset);
+    if let Some(retry) = rate.retry_after {
+        set("retry-after", retry);
+    }
+}
