@@ -5,6 +5,7 @@
 mod ants;
 mod auth;
 mod binary;
+mod bouquets;
 mod cnous;
 mod deployment;
 mod dsnj;

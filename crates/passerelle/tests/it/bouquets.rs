@@ -1,0 +1,201 @@
+//! A second bouquet, made here in the test alone (its catalogue entry, its mandatory
+//! purpose parameter, its error code and a provider stub), served beside API
+//! Particulier on its own listener: the proof that a new bouquet is an addition, with
+//! no change to the pipeline.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{NaiveDate, Utc};
+use passerelle_bouquet::{Bouquet, Call, Endpoint, Extras, Fetched, Mode, Provider, ProviderId, PurposeParam, ThrottleGroup};
+use passerelle_core::{codes, ApiError, Code, ErrorKind, ProviderInfo, Query};
+use passerelle_gateway::tokens;
+use passerelle_gateway::{AppState, GatewayConfig};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::helpers::*;
+
+const METEO: ProviderId = ProviderId::new("meteo");
+
+const RELEVE: Endpoint = Endpoint {
+    provider: METEO,
+    resource: "releve",
+    path: "meteo/releve",
+    mode: Mode::Identifiant,
+    versions: &[1],
+    operation: "meteo_releve",
+    title: "Relevé météo d'une station",
+    civility: None,
+    extra_params: &[],
+    access_scopes: &["meteo_releve"],
+    fields: &["station", "temperature"],
+    masks: &[],
+    cache_ttl_secs: 0,
+};
+
+const CONTEXT_MISSING: Code = Code {
+    code: "90001",
+    kind: ErrorKind::WrongParameter,
+    title: "Entité non traitable",
+    detail: "Le paramètre context est manquant",
+    source: Some(("parameter", "context")),
+};
+
+const PURPOSE: &[PurposeParam] = &[PurposeParam {
+    name: "context",
+    parse: |v| (!v.trim().is_empty()).then(|| v.trim().to_string()),
+    code: CONTEXT_MISSING,
+}];
+
+/// Answers with the station it was asked about.
+struct MeteoStub;
+
+#[async_trait]
+impl Provider for MeteoStub {
+    fn info(&self) -> ProviderInfo {
+        ProviderInfo {
+            name: "Météo",
+            prefix: "90",
+        }
+    }
+
+    fn parse_extras(&self, _: &Endpoint, query: &Query, _: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+        match query.get("identifiant") {
+            Some(station) => Ok(Extras::from([("identifiant".to_string(), station.to_string())])),
+            None => Err(vec![ApiError::gateway(codes::IDENTIFIANT_INVALID)]),
+        }
+    }
+
+    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
+        let station = call.extras.get("identifiant").cloned().unwrap_or_default();
+        Ok(json!({"station": station, "temperature": 12.5, "context": call.purpose.get("context")}).into())
+    }
+}
+
+fn no_group(_: &Endpoint) -> Option<ThrottleGroup> {
+    None
+}
+
+fn meteo() -> Bouquet {
+    Bouquet {
+        name: "meteo",
+        title: "API Météo (test)",
+        operation_prefix: "api_meteo",
+        endpoints: vec![&RELEVE],
+        providers: HashMap::from([(METEO, Arc::new(MeteoStub) as Arc<dyn Provider>)]),
+        purpose: PURPOSE,
+        throttle: no_group,
+        codes: &[CONTEXT_MISSING],
+        openapi: "openapi: 3.0.0\ninfo:\n  title: API Météo (test)\n".into(),
+    }
+}
+
+struct TwoBouquets {
+    particulier: String,
+    meteo: String,
+    store: Arc<dyn passerelle_store::Store>,
+    state: Arc<AppState>,
+    _dir: tempfile::TempDir,
+    _shutdown: oneshot::Sender<()>,
+}
+
+async fn start() -> TwoBouquets {
+    let dir = tempfile::tempdir().unwrap();
+    let config = GatewayConfig {
+        data_dir: dir.path().to_path_buf(),
+        ..GatewayConfig::default()
+    };
+    let store = passerelle_store::open(&config.database_url()).await.unwrap();
+    let particulier = passerelle_particulier::bouquet(&config.providers).unwrap();
+    let state = AppState::new(config, store.clone()).await.unwrap();
+    let (first, second) = (
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    );
+    let urls = (
+        format!("http://{}", first.local_addr().unwrap()),
+        format!("http://{}", second.local_addr().unwrap()),
+    );
+    let (tx, rx) = oneshot::channel::<()>();
+    let serving = state.clone();
+    tokio::spawn(async move {
+        let listeners = vec![(first, particulier), (second, meteo())];
+        passerelle_gateway::serve(listeners, serving, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    TwoBouquets {
+        particulier: urls.0,
+        meteo: urls.1,
+        store,
+        state,
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+async fn get(url: String, token: &str) -> reqwest::Response {
+    reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_bouquet_made_in_a_test_is_served_beside_api_particulier() {
+    let app = start().await;
+    let (_, jwt) = tokens::issue(
+        app.store.as_ref(),
+        &app.state.keys,
+        token_request(&["meteo_releve", "cnaf_quotient_familial"]),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+
+    let response = get(format!("{}/v1/meteo/releve/identifiant?context=ALERTE&identifiant=BREST", app.meteo), &jwt).await;
+    assert!(response.headers().contains_key("ratelimit-limit"));
+    let (status, body) = json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"], json!({"station": "BREST", "temperature": 12.5, "context": "ALERTE"}));
+
+    // Its purpose parameter and the endpoint's own, every error at once for the purpose.
+    let missing = get(format!("{}/v1/meteo/releve/identifiant?identifiant=BREST", app.meteo), &jwt).await;
+    let body = assert_error(missing, 422, "90001").await;
+    assert_eq!(body["errors"][0]["source"]["parameter"], "context");
+
+    // Each base URL serves its own bouquet only.
+    let qf = format!("{}/v3/dss/quotient_familial/identite?recipient={RECIPIENT}", app.meteo);
+    assert_error(get(qf, &jwt).await, 404, "00404").await;
+    let releve = format!("{}/v1/meteo/releve/identifiant?context=A&identifiant=B", app.particulier);
+    assert_error(get(releve, &jwt).await, 404, "00404").await;
+    // A version the endpoint does not have.
+    let v2 = format!("{}/v2/meteo/releve/identifiant?context=A&identifiant=B", app.meteo);
+    assert_error(get(v2, &jwt).await, 404, "00402").await;
+
+    let openapi = reqwest::get(format!("{}/api/open-api.yml", app.meteo)).await.unwrap();
+    assert!(openapi.text().await.unwrap().contains("API Météo (test)"));
+    let pings: serde_json::Value = reqwest::get(format!("{}/api/pings", app.meteo)).await.unwrap().json().await.unwrap();
+    assert_eq!(pings, json!([{"name": "meteo", "url": "/api/meteo/ping"}]));
+
+    let rows = app.store.recent_journal(10).await.unwrap();
+    let row = rows.iter().find(|r| r.status == 200).expect("the call is journaled");
+    assert_eq!(row.endpoint, "/v1/meteo/releve/identifiant");
+}
+
+#[tokio::test]
+async fn a_bouquets_scopes_are_its_own() {
+    let app = start().await;
+    let (_, jwt) = tokens::issue(
+        app.store.as_ref(),
+        &app.state.keys,
+        token_request(&["cnaf_quotient_familial"]),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let url = format!("{}/v1/meteo/releve/identifiant?context=A&identifiant=B", app.meteo);
+    assert_error(get(url, &jwt).await, 403, "00100").await;
+}
