@@ -19,7 +19,6 @@ pub mod france_connect;
 pub mod handlers;
 pub mod inflight;
 pub mod journal;
-pub mod keys;
 pub mod limits;
 pub mod maintenance;
 pub mod openapi;
@@ -27,7 +26,6 @@ pub mod pings;
 pub mod redis_link;
 pub mod source;
 pub mod telemetry;
-pub mod tokens;
 
 use std::collections::HashMap;
 use std::future::IntoFuture;
@@ -38,6 +36,7 @@ use std::time::Duration;
 use axum::Router;
 use passerelle_providers::Provider;
 use passerelle_store::Store;
+use passerelle_tokens::{KeyRing, Verifier};
 use tokio::net::TcpListener;
 
 pub use config::GatewayConfig;
@@ -46,8 +45,8 @@ pub use config::GatewayConfig;
 pub struct AppState {
     pub config: GatewayConfig,
     pub store: Arc<dyn Store>,
-    pub keys: keys::KeyRing,
-    pub tokens: auth::TokenLookup,
+    /// Checks bearer tokens; its key ring also signs the ones the demo issues.
+    pub tokens: Verifier,
     pub limiter: limits::Limiter,
     pub cache: cache::ResponseCache,
     pub inflight: inflight::InFlight,
@@ -73,7 +72,7 @@ impl AppState {
         store: Arc<dyn Store>,
         source: source::Source,
     ) -> anyhow::Result<Arc<AppState>> {
-        let keys = keys::KeyRing::load_or_create(store.as_ref()).await?;
+        let keys = KeyRing::load_or_create(store.as_ref()).await?;
         let salt = store
             .secret_or_insert("journal_salt", rand::random::<[u8; 32]>().to_vec())
             .await?;
@@ -81,7 +80,7 @@ impl AppState {
         // A Redis lock outlives a replica that died holding it by this much, no more.
         let lock_expiry = Duration::from_secs(config.limits.provider_timeout_secs + 5);
         Ok(Arc::new(AppState {
-            tokens: auth::TokenLookup::new(store.clone(), Duration::from_millis(config.limits.token_cache_ms)),
+            tokens: Verifier::new(store.clone(), keys, Duration::from_millis(config.limits.token_cache_ms)),
             limiter: limits::Limiter::new(redis.clone()),
             cache: cache::ResponseCache::new(redis.clone()),
             inflight: inflight::InFlight::new(redis.clone(), lock_expiry),
@@ -91,7 +90,6 @@ impl AppState {
             france_connect: france_connect::Gate::new(&config.providers.france_connect, store.clone())?,
             openapi: openapi::document(),
             pings: pings::Pings::default(),
-            keys,
             salt,
             store,
             config,

@@ -25,7 +25,7 @@ pub async fn introspect(
     headers: HeaderMap,
 ) -> Response {
     let ip = client_ip(&state, &headers, peer);
-    match auth::authenticate(&state.keys, &state.tokens, &headers, ip).await {
+    match auth::authenticate(&state.tokens, &headers, ip).await {
         Ok(caller) => {
             let r = caller.record;
             Json(json!({"_id": r.jti.to_string(), "name": r.name, "scopes": r.scopes})).into_response()

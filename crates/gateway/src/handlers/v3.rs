@@ -98,7 +98,7 @@ async fn run(
     let (caller, identity, recorded_identity) = match endpoint.mode {
         Mode::FranceConnect => france_connect_caller(state, trace, endpoint, headers).await?,
         _ => {
-            let caller = auth::authenticate(&state.keys, &state.tokens, headers, ip).await?;
+            let caller = auth::authenticate(&state.tokens, headers, ip).await?;
             trace.jti = Some(caller.record.jti);
             let quota = match caller.record.rate_limit_per_minute {
                 Some(per_minute) => Quota::per_minute(per_minute),
