@@ -10,9 +10,9 @@ use std::time::Duration;
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use passerelle_gateway::journal::{Journal, JournalSettings};
-use passerelle_gateway::keys::{Claims, KeyRing};
 use passerelle_gateway::limits::{LocalLimiter, Quota};
 use passerelle_store::{JournalRow, Store};
+use passerelle_tokens::{Claims, KeyRing};
 use tokio::runtime::Runtime;
 use uuid::Uuid;
 

@@ -123,7 +123,7 @@ pub async fn identify(
         (rate, Some(Presented(token.to_string())))
     } else {
         let ip = client_ip(config, headers, peer);
-        let caller = match auth::authenticate(&served.app.keys, &served.app.tokens, headers, ip).await {
+        let caller = match auth::authenticate(&served.app.tokens, headers, ip).await {
             Ok(caller) => caller,
             Err(e) => return Errors::from(e).into_response(),
         };

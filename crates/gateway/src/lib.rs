@@ -22,7 +22,6 @@ pub mod france_connect;
 pub mod handlers;
 pub mod inflight;
 pub mod journal;
-pub mod keys;
 pub mod limits;
 pub mod maintenance;
 pub mod pings;
@@ -31,7 +30,6 @@ pub mod redis_link;
 pub mod source;
 pub mod telemetry;
 pub mod throttle;
-pub mod tokens;
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -41,6 +39,7 @@ use std::time::Duration;
 use axum::Router;
 use passerelle_bouquet::Bouquet;
 use passerelle_store::Store;
+use passerelle_tokens::{KeyRing, Verifier};
 use tokio::net::TcpListener;
 
 pub use config::GatewayConfig;
@@ -58,8 +57,8 @@ pub enum Answers {
 pub struct AppState {
     pub config: GatewayConfig,
     pub store: Arc<dyn Store>,
-    pub keys: keys::KeyRing,
-    pub tokens: auth::TokenLookup,
+    /// Checks bearer tokens; its key ring also signs the ones the demo issues.
+    pub tokens: Verifier,
     pub limiter: limits::Limiter,
     pub journal: journal::Journal,
     pub france_connect: Arc<france_connect::Gate>,
@@ -80,7 +79,7 @@ impl AppState {
     }
 
     pub async fn answered_by(config: GatewayConfig, store: Arc<dyn Store>, answers: Answers) -> anyhow::Result<Arc<AppState>> {
-        let keys = keys::KeyRing::load_or_create(store.as_ref()).await?;
+        let keys = KeyRing::load_or_create(store.as_ref()).await?;
         let salt = store
             .secret_or_insert("journal_salt", rand::random::<[u8; 32]>().to_vec())
             .await?;
@@ -100,12 +99,11 @@ impl AppState {
             Answers::Recorded(book) => Box::new(RecordedSource(book)),
         };
         Ok(Arc::new(AppState {
-            tokens: auth::TokenLookup::new(store.clone(), Duration::from_millis(config.limits.token_cache_ms)),
+            tokens: Verifier::new(store.clone(), keys, Duration::from_millis(config.limits.token_cache_ms)),
             limiter: limits::Limiter::new(redis),
             journal: journal::Journal::start(store.clone(), &config.journal).await?,
             france_connect,
             pings: pings::Pings::default(),
-            keys,
             salt,
             store,
             config,

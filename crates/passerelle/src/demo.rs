@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use chrono::Utc;
-use passerelle_gateway::tokens::{self, TokenRequest, DEFAULT_DAYS};
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_providers::ProvidersConfig;
+use passerelle_tokens::{TokenRequest, DEFAULT_DAYS};
 use tokio::net::TcpListener;
 
 use crate::run::{prepare_data_dir, shutdown_signal, start_simulators};
@@ -60,6 +60,6 @@ pub async fn all_scopes_token(state: &AppState, name: &str) -> anyhow::Result<St
         rate_limit_per_minute: None,
         allowed_ips: Vec::new(),
     };
-    let (_, jwt) = tokens::issue(state.store.as_ref(), &state.keys, request, Utc::now()).await?;
+    let (_, jwt) = passerelle_tokens::issue(state.store.as_ref(), state.tokens.keys(), request, Utc::now()).await?;
     Ok(jwt)
 }

@@ -1,9 +1,10 @@
 //! `passerelle`: run the gateway, the provider simulators or both (demo), the sandbox,
-//! manage tokens, and replay official sandbox cases against a running gateway.
+//! manage tokens and signing keys, and replay official sandbox cases against a running gateway.
 
 mod conformance;
 mod demo;
 mod journal;
+mod keys;
 mod run;
 mod sandbox;
 mod token;
@@ -82,6 +83,13 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Rotate the keys that sign tokens.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Verify, export and purge the journal; count calls.
     Journal {
         #[command(subcommand)]
@@ -148,6 +156,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command, store } => token::run(command, &store).await,
+        Command::Keys { command, store } => keys::run(command, &store).await,
         Command::Journal { command, config, store } => journal::run(command, config, &store).await,
         Command::Conformance(options) => conformance::run(options).await,
         Command::Sandbox(options) => sandbox::run(options).await,

@@ -1,11 +1,11 @@
 //! `passerelle token …`: the operator's token commands, straight on the store (a
 //! running gateway sees changes within its token cache delay).
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use clap::Subcommand;
 use passerelle_core::Siret;
-use passerelle_gateway::keys::KeyRing;
-use passerelle_gateway::tokens::{self, TokenRequest, DEFAULT_DAYS};
+use passerelle_store::TokenRecord;
+use passerelle_tokens::{KeyRing, TokenRequest, TokenState, DEFAULT_DAYS};
 use uuid::Uuid;
 
 use crate::run::open_store;
@@ -85,42 +85,39 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
                 rate_limit_per_minute,
                 allowed_ips,
             };
-            let (record, jwt) = tokens::issue(store.as_ref(), &keys, request, Utc::now()).await?;
+            let (record, jwt) = passerelle_tokens::issue(store.as_ref(), &keys, request, Utc::now()).await?;
             println!("jti: {}", record.jti);
             println!("expires: {}", record.expires_at.to_rfc3339());
             println!("{jwt}");
         }
-        TokenCommand::List => {
-            println!(
-                "{:<36}  {:<10}  {:<25}  {:<14}  name / scopes",
-                "jti", "state", "expires", "siret"
-            );
-            for t in store.tokens().await? {
-                let state = match (t.revoked_at, t.expires_at < Utc::now()) {
-                    (Some(_), _) => "revoked",
-                    (None, true) => "expired",
-                    (None, false) => "active",
-                };
-                println!(
-                    "{:<36}  {:<10}  {:<25}  {:<14}  {} [{}]",
-                    t.jti,
-                    state,
-                    t.expires_at.to_rfc3339(),
-                    t.siret,
-                    t.name,
-                    t.scopes.join(",")
-                );
-            }
-        }
+        TokenCommand::List => print_list(&passerelle_tokens::list(store.as_ref()).await?),
         TokenCommand::Revoke { jti } => {
-            anyhow::ensure!(store.revoke_token(jti, Utc::now()).await?, "no token {jti}");
+            passerelle_tokens::revoke(store.as_ref(), jti, Utc::now()).await?;
             println!("revoked {jti}");
         }
         TokenCommand::Prolong { jti, days } => {
-            let until = Utc::now() + Duration::days(days);
-            anyhow::ensure!(store.set_token_expiry(jti, until).await?, "no token {jti}");
+            let until = passerelle_tokens::prolong(store.as_ref(), jti, days, Utc::now()).await?;
             println!("{jti} now expires {}", until.to_rfc3339());
         }
     }
     Ok(())
+}
+
+fn print_list(tokens: &[TokenRecord]) {
+    println!(
+        "{:<36}  {:<10}  {:<25}  {:<14}  name / scopes",
+        "jti", "state", "expires", "siret"
+    );
+    let now = Utc::now();
+    for t in tokens {
+        println!(
+            "{:<36}  {:<10}  {:<25}  {:<14}  {} [{}]",
+            t.jti,
+            TokenState::of(t, now).as_str(),
+            t.expires_at.to_rfc3339(),
+            t.siret,
+            t.name,
+            t.scopes.join(",")
+        );
+    }
 }

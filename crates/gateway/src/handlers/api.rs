@@ -26,7 +26,7 @@ pub async fn introspect(
 ) -> Response {
     let state = &served.app;
     let ip = client_ip(&state.config, &headers, peer);
-    match auth::authenticate(&state.keys, &state.tokens, &headers, ip).await {
+    match auth::authenticate(&state.tokens, &headers, ip).await {
         Ok(caller) => {
             let r = caller.record;
             Json(json!({"_id": r.jti.to_string(), "name": r.name, "scopes": r.scopes})).into_response()

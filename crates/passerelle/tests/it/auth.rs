@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use passerelle_gateway::keys::{Claims, KeyRing};
+use passerelle_tokens::{Claims, KeyRing};
 
 use crate::helpers::*;
 

@@ -221,6 +221,49 @@ async fn token_issue_refuses_bad_input() {
     assert!(!ok && out.contains("no token"), "{out}");
 }
 
+#[tokio::test]
+async fn operator_rotates_the_signing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (_, old) = issue_token(data, "Avant", "cnaf_quotient_familial").await;
+    let serve = ["serve", "--data-dir", data, "--listen", "127.0.0.1:0"];
+    let mut before = Running::spawn(&serve, &[]);
+    let before_base = before.line_after("gateway listening on").await;
+
+    let (ok, out) = cli(&["keys", "rotate", "--data-dir", data]).await;
+    assert!(ok, "{out}");
+    let kid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("new signing key: "))
+        .unwrap()
+        .trim();
+    let (_, new) = issue_token(data, "Après", "cnaf_quotient_familial").await;
+    assert_eq!(kid_of(&new), kid);
+    assert_ne!(kid_of(&old), kid);
+
+    // A gateway knows the keys it loaded at start (hence the restart the README asks).
+    assert_error(introspect(&before_base, &new).await, 401, "00101").await;
+    let mut after = Running::spawn(&serve, &[]);
+    let after_base = after.line_after("gateway listening on").await;
+    for jwt in [&old, &new] {
+        assert_eq!(introspect(&after_base, jwt).await.status(), 200);
+    }
+}
+
+async fn introspect(base: &str, jwt: &str) -> reqwest::Response {
+    let url = format!("{base}/api/introspect");
+    reqwest::Client::new().get(url).bearer_auth(jwt).send().await.unwrap()
+}
+
+/// The `kid` in a JWT's header.
+fn kid_of(jwt: &str) -> String {
+    use base64::Engine;
+    let header = jwt.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    header["kid"].as_str().unwrap().to_string()
+}
+
 /// Replays every official case of the endpoints Passerelle serves against
 /// `passerelle demo`, FranceConnect cases with the token of the simulator's citizen who
 /// has the case's identity. The folder comes from PASSERELLE_SANDBOX_CASES (set by

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
 use passerelle_bouquet::{Bouquet, Call, Endpoint, Extras, Fetched, Mode, Provider, ProviderId, PurposeParam, ThrottleGroup};
 use passerelle_core::{codes, ApiError, Code, ErrorKind, ProviderInfo, Query};
-use passerelle_gateway::tokens;
+use passerelle_tokens as tokens;
 use passerelle_gateway::{AppState, GatewayConfig};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -148,7 +148,7 @@ async fn a_bouquet_made_in_a_test_is_served_beside_api_particulier() {
     let app = start().await;
     let (_, jwt) = tokens::issue(
         app.store.as_ref(),
-        &app.state.keys,
+        app.state.tokens.keys(),
         token_request(&["meteo_releve", "cnaf_quotient_familial"]),
         Utc::now(),
     )
@@ -190,7 +190,7 @@ async fn a_bouquets_scopes_are_its_own() {
     let app = start().await;
     let (_, jwt) = tokens::issue(
         app.store.as_ref(),
-        &app.state.keys,
+        app.state.tokens.keys(),
         token_request(&["cnaf_quotient_familial"]),
         Utc::now(),
     )

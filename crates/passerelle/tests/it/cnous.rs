@@ -1,10 +1,10 @@
 //! CNOUS étudiant boursier over real HTTP: v3 and v4, by identity and by INE, the
 //! scope masks, the parameters and every way the upstream can fail.
 
-use passerelle_gateway::tokens::TokenRequest;
 use passerelle_providers::cnous::{CnousConfig, CnousProvider};
 use passerelle_providers::insee::InseeConfig;
 use passerelle_providers::{Health, Provider};
+use passerelle_tokens::TokenRequest;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use passerelle_gateway::maintenance::MaintenanceWindow;
-use passerelle_gateway::tokens::{self, TokenRequest};
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_providers::ProvidersConfig;
 use passerelle_store::Store;
+use passerelle_tokens::TokenRequest;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -215,9 +215,10 @@ impl TestApp {
     }
 
     pub async fn issue(&self, request: TokenRequest) -> (Uuid, String) {
-        let (record, jwt) = tokens::issue(self.store.as_ref(), &self.state.keys, request, Utc::now())
-            .await
-            .unwrap();
+        let (record, jwt) =
+            passerelle_tokens::issue(self.store.as_ref(), self.state.tokens.keys(), request, Utc::now())
+                .await
+                .unwrap();
         (record.jti, jwt)
     }
 

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use passerelle_gateway::Answers;
-use passerelle_gateway::tokens;
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_sandbox::{Report, Sandbox};
 use passerelle_store::Store;
+use passerelle_tokens::TokenRequest;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -70,8 +70,8 @@ impl SandboxApp {
         }
     }
 
-    async fn token(&self, request: tokens::TokenRequest) -> String {
-        let (_, jwt) = tokens::issue(self.store.as_ref(), &self.state.keys, request, Utc::now())
+    async fn token(&self, request: TokenRequest) -> String {
+        let (_, jwt) = passerelle_tokens::issue(self.store.as_ref(), self.state.tokens.keys(), request, Utc::now())
             .await
             .unwrap();
         jwt

@@ -1,0 +1,75 @@
+//! IP allow-lists: addresses or CIDR blocks, IPv4 and IPv6.
+
+use std::net::IpAddr;
+
+/// An empty list allows any address; entries are addresses or CIDR blocks.
+pub fn ip_allowed(allowed: &[String], ip: IpAddr) -> bool {
+    allowed.is_empty() || allowed.iter().any(|entry| cidr_contains(entry, ip))
+}
+
+fn cidr_contains(entry: &str, ip: IpAddr) -> bool {
+    let (network, bits) = match entry.split_once('/') {
+        Some((n, b)) => (n, b.parse::<u32>().ok()),
+        None => (entry, None),
+    };
+    let Ok(network) = network.trim().parse::<IpAddr>() else {
+        return false;
+    };
+    let ip = match (network, ip) {
+        (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        _ => ip,
+    };
+    match (network, ip) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(
+            u128::from(u32::from(n)),
+            u128::from(u32::from(a)),
+            bits.unwrap_or(32),
+            32,
+        ),
+        (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(u128::from(n), u128::from(a), bits.unwrap_or(128), 128),
+        _ => false,
+    }
+}
+
+fn prefix_eq(network: u128, addr: u128, bits: u32, width: u32) -> bool {
+    if bits > width {
+        return false;
+    }
+    let shift = width - bits;
+    shift >= 128 || (network >> shift) == (addr >> shift)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn allow_lists() {
+        let list = vec![
+            "10.0.0.0/8".to_string(),
+            "192.168.1.7".to_string(),
+            "2001:db8::/32".to_string(),
+        ];
+        assert!(ip_allowed(&[], ip("1.2.3.4")));
+        assert!(ip_allowed(&list, ip("10.200.3.4")));
+        assert!(ip_allowed(&list, ip("192.168.1.7")));
+        assert!(!ip_allowed(&list, ip("192.168.1.8")));
+        assert!(ip_allowed(&list, ip("2001:db8::1")));
+        assert!(ip_allowed(&list, ip("::ffff:10.1.1.1")));
+        assert!(!ip_allowed(&list, ip("11.0.0.1")));
+        assert!(ip_allowed(&["0.0.0.0/0".to_string()], ip("8.8.8.8")));
+        assert!(!ip_allowed(&["garbage".to_string()], ip("8.8.8.8")));
+    }
+
+    #[test]
+    fn prefixes_longer_than_the_address_match_nothing() {
+        assert!(!ip_allowed(&["10.0.0.0/33".to_string()], ip("10.0.0.0")));
+        assert!(!ip_allowed(&["2001:db8::/129".to_string()], ip("2001:db8::")));
+        assert!(ip_allowed(&["::/0".to_string()], ip("2001:db8::1")));
+        assert!(!ip_allowed(&["2001:db8::/32".to_string()], ip("10.0.0.1")));
+    }
+}

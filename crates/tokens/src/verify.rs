@@ -1,0 +1,209 @@
+//! The check of a presented JWT: our signature, a lower-case UUID `jti`, its record
+//! (through the cache), revocation, expiry and the record's IP allow-list.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use passerelle_store::TokenRecord;
+use uuid::Uuid;
+
+use crate::cache::RecordCache;
+use crate::{ip_allowed, Backend, KeyRing};
+
+/// Why a presented token is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Not signed by one of our keys, a `jti` that is not a lower-case UUID, or no record.
+    Invalid,
+    Revoked,
+    Expired,
+    /// The caller's address is not on the token's allow-list.
+    IpRefused,
+    /// The record could not be read (the store's error): the token is neither good nor bad.
+    StoreUnavailable(String),
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::Invalid => f.write_str("invalid token"),
+            Rejection::Revoked => f.write_str("revoked token"),
+            Rejection::Expired => f.write_str("expired token"),
+            Rejection::IpRefused => f.write_str("address not allowed for this token"),
+            Rejection::StoreUnavailable(why) => write!(f, "token store unavailable: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// Checks presented tokens against the key ring and the store.
+pub struct Verifier {
+    keys: KeyRing,
+    records: RecordCache,
+}
+
+impl Verifier {
+    /// `ttl`: how long a record read from the store is trusted, hence how late a
+    /// revocation made elsewhere may be seen.
+    pub fn new(store: Arc<Backend>, keys: KeyRing, ttl: Duration) -> Verifier {
+        Verifier {
+            keys,
+            records: RecordCache::new(store, ttl),
+        }
+    }
+
+    /// The ring the tokens are checked with (and may be signed with).
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// The record of the token `jwt`, presented from `ip`, if the token is good now.
+    pub async fn verify(&self, jwt: &str, ip: IpAddr) -> Result<TokenRecord, Rejection> {
+        let claims = self.keys.verify(jwt).ok_or(Rejection::Invalid)?;
+        let jti = parse_lowercase_uuid(&claims.jti).ok_or(Rejection::Invalid)?;
+        let record = self
+            .records
+            .get(jti)
+            .await
+            .map_err(|e| Rejection::StoreUnavailable(e.to_string()))?
+            .ok_or(Rejection::Invalid)?;
+        admit(record, Utc::now(), ip)
+    }
+
+    /// Drops the cached record of `jti`: its next check reads the store.
+    pub fn forget(&self, jti: Uuid) {
+        self.records.forget(jti);
+    }
+}
+
+fn admit(record: TokenRecord, now: DateTime<Utc>, ip: IpAddr) -> Result<TokenRecord, Rejection> {
+    if record.revoked_at.is_some_and(|at| at <= now) {
+        return Err(Rejection::Revoked);
+    }
+    if record.expires_at <= now {
+        return Err(Rejection::Expired);
+    }
+    if !ip_allowed(&record.allowed_ips, ip) {
+        return Err(Rejection::IpRefused);
+    }
+    Ok(record)
+}
+
+fn parse_lowercase_uuid(raw: &str) -> Option<Uuid> {
+    let uuid = Uuid::parse_str(raw).ok()?;
+    (uuid.hyphenated().to_string() == raw).then_some(uuid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{claims, request, Scratch};
+    use crate::{issue, revoke, TokenRequest};
+
+    const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    async fn verifier(scratch: &Scratch, ttl: Duration) -> Verifier {
+        Verifier::new(scratch.arc(), scratch.keys().await, ttl)
+    }
+
+    async fn issued(scratch: &Scratch, verifier: &Verifier) -> (TokenRecord, String) {
+        issue(scratch.store(), verifier.keys(), request(), Utc::now())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_good_token_gives_its_record() {
+        let scratch = Scratch::new().await;
+        let verifier = verifier(&scratch, Duration::from_secs(4)).await;
+        let (record, jwt) = issued(&scratch, &verifier).await;
+        assert_eq!(verifier.verify(&jwt, HOME).await, Ok(record));
+    }
+
+    #[tokio::test]
+    async fn garbage_foreign_keys_and_unknown_records_are_invalid() {
+        let (scratch, other) = (Scratch::new().await, Scratch::new().await);
+        let verifier = verifier(&scratch, Duration::from_secs(4)).await;
+        let foreign = issue(other.store(), &other.keys().await, request(), Utc::now())
+            .await
+            .unwrap()
+            .1;
+        let unknown = verifier.keys().sign(&claims(&Uuid::new_v4().to_string())).unwrap();
+        for jwt in ["", "not-a-jwt", "a.b.c", &foreign, &unknown] {
+            assert_eq!(verifier.verify(jwt, HOME).await, Err(Rejection::Invalid), "{jwt}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_jti_must_be_a_lower_case_uuid() {
+        let scratch = Scratch::new().await;
+        let verifier = verifier(&scratch, Duration::from_secs(4)).await;
+        let (record, _) = issued(&scratch, &verifier).await;
+        let upper = verifier
+            .keys()
+            .sign(&claims(&record.jti.to_string().to_uppercase()))
+            .unwrap();
+        assert_eq!(verifier.verify(&upper, HOME).await, Err(Rejection::Invalid));
+        let lower = verifier.keys().sign(&claims(&record.jti.to_string())).unwrap();
+        assert_eq!(verifier.verify(&lower, HOME).await, Ok(record));
+        assert!(parse_lowercase_uuid("nope").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_is_refused() {
+        let scratch = Scratch::new().await;
+        let verifier = verifier(&scratch, Duration::ZERO).await;
+        let (record, jwt) = issued(&scratch, &verifier).await;
+        let past = Utc::now() - chrono::Duration::seconds(1);
+        scratch.store().set_token_expiry(record.jti, past).await.unwrap();
+        assert_eq!(verifier.verify(&jwt, HOME).await, Err(Rejection::Expired));
+    }
+
+    #[tokio::test]
+    async fn a_revocation_is_seen_once_the_cached_record_is_stale() {
+        let scratch = Scratch::new().await;
+        let verifier = verifier(&scratch, Duration::from_millis(300)).await;
+        let (record, jwt) = issued(&scratch, &verifier).await;
+        assert!(verifier.verify(&jwt, HOME).await.is_ok());
+        revoke(scratch.store(), record.jti, Utc::now()).await.unwrap();
+        assert!(verifier.verify(&jwt, HOME).await.is_ok(), "still cached");
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(verifier.verify(&jwt, HOME).await, Err(Rejection::Revoked));
+    }
+
+    #[tokio::test]
+    async fn forget_makes_a_revocation_seen_at_once() {
+        let scratch = Scratch::new().await;
+        let verifier = verifier(&scratch, Duration::from_secs(3600)).await;
+        let (record, jwt) = issued(&scratch, &verifier).await;
+        assert!(verifier.verify(&jwt, HOME).await.is_ok());
+        revoke(scratch.store(), record.jti, Utc::now()).await.unwrap();
+        assert!(verifier.verify(&jwt, HOME).await.is_ok(), "still cached");
+        verifier.forget(record.jti);
+        assert_eq!(verifier.verify(&jwt, HOME).await, Err(Rejection::Revoked));
+    }
+
+    #[tokio::test]
+    async fn the_allow_list_is_checked_against_the_callers_address() {
+        let scratch = Scratch::new().await;
+        let verifier = verifier(&scratch, Duration::from_secs(4)).await;
+        let allowed = TokenRequest {
+            allowed_ips: vec!["10.0.0.0/8".into(), "2001:db8::/32".into()],
+            ..request()
+        };
+        let (_, jwt) = issue(scratch.store(), verifier.keys(), allowed, Utc::now())
+            .await
+            .unwrap();
+        for inside in ["10.1.2.3", "::ffff:10.9.9.9", "2001:db8::7"] {
+            assert!(verifier.verify(&jwt, inside.parse().unwrap()).await.is_ok(), "{inside}");
+        }
+        for outside in ["192.0.2.1", "2001:db9::1"] {
+            let refused = verifier.verify(&jwt, outside.parse().unwrap()).await;
+            assert_eq!(refused, Err(Rejection::IpRefused), "{outside}");
+        }
+    }
+}
