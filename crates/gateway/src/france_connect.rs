@@ -77,6 +77,7 @@ pub(crate) fn caller(scopes: HashSet<String>) -> Caller {
         jti: Uuid::parse_str(USER_ID).expect("a valid UUID"),
         name: "FranceConnect".into(),
         siret: String::new(),
+        bouquet: "particulier".into(),
         scopes: scopes.iter().cloned().collect(),
         issued_at: Utc.with_ymd_and_hms(2022, 1, 1, 0, 0, 0).single().unwrap_or_default(),
         expires_at: Utc.with_ymd_and_hms(2042, 1, 1, 0, 0, 0).single().unwrap_or_default(),

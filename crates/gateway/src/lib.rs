@@ -18,7 +18,6 @@ pub mod error;
 pub mod france_connect;
 pub mod handlers;
 pub mod inflight;
-pub mod journal;
 pub mod keys;
 pub mod limits;
 pub mod maintenance;
@@ -51,7 +50,7 @@ pub struct AppState {
     pub limiter: limits::Limiter,
     pub cache: cache::ResponseCache,
     pub inflight: inflight::InFlight,
-    pub journal: journal::Journal,
+    pub journal: passerelle_journal::Journal,
     /// The Redis server shared with the other replicas, when configured.
     pub redis: Option<Arc<redis_link::RedisLink>>,
     pub providers: HashMap<&'static str, Arc<dyn Provider>>,
@@ -86,7 +85,7 @@ impl AppState {
             cache: cache::ResponseCache::new(redis.clone()),
             inflight: inflight::InFlight::new(redis.clone(), lock_expiry),
             redis,
-            journal: journal::Journal::start(store.clone(), &config.journal).await?,
+            journal: passerelle_journal::Journal::start(store.clone(), &config.journal).await?,
             providers: passerelle_providers::registry(&config.providers)?,
             france_connect: france_connect::Gate::new(&config.providers.france_connect, store.clone())?,
             openapi: openapi::document(),

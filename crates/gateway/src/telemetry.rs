@@ -102,21 +102,6 @@ pub fn inflight_refused(backend: Backend) {
     counter!("passerelle_inflight_refused_total", "backend" => backend.as_str()).increment(1);
 }
 
-/// One journal batch: its size, whether it was written, and the store's health that
-/// this tells.
-pub fn journal_batch(rows: usize, written: bool) {
-    histogram!("passerelle_journal_batch_rows").record(rows as f64);
-    if !written {
-        counter!("passerelle_journal_write_failures_total").increment(1);
-    }
-    gauge!("passerelle_db_up").set(if written { 1.0 } else { 0.0 });
-}
-
-/// From a row queued to the row durable: what a call waits for its journal.
-pub fn journal_lag(took: Duration) {
-    histogram!("passerelle_journal_lag_seconds").record(took.as_secs_f64());
-}
-
 pub fn redis_up(up: bool) {
     gauge!("passerelle_redis_up").set(if up { 1.0 } else { 0.0 });
 }

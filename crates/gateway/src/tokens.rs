@@ -30,6 +30,7 @@ pub async fn issue(
         jti: Uuid::new_v4(),
         name: request.name,
         siret: request.siret,
+        bouquet: "particulier".into(),
         scopes: request.scopes,
         issued_at: now,
         expires_at: now + Duration::days(request.expires_in_days),

@@ -33,7 +33,7 @@ pub async fn run(listen: &str, data_dir: PathBuf, simulators_listen: &str) -> an
     };
     let url = config.database_url();
     prepare_data_dir(&url)?;
-    let store = passerelle_store::open(&url).await?;
+    let store = passerelle_journal::open(&url).await?;
     let state = AppState::new(config, store.clone()).await?;
     let jwt = all_scopes_token(&state, "Démo Passerelle").await?;
     println!("Passerelle demo");

@@ -52,7 +52,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     let url = database_url(&options.store, &config);
     prepare_data_dir(&url)?;
-    let store = passerelle_store::open(&url).await?;
+    let store = passerelle_journal::open(&url).await?;
     let listener = TcpListener::bind(&config.listen).await?;
     let gateway = format!("http://{}", listener.local_addr()?);
     let data_dir = config.data_dir.clone();

@@ -13,7 +13,7 @@ use chrono_tz::{Europe::Paris, Tz};
 use passerelle_catalogue::{mask, Endpoint, Mode, NotServed};
 use passerelle_core::{ApiError, Civility, Query, Siret};
 use passerelle_providers::{Call, Extras, Fetched, Provider};
-use passerelle_store::JournalRow;
+use passerelle_store::{CallerId, JournalRow};
 use serde_json::json;
 use sha2::{Digest, Sha512};
 use uuid::Uuid;
@@ -323,8 +323,9 @@ async fn finish(state: &AppState, trace: Trace, outcome: Result<Answer, Errors>,
     let row = JournalRow {
         request_id: trace.request_id.clone(),
         at: Utc::now(),
-        jti: trace.jti,
-        recipient: trace.recipient.clone(),
+        bouquet: "particulier".into(),
+        caller: trace.jti.map(CallerId::Token),
+        purpose: trace.recipient.iter().map(|r| ("recipient".to_string(), r.clone())).collect(),
         endpoint: trace.endpoint.clone(),
         status,
         duration_ms,

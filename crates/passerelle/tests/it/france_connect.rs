@@ -89,10 +89,10 @@ async fn sandbox_token_gets_its_quotient_familial() {
     let rows = app.store.recent_journal(5).await.unwrap();
     let row = rows.iter().find(|r| r.endpoint == QF).expect("journaled");
     assert_eq!(
-        row.jti.map(|j| j.to_string()).as_deref(),
-        Some("11111111-1111-1111-1111-111111111111")
+        row.caller.as_ref().map(|c| c.to_string()).as_deref(),
+        Some("token:11111111-1111-1111-1111-111111111111")
     );
-    assert_eq!((row.status, row.recipient.as_deref()), (200, Some(RECIPIENT)));
+    assert_eq!((row.status, row.purpose["recipient"].as_str()), (200, RECIPIENT));
 }
 
 #[tokio::test]

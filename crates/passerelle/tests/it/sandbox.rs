@@ -42,7 +42,7 @@ impl SandboxApp {
             ..GatewayConfig::default()
         };
         let (sandbox, report) = Sandbox::open(cases).unwrap();
-        let store = passerelle_store::open(&config.database_url()).await.unwrap();
+        let store = passerelle_journal::open(&config.database_url()).await.unwrap();
         let state = AppState::with_source(config, store.clone(), Source::Recorded(sandbox.clone()))
             .await
             .unwrap();
