@@ -20,7 +20,7 @@ use passerelle_store::{
     TimeRange, TokenRecord, TokenStore, WriterSpan,
 };
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -67,10 +67,6 @@ impl Dialect for PostgresStore {
 
     fn unlist(list: Vec<String>) -> anyhow::Result<Vec<String>> {
         Ok(list)
-    }
-
-    fn rows_affected(result: &PgQueryResult) -> u64 {
-        result.rows_affected()
     }
 
     fn bind<'a>(q: &mut QueryBuilder<'a, Postgres>, value: Value<'a>) {
@@ -129,12 +125,12 @@ impl TokenStore for PostgresStore {
 
     async fn revoke_token(&self, jti: Uuid, at: DateTime<Utc>) -> anyhow::Result<bool> {
         let revoked = bounded(sql::execute(&self.pool, &mut sql::revoke_token::<Pg>(jti, at))).await?;
-        Ok(revoked == 1)
+        Ok(revoked.rows_affected() == 1)
     }
 
     async fn set_token_expiry(&self, jti: Uuid, expires_at: DateTime<Utc>) -> anyhow::Result<bool> {
         let changed = bounded(sql::execute(&self.pool, &mut sql::set_token_expiry::<Pg>(jti, expires_at))).await?;
-        Ok(changed == 1)
+        Ok(changed.rows_affected() == 1)
     }
 }
 
@@ -180,7 +176,8 @@ impl JournalAudit for PostgresStore {
     async fn purge_writer(&self, anchor: &Seal) -> anyhow::Result<u64> {
         // A purge may delete many rows: no operation bound here, the pool's own
         // timeouts still catch a database that is down.
-        Ok(sql::transaction(&self.pool, &mut sql::purge::<Pg>(anchor)).await?)
+        let deleted = sql::transaction(&self.pool, &mut sql::purge::<Pg>(anchor)).await?;
+        Ok(deleted.rows_affected())
     }
 
     async fn call_counts(&self, range: TimeRange) -> anyhow::Result<Vec<CallCount>> {

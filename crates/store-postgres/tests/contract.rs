@@ -5,29 +5,12 @@
 #[path = "../../store/contract/suite.rs"]
 mod suite;
 
-use std::sync::Arc;
-
-use passerelle_store::Store;
 use passerelle_store_postgres::scratch::TestDb;
 use passerelle_store_postgres::PostgresStore;
-use suite::Backend;
 
-fn open(url: String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Arc<dyn Store>> + Send>> {
-    Box::pin(async move {
-        let store = PostgresStore::connect(&url).await.expect("PostgreSQL connects");
-        store.migrate().await.expect("migrations run");
-        Arc::new(store) as Arc<dyn Store>
-    })
-}
-
-async fn fresh() -> Option<Backend> {
+async fn fresh_database() -> Option<suite::Place> {
     let db = TestDb::create().await?;
-    Some(Backend {
-        store: open(db.url.clone()).await,
-        url: db.url.clone(),
-        reopen: open,
-        _keep: Box::new(db),
-    })
+    Some((db.url.clone(), Box::new(db)))
 }
 
-contract!(fresh);
+contract!(PostgresStore, fresh_database);

@@ -14,16 +14,10 @@ use passerelle_store::{
     TimeRange, TokenRecord, TokenStore, WriterSpan,
 };
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use uuid::fmt::Hyphenated;
 use uuid::Uuid;
-
-/// SQLite takes at most 32766 bound values per statement.
-const MAX_PARAMS: usize = 32766;
-
-/// This backend's migrations (public for the tests that start from an older schema).
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -60,10 +54,6 @@ impl Dialect for SqliteStore {
 
     fn unlist(list: String) -> anyhow::Result<Vec<String>> {
         Ok(serde_json::from_str(&list)?)
-    }
-
-    fn rows_affected(result: &SqliteQueryResult) -> u64 {
-        result.rows_affected()
     }
 
     fn bind<'a>(q: &mut QueryBuilder<'a, Sqlite>, value: Value<'a>) {
@@ -111,13 +101,18 @@ impl TokenStore for SqliteStore {
     }
 
     async fn revoke_token(&self, jti: Uuid, at: DateTime<Utc>) -> anyhow::Result<bool> {
-        Ok(sql::execute(&self.pool, &mut sql::revoke_token::<Lite>(jti, at)).await? == 1)
+        let revoked = sql::execute(&self.pool, &mut sql::revoke_token::<Lite>(jti, at)).await?;
+        Ok(revoked.rows_affected() == 1)
     }
 
     async fn set_token_expiry(&self, jti: Uuid, expires_at: DateTime<Utc>) -> anyhow::Result<bool> {
-        Ok(sql::execute(&self.pool, &mut sql::set_token_expiry::<Lite>(jti, expires_at)).await? == 1)
+        let changed = sql::execute(&self.pool, &mut sql::set_token_expiry::<Lite>(jti, expires_at)).await?;
+        Ok(changed.rows_affected() == 1)
     }
 }
+
+/// SQLite takes at most 32766 bound values per statement.
+const MAX_PARAMS: usize = 32766;
 
 #[async_trait]
 impl JournalWriter for SqliteStore {
@@ -159,13 +154,17 @@ impl JournalAudit for SqliteStore {
     }
 
     async fn purge_writer(&self, anchor: &Seal) -> anyhow::Result<u64> {
-        Ok(sql::transaction(&self.pool, &mut sql::purge::<Lite>(anchor)).await?)
+        let deleted = sql::transaction(&self.pool, &mut sql::purge::<Lite>(anchor)).await?;
+        Ok(deleted.rows_affected())
     }
 
     async fn call_counts(&self, range: TimeRange) -> anyhow::Result<Vec<CallCount>> {
         sql::all(&self.pool, &mut sql::call_counts::<Lite>(range)).await
     }
 }
+
+/// This backend's migrations (public for the tests that start from an older schema).
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 #[async_trait]
 impl Store for SqliteStore {

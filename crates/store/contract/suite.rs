@@ -1,9 +1,9 @@
 //! The store contract: what every backend must do, whatever it stores things in.
 //!
-//! Each backend's `tests/contract.rs` includes this file and runs `contract!` with a
-//! function that makes a fresh store (a temp SQLite file; a fresh PostgreSQL database
-//! per test). Hashes and signatures here are stand-ins: the store keeps them, the
-//! journal crate checks them.
+//! Each backend's `tests/contract.rs` includes this file and runs `contract!` with its
+//! store type and a function that makes a fresh place for it (a temp SQLite file; a
+//! fresh PostgreSQL database per test). Hashes and signatures here are stand-ins: the
+//! store keeps them, the journal crate checks them.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,20 +16,42 @@ use passerelle_store::{
 };
 use uuid::Uuid;
 
-/// Opens the store at a URL again (a second pool on the same data).
-pub type Reopen = fn(String) -> Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>>;
+/// Opens (and migrates) the store at a URL: a second pool on the same data.
+pub type Open = fn(String) -> Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>>;
 
-/// A store for one test, and what must live as long as it (a temp folder, a database).
+/// Where a fresh store lives, and what must live as long as it (a temp folder, a database).
+pub type Place = (String, Box<dyn std::any::Any + Send>);
+
+/// A store for one test.
 pub struct Backend {
     pub store: Arc<dyn Store>,
     pub url: String,
-    pub reopen: Reopen,
-    pub _keep: Box<dyn std::any::Any + Send>,
+    pub reopen: Open,
+    _keep: Box<dyn std::any::Any + Send>,
 }
 
-/// Every contract test, run on the store `$fresh().await` makes (`None`: skipped).
+impl Backend {
+    pub async fn open((url, keep): Place, open: Open) -> Backend {
+        Backend {
+            store: open(url.clone()).await,
+            url,
+            reopen: open,
+            _keep: keep,
+        }
+    }
+}
+
+/// Every contract test, on a `$store` (with `connect(url)`) in the place `$fresh().await`
+/// makes (`None`: skipped).
 macro_rules! contract {
-    ($fresh:path) => {
+    ($store:ty, $fresh:path) => {
+        fn open(url: String) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::sync::Arc<dyn passerelle_store::Store>> + Send>> {
+            Box::pin(async move {
+                let store = <$store>::connect(&url).await.expect("the store opens");
+                passerelle_store::Store::migrate(&store).await.expect("migrations run");
+                std::sync::Arc::new(store) as std::sync::Arc<dyn passerelle_store::Store>
+            })
+        }
         contract!(@each $fresh;
             migrations_are_idempotent,
             tokens_round_trip_and_change,
@@ -49,8 +71,8 @@ macro_rules! contract {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                if let Some(backend) = $fresh().await {
-                    crate::suite::$name(backend).await;
+                if let Some(place) = $fresh().await {
+                    crate::suite::$name(crate::suite::Backend::open(place, open).await).await;
                 }
             }
         )*

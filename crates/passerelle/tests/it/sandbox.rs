@@ -189,7 +189,7 @@ async fn answers_the_matching_case_as_recorded_and_falls_back_to_404_yaml() {
     assert_eq!(statuses, [200, 404]);
     assert!(rows
         .iter()
-        .all(|r| r.params_hash.is_some() && r.recipient.as_deref() == Some(RECIPIENT)));
+        .all(|r| r.params_hash.is_some() && r.purpose.get("recipient").map(String::as_str) == Some(RECIPIENT)));
 }
 
 #[tokio::test]

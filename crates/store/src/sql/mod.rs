@@ -35,7 +35,6 @@ pub trait Dialect: Sized + 'static {
     fn time(at: DateTime<Utc>) -> Self::Time;
     fn list(items: &[String]) -> Self::List;
     fn unlist(list: Self::List) -> anyhow::Result<Vec<String>>;
-    fn rows_affected(result: &<Self::Db as Database>::QueryResult) -> u64;
     /// Binds `value` to `q`: `bind::<Self>(q, value)` (generic code cannot name the
     /// backend's own types, the backend can).
     fn bind<'a>(q: &mut QueryBuilder<'a, Self::Db>, value: Value<'a>);
@@ -151,31 +150,34 @@ pub struct Select<'a, D: Dialect, C, T> {
 // Running statements. Each takes its statement borrowed for the statement's own
 // lifetime: generic code cannot see that a backend's arguments may outlive it.
 
-/// Runs `statements` in one transaction; returns the rows the last one touched.
+/// Runs `statements` in one transaction; returns what the last one did.
 pub async fn transaction<'a, D: Dialect>(
     pool: &Pool<D::Db>,
     statements: &'a mut [Statement<'a, D>],
-) -> Result<u64, sqlx::Error>
+) -> Result<<D::Db as Database>::QueryResult, sqlx::Error>
 where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
 {
     let mut tx = pool.begin().await?;
-    let mut touched = 0;
+    let mut last = Default::default();
     for statement in statements {
-        touched = D::rows_affected(&statement.0.build().execute(&mut *tx).await?);
+        last = statement.0.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok(touched)
+    Ok(last)
 }
 
-/// Runs `q`; returns the rows it touched.
-pub async fn execute<'a, D: Dialect>(pool: &Pool<D::Db>, q: &'a mut Statement<'a, D>) -> anyhow::Result<u64>
+/// Runs `q`; returns what it did.
+pub async fn execute<'a, D: Dialect>(
+    pool: &Pool<D::Db>,
+    q: &'a mut Statement<'a, D>,
+) -> Result<<D::Db as Database>::QueryResult, sqlx::Error>
 where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
 {
-    Ok(D::rows_affected(&q.0.build().execute(pool).await?))
+    q.0.build().execute(pool).await
 }
 
 /// Every row `select` reads, decoded.
