@@ -251,7 +251,9 @@ mod tests {
         // The hash the code before format 2 gave this row (commit 124f834).
         let row = JournalRow {
             request_id: "r".into(),
-            at: DateTime::parse_from_rfc3339("2026-03-01T12:00:00.123456Z").unwrap().into(),
+            at: DateTime::parse_from_rfc3339("2026-03-01T12:00:00.123456Z")
+                .unwrap()
+                .into(),
             bouquet: PARTICULIER.into(),
             caller: Some(CallerId::Token(Uuid::from_u128(7))),
             purpose: [("recipient".to_string(), "13002526500013".to_string())].into(),

@@ -82,12 +82,15 @@ mod tests {
         t.store.append_journal(&[row], None).await.unwrap();
 
         let lines = lines(&t, TimeRange::default()).await;
-        let ids: Vec<_> = ids.iter().map(String::as_str).chain(["req-3"]).collect();
-        assert_eq!(lines.iter().map(|l| l["request_id"].as_str().unwrap()).collect::<Vec<_>>(), ids);
+        let seen: Vec<&str> = lines.iter().map(|l| l["request_id"].as_str().unwrap()).collect();
+        assert_eq!(seen, [&ids[..], &["req-3".to_string()]].concat());
         let first = &lines[0];
         assert!(first["caller"]["token"].is_string(), "{first}");
         assert_eq!(first["purpose"], serde_json::json!({"recipient": "13002526500013"}));
-        assert_eq!((first["format"].as_i64(), first["bouquet"].as_str()), (Some(2), Some("particulier")));
+        assert_eq!(
+            (first["format"].as_i64(), first["bouquet"].as_str()),
+            (Some(2), Some("particulier"))
+        );
         assert_eq!(lines[1]["prev_hash"], first["hash"]);
         let last = &lines[3];
         assert_eq!(last["caller"], serde_json::json!({"citizen": "c0ffee"}));

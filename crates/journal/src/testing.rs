@@ -94,7 +94,9 @@ impl Place {
             ..Migrator::DEFAULT
         };
         if self.is_sqlite() {
-            let options = SqliteConnectOptions::from_str(&self.url).unwrap().create_if_missing(true);
+            let options = SqliteConnectOptions::from_str(&self.url)
+                .unwrap()
+                .create_if_missing(true);
             let mut c = SqliteConnection::connect_with(&options).await.unwrap();
             first(&passerelle_store_sqlite::MIGRATOR).run(&mut c).await.unwrap();
         } else {

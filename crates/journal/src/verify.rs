@@ -216,7 +216,10 @@ impl Walk<'_> {
             ));
         }
         if !chain::holds(row) {
-            return Err(format!("{}: its content does not match its hash (row altered)", describe(row)));
+            return Err(format!(
+                "{}: its content does not match its hash (row altered)",
+                describe(row)
+            ));
         }
         if let Some(hash) = self.signed.get(&row.seq) {
             if *hash != row.hash {
@@ -258,56 +261,52 @@ mod tests {
         assert!(report.summary().ends_with(": OK"));
     }
 
+    /// Asserts that after `calls` rows were written and `change` made, `verify` says
+    /// what `says` holds.
+    async fn broken_after(calls: usize, change: &str, says: &[&str]) {
+        let t = TestStore::sqlite().await;
+        t.write(calls).await;
+        t.sql(change).await;
+        let why = broken(&t).await;
+        assert!(says.iter().all(|s| why.contains(s)), "{change}: {why}");
+    }
+
     #[tokio::test]
     async fn a_changed_row_is_named() {
-        let t = TestStore::sqlite().await;
-        t.write(7).await;
-        t.sql("UPDATE journal SET status = 500 WHERE request_id = 'req-4'").await;
-        let why = broken(&t).await;
-        assert!(why.contains("seq 5 (request req-4") && why.contains("altered"), "{why}");
+        let change = "UPDATE journal SET status = 500 WHERE request_id = 'req-4'";
+        broken_after(7, change, &["seq 5 (request req-4", "altered"]).await;
     }
 
     #[tokio::test]
     async fn a_changed_caller_or_purpose_is_named() {
         let changes = [
-            "UPDATE journal SET jti = NULL, citizen = 'ab' WHERE request_id = 'req-1'",
-            "UPDATE journal SET bouquet = 'entreprise' WHERE request_id = 'req-1'",
-            r#"UPDATE journal SET purpose = '{"recipient":"99999999999999"}' WHERE request_id = 'req-1'"#,
+            "jti = NULL, citizen = 'ab'",
+            "bouquet = 'entreprise'",
+            r#"purpose = '{"recipient":"99999999999999"}'"#,
         ];
         for change in changes {
-            let t = TestStore::sqlite().await;
-            t.write(3).await;
-            t.sql(change).await;
-            let why = broken(&t).await;
-            assert!(why.contains("seq 2 (request req-1") && why.contains("altered"), "{change}: {why}");
+            let change = format!("UPDATE journal SET {change} WHERE request_id = 'req-1'");
+            broken_after(3, &change, &["seq 2 (request req-1", "altered"]).await;
         }
     }
 
     #[tokio::test]
     async fn a_removed_middle_row_is_named() {
-        let t = TestStore::sqlite().await;
-        t.write(5).await;
-        t.sql("DELETE FROM journal WHERE request_id = 'req-1'").await;
-        let why = broken(&t).await;
-        assert!(why.contains("seq 2 is missing") && why.contains("req-2"), "{why}");
+        let change = "DELETE FROM journal WHERE request_id = 'req-1'";
+        broken_after(5, change, &["seq 2 is missing", "req-2"]).await;
     }
 
     #[tokio::test]
     async fn a_chain_cut_up_to_its_checkpoint_is_seen() {
-        let t = TestStore::sqlite().await;
-        t.write(4).await;
-        t.sql("DELETE FROM journal WHERE request_id IN ('req-2', 'req-3')").await;
-        assert!(broken(&t).await.contains("rows after seq 2 are missing"));
+        let change = "DELETE FROM journal WHERE request_id IN ('req-2', 'req-3')";
+        broken_after(4, change, &["rows after seq 2 are missing"]).await;
     }
 
     #[tokio::test]
     async fn a_bad_seal_is_named() {
-        let t = TestStore::sqlite().await;
-        t.write(4).await;
         // The seal signed position 3; moved to 2, its signature no longer holds.
-        t.sql("UPDATE journal_seals SET seq = 2 WHERE seq = 3").await;
-        let why = broken(&t).await;
-        assert!(why.contains("checkpoint at seq 2 has a bad signature"), "{why}");
+        let change = "UPDATE journal_seals SET seq = 2 WHERE seq = 3";
+        broken_after(4, change, &["checkpoint at seq 2 has a bad signature"]).await;
     }
 
     /// Rows as the code before format 2 chained them: `jti` and `recipient` only.
@@ -387,14 +386,29 @@ mod tests {
             assert_eq!((report.rows, report.broken), (5, None), "{}", t.url);
 
             let changes = [
-                ("recipient = '99999999999999' WHERE request_id = 'old-1'", "recipient = '13002526500013'", 2),
-                (r#"purpose = '{"object":"x","recipient":"13002526500013"}' WHERE request_id = 'old-0'"#, "purpose = NULL", 1),
-                (r#"purpose = '{"recipient":"99999999999999"}' WHERE request_id = 'req-3'"#, r#"purpose = '{"recipient":"13002526500013"}'"#, 4),
+                (
+                    "recipient = '99999999999999' WHERE request_id = 'old-1'",
+                    "recipient = '13002526500013'",
+                    2,
+                ),
+                (
+                    r#"purpose = '{"object":"x","recipient":"13002526500013"}' WHERE request_id = 'old-0'"#,
+                    "purpose = NULL",
+                    1,
+                ),
+                (
+                    r#"purpose = '{"recipient":"99999999999999"}' WHERE request_id = 'req-3'"#,
+                    r#"purpose = '{"recipient":"13002526500013"}'"#,
+                    4,
+                ),
             ];
             for (change, undo, seq) in changes {
                 t.sql(&format!("UPDATE journal SET {change}")).await;
                 let why = broken(&t).await;
-                assert!(why.contains(&format!("seq {seq} (")) && why.contains("altered"), "{change}: {why}");
+                assert!(
+                    why.contains(&format!("seq {seq} (")) && why.contains("altered"),
+                    "{change}: {why}"
+                );
                 let (_, filter) = change.split_once(" WHERE ").unwrap();
                 t.sql(&format!("UPDATE journal SET {undo} WHERE {filter}")).await;
                 assert!(verify(t.store.as_ref(), &()).await.unwrap().broken.is_none(), "{undo}");

@@ -97,7 +97,7 @@ impl KeyStore for PostgresStore {
     }
 
     async fn secret(&self, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        bounded(sql::first(&self.pool, &mut sql::secret::<Pg>(name))).await
+        Ok(bounded(sql::all(&self.pool, &mut sql::secret::<Pg>(name))).await?.pop())
     }
 
     async fn secret_or_insert(&self, name: &str, make: Vec<u8>) -> anyhow::Result<Vec<u8>> {
@@ -116,7 +116,7 @@ impl TokenStore for PostgresStore {
     }
 
     async fn token(&self, jti: Uuid) -> anyhow::Result<Option<TokenRecord>> {
-        bounded(sql::first(&self.pool, &mut sql::token::<Pg>(jti))).await
+        Ok(bounded(sql::all(&self.pool, &mut sql::token::<Pg>(jti))).await?.pop())
     }
 
     async fn tokens(&self) -> anyhow::Result<Vec<TokenRecord>> {
@@ -129,7 +129,11 @@ impl TokenStore for PostgresStore {
     }
 
     async fn set_token_expiry(&self, jti: Uuid, expires_at: DateTime<Utc>) -> anyhow::Result<bool> {
-        let changed = bounded(sql::execute(&self.pool, &mut sql::set_token_expiry::<Pg>(jti, expires_at))).await?;
+        let changed = bounded(sql::execute(
+            &self.pool,
+            &mut sql::set_token_expiry::<Pg>(jti, expires_at),
+        ))
+        .await?;
         Ok(changed.rows_affected() == 1)
     }
 }
@@ -137,7 +141,11 @@ impl TokenStore for PostgresStore {
 #[async_trait]
 impl JournalWriter for PostgresStore {
     async fn append_journal(&self, rows: &[ChainedRow], seal: Option<&Seal>) -> anyhow::Result<()> {
-        bounded(sql::transaction(&self.pool, &mut sql::append::<Pg>(rows, seal, MAX_PARAMS))).await?;
+        bounded(sql::transaction(
+            &self.pool,
+            &mut sql::append::<Pg>(rows, seal, MAX_PARAMS),
+        ))
+        .await?;
         Ok(())
     }
 }
@@ -153,8 +161,8 @@ impl JournalAudit for PostgresStore {
     }
 
     async fn journal_count(&self, range: TimeRange) -> anyhow::Result<i64> {
-        let count = bounded(sql::first(&self.pool, &mut sql::journal_count::<Pg>(range))).await?;
-        Ok(count.unwrap_or(0))
+        let count = bounded(sql::all(&self.pool, &mut sql::journal_count::<Pg>(range))).await?;
+        Ok(count.iter().sum())
     }
 
     async fn journal_writers(&self) -> anyhow::Result<Vec<WriterSpan>> {

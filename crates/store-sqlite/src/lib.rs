@@ -23,21 +23,6 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-impl SqliteStore {
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
-        Ok(SqliteStore { pool })
-    }
-}
-
 impl Dialect for SqliteStore {
     type Db = Sqlite;
     type Uuid = Hyphenated;
@@ -61,6 +46,21 @@ impl Dialect for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
 type Lite = SqliteStore;
 
 #[async_trait]
@@ -75,7 +75,7 @@ impl KeyStore for SqliteStore {
     }
 
     async fn secret(&self, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        sql::first(&self.pool, &mut sql::secret::<Lite>(name)).await
+        Ok(sql::all(&self.pool, &mut sql::secret::<Lite>(name)).await?.pop())
     }
 
     async fn secret_or_insert(&self, name: &str, make: Vec<u8>) -> anyhow::Result<Vec<u8>> {
@@ -93,7 +93,7 @@ impl TokenStore for SqliteStore {
     }
 
     async fn token(&self, jti: Uuid) -> anyhow::Result<Option<TokenRecord>> {
-        sql::first(&self.pool, &mut sql::token::<Lite>(jti)).await
+        Ok(sql::all(&self.pool, &mut sql::token::<Lite>(jti)).await?.pop())
     }
 
     async fn tokens(&self) -> anyhow::Result<Vec<TokenRecord>> {
@@ -133,8 +133,8 @@ impl JournalAudit for SqliteStore {
     }
 
     async fn journal_count(&self, range: TimeRange) -> anyhow::Result<i64> {
-        let count = sql::first(&self.pool, &mut sql::journal_count::<Lite>(range)).await?;
-        Ok(count.unwrap_or(0))
+        let count = sql::all(&self.pool, &mut sql::journal_count::<Lite>(range)).await?;
+        Ok(count.iter().sum())
     }
 
     async fn journal_writers(&self) -> anyhow::Result<Vec<WriterSpan>> {

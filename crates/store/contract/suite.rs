@@ -244,7 +244,12 @@ pub async fn secrets_keep_their_first_value_under_concurrency(b: Backend) {
 pub async fn journal_batches_chain_and_read_back(b: Backend) {
     let writer = Uuid::new_v4();
     let now = at("2026-03-01T12:00:00.123456Z");
-    let first = chained(writer, 1, GENESIS, (0..3).map(|i| call(i, now, token_caller())).collect());
+    let first = chained(
+        writer,
+        1,
+        GENESIS,
+        (0..3).map(|i| call(i, now, token_caller())).collect(),
+    );
     let second = chained(writer, 4, &first[2].hash, (3..5).map(|i| call(i, now, None)).collect());
     b.store.append_journal(&first, None).await.unwrap();
     b.store.append_journal(&second, None).await.unwrap();
@@ -275,9 +280,13 @@ pub async fn journal_rows_keep_bouquet_caller_and_purpose(b: Backend) {
     rows[1].purpose.clear();
     rows.push(call(2, now(), token_caller()));
     rows[2].bouquet = "entreprise".into();
-    rows[2].purpose = [("context", "Aides publiques"), ("object", "Dossier 12"), ("recipient", "1300")]
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .into();
+    rows[2].purpose = [
+        ("context", "Aides publiques"),
+        ("object", "Dossier 12"),
+        ("recipient", "1300"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .into();
     let mut rows = chained(writer, 1, GENESIS, rows);
     rows[1].format = RowFormat::V1;
     b.store.append_journal(&rows, None).await.unwrap();
@@ -406,7 +415,11 @@ pub async fn call_counts_group_by_bouquet_caller_endpoint_status(b: Backend) {
     assert_eq!(get(PARTICULIER, &t1, "/v3/b", 404), Some(2));
     assert_eq!(get("entreprise", &t1, "/v3/a", 200), Some(1));
     assert_eq!(get(PARTICULIER, &citizen, "/v3/a", 200), Some(1));
-    assert_eq!(get(PARTICULIER, &t2, "/v3/a", 200), Some(1), "the older call is outside the range");
+    assert_eq!(
+        get(PARTICULIER, &t2, "/v3/a", 200),
+        Some(1),
+        "the older call is outside the range"
+    );
     assert_eq!(counts.iter().map(|c| c.calls).sum::<i64>(), 9);
     assert!(counts.windows(2).all(|w| w[0].calls >= w[1].calls), "most calls first");
 }

@@ -13,7 +13,7 @@ use chrono_tz::{Europe::Paris, Tz};
 use passerelle_catalogue::{mask, Endpoint, Mode, NotServed};
 use passerelle_core::{ApiError, Civility, Query, Siret};
 use passerelle_providers::{Call, Extras, Fetched, Provider};
-use passerelle_store::{CallerId, JournalRow};
+use passerelle_store::{CallerId, JournalRow, Purpose};
 use serde_json::json;
 use sha2::{Digest, Sha512};
 use uuid::Uuid;
@@ -325,7 +325,7 @@ async fn finish(state: &AppState, trace: Trace, outcome: Result<Answer, Errors>,
         at: Utc::now(),
         bouquet: "particulier".into(),
         caller: trace.jti.map(CallerId::Token),
-        purpose: trace.recipient.iter().map(|r| ("recipient".to_string(), r.clone())).collect(),
+        purpose: Purpose::from_iter(trace.recipient.clone().map(|r| ("recipient".into(), r))),
         endpoint: trace.endpoint.clone(),
         status,
         duration_ms,

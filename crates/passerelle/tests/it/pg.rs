@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-
 /// Fails under CI, says why the test is skipped elsewhere.
 fn unavailable(what: String) {
     if std::env::var("CI").as_deref() == Ok("true") {

@@ -166,7 +166,12 @@ async fn every_call_has_a_journal_row_without_identity_in_clear() {
     assert_eq!(rows.len(), 3);
     let row = rows.iter().find(|r| r.request_id == ok_id).unwrap();
     assert_eq!(
-        (row.status, row.caller.clone(), row.purpose["recipient"].as_str(), row.endpoint.as_str()),
+        (
+            row.status,
+            row.caller.clone(),
+            row.purpose["recipient"].as_str(),
+            row.endpoint.as_str()
+        ),
         (200, Some(CallerId::Token(jti)), RECIPIENT, QF)
     );
     let hash = row.params_hash.clone().unwrap();

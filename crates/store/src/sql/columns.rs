@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::Dialect;
 use crate::{
-    CallCount, CallerId, ChainedRow, JournalRow, Purpose, PurgePoint, RowFormat, Seal, SealKind, TokenRecord,
+    CallCount, CallerId, ChainedRow, JournalRow, PurgePoint, Purpose, RowFormat, Seal, SealKind, TokenRecord,
     WriterSpan,
 };
 

@@ -181,7 +181,10 @@ where
 }
 
 /// Every row `select` reads, decoded.
-pub async fn all<'a, D: Dialect, C, T>(pool: &Pool<D::Db>, select: &'a mut Select<'a, D, C, T>) -> anyhow::Result<Vec<T>>
+pub async fn all<'a, D: Dialect, C, T>(
+    pool: &Pool<D::Db>,
+    select: &'a mut Select<'a, D, C, T>,
+) -> anyhow::Result<Vec<T>>
 where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
@@ -189,18 +192,4 @@ where
 {
     let rows: Vec<C> = select.query.0.build_query_as().fetch_all(pool).await?;
     rows.into_iter().map(select.decode).collect()
-}
-
-/// The first row `select` reads, if any, decoded.
-pub async fn first<'a, D: Dialect, C, T>(
-    pool: &Pool<D::Db>,
-    select: &'a mut Select<'a, D, C, T>,
-) -> anyhow::Result<Option<T>>
-where
-    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
-    for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
-    C: for<'r> FromRow<'r, <D::Db as Database>::Row> + Send + Unpin,
-{
-    let row: Option<C> = select.query.0.build_query_as().fetch_optional(pool).await?;
-    row.map(select.decode).transpose()
 }

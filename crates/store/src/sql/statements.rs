@@ -31,7 +31,10 @@ pub fn insert_signing_key<D: Dialect>(key: &SigningKey) -> Statement<'_, D> {
         Value::Bytes(&key.public_der),
         Value::Time(Some(key.created_at)),
     ];
-    Statement::insert("INSERT INTO signing_keys (kid, algorithm, private_der, public_der, created_at)", [values])
+    Statement::insert(
+        "INSERT INTO signing_keys (kid, algorithm, private_der, public_der, created_at)",
+        [values],
+    )
 }
 
 pub fn secret<D: Dialect>(name: &str) -> Select<'_, D, (Vec<u8>,), Vec<u8>> {
@@ -41,7 +44,10 @@ pub fn secret<D: Dialect>(name: &str) -> Select<'_, D, (Vec<u8>,), Vec<u8>> {
 
 /// Stores the secret unless one of that name exists.
 pub fn insert_secret<'a, D: Dialect>(name: &'a str, value: &'a [u8]) -> Statement<'a, D> {
-    let mut q = Statement::insert("INSERT INTO secrets (name, value)", [vec![Value::Text(Some(name)), Value::Bytes(value)]]);
+    let mut q = Statement::insert(
+        "INSERT INTO secrets (name, value)",
+        [vec![Value::Text(Some(name)), Value::Bytes(value)]],
+    );
     q.push(" ON CONFLICT (name) DO NOTHING");
     q
 }
@@ -135,12 +141,19 @@ fn insert_seal<D: Dialect>(seal: &Seal) -> Statement<'_, D> {
         Value::Text(Some(&seal.kid)),
         Value::Text(Some(&seal.signature)),
     ];
-    Statement::insert("INSERT INTO journal_seals (kind, writer, seq, hash, at, kid, signature)", [values])
+    Statement::insert(
+        "INSERT INTO journal_seals (kind, writer, seq, hash, at, kid, signature)",
+        [values],
+    )
 }
 
 /// The rows' `INSERT`s, each under `max_params` bound values, then the seal's: one
 /// transaction's statements.
-pub fn append<'a, D: Dialect>(rows: &'a [ChainedRow], seal: Option<&'a Seal>, max_params: usize) -> Vec<Statement<'a, D>> {
+pub fn append<'a, D: Dialect>(
+    rows: &'a [ChainedRow],
+    seal: Option<&'a Seal>,
+    max_params: usize,
+) -> Vec<Statement<'a, D>> {
     let mut statements: Vec<_> = rows
         .chunks(max_params / JOURNAL_COLUMNS)
         .map(|chunk| Statement::insert(JOURNAL_INSERT, chunk.iter().map(journal_values)))
@@ -177,9 +190,22 @@ pub fn journal_writers<'a, D: Dialect>() -> Select<'a, D, SpanColumns<D>, Writer
     Statement::new(text).select(SpanColumns::span)
 }
 
-pub fn writer_rows<'a, D: Dialect>(writer: Uuid, after: i64, limit: u32) -> Select<'a, D, JournalColumns<D>, ChainedRow> {
-    let values = vec![Value::Uuid(Some(writer)), Value::BigInt(after), Value::BigInt(limit.into())];
-    let text = ["SELECT * FROM journal WHERE writer = ", " AND seq > ", " ORDER BY seq LIMIT ", ""];
+pub fn writer_rows<'a, D: Dialect>(
+    writer: Uuid,
+    after: i64,
+    limit: u32,
+) -> Select<'a, D, JournalColumns<D>, ChainedRow> {
+    let values = vec![
+        Value::Uuid(Some(writer)),
+        Value::BigInt(after),
+        Value::BigInt(limit.into()),
+    ];
+    let text = [
+        "SELECT * FROM journal WHERE writer = ",
+        " AND seq > ",
+        " ORDER BY seq LIMIT ",
+        "",
+    ];
     Statement::with(&text, values).select(JournalColumns::chained)
 }
 
