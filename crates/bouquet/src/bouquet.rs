@@ -118,7 +118,11 @@ impl Bouquet {
         let mut scopes: Vec<&str> = self
             .endpoints
             .iter()
-            .flat_map(|e| e.access_scopes.iter().chain(e.masks.iter().flat_map(|m| m.scopes.iter())))
+            .flat_map(|e| {
+                e.access_scopes
+                    .iter()
+                    .chain(e.masks.iter().flat_map(|m| m.scopes.iter()))
+            })
             .copied()
             .collect();
         scopes.sort_unstable();

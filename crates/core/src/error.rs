@@ -85,42 +85,167 @@ macro_rules! param {
 pub mod codes {
     use super::{Code, ErrorKind, UNPROCESSABLE};
 
-    pub const DUPLICATE_IN_FLIGHT: Code = Code { code: "00015", kind: ErrorKind::Conflict, title: "Conflit", detail: "Une requête identique (même jeton, même point d'accès, mêmes paramètres) est déjà en cours de traitement.", source: None };
-    pub const SCOPE_MISSING: Code = Code { code: "00100", kind: ErrorKind::Forbidden, title: "Privilèges insuffisants", detail: "Votre token est valide mais vos privilèges sont insuffisants. Listez vos privilèges sur /api/introspect", source: Some(("parameter", "token")) };
-    pub const TOKEN_INVALID: Code = Code { code: "00101", kind: ErrorKind::Unauthorized, title: "Interdit", detail: "Votre token n'est pas valide ou n'est pas renseigné", source: Some(("parameter", "token")) };
-    pub const TOKEN_EXPIRED: Code = Code { code: "00103", kind: ErrorKind::Unauthorized, title: "Jeton expiré", detail: "Votre token est expiré. Vous devez refaire une demande", source: Some(("parameter", "token")) };
+    pub const DUPLICATE_IN_FLIGHT: Code = Code {
+        code: "00015",
+        kind: ErrorKind::Conflict,
+        title: "Conflit",
+        detail:
+            "Une requête identique (même jeton, même point d'accès, mêmes paramètres) est déjà en cours de traitement.",
+        source: None,
+    };
+    pub const SCOPE_MISSING: Code = Code {
+        code: "00100",
+        kind: ErrorKind::Forbidden,
+        title: "Privilèges insuffisants",
+        detail:
+            "Votre token est valide mais vos privilèges sont insuffisants. Listez vos privilèges sur /api/introspect",
+        source: Some(("parameter", "token")),
+    };
+    pub const TOKEN_INVALID: Code = Code {
+        code: "00101",
+        kind: ErrorKind::Unauthorized,
+        title: "Interdit",
+        detail: "Votre token n'est pas valide ou n'est pas renseigné",
+        source: Some(("parameter", "token")),
+    };
+    pub const TOKEN_EXPIRED: Code = Code {
+        code: "00103",
+        kind: ErrorKind::Unauthorized,
+        title: "Jeton expiré",
+        detail: "Votre token est expiré. Vous devez refaire une demande",
+        source: Some(("parameter", "token")),
+    };
     pub const TOKEN_REVOKED: Code = Code { code: "00105", kind: ErrorKind::Unauthorized, title: "Jeton sur liste noire", detail: "Votre jeton est sur liste noire, celui-ci a certainement été divulgué sur un canal non-sécurisé. Demandez un nouveau jeton à l'opérateur de la passerelle.", source: Some(("parameter", "token")) };
-    pub const IP_REFUSED: Code = Code { code: "00107", kind: ErrorKind::Forbidden, title: "Adresse IP non autorisée", detail: "Votre adresse IP n'est pas autorisée à utiliser ce jeton.", source: Some(("header", "X-Forwarded-For")) };
-    pub const RECIPIENT_INVALID: Code = param!("00210", "Le paramètre recipient n'est pas un siret valide", "recipient");
-    pub const BAD_REQUEST: Code = Code { code: "00401", kind: ErrorKind::BadRequest, title: "Mauvaise requête", detail: "La requête est mal formée.", source: None };
-    pub const VERSION_UNSUPPORTED: Code = Code { code: "00402", kind: ErrorKind::NotFound, title: "Version d'API non prise en charge", detail: "Cette version n'est pas supportée pour ce point d'accès", source: None };
+    pub const IP_REFUSED: Code = Code {
+        code: "00107",
+        kind: ErrorKind::Forbidden,
+        title: "Adresse IP non autorisée",
+        detail: "Votre adresse IP n'est pas autorisée à utiliser ce jeton.",
+        source: Some(("header", "X-Forwarded-For")),
+    };
+    pub const RECIPIENT_INVALID: Code =
+        param!("00210", "Le paramètre recipient n'est pas un siret valide", "recipient");
+    pub const BAD_REQUEST: Code = Code {
+        code: "00401",
+        kind: ErrorKind::BadRequest,
+        title: "Mauvaise requête",
+        detail: "La requête est mal formée.",
+        source: None,
+    };
+    pub const VERSION_UNSUPPORTED: Code = Code {
+        code: "00402",
+        kind: ErrorKind::NotFound,
+        title: "Version d'API non prise en charge",
+        detail: "Cette version n'est pas supportée pour ce point d'accès",
+        source: None,
+    };
     pub const ROUTE_UNKNOWN: Code = Code { code: "00404", kind: ErrorKind::NotFound, title: "Point d'accès inconnu", detail: "Aucun point d'accès ne correspond à ce chemin. La liste des points d'accès est publiée sur /api/open-api.yml", source: None };
-    pub const TOO_MANY_REQUESTS: Code = Code { code: "00429", kind: ErrorKind::TooManyRequests, title: "Trop de requêtes", detail: "Vous avez effectué trop de requêtes", source: None };
-    pub const INTERNAL: Code = Code { code: "00500", kind: ErrorKind::Internal, title: "Erreur interne", detail: "Une erreur interne a été détectée, l'équipe technique a été notifiée.", source: None };
+    pub const TOO_MANY_REQUESTS: Code = Code {
+        code: "00429",
+        kind: ErrorKind::TooManyRequests,
+        title: "Trop de requêtes",
+        detail: "Vous avez effectué trop de requêtes",
+        source: None,
+    };
+    pub const INTERNAL: Code = Code {
+        code: "00500",
+        kind: ErrorKind::Internal,
+        title: "Erreur interne",
+        detail: "Une erreur interne a été détectée, l'équipe technique a été notifiée.",
+        source: None,
+    };
     pub const JOURNAL_UNAVAILABLE: Code = Code { code: "00503", kind: ErrorKind::Maintenance, title: "Service indisponible", detail: "La passerelle ne peut pas tracer cet appel pour le moment ; aucune donnée n'est transmise sans trace. Réessayez dans quelques instants.", source: None };
-    pub const FC_TOKEN_MALFORMED: Code = Code { code: "50001", kind: ErrorKind::Unauthorized, title: "Accès non autorisé", detail: "Le jeton d'accès FranceConnect est mal formé.", source: Some(("header", "Authorization")) };
-    pub const FC_TOKEN_UNKNOWN: Code = Code { code: "50002", kind: ErrorKind::Unauthorized, title: "Accès non autorisé", detail: "Le jeton d'accès FranceConnect est inconnu, inactif ou expiré.", source: Some(("header", "Authorization")) };
+    pub const FC_TOKEN_MALFORMED: Code = Code {
+        code: "50001",
+        kind: ErrorKind::Unauthorized,
+        title: "Accès non autorisé",
+        detail: "Le jeton d'accès FranceConnect est mal formé.",
+        source: Some(("header", "Authorization")),
+    };
+    pub const FC_TOKEN_UNKNOWN: Code = Code {
+        code: "50002",
+        kind: ErrorKind::Unauthorized,
+        title: "Accès non autorisé",
+        detail: "Le jeton d'accès FranceConnect est inconnu, inactif ou expiré.",
+        source: Some(("header", "Authorization")),
+    };
     pub const FC_NO_PIVOT: Code = Code { code: "50003", kind: ErrorKind::Unauthorized, title: "Accès non autorisé", detail: "Le jeton d'accès FranceConnect ne donne pas accès à l'identité pivot (scopes profile et birth, ou identite_pivot).", source: Some(("header", "Authorization")) };
-    pub const ANNEE_INVALID: Code = param!("00353", "L'année demandée n'est pas correctement formatée ou est dans le futur.", "annee");
+    pub const ANNEE_INVALID: Code = param!(
+        "00353",
+        "L'année demandée n'est pas correctement formatée ou est dans le futur.",
+        "annee"
+    );
     pub const MOIS_INVALID: Code = param!("00354", "Le mois demandé est incorrect ou est dans le futur.", "mois");
-    pub const ALLOCATAIRE_UNIDENTIFIED: Code = Code { code: "00355", kind: ErrorKind::WrongParameter, title: "Impossible d'identifier l'allocataire", detail: "Les paramètres fournis ne permettent pas d'identifier un allocataire.", source: None };
-    pub const ANNEE_OUT_OF_RANGE: Code = param!("00356", "L'année demandée doit être l'année en cours (N), N-1 ou N-2.", "annee");
-    pub const BIRTHPLACE_MALFORMED: Code = param!("00365", "Le lieu de naissance n'est pas correctement formaté", "codeCogInseeCommuneNaissance");
-    pub const CIVILITY_MALFORMED: Code = Code { code: "00366", kind: ErrorKind::WrongParameter, title: UNPROCESSABLE, detail: "Un ou plusieurs paramètres de civilité ne sont pas correctement formatés", source: None };
-    pub const COUNTRY_MALFORMED: Code = param!("00400", "Le code pays INSEE n'est pas correctement formaté", "codeCogInseePaysNaissance");
+    pub const ALLOCATAIRE_UNIDENTIFIED: Code = Code {
+        code: "00355",
+        kind: ErrorKind::WrongParameter,
+        title: "Impossible d'identifier l'allocataire",
+        detail: "Les paramètres fournis ne permettent pas d'identifier un allocataire.",
+        source: None,
+    };
+    pub const ANNEE_OUT_OF_RANGE: Code = param!(
+        "00356",
+        "L'année demandée doit être l'année en cours (N), N-1 ou N-2.",
+        "annee"
+    );
+    pub const BIRTHPLACE_MALFORMED: Code = param!(
+        "00365",
+        "Le lieu de naissance n'est pas correctement formaté",
+        "codeCogInseeCommuneNaissance"
+    );
+    pub const CIVILITY_MALFORMED: Code = Code {
+        code: "00366",
+        kind: ErrorKind::WrongParameter,
+        title: UNPROCESSABLE,
+        detail: "Un ou plusieurs paramètres de civilité ne sont pas correctement formatés",
+        source: None,
+    };
+    pub const COUNTRY_MALFORMED: Code = param!(
+        "00400",
+        "Le code pays INSEE n'est pas correctement formaté",
+        "codeCogInseePaysNaissance"
+    );
     pub const INE_MALFORMED: Code = param!("00360", "Le numéro d'INE n'est pas correctement formaté", "ine");
-    pub const CAMPAIGN_YEAR_INVALID: Code = param!("00368", "L'année de campagne (campaignYear) doit être comprise entre 2021 et l'année en cours moins un", "campaignYear");
+    pub const CAMPAIGN_YEAR_INVALID: Code = param!(
+        "00368",
+        "L'année de campagne (campaignYear) doit être comprise entre 2021 et l'année en cours moins un",
+        "campaignYear"
+    );
     pub const IDENTIFIANT_INVALID: Code = param!("00380", "L'identifiant est manquant ou mal formé", "identifiant");
     pub const SEVERAL_PEOPLE: Code = Code { code: "00391", kind: ErrorKind::WrongParameter,
         title: UNPROCESSABLE,
         detail: "Les paramètres d'identité correspondent à plusieurs personnes : les informations ne peuvent pas être fournies.",
         source: None };
-    pub const ETABLISSEMENT_INVALID: Code = param!("00410", "Le code établissement doit compter 7 chiffres et 1 lettre", "codeEtablissement");
-    pub const ANNEE_SCOLAIRE_INVALID: Code = param!("00411", "L'année scolaire doit avoir la forme AAAA ou AAAA-AAAA", "anneeScolaire");
-    pub const DEGRE_INVALID: Code = param!("00412", "Le degré d'établissement doit valoir 1D ou 2D", "degreEtablissement");
-    pub const PERIMETER_INVALID: Code = param!("00413", "Le périmètre géographique est invalide : exactement un type de périmètre doit être fourni", "codesBcnDepartements[]");
-    pub const PERIMETER_EMPTY: Code = param!("00414", "Les valeurs du périmètre sont invalides : au moins une valeur est attendue", "codesBcnDepartements[]");
-    pub const DEPARTEMENT_INVALID: Code = param!("00416", "Le code département BCN est invalide", "codesBcnDepartements[]");
+    pub const ETABLISSEMENT_INVALID: Code = param!(
+        "00410",
+        "Le code établissement doit compter 7 chiffres et 1 lettre",
+        "codeEtablissement"
+    );
+    pub const ANNEE_SCOLAIRE_INVALID: Code = param!(
+        "00411",
+        "L'année scolaire doit avoir la forme AAAA ou AAAA-AAAA",
+        "anneeScolaire"
+    );
+    pub const DEGRE_INVALID: Code = param!(
+        "00412",
+        "Le degré d'établissement doit valoir 1D ou 2D",
+        "degreEtablissement"
+    );
+    pub const PERIMETER_INVALID: Code = param!(
+        "00413",
+        "Le périmètre géographique est invalide : exactement un type de périmètre doit être fourni",
+        "codesBcnDepartements[]"
+    );
+    pub const PERIMETER_EMPTY: Code = param!(
+        "00414",
+        "Les valeurs du périmètre sont invalides : au moins une valeur est attendue",
+        "codesBcnDepartements[]"
+    );
+    pub const DEPARTEMENT_INVALID: Code = param!(
+        "00416",
+        "Le code département BCN est invalide",
+        "codesBcnDepartements[]"
+    );
     pub const REGION_INVALID: Code = param!("00417", "Le code région BCN est invalide", "codesBcnRegions[]");
     pub const PERIMETER_EXCLUSIVE: Code = param!("00419", "Les paramètres codeEtablissement et périmètre (codesBcnRegions, codesBcnDepartements) sont mutuellement exclusifs", "codeEtablissement");
     pub const NOM_MISSING: Code = param!("00420", "Le nom de naissance est manquant", "nomNaissance");
@@ -129,9 +254,17 @@ pub mod codes {
     pub const BIRTH_MONTH_MISSING: Code = param!("00423", "Le mois de naissance est manquant", "moisDateNaissance");
     pub const BIRTH_DAY_MISSING: Code = param!("00424", "Le jour de naissance est manquant", "jourDateNaissance");
     pub const BIRTH_DATE_INVALID: Code = param!("00425", "La date de naissance n'est pas valide", "anneeDateNaissance");
-    pub const BIRTH_COMMUNE_MISSING: Code = param!("00426", "Le code cog de la commune de naissance est manquant", "codeCogInseeCommuneNaissance");
+    pub const BIRTH_COMMUNE_MISSING: Code = param!(
+        "00426",
+        "Le code cog de la commune de naissance est manquant",
+        "codeCogInseeCommuneNaissance"
+    );
     pub const SEXE_MISSING: Code = param!("00427", "Le sexe de l'état civil est manquant", "sexeEtatCivil");
-    pub const BIRTH_DEPARTEMENT_INVALID: Code = param!("00428", "Le code cog du département de naissance est manquant ou invalide", "codeCogInseeDepartementNaissance");
+    pub const BIRTH_DEPARTEMENT_INVALID: Code = param!(
+        "00428",
+        "Le code cog du département de naissance est manquant ou invalide",
+        "codeCogInseeDepartementNaissance"
+    );
 
     /// Every code of the catalogue (for documentation and tests).
     pub const ALL: &[Code] = &[
@@ -367,7 +500,10 @@ mod tests {
 
     #[test]
     fn status_follows_kind_order() {
-        let errors = vec![ApiError::gateway(codes::NOM_MISSING), ApiError::gateway(codes::TOKEN_INVALID)];
+        let errors = vec![
+            ApiError::gateway(codes::NOM_MISSING),
+            ApiError::gateway(codes::TOKEN_INVALID),
+        ];
         assert_eq!(status_of(&errors), 422);
     }
 }

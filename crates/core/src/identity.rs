@@ -79,7 +79,8 @@ impl Civility {
     /// that the caller can fix them in one go.
     pub fn parse(query: &Query, rules: &CivilityRules, today: NaiveDate) -> Result<Civility, Vec<ApiError>> {
         let mut errors = Vec::new();
-        let nom_naissance = parse_name(query.get("nomNaissance"), codes::NOM_MISSING, true, &mut errors).unwrap_or_default();
+        let nom_naissance =
+            parse_name(query.get("nomNaissance"), codes::NOM_MISSING, true, &mut errors).unwrap_or_default();
         let nom_usage = parse_name(query.get("nomUsage"), codes::CIVILITY_MALFORMED, false, &mut errors);
         let prenoms = parse_prenoms(query, rules, &mut errors);
         let naissance = parse_birth_date(query, rules, today, &mut errors);
@@ -87,8 +88,13 @@ impl Civility {
         let code_pays_naissance =
             parse_country(query.get("codeCogInseePaysNaissance"), rules.pays_required, &mut errors);
         let code_commune_naissance = parse_commune(query.get("codeCogInseeCommuneNaissance"), &mut errors);
-        let nom_commune_naissance = parse_name(query.get("nomCommuneNaissance"), codes::BIRTHPLACE_MALFORMED, false, &mut errors)
-            .map(|_| query.get("nomCommuneNaissance").unwrap_or_default().trim().to_string());
+        let nom_commune_naissance = parse_name(
+            query.get("nomCommuneNaissance"),
+            codes::BIRTHPLACE_MALFORMED,
+            false,
+            &mut errors,
+        )
+        .map(|_| query.get("nomCommuneNaissance").unwrap_or_default().trim().to_string());
         let code_departement_naissance = parse_departement(query.get("codeCogInseeDepartementNaissance"), &mut errors);
 
         let civility = Civility {
@@ -231,9 +237,27 @@ fn parse_part<T: std::str::FromStr + PartialOrd>(
 fn parse_birth_date(query: &Query, rules: &CivilityRules, today: NaiveDate, errors: &mut Vec<ApiError>) -> BirthDate {
     let before = errors.len();
     let required = rules.birth_date_required;
-    let annee = parse_part::<u16>(query.get("anneeDateNaissance"), codes::BIRTH_YEAR_MISSING, (1, 9999), required, errors);
-    let mois = parse_part::<u8>(query.get("moisDateNaissance"), codes::BIRTH_MONTH_MISSING, (1, 12), required, errors);
-    let jour = parse_part::<u8>(query.get("jourDateNaissance"), codes::BIRTH_DAY_MISSING, (1, 31), required, errors);
+    let annee = parse_part::<u16>(
+        query.get("anneeDateNaissance"),
+        codes::BIRTH_YEAR_MISSING,
+        (1, 9999),
+        required,
+        errors,
+    );
+    let mois = parse_part::<u8>(
+        query.get("moisDateNaissance"),
+        codes::BIRTH_MONTH_MISSING,
+        (1, 12),
+        required,
+        errors,
+    );
+    let jour = parse_part::<u8>(
+        query.get("jourDateNaissance"),
+        codes::BIRTH_DAY_MISSING,
+        (1, 31),
+        required,
+        errors,
+    );
     let date = BirthDate { annee, mois, jour };
     if errors.len() > before {
         return date;
@@ -268,7 +292,9 @@ fn parse_sexe(raw: Option<&str>, required: bool, errors: &mut Vec<ApiError>) -> 
             None
         }
         Some(_) => {
-            errors.push(ApiError::gateway(codes::SEXE_MISSING).with_detail("Le sexe de l'état civil doit valoir M ou F."));
+            errors.push(
+                ApiError::gateway(codes::SEXE_MISSING).with_detail("Le sexe de l'état civil doit valoir M ou F."),
+            );
             None
         }
     }

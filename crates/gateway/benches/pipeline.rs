@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use passerelle_gateway::journal::{Journal, JournalSettings};
 use passerelle_gateway::limits::{LocalLimiter, Quota};
-use passerelle_store::{JournalRow, Store};
+use passerelle_journal::{Journal, JournalSettings};
+use passerelle_store::{CallerId, JournalRow, Store, PARTICULIER};
 use passerelle_tokens::{Claims, KeyRing};
 use tokio::runtime::Runtime;
 use uuid::Uuid;
@@ -38,7 +38,7 @@ fn jwt(c: &mut Criterion) {
     let rt = runtime();
     let dir = scratch_dir("jwt");
     let store = rt
-        .block_on(passerelle_store::open(&format!("sqlite://{}/b.db", dir.display())))
+        .block_on(passerelle_journal::open(&format!("sqlite://{}/b.db", dir.display())))
         .expect("store");
     let keys = rt.block_on(KeyRing::load_or_create(&*store)).expect("keys");
     let now = Utc::now().timestamp();
@@ -101,8 +101,9 @@ fn row() -> JournalRow {
     JournalRow {
         request_id: Uuid::new_v4().to_string(),
         at: Utc::now(),
-        jti: Some(Uuid::new_v4()),
-        recipient: Some("13002526500013".into()),
+        bouquet: PARTICULIER.into(),
+        caller: Some(CallerId::Token(Uuid::new_v4())),
+        purpose: [("recipient".to_string(), "13002526500013".to_string())].into(),
         endpoint: "/v3/dss/revenu_solidarite_active/identite".into(),
         status: 404,
         duration_ms: 1.25,
@@ -117,7 +118,7 @@ fn journal(c: &mut Criterion) {
     let rt = runtime();
     let dir = scratch_dir("journal");
     let store: Arc<dyn Store> = rt
-        .block_on(passerelle_store::open(&format!("sqlite://{}/b.db", dir.display())))
+        .block_on(passerelle_journal::open(&format!("sqlite://{}/b.db", dir.display())))
         .expect("store");
     rt.block_on(KeyRing::load_or_create(store.as_ref())).expect("keys");
     let journal = rt

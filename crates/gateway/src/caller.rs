@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use passerelle_bouquet::Mode;
 use passerelle_core::{codes, ApiError, Civility};
 use passerelle_providers::france_connect::USER_ID;
+use passerelle_store::CallerId;
 use sha2::{Digest, Sha256};
 
 use crate::auth;
@@ -25,13 +26,6 @@ use crate::limits::Quota;
 use crate::record::{Matched, Recorder};
 use crate::throttle::RateKey;
 use crate::Served;
-
-/// Who called, as the journal keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallerId {
-    Token(uuid::Uuid),
-    Citizen(String),
-}
 
 #[derive(Debug, Clone)]
 pub enum Caller {
@@ -124,7 +118,9 @@ pub async fn identify(
     } else {
         let ip = client_ip(config, headers, peer);
         let caller = match auth::authenticate(&served.app.tokens, headers, ip).await {
-            Ok(caller) => caller,
+            // A token opens the routes of its own bouquet only.
+            Ok(caller) if caller.record.bouquet == served.bouquet.name => caller,
+            Ok(_) => return Errors::from(ApiError::gateway(codes::TOKEN_INVALID)).into_response(),
             Err(e) => return Errors::from(e).into_response(),
         };
         let rate = token_rate(&served, &matched, &caller);
@@ -168,7 +164,8 @@ impl FromRequestParts<Arc<Served>> for Caller {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(caller.clone());
         }
-        let (Some(Presented(token)), Some(matched)) = (parts.extensions.get::<Presented>(), parts.extensions.get::<Matched>())
+        let (Some(Presented(token)), Some(matched)) =
+            (parts.extensions.get::<Presented>(), parts.extensions.get::<Matched>())
         else {
             return Err(ApiError::gateway(codes::TOKEN_INVALID).into());
         };
@@ -193,7 +190,11 @@ pub fn citizen_id(salt: &[u8], identity: &Identity) -> String {
         Identity::Recorded(pairs) => {
             let mut pairs = pairs.clone();
             pairs.sort();
-            pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&")
         }
     };
     let mut hasher = Sha256::new();

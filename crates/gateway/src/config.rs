@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use passerelle_journal::JournalSettings;
 use passerelle_providers::ProvidersConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::journal::JournalSettings;
 use crate::maintenance::MaintenanceWindow;
 use crate::redis_link::RedisConfig;
 

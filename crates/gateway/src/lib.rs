@@ -21,7 +21,6 @@ pub mod error;
 pub mod france_connect;
 pub mod handlers;
 pub mod inflight;
-pub mod journal;
 pub mod limits;
 pub mod maintenance;
 pub mod pings;
@@ -60,7 +59,7 @@ pub struct AppState {
     /// Checks bearer tokens; its key ring also signs the ones the demo issues.
     pub tokens: Verifier,
     pub limiter: limits::Limiter,
-    pub journal: journal::Journal,
+    pub journal: passerelle_journal::Journal,
     pub france_connect: Arc<france_connect::Gate>,
     pub salt: Vec<u8>,
     pub pings: pings::Pings,
@@ -78,13 +77,20 @@ impl AppState {
         AppState::answered_by(config, store, Answers::Providers).await
     }
 
-    pub async fn answered_by(config: GatewayConfig, store: Arc<dyn Store>, answers: Answers) -> anyhow::Result<Arc<AppState>> {
+    pub async fn answered_by(
+        config: GatewayConfig,
+        store: Arc<dyn Store>,
+        answers: Answers,
+    ) -> anyhow::Result<Arc<AppState>> {
         let keys = KeyRing::load_or_create(store.as_ref()).await?;
         let salt = store
             .secret_or_insert("journal_salt", rand::random::<[u8; 32]>().to_vec())
             .await?;
         let redis = redis_link::RedisLink::start(&config.redis, &salt).await?;
-        let france_connect = Arc::new(france_connect::Gate::new(&config.providers.france_connect, store.clone())?);
+        let france_connect = Arc::new(france_connect::Gate::new(
+            &config.providers.france_connect,
+            store.clone(),
+        )?);
         let source: Box<dyn Source> = match answers {
             Answers::Providers => Box::new(source::Providers {
                 cache: cache::ResponseCache::new(redis.clone()),
@@ -101,7 +107,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             tokens: Verifier::new(store.clone(), keys, Duration::from_millis(config.limits.token_cache_ms)),
             limiter: limits::Limiter::new(redis),
-            journal: journal::Journal::start(store.clone(), &config.journal).await?,
+            journal: passerelle_journal::Journal::start(store.clone(), &config.journal).await?,
             france_connect,
             pings: pings::Pings::default(),
             salt,

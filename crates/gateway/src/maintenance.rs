@@ -8,7 +8,12 @@ use passerelle_core::{ApiError, Subcode};
 use serde::{Deserialize, Serialize};
 
 /// The provider's `XX020` error when a window covers `endpoint` at `now`.
-pub fn check(windows: &[MaintenanceWindow], endpoint: &Endpoint, provider: &dyn Provider, now: DateTime<Tz>) -> Result<(), ApiError> {
+pub fn check(
+    windows: &[MaintenanceWindow],
+    endpoint: &Endpoint,
+    provider: &dyn Provider,
+    now: DateTime<Tz>,
+) -> Result<(), ApiError> {
     let active = windows
         .iter()
         .find_map(|w| w.active_at(endpoint.provider.as_str(), endpoint.resource, now));
@@ -17,13 +22,20 @@ pub fn check(windows: &[MaintenanceWindow], endpoint: &Endpoint, provider: &dyn 
         Some(a) => Err(provider
             .info()
             .error(Subcode::Maintenance)
-            .with_detail(format!("Le fournisseur de données est en maintenance de {} à {}", a.start, a.end))
+            .with_detail(format!(
+                "Le fournisseur de données est en maintenance de {} à {}",
+                a.start, a.end
+            ))
             .with_meta("retry_in", a.retry_in)),
     }
 }
 
 /// When the window closing the whole of `provider` ends, if one is active.
-pub fn whole_provider_until(windows: &[MaintenanceWindow], provider: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub fn whole_provider_until(
+    windows: &[MaintenanceWindow],
+    provider: &str,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let paris = now.with_timezone(&Paris);
     windows
         .iter()

@@ -11,9 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use passerelle_core::{codes, ApiError, Purpose};
-use passerelle_store::JournalRow;
-
-use crate::caller::CallerId;
+use passerelle_store::{CallerId, JournalRow};
 
 use crate::error::Errors;
 use crate::handlers::request_id::RequestId;
@@ -76,11 +74,9 @@ pub async fn record(State(served): State<Arc<Served>>, mut request: Request, nex
     let row = JournalRow {
         request_id: request_id.clone(),
         at: Utc::now(),
-        jti: match record.caller {
-            Some(CallerId::Token(jti)) => Some(jti),
-            _ => None,
-        },
-        recipient: record.purpose.get("recipient").cloned(),
+        bouquet: served.bouquet.name.to_string(),
+        caller: record.caller.clone(),
+        purpose: record.purpose.clone(),
         endpoint: template.to_string(),
         status,
         duration_ms: took.as_secs_f64() * 1000.0,

@@ -11,8 +11,8 @@ use passerelle_bouquet::{mask, Call, Endpoint, Extras, Fetched, Provider};
 use passerelle_core::{codes, ApiError, Civility, Purpose, Query, Subcode};
 use serde_json::Value;
 
-use crate::caller::{Caller, CitizenCheck, Identity};
 use crate::cache::ResponseCache;
+use crate::caller::{Caller, CitizenCheck, Identity};
 use crate::error::Errors;
 use crate::france_connect;
 use crate::inflight::InFlight;

@@ -14,7 +14,6 @@ use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-
 /// Seconds: from a cache hit (well under a millisecond) to a provider timeout.
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -99,21 +98,6 @@ pub fn cache(hit: bool, backend: Backend) {
 
 pub fn inflight_refused(backend: Backend) {
     counter!("passerelle_inflight_refused_total", "backend" => backend.as_str()).increment(1);
-}
-
-/// One journal batch: its size, whether it was written, and the store's health that
-/// this tells.
-pub fn journal_batch(rows: usize, written: bool) {
-    histogram!("passerelle_journal_batch_rows").record(rows as f64);
-    if !written {
-        counter!("passerelle_journal_write_failures_total").increment(1);
-    }
-    gauge!("passerelle_db_up").set(if written { 1.0 } else { 0.0 });
-}
-
-/// From a row queued to the row durable: what a call waits for its journal.
-pub fn journal_lag(took: Duration) {
-    histogram!("passerelle_journal_lag_seconds").record(took.as_secs_f64());
 }
 
 pub fn redis_up(up: bool) {

@@ -33,7 +33,7 @@ pub async fn run(listen: &str, data_dir: PathBuf, simulators_listen: &str) -> an
     };
     let url = config.database_url();
     prepare_data_dir(&url)?;
-    let store = passerelle_store::open(&url).await?;
+    let store = passerelle_journal::open(&url).await?;
     let state = AppState::new(config, store.clone()).await?;
     let jwt = all_scopes_token(&state, "Démo Passerelle").await?;
     println!("Passerelle demo");
@@ -55,6 +55,7 @@ pub async fn all_scopes_token(state: &AppState, name: &str) -> anyhow::Result<St
     let request = TokenRequest {
         name: name.into(),
         siret: DEMO_SIRET.into(),
+        bouquet: passerelle_store::PARTICULIER.into(),
         scopes: parse_scopes("all")?,
         expires_in_days: DEFAULT_DAYS,
         rate_limit_per_minute: None,

@@ -22,7 +22,7 @@ pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
     let config = GatewayConfig::load(None)?;
     let url = database_url(args, &config);
     prepare_data_dir(&url)?;
-    passerelle_store::open(&url).await
+    passerelle_journal::open(&url).await
 }
 
 /// Creates the folder of a SQLite file, so that a fresh data folder just works.
@@ -76,7 +76,7 @@ pub async fn serve(config_file: Option<&Path>, overrides: Overrides, store_args:
     }
     let url = database_url(&store_args, &config);
     prepare_data_dir(&url)?;
-    let store = passerelle_store::open(&url).await?;
+    let store = passerelle_journal::open(&url).await?;
     // Metrics first, so that what starting records (Redis reachable or not) is kept.
     if let Some(listen) = &config.metrics_listen {
         let listener = TcpListener::bind(listen).await?;

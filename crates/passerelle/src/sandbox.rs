@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use passerelle_catalogue::Mode;
-use passerelle_gateway::{AppState, Answers, GatewayConfig};
+use passerelle_gateway::{Answers, AppState, GatewayConfig};
 use passerelle_sandbox::{CaseBook, Lookup, Report, Sandbox, Trigger};
 use tokio::net::TcpListener;
 
@@ -51,7 +51,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     let url = database_url(&options.store, &config);
     prepare_data_dir(&url)?;
-    let store = passerelle_store::open(&url).await?;
+    let store = passerelle_journal::open(&url).await?;
     let listener = TcpListener::bind(&config.listen).await?;
     let gateway = format!("http://{}", listener.local_addr()?);
     let data_dir = config.data_dir.clone();
@@ -110,7 +110,9 @@ fn example(book: &CaseBook, gateway: &str) -> Option<String> {
         .filter(|e| e.mode != Mode::FranceConnect)
         .flat_map(|e| e.versions.iter().map(move |v| (e, *v)))
         .find_map(|(endpoint, version)| {
-            let folder = book.folders.get(&passerelle_catalogue::operation_id(endpoint, version))?;
+            let folder = book
+                .folders
+                .get(&passerelle_catalogue::operation_id(endpoint, version))?;
             let case = folder
                 .cases
                 .iter()

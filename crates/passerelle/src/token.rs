@@ -80,6 +80,7 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
             let request = TokenRequest {
                 name,
                 siret,
+                bouquet: passerelle_store::PARTICULIER.into(),
                 scopes: parse_scopes(&scopes)?,
                 expires_in_days,
                 rate_limit_per_minute,

@@ -69,8 +69,14 @@ pub fn registry(config: &ProvidersConfig) -> anyhow::Result<Registry> {
     let c = config;
     let providers: [(_, Arc<dyn Provider>); 9] = [
         (ids::DSS, Arc::new(dss::DssProvider::new(c.dss.clone())?)),
-        (ids::CNOUS, Arc::new(cnous::CnousProvider::new(c.cnous.clone(), &c.insee)?)),
-        (ids::MESRI, Arc::new(mesri::MesriProvider::new(c.mesri.clone(), &c.insee)?)),
+        (
+            ids::CNOUS,
+            Arc::new(cnous::CnousProvider::new(c.cnous.clone(), &c.insee)?),
+        ),
+        (
+            ids::MESRI,
+            Arc::new(mesri::MesriProvider::new(c.mesri.clone(), &c.insee)?),
+        ),
         (ids::MEN, Arc::new(men::MenProvider::new(c.men.clone())?)),
         (
             ids::FRANCE_TRAVAIL,

@@ -167,7 +167,13 @@ fn france_connect_bearers_select_the_case_of_their_identity() {
     assert!(user.scopes.contains(&"cnaf_quotient_familial".to_string()));
     let mut pairs = user.identity.clone();
     pairs.push(("recipient".into(), "13002526500013".into()));
-    let answer = sandbox.answer(&FC_ENDPOINT, &passerelle_catalogue::operation_id(&FC_ENDPOINT, 3), &Query::new(pairs)).unwrap();
+    let answer = sandbox
+        .answer(
+            &FC_ENDPOINT,
+            &passerelle_catalogue::operation_id(&FC_ENDPOINT, 3),
+            &Query::new(pairs),
+        )
+        .unwrap();
     // Both cases hold parts of the identity; the one recording more of it wins.
     assert_eq!((answer.status, answer.body), (200, json!({"data": {"fc": "precise"}})));
 
@@ -176,14 +182,30 @@ fn france_connect_bearers_select_the_case_of_their_identity() {
         assert_eq!((error.code.as_str(), error.status()), ("50002", 401));
     }
     let noel = Query::from_pairs(&[("nomNaissance", "NOEL"), ("prenoms", "Jean")]);
-    assert_eq!(sandbox.answer(&FC_ENDPOINT, &passerelle_catalogue::operation_id(&FC_ENDPOINT, 3), &noel).unwrap().status, 404);
+    assert_eq!(
+        sandbox
+            .answer(
+                &FC_ENDPOINT,
+                &passerelle_catalogue::operation_id(&FC_ENDPOINT, 3),
+                &noel
+            )
+            .unwrap()
+            .status,
+        404
+    );
 }
 
 #[test]
 fn a_served_operation_without_folder_is_a_clear_404() {
     let dir = folder();
     let (sandbox, _) = Sandbox::open(dir.path()).unwrap();
-    let error = sandbox.answer(&FC_ENDPOINT, &passerelle_catalogue::operation_id(&FC_ENDPOINT, 4), &Query::default()).unwrap_err();
+    let error = sandbox
+        .answer(
+            &FC_ENDPOINT,
+            &passerelle_catalogue::operation_id(&FC_ENDPOINT, 4),
+            &Query::default(),
+        )
+        .unwrap_err();
     assert_eq!((error.code.as_str(), error.status()), ("00404", 404));
     assert!(
         error

@@ -12,10 +12,17 @@ use crate::{Backend, Claims, KeyRing};
 pub struct TokenRequest {
     pub name: String,
     pub siret: String,
+    /// The bouquet whose routes the token opens (`particulier`).
+    pub bouquet: String,
     pub scopes: Vec<String>,
     pub expires_in_days: i64,
     pub rate_limit_per_minute: Option<u32>,
     pub allowed_ips: Vec<String>,
+}
+
+/// The stores keep microseconds: a record returned is the one read back.
+pub(crate) fn to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
 
 /// 18 months, the contract's default lifetime.
@@ -28,10 +35,12 @@ pub async fn issue(
     request: TokenRequest,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(TokenRecord, String)> {
+    let now = to_micros(now);
     let record = TokenRecord {
         jti: Uuid::new_v4(),
         name: request.name,
         siret: request.siret,
+        bouquet: request.bouquet,
         scopes: request.scopes,
         issued_at: now,
         expires_at: now + Duration::days(request.expires_in_days),
@@ -111,7 +120,7 @@ mod tests {
     async fn issue_stores_the_record_its_jwt_names() {
         let scratch = Scratch::new().await;
         let keys = scratch.keys().await;
-        let now = Utc::now();
+        let now = to_micros(Utc::now());
         let (record, jwt) = issue(scratch.store(), &keys, request(), now).await.unwrap();
         assert_eq!(scratch.store().token(record.jti).await.unwrap().as_ref(), Some(&record));
         assert_eq!(record.expires_at, now + Duration::days(30));
@@ -127,7 +136,7 @@ mod tests {
     async fn revoke_prolong_and_list() {
         let scratch = Scratch::new().await;
         let keys = scratch.keys().await;
-        let now = Utc::now();
+        let now = to_micros(Utc::now());
         let (record, _) = issue(scratch.store(), &keys, request(), now).await.unwrap();
         let until = prolong(scratch.store(), record.jti, 90, now).await.unwrap();
         assert_eq!(until, now + Duration::days(90));

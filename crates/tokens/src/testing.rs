@@ -13,7 +13,7 @@ impl Scratch {
     pub async fn new() -> Scratch {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/tokens.db", dir.path().display());
-        let store = passerelle_store::open(&url).await.unwrap();
+        let store = passerelle_journal::open(&url).await.unwrap();
         Scratch { store, _dir: dir }
     }
 
@@ -34,6 +34,7 @@ pub fn request() -> TokenRequest {
     TokenRequest {
         name: "Mairie de test".into(),
         siret: "13002526500013".into(),
+        bouquet: passerelle_store::PARTICULIER.into(),
         scopes: vec!["cnaf_quotient_familial".into()],
         expires_in_days: 30,
         rate_limit_per_minute: None,

@@ -32,11 +32,24 @@ pub async fn call(
     headers: HeaderMap,
 ) -> Response {
     let answer = match caller {
-        Ok(caller) => answer(&served, &matched, &recorder, &caller, raw.as_deref().unwrap_or(""), &headers, &request_id).await,
+        Ok(caller) => {
+            answer(
+                &served,
+                &matched,
+                &recorder,
+                &caller,
+                raw.as_deref().unwrap_or(""),
+                &headers,
+                &request_id,
+            )
+            .await
+        }
         Err(errors) => Err(errors),
     };
     match answer {
-        Ok(Answer::Fetched(fetched)) => Json(json!({"data": fetched.data, "links": {}, "meta": fetched.meta})).into_response(),
+        Ok(Answer::Fetched(fetched)) => {
+            Json(json!({"data": fetched.data, "links": {}, "meta": fetched.meta})).into_response()
+        }
         Ok(Answer::Recorded(recording)) => recorded_response(recording),
         Err(errors) => errors.into_response(),
     }
@@ -95,7 +108,9 @@ async fn answer(
 fn parse_query(raw: &str) -> Result<Query, ApiError> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
         .map(Query::new)
-        .map_err(|_| ApiError::gateway(codes::BAD_REQUEST).with_detail("La chaîne de requête n'est pas correctement encodée."))
+        .map_err(|_| {
+            ApiError::gateway(codes::BAD_REQUEST).with_detail("La chaîne de requête n'est pas correctement encodée.")
+        })
 }
 
 /// The identity (from the query, or `given` by FranceConnect) and the endpoint's own

@@ -59,7 +59,9 @@ async fn unknown_route(State(served): State<Arc<Served>>, request: Request) -> E
     let versioned = path
         .strip_prefix("/v")
         .and_then(|rest| rest.split_once('/'))
-        .filter(|(digits, _)| !digits.starts_with('0') && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|(digits, _)| {
+            !digits.starts_with('0') && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        })
         .and_then(|(digits, rest)| Some((digits.parse::<u8>().ok()?, rest)));
     let Some((version, rest)) = versioned else {
         return ApiError::gateway(codes::ROUTE_UNKNOWN).into();

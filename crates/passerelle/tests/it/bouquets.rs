@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
-use passerelle_bouquet::{Bouquet, Call, Endpoint, Extras, Fetched, Mode, Provider, ProviderId, PurposeParam, ThrottleGroup};
+use passerelle_bouquet::{
+    Bouquet, Call, Endpoint, Extras, Fetched, Mode, Provider, ProviderId, PurposeParam, ThrottleGroup,
+};
 use passerelle_core::{codes, ApiError, Code, ErrorKind, ProviderInfo, Query};
-use passerelle_tokens as tokens;
 use passerelle_gateway::{AppState, GatewayConfig};
+use passerelle_tokens::{self as tokens, TokenRequest};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -108,7 +110,7 @@ async fn start() -> TwoBouquets {
         data_dir: dir.path().to_path_buf(),
         ..GatewayConfig::default()
     };
-    let store = passerelle_store::open(&config.database_url()).await.unwrap();
+    let store = passerelle_journal::open(&config.database_url()).await.unwrap();
     let particulier = passerelle_particulier::bouquet(&config.providers).unwrap();
     let state = AppState::new(config, store.clone()).await.unwrap();
     let (first, second) = (
@@ -149,27 +151,47 @@ async fn a_bouquet_made_in_a_test_is_served_beside_api_particulier() {
     let (_, jwt) = tokens::issue(
         app.store.as_ref(),
         app.state.tokens.keys(),
-        token_request(&["meteo_releve", "cnaf_quotient_familial"]),
+        TokenRequest {
+            bouquet: "meteo".into(),
+            ..token_request(&["meteo_releve"])
+        },
         Utc::now(),
     )
     .await
     .unwrap();
 
-    let response = get(format!("{}/v1/meteo/releve/identifiant?context=ALERTE&identifiant=BREST", app.meteo), &jwt).await;
+    let response = get(
+        format!(
+            "{}/v1/meteo/releve/identifiant?context=ALERTE&identifiant=BREST",
+            app.meteo
+        ),
+        &jwt,
+    )
+    .await;
     assert!(response.headers().contains_key("ratelimit-limit"));
     let (status, body) = json(response).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"], json!({"station": "BREST", "temperature": 12.5, "context": "ALERTE"}));
+    assert_eq!(
+        body["data"],
+        json!({"station": "BREST", "temperature": 12.5, "context": "ALERTE"})
+    );
 
     // Its purpose parameter and the endpoint's own, every error at once for the purpose.
-    let missing = get(format!("{}/v1/meteo/releve/identifiant?identifiant=BREST", app.meteo), &jwt).await;
+    let missing = get(
+        format!("{}/v1/meteo/releve/identifiant?identifiant=BREST", app.meteo),
+        &jwt,
+    )
+    .await;
     let body = assert_error(missing, 422, "90001").await;
     assert_eq!(body["errors"][0]["source"]["parameter"], "context");
 
     // Each base URL serves its own bouquet only.
     let qf = format!("{}/v3/dss/quotient_familial/identite?recipient={RECIPIENT}", app.meteo);
     assert_error(get(qf, &jwt).await, 404, "00404").await;
-    let releve = format!("{}/v1/meteo/releve/identifiant?context=A&identifiant=B", app.particulier);
+    let releve = format!(
+        "{}/v1/meteo/releve/identifiant?context=A&identifiant=B",
+        app.particulier
+    );
     assert_error(get(releve, &jwt).await, 404, "00404").await;
     // A version the endpoint does not have.
     let v2 = format!("{}/v2/meteo/releve/identifiant?context=A&identifiant=B", app.meteo);
@@ -177,25 +199,39 @@ async fn a_bouquet_made_in_a_test_is_served_beside_api_particulier() {
 
     let openapi = reqwest::get(format!("{}/api/open-api.yml", app.meteo)).await.unwrap();
     assert!(openapi.text().await.unwrap().contains("API Météo (test)"));
-    let pings: serde_json::Value = reqwest::get(format!("{}/api/pings", app.meteo)).await.unwrap().json().await.unwrap();
+    let pings: serde_json::Value = reqwest::get(format!("{}/api/pings", app.meteo))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(pings, json!([{"name": "meteo", "url": "/api/meteo/ping"}]));
 
     let rows = app.store.recent_journal(10).await.unwrap();
     let row = rows.iter().find(|r| r.status == 200).expect("the call is journaled");
-    assert_eq!(row.endpoint, "/v1/meteo/releve/identifiant");
+    assert_eq!(
+        (row.bouquet.as_str(), row.endpoint.as_str()),
+        ("meteo", "/v1/meteo/releve/identifiant")
+    );
+    assert_eq!(row.purpose.get("context").map(String::as_str), Some("ALERTE"));
 }
 
 #[tokio::test]
-async fn a_bouquets_scopes_are_its_own() {
+async fn a_bouquets_tokens_and_scopes_are_its_own() {
     let app = start().await;
-    let (_, jwt) = tokens::issue(
-        app.store.as_ref(),
-        app.state.tokens.keys(),
-        token_request(&["cnaf_quotient_familial"]),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let issue = |request| tokens::issue(app.store.as_ref(), app.state.tokens.keys(), request, Utc::now());
+    let (_, particulier) = issue(token_request(&["meteo_releve"])).await.unwrap();
     let url = format!("{}/v1/meteo/releve/identifiant?context=A&identifiant=B", app.meteo);
-    assert_error(get(url, &jwt).await, 403, "00100").await;
+    assert_error(get(url.clone(), &particulier).await, 401, "00101").await;
+    let other_scope = TokenRequest {
+        bouquet: "meteo".into(),
+        ..token_request(&["meteo_autre"])
+    };
+    let (_, meteo) = issue(other_scope).await.unwrap();
+    assert_error(get(url, &meteo).await, 403, "00100").await;
+    let qf = format!(
+        "{}/v3/dss/quotient_familial/identite?recipient={RECIPIENT}",
+        app.particulier
+    );
+    assert_error(get(qf, &meteo).await, 401, "00101").await;
 }

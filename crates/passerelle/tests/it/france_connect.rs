@@ -2,6 +2,7 @@
 //! by the FranceConnect simulator over HTTP (a JWE to the gateway's key, wrapping a JWS).
 
 use passerelle_providers::france_connect::jose::{self, EncryptionKey, VerifyingKey};
+use passerelle_store::CallerId;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -88,11 +89,33 @@ async fn sandbox_token_gets_its_quotient_familial() {
     assert_eq!(body["data"]["allocataires"][0]["nom_naissance"], "CNAF");
     let rows = app.store.recent_journal(5).await.unwrap();
     let row = rows.iter().find(|r| r.endpoint == QF).expect("journaled");
-    assert_eq!(
-        row.jti.map(|j| j.to_string()).as_deref(),
-        Some("11111111-1111-1111-1111-111111111111")
-    );
-    assert_eq!((row.status, row.recipient.as_deref()), (200, Some(RECIPIENT)));
+    assert!(matches!(row.caller, Some(CallerId::Citizen(_))), "{row:?}");
+    assert_eq!((row.status, row.purpose["recipient"].as_str()), (200, RECIPIENT));
+}
+
+#[tokio::test]
+async fn each_citizen_is_journaled_under_their_own_caller() {
+    let app = TestApp::start().await;
+    // Two tokens of one citizen (the same identity), then another citizen.
+    for token in ["cnaf_qfv2", "cnaf_eaje", DUBOIS] {
+        assert_eq!(app.get(QF, &[], Some(token)).await.status(), 200);
+    }
+    let rows = app.store.recent_journal(10).await.unwrap();
+    let callers: Vec<String> = rows
+        .iter()
+        .filter(|r| r.endpoint == QF)
+        .map(|r| match &r.caller {
+            Some(CallerId::Citizen(id)) => id.clone(),
+            other => panic!("a citizen's call journaled as {other:?}"),
+        })
+        .collect();
+    // Newest first: DUBOIS, then the two tokens of the first citizen.
+    assert_eq!(callers.len(), 3, "{rows:?}");
+    assert_eq!(callers[1], callers[2], "one citizen, one caller");
+    assert_ne!(callers[0], callers[1], "two citizens told apart");
+    assert!(callers
+        .iter()
+        .all(|id| id.len() == 32 && !id.to_lowercase().contains("dubois")));
 }
 
 #[tokio::test]

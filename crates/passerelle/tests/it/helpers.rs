@@ -141,7 +141,7 @@ impl TestAppBuilder {
         self.config.providers.dss.client_secret = secret;
         self.config.providers.dss.timeout_secs = self.config.limits.provider_timeout_secs;
         self.config.data_dir = dir.path().to_path_buf();
-        let store = passerelle_store::open(&self.config.database_url()).await.unwrap();
+        let store = passerelle_journal::open(&self.config.database_url()).await.unwrap();
         let france_connect = &mut self.config.providers.france_connect;
         if let Some(url) = &self.france_connect_url {
             france_connect.check_token_url = url.clone();
@@ -193,6 +193,7 @@ pub fn token_request(scopes: &[&str]) -> TokenRequest {
     TokenRequest {
         name: "Mairie de test".into(),
         siret: RECIPIENT.into(),
+        bouquet: passerelle_store::PARTICULIER.into(),
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         expires_in_days: 30,
         rate_limit_per_minute: None,

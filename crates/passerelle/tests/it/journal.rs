@@ -93,13 +93,13 @@ async fn export_writes_every_call_as_json_lines() {
     );
     let first = &lines[0];
     assert_eq!(
-        (first["endpoint"].as_str(), first["recipient"].as_str()),
+        (first["endpoint"].as_str(), first["purpose"]["recipient"].as_str()),
         (Some(QF), Some(RECIPIENT))
     );
     assert_eq!((first["seq"].as_i64(), first["status"].as_i64()), (Some(1), Some(404)));
     assert_eq!(first["params_hash"].as_str().unwrap().len(), 128);
     assert_eq!(lines[1]["prev_hash"], first["hash"]);
-    assert!(first["jti"].is_string() && first["writer"].is_string() && first["duration_ms"].is_number());
+    assert!(first["caller"]["token"].is_string() && first["writer"].is_string() && first["duration_ms"].is_number());
     assert!(!text.contains("TEST"), "no identity in clear");
 
     let (ok, out) = journal(&app, &["export", "--since", "2999-01-01"]).await;

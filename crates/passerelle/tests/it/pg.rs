@@ -8,9 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use sqlx::Connection;
-use uuid::Uuid;
-
 /// Fails under CI, says why the test is skipped elsewhere.
 fn unavailable(what: String) {
     if std::env::var("CI").as_deref() == Ok("true") {
@@ -20,56 +17,7 @@ fn unavailable(what: String) {
 }
 
 /// A database of its own on the machine's server, dropped at the end.
-pub struct TestDb {
-    pub url: String,
-    admin: String,
-    name: String,
-}
-
-impl TestDb {
-    pub async fn create() -> Option<TestDb> {
-        let admin = std::env::var("PASSERELLE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let mut c = match sqlx::PgConnection::connect(&admin).await {
-            Ok(c) => c,
-            Err(e) => {
-                unavailable(format!("PostgreSQL unreachable at {admin}: {e}"));
-                return None;
-            }
-        };
-        let name = format!("it_{}", Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut c)
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        Some(TestDb {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
-        })
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut c)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
+pub use passerelle_store_postgres::scratch::TestDb;
 
 /// A PostgreSQL cluster of its own in a temp folder, on a free port.
 pub struct Cluster {

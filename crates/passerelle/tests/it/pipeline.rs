@@ -4,6 +4,7 @@
 use chrono::{Duration as Minutes, Utc};
 use chrono_tz::Europe::Paris;
 use passerelle_gateway::maintenance::MaintenanceWindow;
+use passerelle_store::CallerId;
 
 use crate::helpers::*;
 
@@ -165,8 +166,13 @@ async fn every_call_has_a_journal_row_without_identity_in_clear() {
     assert_eq!(rows.len(), 3);
     let row = rows.iter().find(|r| r.request_id == ok_id).unwrap();
     assert_eq!(
-        (row.status, row.jti, row.recipient.as_deref(), row.endpoint.as_str()),
-        (200, Some(jti), Some(RECIPIENT), QF)
+        (
+            row.status,
+            row.caller.clone(),
+            row.purpose["recipient"].as_str(),
+            row.endpoint.as_str()
+        ),
+        (200, Some(CallerId::Token(jti)), RECIPIENT, QF)
     );
     let hash = row.params_hash.clone().unwrap();
     assert_eq!(hash.len(), 128);
@@ -178,7 +184,7 @@ async fn every_call_has_a_journal_row_without_identity_in_clear() {
         .unwrap();
     assert_ne!(hash, other_hash, "the hash tells calls apart");
     let refused_row = rows.iter().find(|r| r.request_id == refused_id).unwrap();
-    assert_eq!((refused_row.status, refused_row.jti), (401, None));
+    assert_eq!((refused_row.status, refused_row.caller.as_ref()), (401, None));
 }
 
 #[tokio::test]

@@ -117,7 +117,7 @@ async fn sigkill_loses_no_answered_row(store: &[&str], url: &str) {
     let after = call(&client, &base, &jwt, &pairs(AXELLE)).send().await.unwrap();
     assert_eq!(after.status(), 200, "the restarted replica serves");
 
-    let journal = passerelle_store::open(url).await.unwrap();
+    let journal = passerelle_journal::open(url).await.unwrap();
     let mut kept = std::collections::HashSet::new();
     let mut after = 0;
     loop {

@@ -42,7 +42,7 @@ impl SandboxApp {
             ..GatewayConfig::default()
         };
         let (sandbox, report) = Sandbox::open(cases).unwrap();
-        let store = passerelle_store::open(&config.database_url()).await.unwrap();
+        let store = passerelle_journal::open(&config.database_url()).await.unwrap();
         let bouquet = passerelle_particulier::bouquet(&config.providers).unwrap();
         let state = AppState::answered_by(config, store.clone(), Answers::Recorded(sandbox.clone()))
             .await
@@ -190,7 +190,7 @@ async fn answers_the_matching_case_as_recorded_and_falls_back_to_404_yaml() {
     assert_eq!(statuses, [200, 404]);
     assert!(rows
         .iter()
-        .all(|r| r.params_hash.is_some() && r.recipient.as_deref() == Some(RECIPIENT)));
+        .all(|r| r.params_hash.is_some() && r.purpose.get("recipient").map(String::as_str) == Some(RECIPIENT)));
 }
 
 #[tokio::test]

@@ -71,7 +71,7 @@ async fn sigterm_drains_calls_in_flight_and_journals_them() {
         signalled.elapsed().as_secs_f64()
     );
 
-    let store = passerelle_store::open(&format!("sqlite://{}/passerelle.db", deployment.data()))
+    let store = passerelle_journal::open(&format!("sqlite://{}/passerelle.db", deployment.data()))
         .await
         .unwrap();
     let rows = store.recent_journal(100).await.unwrap();

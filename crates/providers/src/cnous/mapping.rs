@@ -1,8 +1,8 @@
 //! From the CNOUS upstream's answers to the contract's `data` and errors.
 
-use passerelle_core::{codes, Subcode};
 use chrono::{DateTime, NaiveDate};
 use passerelle_core::ApiError;
+use passerelle_core::{codes, Subcode};
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
 

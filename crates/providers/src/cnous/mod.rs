@@ -209,7 +209,9 @@ impl Provider for CnousProvider {
 /// The INE, in any of its four formats (RNIE, BEA, base 36, SIFA), case-insensitive.
 fn parse_ine(raw: Option<&str>) -> Result<String, ApiError> {
     let Some(raw) = raw.map(str::trim) else {
-        return Err(ApiError::gateway(codes::INE_MALFORMED).with_detail("Le numéro d'INE (paramètre ine) est obligatoire."));
+        return Err(
+            ApiError::gateway(codes::INE_MALFORMED).with_detail("Le numéro d'INE (paramètre ine) est obligatoire.")
+        );
     };
     if is_ine(&raw.to_ascii_uppercase()) {
         Ok(raw.to_string())

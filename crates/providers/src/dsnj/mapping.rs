@@ -1,7 +1,7 @@
 //! From the DSNJ upstream's answer to the contract's `data` and errors.
 
-use passerelle_core::Subcode;
 use passerelle_core::ApiError;
+use passerelle_core::Subcode;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

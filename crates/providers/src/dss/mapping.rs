@@ -1,7 +1,7 @@
 //! From the DSS upstream's answers to the contract's `data` and errors.
 
-use passerelle_core::{codes, Subcode};
 use chrono::{Datelike, NaiveDate};
+use passerelle_core::{codes, Subcode};
 use passerelle_core::{ApiError, ProviderInfo};
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};

@@ -193,7 +193,10 @@ impl FranceConnect {
             tracing::warn!(status = %response.status(), "FranceConnect JWKS not available");
             return Err(vec![FRANCE_CONNECT.error(Subcode::Unknown)]);
         }
-        let jwks: Value = response.json().await.map_err(|_| vec![FRANCE_CONNECT.error(Subcode::Unknown)])?;
+        let jwks: Value = response
+            .json()
+            .await
+            .map_err(|_| vec![FRANCE_CONNECT.error(Subcode::Unknown)])?;
         let keys = VerifyingKey::from_jwks(&jwks);
         if keys.is_empty() {
             tracing::warn!("FranceConnect JWKS holds no P-256 signature key");
@@ -284,13 +287,18 @@ pub fn civility(ti: &Value) -> Result<Civility, Vec<ApiError>> {
     let mut errors = Vec::new();
     let nom_naissance = text("family_name");
     if !is_name(&nom_naissance) {
-        errors
-            .push(ApiError::gateway(codes::NOM_MISSING).with_detail("Le nom de naissance donné par FranceConnect est invalide."));
+        errors.push(
+            ApiError::gateway(codes::NOM_MISSING)
+                .with_detail("Le nom de naissance donné par FranceConnect est invalide."),
+        );
     }
     let given_name = text("given_name");
     let prenoms: Vec<String> = given_name.split_whitespace().map(str::to_string).collect();
     if prenoms.is_empty() || !prenoms.iter().all(|p| is_name(p)) {
-        errors.push(ApiError::gateway(codes::PRENOMS_MISSING).with_detail("Les prénoms donnés par FranceConnect sont invalides."));
+        errors.push(
+            ApiError::gateway(codes::PRENOMS_MISSING)
+                .with_detail("Les prénoms donnés par FranceConnect sont invalides."),
+        );
     }
     let naissance = birth_date(&text("birthdate"), &mut errors);
     let commune = text("birthplace");

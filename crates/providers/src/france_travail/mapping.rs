@@ -1,8 +1,8 @@
 //! From France Travail's answers to the contract's `data` and errors.
 
-use passerelle_core::Subcode;
 use chrono::NaiveDate;
 use passerelle_core::ApiError;
+use passerelle_core::Subcode;
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
 

@@ -1,7 +1,7 @@
 //! From the GIP-MDS upstream's answer to the contract's `data` and errors.
 
-use passerelle_core::{codes, Subcode};
 use passerelle_core::ApiError;
+use passerelle_core::{codes, Subcode};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};

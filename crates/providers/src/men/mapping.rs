@@ -1,7 +1,7 @@
 //! MEN upstream answers → the contract's `data` (unmasked) or its errors.
 
-use passerelle_core::Subcode;
 use passerelle_core::ApiError;
+use passerelle_core::Subcode;
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
 

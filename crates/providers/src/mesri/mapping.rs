@@ -1,8 +1,8 @@
 //! MESRI's answer → the contract's `data`. Anything that is not the documented shape
 //! is `25999`: never a panic, never a half-built payload.
 
-use passerelle_core::Subcode;
 use passerelle_core::ApiError;
+use passerelle_core::Subcode;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

@@ -142,7 +142,10 @@ impl Provider for MesriProvider {
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let request = match call.endpoint.mode {
             Mode::Ine => {
-                let ine = call.extras.get("ine").ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
+                let ine = call
+                    .extras
+                    .get("ine")
+                    .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
                 self.by_ine(ine)
             }
             // FranceConnect's identity is searched as a given one is.

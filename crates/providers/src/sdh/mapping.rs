@@ -1,8 +1,8 @@
 //! From the SDH upstream's athlete record to the contract's `data` and errors.
 
-use passerelle_core::{codes, Subcode};
 use chrono::NaiveDate;
 use passerelle_core::ApiError;
+use passerelle_core::{codes, Subcode};
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
 
@@ -24,9 +24,8 @@ pub fn answer(status: StatusCode, body: &[u8], today: NaiveDate) -> Result<Value
     match status.as_u16() {
         404 => Err(SDH.error(Subcode::NotFound).with_title("Entité non trouvée")),
         // The upstream refused the identifier: the published sandbox answers 00366.
-        400 => {
-            Err(ApiError::gateway(codes::CIVILITY_MALFORMED).with_detail("Un ou plusieurs paramètres ne sont pas correctement formatés"))
-        }
+        400 => Err(ApiError::gateway(codes::CIVILITY_MALFORMED)
+            .with_detail("Un ou plusieurs paramètres ne sont pas correctement formatés")),
         401 | 403 => {
             tracing::error!(provider = SDH.name, %status, "upstream refused the gateway's token");
             Err(SDH.error(Subcode::Authentication))

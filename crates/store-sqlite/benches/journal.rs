@@ -1,22 +1,23 @@
-//! `Store::append_journal` on the embedded SQLite store (WAL, synchronous=FULL): one
+//! `JournalWriter::append_journal` on the embedded SQLite store (WAL, synchronous=FULL): one
 //! row per transaction, and a batch of 64 chained rows in one multi-row INSERT (what
 //! the gateway's group commit does under load). The store lives in the system's temp folder, so
-//! the figures include that disk's fsync. Run with `cargo bench -p passerelle-store`.
+//! the figures include that disk's fsync. Run with `cargo bench -p passerelle-store-sqlite`.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use passerelle_store::chain::{link, GENESIS};
-use passerelle_store::{ChainedRow, JournalRow};
+use passerelle_store::{CallerId, ChainedRow, JournalRow, JournalWriter, RowFormat, Store, PARTICULIER};
+use passerelle_store_sqlite::SqliteStore;
 use uuid::Uuid;
 
 fn row() -> JournalRow {
     JournalRow {
         request_id: Uuid::new_v4().to_string(),
         at: Utc::now(),
-        jti: Some(Uuid::new_v4()),
-        recipient: Some("13002526500013".into()),
+        bouquet: PARTICULIER.into(),
+        caller: Some(CallerId::Token(Uuid::new_v4())),
+        purpose: [("recipient".to_string(), "13002526500013".to_string())].into(),
         endpoint: "/v3/dss/revenu_solidarite_active/identite".into(),
         status: 404,
         duration_ms: 1.25,
@@ -25,15 +26,17 @@ fn row() -> JournalRow {
     }
 }
 
-/// `size` rows chained after one another, as the gateway's writer makes them.
+/// `size` rows in one chain (the store keeps hashes, it does not check them).
 fn chained(size: usize) -> Vec<ChainedRow> {
     let writer = Uuid::new_v4();
-    let mut prev = GENESIS.to_string();
     (1..=size as i64)
-        .map(|seq| {
-            let row = link(writer, seq, &prev, row());
-            prev = row.hash.clone();
-            row
+        .map(|seq| ChainedRow {
+            row: row(),
+            format: RowFormat::V2,
+            writer,
+            seq,
+            prev_hash: format!("{:064x}", seq - 1),
+            hash: format!("{seq:064x}"),
         })
         .collect()
 }
@@ -45,11 +48,9 @@ fn append(c: &mut Criterion) {
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let store = rt
-        .block_on(passerelle_store::open(&format!(
-            "sqlite://{}/b.db",
-            dir.path().display()
-        )))
+        .block_on(SqliteStore::connect(&format!("sqlite://{}/b.db", dir.path().display())))
         .expect("store");
+    rt.block_on(store.migrate()).expect("migrations");
 
     let mut group = c.benchmark_group("append_journal");
     group.sampling_mode(SamplingMode::Flat).sample_size(20);

@@ -1,0 +1,203 @@
+//! The PostgreSQL backend, shared by several gateway replicas.
+//!
+//! A database that is down must fail calls fast (the gateway answers 503 and no data
+//! leaves without its journal row), not hold them: connections are awaited for at
+//! most `ACQUIRE_TIMEOUT`, every operation is bounded by `OPERATION_TIMEOUT`, and the
+//! pool checks a connection before lending it, so it reconnects by itself when the
+//! database is back.
+
+pub mod scratch;
+
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use passerelle_store::sql::{self, Dialect, Value};
+use passerelle_store::{
+    CallCount, ChainedRow, JournalAudit, JournalRow, JournalWriter, KeyStore, PurgePoint, Seal, SigningKey, Store,
+    TimeRange, TokenRecord, TokenStore, WriterSpan,
+};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+/// PostgreSQL takes at most 65535 bound values per statement.
+const MAX_PARAMS: usize = 65535;
+
+/// This backend's migrations (public for the tests that start from an older schema).
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = PgConnectOptions::from_str(url)?.application_name("passerelle");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .min_connections(0)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .idle_timeout(Duration::from_secs(300))
+            .test_before_acquire(true)
+            .connect_with(options)
+            .await?;
+        Ok(PostgresStore { pool })
+    }
+}
+
+impl Dialect for PostgresStore {
+    type Db = Postgres;
+    type Uuid = Uuid;
+    type Time = DateTime<Utc>;
+    type List = Vec<String>;
+
+    fn time(at: DateTime<Utc>) -> DateTime<Utc> {
+        at
+    }
+
+    fn list(items: &[String]) -> Vec<String> {
+        items.to_vec()
+    }
+
+    fn unlist(list: Vec<String>) -> anyhow::Result<Vec<String>> {
+        Ok(list)
+    }
+
+    fn bind<'a>(q: &mut QueryBuilder<'a, Postgres>, value: Value<'a>) {
+        sql::bind::<Self>(q, value)
+    }
+}
+
+/// Runs `op` within `OPERATION_TIMEOUT`: a database that stopped answering fails the
+/// call instead of holding it.
+async fn bounded<T, E: Into<anyhow::Error>>(op: impl Future<Output = Result<T, E>>) -> anyhow::Result<T> {
+    match tokio::time::timeout(OPERATION_TIMEOUT, op).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => anyhow::bail!("the database did not answer within {OPERATION_TIMEOUT:?}"),
+    }
+}
+
+type Pg = PostgresStore;
+
+#[async_trait]
+impl KeyStore for PostgresStore {
+    async fn signing_keys(&self) -> anyhow::Result<Vec<SigningKey>> {
+        bounded(sql::all(&self.pool, &mut sql::signing_keys::<Pg>())).await
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKey) -> anyhow::Result<()> {
+        bounded(sql::execute(&self.pool, &mut sql::insert_signing_key::<Pg>(key))).await?;
+        Ok(())
+    }
+
+    async fn secret(&self, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(bounded(sql::all(&self.pool, &mut sql::secret::<Pg>(name))).await?.pop())
+    }
+
+    async fn secret_or_insert(&self, name: &str, make: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+        bounded(sql::execute(&self.pool, &mut sql::insert_secret::<Pg>(name, &make))).await?;
+        self.secret(name)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("secret `{name}` vanished"))
+    }
+}
+
+#[async_trait]
+impl TokenStore for PostgresStore {
+    async fn insert_token(&self, token: &TokenRecord) -> anyhow::Result<()> {
+        bounded(sql::execute(&self.pool, &mut sql::insert_token::<Pg>(token)?)).await?;
+        Ok(())
+    }
+
+    async fn token(&self, jti: Uuid) -> anyhow::Result<Option<TokenRecord>> {
+        Ok(bounded(sql::all(&self.pool, &mut sql::token::<Pg>(jti))).await?.pop())
+    }
+
+    async fn tokens(&self) -> anyhow::Result<Vec<TokenRecord>> {
+        bounded(sql::all(&self.pool, &mut sql::tokens::<Pg>())).await
+    }
+
+    async fn revoke_token(&self, jti: Uuid, at: DateTime<Utc>) -> anyhow::Result<bool> {
+        let revoked = bounded(sql::execute(&self.pool, &mut sql::revoke_token::<Pg>(jti, at))).await?;
+        Ok(revoked.rows_affected() == 1)
+    }
+
+    async fn set_token_expiry(&self, jti: Uuid, expires_at: DateTime<Utc>) -> anyhow::Result<bool> {
+        let changed = bounded(sql::execute(
+            &self.pool,
+            &mut sql::set_token_expiry::<Pg>(jti, expires_at),
+        ))
+        .await?;
+        Ok(changed.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl JournalWriter for PostgresStore {
+    async fn append_journal(&self, rows: &[ChainedRow], seal: Option<&Seal>) -> anyhow::Result<()> {
+        bounded(sql::transaction(
+            &self.pool,
+            &mut sql::append::<Pg>(rows, seal, MAX_PARAMS),
+        ))
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl JournalAudit for PostgresStore {
+    async fn recent_journal(&self, limit: u32) -> anyhow::Result<Vec<JournalRow>> {
+        bounded(sql::all(&self.pool, &mut sql::recent_journal::<Pg>(limit))).await
+    }
+
+    async fn journal_page(&self, range: TimeRange, after: i64, limit: u32) -> anyhow::Result<Vec<(i64, ChainedRow)>> {
+        bounded(sql::all(&self.pool, &mut sql::journal_page::<Pg>(range, after, limit))).await
+    }
+
+    async fn journal_count(&self, range: TimeRange) -> anyhow::Result<i64> {
+        let count = bounded(sql::all(&self.pool, &mut sql::journal_count::<Pg>(range))).await?;
+        Ok(count.iter().sum())
+    }
+
+    async fn journal_writers(&self) -> anyhow::Result<Vec<WriterSpan>> {
+        bounded(sql::all(&self.pool, &mut sql::journal_writers::<Pg>())).await
+    }
+
+    async fn writer_rows(&self, writer: Uuid, after: i64, limit: u32) -> anyhow::Result<Vec<ChainedRow>> {
+        bounded(sql::all(&self.pool, &mut sql::writer_rows::<Pg>(writer, after, limit))).await
+    }
+
+    async fn journal_seals(&self) -> anyhow::Result<Vec<Seal>> {
+        bounded(sql::all(&self.pool, &mut sql::journal_seals::<Pg>())).await
+    }
+
+    async fn purge_points(&self, before: DateTime<Utc>) -> anyhow::Result<Vec<PurgePoint>> {
+        bounded(sql::all(&self.pool, &mut sql::purge_points::<Pg>(before))).await
+    }
+
+    async fn purge_writer(&self, anchor: &Seal) -> anyhow::Result<u64> {
+        // A purge may delete many rows: no operation bound here, the pool's own
+        // timeouts still catch a database that is down.
+        let deleted = sql::transaction(&self.pool, &mut sql::purge::<Pg>(anchor)).await?;
+        Ok(deleted.rows_affected())
+    }
+
+    async fn call_counts(&self, range: TimeRange) -> anyhow::Result<Vec<CallCount>> {
+        bounded(sql::all(&self.pool, &mut sql::call_counts::<Pg>(range))).await
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn migrate(&self) -> anyhow::Result<()> {
+        // Replicas may start together; the migrator takes an advisory lock.
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,175 @@
+//! The embedded SQLite backend (WAL, full sync: the journal is a legal trace).
+//!
+//! UUIDs are hyphenated text, times RFC 3339 text in UTC with microseconds (so that
+//! text order is time order), lists JSON text.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use passerelle_store::sql::{self, Dialect, Value};
+use passerelle_store::{
+    CallCount, ChainedRow, JournalAudit, JournalRow, JournalWriter, KeyStore, PurgePoint, Seal, SigningKey, Store,
+    TimeRange, TokenRecord, TokenStore, WriterSpan,
+};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use uuid::fmt::Hyphenated;
+use uuid::Uuid;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl Dialect for SqliteStore {
+    type Db = Sqlite;
+    type Uuid = Hyphenated;
+    type Time = String;
+    type List = String;
+
+    fn time(at: DateTime<Utc>) -> String {
+        at.to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+
+    fn list(items: &[String]) -> String {
+        serde_json::Value::from(items).to_string()
+    }
+
+    fn unlist(list: String) -> anyhow::Result<Vec<String>> {
+        Ok(serde_json::from_str(&list)?)
+    }
+
+    fn bind<'a>(q: &mut QueryBuilder<'a, Sqlite>, value: Value<'a>) {
+        sql::bind::<Self>(q, value)
+    }
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+type Lite = SqliteStore;
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn signing_keys(&self) -> anyhow::Result<Vec<SigningKey>> {
+        sql::all(&self.pool, &mut sql::signing_keys::<Lite>()).await
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKey) -> anyhow::Result<()> {
+        sql::execute(&self.pool, &mut sql::insert_signing_key::<Lite>(key)).await?;
+        Ok(())
+    }
+
+    async fn secret(&self, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(sql::all(&self.pool, &mut sql::secret::<Lite>(name)).await?.pop())
+    }
+
+    async fn secret_or_insert(&self, name: &str, make: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+        sql::execute(&self.pool, &mut sql::insert_secret::<Lite>(name, &make)).await?;
+        let kept = self.secret(name).await?;
+        kept.ok_or_else(|| anyhow::anyhow!("secret `{name}` vanished"))
+    }
+}
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn insert_token(&self, token: &TokenRecord) -> anyhow::Result<()> {
+        sql::execute(&self.pool, &mut sql::insert_token::<Lite>(token)?).await?;
+        Ok(())
+    }
+
+    async fn token(&self, jti: Uuid) -> anyhow::Result<Option<TokenRecord>> {
+        Ok(sql::all(&self.pool, &mut sql::token::<Lite>(jti)).await?.pop())
+    }
+
+    async fn tokens(&self) -> anyhow::Result<Vec<TokenRecord>> {
+        sql::all(&self.pool, &mut sql::tokens::<Lite>()).await
+    }
+
+    async fn revoke_token(&self, jti: Uuid, at: DateTime<Utc>) -> anyhow::Result<bool> {
+        let revoked = sql::execute(&self.pool, &mut sql::revoke_token::<Lite>(jti, at)).await?;
+        Ok(revoked.rows_affected() == 1)
+    }
+
+    async fn set_token_expiry(&self, jti: Uuid, expires_at: DateTime<Utc>) -> anyhow::Result<bool> {
+        let changed = sql::execute(&self.pool, &mut sql::set_token_expiry::<Lite>(jti, expires_at)).await?;
+        Ok(changed.rows_affected() == 1)
+    }
+}
+
+/// SQLite takes at most 32766 bound values per statement.
+const MAX_PARAMS: usize = 32766;
+
+#[async_trait]
+impl JournalWriter for SqliteStore {
+    async fn append_journal(&self, rows: &[ChainedRow], seal: Option<&Seal>) -> anyhow::Result<()> {
+        sql::transaction(&self.pool, &mut sql::append::<Lite>(rows, seal, MAX_PARAMS)).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl JournalAudit for SqliteStore {
+    async fn recent_journal(&self, limit: u32) -> anyhow::Result<Vec<JournalRow>> {
+        sql::all(&self.pool, &mut sql::recent_journal::<Lite>(limit)).await
+    }
+
+    async fn journal_page(&self, range: TimeRange, after: i64, limit: u32) -> anyhow::Result<Vec<(i64, ChainedRow)>> {
+        sql::all(&self.pool, &mut sql::journal_page::<Lite>(range, after, limit)).await
+    }
+
+    async fn journal_count(&self, range: TimeRange) -> anyhow::Result<i64> {
+        let count = sql::all(&self.pool, &mut sql::journal_count::<Lite>(range)).await?;
+        Ok(count.iter().sum())
+    }
+
+    async fn journal_writers(&self) -> anyhow::Result<Vec<WriterSpan>> {
+        sql::all(&self.pool, &mut sql::journal_writers::<Lite>()).await
+    }
+
+    async fn writer_rows(&self, writer: Uuid, after: i64, limit: u32) -> anyhow::Result<Vec<ChainedRow>> {
+        sql::all(&self.pool, &mut sql::writer_rows::<Lite>(writer, after, limit)).await
+    }
+
+    async fn journal_seals(&self) -> anyhow::Result<Vec<Seal>> {
+        sql::all(&self.pool, &mut sql::journal_seals::<Lite>()).await
+    }
+
+    async fn purge_points(&self, before: DateTime<Utc>) -> anyhow::Result<Vec<PurgePoint>> {
+        sql::all(&self.pool, &mut sql::purge_points::<Lite>(before)).await
+    }
+
+    async fn purge_writer(&self, anchor: &Seal) -> anyhow::Result<u64> {
+        let deleted = sql::transaction(&self.pool, &mut sql::purge::<Lite>(anchor)).await?;
+        Ok(deleted.rows_affected())
+    }
+
+    async fn call_counts(&self, range: TimeRange) -> anyhow::Result<Vec<CallCount>> {
+        sql::all(&self.pool, &mut sql::call_counts::<Lite>(range)).await
+    }
+}
+
+/// This backend's migrations (public for the tests that start from an older schema).
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+}

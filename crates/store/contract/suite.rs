@@ -1,0 +1,435 @@
+//! The store contract: what every backend must do, whatever it stores things in.
+//!
+//! Each backend's `tests/contract.rs` includes this file and runs `contract!` with its
+//! store type and a function that makes a fresh place for it (a temp SQLite file; a
+//! fresh PostgreSQL database per test). Hashes and signatures here are stand-ins: the
+//! store keeps them, the journal crate checks them.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use passerelle_store::{
+    CallerId, ChainedRow, JournalRow, Purpose, RowFormat, Seal, SealKind, SigningKey, Store, TimeRange, TokenRecord,
+    PARTICULIER,
+};
+use uuid::Uuid;
+
+/// Opens (and migrates) the store at a URL: a second pool on the same data.
+pub type Open = fn(String) -> Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>>;
+
+/// Where a fresh store lives, and what must live as long as it (a temp folder, a database).
+pub type Place = (String, Box<dyn std::any::Any + Send>);
+
+/// A store for one test.
+pub struct Backend {
+    pub store: Arc<dyn Store>,
+    pub url: String,
+    pub reopen: Open,
+    _keep: Box<dyn std::any::Any + Send>,
+}
+
+impl Backend {
+    pub async fn open((url, keep): Place, open: Open) -> Backend {
+        Backend {
+            store: open(url.clone()).await,
+            url,
+            reopen: open,
+            _keep: keep,
+        }
+    }
+}
+
+/// Every contract test, on a `$store` (with `connect(url)`) in the place `$fresh().await`
+/// makes (`None`: skipped).
+macro_rules! contract {
+    ($store:ty, $fresh:path) => {
+        fn open(url: String) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::sync::Arc<dyn passerelle_store::Store>> + Send>> {
+            Box::pin(async move {
+                let store = <$store>::connect(&url).await.expect("the store opens");
+                passerelle_store::Store::migrate(&store).await.expect("migrations run");
+                std::sync::Arc::new(store) as std::sync::Arc<dyn passerelle_store::Store>
+            })
+        }
+        contract!(@each $fresh;
+            migrations_are_idempotent,
+            tokens_round_trip_and_change,
+            tokens_keep_their_bouquet,
+            signing_keys_round_trip,
+            secrets_keep_their_first_value_under_concurrency,
+            journal_batches_chain_and_read_back,
+            journal_rows_keep_bouquet_caller_and_purpose,
+            journal_pages_by_time_range,
+            journal_seals_round_trip,
+            purge_keeps_the_rest_and_anchors_it,
+            call_counts_group_by_bouquet_caller_endpoint_status,
+            large_batches_are_split_under_the_parameter_limit,
+        );
+    };
+    (@each $fresh:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some(place) = $fresh().await {
+                    crate::suite::$name(crate::suite::Backend::open(place, open).await).await;
+                }
+            }
+        )*
+    };
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+}
+
+/// Now, at the microsecond both backends keep.
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap()
+}
+
+fn token() -> TokenRecord {
+    let now = at("2026-01-01T00:00:00Z");
+    TokenRecord {
+        jti: Uuid::new_v4(),
+        name: "Mairie".into(),
+        siret: "13002526500013".into(),
+        bouquet: PARTICULIER.into(),
+        scopes: vec!["a".into(), "b".into()],
+        issued_at: now,
+        expires_at: now + Duration::days(30),
+        revoked_at: None,
+        rate_limit_per_minute: Some(60),
+        allowed_ips: vec!["10.0.0.0/8".into()],
+    }
+}
+
+fn key(created_at: DateTime<Utc>) -> SigningKey {
+    SigningKey {
+        kid: Uuid::new_v4().simple().to_string()[..16].to_string(),
+        algorithm: "EdDSA".into(),
+        private_der: (0..48).collect(),
+        public_der: (0..32).rev().collect(),
+        created_at,
+    }
+}
+
+fn recipient() -> Purpose {
+    [("recipient".to_string(), "13002526500013".to_string())].into()
+}
+
+fn call(i: usize, when: DateTime<Utc>, caller: Option<CallerId>) -> JournalRow {
+    JournalRow {
+        request_id: format!("req-{i}"),
+        at: when,
+        bouquet: PARTICULIER.into(),
+        caller,
+        purpose: recipient(),
+        endpoint: if i.is_multiple_of(3) { "/v3/a" } else { "/v3/b" }.into(),
+        status: if i.is_multiple_of(2) { 200 } else { 404 },
+        duration_ms: 1.0 / (i as f64 + 3.0),
+        params_hash: (!i.is_multiple_of(5)).then(|| format!("{i:0128}")),
+        cached: i.is_multiple_of(4),
+    }
+}
+
+fn token_caller() -> Option<CallerId> {
+    Some(CallerId::Token(Uuid::new_v4()))
+}
+
+/// `rows` in `writer`'s chain from `from_seq` after `prev`, with stand-in hashes.
+fn chained(writer: Uuid, from_seq: i64, prev: &str, rows: Vec<JournalRow>) -> Vec<ChainedRow> {
+    let mut prev = prev.to_string();
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let seq = from_seq + i as i64;
+            let hash = format!("{}{seq:032x}", writer.simple());
+            ChainedRow {
+                row,
+                format: RowFormat::V2,
+                writer,
+                seq,
+                prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                hash,
+            }
+        })
+        .collect()
+}
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn seal(kind: SealKind, row: &ChainedRow) -> Seal {
+    Seal {
+        kind,
+        writer: row.writer,
+        seq: row.seq,
+        hash: row.hash.clone(),
+        at: now(),
+        kid: "k1".into(),
+        signature: "ab".repeat(64),
+    }
+}
+
+pub async fn migrations_are_idempotent(b: Backend) {
+    b.store.migrate().await.unwrap();
+    b.store.migrate().await.unwrap();
+    let again = (b.reopen)(b.url.clone()).await;
+    again.insert_token(&token()).await.unwrap();
+    assert_eq!(b.store.tokens().await.unwrap().len(), 1);
+}
+
+pub async fn tokens_round_trip_and_change(b: Backend) {
+    let store = &b.store;
+    let t = token();
+    store.insert_token(&t).await.unwrap();
+    assert_eq!(store.token(t.jti).await.unwrap(), Some(t.clone()));
+    assert_eq!(store.token(Uuid::new_v4()).await.unwrap(), None);
+    let mut unlimited = token();
+    unlimited.rate_limit_per_minute = None;
+    unlimited.allowed_ips = vec![];
+    unlimited.issued_at += Duration::seconds(1);
+    store.insert_token(&unlimited).await.unwrap();
+    assert!(store.insert_token(&t).await.is_err(), "a jti is unique");
+
+    let later = t.expires_at + Duration::days(1);
+    assert!(store.set_token_expiry(t.jti, later).await.unwrap());
+    assert!(store.revoke_token(t.jti, later).await.unwrap());
+    let changed = store.token(t.jti).await.unwrap().unwrap();
+    assert_eq!((changed.expires_at, changed.revoked_at), (later, Some(later)));
+    assert!(!store.revoke_token(Uuid::new_v4(), later).await.unwrap());
+    assert!(!store.set_token_expiry(Uuid::new_v4(), later).await.unwrap());
+    let listed = store.tokens().await.unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.jti).collect::<Vec<_>>(),
+        vec![t.jti, unlimited.jti]
+    );
+    assert_eq!(listed[1], unlimited);
+}
+
+pub async fn tokens_keep_their_bouquet(b: Backend) {
+    let mut entreprise = token();
+    entreprise.bouquet = "entreprise".into();
+    let particulier = token();
+    b.store.insert_token(&entreprise).await.unwrap();
+    b.store.insert_token(&particulier).await.unwrap();
+    let bouquet = |t: Option<TokenRecord>| t.unwrap().bouquet;
+    assert_eq!(bouquet(b.store.token(entreprise.jti).await.unwrap()), "entreprise");
+    assert_eq!(bouquet(b.store.token(particulier.jti).await.unwrap()), PARTICULIER);
+}
+
+pub async fn signing_keys_round_trip(b: Backend) {
+    let first = key(at("2026-01-01T00:00:00.123456Z"));
+    let second = key(first.created_at + Duration::days(1));
+    b.store.insert_signing_key(&second).await.unwrap();
+    b.store.insert_signing_key(&first).await.unwrap();
+    assert_eq!(b.store.signing_keys().await.unwrap(), vec![first, second]);
+}
+
+pub async fn secrets_keep_their_first_value_under_concurrency(b: Backend) {
+    let racers = (0..16u8).map(|i| {
+        let store = b.store.clone();
+        tokio::spawn(async move { store.secret_or_insert("salt", vec![i; 32]).await.unwrap() })
+    });
+    let mut seen = Vec::new();
+    for r in racers {
+        seen.push(r.await.unwrap());
+    }
+    assert!(seen.iter().all(|v| v == &seen[0]), "every caller sees the one winner");
+    assert_eq!(b.store.secret_or_insert("salt", vec![99]).await.unwrap(), seen[0]);
+    assert_eq!(b.store.secret("salt").await.unwrap(), Some(seen[0].clone()));
+    assert_eq!(b.store.secret("absent").await.unwrap(), None);
+}
+
+pub async fn journal_batches_chain_and_read_back(b: Backend) {
+    let writer = Uuid::new_v4();
+    let now = at("2026-03-01T12:00:00.123456Z");
+    let first = chained(
+        writer,
+        1,
+        GENESIS,
+        (0..3).map(|i| call(i, now, token_caller())).collect(),
+    );
+    let second = chained(writer, 4, &first[2].hash, (3..5).map(|i| call(i, now, None)).collect());
+    b.store.append_journal(&first, None).await.unwrap();
+    b.store.append_journal(&second, None).await.unwrap();
+    // A chain position is taken once: a second writer of seq 4 is refused, whole.
+    let clash = chained(writer, 4, &first[2].hash, vec![call(9, now, None)]);
+    assert!(b.store.append_journal(&clash, None).await.is_err());
+
+    let back = b.store.writer_rows(writer, 0, 100).await.unwrap();
+    let written: Vec<_> = first.iter().chain(&second).cloned().collect();
+    assert_eq!(back, written, "rows read back exactly as chained");
+    assert_eq!(
+        b.store.writer_rows(writer, 3, 1).await.unwrap(),
+        vec![second[0].clone()]
+    );
+    let spans = b.store.journal_writers().await.unwrap();
+    assert_eq!(
+        (spans.len(), spans[0].first_seq, spans[0].last_seq, spans[0].rows),
+        (1, 1, 5, 5)
+    );
+    let recent = b.store.recent_journal(2).await.unwrap();
+    assert_eq!(recent, vec![second[1].row.clone(), second[0].row.clone()]);
+}
+
+pub async fn journal_rows_keep_bouquet_caller_and_purpose(b: Backend) {
+    let writer = Uuid::new_v4();
+    let mut rows = vec![call(0, now(), Some(CallerId::Citizen("c0ffee".repeat(10))))];
+    rows.push(call(1, now(), None));
+    rows[1].purpose.clear();
+    rows.push(call(2, now(), token_caller()));
+    rows[2].bouquet = "entreprise".into();
+    rows[2].purpose = [
+        ("context", "Aides publiques"),
+        ("object", "Dossier 12"),
+        ("recipient", "1300"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .into();
+    let mut rows = chained(writer, 1, GENESIS, rows);
+    rows[1].format = RowFormat::V1;
+    b.store.append_journal(&rows, None).await.unwrap();
+    assert_eq!(b.store.writer_rows(writer, 0, 10).await.unwrap(), rows);
+    let page = b.store.journal_page(TimeRange::default(), 0, 10).await.unwrap();
+    assert_eq!(page.into_iter().map(|(_, r)| r).collect::<Vec<_>>(), rows);
+}
+
+pub async fn journal_pages_by_time_range(b: Backend) {
+    let writer = Uuid::new_v4();
+    let start = at("2026-03-01T00:00:00Z");
+    let rows = (0..10)
+        .map(|i| call(i, start + Duration::hours(i as i64), None))
+        .collect();
+    b.store
+        .append_journal(&chained(writer, 1, GENESIS, rows), None)
+        .await
+        .unwrap();
+    let range = TimeRange {
+        since: Some(start + Duration::hours(2)),
+        until: Some(start + Duration::hours(7)),
+    };
+    assert_eq!(b.store.journal_count(range).await.unwrap(), 5);
+    assert_eq!(b.store.journal_count(TimeRange::default()).await.unwrap(), 10);
+    let mut ids = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = b.store.journal_page(range, after, 2).await.unwrap();
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        ids.extend(page.into_iter().map(|(_, r)| r.row.request_id));
+    }
+    assert_eq!(ids, vec!["req-2", "req-3", "req-4", "req-5", "req-6"]);
+}
+
+pub async fn journal_seals_round_trip(b: Backend) {
+    let writer = Uuid::new_v4();
+    let rows = chained(writer, 1, GENESIS, (0..3).map(|i| call(i, now(), None)).collect());
+    let checkpoint = seal(SealKind::Checkpoint, &rows[2]);
+    b.store.append_journal(&rows, Some(&checkpoint)).await.unwrap();
+    // A seal alone (a checkpoint on a quiet chain) is a valid write too.
+    let again = seal(SealKind::Checkpoint, &rows[2]);
+    b.store.append_journal(&[], Some(&again)).await.unwrap();
+    assert_eq!(b.store.journal_seals().await.unwrap(), vec![checkpoint, again]);
+}
+
+pub async fn purge_keeps_the_rest_and_anchors_it(b: Backend) {
+    let (old, recent) = (at("2020-01-01T00:00:00Z"), at("2026-01-01T00:00:00Z"));
+    let (w1, w2, w3) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    // w1: 3 old rows then 2 recent; w2: recent only; w3: old only.
+    let mut calls: Vec<_> = (0..3).map(|i| call(i, old, None)).collect();
+    calls.extend((3..5).map(|i| call(i, recent, None)));
+    let r1 = chained(w1, 1, GENESIS, calls);
+    let checkpoint = seal(SealKind::Checkpoint, &r1[1]);
+    b.store.append_journal(&r1, Some(&checkpoint)).await.unwrap();
+    b.store
+        .append_journal(&chained(w2, 1, GENESIS, vec![call(5, recent, None)]), None)
+        .await
+        .unwrap();
+    let r3 = chained(w3, 1, GENESIS, vec![call(6, old, None), call(7, old, None)]);
+    b.store.append_journal(&r3, None).await.unwrap();
+
+    let mut points = b.store.purge_points(at("2024-01-01T00:00:00Z")).await.unwrap();
+    points.sort_by_key(|p| p.writer != w1);
+    assert_eq!(points.len(), 2, "w2 has nothing to purge");
+    assert_eq!(
+        (points[0].writer, points[0].seq, points[0].hash.as_str()),
+        (w1, 3, r1[2].hash.as_str())
+    );
+    assert_eq!(
+        (points[1].writer, points[1].seq, points[1].hash.as_str()),
+        (w3, 2, r3[1].hash.as_str())
+    );
+
+    let (a1, a3) = (seal(SealKind::Anchor, &r1[2]), seal(SealKind::Anchor, &r3[1]));
+    let deleted = b.store.purge_writer(&a1).await.unwrap() + b.store.purge_writer(&a3).await.unwrap();
+    assert_eq!(deleted, 5);
+    let kept = b.store.writer_rows(w1, 0, 10).await.unwrap();
+    assert_eq!(kept, r1[3..].to_vec());
+    let seals = b.store.journal_seals().await.unwrap();
+    let mut expected = vec![a1, a3];
+    expected.sort_by_key(|s| s.writer);
+    assert_eq!(seals, expected, "the anchors replace the checkpoint they cover");
+    assert_eq!(b.store.journal_count(TimeRange::default()).await.unwrap(), 3);
+    assert!(b
+        .store
+        .purge_points(at("2024-01-01T00:00:00Z"))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn call_counts_group_by_bouquet_caller_endpoint_status(b: Backend) {
+    let (t1, t2) = (CallerId::Token(Uuid::new_v4()), CallerId::Token(Uuid::new_v4()));
+    let citizen = CallerId::Citizen("ab".repeat(32));
+    let day = at("2026-05-01T10:00:00Z");
+    let mut rows: Vec<_> = (0..6).map(|i| call(i, day, Some(t1.clone()))).collect();
+    rows.push(call(0, day, Some(t2.clone())));
+    rows.push(call(0, day - Duration::days(2), Some(t2.clone())));
+    rows.push(call(0, day, Some(citizen.clone())));
+    let mut entreprise = call(0, day, Some(t1.clone()));
+    entreprise.bouquet = "entreprise".into();
+    rows.push(entreprise);
+    b.store
+        .append_journal(&chained(Uuid::new_v4(), 1, GENESIS, rows), None)
+        .await
+        .unwrap();
+    let range = TimeRange {
+        since: Some(day - Duration::hours(1)),
+        until: None,
+    };
+    let counts = b.store.call_counts(range).await.unwrap();
+    let get = |bouquet: &str, caller: &CallerId, endpoint: &str, status| {
+        counts
+            .iter()
+            .find(|c| {
+                (c.bouquet.as_str(), c.caller.as_ref(), c.endpoint.as_str(), c.status)
+                    == (bouquet, Some(caller), endpoint, status)
+            })
+            .map(|c| c.calls)
+    };
+    // t1: i = 0..6 → /v3/a for 0 and 3; 200 for even i.
+    assert_eq!(get(PARTICULIER, &t1, "/v3/a", 200), Some(1));
+    assert_eq!(get(PARTICULIER, &t1, "/v3/a", 404), Some(1));
+    assert_eq!(get(PARTICULIER, &t1, "/v3/b", 200), Some(2));
+    assert_eq!(get(PARTICULIER, &t1, "/v3/b", 404), Some(2));
+    assert_eq!(get("entreprise", &t1, "/v3/a", 200), Some(1));
+    assert_eq!(get(PARTICULIER, &citizen, "/v3/a", 200), Some(1));
+    assert_eq!(
+        get(PARTICULIER, &t2, "/v3/a", 200),
+        Some(1),
+        "the older call is outside the range"
+    );
+    assert_eq!(counts.iter().map(|c| c.calls).sum::<i64>(), 9);
+    assert!(counts.windows(2).all(|w| w[0].calls >= w[1].calls), "most calls first");
+}
+
+pub async fn large_batches_are_split_under_the_parameter_limit(b: Backend) {
+    // 16 values per row: 6000 rows exceed both backends' limit in one statement.
+    let writer = Uuid::new_v4();
+    let rows = chained(writer, 1, GENESIS, (0..6000).map(|i| call(i, now(), None)).collect());
+    b.store.append_journal(&rows, None).await.unwrap();
+    assert_eq!(b.store.journal_count(TimeRange::default()).await.unwrap(), 6000);
+    let back = b.store.writer_rows(writer, 5990, 100).await.unwrap();
+    assert_eq!(back, rows[5990..].to_vec());
+}
