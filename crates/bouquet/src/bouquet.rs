@@ -115,18 +115,22 @@ impl Bouquet {
 
     /// Every scope the bouquet knows, sorted (what `--scopes all` grants).
     pub fn scopes(&self) -> Vec<&'static str> {
-        let mut scopes: Vec<&str> = self
-            .endpoints
-            .iter()
-            .flat_map(|e| {
-                e.access_scopes
-                    .iter()
-                    .chain(e.masks.iter().flat_map(|m| m.scopes.iter()))
-            })
-            .copied()
-            .collect();
-        scopes.sort_unstable();
-        scopes.dedup();
-        scopes
+        scopes_of(&self.endpoints)
     }
+}
+
+/// Every scope that opens one of `endpoints` or one of their fields, sorted.
+pub fn scopes_of(endpoints: &[&Endpoint]) -> Vec<&'static str> {
+    let mut scopes: Vec<&str> = endpoints
+        .iter()
+        .flat_map(|e| {
+            e.access_scopes
+                .iter()
+                .chain(e.masks.iter().flat_map(|m| m.scopes.iter()))
+        })
+        .copied()
+        .collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    scopes
 }

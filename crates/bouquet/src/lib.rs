@@ -11,6 +11,6 @@ mod endpoint;
 pub mod mask;
 mod provider;
 
-pub use bouquet::{Bouquet, NotServed, PurposeParam, Route, ThrottleGroup};
+pub use bouquet::{scopes_of, Bouquet, NotServed, PurposeParam, Route, ThrottleGroup};
 pub use endpoint::{Endpoint, ExtraParam, FieldMask, Mode, ProviderId};
 pub use provider::{Call, Extras, Fetched, Health, Provider, Registry};

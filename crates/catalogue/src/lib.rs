@@ -70,18 +70,7 @@ pub fn find(path: &str, mode: &str, version: u8) -> Result<&'static Endpoint, No
 
 /// Every scope the catalogue knows, sorted (what `--scopes all` grants).
 pub fn all_scopes() -> Vec<&'static str> {
-    let mut scopes: Vec<&str> = all()
-        .iter()
-        .flat_map(|e| {
-            e.access_scopes
-                .iter()
-                .chain(e.masks.iter().flat_map(|m| m.scopes.iter()))
-        })
-        .copied()
-        .collect();
-    scopes.sort_unstable();
-    scopes.dedup();
-    scopes
+    passerelle_bouquet::scopes_of(&all())
 }
 
 #[cfg(test)]
