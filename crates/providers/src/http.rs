@@ -10,6 +10,8 @@ use passerelle_core::{ApiError, ProviderInfo};
 use reqwest::StatusCode;
 use serde::Deserialize;
 
+use crate::Health;
+
 /// TLS settings of an upstream: a client certificate for providers that use mutual
 /// TLS, and an extra CA for private PKIs. Files are PEM.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -75,4 +77,25 @@ pub fn soft_status_error(info: ProviderInfo, status: StatusCode) -> Option<ApiEr
         ),
         _ => None,
     }
+}
+
+/// The status and the whole body of an answer; a body cut short is a transport error.
+pub async fn read(info: ProviderInfo, response: reqwest::Response) -> Result<(StatusCode, Vec<u8>), ApiError> {
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| transport_error(info, &e))?;
+    Ok((status, body.to_vec()))
+}
+
+/// A ping's verdict: up when the upstream answered one of the `expected` statuses.
+pub fn health(answer: Result<StatusCode, ApiError>, expected: &[StatusCode]) -> Health {
+    match answer {
+        Ok(status) if expected.contains(&status) => Health::Ok,
+        Ok(status) => Health::Down(format!("unexpected status {status}")),
+        Err(e) => Health::Down(e.code),
+    }
+}
+
+/// An upstream URL given in the settings, else `<base>/<path>`.
+pub fn or_base(own: &Option<String>, base: &str, path: &str) -> String {
+    own.clone().unwrap_or_else(|| format!("{base}/{path}"))
 }

@@ -26,6 +26,13 @@ pub use passerelle_bouquet::{Call, Extras, Fetched, Health, Provider, Registry};
 use passerelle_catalogue::ids;
 use serde::Deserialize;
 
+/// An extra that `parse_extras` put there: without it the gateway itself is at fault.
+fn required<'a>(extras: &'a Extras, key: &str) -> Result<&'a String, passerelle_core::ApiError> {
+    extras
+        .get(key)
+        .ok_or_else(|| passerelle_core::ApiError::gateway(passerelle_core::codes::INTERNAL))
+}
+
 /// Upstream settings of every provider (one field per provider).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]

@@ -20,6 +20,19 @@ pub struct TokenRequest {
     pub auth: ClientAuth,
 }
 
+impl TokenRequest {
+    /// A request without a scope.
+    pub fn new(url: String, client_id: String, client_secret: String, auth: ClientAuth) -> Self {
+        TokenRequest {
+            url,
+            client_id,
+            client_secret,
+            scope: None,
+            auth,
+        }
+    }
+}
+
 /// Where the client credentials go: providers differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
@@ -67,6 +80,26 @@ impl TokenCache {
     /// Forgets the token (after the upstream refused it).
     pub async fn invalidate(&self) {
         *self.cached.lock().await = None;
+    }
+
+    /// Sends `request` with a bearer token; a refused token (401) is forgotten so that
+    /// the next call asks for a new one.
+    pub async fn send(
+        &self,
+        client: &reqwest::Client,
+        info: ProviderInfo,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ApiError> {
+        let token = self.get(client, info).await?;
+        let response = request
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .map_err(|e| http::transport_error(info, &e))?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            self.invalidate().await;
+        }
+        Ok(response)
     }
 
     async fn fetch(&self, client: &reqwest::Client, info: ProviderInfo) -> Result<TokenResponse, ApiError> {

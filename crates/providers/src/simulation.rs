@@ -3,6 +3,7 @@
 //! checks and error bodies; only what was copied from one to the next lives here.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -77,6 +78,17 @@ pub fn people<P: DeserializeOwned>(files: &[&str]) -> Vec<P> {
             parsed.people
         })
         .collect()
+}
+
+/// The people of every file, keyed by `entry`: the first entry of a key wins, as in
+/// [`people`].
+pub fn keyed<P: DeserializeOwned, K: Eq + Hash, V>(files: &[&str], entry: impl Fn(P) -> (K, V)) -> HashMap<K, V> {
+    let mut map = HashMap::new();
+    for person in people::<P>(files) {
+        let (key, value) = entry(person);
+        map.entry(key).or_insert(value);
+    }
+    map
 }
 
 /// Identity values match without accents, case nor outer blanks, as the upstreams do.
@@ -157,6 +169,15 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((id.to_string(), secret.to_string()))
+}
+
+/// The OAuth2 answer with a bearer token; `scope` is echoed where the upstream does.
+pub fn token_answer(access_token: &str, expires_in: u64, scope: Option<&str>) -> Response {
+    let mut body = json!({"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in});
+    if let Some(scope) = scope {
+        body["scope"] = json!(scope);
+    }
+    Json(body).into_response()
 }
 
 /// The OAuth2 refusal of unknown clients: 401 `invalid_client`.

@@ -199,24 +199,17 @@ impl Provider for AntsProvider {
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         // FranceConnect gives the identity; without it there is nobody to match.
         let identity = call.civility.ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
-        let plate = call
-            .extras
-            .get("immatriculation")
-            .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
+        let plate = crate::required(call.extras, "immatriculation")?;
         let response = self.post(plate, &format!("req_{}", call.request_id)).await?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| http::transport_error(ANTS, &e))?;
+        let (status, body) = http::read(ANTS, response).await?;
         mapping::build(status, &body, identity)
     }
 
     /// The real gateway's canned check: a made-up plate must get an HTTP 200.
     async fn ping(&self) -> Health {
         let session = format!("rnd_{}", uuid_like());
-        match self.post(PING_PLATE, &session).await {
-            Ok(r) if r.status() == reqwest::StatusCode::OK => Health::Ok,
-            Ok(r) => Health::Down(format!("unexpected status {}", r.status())),
-            Err(e) => Health::Down(e.code),
-        }
+        let answer = self.post(PING_PLATE, &session).await;
+        http::health(answer.map(|r| r.status()), &[reqwest::StatusCode::OK])
     }
 }
 

@@ -71,8 +71,7 @@ impl CnousConfig {
     }
 
     fn url(&self, own: &Option<String>, path: &str) -> String {
-        own.clone()
-            .unwrap_or_else(|| format!("{}/{path}", self.base_url))
+        http::or_base(own, &self.base_url, path)
             .trim_end_matches('/')
             .to_string()
     }
@@ -89,13 +88,12 @@ pub struct CnousProvider {
 
 impl CnousProvider {
     pub fn new(config: CnousConfig, insee: &InseeConfig) -> anyhow::Result<Self> {
-        let request = TokenRequest {
-            url: config.url(&config.token_url, "token"),
-            client_id: config.client_id.clone(),
-            client_secret: config.client_secret.clone(),
-            scope: None,
-            auth: ClientAuth::Basic,
-        };
+        let request = TokenRequest::new(
+            config.url(&config.token_url, "token"),
+            config.client_id.clone(),
+            config.client_secret.clone(),
+            ClientAuth::Basic,
+        );
         Ok(CnousProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             token: TokenCache::new(request),
@@ -106,18 +104,8 @@ impl CnousProvider {
         })
     }
 
-    /// Sends `request` with a bearer token; a refused token is forgotten.
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ApiError> {
-        let token = self.token.get(&self.client, CNOUS).await?;
-        let response = request
-            .header("Authorization", format!("Bearer {token}"))
-            .send()
-            .await
-            .map_err(|e| http::transport_error(CNOUS, &e))?;
-        if response.status() == StatusCode::UNAUTHORIZED {
-            self.token.invalidate().await;
-        }
-        Ok(response)
+        self.token.send(&self.client, CNOUS, request).await
     }
 
     fn by_ine(&self, ine: &str, campaign_year: Option<&str>) -> reqwest::RequestBuilder {
@@ -187,9 +175,7 @@ impl Provider for CnousProvider {
             (None, Some(civility)) => (Search::Civility, self.by_civility(civility, campaign_year).await),
             (None, None) => return Err(ApiError::gateway(codes::INTERNAL)),
         };
-        let response = self.send(request).await?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| http::transport_error(CNOUS, &e))?;
+        let (status, body) = http::read(CNOUS, self.send(request).await?).await?;
         if status != StatusCode::OK {
             return Err(mapping::upstream_error(status, search, &body));
         }
@@ -198,11 +184,8 @@ impl Provider for CnousProvider {
 
     /// Asks for a token, then searches an INE nobody has: the upstream must answer 404.
     async fn ping(&self) -> Health {
-        match self.send(self.by_ine("1234567890G", None)).await {
-            Ok(r) if r.status() == StatusCode::NOT_FOUND => Health::Ok,
-            Ok(r) => Health::Down(format!("unexpected status {}", r.status())),
-            Err(e) => Health::Down(e.code),
-        }
+        let answer = self.send(self.by_ine("1234567890G", None)).await;
+        http::health(answer.map(|r| r.status()), &[StatusCode::NOT_FOUND])
     }
 }
 

@@ -129,7 +129,7 @@ async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap) -> Respons
     let Some(access_token) = sim.tokens.issue(&headers, None, "") else {
         return error(StatusCode::UNAUTHORIZED, "Identifiants client invalides");
     };
-    Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600})).into_response()
+    simulation::token_answer(&access_token, 3600, None)
 }
 
 fn error(status: StatusCode, description: &str) -> Response {

@@ -65,10 +65,7 @@ pub struct DsnjProvider {
 
 impl DsnjProvider {
     pub fn new(config: DsnjConfig) -> anyhow::Result<Self> {
-        let url = config
-            .url
-            .clone()
-            .unwrap_or_else(|| format!("{}/service_national", config.base_url));
+        let url = http::or_base(&config.url, &config.base_url, "service_national");
         Ok(DsnjProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             url,
@@ -175,9 +172,7 @@ impl Provider for DsnjProvider {
         if too_young(civility, call.today) {
             return Err(age_error());
         }
-        let response = self.post(&request_body(civility)).await?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| http::transport_error(DSNJ, &e))?;
+        let (status, body) = http::read(DSNJ, self.post(&request_body(civility)).await?).await?;
         mapping::build(status, &body).map(Fetched::from)
     }
 
@@ -187,11 +182,8 @@ impl Provider for DsnjProvider {
             "given_name": "Jean", "family_name": "DUPONT", "birthdate": "2008-10-01",
             "gender": "male", "birthplace": "75101", "birthcountry": "99100",
         }]});
-        match self.post(&body).await {
-            Ok(r) if r.status() == reqwest::StatusCode::OK => Health::Ok,
-            Ok(r) => Health::Down(format!("unexpected status {}", r.status())),
-            Err(e) => Health::Down(e.code),
-        }
+        let answer = self.post(&body).await;
+        http::health(answer.map(|r| r.status()), &[reqwest::StatusCode::OK])
     }
 }
 

@@ -54,10 +54,7 @@ fn key(pivot: &Value) -> Vec<String> {
 
 impl Simulator {
     pub fn with_default_people() -> Arc<Simulator> {
-        let mut people = HashMap::new();
-        for p in simulation::people::<Person>(&[PEOPLE, SYNTHETIC_PEOPLE]) {
-            people.entry(key(&p.identite)).or_insert(p.answer);
-        }
+        let people = simulation::keyed(&[PEOPLE, SYNTHETIC_PEOPLE], |p: Person| (key(&p.identite), p.answer));
         Arc::new(Simulator { people })
     }
 }

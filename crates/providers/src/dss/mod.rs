@@ -96,10 +96,7 @@ pub struct DssProvider {
 
 impl DssProvider {
     pub fn new(config: DssConfig) -> anyhow::Result<Self> {
-        let token_url = config
-            .token_url
-            .clone()
-            .unwrap_or_else(|| format!("{}/token", config.base_url));
+        let token_url = http::or_base(&config.token_url, &config.base_url, "token");
         let prestations = PRESTATIONS
             .iter()
             .map(|(resource, name)| {
@@ -111,7 +108,7 @@ impl DssProvider {
                     scope: Some(own.scope.unwrap_or_else(|| name.to_string())),
                     auth: ClientAuth::Basic,
                 };
-                let url = own.url.unwrap_or_else(|| format!("{}/{name}", config.base_url));
+                let url = http::or_base(&own.url, &config.base_url, name);
                 (
                     *resource,
                     Prestation {
@@ -134,22 +131,14 @@ impl DssProvider {
         request_id: &str,
         recipient: &str,
     ) -> Result<reqwest::Response, ApiError> {
-        let token = prestation.token.get(&self.client, CNAV).await?;
-        let response = self
+        let request = self
             .client
             .get(&prestation.url)
             .query(query)
             .header("Content-Type", "application/json")
-            .header("Authorization", format!("Bearer {token}"))
             .header("X-Correlation-ID", request_id)
-            .header("X-APIPART-FSFINAL", recipient)
-            .send()
-            .await
-            .map_err(|e| http::transport_error(CNAV, &e))?;
-        if response.status() == StatusCode::UNAUTHORIZED {
-            prestation.token.invalidate().await;
-        }
-        Ok(response)
+            .header("X-APIPART-FSFINAL", recipient);
+        prestation.token.send(&self.client, CNAV, request).await
     }
 }
 
@@ -177,13 +166,12 @@ impl Provider for DssProvider {
         let response = self
             .call_upstream(prestation, &query, call.request_id, call.recipient())
             .await?;
-        let status = response.status();
         let regime = response
             .headers()
             .get("X-APISECU-FD")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = response.bytes().await.map_err(|e| http::transport_error(CNAV, &e))?;
+        let (status, body) = http::read(CNAV, response).await?;
         if status != StatusCode::OK {
             return Err(mapping::upstream_error(status, regime.as_deref(), &body));
         }
@@ -210,14 +198,10 @@ impl Provider for DssProvider {
             ("genre", "M".into()),
         ];
         let request_id = "00000000-0000-4000-8000-000000000000";
-        match self
+        let answer = self
             .call_upstream(prestation, &query, request_id, "13002526500013")
-            .await
-        {
-            Ok(r) if r.status() == StatusCode::NOT_FOUND => Health::Ok,
-            Ok(r) => Health::Down(format!("unexpected status {}", r.status())),
-            Err(e) => Health::Down(e.code),
-        }
+            .await;
+        http::health(answer.map(|r| r.status()), &[StatusCode::NOT_FOUND])
     }
 }
 

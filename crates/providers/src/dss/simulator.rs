@@ -51,12 +51,10 @@ fn normalise(query: &BTreeMap<String, String>) -> BTreeMap<String, String> {
 
 impl Simulator {
     pub fn with_default_people() -> Arc<Simulator> {
-        let mut people = HashMap::new();
-        for p in simulation::people::<Person>(&[PEOPLE, SYNTHETIC_PEOPLE]) {
-            people.entry((p.prestation, normalise(&p.query))).or_insert(p.answer);
-        }
         Arc::new(Simulator {
-            people,
+            people: simulation::keyed(&[PEOPLE, SYNTHETIC_PEOPLE], |p: Person| {
+                ((p.prestation, normalise(&p.query)), p.answer)
+            }),
             tokens: TokenDesk::new("dss", CLIENT_ID, CLIENT_SECRET, ClientAuth::Basic),
         })
     }
@@ -81,7 +79,7 @@ async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Form(form)
     let Some(access_token) = sim.tokens.issue(&headers, Some(&form), &scope) else {
         return simulation::invalid_client("Client authentication failed.");
     };
-    Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600})).into_response()
+    simulation::token_answer(&access_token, 3600, None)
 }
 
 fn error(status: StatusCode, code: u32, message: &str) -> Response {

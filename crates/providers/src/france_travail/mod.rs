@@ -64,7 +64,7 @@ impl FranceTravailConfig {
     }
 
     fn url(&self, own: &Option<String>, path: &str) -> String {
-        own.clone().unwrap_or_else(|| format!("{}/{path}", self.base_url))
+        http::or_base(own, &self.base_url, path)
     }
 }
 
@@ -86,14 +86,13 @@ pub struct FranceTravailProvider {
 impl FranceTravailProvider {
     pub fn new(config: FranceTravailConfig) -> anyhow::Result<Self> {
         let scope = config.scope.clone().unwrap_or_else(|| default_scope(&config.client_id));
+        let (id, secret) = (config.client_id.clone(), config.client_secret.clone());
+        let request = TokenRequest::new(config.url(&config.token_url, "token"), id, secret, ClientAuth::Form);
         Ok(FranceTravailProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             token: TokenCache::new(TokenRequest {
-                url: config.url(&config.token_url, "token"),
-                client_id: config.client_id.clone(),
-                client_secret: config.client_secret.clone(),
                 scope: Some(scope),
-                auth: ClientAuth::Form,
+                ..request
             }),
             statut_url: config.url(&config.statut_url, "statut"),
             indemnites_url: config.url(&config.indemnites_url, "indemnites"),
@@ -108,7 +107,6 @@ impl FranceTravailProvider {
         identifiant: &str,
         caller: &str,
     ) -> Result<(StatusCode, Vec<u8>), ApiError> {
-        let token = self.token.get(&self.client, FRANCE_TRAVAIL).await?;
         let request = match resource {
             // The status service takes the raw login as its body, not JSON-encoded.
             "statut" => self.client.post(&self.statut_url).body(identifiant.to_string()),
@@ -118,22 +116,11 @@ impl FranceTravailProvider {
                 .query(&[("loginMnemotechnique", identifiant)]),
             _ => return Err(ApiError::gateway(codes::INTERNAL)),
         };
-        let response = request
+        let request = request
             .header("Content-Type", "application/json")
-            .header("Authorization", format!("Bearer {token}"))
-            .header("X-pe-consommateur", format!("DINUM - {caller}"))
-            .send()
-            .await
-            .map_err(|e| http::transport_error(FRANCE_TRAVAIL, &e))?;
-        let status = response.status();
-        if status == StatusCode::UNAUTHORIZED {
-            self.token.invalidate().await;
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| http::transport_error(FRANCE_TRAVAIL, &e))?;
-        Ok((status, body.to_vec()))
+            .header("X-pe-consommateur", format!("DINUM - {caller}"));
+        let response = self.token.send(&self.client, FRANCE_TRAVAIL, request).await?;
+        http::read(FRANCE_TRAVAIL, response).await
     }
 }
 
@@ -158,10 +145,7 @@ impl Provider for FranceTravailProvider {
     }
 
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
-        let identifiant = call
-            .extras
-            .get("identifiant")
-            .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
+        let identifiant = crate::required(call.extras, "identifiant")?;
         let resource = call.endpoint.resource;
         let (status, body) = self.call_upstream(resource, identifiant, call.caller).await?;
         mapping::answer(resource, status, &body, identifiant).map(Fetched::from)
@@ -170,11 +154,9 @@ impl Provider for FranceTravailProvider {
     /// Asks for a token, then the status of a login nobody has: the upstream must
     /// answer "unknown person".
     async fn ping(&self) -> Health {
-        match self.call_upstream("statut", simulator::PING_LOGIN, PING_CALLER).await {
-            Ok((StatusCode::NOT_FOUND | StatusCode::PARTIAL_CONTENT, _)) => Health::Ok,
-            Ok((status, _)) => Health::Down(format!("unexpected status {status}")),
-            Err(e) => Health::Down(e.code),
-        }
+        let answer = self.call_upstream("statut", simulator::PING_LOGIN, PING_CALLER).await;
+        let up = [StatusCode::NOT_FOUND, StatusCode::PARTIAL_CONTENT];
+        http::health(answer.map(|(status, _)| status), &up)
     }
 }
 

@@ -51,12 +51,10 @@ fn normalise(login: &str) -> String {
 
 impl Simulator {
     pub fn with_default_people() -> Arc<Simulator> {
-        let mut people = HashMap::new();
-        for p in simulation::people::<Person>(&[PEOPLE, SYNTHETIC_PEOPLE]) {
-            people.entry((p.service, normalise(&p.login))).or_insert(p.answer);
-        }
         Arc::new(Simulator {
-            people,
+            people: simulation::keyed(&[PEOPLE, SYNTHETIC_PEOPLE], |p: Person| {
+                ((p.service, normalise(&p.login)), p.answer)
+            }),
             tokens: TokenDesk::new("ft", CLIENT_ID, CLIENT_SECRET, ClientAuth::Form),
         })
     }
@@ -90,8 +88,7 @@ async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Form(form)
     let Some(access_token) = sim.tokens.issue(&headers, Some(&form), &scope) else {
         return simulation::invalid_client("Invalid authentication method for accessing this endpoint.");
     };
-    Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 1499, "scope": scope}))
-        .into_response()
+    simulation::token_answer(&access_token, 1499, Some(&scope))
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

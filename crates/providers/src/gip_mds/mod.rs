@@ -66,19 +66,17 @@ impl GipMdsProvider {
         Ok(GipMdsProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             contracts_url: format!("{base}/contrats-generique"),
-            token: TokenCache::new(TokenRequest {
-                url: format!("{base}/token"),
-                client_id: config.client_id,
-                client_secret: config.client_secret,
-                scope: None,
-                auth: ClientAuth::Form,
-            }),
+            token: TokenCache::new(TokenRequest::new(
+                format!("{base}/token"),
+                config.client_id,
+                config.client_secret,
+                ClientAuth::Form,
+            )),
         })
     }
 
     async fn contracts(&self, nom: &str, prenom: &str, date: &str) -> Result<reqwest::Response, ApiError> {
-        let token = self.token.get(&self.client, GIP_MDS).await?;
-        let response = self
+        let request = self
             .client
             .get(&self.contracts_url)
             .query(&[
@@ -88,15 +86,8 @@ impl GipMdsProvider {
                 ("listeCodeNature", NATURE_SERVICE_CIVIQUE),
                 ("comparaisonCertifiee", "1"),
             ])
-            .header("Content-Type", "application/json")
-            .header("Authorization", format!("Bearer {token}"))
-            .send()
-            .await
-            .map_err(|e| http::transport_error(GIP_MDS, &e))?;
-        if response.status() == StatusCode::UNAUTHORIZED {
-            self.token.invalidate().await;
-        }
-        Ok(response)
+            .header("Content-Type", "application/json");
+        self.token.send(&self.client, GIP_MDS, request).await
     }
 }
 
@@ -125,19 +116,15 @@ impl Provider for GipMdsProvider {
             .and_then(search)
             .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
         let response = self.contracts(&nom, prenom, &date).await?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| http::transport_error(GIP_MDS, &e))?;
+        let (status, body) = http::read(GIP_MDS, response).await?;
         mapping::build(status, &body).map(Fetched::from)
     }
 
     /// Gets a token, then searches a person nobody has: the upstream must answer 404.
     async fn ping(&self) -> Health {
         let year = chrono::Utc::now().year();
-        match self.contracts("PING", "PING", &format!("0101{year}")).await {
-            Ok(r) if r.status() == StatusCode::NOT_FOUND => Health::Ok,
-            Ok(r) => Health::Down(format!("unexpected status {}", r.status())),
-            Err(e) => Health::Down(e.code),
-        }
+        let answer = self.contracts("PING", "PING", &format!("0101{year}")).await;
+        http::health(answer.map(|r| r.status()), &[StatusCode::NOT_FOUND])
     }
 }
 

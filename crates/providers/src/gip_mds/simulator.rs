@@ -54,15 +54,12 @@ fn key(nom: &str, prenom: &str, date: &str) -> Key {
 
 impl Simulator {
     pub fn with_default_people() -> Arc<Simulator> {
-        let mut people = HashMap::new();
-        for p in simulation::people::<Person>(&[PEOPLE, SYNTHETIC_PEOPLE]) {
+        let entry = |p: Person| {
             let id = &p.identite;
-            people
-                .entry(key(&id.nom, &id.prenom, &id.date_naissance))
-                .or_insert(p.answer);
-        }
+            (key(&id.nom, &id.prenom, &id.date_naissance), p.answer)
+        };
         Arc::new(Simulator {
-            people,
+            people: simulation::keyed(&[PEOPLE, SYNTHETIC_PEOPLE], entry),
             tokens: TokenDesk::new("gip-mds", CLIENT_ID, CLIENT_SECRET, ClientAuth::Form),
         })
     }
@@ -79,8 +76,7 @@ async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Form(form)
     let Some(access_token) = sim.tokens.issue(&headers, Some(&form), "contrats") else {
         return simulation::invalid_client("Invalid client credentials");
     };
-    Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600, "scope": "contrats"}))
-        .into_response()
+    simulation::token_answer(&access_token, 3600, Some("contrats"))
 }
 
 fn erreur(status: StatusCode, code: &str, message: &str) -> Response {

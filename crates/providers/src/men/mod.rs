@@ -68,7 +68,7 @@ impl MenConfig {
     }
 
     fn or_base(&self, own: &Option<String>, path: &str) -> String {
-        own.clone().unwrap_or_else(|| format!("{}/{path}", self.base_url))
+        http::or_base(own, &self.base_url, path)
     }
 }
 
@@ -92,19 +92,17 @@ impl MenProvider {
                 search: config.or_base(&config.url, "scolarites"),
                 ping: config.or_base(&config.ping_url, "ping"),
             },
-            token: TokenCache::new(TokenRequest {
-                url: config.or_base(&config.token_url, "token"),
-                client_id: config.client_id,
-                client_secret: config.client_secret,
-                scope: None,
-                auth: ClientAuth::Form,
-            }),
+            token: TokenCache::new(TokenRequest::new(
+                config.or_base(&config.token_url, "token"),
+                config.client_id,
+                config.client_secret,
+                ClientAuth::Form,
+            )),
         })
     }
 
     async fn search(&self, call: &Call<'_>) -> Result<reqwest::Response, ApiError> {
         let civility = call.civility.ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
-        let token = self.token.get(&self.client, MEN).await?;
         let request = match call.extras.get("codeEtablissement") {
             Some(uai) => self
                 .client
@@ -115,17 +113,10 @@ impl MenProvider {
                 .post(format!("{}/perimetre", self.urls.search))
                 .body(by_perimeter(civility, call.extras).to_string()),
         };
-        let response = request
-            .header("Authorization", format!("Bearer {token}"))
+        let request = request
             .header("X-Siret-Partenaire", call.recipient())
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(MEN, &e))?;
-        if response.status() == StatusCode::UNAUTHORIZED {
-            self.token.invalidate().await;
-        }
-        Ok(response)
+            .header("Content-Type", "application/json");
+        self.token.send(&self.client, MEN, request).await
     }
 }
 
@@ -187,11 +178,10 @@ impl Provider for MenProvider {
 
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let response = self.search(call).await?;
-        let status = response.status();
-        if let Some(error) = http::soft_status_error(MEN, status) {
+        if let Some(error) = http::soft_status_error(MEN, response.status()) {
             return Err(error);
         }
-        let body = response.bytes().await.map_err(|e| http::transport_error(MEN, &e))?;
+        let (status, body) = http::read(MEN, response).await?;
         if status != StatusCode::OK {
             return Err(mapping::upstream_error(status));
         }
@@ -201,20 +191,8 @@ impl Provider for MenProvider {
 
     /// A token, then the upstream's health URL, which must answer 200.
     async fn ping(&self) -> Health {
-        let token = match self.token.get(&self.client, MEN).await {
-            Ok(token) => token,
-            Err(e) => return Health::Down(e.code),
-        };
-        let response = self
-            .client
-            .get(&self.urls.ping)
-            .header("Authorization", format!("Bearer {token}"))
-            .send()
-            .await;
-        match response {
-            Ok(r) if r.status() == StatusCode::OK => Health::Ok,
-            Ok(r) => Health::Down(format!("unexpected status {}", r.status())),
-            Err(e) => Health::Down(http::transport_error(MEN, &e).code),
-        }
+        let request = self.client.get(&self.urls.ping);
+        let answer = self.token.send(&self.client, MEN, request).await;
+        http::health(answer.map(|r| r.status()), &[StatusCode::OK])
     }
 }

@@ -68,10 +68,7 @@ impl MesriProvider {
     pub fn new(config: MesriConfig, insee: &InseeConfig) -> anyhow::Result<Self> {
         Ok(MesriProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
-            url: config
-                .url
-                .clone()
-                .unwrap_or_else(|| format!("{}/etudiant", config.base_url)),
+            url: http::or_base(&config.url, &config.base_url, "etudiant"),
             api_key_ine: config.api_key_ine,
             api_key_civility: config.api_key_civility,
             insee: Insee::new(insee)?,
@@ -117,11 +114,10 @@ impl MesriProvider {
             .send()
             .await
             .map_err(|e| http::transport_error(MESRI, &e))?;
-        let status = response.status();
-        if let Some(error) = http::soft_status_error(MESRI, status) {
+        if let Some(error) = http::soft_status_error(MESRI, response.status()) {
             return Err(error);
         }
-        let body = response.bytes().await.map_err(|e| http::transport_error(MESRI, &e))?;
+        let (status, body) = http::read(MESRI, response).await?;
         mapping::answer(status, &body)
     }
 }
@@ -141,13 +137,7 @@ impl Provider for MesriProvider {
 
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
         let request = match call.endpoint.mode {
-            Mode::Ine => {
-                let ine = call
-                    .extras
-                    .get("ine")
-                    .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
-                self.by_ine(ine)
-            }
+            Mode::Ine => self.by_ine(crate::required(call.extras, "ine")?),
             // FranceConnect's identity is searched as a given one is.
             Mode::Identite | Mode::FranceConnect => {
                 let civility = call.civility.ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;

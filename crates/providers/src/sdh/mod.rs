@@ -66,43 +66,24 @@ pub struct SdhProvider {
 
 impl SdhProvider {
     pub fn new(config: SdhConfig) -> anyhow::Result<Self> {
-        let token_url = config
-            .token_url
-            .clone()
-            .unwrap_or_else(|| format!("{}/token", config.base_url));
-        let endpoint_url = config
-            .endpoint_url
-            .clone()
-            .unwrap_or_else(|| format!("{}/statut_sportif", config.base_url));
+        let token_url = http::or_base(&config.token_url, &config.base_url, "token");
+        let endpoint_url = http::or_base(&config.endpoint_url, &config.base_url, "statut_sportif");
         Ok(SdhProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
-            token: TokenCache::new(TokenRequest {
-                url: token_url,
-                client_id: config.client_id,
-                client_secret: config.client_secret,
-                scope: None,
-                auth: ClientAuth::Form,
-            }),
+            token: TokenCache::new(TokenRequest::new(
+                token_url,
+                config.client_id,
+                config.client_secret,
+                ClientAuth::Form,
+            )),
             endpoint_url: endpoint_url.trim_end_matches('/').to_string(),
         })
     }
 
     async fn call_upstream(&self, identifiant: &str) -> Result<(StatusCode, Vec<u8>), ApiError> {
-        let token = self.token.get(&self.client, SDH).await?;
         // The identifier is digits only (checked by `parse_identifiant`): safe in a path.
-        let response = self
-            .client
-            .get(format!("{}/{identifiant}", self.endpoint_url))
-            .header("Authorization", format!("Bearer {token}"))
-            .send()
-            .await
-            .map_err(|e| http::transport_error(SDH, &e))?;
-        let status = response.status();
-        if status == StatusCode::UNAUTHORIZED {
-            self.token.invalidate().await;
-        }
-        let body = response.bytes().await.map_err(|e| http::transport_error(SDH, &e))?;
-        Ok((status, body.to_vec()))
+        let request = self.client.get(format!("{}/{identifiant}", self.endpoint_url));
+        http::read(SDH, self.token.send(&self.client, SDH, request).await?).await
     }
 }
 
@@ -128,10 +109,7 @@ impl Provider for SdhProvider {
     }
 
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
-        let identifiant = call
-            .extras
-            .get("identifiant")
-            .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
+        let identifiant = crate::required(call.extras, "identifiant")?;
         let (status, body) = self.call_upstream(identifiant).await?;
         mapping::answer(status, &body, call.today).map(Fetched::from)
     }
@@ -139,11 +117,8 @@ impl Provider for SdhProvider {
     /// Asks for a token, then an athlete nobody is: the upstream must answer 404
     /// (the real gateway's ping uses the same identifier).
     async fn ping(&self) -> Health {
-        match self.call_upstream(simulator::PING_IDENTIFIANT).await {
-            Ok((StatusCode::NOT_FOUND, _)) => Health::Ok,
-            Ok((status, _)) => Health::Down(format!("unexpected status {status}")),
-            Err(e) => Health::Down(e.code),
-        }
+        let answer = self.call_upstream(simulator::PING_IDENTIFIANT).await;
+        http::health(answer.map(|(status, _)| status), &[StatusCode::NOT_FOUND])
     }
 }
 

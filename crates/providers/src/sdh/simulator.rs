@@ -12,9 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Form, Router};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::oauth::ClientAuth;
 use crate::simulation::{self, Answer, TokenDesk, TokenForm};
@@ -40,12 +39,8 @@ pub struct Simulator {
 
 impl Simulator {
     pub fn with_default_people() -> Arc<Simulator> {
-        let mut people = HashMap::new();
-        for p in simulation::people::<Person>(&[PEOPLE, SYNTHETIC_PEOPLE]) {
-            people.entry(p.identifiant).or_insert(p.answer);
-        }
         Arc::new(Simulator {
-            people,
+            people: simulation::keyed(&[PEOPLE, SYNTHETIC_PEOPLE], |p: Person| (p.identifiant, p.answer)),
             tokens: TokenDesk::new("sdh", CLIENT_ID, CLIENT_SECRET, ClientAuth::Form),
         })
     }
@@ -62,7 +57,7 @@ async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Form(form)
     let Some(access_token) = sim.tokens.issue(&headers, Some(&form), "") else {
         return simulation::invalid_client("Invalid client credentials");
     };
-    Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": 3600})).into_response()
+    simulation::token_answer(&access_token, 3600, None)
 }
 
 async fn athlete(State(sim): State<Arc<Simulator>>, Path(identifiant): Path<String>, headers: HeaderMap) -> Response {
