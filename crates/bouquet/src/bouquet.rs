@@ -67,7 +67,7 @@ impl Bouquet {
                 e.versions.iter().map(|v| Route {
                     template: e.public_path(*v),
                     version: *v,
-                    endpoint: *e,
+                    endpoint: e,
                 })
             })
             .collect()
