@@ -265,3 +265,23 @@ async fn provider_ping_reports_maintenance() {
     assert_eq!((status, body["status"].as_str()), (200, Some("maintenance")), "{body}");
     assert!(body["until"].is_string());
 }
+
+#[tokio::test]
+async fn only_the_plain_version_form_routes_and_the_journal_keeps_the_template() {
+    let app = TestApp::start().await;
+    let token = app.all_scopes_token().await;
+    let mut query = pairs(AXELLE);
+    query.push(("recipient".into(), RECIPIENT.into()));
+    for alias in ["/v03", "/v003", "/v+3", "/v%2B3"] {
+        let path = format!("{alias}/dss/quotient_familial/identite");
+        assert_error(app.get(&path, &query, Some(&token)).await, 404, "00404").await;
+    }
+    // A control character in the path reaches neither the journal nor the metrics.
+    let forged = "/v3/dss/x%0a2026-11-26T12:00:00Z%20WARN%20forged/identite";
+    assert_error(app.get(forged, &query, Some(&token)).await, 404, "00404").await;
+    assert_eq!(app.get(QF, &query, Some(&token)).await.status(), 200);
+    let rows = app.store.recent_journal(10).await.unwrap();
+    let endpoints: Vec<&str> = rows.iter().map(|r| r.endpoint.as_str()).collect();
+    assert_eq!(endpoints.iter().filter(|e| **e == QF).count(), 1, "{endpoints:?}");
+    assert!(endpoints.iter().all(|e| *e == QF || *e == "unknown"), "{endpoints:?}");
+}
