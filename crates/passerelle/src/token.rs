@@ -11,6 +11,9 @@ use uuid::Uuid;
 use crate::run::open_store;
 use crate::StoreArgs;
 
+/// The bouquets this binary serves, whose tokens it issues.
+const BOUQUETS: &[&str] = &[passerelle_particulier::NAME];
+
 #[derive(Subcommand)]
 pub enum TokenCommand {
     /// Issues a token; the JWT is the last line printed.
@@ -21,6 +24,9 @@ pub enum TokenCommand {
         /// SIRET of the administration that holds the habilitation.
         #[arg(long)]
         siret: String,
+        /// The bouquet whose routes the token opens.
+        #[arg(long, default_value = passerelle_particulier::NAME)]
+        bouquet: String,
         /// Comma-separated scopes, or `all` for every scope the gateway knows.
         #[arg(long)]
         scopes: String,
@@ -69,18 +75,24 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
         TokenCommand::Issue {
             name,
             siret,
+            bouquet,
             scopes,
             expires_in_days,
             rate_limit_per_minute,
             allowed_ips,
         } => {
             anyhow::ensure!(Siret::parse(&siret).is_some(), "`{siret}` is not a valid SIRET");
+            anyhow::ensure!(
+                BOUQUETS.contains(&bouquet.as_str()),
+                "unknown bouquet `{bouquet}` (known: {})",
+                BOUQUETS.join(", ")
+            );
             anyhow::ensure!(expires_in_days > 0, "--expires-in-days must be positive");
             let keys = KeyRing::load_or_create(store.as_ref()).await?;
             let request = TokenRequest {
                 name,
                 siret,
-                bouquet: passerelle_store::PARTICULIER.into(),
+                bouquet,
                 scopes: parse_scopes(&scopes)?,
                 expires_in_days,
                 rate_limit_per_minute,
@@ -106,14 +118,15 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
 
 fn print_list(tokens: &[TokenRecord]) {
     println!(
-        "{:<36}  {:<10}  {:<25}  {:<14}  name / scopes",
-        "jti", "state", "expires", "siret"
+        "{:<36}  {:<12}  {:<10}  {:<25}  {:<14}  name / scopes",
+        "jti", "bouquet", "state", "expires", "siret"
     );
     let now = Utc::now();
     for t in tokens {
         println!(
-            "{:<36}  {:<10}  {:<25}  {:<14}  {} [{}]",
+            "{:<36}  {:<12}  {:<10}  {:<25}  {:<14}  {} [{}]",
             t.jti,
+            t.bouquet,
             TokenState::of(t, now).as_str(),
             t.expires_at.to_rfc3339(),
             t.siret,

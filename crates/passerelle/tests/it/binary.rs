@@ -152,7 +152,10 @@ async fn operator_issues_lists_revokes_and_prolongs_tokens() {
 
     let (ok, listing) = cli(&["token", "list", "--data-dir", data]).await;
     assert!(
-        ok && listing.contains(&jti) && listing.contains("active") && listing.contains("CCAS de Rennes"),
+        ok && listing.contains(&jti)
+            && listing.contains("active")
+            && listing.contains("particulier")
+            && listing.contains("CCAS de Rennes"),
         "{listing}"
     );
 
@@ -210,6 +213,22 @@ async fn token_issue_refuses_bad_input() {
     ])
     .await;
     assert!(!ok && out.contains("unknown scope"), "{out}");
+    let (ok, out) = cli(&[
+        "token",
+        "issue",
+        "--data-dir",
+        data,
+        "--name",
+        "x",
+        "--siret",
+        RECIPIENT,
+        "--bouquet",
+        "inconnu",
+        "--scopes",
+        "all",
+    ])
+    .await;
+    assert!(!ok && out.contains("unknown bouquet `inconnu`"), "{out}");
     let (ok, out) = cli(&[
         "token",
         "revoke",
