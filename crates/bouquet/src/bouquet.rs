@@ -83,7 +83,8 @@ impl Bouquet {
 
     /// The endpoint at `/v{version}/{rest}`, or why none is.
     pub fn find(&self, version: u8, rest: &str) -> Result<&'static Endpoint, NotServed> {
-        let same_path = |e: &&&'static Endpoint| e.public_path(version) == format!("/v{version}/{rest}");
+        let path = format!("/v{version}/{rest}");
+        let same_path = |e: &&&'static Endpoint| e.public_path(version) == path;
         let mut candidates = self.endpoints.iter().filter(same_path).peekable();
         if candidates.peek().is_none() {
             return Err(NotServed::Unknown);

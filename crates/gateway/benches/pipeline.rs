@@ -11,7 +11,7 @@ use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use passerelle_gateway::limits::{LocalLimiter, Quota};
 use passerelle_journal::{Journal, JournalSettings};
-use passerelle_store::{CallerId, JournalRow, Store, PARTICULIER};
+use passerelle_store::{JournalRow, Store};
 use passerelle_tokens::{Claims, KeyRing};
 use tokio::runtime::Runtime;
 use uuid::Uuid;
@@ -97,21 +97,6 @@ fn limiter(c: &mut Criterion) {
     });
 }
 
-fn row() -> JournalRow {
-    JournalRow {
-        request_id: Uuid::new_v4().to_string(),
-        at: Utc::now(),
-        bouquet: PARTICULIER.into(),
-        caller: Some(CallerId::Token(Uuid::new_v4())),
-        purpose: [("recipient".to_string(), "13002526500013".to_string())].into(),
-        endpoint: "/v3/dss/revenu_solidarite_active/identite".into(),
-        status: 404,
-        duration_ms: 1.25,
-        params_hash: Some("ab".repeat(64)),
-        cached: false,
-    }
-}
-
 /// The group-commit writer of the pipeline: `Journal::record` returns once the row is
 /// durable (SQLite WAL, synchronous=FULL, in the system's temp folder).
 fn journal(c: &mut Criterion) {
@@ -128,7 +113,7 @@ fn journal(c: &mut Criterion) {
     let mut group = c.benchmark_group("journal");
     group.sampling_mode(SamplingMode::Flat).sample_size(20);
     group.bench_function("record 1 call (group commit, alone)", |b| {
-        b.iter(|| rt.block_on(journal.record(row())))
+        b.iter(|| rt.block_on(journal.record(JournalRow::example())))
     });
     group.bench_function("record 32 concurrent calls (one batch)", |b| {
         b.iter(|| {
@@ -136,7 +121,7 @@ fn journal(c: &mut Criterion) {
                 let mut set = tokio::task::JoinSet::new();
                 for _ in 0..32 {
                     let journal = journal.clone();
-                    set.spawn(async move { journal.record(row()).await });
+                    set.spawn(async move { journal.record(JournalRow::example()).await });
                 }
                 while let Some(written) = set.join_next().await {
                     assert!(written.expect("task"));

@@ -75,12 +75,12 @@ pub async fn record(State(served): State<Arc<Served>>, mut request: Request, nex
         request_id: request_id.clone(),
         at: Utc::now(),
         bouquet: served.bouquet.name.to_string(),
-        caller: record.caller.clone(),
-        purpose: record.purpose.clone(),
+        caller: record.caller,
+        purpose: record.purpose,
         endpoint: template.to_string(),
         status,
         duration_ms: took.as_secs_f64() * 1000.0,
-        params_hash: record.params_hash.clone(),
+        params_hash: record.params_hash,
         cached: record.cache_left.is_some(),
     };
     let journaled = served.app.journal.record(row).await;

@@ -5,33 +5,17 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use passerelle_store::{CallerId, ChainedRow, JournalRow, JournalWriter, RowFormat, Store, PARTICULIER};
+use passerelle_store::{ChainedRow, JournalRow, JournalWriter, RowFormat, Store};
 use passerelle_store_sqlite::SqliteStore;
 use uuid::Uuid;
-
-fn row() -> JournalRow {
-    JournalRow {
-        request_id: Uuid::new_v4().to_string(),
-        at: Utc::now(),
-        bouquet: PARTICULIER.into(),
-        caller: Some(CallerId::Token(Uuid::new_v4())),
-        purpose: [("recipient".to_string(), "13002526500013".to_string())].into(),
-        endpoint: "/v3/dss/revenu_solidarite_active/identite".into(),
-        status: 404,
-        duration_ms: 1.25,
-        params_hash: Some("ab".repeat(64)),
-        cached: false,
-    }
-}
 
 /// `size` rows in one chain (the store keeps hashes, it does not check them).
 fn chained(size: usize) -> Vec<ChainedRow> {
     let writer = Uuid::new_v4();
     (1..=size as i64)
         .map(|seq| ChainedRow {
-            row: row(),
+            row: JournalRow::example(),
             format: RowFormat::V2,
             writer,
             seq,

@@ -76,6 +76,24 @@ pub struct JournalRow {
     pub cached: bool,
 }
 
+impl JournalRow {
+    /// A typical row (a token's call refused upstream with 404), for benchmarks.
+    pub fn example() -> JournalRow {
+        JournalRow {
+            request_id: Uuid::new_v4().to_string(),
+            at: Utc::now(),
+            bouquet: PARTICULIER.into(),
+            caller: Some(CallerId::Token(Uuid::new_v4())),
+            purpose: [("recipient".to_string(), "13002526500013".to_string())].into(),
+            endpoint: "/v3/dss/revenu_solidarite_active/identite".into(),
+            status: 404,
+            duration_ms: 1.25,
+            params_hash: Some("ab".repeat(64)),
+            cached: false,
+        }
+    }
+}
+
 /// The canonical encoding a row's hash covers (see the journal crate's `chain`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowFormat {

@@ -185,50 +185,16 @@ async fn operator_issues_lists_revokes_and_prolongs_tokens() {
 async fn token_issue_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let (ok, out) = cli(&[
-        "token",
-        "issue",
-        "--data-dir",
-        data,
-        "--name",
-        "x",
-        "--siret",
-        "123",
-        "--scopes",
-        "all",
-    ])
-    .await;
-    assert!(!ok && out.contains("SIRET"), "{out}");
-    let (ok, out) = cli(&[
-        "token",
-        "issue",
-        "--data-dir",
-        data,
-        "--name",
-        "x",
-        "--siret",
-        RECIPIENT,
-        "--scopes",
-        "nope",
-    ])
-    .await;
-    assert!(!ok && out.contains("unknown scope"), "{out}");
-    let (ok, out) = cli(&[
-        "token",
-        "issue",
-        "--data-dir",
-        data,
-        "--name",
-        "x",
-        "--siret",
-        RECIPIENT,
-        "--bouquet",
-        "inconnu",
-        "--scopes",
-        "all",
-    ])
-    .await;
-    assert!(!ok && out.contains("unknown bouquet `inconnu`"), "{out}");
+    let refused = |options: &'static [&'static str], why: &'static str| async move {
+        let mut args = vec!["token", "issue", "--data-dir", data, "--name", "x"];
+        args.extend_from_slice(options);
+        let (ok, out) = cli(&args).await;
+        assert!(!ok && out.contains(why), "{out}");
+    };
+    refused(&["--siret", "123", "--scopes", "all"], "SIRET").await;
+    refused(&["--siret", RECIPIENT, "--scopes", "nope"], "unknown scope").await;
+    let unknown_bouquet = &["--siret", RECIPIENT, "--bouquet", "inconnu", "--scopes", "all"];
+    refused(unknown_bouquet, "unknown bouquet `inconnu`").await;
     let (ok, out) = cli(&[
         "token",
         "revoke",
