@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use passerelle_bouquet::{mask, Call, Endpoint, Extras, Fetched, Provider};
+use passerelle_bouquet::{mask, Bouquet, Call, Endpoint, Extras, Fetched, Provider};
 use passerelle_core::{codes, ApiError, Civility, Purpose, Query, Subcode};
 use serde_json::Value;
 
@@ -23,7 +23,7 @@ use crate::telemetry;
 pub struct Checked<'a> {
     pub endpoint: &'static Endpoint,
     pub version: u8,
-    pub operation_id: String,
+    pub bouquet: &'a Bouquet,
     pub provider: &'a dyn Provider,
     pub caller: &'a Caller,
     pub civility: Option<Civility>,
@@ -180,7 +180,8 @@ impl Source for RecordedSource {
                 pairs.extend(identity.iter().cloned());
             }
         }
-        let recording = self.0.answer(call.endpoint, &call.operation_id, &Query::new(pairs))?;
+        let operation_id = call.bouquet.operation_id(call.endpoint, call.version);
+        let recording = self.0.answer(call.endpoint, &operation_id, &Query::new(pairs))?;
         Ok(Answer::Recorded(recording))
     }
 }

@@ -90,7 +90,7 @@ async fn answer(
     let checked = Checked {
         endpoint,
         version: matched.version,
-        operation_id: bouquet.operation_id(endpoint, matched.version),
+        bouquet,
         provider: provider.as_ref(),
         caller,
         civility,
