@@ -66,6 +66,8 @@ pub struct FieldMask {
 #[derive(Debug, Clone, Copy)]
 pub struct ExtraParam {
     pub name: &'static str,
+    /// A call without it is refused (422): the OpenAPI document says so.
+    pub required: bool,
     pub kind: &'static str,
     pub description: &'static str,
 }

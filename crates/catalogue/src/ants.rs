@@ -25,6 +25,7 @@ pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
     civility: None,
     extra_params: &[ExtraParam {
         name: "immatriculation",
+        required: true,
         kind: "string",
         description: "Numéro d'immatriculation du véhicule, SIV (AA-123-BB) ou FNI (obligatoire).",
     }],

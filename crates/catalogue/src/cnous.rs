@@ -21,6 +21,7 @@ const CIVILITY: CivilityRules = CivilityRules {
 
 const CAMPAIGN_YEAR: ExtraParam = ExtraParam {
     name: "campaignYear",
+    required: false,
     kind: "integer",
     description:
         "Année de début de la campagne de bourse (2021 à l'année courante - 1) ; la bourse la plus récente par défaut.",
@@ -28,6 +29,7 @@ const CAMPAIGN_YEAR: ExtraParam = ExtraParam {
 
 const INE: ExtraParam = ExtraParam {
     name: "ine",
+    required: true,
     kind: "string",
     description: "Identifiant national étudiant, 11 caractères (obligatoire).",
 };

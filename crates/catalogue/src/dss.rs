@@ -23,11 +23,13 @@ const DAY: u64 = 24 * HOUR;
 const QF_PARAMS: &[ExtraParam] = &[
     ExtraParam {
         name: "annee",
+        required: false,
         kind: "integer",
         description: "Année du quotient familial (année en cours par défaut ; N, N-1 ou N-2).",
     },
     ExtraParam {
         name: "mois",
+        required: false,
         kind: "integer",
         description: "Mois du quotient familial (mois en cours par défaut).",
     },

@@ -5,6 +5,7 @@ use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
 
 const IDENTIFIANT: &[ExtraParam] = &[ExtraParam {
     name: "identifiant",
+    required: true,
     kind: "string",
     description: "Identifiant France Travail choisi par le particulier pour son espace personnel (obligatoire).",
 }];

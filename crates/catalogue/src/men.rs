@@ -35,27 +35,32 @@ const CIVILITY: CivilityRules = CivilityRules {
 const PARAMS: &[ExtraParam] = &[
     ExtraParam {
         name: "anneeScolaire",
+        required: true,
         kind: "string",
         description: "Année scolaire, AAAA ou AAAA-AAAA (obligatoire).",
     },
     ExtraParam {
         name: "codeEtablissement",
+        required: false,
         kind: "string",
         description: "Code UAI de l'établissement (7 chiffres et 1 lettre) ; exclusif du périmètre.",
     },
     ExtraParam {
         name: "degreEtablissement",
+        required: false,
         kind: "string",
         description: "Degré de l'établissement pour une recherche par périmètre : 1D ou 2D.",
     },
     ExtraParam {
         name: "codesBcnDepartements[]",
+        required: false,
         kind: "string",
         description:
             "Codes BCN des départements du périmètre, un par paramètre répété (3 caractères, 001 par exemple).",
     },
     ExtraParam {
         name: "codesBcnRegions[]",
+        required: false,
         kind: "string",
         description: "Codes BCN des régions académiques du périmètre, un par paramètre répété (01 à 18).",
     },

@@ -58,6 +58,7 @@ const MASKS: &[FieldMask] = &[
 
 const INE_PARAMS: &[ExtraParam] = &[ExtraParam {
     name: "ine",
+    required: true,
     kind: "string",
     description: "Identifiant national étudiant (INE), 11 caractères (obligatoire).",
 }];

@@ -20,6 +20,7 @@ pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
     civility: None,
     extra_params: &[ExtraParam {
         name: "identifiant",
+        required: true,
         kind: "string",
         description:
             "Identifiant numérique du sportif dans le système d'information du Ministère des Sports (obligatoire).",

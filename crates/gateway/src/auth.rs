@@ -21,7 +21,11 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let from_authorization = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+        .and_then(|v| {
+            // RFC 7235: the scheme's case does not matter.
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
+        });
     from_authorization
         .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
         .map(str::trim)
@@ -64,6 +68,10 @@ mod tests {
         assert_eq!(bearer(&headers), Some("legacy"));
         headers.insert("authorization", HeaderValue::from_static("bearer jwt"));
         assert_eq!(bearer(&headers), Some("jwt"));
+        headers.insert("authorization", HeaderValue::from_static("BEARER jwt2"));
+        assert_eq!(bearer(&headers), Some("jwt2"));
+        headers.insert("authorization", HeaderValue::from_static("Basic jwt3"));
+        assert_eq!(bearer(&headers), Some("legacy"), "another scheme is no bearer");
         headers.insert("authorization", HeaderValue::from_static("Bearer  "));
         assert_eq!(bearer(&headers), None);
     }

@@ -120,8 +120,8 @@ fn cache_headers(headers: &mut HeaderMap, cache_left: Option<u64>) {
         }
     };
     set("x-response-cached", cache_left.is_some().to_string());
-    set(
-        "x-cache-expires-in",
-        cache_left.map(|s| s.to_string()).unwrap_or_default(),
-    );
+    // Only a cached answer has a lifetime left; an empty value would read as zero.
+    if let Some(left) = cache_left {
+        set("x-cache-expires-in", left.to_string());
+    }
 }

@@ -91,7 +91,7 @@ fn operation(endpoint: &Endpoint, version: u8) -> Value {
         endpoint
             .extra_params
             .iter()
-            .map(|p| param(p.name, false, json!({"type": p.kind}), p.description)),
+            .map(|p| param(p.name, p.required, json!({"type": p.kind}), p.description)),
     );
     let fields: Map<String, Value> = endpoint.fields.iter().map(|f| (f.to_string(), json!({}))).collect();
     let mode = match endpoint.mode {

@@ -5,6 +5,7 @@ mod conformance;
 mod demo;
 mod journal;
 mod keys;
+mod logs;
 mod run;
 mod sandbox;
 mod token;
@@ -106,24 +107,10 @@ enum Command {
     Sandbox(sandbox::Options),
 }
 
-fn init_logs() {
-    // PostgreSQL's notices ("relation … already exists, skipping") are not news.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG_LEVEL")
-        .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if std::env::var("PASSERELLE_LOG_FORMAT").as_deref() == Ok("json") {
-        builder.json().init();
-    } else {
-        builder.compact().init();
-    }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logs();
+    logs::init();
     match cli.command {
         Command::Serve {
             config,

@@ -18,6 +18,24 @@ async fn missing_or_garbage_token_is_00101() {
 }
 
 #[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = TestApp::start().await;
+    let jwt = app.token(&["cnaf_quotient_familial"]).await;
+    let mut query = pairs(AXELLE);
+    query.push(("recipient".into(), RECIPIENT.into()));
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let authorization = format!("{scheme} {jwt}");
+        let response = app
+            .get_raw(QF, &query, None, &[("authorization", &authorization)])
+            .await;
+        assert_eq!(response.status(), 200, "scheme {scheme}");
+    }
+    let basic = format!("Basic {jwt}");
+    let refused = app.get_raw(QF, &query, None, &[("authorization", &basic)]).await;
+    assert_error(refused, 401, "00101").await;
+}
+
+#[tokio::test]
 async fn token_signed_by_another_gateway_is_refused() {
     let app = TestApp::start().await;
     let other = TestApp::start().await;

@@ -372,3 +372,42 @@ async fn logs_hold_neither_tokens_nor_identities() {
         assert!(!logs.contains(secret), "logs leak `{secret}`:\n{logs}");
     }
 }
+
+#[tokio::test]
+async fn a_request_cannot_forge_or_colour_a_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (_, jwt) = issue_token(data, "Mairie", "all").await;
+    let log_path = dir.path().join("gateway.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let mut gateway = Running::spawn_logging(
+        &["serve", "--data-dir", data, "--listen", "127.0.0.1:0"],
+        &[("PASSERELLE_LOG_LEVEL", "trace")],
+        log_file.into(),
+    );
+    let base = gateway.line_after("gateway listening on").await;
+    let forged = "2026-11-26T12:00:00.000000Z%20%20WARN%20passerelle_gateway::admin:%20token%20leaked";
+    let client = reqwest::Client::new();
+    for path in [
+        format!("/v3/dss/x%0a{forged}/identite"),
+        format!("/v3/dss/quotient_familial/identite%0d%0a{forged}"),
+        "/v3/dss/%1b[31mred%00/identite".to_string(),
+        format!("/v3/dss/quotient_familial/identite?nomNaissance=%0a{forged}&recipient=%1b[31m"),
+    ] {
+        let answer = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_client_error(), "{path}: {}", answer.status());
+    }
+    drop(gateway);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logs.contains("bouquet call"), "{logs}");
+    for line in logs.lines() {
+        assert!(!line.starts_with("2026-11-26T12:00:00"), "forged line:\n{logs}");
+    }
+    assert!(!logs.contains(['\x1b', '\0', '\r']), "raw control characters:\n{logs}");
+}

@@ -1,0 +1,102 @@
+//! The process's log lines. Field values can carry what a caller sent (a header, a
+//! path, an upstream's message): control characters are escaped so that no value can
+//! end a line, forge the next one or drive the operator's terminal.
+
+use std::fmt::{self, Write as _};
+use std::io::IsTerminal;
+
+use tracing::field::Field;
+use tracing_subscriber::field::MakeExt;
+use tracing_subscriber::fmt::format::{self, Writer};
+use tracing_subscriber::fmt::FormatFields;
+
+pub fn init() {
+    // PostgreSQL's notices ("relation … already exists, skipping") are not news.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG_LEVEL")
+        .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Colour codes are for a terminal, not for a file or a log collector.
+        .with_ansi(std::io::stderr().is_terminal());
+    if std::env::var("PASSERELLE_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.compact().fmt_fields(escaped_fields()).init();
+    }
+}
+
+/// `name=value` pairs (the message bare), each value with its control characters escaped.
+fn escaped_fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
+    format::debug_fn(|w: &mut Writer<'_>, field: &Field, value: &dyn fmt::Debug| {
+        let text = format!("{value:?}");
+        if field.name() != "message" {
+            write!(w, "{}=", field.name())?;
+        }
+        w.write_str(&escape(&text))
+    })
+    .delimited(" ")
+}
+
+/// The text with every control or line-separating character written as a Rust escape.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    if !text.chars().any(unsafe_char) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "{}", c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        assert_eq!(escape("DSS quotient familial é"), "DSS quotient familial é");
+        assert_eq!(
+            escape("x\n2026-11-26T12:00:00Z  WARN forged\r\x1b[31m\0\u{2028}"),
+            "x\\n2026-11-26T12:00:00Z  WARN forged\\r\\u{1b}[31m\\u{0}\\u{2028}"
+        );
+    }
+
+    #[test]
+    fn a_logged_value_cannot_start_a_line() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .compact()
+            .fmt_fields(escaped_fields())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let forged = "x\n2026-11-26T12:00:00.000000Z  WARN passerelle_gateway::admin: token leaked\x1b[31m";
+            tracing::info!(path = %forged, header = ?forged, "refused {forged}");
+        });
+        let logged = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(logged.lines().count(), 1, "{logged}");
+        assert!(!logged.contains('\x1b'), "{logged}");
+        assert!(logged.contains("path=x\\n2026"), "{logged}");
+    }
+}
