@@ -232,18 +232,16 @@ struct Watched {
 }
 
 impl Watched {
-    /// Called when no byte is ready: arms the timer on the phase's deadline.
-    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    /// Arms the timer on the phase's deadline (none while a call is answered); true once
+    /// it has passed.
+    fn deadline_passed(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(deadline) = self.activity.deadline(self.timeouts) else {
-            return Poll::Pending;
+            return false;
         };
         if self.timer.deadline() != deadline {
             self.timer.as_mut().reset(deadline);
         }
-        match self.timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
-            Poll::Pending => Poll::Pending,
-        }
+        self.timer.as_mut().poll(cx).is_ready()
     }
 }
 
@@ -252,12 +250,12 @@ impl AsyncRead for Watched {
         let this = self.get_mut();
         let before = buf.filled().len();
         match Pin::new(&mut this.socket).poll_read(cx, buf) {
-            Poll::Pending => this.poll_deadline(cx),
+            Poll::Pending if this.deadline_passed(cx) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
             Poll::Ready(Ok(())) if buf.filled().len() > before => {
                 this.activity.bytes_read();
                 Poll::Ready(Ok(()))
             }
-            done => done,
+            polled => polled,
         }
     }
 }
@@ -280,7 +278,11 @@ impl AsyncWrite for Watched {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().socket).poll_flush(cx)
+        let this = self.get_mut();
+        // hyper may not read again after an answer until bytes come: the armed timer
+        // wakes the connection at the idle deadline, and that read fails.
+        this.deadline_passed(cx);
+        Pin::new(&mut this.socket).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
