@@ -160,7 +160,11 @@ mod tests {
         assert_eq!(config.shutdown_grace_secs, 30);
         let server = &config.server;
         assert_eq!(
-            (server.header_read_timeout_ms, server.idle_timeout_secs, server.max_connections),
+            (
+                server.header_read_timeout_ms,
+                server.idle_timeout_secs,
+                server.max_connections
+            ),
             (10_000, 60, 10_000)
         );
     }

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::Utc;
-use passerelle_gateway::maintenance::MaintenanceWindow;
 use passerelle_gateway::config::ServerConfig;
+use passerelle_gateway::maintenance::MaintenanceWindow;
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_providers::ProvidersConfig;
 use passerelle_store::Store;
