@@ -34,6 +34,40 @@ impl Default for Limits {
     }
 }
 
+/// What a connection may cost the server (`[server]`, `PASSERELLE_SERVER__…`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// How long a client has to send a whole request head, counted from the accepted
+    /// connection or from the first byte of its next request.
+    pub header_read_timeout_ms: u64,
+    /// How long a kept-alive connection may wait for its next request.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once, all listeners together; more wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout_ms: 10_000,
+            idle_timeout_secs: 60,
+            max_connections: 10_000,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// A zero would close every connection at once, or never accept one.
+    fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.header_read_timeout_ms > 0 && self.idle_timeout_secs > 0 && self.max_connections > 0,
+            "server.header_read_timeout_ms, server.idle_timeout_secs and server.max_connections must be above 0"
+        );
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct GatewayConfig {
@@ -49,6 +83,7 @@ pub struct GatewayConfig {
     pub metrics_listen: Option<String>,
     /// On SIGTERM/SIGINT, how long calls in flight may take to finish, in seconds.
     pub shutdown_grace_secs: u64,
+    pub server: ServerConfig,
     #[serde(skip_serializing)]
     pub providers: ProvidersConfig,
     pub maintenance: Vec<MaintenanceWindow>,
@@ -68,6 +103,7 @@ impl Default for GatewayConfig {
             redis: RedisConfig::default(),
             metrics_listen: None,
             shutdown_grace_secs: 30,
+            server: ServerConfig::default(),
             providers: ProvidersConfig::default(),
             maintenance: Vec::new(),
             journal: JournalSettings::default(),
@@ -84,7 +120,8 @@ impl GatewayConfig {
             anyhow::ensure!(file.exists(), "configuration file {} not found", file.display());
             figment = figment.merge(Toml::file(file));
         }
-        let config = figment.merge(Env::prefixed("PASSERELLE_").split("__")).extract()?;
+        let config: GatewayConfig = figment.merge(Env::prefixed("PASSERELLE_").split("__")).extract()?;
+        config.server.check()?;
         Ok(config)
     }
 
@@ -121,6 +158,30 @@ mod tests {
         assert_eq!(config.redis.budget_ms, 5);
         assert_eq!(config.metrics_listen, None);
         assert_eq!(config.shutdown_grace_secs, 30);
+        let server = &config.server;
+        assert_eq!(
+            (
+                server.header_read_timeout_ms,
+                server.idle_timeout_secs,
+                server.max_connections
+            ),
+            (10_000, 60, 10_000)
+        );
+    }
+
+    #[test]
+    fn a_zero_server_limit_is_an_error() {
+        assert!(ServerConfig::default().check().is_ok());
+        let no_connection = ServerConfig {
+            max_connections: 0,
+            ..ServerConfig::default()
+        };
+        assert!(no_connection.check().is_err());
+        let no_idle = ServerConfig {
+            idle_timeout_secs: 0,
+            ..ServerConfig::default()
+        };
+        assert!(no_idle.check().is_err());
     }
 
     #[test]

@@ -26,12 +26,11 @@ pub mod maintenance;
 pub mod pings;
 pub mod record;
 pub mod redis_link;
+pub mod server;
 pub mod source;
 pub mod telemetry;
 pub mod throttle;
 
-use std::future::IntoFuture;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -124,8 +123,9 @@ pub fn router(state: Arc<AppState>, bouquet: Bouquet) -> Router {
 }
 
 /// Serves each bouquet on its listener until `shutdown` resolves; then stops
-/// accepting, lets the calls in flight finish (for at most `shutdown_grace_secs`),
-/// waits for their journal rows and signs the journal's head.
+/// accepting, closes the connections with no call in flight, lets the calls in flight
+/// finish (for at most `shutdown_grace_secs`), waits for their journal rows and signs
+/// the journal's head.
 pub async fn serve(
     listeners: Vec<(TcpListener, Bouquet)>,
     state: Arc<AppState>,
@@ -133,35 +133,17 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
     let journal = state.journal.clone();
-    let (stopping, _) = tokio::sync::watch::channel(false);
-    let mut servers = tokio::task::JoinSet::new();
-    for (listener, bouquet) in listeners {
-        let app = router(state.clone(), bouquet).into_make_service_with_connect_info::<SocketAddr>();
-        let mut stop = stopping.subscribe();
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|stop| *stop).await;
-        });
-        servers.spawn(server.into_future());
-    }
-    let all_served = async {
-        let mut result = Ok(());
-        while let Some(done) = servers.join_next().await {
-            if let Ok(Err(e)) = done {
-                result = Err(e);
-            }
-        }
-        result
-    };
-    tokio::pin!(all_served);
-    tokio::select! {
-        served = &mut all_served => served?,
-        () = shutdown => {
-            let _ = stopping.send(true);
-            tokio::select! {
-                served = &mut all_served => served?,
-                () = tokio::time::sleep(grace) => tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over: calls still running are cut"),
-            }
-        }
+    let routers = listeners
+        .into_iter()
+        .map(|(listener, bouquet)| (listener, router(state.clone(), bouquet)))
+        .collect();
+    let server = server::Server::start(routers, &state.config.server);
+    shutdown.await;
+    if !server.drain(grace).await {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "shutdown grace period over: calls still running are cut"
+        );
     }
     if journal.flush(grace).await {
         tracing::info!("journal flushed: every answered call has its row");

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::Utc;
+use passerelle_gateway::config::ServerConfig;
 use passerelle_gateway::maintenance::MaintenanceWindow;
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_providers::ProvidersConfig;
@@ -101,6 +102,11 @@ impl TestAppBuilder {
     /// Points the DSS provider at a port where nothing listens.
     pub fn dead_upstream(mut self) -> Self {
         self.dead_upstream = true;
+        self
+    }
+
+    pub fn server(mut self, server: ServerConfig) -> Self {
+        self.config.server = server;
         self
     }
 

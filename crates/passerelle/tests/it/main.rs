@@ -7,6 +7,7 @@ mod auth;
 mod binary;
 mod bouquets;
 mod cnous;
+mod connections;
 mod deployment;
 mod dsnj;
 mod dss;

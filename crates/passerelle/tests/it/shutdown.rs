@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::binary::{cli, issue_token};
 use crate::deployment::*;
 
-fn sigterm(replica: &Replica) {
+pub fn sigterm(replica: &Replica) {
     let pid = replica.running.child.id().expect("still running").to_string();
     let sent = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -16,7 +16,7 @@ fn sigterm(replica: &Replica) {
     assert!(sent.success());
 }
 
-async fn exit_code(replica: &mut Replica, limit: Duration) -> Option<i32> {
+pub async fn exit_code(replica: &mut Replica, limit: Duration) -> Option<i32> {
     let status = tokio::time::timeout(limit, replica.running.child.wait())
         .await
         .expect("passerelle exits in time")
