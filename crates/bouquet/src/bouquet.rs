@@ -12,8 +12,10 @@ pub struct PurposeParam {
     pub name: &'static str,
     /// The value's normal form, or `None` when it is not valid.
     pub parse: fn(&str) -> Option<String>,
-    /// The error of a missing or invalid value.
-    pub code: Code,
+    /// The error of a value missing or blank.
+    pub missing: Code,
+    /// The error of a value `parse` refuses.
+    pub invalid: Code,
 }
 
 /// A per-token limit shared by the endpoints of one group (calls a minute).
@@ -84,8 +86,7 @@ impl Bouquet {
     /// The endpoint at `/v{version}/{rest}`, or why none is.
     pub fn find(&self, version: u8, rest: &str) -> Result<&'static Endpoint, NotServed> {
         let path = format!("/v{version}/{rest}");
-        let same_path = |e: &&&'static Endpoint| e.public_path(version) == path;
-        let mut candidates = self.endpoints.iter().filter(same_path).peekable();
+        let mut candidates = self.endpoints.iter().filter(|e| e.matches(version, &path)).peekable();
         if candidates.peek().is_none() {
             return Err(NotServed::Unknown);
         }
@@ -95,22 +96,33 @@ impl Bouquet {
             .ok_or(NotServed::Version)
     }
 
-    /// The purpose parameters of a call, every error gathered.
+    /// The purpose parameters of a call: every missing one at once, in the bouquet's
+    /// order; then every invalid one.
     pub fn parse_purpose(&self, query: &Query) -> Result<Purpose, Vec<ApiError>> {
+        let given = |param: &PurposeParam| query.get(param.name).map(str::trim).filter(|v| !v.is_empty());
+        let missing: Vec<ApiError> = self
+            .purpose
+            .iter()
+            .filter(|p| given(p).is_none())
+            .map(|p| ApiError::gateway(p.missing))
+            .collect();
+        if !missing.is_empty() {
+            return Err(missing);
+        }
         let mut purpose = Purpose::new();
-        let mut errors = Vec::new();
+        let mut invalid = Vec::new();
         for param in self.purpose {
-            match query.get(param.name).and_then(param.parse) {
+            match given(param).and_then(param.parse) {
                 Some(value) => {
                     purpose.insert(param.name.to_string(), value);
                 }
-                None => errors.push(ApiError::gateway(param.code)),
+                None => invalid.push(ApiError::gateway(param.invalid)),
             }
         }
-        if errors.is_empty() {
+        if invalid.is_empty() {
             Ok(purpose)
         } else {
-            Err(errors)
+            Err(invalid)
         }
     }
 

@@ -12,5 +12,5 @@ pub mod mask;
 mod provider;
 
 pub use bouquet::{scopes_of, Bouquet, NotServed, PurposeParam, Route, ThrottleGroup};
-pub use endpoint::{Endpoint, ExtraParam, FieldMask, Mode, ProviderId};
+pub use endpoint::{Cache, Endpoint, ExtraParam, FieldMask, Mode, ProviderId};
 pub use provider::{Call, Extras, Fetched, Health, Provider, Registry};

@@ -60,6 +60,9 @@ pub trait Provider: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fetched {
     pub data: Value,
+    /// Absolute URLs of related resources of the same bouquet.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub links: serde_json::Map<String, Value>,
     #[serde(default)]
     pub meta: serde_json::Map<String, Value>,
 }
@@ -68,6 +71,7 @@ impl From<Value> for Fetched {
     fn from(data: Value) -> Self {
         Fetched {
             data,
+            links: serde_json::Map::new(),
             meta: serde_json::Map::new(),
         }
     }

@@ -2,7 +2,7 @@
 //! FranceConnect identifies. FranceConnect only: the gateway takes the identity from
 //! FranceConnect and the registration number from the query.
 
-use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Cache, Endpoint, ExtraParam, FieldMask, Mode};
 
 const IDENTITE: &str = "ants_extrait_immatriculation_vehicule_identite_particulier";
 const ADRESSE: &[&str] = &["ants_extrait_immatriculation_vehicule_adresse_particulier"];
@@ -63,5 +63,5 @@ pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
         },
     ],
     // The contract caches DSS answers only.
-    cache_ttl_secs: 0,
+    cache: Cache::Never,
 }];

@@ -4,7 +4,7 @@
 
 use passerelle_core::CivilityRules;
 
-use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Cache, Endpoint, ExtraParam, FieldMask, Mode};
 
 /// CNOUS checks names, first names and the birth date; sex and birthplace only narrow
 /// the search. The contract has no birth country (the upstream searches French
@@ -118,7 +118,7 @@ const fn entry(
         fields,
         masks,
         // The contract caches no CNOUS answer.
-        cache_ttl_secs: 0,
+        cache: Cache::Never,
     }
 }
 

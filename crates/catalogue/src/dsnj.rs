@@ -3,7 +3,7 @@
 
 use passerelle_core::CivilityRules;
 
-use crate::{ids, Endpoint, FieldMask, Mode};
+use crate::{ids, Cache, Endpoint, FieldMask, Mode};
 
 /// The upstream matches on the full identity pivot: first name, birth name, full
 /// birth date, sex and birth country; the commune only narrows people born in France.
@@ -43,7 +43,7 @@ const IDENTITE: Endpoint = Endpoint {
         },
     ],
     // The contract caches DSS answers only.
-    cache_ttl_secs: 0,
+    cache: Cache::Never,
 };
 
 pub(crate) const ENDPOINTS: [Endpoint; 2] = [

@@ -3,7 +3,7 @@
 
 use passerelle_core::CivilityRules;
 
-use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Cache, Endpoint, ExtraParam, FieldMask, Mode};
 
 /// DSS matching is done upstream: only the birth name, sex and birth country are
 /// mandatory, the rest narrows the search.
@@ -17,8 +17,8 @@ const CIVILITY: CivilityRules = CivilityRules {
     birthplace_required_in_france: true,
 };
 
-const HOUR: u64 = 3600;
-const DAY: u64 = 24 * HOUR;
+const HOUR: Cache = Cache::For { secs: 3600 };
+const DAY: Cache = Cache::For { secs: 24 * 3600 };
 
 const QF_PARAMS: &[ExtraParam] = &[
     ExtraParam {
@@ -42,7 +42,7 @@ const fn entry(
     access_scopes: &'static [&'static str],
     fields: &'static [&'static str],
     masks: &'static [FieldMask],
-    cache_ttl_secs: u64,
+    cache: Cache,
 ) -> Endpoint {
     Endpoint {
         provider: ids::DSS,
@@ -57,7 +57,7 @@ const fn entry(
         access_scopes,
         fields,
         masks,
-        cache_ttl_secs,
+        cache,
     }
 }
 

@@ -1,7 +1,7 @@
 //! France Travail: the job seeker's status and the payments made to them, found by
 //! the person's France Travail login (`identifiant` mode).
 
-use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Cache, Endpoint, ExtraParam, FieldMask, Mode};
 
 const IDENTIFIANT: &[ExtraParam] = &[ExtraParam {
     name: "identifiant",
@@ -44,7 +44,7 @@ pub(crate) const ENDPOINTS: [Endpoint; 2] = [
             mask("inscription", &["pole_emploi_inscription"]),
         ],
         // Live data about a person's situation: never cached (as the real gateway).
-        cache_ttl_secs: 0,
+        cache: Cache::Never,
     },
     // `identifiant` is always returned: the contract gates only the payments.
     Endpoint {
@@ -60,6 +60,6 @@ pub(crate) const ENDPOINTS: [Endpoint; 2] = [
         access_scopes: PAIEMENTS,
         fields: &["identifiant", "paiements"],
         masks: &[mask("paiements", PAIEMENTS)],
-        cache_ttl_secs: 0,
+        cache: Cache::Never,
     },
 ];

@@ -3,7 +3,7 @@
 
 use passerelle_core::CivilityRules;
 
-use crate::{ids, Endpoint, FieldMask, Mode};
+use crate::{ids, Cache, Endpoint, FieldMask, Mode};
 
 const ACTUEL: &[&str] = &["gip_mds_service_civique_statut_actuel"];
 const PASSE: &[&str] = &["gip_mds_service_civique_statut_passe"];
@@ -74,7 +74,7 @@ const IDENTITE: Endpoint = Endpoint {
             scopes: DATES,
         },
     ],
-    cache_ttl_secs: 0,
+    cache: Cache::Never,
 };
 
 pub(crate) const ENDPOINTS: [Endpoint; 2] = [

@@ -12,7 +12,7 @@ mod men;
 mod mesri;
 mod sdh;
 
-pub use passerelle_bouquet::{mask, Endpoint, ExtraParam, FieldMask, Mode, NotServed, ProviderId};
+pub use passerelle_bouquet::{mask, Cache, Endpoint, ExtraParam, FieldMask, Mode, NotServed, ProviderId};
 
 /// The providers of API Particulier.
 pub mod ids {

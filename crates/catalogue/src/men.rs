@@ -3,7 +3,7 @@
 
 use passerelle_core::CivilityRules;
 
-use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Cache, Endpoint, ExtraParam, FieldMask, Mode};
 
 /// Any one of these opens the endpoint (the real controller's list, every version).
 const ACCESS: &[&str] = &[
@@ -154,7 +154,7 @@ const fn entry(versions: &'static [u8], fields: &'static [&'static str], masks: 
         fields,
         masks,
         // Never cached: the real gateway does not cache it either.
-        cache_ttl_secs: 0,
+        cache: Cache::Never,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use passerelle_core::CivilityRules;
 
-use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Cache, Endpoint, ExtraParam, FieldMask, Mode};
 
 /// MESRI takes exactly one first name and a full birth date; the birthplace is
 /// optional and there is no birth country (the upstream searches French registers).
@@ -78,7 +78,7 @@ const fn entry(mode: Mode, civility: Option<CivilityRules>, extra_params: &'stat
         fields: FIELDS,
         masks: MASKS,
         // The contract caches no MESRI answer.
-        cache_ttl_secs: 0,
+        cache: Cache::Never,
     }
 }
 

@@ -1,7 +1,7 @@
 //! SDH (Ministère des Sports): the high-level athlete status, found by the athlete's
 //! identifier in the ministry's information system (`identifiant` mode).
 
-use crate::{ids, Endpoint, ExtraParam, FieldMask, Mode};
+use crate::{ids, Cache, Endpoint, ExtraParam, FieldMask, Mode};
 
 const IDENTITE: &[&str] = &["sdh_statut_sportif_identite"];
 const EST_HN: &[&str] = &["sdh_statut_sportif_est_sportif_de_haut_niveau"];
@@ -62,5 +62,5 @@ pub(crate) const ENDPOINTS: [Endpoint; 1] = [Endpoint {
         },
     ],
     // A status changes with the ministry's lists: never cached (as the real gateway).
-    cache_ttl_secs: 0,
+    cache: Cache::Never,
 }];

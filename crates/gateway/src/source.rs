@@ -121,10 +121,15 @@ impl Providers {
         let fetched = self.fetch(call.provider, &provider_call).await;
         record.update(|r| r.upstream = asked.elapsed());
         let fetched = fetched?;
-        if !call.no_cache && call.endpoint.cache_ttl_secs > 0 {
+        let ttl = call
+            .endpoint
+            .cache
+            .ttl_at(chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris));
+        if let (false, Some(secs)) = (call.no_cache, ttl) {
             if let Ok(value) = serde_json::to_value(&fetched) {
-                let ttl = Duration::from_secs(call.endpoint.cache_ttl_secs);
-                self.cache.put(call.cache_key.clone(), value, ttl).await;
+                self.cache
+                    .put(call.cache_key.clone(), value, Duration::from_secs(secs))
+                    .await;
             }
         }
         Ok(fetched)

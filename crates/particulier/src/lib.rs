@@ -13,7 +13,8 @@ pub const NAME: &str = "particulier";
 const PURPOSE: &[PurposeParam] = &[PurposeParam {
     name: "recipient",
     parse: parse_siret,
-    code: codes::RECIPIENT_INVALID,
+    missing: codes::RECIPIENT_INVALID,
+    invalid: codes::RECIPIENT_INVALID,
 }];
 
 fn parse_siret(value: &str) -> Option<String> {

@@ -99,6 +99,7 @@ fn operation(endpoint: &Endpoint, version: u8) -> Value {
         Mode::FranceConnect => "FranceConnect",
         Mode::Ine => "INE",
         Mode::Identifiant => "Identifiant",
+        Mode::Subject => "Entité",
     };
     let unauthorized = if endpoint.mode == Mode::FranceConnect {
         "Jeton FranceConnect absent, mal formé (50001), inconnu, inactif ou expiré (50002), ou sans identité pivot (50003)"

@@ -1,6 +1,6 @@
 use std::fs;
 
-use passerelle_catalogue::{Endpoint, Mode};
+use passerelle_catalogue::{Cache, Endpoint, Mode};
 use passerelle_core::Query;
 use passerelle_gateway::source::Recorded;
 use serde_json::json;
@@ -24,7 +24,7 @@ static FC_ENDPOINT: Endpoint = Endpoint {
     access_scopes: &["cnaf_quotient_familial"],
     fields: &[],
     masks: &[],
-    cache_ttl_secs: 0,
+    cache: Cache::Never,
 };
 
 fn write(dir: &Path, file: &str, text: &str) {

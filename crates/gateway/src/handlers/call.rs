@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{Extension, FromRequestParts, RawPathParams, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -28,27 +29,16 @@ pub async fn call(
     Extension(recorder): Extension<Recorder>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     caller: Result<Caller, Errors>,
-    RawQuery(raw): RawQuery,
+    CallQuery(query): CallQuery,
     headers: HeaderMap,
 ) -> Response {
-    let answer = match caller {
-        Ok(caller) => {
-            answer(
-                &served,
-                &matched,
-                &recorder,
-                &caller,
-                raw.as_deref().unwrap_or(""),
-                &headers,
-                &request_id,
-            )
-            .await
-        }
-        Err(errors) => Err(errors),
+    let answer = match (caller, query) {
+        (Ok(caller), Ok(query)) => answer(&served, &matched, &recorder, &caller, &query, &headers, &request_id).await,
+        (Err(errors), _) | (_, Err(errors)) => Err(errors),
     };
     match answer {
         Ok(Answer::Fetched(fetched)) => {
-            Json(json!({"data": fetched.data, "links": {}, "meta": fetched.meta})).into_response()
+            Json(json!({"data": fetched.data, "links": fetched.links, "meta": fetched.meta})).into_response()
         }
         Ok(Answer::Recorded(recording)) => recorded_response(recording),
         Err(errors) => errors.into_response(),
@@ -60,7 +50,7 @@ async fn answer(
     matched: &Matched,
     recorder: &Recorder,
     caller: &Caller,
-    raw: &str,
+    query: &Query,
     headers: &HeaderMap,
     request_id: &str,
 ) -> Result<Answer, Errors> {
@@ -68,8 +58,7 @@ async fn answer(
     if !endpoint.access_scopes.iter().any(|s| caller.scopes().contains(*s)) {
         return Err(ApiError::gateway(codes::SCOPE_MISSING).into());
     }
-    let query = parse_query(raw)?;
-    let purpose = bouquet.parse_purpose(&query).map_err(Errors)?;
+    let purpose = bouquet.parse_purpose(query).map_err(Errors)?;
     recorder.update(|r| r.purpose = purpose.clone());
     let provider = bouquet
         .provider(endpoint)
@@ -83,7 +72,7 @@ async fn answer(
         },
         Caller::Token(_) => None,
     };
-    let (civility, extras) = parse_params(endpoint, provider.as_ref(), &query, given, now.date_naive())?;
+    let (civility, extras) = parse_params(endpoint, provider.as_ref(), query, given, now.date_naive())?;
     let cache_key = cache_key(endpoint, matched.version, civility.as_ref(), &extras);
     recorder.update(|r| r.params_hash = Some(params_hash(&served.app.salt, &cache_key)));
     maintenance::check(&served.app.config.maintenance, endpoint, provider.as_ref(), now)?;
@@ -96,7 +85,7 @@ async fn answer(
         civility,
         extras,
         purpose,
-        query: &query,
+        query,
         cache_key,
         no_cache: headers.get("cache-control").and_then(|v| v.to_str().ok()) == Some("no-cache"),
         request_id,
@@ -105,12 +94,33 @@ async fn answer(
     served.app.source.answer(&checked, recorder).await
 }
 
-fn parse_query(raw: &str) -> Result<Query, ApiError> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
-        .map(Query::new)
-        .map_err(|_| {
-            ApiError::gateway(codes::BAD_REQUEST).with_detail("La chaîne de requête n'est pas correctement encodée.")
-        })
+/// The call's parameters: the path's (`siren`), then the query string's.
+pub struct CallQuery(Result<Query, Errors>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CallQuery {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let path = RawPathParams::from_request_parts(parts, state).await;
+        let raw = parts.uri.query().unwrap_or("");
+        Ok(CallQuery(match path {
+            Ok(path) => parse_query(&path, raw).map_err(Errors::from),
+            Err(_) => Err(ApiError::gateway(codes::BAD_REQUEST).into()),
+        }))
+    }
+}
+
+/// A query parameter named like a path parameter is dropped, so that the path alone
+/// names the subject.
+fn parse_query(path: &RawPathParams, raw: &str) -> Result<Query, ApiError> {
+    let sent = serde_urlencoded::from_str::<Vec<(String, String)>>(raw).map_err(|_| {
+        ApiError::gateway(codes::BAD_REQUEST).with_detail("La chaîne de requête n'est pas correctement encodée.")
+    })?;
+    let mut pairs: Vec<(String, String)> = path.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let in_path = |name: &str| pairs.iter().any(|(k, _)| k == name);
+    let from_query: Vec<_> = sent.into_iter().filter(|(k, _)| !in_path(k)).collect();
+    pairs.extend(from_query);
+    Ok(Query::new(pairs))
 }
 
 /// The identity (from the query, or `given` by FranceConnect) and the endpoint's own

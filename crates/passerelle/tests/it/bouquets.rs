@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
 use passerelle_bouquet::{
-    Bouquet, Call, Endpoint, Extras, Fetched, Mode, Provider, ProviderId, PurposeParam, ThrottleGroup,
+    Bouquet, Cache, Call, Endpoint, Extras, Fetched, Mode, Provider, ProviderId, PurposeParam, ThrottleGroup,
 };
 use passerelle_core::{codes, ApiError, Code, ErrorKind, ProviderInfo, Query};
 use passerelle_gateway::{AppState, GatewayConfig};
@@ -35,7 +35,17 @@ const RELEVE: Endpoint = Endpoint {
     access_scopes: &["meteo_releve"],
     fields: &["station", "temperature"],
     masks: &[],
-    cache_ttl_secs: 0,
+    cache: Cache::Never,
+};
+
+/// The subject named in the path, as API Entreprise does.
+const STATION_RELEVES: Endpoint = Endpoint {
+    resource: "releves",
+    path: "meteo/stations/{station}/releves",
+    mode: Mode::Subject,
+    operation: "meteo_station_releves",
+    cache: Cache::UntilTomorrowAt { hour: 8 },
+    ..RELEVE
 };
 
 const CONTEXT_MISSING: Code = Code {
@@ -49,7 +59,8 @@ const CONTEXT_MISSING: Code = Code {
 const PURPOSE: &[PurposeParam] = &[PurposeParam {
     name: "context",
     parse: |v| (!v.trim().is_empty()).then(|| v.trim().to_string()),
-    code: CONTEXT_MISSING,
+    missing: CONTEXT_MISSING,
+    invalid: CONTEXT_MISSING,
 }];
 
 /// Answers with the station it was asked about.
@@ -65,7 +76,7 @@ impl Provider for MeteoStub {
     }
 
     fn parse_extras(&self, _: &Endpoint, query: &Query, _: NaiveDate) -> Result<Extras, Vec<ApiError>> {
-        match query.get("identifiant") {
+        match query.get("identifiant").or_else(|| query.get("station")) {
             Some(station) => Ok(Extras::from([("identifiant".to_string(), station.to_string())])),
             None => Err(vec![ApiError::gateway(codes::IDENTIFIANT_INVALID)]),
         }
@@ -86,7 +97,7 @@ fn meteo() -> Bouquet {
         name: "meteo",
         title: "API Météo (test)",
         operation_prefix: "api_meteo",
-        endpoints: vec![&RELEVE],
+        endpoints: vec![&RELEVE, &STATION_RELEVES],
         providers: HashMap::from([(METEO, Arc::new(MeteoStub) as Arc<dyn Provider>)]),
         purpose: PURPOSE,
         throttle: no_group,
@@ -234,4 +245,45 @@ async fn a_bouquets_tokens_and_scopes_are_its_own() {
         app.particulier
     );
     assert_error(get(qf, &meteo).await, 401, "00101").await;
+}
+
+#[tokio::test]
+async fn path_parameters_name_the_subject_and_the_journal_keeps_the_template() {
+    let app = start().await;
+    let request = TokenRequest {
+        bouquet: "meteo".into(),
+        ..token_request(&["meteo_releve"])
+    };
+    let (_, jwt) = tokens::issue(app.store.as_ref(), app.state.tokens.keys(), request, Utc::now())
+        .await
+        .unwrap();
+    // The path names the station; the same name in the query string does not override it.
+    let url = format!("{}/v1/meteo/stations/BREST/releves?context=A&station=NICE", app.meteo);
+    let (status, body) = json(get(url.clone(), &jwt).await).await;
+    assert_eq!((status, &body["data"]["station"]), (200, &json!("BREST")), "{body}");
+    let cached = get(url, &jwt).await;
+    assert_eq!(
+        cached.headers()["x-response-cached"],
+        "true",
+        "cached until 08:00 tomorrow"
+    );
+    let left: u64 = cached.headers()["x-cache-expires-in"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=32 * 3600).contains(&left), "{left}");
+
+    let v2 = format!("{}/v2/meteo/stations/BREST/releves?context=A", app.meteo);
+    assert_error(get(v2, &jwt).await, 404, "00402").await;
+    let deeper = format!("{}/v1/meteo/stations/BREST/extra/releves?context=A", app.meteo);
+    assert_error(get(deeper, &jwt).await, 404, "00404").await;
+
+    let rows = app.store.recent_journal(10).await.unwrap();
+    let endpoints: Vec<_> = rows
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.endpoint.as_str())
+        .collect();
+    assert_eq!(endpoints, ["/v1/meteo/stations/{station}/releves"; 2]);
 }

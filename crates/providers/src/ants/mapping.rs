@@ -62,6 +62,7 @@ pub fn build(status: StatusCode, body: &[u8], identity: &Civility) -> Result<Fet
     meta.insert("identity_matching".into(), scores.to_json());
     Ok(Fetched {
         data: data(dossier, person)?,
+        links: Map::new(),
         meta,
     })
 }

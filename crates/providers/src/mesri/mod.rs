@@ -143,7 +143,7 @@ impl Provider for MesriProvider {
                 let civility = call.civility.ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
                 self.by_civility(&self.civility_body(civility).await)
             }
-            Mode::Identifiant => return Err(ApiError::gateway(codes::INTERNAL)),
+            Mode::Identifiant | Mode::Subject => return Err(ApiError::gateway(codes::INTERNAL)),
         };
         self.send(request, call.caller).await.map(Fetched::from)
     }
