@@ -27,3 +27,4 @@ mod replicas;
 mod sandbox;
 mod sdh;
 mod shutdown;
+mod upstream_bodies;
