@@ -79,11 +79,36 @@ pub fn soft_status_error(info: ProviderInfo, status: StatusCode) -> Option<ApiEr
     }
 }
 
-/// The status and the whole body of an answer; a body cut short is a transport error.
-pub async fn read(info: ProviderInfo, response: reqwest::Response) -> Result<(StatusCode, Vec<u8>), ApiError> {
+/// The cap on one upstream body unless a provider's `max_body_bytes` says otherwise:
+/// the JSON and XML answers are a few kilobytes, so 2 MiB is far above any real one.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The status and the whole body of an answer, read chunk by chunk so that a body past
+/// `max_bytes` is dropped (closing the connection) as soon as it passes the cap: it is
+/// the provider's `XX999`, never buffered whole. A body cut short is a transport error.
+pub async fn read(
+    info: ProviderInfo,
+    mut response: reqwest::Response,
+    max_bytes: usize,
+) -> Result<(StatusCode, Vec<u8>), ApiError> {
     let status = response.status();
-    let body = response.bytes().await.map_err(|e| transport_error(info, &e))?;
-    Ok((status, body.to_vec()))
+    let announced = response.content_length().unwrap_or(0);
+    if announced > max_bytes as u64 {
+        return Err(too_large(info, max_bytes));
+    }
+    let mut body = Vec::with_capacity(announced as usize);
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(info, &e))? {
+        if body.len() + chunk.len() > max_bytes {
+            return Err(too_large(info, max_bytes));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, body))
+}
+
+fn too_large(info: ProviderInfo, max_bytes: usize) -> ApiError {
+    tracing::warn!(provider = info.name, max_bytes, "upstream body over the cap, dropped");
+    info.error(Subcode::Unknown)
 }
 
 /// A ping's verdict: up when the upstream answered one of the `expected` statuses.
@@ -98,4 +123,92 @@ pub fn health(answer: Result<StatusCode, ApiError>, expected: &[StatusCode]) -> 
 /// An upstream URL given in the settings, else `<base>/<path>`.
 pub fn or_base(own: &Option<String>, base: &str, path: &str) -> String {
     own.clone().unwrap_or_else(|| format!("{base}/{path}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    const SDH: ProviderInfo = ProviderInfo {
+        name: "SDH",
+        prefix: "41",
+    };
+
+    /// An upstream that answers one request with `total` bytes of chunked body, then
+    /// says how many it managed to write before the client hung up.
+    async fn streaming_upstream(total: usize) -> (String, tokio::task::JoinHandle<usize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let written = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+            if socket.write_all(head).await.is_err() {
+                return 0;
+            }
+            let chunk = vec![b' '; 64 * 1024];
+            let mut sent = 0;
+            while sent < total {
+                let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+                if socket.write_all(&framed).await.is_err() {
+                    return sent;
+                }
+                sent += chunk.len();
+            }
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+            sent
+        });
+        (url, written)
+    }
+
+    async fn get(url: &str) -> reqwest::Response {
+        client(Duration::from_secs(10), &TlsSettings::default())
+            .unwrap()
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_body_under_the_cap_is_read_whole() {
+        let (url, written) = streaming_upstream(256 * 1024).await;
+        let (status, body) = read(SDH, get(&url).await, 1024 * 1024).await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body.len(), 256 * 1024);
+        assert_eq!(written.await.unwrap(), 256 * 1024);
+    }
+
+    #[tokio::test]
+    async fn a_body_past_the_cap_is_dropped_before_it_ends() {
+        let total = 50 * 1024 * 1024;
+        let (url, written) = streaming_upstream(total).await;
+        let error = read(SDH, get(&url).await, DEFAULT_MAX_BODY_BYTES).await.unwrap_err();
+        assert_eq!(error.code, "41999");
+        assert_eq!(error.status(), 502);
+        // The client hung up: the upstream could not write the rest (socket buffers
+        // hold a few megabytes at most).
+        let sent = written.await.unwrap();
+        assert!(sent < total / 2, "the upstream wrote {sent} bytes");
+    }
+
+    #[tokio::test]
+    async fn an_announced_length_past_the_cap_is_refused_unread() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head = b"HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n{";
+            let _ = socket.write_all(head).await;
+            // Never sends the rest: reading it would hang the test.
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        });
+        let error = read(SDH, get(&url).await, DEFAULT_MAX_BODY_BYTES).await.unwrap_err();
+        assert_eq!(error.code, "41999");
+    }
 }

@@ -13,6 +13,8 @@ pub mod france_connect;
 pub mod france_travail;
 pub mod gip_mds;
 pub mod http;
+#[cfg(test)]
+mod incomplete;
 pub mod insee;
 pub mod men;
 pub mod mesri;

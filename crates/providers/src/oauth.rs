@@ -42,6 +42,9 @@ pub enum ClientAuth {
     Form,
 }
 
+/// A token answer is a few hundred bytes; anything past this is not one.
+const TOKEN_MAX_BODY_BYTES: usize = 64 * 1024;
+
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
@@ -133,7 +136,7 @@ impl TokenCache {
             tracing::error!(provider = info.name, %status, "upstream refused the gateway's client credentials");
             return Err(info.error(Subcode::Authentication));
         }
-        let body = response.bytes().await.map_err(|e| http::transport_error(info, &e))?;
+        let (_, body) = http::read(info, response, TOKEN_MAX_BODY_BYTES).await?;
         serde_json::from_slice::<TokenResponse>(&body).map_err(|_| {
             tracing::error!(provider = info.name, %status, "upstream token answer is not a token");
             info.error(Subcode::Unknown)

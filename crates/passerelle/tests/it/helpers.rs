@@ -65,6 +65,7 @@ pub struct TestAppBuilder {
     dead_upstream: bool,
     france_connect_url: Option<String>,
     france_connect_secret: Option<String>,
+    sdh_endpoint_url: Option<String>,
 }
 
 pub struct TestApp {
@@ -127,6 +128,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// Points SDH's athlete resource (not its token endpoint) at `url`.
+    pub fn sdh_endpoint_url(mut self, url: &str) -> Self {
+        self.sdh_endpoint_url = Some(url.into());
+        self
+    }
+
     pub fn dss_secret(mut self, secret: &str) -> Self {
         self.config.providers.dss.client_secret = secret.into();
         self
@@ -146,6 +153,7 @@ impl TestAppBuilder {
         self.config.providers = ProvidersConfig::simulated(&format!("http://{upstream}"));
         self.config.providers.dss.client_secret = secret;
         self.config.providers.dss.timeout_secs = self.config.limits.provider_timeout_secs;
+        self.config.providers.sdh.endpoint_url = self.sdh_endpoint_url.clone();
         self.config.data_dir = dir.path().to_path_buf();
         let store = passerelle_journal::open(&self.config.database_url()).await.unwrap();
         let france_connect = &mut self.config.providers.france_connect;
@@ -214,6 +222,7 @@ impl TestApp {
             dead_upstream: false,
             france_connect_url: None,
             france_connect_secret: None,
+            sdh_endpoint_url: None,
         }
     }
 

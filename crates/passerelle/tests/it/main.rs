@@ -28,3 +28,4 @@ mod replicas;
 mod sandbox;
 mod sdh;
 mod shutdown;
+mod upstream_bodies;

@@ -55,7 +55,7 @@ pub fn build(status: StatusCode, body: &[u8], identity: &Civility) -> Result<Fet
         return Err(unknown("code_traitement is not 0"));
     }
     let dossier = root.find("dossier").ok_or_else(|| unknown("no dossier"))?;
-    let plate = dossier.text_of("num_immat").unwrap_or_default();
+    let plate = dossier.text_of("num_immat").ok_or_else(|| unknown("no num_immat"))?;
     let candidates = matching::candidates(dossier, plate);
     let (person, scores) = matching::first_match(&candidates, identity).ok_or_else(identity_not_found)?;
     let mut meta = Map::new();
@@ -234,6 +234,44 @@ mod tests {
             Value::Object(got.meta),
             json!({"identity_matching": {"family_name": 1.0, "given_name": 1.0, "birth_date": 1.0, "overall_match": true}})
         );
+    }
+
+    /// A SIV answer as the simulator writes it, with or without its processing code.
+    fn envelope(dossier: &Value, code_traitement: bool) -> String {
+        let mut inner = String::new();
+        if code_traitement {
+            inner.push_str("<siv:code_traitement>0</siv:code_traitement>");
+        }
+        inner.push_str("<siv:reponse>");
+        crate::ants::xml::render("siv", "dossier", dossier, &mut inner);
+        inner.push_str("</siv:reponse>");
+        format!("<Envelope><Body><rep_consulter_dossier xmlns:siv=\"urn:siv\">{inner}</rep_consulter_dossier></Body></Envelope>")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn incomplete_bodies_are_42999(cut in 0usize..3000) {
+            let dossier = json!({
+                "immatriculation": {"num_immat": "TM-001-YB", "date_prem_immat": "2017-01-19"},
+                "vehicule": {"caracteristiques_techniques": {"marque_vehicule": "PORSCHE", "ptac": "3080"}},
+                "personne": {"liste_personnes": {"personne": [{"libelle_type_personne": "titulaire",
+                    "identite_personne": {"flag_pers_physique": "oui", "nom_naiss": "CESAR", "prenom": "CLEOPATRE",
+                        "sexe": "F", "date_naissance": "1992-05-25"}}]}}});
+            let person = identity("Cesar", &["Cleopatre"], (1992, 5, 25));
+            let map = |body: &str| build(StatusCode::OK, body.as_bytes(), &person).map(|f| f.data);
+            let valid = envelope(&dossier, true);
+            proptest::prop_assert!(map(&valid).is_ok());
+            let incomplete = [
+                "{}".to_string(),
+                valid[..cut % valid.len()].to_string(),
+                envelope(&dossier, false),
+                envelope(&Value::Null, true),
+                envelope(&crate::incomplete::without(&dossier, "/immatriculation/num_immat"), true),
+            ];
+            for body in &incomplete {
+                crate::incomplete::is_unknown(map(body), "42999")?;
+            }
+        }
     }
 
     #[test]

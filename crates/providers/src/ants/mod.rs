@@ -44,6 +44,8 @@ pub struct AntsConfig {
     /// Issuer and subject of the SAML assertion (`ants_siv_idp_name`).
     pub idp_name: String,
     pub timeout_secs: u64,
+    /// Cap on one upstream body (`http::DEFAULT_MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
     /// Mutual TLS; the same key signs the SAML assertion. Without a client certificate
     /// the assertion goes unsigned (the simulator accepts both, the real SIV does not).
     pub tls: TlsSettings,
@@ -64,6 +66,7 @@ impl AntsConfig {
             code_concentrateur: simulator::CODE_CONCENTRATEUR.into(),
             idp_name: "passerelle".into(),
             timeout_secs: 10,
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
             tls: TlsSettings::default(),
         }
     }
@@ -71,6 +74,7 @@ impl AntsConfig {
 
 pub struct AntsProvider {
     client: reqwest::Client,
+    max_body_bytes: usize,
     config: AntsConfig,
     signer: Option<saml::Signer>,
 }
@@ -89,6 +93,7 @@ impl AntsProvider {
         };
         Ok(AntsProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            max_body_bytes: config.max_body_bytes,
             config,
             signer,
         })
@@ -201,7 +206,7 @@ impl Provider for AntsProvider {
         let identity = call.civility.ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
         let plate = crate::required(call.extras, "immatriculation")?;
         let response = self.post(plate, &format!("req_{}", call.request_id)).await?;
-        let (status, body) = http::read(ANTS, response).await?;
+        let (status, body) = http::read(ANTS, response, self.max_body_bytes).await?;
         mapping::build(status, &body, identity)
     }
 

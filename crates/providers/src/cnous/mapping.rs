@@ -79,7 +79,8 @@ fn unexpected(why: &str) -> ApiError {
 
 fn data(version: u8, s: &Map<String, Value>) -> Option<Value> {
     let field = |k: &str| s.get(k).cloned().unwrap_or(Value::Null);
-    let boursier = field("boursier");
+    // The answer's point: never published as null when the upstream left it out.
+    let boursier = s.get("boursier").filter(|b| b.is_boolean())?.clone();
     let mut data = json!({
         "periode_versement_bourse": {
             "date_rentree": date(s.get("backToSchoolDate"))?,
@@ -219,6 +220,14 @@ mod tests {
         let data = build(3, &bytes(&s)).unwrap();
         assert_eq!(data["identite"]["nom_commune_naissance"], "La Crèche");
         assert_eq!(data["identite"]["prenoms"], json!(["Jerome"]));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn incomplete_bodies_are_26999(cut in 0usize..1000, pick in 0usize..2, version in 3u8..5) {
+            let required = ["/lastName", "/boursier"];
+            crate::incomplete::refused(|b| build(version, b), &fixture(false), &required, (cut, pick), "26999")?;
+        }
     }
 
     #[test]

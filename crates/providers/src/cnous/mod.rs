@@ -46,6 +46,8 @@ pub struct CnousConfig {
     pub client_id: String,
     pub client_secret: String,
     pub timeout_secs: u64,
+    /// Cap on one upstream body (`http::DEFAULT_MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
     pub tls: TlsSettings,
 }
 
@@ -66,6 +68,7 @@ impl CnousConfig {
             client_id: simulator::CLIENT_ID.into(),
             client_secret: simulator::CLIENT_SECRET.into(),
             timeout_secs: 10,
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
             tls: TlsSettings::default(),
         }
     }
@@ -79,6 +82,7 @@ impl CnousConfig {
 
 pub struct CnousProvider {
     client: reqwest::Client,
+    max_body_bytes: usize,
     token: TokenCache,
     ine_url: String,
     civility_url: String,
@@ -96,6 +100,7 @@ impl CnousProvider {
         );
         Ok(CnousProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            max_body_bytes: config.max_body_bytes,
             token: TokenCache::new(request),
             ine_url: config.url(&config.ine_url, "ine"),
             civility_url: config.url(&config.civility_url, "civility"),
@@ -175,7 +180,7 @@ impl Provider for CnousProvider {
             (None, Some(civility)) => (Search::Civility, self.by_civility(civility, campaign_year).await),
             (None, None) => return Err(ApiError::gateway(codes::INTERNAL)),
         };
-        let (status, body) = http::read(CNOUS, self.send(request).await?).await?;
+        let (status, body) = http::read(CNOUS, self.send(request).await?, self.max_body_bytes).await?;
         if status != StatusCode::OK {
             return Err(mapping::upstream_error(status, search, &body));
         }

@@ -124,6 +124,15 @@ mod tests {
         assert_eq!(code(401, "{}"), "39006");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn incomplete_bodies_are_39999(cut in 0usize..500, pick in 0usize..5) {
+            let valid = json!({"return_code": "OK", "results": [{"code": "OK", "en_regle": "En règle", "complement": null}]});
+            let required = ["/return_code", "/results", "/results/0", "/results/0/code", "/results/0/en_regle"];
+            crate::incomplete::refused(|b| build(StatusCode::OK, b), &valid, &required, (cut, pick), "39999")?;
+        }
+    }
+
     /// The real upstream payloads, when the shared fixtures sit next to the checkout.
     #[test]
     fn real_payloads() {

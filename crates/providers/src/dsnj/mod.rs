@@ -36,6 +36,8 @@ pub struct DsnjConfig {
     /// The static bearer token DSNJ gives the gateway.
     pub token: String,
     pub timeout_secs: u64,
+    /// Cap on one upstream body (`http::DEFAULT_MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
     pub tls: TlsSettings,
 }
 
@@ -52,6 +54,7 @@ impl DsnjConfig {
             url: None,
             token: simulator::TOKEN.into(),
             timeout_secs: 10,
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
             tls: TlsSettings::default(),
         }
     }
@@ -59,6 +62,7 @@ impl DsnjConfig {
 
 pub struct DsnjProvider {
     client: reqwest::Client,
+    max_body_bytes: usize,
     url: String,
     token: String,
 }
@@ -68,6 +72,7 @@ impl DsnjProvider {
         let url = http::or_base(&config.url, &config.base_url, "service_national");
         Ok(DsnjProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            max_body_bytes: config.max_body_bytes,
             url,
             token: config.token,
         })
@@ -172,7 +177,7 @@ impl Provider for DsnjProvider {
         if too_young(civility, call.today) {
             return Err(age_error());
         }
-        let (status, body) = http::read(DSNJ, self.post(&request_body(civility)).await?).await?;
+        let (status, body) = http::read(DSNJ, self.post(&request_body(civility)).await?, self.max_body_bytes).await?;
         mapping::build(status, &body).map(Fetched::from)
     }
 

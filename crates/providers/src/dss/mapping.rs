@@ -254,7 +254,8 @@ fn quotient_familial(
         "adresse": adresse(body),
         "quotient_familial": {
             "fournisseur": fournisseur,
-            "valeur": body.get("quotientFamilial").cloned().unwrap_or(Value::Null),
+            // The answer's point: a missing quotient is no answer.
+            "valeur": body.get("quotientFamilial").filter(|q| q.is_number())?.clone(),
             "annee": requested(extras, "annee")?,
             "mois": requested(extras, "mois")?,
             "annee_calcul": calcul("annee", i64::from(today.year())),
@@ -264,6 +265,9 @@ fn quotient_familial(
 }
 
 fn participation_familiale_eaje(body: &Map<String, Value>) -> Option<Value> {
+    // What the participation is computed from: without them there is nothing to give.
+    let number = |key: &str| body.get(key).filter(|v| v.is_number()).cloned();
+    let (enfants_a_charge, ressources) = (number("nombreEnfantACharge")?, number("montantRessources")?);
     let annee_calcul = body
         .get("annee")
         .and_then(|a| a.as_i64().or_else(|| a.as_str()?.parse().ok()));
@@ -272,10 +276,10 @@ fn participation_familiale_eaje(body: &Map<String, Value>) -> Option<Value> {
         "enfants": persons(body, "enfants", true)?,
         "adresse": adresse(body),
         "parametres_calcul_participation_familiale": {
-            "nombre_enfants_a_charge": body.get("nombreEnfantACharge").cloned().unwrap_or(Value::Null),
+            "nombre_enfants_a_charge": enfants_a_charge,
             "nombre_enfants_beneficiaire_aeeh": body.get("nombreBeneficiaireAEH").cloned().unwrap_or(Value::Null),
             "base_ressources_annuelles": {
-                "valeur": body.get("montantRessources").cloned().unwrap_or(Value::Null),
+                "valeur": ressources,
                 "annee_calcul": annee_calcul,
             },
         },
@@ -310,6 +314,33 @@ mod tests {
         let data = build("prime_activite", &body, None, &Extras::new(), today()).unwrap();
         assert_eq!(data["avec_majoration"], Value::Null);
         assert_eq!(data["date_debut_droit"], "2024-04-01");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn incomplete_bodies_are_37999(cut in 0usize..1000, pick in 0usize..2) {
+            let extras = Extras::from([("annee".into(), "2021".into()), ("mois".into(), "3".into())]);
+            let map = |resource: &'static str| {
+                let extras = extras.clone();
+                move |b: &[u8]| {
+                    let json: Value = serde_json::from_slice(b).map_err(|_| CNAV.error(Subcode::Unknown))?;
+                    build(resource, &json, Some(REGIME_CNAF), &extras, today())
+                }
+            };
+            let person = json!({"nomNaissance": "CHAMPION", "listePrenoms": "JEAN", "dateNaissance": "1980-06-12", "genre": "M"});
+            let qf = json!({"allocataires": [person], "enfants": [], "quotientFamilial": 464, "annee": 2021, "mois": 3});
+            crate::incomplete::refused(map("quotient_familial"), &qf, &["/quotientFamilial"], (cut, pick), "37999")?;
+            let eaje = json!({"allocataires": [person], "enfants": [], "annee": 2021, "nombreEnfantACharge": 2, "montantRessources": 1500});
+            let required = ["/nombreEnfantACharge", "/montantRessources"];
+            crate::incomplete::refused(map("participation_familiale_eaje"), &eaje, &required, (cut, pick), "37999")?;
+            let prestation = json!({"indicateur": "NON_BENEFICIAIRE", "dateIndicateur": null});
+            for resource in ["revenu_solidarite_active", "prime_activite", "allocation_soutien_familial",
+                             "allocation_adulte_handicape", "allocation_enfant_handicape"] {
+                crate::incomplete::refused(map(resource), &prestation, &["/indicateur"], (cut, pick), "37999")?;
+            }
+            let css = json!({"indicateur": "NON_BENEFICIAIRE_CSS"});
+            crate::incomplete::refused(map("complementaire_sante_solidaire"), &css, &["/indicateur"], (cut, pick), "37999")?;
+        }
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct DssConfig {
     pub client_id: String,
     pub client_secret: String,
     pub timeout_secs: u64,
+    /// Cap on one upstream body (`http::DEFAULT_MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
     pub tls: TlsSettings,
     pub prestations: BTreeMap<String, PrestationConfig>,
 }
@@ -78,6 +80,7 @@ impl DssConfig {
             client_id: simulator::CLIENT_ID.into(),
             client_secret: simulator::CLIENT_SECRET.into(),
             timeout_secs: 10,
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
             tls: TlsSettings::default(),
             prestations: BTreeMap::new(),
         }
@@ -91,6 +94,7 @@ struct Prestation {
 
 pub struct DssProvider {
     client: reqwest::Client,
+    max_body_bytes: usize,
     prestations: HashMap<&'static str, Prestation>,
 }
 
@@ -120,6 +124,7 @@ impl DssProvider {
             .collect();
         Ok(DssProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            max_body_bytes: config.max_body_bytes,
             prestations,
         })
     }
@@ -171,7 +176,7 @@ impl Provider for DssProvider {
             .get("X-APISECU-FD")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let (status, body) = http::read(CNAV, response).await?;
+        let (status, body) = http::read(CNAV, response, self.max_body_bytes).await?;
         if status != StatusCode::OK {
             return Err(mapping::upstream_error(status, regime.as_deref(), &body));
         }

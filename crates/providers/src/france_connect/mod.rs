@@ -69,6 +69,8 @@ pub struct FranceConnectConfig {
     /// FranceConnect's signature keys (JWKS).
     pub jwks_url: String,
     pub timeout_secs: u64,
+    /// Cap on one upstream body (`http::DEFAULT_MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
     /// Client id and secret of each API (`quotient_familial`, `etudiant_boursier`, …).
     pub clients: BTreeMap<String, ClientCredentials>,
     pub tls: TlsSettings,
@@ -97,6 +99,7 @@ impl FranceConnectConfig {
             check_token_url: format!("{base}{}", simulator::CHECK_TOKEN_PATH),
             jwks_url: format!("{base}{}", simulator::JWKS_PATH),
             timeout_secs: 10,
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
             clients,
             tls: TlsSettings::default(),
         }
@@ -153,11 +156,10 @@ impl FranceConnect {
             .send()
             .await
             .map_err(|e| vec![http::transport_error(FRANCE_CONNECT, &e)])?;
-        let status = response.status();
-        let body = response
-            .text()
+        let (status, body) = http::read(FRANCE_CONNECT, response, self.config.max_body_bytes)
             .await
-            .map_err(|e| vec![http::transport_error(FRANCE_CONNECT, &e)])?;
+            .map_err(|e| vec![e])?;
+        let body = String::from_utf8_lossy(&body).into_owned();
         if status == StatusCode::OK {
             return Ok(body);
         }
@@ -189,14 +191,14 @@ impl FranceConnect {
             .send()
             .await
             .map_err(|e| vec![http::transport_error(FRANCE_CONNECT, &e)])?;
-        if response.status() != StatusCode::OK {
-            tracing::warn!(status = %response.status(), "FranceConnect JWKS not available");
+        let (status, body) = http::read(FRANCE_CONNECT, response, self.config.max_body_bytes)
+            .await
+            .map_err(|e| vec![e])?;
+        if status != StatusCode::OK {
+            tracing::warn!(%status, "FranceConnect JWKS not available");
             return Err(vec![FRANCE_CONNECT.error(Subcode::Unknown)]);
         }
-        let jwks: Value = response
-            .json()
-            .await
-            .map_err(|_| vec![FRANCE_CONNECT.error(Subcode::Unknown)])?;
+        let jwks: Value = serde_json::from_slice(&body).map_err(|_| vec![FRANCE_CONNECT.error(Subcode::Unknown)])?;
         let keys = VerifyingKey::from_jwks(&jwks);
         if keys.is_empty() {
             tracing::warn!("FranceConnect JWKS holds no P-256 signature key");

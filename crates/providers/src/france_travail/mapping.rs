@@ -148,9 +148,13 @@ fn payment(item: &Value) -> Result<Value, ApiError> {
         None | Some(Value::Null) => Ok(Value::Null),
         Some(_) => Err(unknown("amount is not a number")),
     };
+    let (day, total) = (date(item, "datePaiement")?, amount("montantPaiement")?);
+    if day.is_null() || total.is_null() {
+        return Err(unknown("a payment without its date or amount"));
+    }
     Ok(json!({
-        "date_versement": date(item, "datePaiement")?,
-        "montant_total": amount("montantPaiement")?,
+        "date_versement": day,
+        "montant_total": total,
         "montant_allocations": amount("allocations")?,
         "montant_aides": amount("aides")?,
         "montant_autres": amount("autresPaiements")?,
@@ -203,6 +207,19 @@ mod tests {
         assert_eq!(code(ok("indemnites", bad_amount)), "24999");
         let bad_date = r#"{"categorieInscription": "1", "dateNaissance": "hier"}"#;
         assert_eq!(code(ok("statut", bad_date)), "24999");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn incomplete_bodies_are_24999(cut in 0usize..1000, pick in 0usize..3) {
+            let statut: Value = serde_json::from_str(STATUT).unwrap();
+            let map = |resource| move |b: &[u8]| answer(resource, StatusCode::OK, b, "x");
+            crate::incomplete::refused(map("statut"), &statut, &["/categorieInscription"], (cut, pick), "24999")?;
+            let indemnites = json!({"statutInscription": true, "listePaiement": [{"datePaiement": "2023-07-03T00:00:00+02:00",
+                "montantPaiement": 123.4, "allocations": 123.4, "aides": 0.0, "autresPaiements": 0.0}]});
+            let required = ["/statutInscription", "/listePaiement/0/datePaiement", "/listePaiement/0/montantPaiement"];
+            crate::incomplete::refused(map("indemnites"), &indemnites, &required, (cut, pick), "24999")?;
+        }
     }
 
     #[test]

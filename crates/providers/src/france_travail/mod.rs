@@ -39,6 +39,8 @@ pub struct FranceTravailConfig {
     /// OAuth2 scope; the real gateway's scope list when absent.
     pub scope: Option<String>,
     pub timeout_secs: u64,
+    /// Cap on one upstream body (`http::DEFAULT_MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
     pub tls: TlsSettings,
 }
 
@@ -59,6 +61,7 @@ impl FranceTravailConfig {
             client_secret: simulator::CLIENT_SECRET.into(),
             scope: None,
             timeout_secs: 10,
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
             tls: TlsSettings::default(),
         }
     }
@@ -78,6 +81,7 @@ fn default_scope(client_id: &str) -> String {
 
 pub struct FranceTravailProvider {
     client: reqwest::Client,
+    max_body_bytes: usize,
     token: TokenCache,
     statut_url: String,
     indemnites_url: String,
@@ -90,6 +94,7 @@ impl FranceTravailProvider {
         let request = TokenRequest::new(config.url(&config.token_url, "token"), id, secret, ClientAuth::Form);
         Ok(FranceTravailProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            max_body_bytes: config.max_body_bytes,
             token: TokenCache::new(TokenRequest {
                 scope: Some(scope),
                 ..request
@@ -120,7 +125,7 @@ impl FranceTravailProvider {
             .header("Content-Type", "application/json")
             .header("X-pe-consommateur", format!("DINUM - {caller}"));
         let response = self.token.send(&self.client, FRANCE_TRAVAIL, request).await?;
-        http::read(FRANCE_TRAVAIL, response).await
+        http::read(FRANCE_TRAVAIL, response, self.max_body_bytes).await
     }
 }
 

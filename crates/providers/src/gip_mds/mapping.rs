@@ -38,8 +38,9 @@ struct Etablissement {
 
 #[derive(Deserialize)]
 struct Contrat {
-    #[serde(rename = "dateDebutContrat", default)]
-    debut: Option<String>,
+    /// Required: a contract that cannot be dated cannot be a status.
+    #[serde(rename = "dateDebutContrat")]
+    debut: String,
     #[serde(rename = "dateFinContrat", default)]
     fin: Option<String>,
     #[serde(rename = "motifRupture", default)]
@@ -214,6 +215,23 @@ mod tests {
         ));
         assert_eq!(data["statut_actuel"]["date_debut_contrat"], "2024-01-15");
         assert_eq!(data["statut_passe"]["date_fin_contrat"], "2020-07-14");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn incomplete_bodies_are_31999(cut in 0usize..500, pick in 0usize..5) {
+            let valid: Value = serde_json::from_str(&individu(r#"{"dateDebutContrat":"2025-12-01","dateFinContrat":null}"#)).unwrap();
+            let etablissement = "/individu/entreprise/0/etablissement";
+            let required = [
+                "/individu".to_string(),
+                "/individu/entreprise".into(),
+                etablissement.into(),
+                format!("{etablissement}/0/contrat"),
+                format!("{etablissement}/0/contrat/0/dateDebutContrat"),
+            ];
+            let required: Vec<&str> = required.iter().map(String::as_str).collect();
+            crate::incomplete::refused(|b| build(StatusCode::OK, b), &valid, &required, (cut, pick), "31999")?;
+        }
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct GipMdsConfig {
     pub client_id: String,
     pub client_secret: String,
     pub timeout_secs: u64,
+    /// Cap on one upstream body (`http::DEFAULT_MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
     pub tls: TlsSettings,
 }
 
@@ -49,6 +51,7 @@ impl GipMdsConfig {
             client_id: simulator::CLIENT_ID.into(),
             client_secret: simulator::CLIENT_SECRET.into(),
             timeout_secs: 10,
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
             tls: TlsSettings::default(),
         }
     }
@@ -56,6 +59,7 @@ impl GipMdsConfig {
 
 pub struct GipMdsProvider {
     client: reqwest::Client,
+    max_body_bytes: usize,
     contracts_url: String,
     token: TokenCache,
 }
@@ -65,6 +69,7 @@ impl GipMdsProvider {
         let base = config.base_url.trim_end_matches('/');
         Ok(GipMdsProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            max_body_bytes: config.max_body_bytes,
             contracts_url: format!("{base}/contrats-generique"),
             token: TokenCache::new(TokenRequest::new(
                 format!("{base}/token"),
@@ -116,7 +121,7 @@ impl Provider for GipMdsProvider {
             .and_then(search)
             .ok_or_else(|| ApiError::gateway(codes::INTERNAL))?;
         let response = self.contracts(&nom, prenom, &date).await?;
-        let (status, body) = http::read(GIP_MDS, response).await?;
+        let (status, body) = http::read(GIP_MDS, response, self.max_body_bytes).await?;
         mapping::build(status, &body).map(Fetched::from)
     }
 

@@ -6,10 +6,16 @@ pub mod simulator;
 
 use std::time::Duration;
 
-use passerelle_core::Civility;
+use passerelle_core::{Civility, ProviderInfo};
 use serde::Deserialize;
 
 use crate::http::{self, TlsSettings};
+
+/// Only named in logs: a failed lookup is never the caller's error.
+const INSEE: ProviderInfo = ProviderInfo {
+    name: "INSEE",
+    prefix: "01",
+};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -17,6 +23,8 @@ pub struct InseeConfig {
     /// Base URL of the metadata API (`<base_url>/geo/communes`).
     pub base_url: String,
     pub timeout_secs: u64,
+    /// Cap on one upstream body (`http::DEFAULT_MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
     pub tls: TlsSettings,
 }
 
@@ -31,6 +39,7 @@ impl InseeConfig {
         InseeConfig {
             base_url: base_url.trim_end_matches('/').into(),
             timeout_secs: 5,
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
             tls: TlsSettings::default(),
         }
     }
@@ -43,6 +52,7 @@ struct Commune {
 
 pub struct Insee {
     client: reqwest::Client,
+    max_body_bytes: usize,
     base_url: String,
 }
 
@@ -50,6 +60,7 @@ impl Insee {
     pub fn new(config: &InseeConfig) -> anyhow::Result<Insee> {
         Ok(Insee {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            max_body_bytes: config.max_body_bytes,
             base_url: config.base_url.clone(),
         })
     }
@@ -78,10 +89,11 @@ impl Insee {
             .send()
             .await
             .ok()?;
-        if !response.status().is_success() {
+        let (status, body) = http::read(INSEE, response, self.max_body_bytes).await.ok()?;
+        if !status.is_success() {
             return None;
         }
-        let communes: Vec<Commune> = response.json().await.ok()?;
+        let communes: Vec<Commune> = serde_json::from_slice(&body).ok()?;
         match communes.as_slice() {
             [only] => Some(only.code.clone()),
             many => many

@@ -172,6 +172,23 @@ mod tests {
         })
     }
 
+    proptest::proptest! {
+        #[test]
+        fn incomplete_bodies_are_30999(cut in 0usize..1000, pick in 0usize..11, version in 3u8..6) {
+            let map = |b: &[u8]| {
+                let json: Value = serde_json::from_slice(b).map_err(|_| MEN.error(Subcode::Unknown))?;
+                build(&json, version)
+            };
+            let required = [
+                "/identification", "/info-scolarite", "/info-scolarite/est-scolarise", "/info-scolarite/statut-eleve",
+                "/info-scolarite/statut-eleve/code", "/identification/nom", "/identification/prenom",
+                "/identification/sexe", "/identification/date-naissance", "/identification/etablissement",
+                "/identification/annee-scolaire",
+            ];
+            crate::incomplete::refused(map, &fixture(), &required, (cut, pick), "30999")?;
+        }
+    }
+
     #[test]
     fn maps_the_real_upstream_payload() {
         let data = build(&fixture(), 5).unwrap();

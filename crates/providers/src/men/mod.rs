@@ -44,6 +44,8 @@ pub struct MenConfig {
     pub client_id: String,
     pub client_secret: String,
     pub timeout_secs: u64,
+    /// Cap on one upstream body (`http::DEFAULT_MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
     pub tls: TlsSettings,
 }
 
@@ -63,6 +65,7 @@ impl MenConfig {
             client_id: simulator::CLIENT_ID.into(),
             client_secret: simulator::CLIENT_SECRET.into(),
             timeout_secs: 10,
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
             tls: TlsSettings::default(),
         }
     }
@@ -80,6 +83,7 @@ struct Urls {
 
 pub struct MenProvider {
     client: reqwest::Client,
+    max_body_bytes: usize,
     urls: Urls,
     token: TokenCache,
 }
@@ -88,6 +92,7 @@ impl MenProvider {
     pub fn new(config: MenConfig) -> anyhow::Result<Self> {
         Ok(MenProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            max_body_bytes: config.max_body_bytes,
             urls: Urls {
                 search: config.or_base(&config.url, "scolarites"),
                 ping: config.or_base(&config.ping_url, "ping"),
@@ -181,7 +186,7 @@ impl Provider for MenProvider {
         if let Some(error) = http::soft_status_error(MEN, response.status()) {
             return Err(error);
         }
-        let (status, body) = http::read(MEN, response).await?;
+        let (status, body) = http::read(MEN, response, self.max_body_bytes).await?;
         if status != StatusCode::OK {
             return Err(mapping::upstream_error(status));
         }

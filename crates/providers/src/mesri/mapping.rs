@@ -73,7 +73,8 @@ fn admission(item: &Value) -> Option<Value> {
     Some(json!({
         "date_debut": optional_date(item.get("dateDebutInscription"))?,
         "date_fin": optional_date(item.get("dateFinInscription"))?,
-        "est_inscrit": optional_string(item.get("statut"))?.as_str() == Some("inscrit"),
+        // A missing status would read as "not enrolled": it is required.
+        "est_inscrit": item.get("statut")?.as_str()? == "inscrit",
         "regime_formation": regime(item.get("regime"))?,
         "code_cog_insee_commune": optional_string(item.get("codeCommune"))?,
         "etablissement_etudes": etablissement(item.get("etablissement"))?,
@@ -138,6 +139,18 @@ mod tests {
             "statut":"admis","codeCommune":"75113",
             "etablissement":{"uai":"0751967F","nomEtablissement":"UFR ECONOMIE"},
             "regime":"contrat d'apprentissage"}]})
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn incomplete_bodies_are_25999(cut in 0usize..500, pick in 0usize..3) {
+            let valid = json!({"nomFamille": "MARTIN", "prenom": "Jean", "dateNaissance": "2000-01-01",
+                "inscriptions": [{"dateDebutInscription": "2024-09-01", "dateFinInscription": "2025-08-31",
+                    "statut": "inscrit", "regime": "formation initiale", "codeCommune": "75056",
+                    "etablissement": {"uai": "0751717J", "nomEtablissement": "Université"}}]});
+            let required = ["/nomFamille", "/inscriptions", "/inscriptions/0/statut"];
+            crate::incomplete::refused(|b| answer(StatusCode::OK, b), &valid, &required, (cut, pick), "25999")?;
+        }
     }
 
     #[test]

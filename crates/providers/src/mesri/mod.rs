@@ -34,6 +34,8 @@ pub struct MesriConfig {
     /// `X-API-Key` of searches by civility.
     pub api_key_civility: String,
     pub timeout_secs: u64,
+    /// Cap on one upstream body (`http::DEFAULT_MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
     pub tls: TlsSettings,
 }
 
@@ -51,6 +53,7 @@ impl MesriConfig {
             api_key_ine: simulator::API_KEY_INE.into(),
             api_key_civility: simulator::API_KEY_CIVILITY.into(),
             timeout_secs: 10,
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
             tls: TlsSettings::default(),
         }
     }
@@ -58,6 +61,7 @@ impl MesriConfig {
 
 pub struct MesriProvider {
     client: reqwest::Client,
+    max_body_bytes: usize,
     url: String,
     api_key_ine: String,
     api_key_civility: String,
@@ -68,6 +72,7 @@ impl MesriProvider {
     pub fn new(config: MesriConfig, insee: &InseeConfig) -> anyhow::Result<Self> {
         Ok(MesriProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            max_body_bytes: config.max_body_bytes,
             url: http::or_base(&config.url, &config.base_url, "etudiant"),
             api_key_ine: config.api_key_ine,
             api_key_civility: config.api_key_civility,
@@ -117,7 +122,7 @@ impl MesriProvider {
         if let Some(error) = http::soft_status_error(MESRI, response.status()) {
             return Err(error);
         }
-        let (status, body) = http::read(MESRI, response).await?;
+        let (status, body) = http::read(MESRI, response, self.max_body_bytes).await?;
         mapping::answer(status, &body)
     }
 }

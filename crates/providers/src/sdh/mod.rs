@@ -35,6 +35,8 @@ pub struct SdhConfig {
     pub client_id: String,
     pub client_secret: String,
     pub timeout_secs: u64,
+    /// Cap on one upstream body (`http::DEFAULT_MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
     pub tls: TlsSettings,
 }
 
@@ -53,6 +55,7 @@ impl SdhConfig {
             client_id: simulator::CLIENT_ID.into(),
             client_secret: simulator::CLIENT_SECRET.into(),
             timeout_secs: 10,
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
             tls: TlsSettings::default(),
         }
     }
@@ -60,6 +63,7 @@ impl SdhConfig {
 
 pub struct SdhProvider {
     client: reqwest::Client,
+    max_body_bytes: usize,
     token: TokenCache,
     endpoint_url: String,
 }
@@ -70,6 +74,7 @@ impl SdhProvider {
         let endpoint_url = http::or_base(&config.endpoint_url, &config.base_url, "statut_sportif");
         Ok(SdhProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            max_body_bytes: config.max_body_bytes,
             token: TokenCache::new(TokenRequest::new(
                 token_url,
                 config.client_id,
@@ -83,7 +88,12 @@ impl SdhProvider {
     async fn call_upstream(&self, identifiant: &str) -> Result<(StatusCode, Vec<u8>), ApiError> {
         // The identifier is digits only (checked by `parse_identifiant`): safe in a path.
         let request = self.client.get(format!("{}/{identifiant}", self.endpoint_url));
-        http::read(SDH, self.token.send(&self.client, SDH, request).await?).await
+        http::read(
+            SDH,
+            self.token.send(&self.client, SDH, request).await?,
+            self.max_body_bytes,
+        )
+        .await
     }
 }
 
