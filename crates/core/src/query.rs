@@ -21,6 +21,12 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
+    /// First value of `key` as sent, blank or not: for the few parameters where an
+    /// empty value is an error rather than an absence (`profondeur`, `limit`).
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
     /// Every non-blank value of `key` (for array parameters such as `prenoms[]`).
     pub fn all(&self, key: &str) -> Vec<&str> {
         self.0
