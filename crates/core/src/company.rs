@@ -418,3 +418,416 @@ macro_rules! display_as_str {
 }
 
 display_as_str!(Siren, Rna, SiretOrRna, SirenOrRna, SirenOrSiretOrRna);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn code<T: fmt::Debug>(result: Result<T, ApiError>) -> String {
+        result.expect_err("should be refused").code
+    }
+
+    fn parameter<T: fmt::Debug>(result: Result<T, ApiError>) -> Option<String> {
+        let error = result.expect_err("should be refused");
+        error
+            .source
+            .map(|source| source["parameter"].as_str().unwrap_or_default().to_string())
+    }
+
+    fn day(year: i32, month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(year, month, day).unwrap()
+    }
+
+    /// The check digit computed from the definition (double every second digit from
+    /// the right of the full number), independently of the code under test.
+    fn with_check_digit(body: &str) -> String {
+        let sum: u32 = body
+            .bytes()
+            .rev()
+            .enumerate()
+            .map(|(i, b)| {
+                let d = u32::from(b - b'0');
+                let weighted = if i % 2 == 0 { d * 2 } else { d };
+                weighted / 10 + weighted % 10
+            })
+            .sum();
+        format!("{body}{}", (10 - sum % 10) % 10)
+    }
+
+    #[test]
+    fn check_digit_helper_matches_known_numbers() {
+        assert_eq!(with_check_digit("13002526"), "130025265");
+        assert_eq!(with_check_digit("1300252650001"), "13002526500013");
+    }
+
+    #[test]
+    fn siren_examples() {
+        assert_eq!(Siren::parse("130025265").unwrap().as_str(), "130025265");
+        assert_eq!(Siren::parse("356000000").unwrap().to_string(), "356000000");
+        // Cases of the official sandbox the real gateway refuses (contract §12).
+        for raw in [
+            "000000001",
+            "844451564",
+            "13002526",
+            "1300252650",
+            "13002526a",
+            " 130025265",
+            "",
+            "١٣٠٠٢٥٢٦٥",
+        ] {
+            assert_eq!(code(Siren::parse(raw)), "00301", "{raw:?}");
+        }
+        assert_eq!(parameter(Siren::parse("000000001")).as_deref(), Some("siren"));
+    }
+
+    #[test]
+    fn siret_in_a_path_examples() {
+        assert_eq!(Siret::parse_path("13002526500013").unwrap().as_str(), "13002526500013");
+        for la_poste in ["35600000000048", "35600000012345"] {
+            assert!(Siret::parse_path(la_poste).is_ok(), "{la_poste}");
+        }
+        for raw in ["13002526500001", "55203253400001", "130025265", "1300252650001x"] {
+            assert_eq!(code(Siret::parse_path(raw)), "00302", "{raw:?}");
+        }
+        assert_eq!(parameter(Siret::parse_path("55203253400001")).as_deref(), Some("siret"));
+    }
+
+    #[test]
+    fn rna_forms() {
+        for valid in ["W751234567", "W7A1234567", "W000000000", "0751001234"] {
+            assert_eq!(Rna::parse(valid).map(|r| r.to_string()).as_deref(), Some(valid));
+        }
+        for invalid in [
+            "WA51234567",
+            "w751234567",
+            "W7a1234567",
+            "W75123456",
+            "W7512345678",
+            "0751011234",
+            "1751001234",
+            "075100123",
+            "",
+        ] {
+            assert!(Rna::parse(invalid).is_none(), "{invalid:?}");
+        }
+    }
+
+    #[test]
+    fn siret_or_rna() {
+        let siret = SiretOrRna::parse("13002526500013").unwrap();
+        assert!(matches!(siret, SiretOrRna::Siret(_)));
+        assert!(matches!(SiretOrRna::parse("W751234567").unwrap(), SiretOrRna::Rna(_)));
+        for raw in ["130025265", "13002526500001", "W75123456"] {
+            assert_eq!(code(SiretOrRna::parse(raw)), "00303", "{raw:?}");
+        }
+        assert_eq!(parameter(SiretOrRna::parse("x")).as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn siren_or_rna() {
+        assert!(matches!(SirenOrRna::parse("130025265").unwrap(), SirenOrRna::Siren(_)));
+        assert!(matches!(SirenOrRna::parse("0751001234").unwrap(), SirenOrRna::Rna(_)));
+        for raw in ["13002526500013", "844451564", "W75123456"] {
+            assert_eq!(code(SirenOrRna::parse(raw)), "00333", "{raw:?}");
+        }
+        assert_eq!(parameter(SirenOrRna::parse("x")).as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn siren_or_siret_or_rna() {
+        use SirenOrSiretOrRna as Id;
+        assert!(matches!(Id::parse("130025265").unwrap(), Id::Siren(_)));
+        assert!(matches!(Id::parse("13002526500013").unwrap(), Id::Siret(_)));
+        assert!(matches!(Id::parse("35600000012345").unwrap(), Id::Siret(_)));
+        assert!(matches!(Id::parse("W751234567").unwrap(), Id::Rna(_)));
+        for raw in ["000000001", "13002526500001", "W7512345678"] {
+            assert_eq!(code(Id::parse(raw)), "00330", "{raw:?}");
+        }
+        assert_eq!(parameter(Id::parse("x")).as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn siret_or_eori() {
+        use SiretOrEori as Id;
+        assert!(matches!(Id::parse("13002526500013").unwrap(), Id::Siret(_)));
+        assert!(matches!(Id::parse("FR13002526500013").unwrap(), Id::FrenchEori(_)));
+        assert!(matches!(Id::parse("FR35600000012345").unwrap(), Id::FrenchEori(_)));
+        assert_eq!(Id::parse("FR13002526500013").unwrap().to_string(), "FR13002526500013");
+        for foreign in ["DE123456789012345", "ESA12345678", "XX"] {
+            assert_eq!(Id::parse(foreign).unwrap(), Id::ForeignEori(foreign.to_string()));
+        }
+        for raw in [
+            "FR13002526500001",
+            "FR",
+            "FR130025265",
+            "fr13002526500013",
+            "De123",
+            "D",
+            "",
+            "13002526500001",
+            "ÉS123",
+        ] {
+            assert_eq!(code(Id::parse(raw)), "00304", "{raw:?}");
+        }
+        assert_eq!(parameter(Id::parse("x")).as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn dgfip_year() {
+        let today = day(2025, 6, 15);
+        assert_eq!(Year::parse_dgfip("2024", today).unwrap().number(), 2024);
+        assert_eq!(Year::parse_dgfip("2006", today).unwrap().to_string(), "2006");
+        for out in ["2025", "2005", "0000", "9999"] {
+            assert_eq!(code(Year::parse_dgfip(out, today)), "00315", "{out}");
+        }
+        for malformed in ["24", "20245", "2024 ", "+202", "２０２４", "", "abcd"] {
+            assert_eq!(code(Year::parse_dgfip(malformed, today)), "00307", "{malformed:?}");
+        }
+        assert!(Year::parse_dgfip("2024", day(2025, 1, 1)).is_ok());
+        assert_eq!(code(Year::parse_dgfip("2024", day(2024, 12, 31))), "00315");
+        assert_eq!(parameter(Year::parse_dgfip("24", today)), None);
+    }
+
+    #[test]
+    fn gip_mds_year() {
+        let today = day(2025, 6, 15);
+        for valid in ["1900", "2000", "2025"] {
+            assert!(Year::parse_gip_mds(valid, today).is_ok(), "{valid}");
+        }
+        for invalid in ["1899", "2026", "0000", "25", "2025-"] {
+            assert_eq!(code(Year::parse_gip_mds(invalid, today)), "00307", "{invalid:?}");
+        }
+    }
+
+    #[test]
+    fn month() {
+        assert_eq!(Month::parse("01").unwrap().number(), 1);
+        assert_eq!(Month::parse("12").unwrap().to_string(), "12");
+        for invalid in ["1", "00", "13", "001", "+1", " 1", "1 ", "", "ab"] {
+            assert_eq!(code(Month::parse(invalid)), "00305", "{invalid:?}");
+        }
+        assert_eq!(parameter(Month::parse("13")).as_deref(), Some("month"));
+    }
+
+    #[test]
+    fn profondeur() {
+        assert_eq!(Profondeur::parse(None).unwrap(), None);
+        for (raw, months) in [("0", 0), ("13", 13), ("05", 5), (" 5 ", 5), ("+5", 5), ("-0", 0)] {
+            assert_eq!(
+                Profondeur::parse(Some(raw)).unwrap().map(Profondeur::months),
+                Some(months),
+                "{raw:?}"
+            );
+        }
+        for invalid in ["", " ", "14", "-1", "5.0", "abc", "1_0", "99999999999999999999999"] {
+            assert_eq!(code(Profondeur::parse(Some(invalid))), "00390", "{invalid:?}");
+        }
+    }
+
+    #[test]
+    fn nature_effectif() {
+        assert_eq!(NatureEffectif::parse(None), NatureEffectif::Moyen);
+        for nature in ["moyen", "boeth", "ecap", "assujettissement_oeth"] {
+            assert_eq!(NatureEffectif::parse(Some(nature)).as_str(), nature);
+        }
+        for other in ["", "BOETH", "anything"] {
+            assert_eq!(NatureEffectif::parse(Some(other)), NatureEffectif::Moyen, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn ademe_limit() {
+        assert_eq!(Limit::parse(None).unwrap().value(), 1000);
+        assert_eq!(Limit::parse(Some("1")).unwrap().value(), 1);
+        assert_eq!(Limit::parse(Some("1000")).unwrap().value(), 1000);
+        for invalid in ["", "0", "1001", "+5", " 5", "12abc", "99999999"] {
+            assert_eq!(code(Limit::parse(Some(invalid))), "00313", "{invalid:?}");
+        }
+        assert_eq!(parameter(Limit::parse(Some("0"))).as_deref(), Some("limit"));
+    }
+
+    fn traceability(pairs: &[(&str, &str)]) -> Result<Traceability, Vec<String>> {
+        Traceability::parse(&Query::from_pairs(pairs)).map_err(|errors| errors.into_iter().map(|e| e.code).collect())
+    }
+
+    #[test]
+    fn traceability_reports_every_missing_one_in_order() {
+        assert_eq!(traceability(&[]).unwrap_err(), ["00201", "00203", "00202"]);
+        let blank = traceability(&[("object", "  "), ("context", ""), ("recipient", "\t")]);
+        assert_eq!(blank.unwrap_err(), ["00201", "00203", "00202"]);
+        let only_object = traceability(&[("context", "aides"), ("recipient", "13002526500013")]);
+        assert_eq!(only_object.unwrap_err(), ["00202"]);
+    }
+
+    #[test]
+    fn traceability_checks_the_recipient_once_all_are_there() {
+        let all = [
+            ("context", "marchés publics"),
+            ("recipient", "13002526500014"),
+            ("object", "DOSSIER-1"),
+        ];
+        assert_eq!(traceability(&all).unwrap_err(), ["00210"]);
+        let without_context = traceability(&all[1..]);
+        assert_eq!(without_context.unwrap_err(), ["00201"]);
+        let ok = traceability(&[("context", "aides"), ("recipient", "35600000012345"), ("object", "x")]).unwrap();
+        assert_eq!(
+            (ok.context.as_str(), ok.recipient.as_str(), ok.object.as_str()),
+            ("aides", "35600000012345", "x")
+        );
+        let errors = Traceability::parse(&Query::from_pairs(&[])).unwrap_err();
+        let parameters: Vec<_> = errors
+            .iter()
+            .map(|e| e.source.as_ref().unwrap()["parameter"].clone())
+            .collect();
+        assert_eq!(parameters, ["context", "recipient", "object"]);
+        assert!(errors.iter().all(|e| e.status() == 422));
+    }
+
+    fn parse_all(raw: &str, today: NaiveDate) {
+        let _ = Siren::parse(raw);
+        let _ = Siret::parse_path(raw);
+        let _ = Rna::parse(raw);
+        let _ = SiretOrRna::parse(raw);
+        let _ = SirenOrRna::parse(raw);
+        let _ = SirenOrSiretOrRna::parse(raw);
+        let _ = SiretOrEori::parse(raw);
+        let _ = Year::parse_dgfip(raw, today);
+        let _ = Year::parse_gip_mds(raw, today);
+        let _ = Month::parse(raw);
+        let _ = Profondeur::parse(Some(raw));
+        let _ = NatureEffectif::parse(Some(raw));
+        let _ = Limit::parse(Some(raw));
+        let _ = Traceability::parse(&Query::from_pairs(&[
+            ("context", raw),
+            ("recipient", raw),
+            ("object", raw),
+        ]));
+    }
+
+    fn valid_siret() -> impl Strategy<Value = String> {
+        "[0-9]{13}".prop_map(|body| with_check_digit(&body))
+    }
+
+    proptest! {
+        #[test]
+        fn no_parser_panics(raw in "\\PC*", long in "[0-9A-Z]{0,20}") {
+            parse_all(&raw, day(2025, 6, 15));
+            parse_all(&long, day(2025, 6, 15));
+        }
+
+        #[test]
+        fn generated_sirens_parse_and_round_trip(body in "[0-9]{8}") {
+            let siren = with_check_digit(&body);
+            prop_assert_eq!(Siren::parse(&siren).unwrap().to_string(), siren.clone());
+            prop_assert_eq!(SirenOrRna::parse(&siren).unwrap(), SirenOrRna::Siren(Siren(siren.clone())));
+            prop_assert_eq!(SirenOrSiretOrRna::parse(&siren).unwrap().to_string(), siren.clone());
+        }
+
+        #[test]
+        fn one_changed_digit_breaks_a_siren(body in "[0-9]{8}", pos in 0usize..9, delta in 1u8..10) {
+            let mut changed = with_check_digit(&body).into_bytes();
+            changed[pos] = b'0' + (changed[pos] - b'0' + delta) % 10;
+            let changed = String::from_utf8(changed).unwrap();
+            prop_assert_eq!(code(Siren::parse(&changed)), "00301");
+            prop_assert_eq!(code(SirenOrRna::parse(&changed)), "00333");
+        }
+
+        #[test]
+        fn generated_sirets_parse_and_round_trip(siret in valid_siret()) {
+            prop_assert_eq!(Siret::parse_path(&siret).unwrap().to_string(), siret.clone());
+            prop_assert_eq!(SiretOrRna::parse(&siret).unwrap().to_string(), siret.clone());
+            prop_assert!(matches!(SirenOrSiretOrRna::parse(&siret), Ok(SirenOrSiretOrRna::Siret(_))));
+            prop_assert!(matches!(SiretOrEori::parse(&siret), Ok(SiretOrEori::Siret(_))));
+            let eori = format!("FR{siret}");
+            let parsed = SiretOrEori::parse(&eori).unwrap();
+            prop_assert!(matches!(parsed, SiretOrEori::FrenchEori(_)));
+            prop_assert_eq!(parsed.to_string(), eori);
+        }
+
+        #[test]
+        fn one_changed_digit_breaks_a_siret(siret in valid_siret(), pos in 0usize..14, delta in 1u8..10) {
+            let mut changed = siret.into_bytes();
+            changed[pos] = b'0' + (changed[pos] - b'0' + delta) % 10;
+            let changed = String::from_utf8(changed).unwrap();
+            prop_assume!(!changed.starts_with("356000000"));
+            prop_assert_eq!(code(Siret::parse_path(&changed)), "00302");
+            prop_assert_eq!(code(SiretOrEori::parse(&format!("FR{changed}"))), "00304");
+        }
+
+        #[test]
+        fn rna_forms_parse_through_every_union(current in "W[0-9][0-9A-Z][0-9]{7}", old in "0[0-9]{3}00[0-9]{4}") {
+            for rna in [current, old] {
+                prop_assert_eq!(Rna::parse(&rna).unwrap().to_string(), rna.clone());
+                prop_assert!(matches!(SiretOrRna::parse(&rna), Ok(SiretOrRna::Rna(_))));
+                prop_assert!(matches!(SirenOrRna::parse(&rna), Ok(SirenOrRna::Rna(_))));
+                prop_assert_eq!(SirenOrSiretOrRna::parse(&rna).unwrap().to_string(), rna.clone());
+            }
+        }
+
+        #[test]
+        fn rna_has_ten_characters(raw in "\\PC*") {
+            prop_assume!(raw.chars().count() != 10);
+            prop_assert!(Rna::parse(&raw).is_none());
+        }
+
+        #[test]
+        fn foreign_eori_is_kept_whole(country in "[A-Z]{2}", rest in "\\PC*") {
+            prop_assume!(country != "FR");
+            let eori = format!("{country}{rest}");
+            let parsed = SiretOrEori::parse(&eori).unwrap();
+            prop_assert_eq!(parsed.to_string(), eori);
+        }
+
+        #[test]
+        fn fr_needs_a_siret(rest in "\\PC*") {
+            prop_assume!(Siret::parse(&rest).is_none());
+            prop_assert_eq!(code(SiretOrEori::parse(&format!("FR{rest}"))), "00304");
+        }
+
+        #[test]
+        fn year_bounds_follow_today(year in 2007i32..2100, ordinal in 1u32..366) {
+            let today = NaiveDate::from_yo_opt(year, ordinal).unwrap();
+            let text = |y: i32| format!("{y:04}");
+            prop_assert!(Year::parse_dgfip(&text(year - 1), today).is_ok());
+            prop_assert!(Year::parse_dgfip("2006", today).is_ok());
+            prop_assert_eq!(code(Year::parse_dgfip(&text(year), today)), "00315");
+            prop_assert_eq!(code(Year::parse_dgfip("2005", today)), "00315");
+            prop_assert!(Year::parse_gip_mds(&text(year), today).is_ok());
+            prop_assert!(Year::parse_gip_mds("1900", today).is_ok());
+            prop_assert_eq!(code(Year::parse_gip_mds(&text(year + 1), today)), "00307");
+            prop_assert_eq!(code(Year::parse_gip_mds("1899", today)), "00307");
+        }
+
+        #[test]
+        fn month_is_01_to_12(n in 0u32..200) {
+            prop_assert_eq!(Month::parse(&format!("{n:02}")).is_ok(), (1..=12).contains(&n));
+        }
+
+        #[test]
+        fn profondeur_is_0_to_13(n in -50i64..5000) {
+            let parsed = Profondeur::parse(Some(&n.to_string()));
+            prop_assert_eq!(parsed.is_ok(), (0..=13).contains(&n));
+        }
+
+        #[test]
+        fn limit_is_1_to_1000(n in 0u32..100_000) {
+            prop_assert_eq!(Limit::parse(Some(&n.to_string())).is_ok(), (1..=1000).contains(&n));
+        }
+
+        #[test]
+        fn traceability_reports_exactly_the_blank_ones(present in proptest::array::uniform3(any::<bool>()), blank in "[ \t]{0,3}") {
+            let values = ["aides", "13002526500013", "DOSSIER-42"];
+            let names = ["context", "recipient", "object"];
+            let pairs: Vec<(&str, &str)> = names.iter().zip(values).zip(present)
+                .map(|((name, value), here)| (*name, if here { value } else { blank.as_str() }))
+                .collect();
+            let expected: Vec<&str> = ["00201", "00203", "00202"].into_iter().zip(present)
+                .filter(|(_, here)| !here).map(|(code, _)| code).collect();
+            match traceability(&pairs) {
+                Ok(_) => prop_assert!(expected.is_empty()),
+                Err(codes) => prop_assert_eq!(codes, expected),
+            }
+        }
+    }
+}
