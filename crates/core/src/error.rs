@@ -635,6 +635,41 @@ mod tests {
     }
 
     #[test]
+    fn entreprise_codes_carry_contract_status_and_source() {
+        let expected = [
+            (codes::TOKEN_NOT_FOUND, 401, Some("token")),
+            (codes::CONTEXT_MISSING, 422, Some("context")),
+            (codes::OBJECT_MISSING, 422, Some("object")),
+            (codes::RECIPIENT_MISSING, 422, Some("recipient")),
+            (codes::SIRET_OR_EORI_INVALID, 422, Some("id")),
+            (codes::YEAR_MALFORMED, 422, None),
+            (codes::PROFONDEUR_INVALID, 422, None),
+            (codes::DOWNLOAD_LINK_INVALID, 422, Some("uuid")),
+            (codes::DOWNLOAD_LINK_EXPIRED, 410, None),
+            (codes::NETWORK_ERROR, 502, None),
+            (codes::STORAGE_UNREACHABLE, 502, None),
+            (codes::FILE_TIMEOUT, 502, None),
+            (codes::FILE_TEMPORARY, 502, None),
+        ];
+        for (code, status, parameter) in expected {
+            let e = ApiError::gateway(code);
+            let source = e.source.as_ref().map(|s| s["parameter"].as_str().unwrap_or_default());
+            assert_eq!((e.status(), source), (status, parameter), "{}", code.code);
+            assert!(codes::ALL.contains(&code), "{} is in the catalogue", code.code);
+        }
+    }
+
+    #[test]
+    fn gone_answers_410_after_earlier_kinds() {
+        let errors = vec![
+            ApiError::gateway(codes::DOWNLOAD_LINK_EXPIRED),
+            ApiError::gateway(codes::TOKEN_NOT_FOUND),
+        ];
+        assert_eq!(status_of(&errors), 401);
+        assert_eq!(status_of(&[ApiError::gateway(codes::DOWNLOAD_LINK_EXPIRED)]), 410);
+    }
+
+    #[test]
     fn provider_codes_use_prefix() {
         let cnav = ProviderInfo {
             name: "CNAV",

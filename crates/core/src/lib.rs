@@ -1,5 +1,8 @@
 //! Domain vocabulary of Passerelle. Nothing here does I/O.
 
+// `ApiError` is only built on failure paths, where its size costs nothing worth boxing.
+#![allow(clippy::result_large_err)]
+
 pub mod company;
 pub mod error;
 pub mod identity;

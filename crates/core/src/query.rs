@@ -40,3 +40,18 @@ impl Query {
         &self.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_keeps_blank_values_that_get_skips() {
+        let query = Query::from_pairs(&[("profondeur", ""), ("profondeur", "3"), ("limit", " ")]);
+        assert_eq!(query.raw("profondeur"), Some(""));
+        assert_eq!(query.get("profondeur"), Some("3"));
+        assert_eq!(query.raw("limit"), Some(" "));
+        assert_eq!(query.get("limit"), None);
+        assert_eq!(query.raw("object"), None);
+    }
+}
