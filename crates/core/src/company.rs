@@ -800,18 +800,18 @@ mod tests {
         }
 
         #[test]
-        fn month_is_01_to_12(n in 0u32..200) {
+        fn month_is_01_to_12(n in prop_oneof![0u32..15, 0u32..200]) {
             prop_assert_eq!(Month::parse(&format!("{n:02}")).is_ok(), (1..=12).contains(&n));
         }
 
         #[test]
-        fn profondeur_is_0_to_13(n in -50i64..5000) {
+        fn profondeur_is_0_to_13(n in prop_oneof![-3i64..17, -50i64..5000]) {
             let parsed = Profondeur::parse(Some(&n.to_string()));
             prop_assert_eq!(parsed.is_ok(), (0..=13).contains(&n));
         }
 
         #[test]
-        fn limit_is_1_to_1000(n in 0u32..100_000) {
+        fn limit_is_1_to_1000(n in prop_oneof![0u32..3, 998u32..1003, 0u32..100_000]) {
             prop_assert_eq!(Limit::parse(Some(&n.to_string())).is_ok(), (1..=1000).contains(&n));
         }
 
