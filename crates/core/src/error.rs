@@ -14,6 +14,8 @@ pub enum ErrorKind {
     Unauthorized,
     Forbidden,
     NotFound,
+    /// A link that worked once and has expired (API Entreprise's INPI downloads).
+    Gone,
     Conflict,
     TooManyRequests,
     ProviderError,
@@ -31,6 +33,7 @@ impl ErrorKind {
             ErrorKind::Unauthorized => 401,
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
+            ErrorKind::Gone => 410,
             ErrorKind::Conflict => 409,
             ErrorKind::TooManyRequests => 429,
             ErrorKind::ProviderError => 502,
@@ -76,6 +79,28 @@ macro_rules! param {
             title: UNPROCESSABLE,
             detail: $detail,
             source: Some(("parameter", $param)),
+        }
+    };
+    // Some catalogue entries name no parameter (`00307`, `00390`).
+    ($code:literal, $detail:literal) => {
+        $crate::error::Code {
+            code: $code,
+            kind: ErrorKind::WrongParameter,
+            title: UNPROCESSABLE,
+            detail: $detail,
+            source: None,
+        }
+    };
+}
+
+macro_rules! failure {
+    ($code:literal, $kind:ident, $title:literal, $detail:literal) => {
+        $crate::error::Code {
+            code: $code,
+            kind: ErrorKind::$kind,
+            title: $title,
+            detail: $detail,
+            source: None,
         }
     };
 }
@@ -266,6 +291,103 @@ pub mod codes {
         "codeCogInseeDepartementNaissance"
     );
 
+    // API Entreprise (its contract's §3 to §5; titles and details from its error
+    // catalogue, reworded where that one names API Entreprise or is wrong).
+    pub const TOKEN_NOT_FOUND: Code = Code {
+        code: "00106",
+        kind: ErrorKind::Unauthorized,
+        title: "Jeton non trouvé",
+        detail: "Votre jeton n'a pas été trouvé. Il s'agit probablement d'un jeton sans habilitation ; demandez un accès à l'opérateur de la passerelle.",
+        source: Some(("parameter", "token")),
+    };
+    pub const CONTEXT_MISSING: Code = param!("00201", "Le paramètre context est obligatoire", "context");
+    pub const OBJECT_MISSING: Code = param!("00202", "Le paramètre object est obligatoire", "object");
+    pub const RECIPIENT_MISSING: Code = param!("00203", "Le paramètre recipient est obligatoire", "recipient");
+    pub const SIREN_INVALID: Code = param!("00301", "Le numéro de siren n'est pas correctement formaté", "siren");
+    pub const SIRET_INVALID: Code = param!("00302", "Le numéro de siret n'est pas correctement formaté", "siret");
+    pub const SIRET_OR_RNA_INVALID: Code = param!(
+        "00303",
+        "Le numéro de siret ou le numéro d'association indiqué n'est pas correctement formaté",
+        "id"
+    );
+    pub const SIRET_OR_EORI_INVALID: Code = param!(
+        "00304",
+        "Le numéro de siret ou le numéro EORI n'est pas correctement formaté",
+        "id"
+    );
+    pub const MONTH_INVALID: Code = param!("00305", "Le format du mois n'est pas valide", "month");
+    pub const YEAR_MALFORMED: Code = param!("00307", "L'année n'est pas correctement formatée");
+    pub const LIMIT_INVALID: Code = param!("00313", "Le paramètre limit n'est pas correctement formaté", "limit");
+    pub const DOWNLOAD_LINK_INVALID: Code = param!("00314", "Le paramètre uuid n'est pas correctement formaté", "uuid");
+    pub const YEAR_OUT_OF_RANGE: Code = param!(
+        "00315",
+        "L'année n'est pas valide : elle doit être comprise entre 2006 et l'année précédente"
+    );
+    pub const SIREN_OR_SIRET_OR_RNA_INVALID: Code = param!(
+        "00330",
+        "Le numéro de siren ou le numéro de siret ou le numéro d'association indiqué n'est pas correctement formaté",
+        "id"
+    );
+    pub const SIREN_OR_RNA_INVALID: Code = param!(
+        "00333",
+        "Le numéro de siren ou le numéro d'association indiqué n'est pas correctement formaté",
+        "id"
+    );
+    // The catalogue says "entre 1 et 13", but 0 is accepted.
+    pub const PROFONDEUR_INVALID: Code = param!(
+        "00390",
+        "La valeur de la profondeur n'est pas valide : celle-ci doit être un entier compris entre 0 et 13"
+    );
+    pub const DOWNLOAD_LINK_EXPIRED: Code =
+        failure!("00403", Gone, "Lien expiré", "Le lien de téléchargement est expiré.");
+    pub const NETWORK_ERROR: Code = failure!("00501", ProviderError, "Erreur réseau", "Problème de connexion au serveur distant. L'erreur peut venir du fournisseur de données ou de la passerelle ; elle est souvent temporaire.");
+    pub const STORAGE_UNREACHABLE: Code = failure!("00502", ProviderError, "Erreur réseau du service d'hébergement de données", "Problème de connexion au serveur d'hébergement de données. L'erreur peut venir soit du fournisseur, soit de la passerelle.");
+    /// `/proxy/files`: the remote file host answered 403 (and so on to `00606`: 429,
+    /// 500, 502, 503, 504); the caller adds `meta.provider`.
+    pub const FILE_FORBIDDEN: Code = failure!(
+        "00601",
+        ProviderError,
+        "Accès au fichier refusé",
+        "L'accès au fichier distant a été refusé par le fournisseur."
+    );
+    pub const FILE_TOO_MANY_REQUESTS: Code = failure!(
+        "00602",
+        ProviderError,
+        "Trop de requêtes",
+        "Le fournisseur du fichier a rejeté la requête car le quota est dépassé. Veuillez réessayer ultérieurement."
+    );
+    pub const FILE_PROVIDER_ERROR: Code = failure!(
+        "00603",
+        ProviderError,
+        "Erreur interne du fournisseur de fichier",
+        "Le fournisseur du fichier a rencontré une erreur interne."
+    );
+    pub const FILE_BAD_GATEWAY: Code = failure!(
+        "00604",
+        ProviderError,
+        "Passerelle invalide",
+        "Une erreur de passerelle s'est produite lors de la récupération du fichier."
+    );
+    pub const FILE_UNAVAILABLE: Code = failure!(
+        "00605",
+        ProviderError,
+        "Service de fichier indisponible",
+        "Le service de fichier est temporairement indisponible. Veuillez réessayer ultérieurement."
+    );
+    pub const FILE_TIMEOUT: Code = failure!(
+        "00606",
+        ProviderError,
+        "Délai de récupération dépassé",
+        "Le fournisseur du fichier n'a pas répondu dans le délai imparti."
+    );
+    /// `/proxy/files`: the remote file host answered 405, a temporary error.
+    pub const FILE_TEMPORARY: Code = failure!(
+        "00011",
+        ProviderError,
+        "Erreur temporaire du fournisseur de données",
+        "Merci de réessayer dans quelques instants"
+    );
+
     /// Every code of the catalogue (for documentation and tests).
     pub const ALL: &[Code] = &[
         DUPLICATE_IN_FLIGHT,
@@ -312,6 +434,32 @@ pub mod codes {
         BIRTH_COMMUNE_MISSING,
         SEXE_MISSING,
         BIRTH_DEPARTEMENT_INVALID,
+        TOKEN_NOT_FOUND,
+        CONTEXT_MISSING,
+        OBJECT_MISSING,
+        RECIPIENT_MISSING,
+        SIREN_INVALID,
+        SIRET_INVALID,
+        SIRET_OR_RNA_INVALID,
+        SIRET_OR_EORI_INVALID,
+        MONTH_INVALID,
+        YEAR_MALFORMED,
+        LIMIT_INVALID,
+        DOWNLOAD_LINK_INVALID,
+        YEAR_OUT_OF_RANGE,
+        SIREN_OR_SIRET_OR_RNA_INVALID,
+        SIREN_OR_RNA_INVALID,
+        PROFONDEUR_INVALID,
+        DOWNLOAD_LINK_EXPIRED,
+        NETWORK_ERROR,
+        STORAGE_UNREACHABLE,
+        FILE_FORBIDDEN,
+        FILE_TOO_MANY_REQUESTS,
+        FILE_PROVIDER_ERROR,
+        FILE_BAD_GATEWAY,
+        FILE_UNAVAILABLE,
+        FILE_TIMEOUT,
+        FILE_TEMPORARY,
     ];
 }
 
@@ -454,6 +602,7 @@ pub fn status_of(errors: &[ApiError]) -> u16 {
         ErrorKind::Unauthorized,
         ErrorKind::Forbidden,
         ErrorKind::NotFound,
+        ErrorKind::Gone,
         ErrorKind::Conflict,
         ErrorKind::Internal,
         ErrorKind::TooManyRequests,
@@ -483,6 +632,41 @@ mod tests {
         seen.sort_unstable();
         seen.dedup();
         assert_eq!(seen.len(), codes::ALL.len());
+    }
+
+    #[test]
+    fn entreprise_codes_carry_contract_status_and_source() {
+        let expected = [
+            (codes::TOKEN_NOT_FOUND, 401, Some("token")),
+            (codes::CONTEXT_MISSING, 422, Some("context")),
+            (codes::OBJECT_MISSING, 422, Some("object")),
+            (codes::RECIPIENT_MISSING, 422, Some("recipient")),
+            (codes::SIRET_OR_EORI_INVALID, 422, Some("id")),
+            (codes::YEAR_MALFORMED, 422, None),
+            (codes::PROFONDEUR_INVALID, 422, None),
+            (codes::DOWNLOAD_LINK_INVALID, 422, Some("uuid")),
+            (codes::DOWNLOAD_LINK_EXPIRED, 410, None),
+            (codes::NETWORK_ERROR, 502, None),
+            (codes::STORAGE_UNREACHABLE, 502, None),
+            (codes::FILE_TIMEOUT, 502, None),
+            (codes::FILE_TEMPORARY, 502, None),
+        ];
+        for (code, status, parameter) in expected {
+            let e = ApiError::gateway(code);
+            let source = e.source.as_ref().map(|s| s["parameter"].as_str().unwrap_or_default());
+            assert_eq!((e.status(), source), (status, parameter), "{}", code.code);
+            assert!(codes::ALL.contains(&code), "{} is in the catalogue", code.code);
+        }
+    }
+
+    #[test]
+    fn gone_answers_410_after_earlier_kinds() {
+        let errors = vec![
+            ApiError::gateway(codes::DOWNLOAD_LINK_EXPIRED),
+            ApiError::gateway(codes::TOKEN_NOT_FOUND),
+        ];
+        assert_eq!(status_of(&errors), 401);
+        assert_eq!(status_of(&[ApiError::gateway(codes::DOWNLOAD_LINK_EXPIRED)]), 410);
     }
 
     #[test]

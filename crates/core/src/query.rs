@@ -21,6 +21,12 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
+    /// First value of `key` as sent, blank or not: for the few parameters where an
+    /// empty value is an error rather than an absence (`profondeur`, `limit`).
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
     /// Every non-blank value of `key` (for array parameters such as `prenoms[]`).
     pub fn all(&self, key: &str) -> Vec<&str> {
         self.0
@@ -32,5 +38,20 @@ impl Query {
 
     pub fn pairs(&self) -> &[(String, String)] {
         &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_keeps_blank_values_that_get_skips() {
+        let query = Query::from_pairs(&[("profondeur", ""), ("profondeur", "3"), ("limit", " ")]);
+        assert_eq!(query.raw("profondeur"), Some(""));
+        assert_eq!(query.get("profondeur"), Some("3"));
+        assert_eq!(query.raw("limit"), Some(" "));
+        assert_eq!(query.get("limit"), None);
+        assert_eq!(query.raw("object"), None);
     }
 }

@@ -33,7 +33,8 @@ impl fmt::Display for Siret {
     }
 }
 
-fn luhn_valid(digits: &str) -> bool {
+/// Luhn over ASCII digits (callers check the shape first).
+pub(crate) fn luhn_valid(digits: &str) -> bool {
     let sum: u32 = digits
         .bytes()
         .rev()
