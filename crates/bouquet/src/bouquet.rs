@@ -41,6 +41,8 @@ pub struct Bouquet {
     pub codes: &'static [Code],
     /// The OpenAPI document of exactly what the bouquet serves (YAML).
     pub openapi: String,
+    /// Whether `GET /privileges` lists the caller's scopes (API Entreprise's route).
+    pub privileges: bool,
 }
 
 /// Why no endpoint answers a path.

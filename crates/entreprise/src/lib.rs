@@ -120,6 +120,12 @@ fn throttle(endpoint: &Endpoint) -> Option<ThrottleGroup> {
     }
 }
 
+/// Every scope of the catalogue, sorted (what `--scopes all` grants).
+pub fn all_scopes() -> Vec<&'static str> {
+    let endpoints: Vec<&Endpoint> = OPERATIONS.iter().map(|o| &o.endpoint).collect();
+    passerelle_bouquet::scopes_of(&endpoints)
+}
+
 /// The endpoints whose provider `providers` holds.
 pub fn served(providers: &Registry) -> Vec<&'static Endpoint> {
     OPERATIONS
@@ -143,6 +149,7 @@ pub fn bouquet(providers: Registry) -> Bouquet {
         throttle,
         codes: codes::ALL,
         openapi,
+        privileges: true,
     }
 }
 

@@ -71,7 +71,10 @@ impl ServerConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct GatewayConfig {
+    /// API Particulier's base URL.
     pub listen: String,
+    /// API Entreprise's base URL.
+    pub entreprise_listen: String,
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; defaults to `<data_dir>/passerelle.db`.
     pub database_url: Option<String>,
@@ -96,6 +99,7 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         GatewayConfig {
             listen: "127.0.0.1:8080".into(),
+            entreprise_listen: "127.0.0.1:8081".into(),
             data_dir: PathBuf::from("./passerelle-data"),
             database_url: None,
             trust_forwarded_for: false,

@@ -38,5 +38,6 @@ pub fn bouquet(config: &ProvidersConfig) -> anyhow::Result<Bouquet> {
         throttle: no_group,
         codes: codes::ALL,
         openapi: openapi::document(),
+        privileges: false,
     })
 }

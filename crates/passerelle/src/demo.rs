@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use chrono::Utc;
+use passerelle_bouquet::Registry;
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_providers::ProvidersConfig;
 use passerelle_tokens::{TokenRequest, DEFAULT_DAYS};
@@ -20,9 +21,16 @@ const EXAMPLE_QUERY: &str = "recipient=13002526500013&nomNaissance=MARTIN&prenom
 /// citizen the DSS simulator knows.
 const FRANCE_CONNECT_TOKEN: &str = "cnaf_qfv2";
 
-pub async fn run(listen: &str, data_dir: PathBuf, simulators_listen: &str) -> anyhow::Result<()> {
+pub async fn run(
+    listen: &str,
+    entreprise_listen: &str,
+    data_dir: PathBuf,
+    simulators_listen: &str,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     let gateway = listener.local_addr()?;
+    let entreprise_listener = TcpListener::bind(entreprise_listen).await?;
+    let entreprise = entreprise_listener.local_addr()?;
     let jwks_url = format!("http://{gateway}/api/france_connect_jwks");
     let (simulators, _task) = start_simulators(simulators_listen, &jwks_url).await?;
     let config = GatewayConfig {
@@ -35,9 +43,11 @@ pub async fn run(listen: &str, data_dir: PathBuf, simulators_listen: &str) -> an
     prepare_data_dir(&url)?;
     let store = passerelle_journal::open(&url).await?;
     let state = AppState::new(config, store.clone()).await?;
-    let jwt = all_scopes_token(&state, "Démo Passerelle").await?;
+    let jwt = all_scopes_token(&state, passerelle_particulier::NAME, "Démo Passerelle").await?;
+    let entreprise_jwt = all_scopes_token(&state, passerelle_entreprise::NAME, "Démo Passerelle").await?;
     println!("Passerelle demo");
     println!("gateway: http://{gateway}");
+    println!("API Entreprise: http://{entreprise}");
     println!("simulators: http://{simulators}");
     println!("data folder: {}", data_dir.display());
     println!("token (every scope): {jwt}");
@@ -45,18 +55,23 @@ pub async fn run(listen: &str, data_dir: PathBuf, simulators_listen: &str) -> an
     println!("  curl -sg -H 'Authorization: Bearer {jwt}' 'http://{gateway}/v3/dss/quotient_familial/identite?{EXAMPLE_QUERY}'");
     println!("FranceConnect (the bearer is the citizen's FranceConnect access token):");
     println!("  curl -s -H 'Authorization: Bearer {FRANCE_CONNECT_TOKEN}' 'http://{gateway}/v3/dss/quotient_familial/france_connect?recipient={DEMO_SIRET}'");
-    let bouquet = passerelle_particulier::bouquet(&state.config.providers)?;
-    passerelle_gateway::serve(vec![(listener, bouquet)], state, shutdown_signal()).await?;
+    println!("API Entreprise token (every scope): {entreprise_jwt}");
+    println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/privileges'");
+    let listeners = vec![
+        (listener, passerelle_particulier::bouquet(&state.config.providers)?),
+        (entreprise_listener, passerelle_entreprise::bouquet(Registry::new())),
+    ];
+    passerelle_gateway::serve(listeners, state, shutdown_signal()).await?;
     Ok(())
 }
 
 /// A fresh token holding every scope, for the examples printed at start.
-pub async fn all_scopes_token(state: &AppState, name: &str) -> anyhow::Result<String> {
+pub async fn all_scopes_token(state: &AppState, bouquet: &str, name: &str) -> anyhow::Result<String> {
     let request = TokenRequest {
         name: name.into(),
         siret: DEMO_SIRET.into(),
-        bouquet: passerelle_store::PARTICULIER.into(),
-        scopes: parse_scopes("all")?,
+        bouquet: bouquet.into(),
+        scopes: parse_scopes(bouquet, "all")?,
         expires_in_days: DEFAULT_DAYS,
         rate_limit_per_minute: None,
         allowed_ips: Vec::new(),

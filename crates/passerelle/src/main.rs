@@ -38,9 +38,12 @@ enum Command {
     Serve {
         #[arg(long, env = "PASSERELLE_CONFIG")]
         config: Option<PathBuf>,
-        /// Listen address (overrides the configuration).
+        /// API Particulier's listen address (overrides the configuration).
         #[arg(long)]
         listen: Option<String>,
+        /// API Entreprise's listen address (overrides the configuration; default 127.0.0.1:8081).
+        #[arg(long)]
+        entreprise_listen: Option<String>,
         /// Redis shared by the replicas (`redis://host:port`; overrides the configuration).
         #[arg(long, env = "PASSERELLE_REDIS_URL")]
         redis_url: Option<String>,
@@ -56,7 +59,7 @@ enum Command {
     },
     /// The provider simulators alone.
     Simulate {
-        #[arg(long, default_value = "127.0.0.1:8081")]
+        #[arg(long, default_value = "127.0.0.1:8090")]
         listen: String,
         /// The gateway's JWKS, whose key the FranceConnect simulator encrypts to.
         #[arg(long, default_value = passerelle_providers::france_connect::simulator::DEFAULT_GATEWAY_JWKS_URL)]
@@ -64,8 +67,12 @@ enum Command {
     },
     /// Simulators and gateway in one process, with a demo token and a working example.
     Demo {
+        /// API Particulier's listen address.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// API Entreprise's listen address.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        entreprise_listen: String,
         #[arg(long, default_value = "./passerelle-data")]
         data_dir: PathBuf,
         /// Where the simulators listen (port 0: any free port).
@@ -115,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve {
             config,
             listen,
+            entreprise_listen,
             redis_url,
             metrics_listen,
             store,
@@ -122,6 +130,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let overrides = run::Overrides {
                 listen,
+                entreprise_listen,
                 redis_url,
                 metrics_listen,
                 bench_without_journal,
@@ -134,9 +143,10 @@ async fn main() -> anyhow::Result<()> {
         } => run::simulate(&listen, &gateway_jwks_url).await,
         Command::Demo {
             listen,
+            entreprise_listen,
             data_dir,
             simulators_listen,
-        } => demo::run(&listen, data_dir, &simulators_listen).await,
+        } => demo::run(&listen, &entreprise_listen, data_dir, &simulators_listen).await,
         Command::Migrate { store } => {
             run::open_store(&store).await?;
             println!("migrations applied");

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use passerelle_bouquet::{Bouquet, Registry};
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_store::Store;
 use tokio::net::TcpListener;
@@ -54,6 +55,7 @@ pub async fn shutdown_signal() {
 /// What `serve`'s flags override in the configuration.
 pub struct Overrides {
     pub listen: Option<String>,
+    pub entreprise_listen: Option<String>,
     pub redis_url: Option<String>,
     pub metrics_listen: Option<String>,
     pub bench_without_journal: bool,
@@ -64,6 +66,9 @@ pub async fn serve(config_file: Option<&Path>, overrides: Overrides, store_args:
     config.journal.bench_without_journal = overrides.bench_without_journal;
     if let Some(listen) = overrides.listen {
         config.listen = listen;
+    }
+    if let Some(listen) = overrides.entreprise_listen {
+        config.entreprise_listen = listen;
     }
     if let Some(url) = overrides.redis_url {
         config.redis.url = Some(url);
@@ -84,13 +89,23 @@ pub async fn serve(config_file: Option<&Path>, overrides: Overrides, store_args:
         // Scrapes go on while calls drain; the listener ends with the process.
         passerelle_gateway::telemetry::serve(listener, std::future::pending()).await?;
     }
-    let listener = TcpListener::bind(&config.listen).await?;
-    let bouquet = passerelle_particulier::bouquet(&config.providers)?;
+    let listeners = bind_bouquets(&config).await?;
     let state = AppState::new(config, store).await?;
-    println!("gateway listening on http://{}", listener.local_addr()?);
-    passerelle_gateway::serve(vec![(listener, bouquet)], state, shutdown_signal()).await?;
+    passerelle_gateway::serve(listeners, state, shutdown_signal()).await?;
     println!("gateway stopped");
     Ok(())
+}
+
+/// Both bouquets, each on its listener; prints their base URLs.
+pub async fn bind_bouquets(config: &GatewayConfig) -> anyhow::Result<Vec<(TcpListener, Bouquet)>> {
+    let particulier = TcpListener::bind(&config.listen).await?;
+    let entreprise = TcpListener::bind(&config.entreprise_listen).await?;
+    println!("gateway listening on http://{}", particulier.local_addr()?);
+    println!("API Entreprise listening on http://{}", entreprise.local_addr()?);
+    Ok(vec![
+        (particulier, passerelle_particulier::bouquet(&config.providers)?),
+        (entreprise, passerelle_entreprise::bouquet(Registry::new())),
+    ])
 }
 
 /// Starts every simulator; the FranceConnect one encrypts to the key published at

@@ -57,7 +57,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
     let bouquet = passerelle_particulier::bouquet(&config.providers)?;
     let state = AppState::answered_by(config, store.clone(), Answers::Recorded(sandbox.clone())).await?;
-    let jwt = all_scopes_token(&state, "Bac à sable Passerelle").await?;
+    let jwt = all_scopes_token(&state, passerelle_particulier::NAME, "Bac à sable Passerelle").await?;
     println!("Passerelle sandbox");
     println!("gateway: {gateway}");
     println!("data folder: {}", data_dir.display());

@@ -12,7 +12,7 @@ use crate::run::open_store;
 use crate::StoreArgs;
 
 /// The bouquets this binary serves, whose tokens it issues.
-const BOUQUETS: &[&str] = &[passerelle_particulier::NAME];
+const BOUQUETS: &[&str] = &[passerelle_particulier::NAME, passerelle_entreprise::NAME];
 
 #[derive(Subcommand)]
 pub enum TokenCommand {
@@ -51,8 +51,13 @@ pub enum TokenCommand {
     },
 }
 
-pub fn parse_scopes(raw: &str) -> anyhow::Result<Vec<String>> {
-    let known = passerelle_catalogue::all_scopes();
+/// The scopes asked for a token of `bouquet`, each one the bouquet knows.
+pub fn parse_scopes(bouquet: &str, raw: &str) -> anyhow::Result<Vec<String>> {
+    let known = if bouquet == passerelle_entreprise::NAME {
+        passerelle_entreprise::all_scopes()
+    } else {
+        passerelle_catalogue::all_scopes()
+    };
     if raw.trim() == "all" {
         return Ok(known.iter().map(|s| s.to_string()).collect());
     }
@@ -90,10 +95,10 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
             anyhow::ensure!(expires_in_days > 0, "--expires-in-days must be positive");
             let keys = KeyRing::load_or_create(store.as_ref()).await?;
             let request = TokenRequest {
+                scopes: parse_scopes(&bouquet, &scopes)?,
                 name,
                 siret,
                 bouquet,
-                scopes: parse_scopes(&scopes)?,
                 expires_in_days,
                 rate_limit_per_minute,
                 allowed_ips,

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use passerelle_core::{codes, ApiError};
 use serde_json::json;
 
 use crate::auth;
@@ -31,6 +32,23 @@ pub async fn introspect(
             let r = caller.record;
             Json(json!({"_id": r.jti.to_string(), "name": r.name, "scopes": r.scopes})).into_response()
         }
+        Err(e) => Errors::from(e).into_response(),
+    }
+}
+
+/// The scopes of the caller's token, which must be this bouquet's.
+pub async fn privileges(
+    State(served): State<Arc<Served>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let state = &served.app;
+    let ip = client_ip(&state.config, &headers, peer);
+    match auth::authenticate(&state.tokens, &headers, ip).await {
+        Ok(caller) if caller.record.bouquet == served.bouquet.name => {
+            Json(json!({"data": {"privileges": caller.record.scopes}})).into_response()
+        }
+        Ok(_) => Errors::from(ApiError::gateway(codes::TOKEN_INVALID)).into_response(),
         Err(e) => Errors::from(e).into_response(),
     }
 }

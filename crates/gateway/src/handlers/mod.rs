@@ -26,6 +26,11 @@ pub fn routes(served: Arc<Served>) -> Router {
         .route("/api/open-api.yml", get(api::open_api))
         .route("/api/pings", get(api::pings))
         .route("/api/{provider}/ping", get(api::provider_ping));
+    if served.bouquet.privileges {
+        router = router
+            .route("/privileges", get(api::privileges))
+            .route("/v2/privileges", get(api::privileges));
+    }
     if served.bouquet.endpoints.iter().any(|e| e.mode == Mode::FranceConnect) {
         router = router.route("/api/france_connect_jwks", get(crate::france_connect::jwks));
     }

@@ -64,6 +64,8 @@ fn spawn_demo(data_dir: &std::path::Path) -> Running {
             "demo",
             "--listen",
             "127.0.0.1:0",
+            "--entreprise-listen",
+            "127.0.0.1:0",
             "--data-dir",
             data_dir.to_str().unwrap(),
         ],
@@ -120,6 +122,23 @@ async fn demo_prints_a_call_that_works() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["quotient_familial"]["valeur"], 150);
     assert!(dir.path().join("passerelle.db").exists());
+
+    // API Entreprise on its own base URL, with a token of its own.
+    let entreprise = demo.line_after("API Entreprise token (every scope):").await;
+    let privileges_curl = demo.line_after("curl -s -H").await;
+    let privileges = privileges_curl.rsplit('\'').nth(1).unwrap().to_string();
+    assert!(privileges.ends_with("/privileges"), "{privileges}");
+    let client = reqwest::Client::new();
+    let (status, body) = json(client.get(&privileges).bearer_auth(&entreprise).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let scopes = body["data"]["privileges"].as_array().unwrap();
+    assert!(scopes.contains(&"unites_legales_etablissements_insee".into()), "{body}");
+    // A token opens its own bouquet only.
+    let refused = client.get(&privileges).bearer_auth(&token).send().await.unwrap();
+    assert_error(refused, 401, "00101").await;
+    let base = privileges.trim_end_matches("/privileges");
+    let openapi = client.get(format!("{base}/api/open-api.yml")).send().await.unwrap();
+    assert!(openapi.text().await.unwrap().contains("Passerelle — API Entreprise"));
 }
 
 #[tokio::test]
@@ -134,7 +153,15 @@ async fn operator_issues_lists_revokes_and_prolongs_tokens() {
 
     let base_url = format!("{sim}/dss");
     let mut gateway = Running::spawn(
-        &["serve", "--data-dir", data, "--listen", "127.0.0.1:0"],
+        &[
+            "serve",
+            "--data-dir",
+            data,
+            "--listen",
+            "127.0.0.1:0",
+            "--entreprise-listen",
+            "127.0.0.1:0",
+        ],
         &[("PASSERELLE_PROVIDERS__DSS__BASE_URL", &base_url)],
     );
     let base = gateway.line_after("gateway listening on").await;
@@ -195,6 +222,30 @@ async fn token_issue_refuses_bad_input() {
     refused(&["--siret", RECIPIENT, "--scopes", "nope"], "unknown scope").await;
     let unknown_bouquet = &["--siret", RECIPIENT, "--bouquet", "inconnu", "--scopes", "all"];
     refused(unknown_bouquet, "unknown bouquet `inconnu`").await;
+    // Each bouquet has its own scopes.
+    let particulier_scope = &[
+        "--siret",
+        RECIPIENT,
+        "--bouquet",
+        "entreprise",
+        "--scopes",
+        "cnaf_quotient_familial",
+    ];
+    refused(particulier_scope, "unknown scope `cnaf_quotient_familial`").await;
+    let entreprise = [
+        "--siret",
+        RECIPIENT,
+        "--bouquet",
+        "entreprise",
+        "--scopes",
+        "open_data,entreprises",
+    ];
+    let mut args = vec!["token", "issue", "--data-dir", data, "--name", "Acheteur public"];
+    args.extend_from_slice(&entreprise);
+    let (ok, out) = cli(&args).await;
+    assert!(ok, "{out}");
+    let (_, listed) = cli(&["token", "list", "--data-dir", data]).await;
+    assert!(listed.contains("entreprise"), "{listed}");
     let (ok, out) = cli(&[
         "token",
         "revoke",
@@ -211,7 +262,15 @@ async fn operator_rotates_the_signing_key() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
     let (_, old) = issue_token(data, "Avant", "cnaf_quotient_familial").await;
-    let serve = ["serve", "--data-dir", data, "--listen", "127.0.0.1:0"];
+    let serve = [
+        "serve",
+        "--data-dir",
+        data,
+        "--listen",
+        "127.0.0.1:0",
+        "--entreprise-listen",
+        "127.0.0.1:0",
+    ];
     let mut before = Running::spawn(&serve, &[]);
     let before_base = before.line_after("gateway listening on").await;
 
@@ -326,7 +385,15 @@ async fn logs_hold_neither_tokens_nor_identities() {
         ("PASSERELLE_LOG_LEVEL", "debug"),
     ];
     let mut gateway = Running::spawn_logging(
-        &["serve", "--data-dir", data, "--listen", "127.0.0.1:0"],
+        &[
+            "serve",
+            "--data-dir",
+            data,
+            "--listen",
+            "127.0.0.1:0",
+            "--entreprise-listen",
+            "127.0.0.1:0",
+        ],
         &env,
         log_file.into(),
     );
@@ -381,7 +448,15 @@ async fn a_request_cannot_forge_or_colour_a_log_line() {
     let log_path = dir.path().join("gateway.log");
     let log_file = std::fs::File::create(&log_path).unwrap();
     let mut gateway = Running::spawn_logging(
-        &["serve", "--data-dir", data, "--listen", "127.0.0.1:0"],
+        &[
+            "serve",
+            "--data-dir",
+            data,
+            "--listen",
+            "127.0.0.1:0",
+            "--entreprise-listen",
+            "127.0.0.1:0",
+        ],
         &[("PASSERELLE_LOG_LEVEL", "trace")],
         log_file.into(),
     );

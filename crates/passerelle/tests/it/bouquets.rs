@@ -103,6 +103,7 @@ fn meteo() -> Bouquet {
         throttle: no_group,
         codes: &[CONTEXT_MISSING],
         openapi: "openapi: 3.0.0\ninfo:\n  title: API Météo (test)\n".into(),
+        privileges: false,
     }
 }
 

@@ -163,7 +163,15 @@ impl Deployment {
 
     /// A `passerelle serve` on any free port, with its metrics listener.
     pub async fn replica(&self, env: &[(String, String)], logs: Stdio) -> Replica {
-        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"];
+        let mut args = vec![
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--entreprise-listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ];
         args.extend(self.store_args());
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut running = Running::spawn_logging(&args, &env, logs);

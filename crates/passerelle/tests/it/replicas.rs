@@ -24,7 +24,7 @@ async fn simulators() -> (Running, String) {
 
 /// `passerelle serve` on `store` (`--database-url …` or `--data-dir …`).
 async fn replica(store: &[&str], sim: &str) -> (Running, String) {
-    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--entreprise-listen", "127.0.0.1:0"];
     args.extend_from_slice(store);
     let upstream = format!("{sim}/dss");
     let mut gateway = Running::spawn(&args, &[("PASSERELLE_PROVIDERS__DSS__BASE_URL", &upstream)]);

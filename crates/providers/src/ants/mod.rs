@@ -53,7 +53,7 @@ pub struct AntsConfig {
 
 impl Default for AntsConfig {
     fn default() -> Self {
-        AntsConfig::simulated("http://127.0.0.1:8081/ants")
+        AntsConfig::simulated("http://127.0.0.1:8090/ants")
     }
 }
 

@@ -53,7 +53,7 @@ pub struct CnousConfig {
 
 impl Default for CnousConfig {
     fn default() -> Self {
-        CnousConfig::simulated("http://127.0.0.1:8081/cnous")
+        CnousConfig::simulated("http://127.0.0.1:8090/cnous")
     }
 }
 

@@ -43,7 +43,7 @@ pub struct DsnjConfig {
 
 impl Default for DsnjConfig {
     fn default() -> Self {
-        DsnjConfig::simulated("http://127.0.0.1:8081/dsnj")
+        DsnjConfig::simulated("http://127.0.0.1:8090/dsnj")
     }
 }
 

@@ -68,7 +68,7 @@ pub struct DssConfig {
 
 impl Default for DssConfig {
     fn default() -> Self {
-        DssConfig::simulated("http://127.0.0.1:8081/dss")
+        DssConfig::simulated("http://127.0.0.1:8090/dss")
     }
 }
 

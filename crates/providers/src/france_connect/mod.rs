@@ -78,7 +78,7 @@ pub struct FranceConnectConfig {
 
 impl Default for FranceConnectConfig {
     fn default() -> Self {
-        FranceConnectConfig::simulated("http://127.0.0.1:8081/france_connect")
+        FranceConnectConfig::simulated("http://127.0.0.1:8090/france_connect")
     }
 }
 

@@ -46,7 +46,7 @@ pub struct FranceTravailConfig {
 
 impl Default for FranceTravailConfig {
     fn default() -> Self {
-        FranceTravailConfig::simulated("http://127.0.0.1:8081/france_travail")
+        FranceTravailConfig::simulated("http://127.0.0.1:8090/france_travail")
     }
 }
 

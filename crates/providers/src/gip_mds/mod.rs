@@ -40,7 +40,7 @@ pub struct GipMdsConfig {
 
 impl Default for GipMdsConfig {
     fn default() -> Self {
-        GipMdsConfig::simulated("http://127.0.0.1:8081/gip_mds")
+        GipMdsConfig::simulated("http://127.0.0.1:8090/gip_mds")
     }
 }
 

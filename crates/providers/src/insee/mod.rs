@@ -30,7 +30,7 @@ pub struct InseeConfig {
 
 impl Default for InseeConfig {
     fn default() -> Self {
-        InseeConfig::simulated("http://127.0.0.1:8081/insee")
+        InseeConfig::simulated("http://127.0.0.1:8090/insee")
     }
 }
 

@@ -51,7 +51,7 @@ pub struct MenConfig {
 
 impl Default for MenConfig {
     fn default() -> Self {
-        MenConfig::simulated("http://127.0.0.1:8081/men")
+        MenConfig::simulated("http://127.0.0.1:8090/men")
     }
 }
 

@@ -41,7 +41,7 @@ pub struct MesriConfig {
 
 impl Default for MesriConfig {
     fn default() -> Self {
-        MesriConfig::simulated("http://127.0.0.1:8081/mesri")
+        MesriConfig::simulated("http://127.0.0.1:8090/mesri")
     }
 }
 

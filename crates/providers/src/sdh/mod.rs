@@ -42,7 +42,7 @@ pub struct SdhConfig {
 
 impl Default for SdhConfig {
     fn default() -> Self {
-        SdhConfig::simulated("http://127.0.0.1:8081/sdh")
+        SdhConfig::simulated("http://127.0.0.1:8090/sdh")
     }
 }
 
