@@ -3,3 +3,39 @@
 //! speaking the upstream's own protocol with its data.
 
 pub mod insee;
+
+use std::sync::Arc;
+
+use passerelle_bouquet::{Provider, Registry};
+use serde::{Deserialize, Serialize};
+
+/// Every API Entreprise provider's settings (`[entreprise]` in the configuration).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct EntrepriseProvidersConfig {
+    pub insee: insee::Settings,
+}
+
+impl EntrepriseProvidersConfig {
+    /// Every provider pointed at the simulators under `base`, its answers' links at
+    /// `public_base_url` (the gateway's API Entreprise address).
+    pub fn simulated(base: &str, public_base_url: &str) -> Self {
+        let mut insee = insee::Settings::simulated(&format!("{base}/insee_sirene"));
+        insee.public_base_url = public_base_url.to_string();
+        EntrepriseProvidersConfig { insee }
+    }
+}
+
+/// The providers, keyed by the ids the catalogue names.
+pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> {
+    let insee: Arc<dyn Provider> = Arc::new(insee::InseeProvider::new(config.insee.clone())?);
+    Ok(Registry::from([(insee::ID, insee)]))
+}
+
+/// Every simulator, each under its own prefix.
+pub fn simulators() -> axum::Router {
+    axum::Router::new().nest(
+        "/insee_sirene",
+        insee::simulator::router(insee::simulator::Simulator::with_default_data()),
+    )
+}

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use passerelle_entreprise_providers::EntrepriseProvidersConfig;
 use passerelle_journal::JournalSettings;
 use passerelle_providers::ProvidersConfig;
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,8 @@ pub struct GatewayConfig {
     pub server: ServerConfig,
     #[serde(skip_serializing)]
     pub providers: ProvidersConfig,
+    /// API Entreprise's providers.
+    pub entreprise: EntrepriseProvidersConfig,
     pub maintenance: Vec<MaintenanceWindow>,
     pub journal: JournalSettings,
     /// Case folder of `passerelle sandbox` (official sandbox format); unused otherwise.
@@ -109,6 +112,7 @@ impl Default for GatewayConfig {
             shutdown_grace_secs: 30,
             server: ServerConfig::default(),
             providers: ProvidersConfig::default(),
+            entreprise: EntrepriseProvidersConfig::default(),
             maintenance: Vec::new(),
             journal: JournalSettings::default(),
             sandbox_cases: None,

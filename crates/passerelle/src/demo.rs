@@ -4,18 +4,21 @@
 use std::path::PathBuf;
 
 use chrono::Utc;
-use passerelle_bouquet::Registry;
+use passerelle_entreprise_providers::EntrepriseProvidersConfig;
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_providers::ProvidersConfig;
 use passerelle_tokens::{TokenRequest, DEFAULT_DAYS};
 use tokio::net::TcpListener;
 
-use crate::run::{prepare_data_dir, shutdown_signal, start_simulators};
+use crate::run::{entreprise_bouquet, prepare_data_dir, shutdown_signal, start_simulators};
 use crate::token::parse_scopes;
 
 pub const DEMO_SIRET: &str = "13002526500013";
 
 const EXAMPLE_QUERY: &str = "recipient=13002526500013&nomNaissance=MARTIN&prenoms[]=AXELLE&anneeDateNaissance=1989&moisDateNaissance=12&jourDateNaissance=3&sexeEtatCivil=F&codeCogInseePaysNaissance=99100&codeCogInseeCommuneNaissance=35238";
+
+/// API Entreprise's three traceability parameters, for the printed example.
+const ENTREPRISE_PURPOSE: &str = "context=D%C3%A9mo&recipient=13002526500013&object=Essai%20de%20Passerelle";
 
 /// A FranceConnect access token of the simulator (from the official sandbox) whose
 /// citizen the DSS simulator knows.
@@ -37,6 +40,10 @@ pub async fn run(
         listen: listen.to_string(),
         data_dir: data_dir.clone(),
         providers: ProvidersConfig::simulated(&format!("http://{simulators}")),
+        entreprise: EntrepriseProvidersConfig::simulated(
+            &format!("http://{simulators}"),
+            &format!("http://{entreprise}"),
+        ),
         ..GatewayConfig::default()
     };
     let url = config.database_url();
@@ -56,10 +63,11 @@ pub async fn run(
     println!("FranceConnect (the bearer is the citizen's FranceConnect access token):");
     println!("  curl -s -H 'Authorization: Bearer {FRANCE_CONNECT_TOKEN}' 'http://{gateway}/v3/dss/quotient_familial/france_connect?recipient={DEMO_SIRET}'");
     println!("API Entreprise token (every scope): {entreprise_jwt}");
+    println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/v4/insee/sirene/unites_legales/775672272?{ENTREPRISE_PURPOSE}'");
     println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/privileges'");
     let listeners = vec![
         (listener, passerelle_particulier::bouquet(&state.config.providers)?),
-        (entreprise_listener, passerelle_entreprise::bouquet(Registry::new())),
+        (entreprise_listener, entreprise_bouquet(&state.config)?),
     ];
     passerelle_gateway::serve(listeners, state, shutdown_signal()).await?;
     Ok(())

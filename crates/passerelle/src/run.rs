@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use passerelle_bouquet::{Bouquet, Registry};
+use passerelle_bouquet::Bouquet;
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_store::Store;
 use tokio::net::TcpListener;
@@ -104,8 +104,14 @@ pub async fn bind_bouquets(config: &GatewayConfig) -> anyhow::Result<Vec<(TcpLis
     println!("API Entreprise listening on http://{}", entreprise.local_addr()?);
     Ok(vec![
         (particulier, passerelle_particulier::bouquet(&config.providers)?),
-        (entreprise, passerelle_entreprise::bouquet(Registry::new())),
+        (entreprise, entreprise_bouquet(config)?),
     ])
+}
+
+/// API Entreprise, answered by its providers as configured.
+pub fn entreprise_bouquet(config: &GatewayConfig) -> anyhow::Result<Bouquet> {
+    let providers = passerelle_entreprise_providers::registry(&config.entreprise)?;
+    Ok(passerelle_entreprise::bouquet(providers))
 }
 
 /// Starts every simulator; the FranceConnect one encrypts to the key published at
@@ -116,7 +122,8 @@ pub async fn start_simulators(
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
-    let simulators = passerelle_providers::simulators_for(gateway_jwks_url);
+    let simulators =
+        passerelle_providers::simulators_for(gateway_jwks_url).merge(passerelle_entreprise_providers::simulators());
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, simulators).await {
             tracing::error!(error = %e, "simulators stopped");

@@ -18,7 +18,7 @@ use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, Prov
 use passerelle_core::{ApiError, ProviderInfo, Query, Siren, Siret};
 use passerelle_providers::http;
 use reqwest::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 pub use errors::{Failure, Subject, INSEE};
@@ -32,7 +32,7 @@ pub const ID: ProviderId = ProviderId::new("insee");
 /// The établissement the real gateway's ping asks for (§25.7).
 pub const PING_SIRET: &str = "30613890002979";
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
     /// INSEE's API host: data under `<base_url>/api-sirene/prive/3.11`.
@@ -56,7 +56,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings::simulated("http://127.0.0.1:8081/insee")
+        Settings::simulated("http://127.0.0.1:8090/insee_sirene")
     }
 }
 

@@ -125,10 +125,20 @@ async fn demo_prints_a_call_that_works() {
 
     // API Entreprise on its own base URL, with a token of its own.
     let entreprise = demo.line_after("API Entreprise token (every scope):").await;
+    let sirene_curl = demo.line_after("curl -s -H").await;
+    let sirene = sirene_curl.rsplit('\'').nth(1).unwrap().to_string();
+    let client = reqwest::Client::new();
+    let (status, body) = json(client.get(&sirene).bearer_auth(&entreprise).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["siren"], "775672272", "{body}");
+    let base = sirene.split("/v4/").next().unwrap();
+    assert!(
+        body["links"].to_string().contains(base),
+        "links point at this gateway: {body}"
+    );
     let privileges_curl = demo.line_after("curl -s -H").await;
     let privileges = privileges_curl.rsplit('\'').nth(1).unwrap().to_string();
     assert!(privileges.ends_with("/privileges"), "{privileges}");
-    let client = reqwest::Client::new();
     let (status, body) = json(client.get(&privileges).bearer_auth(&entreprise).send().await.unwrap()).await;
     assert_eq!(status, 200, "{body}");
     let scopes = body["data"]["privileges"].as_array().unwrap();
