@@ -65,6 +65,24 @@ pub struct Fetched {
     pub links: serde_json::Map<String, Value>,
     #[serde(default)]
     pub meta: serde_json::Map<String, Value>,
+    /// Documents for the gateway to store and link in `data`; never cached as such.
+    #[serde(skip)]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A document a provider fetched (a PDF), which the gateway stores and links: it puts
+/// the link's URL in `data[url_member]` and its lifetime in seconds in
+/// `data[expiry_member]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    pub url_member: &'static str,
+    pub expiry_member: &'static str,
+    /// The name the download gets (`attestation_fiscale_dgfip.pdf`).
+    pub file_name: &'static str,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+    /// How long the link lives (24 h; CIBTP 10 min).
+    pub lifetime_secs: u64,
 }
 
 impl From<Value> for Fetched {
@@ -73,6 +91,7 @@ impl From<Value> for Fetched {
             data,
             links: serde_json::Map::new(),
             meta: serde_json::Map::new(),
+            attachments: Vec::new(),
         }
     }
 }

@@ -322,6 +322,7 @@ impl InseeProvider {
             data: Value::Object(data),
             links,
             meta,
+            attachments: Vec::new(),
         })
     }
 }

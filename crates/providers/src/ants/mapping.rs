@@ -64,6 +64,7 @@ pub fn build(status: StatusCode, body: &[u8], identity: &Civility) -> Result<Fet
         data: data(dossier, person)?,
         links: Map::new(),
         meta,
+        attachments: Vec::new(),
     })
 }
 
