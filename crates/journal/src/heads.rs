@@ -185,3 +185,133 @@ impl Found<'_> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::testing::{Place, TestStore};
+    use crate::{purge, verify, JournalSettings};
+
+    /// `calls` rows written with a heads file (checkpoints at every 3rd row and the end);
+    /// the file's heads.
+    async fn written(t: &TestStore, calls: usize, file: &Path) -> Vec<(usize, Head)> {
+        let settings = JournalSettings {
+            heads_file: Some(file.to_path_buf()),
+            ..JournalSettings::default()
+        };
+        t.write_with(calls, settings).await;
+        parse(&std::fs::read_to_string(file).unwrap()).unwrap()
+    }
+
+    fn heads_file() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("heads.jsonl");
+        (dir, file)
+    }
+
+    async fn problems(t: &TestStore, heads: &[(usize, Head)]) -> Vec<String> {
+        check(t.store.as_ref(), heads).await.unwrap().problems
+    }
+
+    #[tokio::test]
+    async fn every_checkpoint_leaves_as_a_head_and_an_untouched_journal_reaches_them() {
+        let t = TestStore::sqlite().await;
+        let (_dir, file) = heads_file();
+        let heads = written(&t, 7, &file).await;
+        let sealed: Vec<Head> = t.store.journal_seals().await.unwrap().iter().map(Head::of).collect();
+        let sent: Vec<Head> = heads.iter().map(|(_, h)| h.clone()).collect();
+        assert_eq!(sent, sealed);
+        assert_eq!(sent.iter().map(|h| h.seq).collect::<Vec<_>>(), [3, 6, 7]);
+        let report = check(t.store.as_ref(), &heads).await.unwrap();
+        assert_eq!((report.heads, report.writers), (3, 1));
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+
+    #[tokio::test]
+    async fn a_tail_cut_with_its_checkpoints_is_named_by_writer() {
+        for place in Place::both().await {
+            let t = place.open().await;
+            let (_dir, file) = heads_file();
+            let heads = written(&t, 7, &file).await;
+            t.sql("DELETE FROM journal_seals WHERE seq > 3; DELETE FROM journal WHERE seq > 3")
+                .await;
+            let alone = verify(t.store.as_ref(), &()).await.unwrap();
+            assert!(alone.broken.is_none(), "verify alone cannot see it: {}", alone.summary());
+
+            let writer = heads[0].1.writer;
+            let found = problems(&t, &heads).await;
+            let expected = format!("writer {writer}: tail cut: the heads file reaches seq 7, the database's chain ends at seq 3");
+            assert_eq!(found, [expected], "{}", t.url);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_writer_removed_whole_is_named() {
+        let t = TestStore::sqlite().await;
+        let (_dir, file) = heads_file();
+        let heads = written(&t, 4, &file).await;
+        t.sql("DELETE FROM journal_seals; DELETE FROM journal").await;
+        let found = problems(&t, &heads).await;
+        assert!(
+            found.len() == 1 && found[0].ends_with("reaches seq 4, the database holds none of its rows"),
+            "{found:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_row_changed_under_its_head_is_named() {
+        let t = TestStore::sqlite().await;
+        let (_dir, file) = heads_file();
+        let heads = written(&t, 3, &file).await;
+        t.sql("UPDATE journal SET hash = prev_hash WHERE seq = 3").await;
+        let found = problems(&t, &heads).await;
+        assert!(
+            found.len() == 1 && found[0].ends_with("row seq 3 differs from the head signed for it"),
+            "{found:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_forged_head_is_reported_by_line() {
+        let t = TestStore::sqlite().await;
+        let (_dir, file) = heads_file();
+        let mut heads = written(&t, 4, &file).await;
+        // A head claiming more rows than were signed.
+        let mut forged = heads[1].1.clone();
+        forged.seq = 9;
+        heads.push((3, forged));
+        let found = problems(&t, &heads).await;
+        assert!(
+            found.len() == 1 && found[0].starts_with("heads file line 3: ") && found[0].contains("seq 9: bad signature"),
+            "{found:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn heads_under_a_purge_anchor_are_not_cut() {
+        let t = TestStore::sqlite().await;
+        let (_dir, file) = heads_file();
+        let heads = written(&t, 5, &file).await;
+        t.sql("UPDATE journal SET at = '2000-01-01T00:00:00.000000Z' WHERE seq <= 2")
+            .await;
+        purge(t.store.as_ref(), Utc::now() - chrono::Duration::days(1)).await.unwrap();
+        assert!(problems(&t, &heads).await.is_empty(), "the newest head is still in the chain");
+
+        purge(t.store.as_ref(), Utc::now()).await.unwrap();
+        assert_eq!(t.store.journal_writers().await.unwrap(), [], "every row purged");
+        assert!(problems(&t, &heads).await.is_empty(), "the anchor covers the newest head");
+        t.sql("UPDATE journal_seals SET hash = '00' WHERE kind = 'anchor'").await;
+        let found = problems(&t, &heads).await;
+        assert_eq!(found.len(), 1, "{found:?}");
+    }
+
+    #[test]
+    fn a_line_that_is_not_a_head_is_named() {
+        let head = r#"{"writer":"6d1f5e52-3b43-4c8a-9e2e-7c8b8a1c5f00","seq":3,"hash":"ab","at":"2026-11-26T10:00:00.000000Z","kid":"k","signature":"00"}"#;
+        assert_eq!(parse(&format!("{head}\n\n{head}\n")).unwrap().len(), 2);
+        let err = parse(&format!("{head}\nnot json\n")).unwrap_err();
+        assert!(err.starts_with("heads file line 2: not a signed head"), "{err}");
+    }
+}
