@@ -160,7 +160,12 @@ impl Found<'_> {
         if let Some(anchor) = self.anchor.filter(|a| a.seq >= head.seq) {
             // Purged rows: the anchor is signed too and must agree at the same position.
             let agrees = anchor.seq > head.seq || anchor.hash == head.hash;
-            return Ok((!agrees).then(|| format!("writer {writer}: the purge anchor at seq {} differs from the signed head", head.seq)));
+            return Ok((!agrees).then(|| {
+                format!(
+                    "writer {writer}: the purge anchor at seq {} differs from the signed head",
+                    head.seq
+                )
+            }));
         }
         let row = store.writer_rows(writer, head.seq - 1, 1).await?;
         match row.first().filter(|r| r.seq == head.seq) {
@@ -176,7 +181,10 @@ impl Found<'_> {
     fn cut(&self, head: &Head) -> String {
         let kept = match (self.span, self.anchor) {
             (Some(span), _) => format!("the database's chain ends at seq {}", span.last_seq),
-            (None, Some(anchor)) => format!("the database holds none of its rows after the purge at seq {}", anchor.seq),
+            (None, Some(anchor)) => format!(
+                "the database holds none of its rows after the purge at seq {}",
+                anchor.seq
+            ),
             (None, None) => "the database holds none of its rows".to_string(),
         };
         format!(
@@ -238,11 +246,16 @@ mod tests {
             t.sql("DELETE FROM journal_seals WHERE seq > 3; DELETE FROM journal WHERE seq > 3")
                 .await;
             let alone = verify(t.store.as_ref(), &()).await.unwrap();
-            assert!(alone.broken.is_none(), "verify alone cannot see it: {}", alone.summary());
+            assert!(
+                alone.broken.is_none(),
+                "verify alone cannot see it: {}",
+                alone.summary()
+            );
 
             let writer = heads[0].1.writer;
             let found = problems(&t, &heads).await;
-            let expected = format!("writer {writer}: tail cut: the heads file reaches seq 7, the database's chain ends at seq 3");
+            let expected =
+                format!("writer {writer}: tail cut: the heads file reaches seq 7, the database's chain ends at seq 3");
             assert_eq!(found, [expected], "{}", t.url);
         }
     }
@@ -284,7 +297,9 @@ mod tests {
         heads.push((3, forged));
         let found = problems(&t, &heads).await;
         assert!(
-            found.len() == 1 && found[0].starts_with("heads file line 3: ") && found[0].contains("seq 9: bad signature"),
+            found.len() == 1
+                && found[0].starts_with("heads file line 3: ")
+                && found[0].contains("seq 9: bad signature"),
             "{found:?}"
         );
     }
@@ -296,13 +311,22 @@ mod tests {
         let heads = written(&t, 5, &file).await;
         t.sql("UPDATE journal SET at = '2000-01-01T00:00:00.000000Z' WHERE seq <= 2")
             .await;
-        purge(t.store.as_ref(), Utc::now() - chrono::Duration::days(1)).await.unwrap();
-        assert!(problems(&t, &heads).await.is_empty(), "the newest head is still in the chain");
+        purge(t.store.as_ref(), Utc::now() - chrono::Duration::days(1))
+            .await
+            .unwrap();
+        assert!(
+            problems(&t, &heads).await.is_empty(),
+            "the newest head is still in the chain"
+        );
 
         purge(t.store.as_ref(), Utc::now()).await.unwrap();
         assert_eq!(t.store.journal_writers().await.unwrap(), [], "every row purged");
-        assert!(problems(&t, &heads).await.is_empty(), "the anchor covers the newest head");
-        t.sql("UPDATE journal_seals SET hash = '00' WHERE kind = 'anchor'").await;
+        assert!(
+            problems(&t, &heads).await.is_empty(),
+            "the anchor covers the newest head"
+        );
+        t.sql("UPDATE journal_seals SET hash = '00' WHERE kind = 'anchor'")
+            .await;
         let found = problems(&t, &heads).await;
         assert_eq!(found.len(), 1, "{found:?}");
     }

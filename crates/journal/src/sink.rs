@@ -3,7 +3,7 @@
 //! Each sink has its own task and queue: a slow or failing sink never holds up the
 //! journal writer, let alone a call; its failures are logged and counted.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use metrics::counter;
@@ -47,7 +47,7 @@ impl Target {
 }
 
 /// Opened for each head, so that a file the operator moved away is made anew.
-async fn append(path: &PathBuf, line: &str) -> anyhow::Result<()> {
+async fn append(path: &Path, line: &str) -> anyhow::Result<()> {
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -141,7 +141,7 @@ impl HeadSinks {
 }
 
 /// The file must be writable before the gateway serves.
-async fn append_check(path: &PathBuf) -> anyhow::Result<()> {
+async fn append_check(path: &Path) -> anyhow::Result<()> {
     tokio::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -67,7 +67,10 @@ async fn journal_with_heads_file() -> (Deployment, Replica, PathBuf, Vec<Value>)
     let replica = replica(&deployment, &upstream, 3, ("HEADS_FILE", file.to_str().unwrap())).await;
     calls(&replica, &deployment, 7).await;
     let heads = heads_in(&file, 2).await;
-    assert_eq!(heads.iter().map(|h| h["seq"].as_i64().unwrap()).collect::<Vec<_>>(), [3, 6]);
+    assert_eq!(
+        heads.iter().map(|h| h["seq"].as_i64().unwrap()).collect::<Vec<_>>(),
+        [3, 6]
+    );
     (deployment, replica, file, heads)
 }
 
@@ -92,7 +95,10 @@ async fn a_tail_cut_with_its_last_checkpoint_is_named_against_the_heads_file() {
     )
     .await;
     let (ok, out) = verify(&deployment, None).await;
-    assert!(ok && out.contains("3 rows chained"), "verify alone cannot see it: {out}");
+    assert!(
+        ok && out.contains("3 rows chained"),
+        "verify alone cannot see it: {out}"
+    );
 
     let (ok, out) = verify(&deployment, Some(&file)).await;
     let writer = heads[1]["writer"].as_str().unwrap();
@@ -108,7 +114,10 @@ async fn a_forged_head_in_the_file_is_reported() {
     let text = std::fs::read_to_string(&file).unwrap() + &forged.to_string() + "\n";
     std::fs::write(&file, text).unwrap();
     let (ok, out) = verify(&deployment, Some(&file)).await;
-    assert!(!ok && out.contains("heads file line 3: ") && out.contains("seq 60: bad signature"), "{out}");
+    assert!(
+        !ok && out.contains("heads file line 3: ") && out.contains("seq 60: bad signature"),
+        "{out}"
+    );
 
     std::fs::write(&file, "not a head\n").unwrap();
     let (ok, out) = verify(&deployment, Some(&file)).await;
@@ -175,6 +184,11 @@ async fn a_hanging_webhook_never_holds_up_calls_and_its_failures_are_counted() {
     assert!(took < Duration::from_secs(2), "calls waited for the webhook: {took:?}");
     let failures = [("sink", "webhook")];
     replica
-        .wait_metric("passerelle_journal_heads_failures_total", &failures, 3.0, Duration::from_secs(15))
+        .wait_metric(
+            "passerelle_journal_heads_failures_total",
+            &failures,
+            3.0,
+            Duration::from_secs(15),
+        )
         .await;
 }
