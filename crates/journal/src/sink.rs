@@ -72,7 +72,6 @@ async fn post(client: &reqwest::Client, url: reqwest::Url, body: &str) -> anyhow
 }
 
 /// The configured sinks (none: heads stay in the database only).
-#[derive(Default)]
 pub(crate) struct HeadSinks {
     queues: Vec<(&'static str, mpsc::Sender<Message>)>,
 }
