@@ -1,11 +1,14 @@
 //! The journal: its hash chain (`chain`), the gateway's writer (`Journal`), and what
-//! auditors and operators run on a store: `verify`, `export`, `purge`.
+//! auditors and operators run on a store: `verify`, `export`, `purge`, and `heads`,
+//! which checks a chain against the signed heads the writer sent out of the database.
 //!
 //! `open` is the one place that knows both store backends.
 
 pub mod chain;
 mod export;
+pub mod heads;
 mod purge;
+mod sink;
 mod verify;
 mod writer;
 

@@ -130,9 +130,14 @@ impl TestStore {
     /// `calls` rows written by the gateway's writer (a checkpoint every 3 rows, and at
     /// the end); their request ids.
     pub async fn write(&self, calls: usize) -> Vec<String> {
+        self.write_with(calls, JournalSettings::default()).await
+    }
+
+    /// As `write`, with the rest of `settings` (the heads' sinks, say).
+    pub async fn write_with(&self, calls: usize, settings: JournalSettings) -> Vec<String> {
         let settings = JournalSettings {
             checkpoint_rows: 3,
-            ..JournalSettings::default()
+            ..settings
         };
         let journal = Journal::start(self.store.clone(), &settings).await.unwrap();
         for i in 0..calls {

@@ -6,6 +6,7 @@
 //! `checkpoint_rows` rows or `checkpoint_secs` seconds, the batch carries a
 //! checkpoint signed with the gateway's newest key, covering the chain's head.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::chain::{self, GENESIS};
+use crate::sink::HeadSinks;
 
 type Ack = oneshot::Sender<bool>;
 /// Asks the writer to sign its chain's head now; answered true once nothing is unsigned.
@@ -32,6 +34,11 @@ pub struct JournalSettings {
     pub checkpoint_secs: u64,
     /// `passerelle journal purge` removes rows older than this by default.
     pub retention_months: u32,
+    /// Each signed checkpoint is also appended here (one JSON line), for the operator
+    /// to ship out of the database's reach: `journal verify --against` reads it.
+    pub heads_file: Option<PathBuf>,
+    /// …and/or POSTed here (JSON), when set.
+    pub heads_webhook: Option<String>,
     /// Acknowledge calls without writing them: only `serve --bench-without-journal`
     /// (hidden) sets it, never a file or the environment.
     #[serde(skip)]
@@ -44,6 +51,8 @@ impl Default for JournalSettings {
             checkpoint_rows: 1000,
             checkpoint_secs: 60,
             retention_months: 36,
+            heads_file: None,
+            heads_webhook: None,
             bench_without_journal: false,
         }
     }
@@ -71,12 +80,14 @@ impl Journal {
             });
         }
         let key = chain::sealing_key(store.as_ref()).await?;
+        let heads = HeadSinks::start(settings).await?;
         let (queue, rx) = mpsc::channel(8192);
         let (seals, seal_rx) = mpsc::channel(1);
         let sealing = Sealing {
             key,
             rows: settings.checkpoint_rows.max(1),
             period: Duration::from_secs(settings.checkpoint_secs.max(1)),
+            heads,
         };
         tokio::spawn(write_batches(store, sealing, rx, seal_rx));
         Ok(Journal {
@@ -131,7 +142,11 @@ struct Sealing {
     key: SigningKey,
     rows: u64,
     period: Duration,
+    heads: HeadSinks,
 }
+
+/// How long shutdown waits for the last heads to reach their sinks.
+const HEADS_AT_EXIT: Duration = Duration::from_secs(5);
 
 /// This writer's chain: its id, the last durable row, and what no checkpoint covers.
 struct Chain {
@@ -260,6 +275,10 @@ async fn write_batches(
             };
             if written {
                 chain.advance(&chained, seal.is_some());
+                // Only a checkpoint the database holds leaves it.
+                if let Some(seal) = &seal {
+                    sealing.heads.publish(seal);
+                }
             } else if chained.is_empty() {
                 // Only the checkpoint failed: try again a period later.
                 chain.unsealed_since = Some(Instant::now());
@@ -274,6 +293,7 @@ async fn write_batches(
             }
         }
         if let Some(reply) = asked.take() {
+            sealing.heads.flush(HEADS_AT_EXIT).await;
             let _ = reply.send(chain.unsealed == 0);
         }
         if wake == Wake::Closed {

@@ -19,7 +19,12 @@ use crate::StoreArgs;
 pub enum JournalCommand {
     /// Checks every writer's hash chain and every seal's signature; exits non-zero
     /// and names the first broken row when something does not hold.
-    Verify,
+    Verify {
+        /// A heads file (`journal.heads_file`, kept out of the database's reach): also
+        /// proves that every writer it names still reaches its newest signed head.
+        #[arg(long, value_name = "HEADS_FILE")]
+        against: Option<PathBuf>,
+    },
     /// Writes rows as JSON lines, oldest first.
     Export {
         /// From this time (RFC 3339 or YYYY-MM-DD, UTC), included.
@@ -114,11 +119,14 @@ pub async fn run(command: JournalCommand, config: Option<PathBuf>, store_args: &
     let store = passerelle_journal::open(&url).await?;
     let store = store.as_ref();
     match command {
-        JournalCommand::Verify => {
+        JournalCommand::Verify { against } => {
             let report = passerelle_journal::verify(store, &Bar::new("verifying")).await?;
             println!("{}", report.summary());
             if let Some(broken) = report.broken {
                 anyhow::bail!("journal broken: {broken}");
+            }
+            if let Some(path) = against {
+                verify_heads(store, &path).await?;
             }
         }
         JournalCommand::Export { since, until, output } => {
@@ -153,6 +161,18 @@ pub async fn run(command: JournalCommand, config: Option<PathBuf>, store_args: &
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// Checks the store against the signed heads in `path`; an error names every writer cut.
+async fn verify_heads(store: &dyn passerelle_store::Store, path: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let heads = passerelle_journal::heads::parse(&text).map_err(anyhow::Error::msg)?;
+    let report = passerelle_journal::heads::check(store, &heads).await?;
+    println!("{}", report.summary());
+    if !report.problems.is_empty() {
+        anyhow::bail!("journal tail cut or heads forged:\n{}", report.problems.join("\n"));
     }
     Ok(())
 }

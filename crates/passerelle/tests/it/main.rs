@@ -17,6 +17,7 @@ mod gip_mds;
 mod helpers;
 mod insee;
 mod journal;
+mod journal_heads;
 mod men;
 mod mesri;
 mod metrics;
