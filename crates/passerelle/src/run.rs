@@ -91,17 +91,24 @@ pub async fn serve(config_file: Option<&Path>, overrides: Overrides, store_args:
     }
     let listeners = bind_bouquets(&config).await?;
     let state = AppState::new(config, store).await?;
+    // Printed once the state (and its signing keys) is loaded: a caller may rely on it.
+    for (listener, bouquet) in &listeners {
+        let name = if bouquet.name == passerelle_particulier::NAME {
+            "gateway"
+        } else {
+            bouquet.title
+        };
+        println!("{name} listening on http://{}", listener.local_addr()?);
+    }
     passerelle_gateway::serve(listeners, state, shutdown_signal()).await?;
     println!("gateway stopped");
     Ok(())
 }
 
-/// Both bouquets, each on its listener; prints their base URLs.
+/// Both bouquets, each on its listener.
 pub async fn bind_bouquets(config: &GatewayConfig) -> anyhow::Result<Vec<(TcpListener, Bouquet)>> {
     let particulier = TcpListener::bind(&config.listen).await?;
     let entreprise = TcpListener::bind(&config.entreprise_listen).await?;
-    println!("gateway listening on http://{}", particulier.local_addr()?);
-    println!("API Entreprise listening on http://{}", entreprise.local_addr()?);
     Ok(vec![
         (particulier, passerelle_particulier::bouquet(&config.providers)?),
         (entreprise, entreprise_bouquet(config)?),
