@@ -149,3 +149,12 @@ pub fn scopes_of(endpoints: &[&Endpoint]) -> Vec<&'static str> {
     scopes.dedup();
     scopes
 }
+
+/// The contract's error body, as an OpenAPI schema (`#/components/schemas/Error`).
+pub fn error_schema() -> serde_json::Value {
+    serde_json::json!({"type": "object", "required": ["errors"], "properties": {"errors": {"type": "array", "items": {
+        "type": "object", "required": ["code", "title", "detail", "meta"],
+        "properties": {"code": {"type": "string"}, "title": {"type": "string"}, "detail": {"type": "string"},
+                       "source": {"type": "object", "nullable": true}, "meta": {"type": "object"}}
+    }}}})
+}

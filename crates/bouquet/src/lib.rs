@@ -11,6 +11,6 @@ mod endpoint;
 pub mod mask;
 mod provider;
 
-pub use bouquet::{scopes_of, Bouquet, NotServed, PurposeParam, Route, ThrottleGroup};
+pub use bouquet::{error_schema, scopes_of, Bouquet, NotServed, PurposeParam, Route, ThrottleGroup};
 pub use endpoint::{Cache, Endpoint, ExtraParam, FieldMask, Mode, ProviderId};
 pub use provider::{Attachment, Call, Extras, Fetched, Health, Provider, Registry};

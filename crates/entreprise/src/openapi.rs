@@ -97,11 +97,7 @@ pub fn document(endpoints: &[&'static Endpoint]) -> String {
         "paths": paths,
         "components": {
             "securitySchemes": {"jwt_bearer_token": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {"Error": {"type": "object", "required": ["errors"], "properties": {"errors": {"type": "array", "items": {
-                "type": "object", "required": ["code", "title", "detail", "meta"],
-                "properties": {"code": {"type": "string"}, "title": {"type": "string"}, "detail": {"type": "string"},
-                               "source": {"type": "object", "nullable": true}, "meta": {"type": "object"}}
-            }}}}}
+            "schemas": {"Error": passerelle_bouquet::error_schema()}
         }
     });
     serde_yaml::to_string(&doc).unwrap_or_default()

@@ -144,11 +144,7 @@ pub fn document() -> String {
         "components": {
             "securitySchemes": {"jwt_bearer_token": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                 "description": "Le jeton de l'habilitation (JWT) en `Authorization: Bearer`. Sur les points d'accès FranceConnect (`/france_connect`), le jeton d'accès FranceConnect de l'usager à sa place."}},
-            "schemas": {"Error": {"type": "object", "required": ["errors"], "properties": {"errors": {"type": "array", "items": {
-                "type": "object", "required": ["code", "title", "detail", "meta"],
-                "properties": {"code": {"type": "string"}, "title": {"type": "string"}, "detail": {"type": "string"},
-                               "source": {"type": "object", "nullable": true}, "meta": {"type": "object"}}
-            }}}}}
+            "schemas": {"Error": passerelle_bouquet::error_schema()}
         }
     });
     serde_yaml::to_string(&doc).unwrap_or_default()

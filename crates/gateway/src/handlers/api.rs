@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use passerelle_core::{codes, ApiError};
+use passerelle_store::TokenRecord;
 use serde_json::json;
 
 use crate::auth;
@@ -20,20 +21,22 @@ pub async fn ping() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// The caller's token record, whichever bouquet it opens.
+async fn token_of(served: &Served, headers: &HeaderMap, peer: SocketAddr) -> Result<TokenRecord, Errors> {
+    let state = &served.app;
+    let ip = client_ip(&state.config, headers, peer);
+    Ok(auth::authenticate(&state.tokens, headers, ip).await?.record)
+}
+
 pub async fn introspect(
     State(served): State<Arc<Served>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Response {
-    let state = &served.app;
-    let ip = client_ip(&state.config, &headers, peer);
-    match auth::authenticate(&state.tokens, &headers, ip).await {
-        Ok(caller) => {
-            let r = caller.record;
-            Json(json!({"_id": r.jti.to_string(), "name": r.name, "scopes": r.scopes})).into_response()
-        }
-        Err(e) => Errors::from(e).into_response(),
-    }
+) -> Result<Json<serde_json::Value>, Errors> {
+    let r = token_of(&served, &headers, peer).await?;
+    Ok(Json(
+        json!({"_id": r.jti.to_string(), "name": r.name, "scopes": r.scopes}),
+    ))
 }
 
 /// The scopes of the caller's token, which must be this bouquet's.
@@ -41,16 +44,12 @@ pub async fn privileges(
     State(served): State<Arc<Served>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Response {
-    let state = &served.app;
-    let ip = client_ip(&state.config, &headers, peer);
-    match auth::authenticate(&state.tokens, &headers, ip).await {
-        Ok(caller) if caller.record.bouquet == served.bouquet.name => {
-            Json(json!({"data": {"privileges": caller.record.scopes}})).into_response()
-        }
-        Ok(_) => Errors::from(ApiError::gateway(codes::TOKEN_INVALID)).into_response(),
-        Err(e) => Errors::from(e).into_response(),
+) -> Result<Json<serde_json::Value>, Errors> {
+    let r = token_of(&served, &headers, peer).await?;
+    if r.bouquet != served.bouquet.name {
+        return Err(ApiError::gateway(codes::TOKEN_INVALID).into());
     }
+    Ok(Json(json!({"data": {"privileges": r.scopes}})))
 }
 
 pub async fn open_api(State(served): State<Arc<Served>>) -> Response {
