@@ -48,6 +48,16 @@ const STATION_RELEVES: Endpoint = Endpoint {
     ..RELEVE
 };
 
+/// Open to any token of the bouquet, as API Entreprise's VIES endpoint.
+const STATIONS_OUVERTES: Endpoint = Endpoint {
+    resource: "ouvertes",
+    path: "meteo/stations_ouvertes/{station}",
+    mode: Mode::Subject,
+    operation: "meteo_stations_ouvertes",
+    access_scopes: &[],
+    ..RELEVE
+};
+
 const CONTEXT_MISSING: Code = Code {
     code: "90001",
     kind: ErrorKind::WrongParameter,
@@ -97,7 +107,7 @@ fn meteo() -> Bouquet {
         name: "meteo",
         title: "API Météo (test)",
         operation_prefix: "api_meteo",
-        endpoints: vec![&RELEVE, &STATION_RELEVES],
+        endpoints: vec![&RELEVE, &STATION_RELEVES, &STATIONS_OUVERTES],
         providers: HashMap::from([(METEO, Arc::new(MeteoStub) as Arc<dyn Provider>)]),
         purpose: PURPOSE,
         throttle: no_group,
@@ -241,6 +251,10 @@ async fn a_bouquets_tokens_and_scopes_are_its_own() {
     };
     let (_, meteo) = issue(other_scope).await.unwrap();
     assert_error(get(url, &meteo).await, 403, "00100").await;
+    // An endpoint without scopes opens to any token of its bouquet, and to no other.
+    let open = format!("{}/v1/meteo/stations_ouvertes/BREST?context=A", app.meteo);
+    assert_eq!(get(open.clone(), &meteo).await.status(), 200);
+    assert_error(get(open, &particulier).await, 401, "00101").await;
     let qf = format!(
         "{}/v3/dss/quotient_familial/identite?recipient={RECIPIENT}",
         app.particulier
