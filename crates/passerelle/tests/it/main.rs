@@ -10,6 +10,7 @@ mod cnous;
 mod connections;
 mod deployment;
 mod dsnj;
+mod documents;
 mod dss;
 mod france_connect;
 mod france_travail;
