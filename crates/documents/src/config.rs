@@ -72,7 +72,10 @@ impl fmt::Debug for S3Settings {
             .field("endpoint", &self.endpoint)
             .field("region", &self.region)
             .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "<hidden>"))
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<hidden>"),
+            )
             .field("allow_http", &self.allow_http)
             .field("timeout_secs", &self.timeout_secs)
             .finish()

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 pub use config::{Backend, DocumentsConfig, S3Settings};
 pub use link::{Handle, LinkError, Signer};
-pub use store::{Download, DocumentStore};
+pub use store::{DocumentStore, Download};
 
 /// Why a document could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +117,10 @@ mod tests {
     #[test]
     fn inspect_checks_the_magic_of_what_it_knows() {
         assert!(inspect(b"%PDF-1.7\n", "application/pdf").is_ok());
-        assert!(matches!(inspect(b"<html>", "application/pdf"), Err(DocumentError::WrongType(_))));
+        assert!(matches!(
+            inspect(b"<html>", "application/pdf"),
+            Err(DocumentError::WrongType(_))
+        ));
         assert!(matches!(inspect(b"", "application/pdf"), Err(DocumentError::Empty)));
         assert!(inspect(b"PK\x03\x04rest", "application/zip").is_ok());
         assert!(inspect(b"%PDF-", "application/zip").is_err());

@@ -48,11 +48,19 @@ impl Signer {
     }
 
     pub fn sign(&self, handle: &Handle) -> String {
-        hex::encode(hmac::sign(&self.0, Handle::message(&handle.id, handle.expires).as_bytes()))
+        hex::encode(hmac::sign(
+            &self.0,
+            Handle::message(&handle.id, handle.expires).as_bytes(),
+        ))
     }
 
     pub fn link_path(&self, handle: &Handle) -> String {
-        format!("/documents/{}?expires={}&sig={}", handle.id, handle.expires, self.sign(handle))
+        format!(
+            "/documents/{}?expires={}&sig={}",
+            handle.id,
+            handle.expires,
+            self.sign(handle)
+        )
     }
 
     /// The handle a link names, if its signature holds and it has not expired. The

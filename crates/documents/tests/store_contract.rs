@@ -92,7 +92,10 @@ async fn an_unreachable_bucket_is_a_storage_error() {
     let store = DocumentStore::open(&backend).unwrap();
     let put = store.put(&pdf(600, numbered(10)), 0).await;
     assert!(matches!(put, Err(DocumentError::Storage(_))), "{put:?}");
-    assert!(matches!(store.get(&Handle::new(600)).await, Err(DocumentError::Storage(_))));
+    assert!(matches!(
+        store.get(&Handle::new(600)).await,
+        Err(DocumentError::Storage(_))
+    ));
 }
 
 fn settings(endpoint: &str, timeout_secs: u64) -> S3Settings {

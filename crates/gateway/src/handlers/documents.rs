@@ -66,7 +66,9 @@ async fn open(served: &Served, id: &str, query: &str) -> Response {
         Ok(handle) => handle,
         Err(LinkError::Unknown) => return StatusCode::NOT_FOUND.into_response(),
         Err(LinkError::Forged) => return StatusCode::FORBIDDEN.into_response(),
-        Err(LinkError::Expired) => return Errors::from(ApiError::gateway(codes::DOWNLOAD_LINK_EXPIRED)).into_response(),
+        Err(LinkError::Expired) => {
+            return Errors::from(ApiError::gateway(codes::DOWNLOAD_LINK_EXPIRED)).into_response()
+        }
     };
     match documents.store.get(&handle).await {
         Ok(Some(download)) => file(download),
@@ -79,8 +81,8 @@ async fn open(served: &Served, id: &str, query: &str) -> Response {
 }
 
 fn file(download: Download) -> Response {
-    let content_type = HeaderValue::from_str(&download.content_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let content_type =
+        HeaderValue::from_str(&download.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = format!("attachment; filename=\"{}\"", plain_name(&download.file_name));
     let mut response = Response::new(Body::from_stream(download.body));
     let headers = response.headers_mut();
@@ -97,7 +99,13 @@ fn file(download: Download) -> Response {
 /// A file name safe inside the quoted header value: anything unusual becomes `_`.
 fn plain_name(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -148,7 +156,10 @@ mod tests {
 
     #[test]
     fn file_names_cannot_break_the_header() {
-        assert_eq!(plain_name("attestation_fiscale-dgfip.pdf"), "attestation_fiscale-dgfip.pdf");
+        assert_eq!(
+            plain_name("attestation_fiscale-dgfip.pdf"),
+            "attestation_fiscale-dgfip.pdf"
+        );
         assert_eq!(plain_name("a\"b\r\n.pdf"), "a_b__.pdf");
     }
 }

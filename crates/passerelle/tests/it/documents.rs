@@ -60,7 +60,10 @@ impl Provider for DocsStub {
     fn parse_extras(&self, _: &Endpoint, query: &Query, _: NaiveDate) -> Result<Extras, Vec<ApiError>> {
         let kind = query.get("kind").unwrap_or_default().to_string();
         let lifetime = query.get("duree").unwrap_or("3600").to_string();
-        Ok(Extras::from([("kind".to_string(), kind), ("duree".to_string(), lifetime)]))
+        Ok(Extras::from([
+            ("kind".to_string(), kind),
+            ("duree".to_string(), lifetime),
+        ]))
     }
 
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
@@ -113,7 +116,12 @@ struct Served {
 impl Served {
     async fn call(&self, kind: &str, lifetime: u64) -> reqwest::Response {
         let url = format!("{}/v1/attestations/{kind}?duree={lifetime}", self.base);
-        reqwest::Client::new().get(url).bearer_auth(&self.jwt).send().await.unwrap()
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(&self.jwt)
+            .send()
+            .await
+            .unwrap()
     }
 }
 
@@ -184,7 +192,10 @@ async fn a_document_link_downloads_the_exact_bytes_with_safe_headers() {
     assert_eq!(download.status(), 200);
     let headers = download.headers().clone();
     assert_eq!(headers["content-type"], "application/pdf");
-    assert_eq!(headers["content-disposition"], "attachment; filename=\"attestation_test.pdf\"");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"attestation_test.pdf\""
+    );
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["cache-control"], "private, no-store");
     assert!(headers.contains_key("ratelimit-limit"));
@@ -192,8 +203,14 @@ async fn a_document_link_downloads_the_exact_bytes_with_safe_headers() {
 
     // Each download is a journal row, with no caller.
     let rows = app.store.recent_journal(10).await.unwrap();
-    let row = rows.iter().find(|r| r.endpoint == "/documents/{id}").expect("journaled");
-    assert_eq!((row.status, row.caller.is_none(), row.bouquet.as_str()), (200, true, "attestations"));
+    let row = rows
+        .iter()
+        .find(|r| r.endpoint == "/documents/{id}")
+        .expect("journaled");
+    assert_eq!(
+        (row.status, row.caller.is_none(), row.bouquet.as_str()),
+        (200, true, "attestations")
+    );
 
     // Tampered links: 403 (empty) for a changed signature or expiry; 404 for an id the
     // gateway never makes. Never the file.
@@ -224,7 +241,11 @@ async fn a_cached_answer_counts_down_and_dies_with_its_document() {
     let cached = app.call("pdf", 3).await;
     assert_eq!(cached.headers()["x-response-cached"], "true");
     // The endpoint caches for 2 h; the document lives 3 s: the cache follows the document.
-    let cache_left: u64 = cached.headers()["x-cache-expires-in"].to_str().unwrap().parse().unwrap();
+    let cache_left: u64 = cached.headers()["x-cache-expires-in"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(cache_left <= 3, "{cache_left}");
     let again = data(cached).await;
     assert_eq!(again["document_url"], first["document_url"]);
@@ -258,7 +279,13 @@ fn walk(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
     };
     entries
         .flatten()
-        .flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] })
+        .flat_map(|e| {
+            if e.path().is_dir() {
+                walk(&e.path())
+            } else {
+                vec![e.path()]
+            }
+        })
         .collect()
 }
 
@@ -279,7 +306,11 @@ async fn downloads_are_limited_per_client_address() {
 
 #[tokio::test]
 async fn an_unreachable_store_is_00502() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let app = start(|config| {
         let documents = &mut config.documents;
         documents.store = Some("s3://nowhere".into());
