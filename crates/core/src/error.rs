@@ -486,6 +486,10 @@ pub enum Subcode {
     Conflict,
     /// `020`: the upstream is in a maintenance window.
     Maintenance,
+    /// `055`: the document the upstream sent is not of the expected type (not a PDF).
+    WrongFileType,
+    /// `056`: the document the upstream sent is empty.
+    EmptyFile,
     /// `999`: an answer the gateway does not understand.
     Unknown,
 }
@@ -507,6 +511,8 @@ impl Subcode {
             Subcode::Certificate => ("009", ProviderError, "Erreur de certificat SSL du fournisseur de données", "Le certificat SSL du fournisseur de données est invalide ou expiré."),
             Subcode::Conflict => ("015", Conflict, "Conflit", "Plusieurs ressources correspondent aux critères"),
             Subcode::Maintenance => ("020", Maintenance, "Maintenance du fournisseur de données", "Le fournisseur de données est en maintenance."),
+            Subcode::WrongFileType => ("055", ProviderError, "Erreur de format du fichier", "Le contenu du fichier transmis par le fournisseur de données n'est pas au format attendu."),
+            Subcode::EmptyFile => ("056", ProviderError, "Fichier vide", "Le fichier transmis par le fournisseur de données est vide."),
             Subcode::Unknown => ("999", ProviderError, "Erreur inconnue du fournisseur de données", "La réponse retournée par le fournisseur de données est invalide et inconnue de notre service. L'équipe technique a été notifiée de cette erreur pour investigation."),
         }
     }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use passerelle_documents::DocumentsConfig;
 use passerelle_entreprise_providers::EntrepriseProvidersConfig;
 use passerelle_journal::JournalSettings;
 use passerelle_providers::ProvidersConfig;
@@ -94,6 +95,8 @@ pub struct GatewayConfig {
     pub entreprise: EntrepriseProvidersConfig,
     pub maintenance: Vec<MaintenanceWindow>,
     pub journal: JournalSettings,
+    /// Where the documents providers fetch are kept, and their links.
+    pub documents: DocumentsConfig,
     /// Case folder of `passerelle sandbox` (official sandbox format); unused otherwise.
     pub sandbox_cases: Option<PathBuf>,
 }
@@ -115,6 +118,7 @@ impl Default for GatewayConfig {
             entreprise: EntrepriseProvidersConfig::default(),
             maintenance: Vec::new(),
             journal: JournalSettings::default(),
+            documents: DocumentsConfig::default(),
             sandbox_cases: None,
         }
     }

@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use axum::Router;
 use passerelle_bouquet::Bouquet;
+use passerelle_documents::{DocumentStore, Documents, Signer};
 use passerelle_store::Store;
 use passerelle_tokens::{KeyRing, Verifier};
 use tokio::net::TcpListener;
@@ -63,6 +64,7 @@ pub struct AppState {
     pub salt: Vec<u8>,
     pub pings: pings::Pings,
     pub source: Box<dyn Source>,
+    pub documents: Arc<Documents>,
 }
 
 /// One bouquet served with the shared state: the state of its router.
@@ -86,6 +88,7 @@ impl AppState {
             .secret_or_insert("journal_salt", rand::random::<[u8; 32]>().to_vec())
             .await?;
         let redis = redis_link::RedisLink::start(&config.redis, &salt).await?;
+        let documents = open_documents(&config, store.as_ref()).await?;
         let france_connect = Arc::new(france_connect::Gate::new(
             &config.providers.france_connect,
             store.clone(),
@@ -99,6 +102,7 @@ impl AppState {
                     Duration::from_secs(config.limits.provider_timeout_secs + 5),
                 ),
                 france_connect: france_connect.clone(),
+                documents: documents.clone(),
                 budget: Duration::from_secs(config.limits.provider_timeout_secs),
             }),
             Answers::Recorded(book) => Box::new(RecordedSource(book)),
@@ -113,7 +117,40 @@ impl AppState {
             store,
             config,
             source,
+            documents,
         }))
+    }
+}
+
+/// The document store the settings name, its link-signing secret (kept in the store,
+/// like the journal salt, so that every replica signs alike), and its sweep.
+async fn open_documents(config: &GatewayConfig, store: &dyn Store) -> anyhow::Result<Arc<Documents>> {
+    let backend = config.documents.backend(&config.data_dir)?;
+    let secret = store
+        .secret_or_insert("document_links", rand::random::<[u8; 32]>().to_vec())
+        .await?;
+    let documents = Arc::new(Documents {
+        store: DocumentStore::open(&backend)?,
+        signer: Signer::new(&secret),
+    });
+    let every = Duration::from_secs(config.documents.sweep_secs.max(1));
+    tokio::spawn(sweep(Arc::downgrade(&documents), every));
+    Ok(documents)
+}
+
+/// Deletes expired documents now and then, until the gateway is gone.
+async fn sweep(documents: std::sync::Weak<Documents>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        let Some(documents) = documents.upgrade() else {
+            return;
+        };
+        match documents.store.sweep(passerelle_documents::unix_now()).await {
+            Ok(0) => {}
+            Ok(gone) => tracing::info!(gone, "expired documents deleted"),
+            Err(e) => tracing::warn!(error = %e, "document sweep failed"),
+        }
     }
 }
 

@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{mask, Bouquet, Call, Endpoint, Extras, Fetched, Provider};
 use passerelle_core::{codes, ApiError, Civility, Purpose, Query, Subcode};
-use serde_json::Value;
+use passerelle_documents::{unix_now, DocumentError, Documents, Linked};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
 use crate::cache::ResponseCache;
 use crate::caller::{Caller, CitizenCheck, Identity};
@@ -34,6 +36,8 @@ pub struct Checked<'a> {
     /// The call's identity for the cache: endpoint and parameters, never the caller.
     pub cache_key: String,
     pub no_cache: bool,
+    /// What document links start with (`https://entreprise.example.fr`).
+    pub public_base: String,
     pub request_id: &'a str,
     pub today: NaiveDate,
 }
@@ -65,7 +69,17 @@ pub struct Providers {
     pub cache: ResponseCache,
     pub inflight: InFlight,
     pub france_connect: Arc<france_connect::Gate>,
+    pub documents: Arc<Documents>,
     pub budget: Duration,
+}
+
+/// What the cache keeps: the answer, and the documents it links to with their absolute
+/// expiry, so that each answer says the lifetime left.
+#[derive(Deserialize)]
+struct Cached {
+    fetched: Fetched,
+    #[serde(default)]
+    documents: Vec<Linked>,
 }
 
 #[async_trait]
@@ -84,14 +98,18 @@ impl Source for Providers {
         } else {
             self.cache.get(&call.cache_key).await
         };
-        let cached = cached.and_then(|(value, left)| Some((serde_json::from_value::<Fetched>(value).ok()?, left)));
-        let mut fetched = match cached {
-            Some((fetched, left)) => {
+        let cached = cached.and_then(|(value, left)| Some((serde_json::from_value::<Cached>(value).ok()?, left)));
+        let (mut fetched, documents) = match cached {
+            Some((cached, left)) => {
                 record.update(|r| r.cache_left = Some(left));
-                fetched
+                (cached.fetched, cached.documents)
             }
             None => self.fetch_once(call, record).await?,
         };
+        let now = unix_now();
+        for document in &documents {
+            document.write(&mut fetched.data, &call.public_base, now);
+        }
         mask::apply(&mut fetched.data, call.endpoint.masks, call.caller.scopes());
         Ok(Answer::Fetched(fetched))
     }
@@ -99,8 +117,9 @@ impl Source for Providers {
 
 impl Providers {
     /// Calls the provider, unless the same caller already runs the same call (`00015`),
-    /// and caches what it answers.
-    async fn fetch_once(&self, call: &Checked<'_>, record: &Recorder) -> Result<Fetched, ApiError> {
+    /// stores the documents it fetched, and caches the answer (no longer than its
+    /// documents live: a cached link never outlives its file).
+    async fn fetch_once(&self, call: &Checked<'_>, record: &Recorder) -> Result<(Fetched, Vec<Linked>), ApiError> {
         let _running = self
             .inflight
             .try_acquire(format!("{}|{}", call.caller.lock_key(), call.cache_key))
@@ -120,19 +139,30 @@ impl Providers {
         let asked = Instant::now();
         let fetched = self.fetch(call.provider, &provider_call).await;
         record.update(|r| r.upstream = asked.elapsed());
-        let fetched = fetched?;
+        let mut fetched = fetched?;
+        let documents = self.store_documents(call.provider, &mut fetched).await?;
         let ttl = call
             .endpoint
             .cache
-            .ttl_at(chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris));
-        if let (false, Some(secs)) = (call.no_cache, ttl) {
-            if let Ok(value) = serde_json::to_value(&fetched) {
-                self.cache
-                    .put(call.cache_key.clone(), value, Duration::from_secs(secs))
-                    .await;
-            }
+            .ttl_at(chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris))
+            .map(|secs| lifetime_left(secs, &documents, unix_now()));
+        if let (false, Some(secs @ 1..)) = (call.no_cache, ttl) {
+            let value = json!({"fetched": &fetched, "documents": &documents});
+            self.cache
+                .put(call.cache_key.clone(), value, Duration::from_secs(secs))
+                .await;
         }
-        Ok(fetched)
+        Ok((fetched, documents))
+    }
+
+    /// Checks and stores the documents the provider fetched; their links are written
+    /// into `data` at each answer.
+    async fn store_documents(&self, provider: &dyn Provider, fetched: &mut Fetched) -> Result<Vec<Linked>, ApiError> {
+        let attachments = std::mem::take(&mut fetched.attachments);
+        self.documents
+            .attach(&attachments, unix_now())
+            .await
+            .map_err(|e| document_error(e, provider))
     }
 
     async fn fetch(&self, provider: &dyn Provider, call: &Call<'_>) -> Result<Fetched, ApiError> {
@@ -144,6 +174,27 @@ impl Providers {
         };
         telemetry::upstream(call.endpoint.provider.as_str(), outcome, asked.elapsed());
         result
+    }
+}
+
+/// The endpoint's cache lifetime, cut to the shortest-lived document's.
+fn lifetime_left(endpoint_secs: u64, documents: &[Linked], now: u64) -> u64 {
+    documents
+        .iter()
+        .map(|d| d.expires_at.saturating_sub(now))
+        .fold(endpoint_secs, u64::min)
+}
+
+/// A bad document is the provider's fault (`XX055`, `XX056`); a store that fails is
+/// the gateway's (`00502`).
+fn document_error(error: DocumentError, provider: &dyn Provider) -> ApiError {
+    match error {
+        DocumentError::Empty => provider.info().error(Subcode::EmptyFile),
+        DocumentError::WrongType(_) => provider.info().error(Subcode::WrongFileType),
+        DocumentError::Storage(_) | DocumentError::Settings(_) => {
+            tracing::error!(error = %error, "document store unreachable");
+            ApiError::gateway(codes::STORAGE_UNREACHABLE)
+        }
     }
 }
 

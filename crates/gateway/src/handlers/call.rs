@@ -90,6 +90,7 @@ async fn answer(
         query,
         cache_key,
         no_cache: headers.get("cache-control").and_then(|v| v.to_str().ok()) == Some("no-cache"),
+        public_base: super::documents::public_base(served, headers),
         request_id,
         today: now.date_naive(),
     };

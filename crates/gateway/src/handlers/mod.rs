@@ -3,6 +3,7 @@
 
 mod api;
 mod call;
+mod documents;
 pub(crate) mod request_id;
 
 use std::sync::Arc;
@@ -25,7 +26,8 @@ pub fn routes(served: Arc<Served>) -> Router {
         .route("/api/introspect", get(api::introspect))
         .route("/api/open-api.yml", get(api::open_api))
         .route("/api/pings", get(api::pings))
-        .route("/api/{provider}/ping", get(api::provider_ping));
+        .route("/api/{provider}/ping", get(api::provider_ping))
+        .route("/documents/{id}", get(documents::download));
     if served.bouquet.privileges {
         router = router
             .route("/privileges", get(api::privileges))

@@ -9,6 +9,7 @@ mod bouquets;
 mod cnous;
 mod connections;
 mod deployment;
+mod documents;
 mod dsnj;
 mod dss;
 mod france_connect;

@@ -1,0 +1,165 @@
+//! `GET /documents/{id}?expires=…&sig=…`: a stored document, on the listener of the
+//! bouquet whose answer linked it. No token: the signed link is the capability. Limited
+//! per client IP, journaled (endpoint `/documents/{id}`, no caller), streamed with
+//! headers that make browsers save the file and never run it.
+//!
+//! Answers: the file (200); a forged or tampered link 403 and an id this gateway
+//! could not have made 404, both empty; an expired link 410 `00403`; a genuine link
+//! whose file is gone 404; the store down 502 `00502`. Never the file but in the 200.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use passerelle_core::{codes, ApiError, Purpose};
+use passerelle_documents::{unix_now, Download, LinkError};
+use passerelle_store::JournalRow;
+use serde::Deserialize;
+
+use super::request_id::RequestId;
+use crate::caller::client_ip;
+use crate::error::Errors;
+use crate::limits::Quota;
+use crate::{telemetry, throttle, Served};
+
+/// The journal's and the metrics' name of the route.
+const TEMPLATE: &str = "/documents/{id}";
+
+#[derive(Deserialize, Default)]
+struct LinkParams {
+    #[serde(default)]
+    expires: String,
+    #[serde(default)]
+    sig: String,
+}
+
+pub async fn download(
+    State(served): State<Arc<Served>>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let ip = client_ip(&served.app.config, &headers, peer);
+    let quota = Quota::per_minute(served.app.config.documents.downloads_per_minute);
+    let decision = served.app.limiter.check(&format!("documents|{ip}"), quota).await;
+    let mut response = if decision.allowed {
+        open(&served, &id, query.as_deref().unwrap_or("")).await
+    } else {
+        Errors::from(ApiError::gateway(codes::TOO_MANY_REQUESTS)).into_response()
+    };
+    throttle::headers(response.headers_mut(), decision);
+    journal(&served, request_id, response, started).await
+}
+
+async fn open(served: &Served, id: &str, query: &str) -> Response {
+    let link: LinkParams = serde_urlencoded::from_str(query).unwrap_or_default();
+    let documents = &served.app.documents;
+    let handle = match documents.signer.verify(id, &link.expires, &link.sig, unix_now()) {
+        Ok(handle) => handle,
+        Err(LinkError::Unknown) => return StatusCode::NOT_FOUND.into_response(),
+        Err(LinkError::Forged) => return StatusCode::FORBIDDEN.into_response(),
+        Err(LinkError::Expired) => {
+            return Errors::from(ApiError::gateway(codes::DOWNLOAD_LINK_EXPIRED)).into_response()
+        }
+    };
+    match documents.store.get(&handle).await {
+        Ok(Some(download)) => file(download),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "document store unreachable");
+            Errors::from(ApiError::gateway(codes::STORAGE_UNREACHABLE)).into_response()
+        }
+    }
+}
+
+fn file(download: Download) -> Response {
+    let content_type =
+        HeaderValue::from_str(&download.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let disposition = format!("attachment; filename=\"{}\"", plain_name(&download.file_name));
+    let mut response = Response::new(Body::from_stream(download.body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(download.size));
+    if let Ok(disposition) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    response
+}
+
+/// A file name safe inside the quoted header value: anything unusual becomes `_`.
+fn plain_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// One journal row per download; like a call, the answer leaves only once it is
+/// durable, else 503 `00503`.
+async fn journal(served: &Served, request_id: String, response: Response, started: Instant) -> Response {
+    let status = response.status().as_u16();
+    let took = started.elapsed();
+    let row = JournalRow {
+        request_id: request_id.clone(),
+        at: Utc::now(),
+        bouquet: served.bouquet.name.to_string(),
+        caller: None,
+        purpose: Purpose::default(),
+        endpoint: TEMPLATE.to_string(),
+        status,
+        duration_ms: took.as_secs_f64() * 1000.0,
+        params_hash: None,
+        cached: false,
+    };
+    let journaled = served.app.journal.record(row).await;
+    telemetry::call(TEMPLATE, status, took, Duration::ZERO);
+    tracing::info!(request_id = %request_id, endpoint = TEMPLATE, status, journaled, bouquet = served.bouquet.name, "document download");
+    if journaled {
+        response
+    } else {
+        Errors::from(ApiError::gateway(codes::JOURNAL_UNAVAILABLE)).into_response()
+    }
+}
+
+/// What document links start with: the bouquet's configured public base URL, else
+/// the address the caller reached (`http://<Host>`), so that a link opens where the
+/// call was made. Only the path is cached, so one caller's Host never reaches another.
+pub fn public_base(served: &Served, headers: &HeaderMap) -> String {
+    if let Some(base) = served.app.config.documents.public_base_urls.get(served.bouquet.name) {
+        return base.clone();
+    }
+    headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .map(|host| format!("http://{host}"))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_cannot_break_the_header() {
+        assert_eq!(
+            plain_name("attestation_fiscale-dgfip.pdf"),
+            "attestation_fiscale-dgfip.pdf"
+        );
+        assert_eq!(plain_name("a\"b\r\n.pdf"), "a_b__.pdf");
+    }
+}
