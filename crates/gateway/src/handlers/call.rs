@@ -55,7 +55,9 @@ async fn answer(
     request_id: &str,
 ) -> Result<Answer, Errors> {
     let (bouquet, endpoint) = (&served.bouquet, matched.endpoint);
-    if !endpoint.access_scopes.iter().any(|s| caller.scopes().contains(*s)) {
+    // An endpoint listing no scope is open to every valid token (API Entreprise's VIES).
+    let open = endpoint.access_scopes.is_empty();
+    if !open && !endpoint.access_scopes.iter().any(|s| caller.scopes().contains(*s)) {
         return Err(ApiError::gateway(codes::SCOPE_MISSING).into());
     }
     let purpose = bouquet.parse_purpose(query).map_err(Errors)?;
