@@ -185,7 +185,11 @@ fn endpoint_for(operation_id: &str) -> Option<(Bouquet, &'static Endpoint, u8)> 
             .map(|o| &o.endpoint)
             .flat_map(|e| e.versions.iter().map(move |v| (e, *v)))
             .find(|(e, v)| {
-                format!("{}_v{v}_{}", passerelle_entreprise::OPERATION_PREFIX, e.operation_stem()) == operation_id
+                format!(
+                    "{}_v{v}_{}",
+                    passerelle_entreprise::OPERATION_PREFIX,
+                    e.operation_stem()
+                ) == operation_id
             })
             .map(|(e, v)| (Bouquet::Entreprise, e, v))
     })
@@ -394,7 +398,13 @@ async fn replay(client: &reqwest::Client, options: &Options, case: &Case, bearer
 
 /// An API Entreprise case: the path from its `params`, the rest in the query with
 /// the three traceability parameters; status and whole body must be the recorded ones.
-async fn replay_entreprise(client: &reqwest::Client, base: &str, token: &str, options: &Options, case: &Case) -> Outcome {
+async fn replay_entreprise(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    options: &Options,
+    case: &Case,
+) -> Outcome {
     let params: Vec<(String, String)> = case.params.iter().map(|(k, v)| (k.clone(), scalar(v))).collect();
     let Some((path, mut pairs)) = entreprise::request(case.endpoint, case.version, &params) else {
         return Outcome::Differs("its params lack a path parameter".into());
@@ -419,7 +429,12 @@ async fn replay_entreprise(client: &reqwest::Client, base: &str, token: &str, op
 }
 
 /// Calls the gateway, waiting out 429s (the replay must not be refused by quota).
-async fn call(client: &reqwest::Client, url: &str, pairs: &[(String, String)], bearer: &str) -> Result<(u64, Value), String> {
+async fn call(
+    client: &reqwest::Client,
+    url: &str,
+    pairs: &[(String, String)],
+    bearer: &str,
+) -> Result<(u64, Value), String> {
     for _ in 0..3 {
         let response = client
             .get(url)

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use passerelle_catalogue::Mode;
 use passerelle_bouquet::Bouquet;
+use passerelle_catalogue::Mode;
 use passerelle_gateway::{Answers, AppState, GatewayConfig};
 use passerelle_sandbox::{entreprise, CaseBook, Lookup, Report, Sandbox, Schemas, Trigger};
 use tokio::net::TcpListener;
@@ -189,8 +189,12 @@ fn entreprise_example(book: &CaseBook, bouquet: &Bouquet, base: &str) -> Option<
             let case = folder.cases.iter().find(|c| c.status == 200 && c.params.is_some())?;
             let (path, mut pairs) = entreprise::request(endpoint, version, &case.query)?;
             pairs.extend(
-                [("context", "Bac à sable"), ("recipient", DEMO_SIRET), ("object", "Essai")]
-                    .map(|(k, v)| (k.to_string(), v.to_string())),
+                [
+                    ("context", "Bac à sable"),
+                    ("recipient", DEMO_SIRET),
+                    ("object", "Essai"),
+                ]
+                .map(|(k, v)| (k.to_string(), v.to_string())),
             );
             reqwest::Url::parse_with_params(&format!("{base}{path}"), &pairs)
                 .ok()

@@ -59,7 +59,11 @@ pub fn find<'a>(folder: &'a Folder, call: &Key) -> Option<&'a Case> {
 /// The request that replays a case of `endpoint` in `version`: the path, with each of
 /// its parameters taken from `params`, and the other `params` as query pairs. `None`
 /// when `params` lacks a path parameter.
-pub fn request(endpoint: &Endpoint, version: u8, params: &[(String, String)]) -> Option<(String, Vec<(String, String)>)> {
+pub fn request(
+    endpoint: &Endpoint,
+    version: u8,
+    params: &[(String, String)],
+) -> Option<(String, Vec<(String, String)>)> {
     let mut path = endpoint.public_path(version);
     for name in endpoint.path_params() {
         let (_, value) = params.iter().find(|(k, _)| k == name)?;
@@ -83,7 +87,9 @@ fn path_segment(value: &str) -> String {
 
 /// The contract's identifier and parameter checks (§4), every error at once.
 pub fn check(endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<(), Vec<ApiError>> {
-    let path = endpoint.path_params().map(|name| check_path(endpoint, name, query, today));
+    let path = endpoint
+        .path_params()
+        .map(|name| check_path(endpoint, name, query, today));
     let extra = endpoint.extra_params.iter().map(|p| check_query(p.name, query));
     let errors: Vec<ApiError> = path.chain(extra).filter_map(Result::err).collect();
     if errors.is_empty() {
@@ -243,10 +249,18 @@ mod tests {
     #[test]
     fn a_replay_fills_the_path_and_sends_the_rest_as_query() {
         let monthly = endpoint("gip_mds_effectifs_mensuels_etablissement");
-        let params = [("siret", "13002526500013"), ("year", "2024"), ("month", "06"), ("nature_effectif", "boeth")]
-            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let params = [
+            ("siret", "13002526500013"),
+            ("year", "2024"),
+            ("month", "06"),
+            ("nature_effectif", "boeth"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
         let (path, rest) = request(monthly, 3, &params).unwrap();
-        assert_eq!(path, "/v3/gip_mds/etablissements/13002526500013/effectifs_mensuels/06/annee/2024");
+        assert_eq!(
+            path,
+            "/v3/gip_mds/etablissements/13002526500013/effectifs_mensuels/06/annee/2024"
+        );
         assert_eq!(rest, [("nature_effectif".to_string(), "boeth".to_string())]);
         assert!(request(monthly, 3, &params[..1]).is_none());
         let odd = [("siret_or_rna".to_string(), "a/b c".to_string())];

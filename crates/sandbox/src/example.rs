@@ -48,10 +48,7 @@ impl Schemas {
             .filter_map(|get| {
                 let ok = get.pointer("/responses/200")?;
                 // The official file keeps the id as `x-operationId` in the 200 response.
-                let id = get
-                    .get("operationId")
-                    .or_else(|| ok.get("x-operationId"))?
-                    .as_str()?;
+                let id = get.get("operationId").or_else(|| ok.get("x-operationId"))?.as_str()?;
                 let schema = ok.pointer("/content/application~1json/schema")?;
                 Some((id.to_string(), schema.clone()))
             })

@@ -186,7 +186,12 @@ impl Sandbox {
     }
 
     /// API Particulier: the matching case, else the folder's `404.yaml`.
-    fn answer_particulier(&self, endpoint: &Endpoint, operation_id: &str, query: &Query) -> Result<Recording, ApiError> {
+    fn answer_particulier(
+        &self,
+        endpoint: &Endpoint,
+        operation_id: &str,
+        query: &Query,
+    ) -> Result<Recording, ApiError> {
         let within = endpoint.mode == Mode::FranceConnect;
         let call = params::from_query(query);
         let book = self.book();
