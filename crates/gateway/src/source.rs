@@ -200,9 +200,11 @@ fn document_error(error: DocumentError, provider: &dyn Provider) -> ApiError {
 
 /// A book of recorded answers, as the sandbox keeps them.
 pub trait Recorded: Send + Sync {
-    /// The recorded answer to a valid call of `operation_id`; `query` is the query
-    /// string as sent (`recipient` included), plus a FranceConnect caller's identity.
-    fn answer(&self, endpoint: &Endpoint, operation_id: &str, query: &Query) -> Result<Recording, ApiError>;
+    /// The recorded answer to a valid call of `operation_id`; `query` is the path's
+    /// parameters and the query string as sent (`recipient` included), plus a
+    /// FranceConnect caller's identity. A book may check parameters itself (every
+    /// error at once) when no record matches.
+    fn answer(&self, endpoint: &Endpoint, operation_id: &str, query: &Query) -> Result<Recording, Errors>;
 
     /// The person behind a FranceConnect access token (`50002` when unknown).
     fn france_connect(&self, token: &str) -> Result<FranceConnectUser, ApiError>;

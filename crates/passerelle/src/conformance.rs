@@ -3,6 +3,10 @@
 //! gateway, and reports which answers differ. FranceConnect cases are keyed by the
 //! citizen's identity: they are replayed with the access token of the FranceConnect
 //! simulator's citizen who has that identity (so against a gateway using the simulator).
+//! API Entreprise's folders (`api_entreprise_*`) are replayed against its own base URL
+//! with its own token: the path is filled from each case's `params`, the other params
+//! go in the query with `context`, `recipient` and `object`, and the status and the
+//! whole body must be the recorded ones.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,6 +16,7 @@ use chrono_tz::Europe::Paris;
 use clap::Args;
 use passerelle_catalogue::{Endpoint, Mode};
 use passerelle_providers::france_connect::simulator::citizens;
+use passerelle_sandbox::entreprise;
 use serde_json::Value;
 
 #[derive(Args, Debug)]
@@ -25,6 +30,13 @@ pub struct Options {
     /// Bearer token to call with (every scope, so that payloads are complete).
     #[arg(long, env = "PASSERELLE_TOKEN")]
     token: String,
+    /// Base URL of API Entreprise on the gateway under test; needed when the folder
+    /// holds `api_entreprise_*` cases.
+    #[arg(long)]
+    entreprise_base_url: Option<String>,
+    /// API Entreprise token to call with (every scope).
+    #[arg(long, env = "PASSERELLE_ENTREPRISE_TOKEN")]
+    entreprise_token: Option<String>,
     /// Only operation ids containing every one of these fragments.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -66,8 +78,16 @@ const IDENTITY_PARAMS: &[(&str, &str)] = &[
 /// gateway failure and maintenance.
 const NOT_REPLAYABLE: &[u64] = &[409, 429, 500, 503];
 
+/// Which bouquet a case folder belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bouquet {
+    Particulier,
+    Entreprise,
+}
+
 struct Case {
     name: String,
+    bouquet: Bouquet,
     endpoint: &'static Endpoint,
     version: u8,
     params: serde_json::Map<String, Value>,
@@ -82,6 +102,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         "no replayable case found in {}",
         options.cases.display()
     );
+    let entreprise_target = entreprise_target(&options, &cases)?;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
     let citizens = citizens();
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
@@ -102,7 +123,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             },
             _ => options.token.clone(),
         };
-        match replay(&client, &options, case, &bearer).await {
+        let outcome = match (case.bouquet, &entreprise_target) {
+            (Bouquet::Entreprise, Some((base, token))) => replay_entreprise(&client, base, token, &options, case).await,
+            _ => replay(&client, &options, case, &bearer).await,
+        };
+        match outcome {
             Outcome::Same(note) => {
                 passed += 1;
                 println!("ok    {}{note}", case.name);
@@ -135,11 +160,39 @@ enum Outcome {
     Differs(String),
 }
 
-fn endpoint_for(operation_id: &str) -> Option<(&'static Endpoint, u8)> {
-    passerelle_catalogue::all()
+/// API Entreprise's base URL and token, when the folder holds its cases.
+fn entreprise_target(options: &Options, cases: &[Case]) -> anyhow::Result<Option<(String, String)>> {
+    if !cases.iter().any(|c| c.bouquet == Bouquet::Entreprise) {
+        return Ok(None);
+    }
+    match (&options.entreprise_base_url, &options.entreprise_token) {
+        (Some(base), Some(token)) => Ok(Some((base.clone(), token.clone()))),
+        _ => anyhow::bail!(
+            "the folder holds api_entreprise_* cases: give --entreprise-base-url and --entreprise-token (or --only api_particulier)"
+        ),
+    }
+}
+
+fn endpoint_for(operation_id: &str) -> Option<(Bouquet, &'static Endpoint, u8)> {
+    let particulier = passerelle_catalogue::all()
         .into_iter()
         .flat_map(|e| e.versions.iter().map(move |v| (e, *v)))
         .find(|(e, v)| passerelle_catalogue::operation_id(e, *v) == operation_id)
+        .map(|(e, v)| (Bouquet::Particulier, e, v));
+    particulier.or_else(|| {
+        passerelle_entreprise::OPERATIONS
+            .iter()
+            .map(|o| &o.endpoint)
+            .flat_map(|e| e.versions.iter().map(move |v| (e, *v)))
+            .find(|(e, v)| {
+                format!(
+                    "{}_v{v}_{}",
+                    passerelle_entreprise::OPERATION_PREFIX,
+                    e.operation_stem()
+                ) == operation_id
+            })
+            .map(|(e, v)| (Bouquet::Entreprise, e, v))
+    })
 }
 
 fn load(dir: &Path, only: &[String]) -> anyhow::Result<Vec<Case>> {
@@ -159,7 +212,7 @@ fn load(dir: &Path, only: &[String]) -> anyhow::Result<Vec<Case>> {
         if !only.iter().all(|f| operation_id.contains(f.as_str())) {
             continue;
         }
-        let Some((endpoint, version)) = endpoint_for(&operation_id) else {
+        let Some((bouquet, endpoint, version)) = endpoint_for(&operation_id) else {
             continue;
         };
         let mut files: Vec<_> = std::fs::read_dir(&folder)?
@@ -189,6 +242,7 @@ fn load(dir: &Path, only: &[String]) -> anyhow::Result<Vec<Case>> {
                 let file_name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
                 cases.push(Case {
                     name: format!("{operation_id}/{file_name}#{i}"),
+                    bouquet,
                     endpoint,
                     version,
                     params: doc
@@ -301,7 +355,12 @@ fn expected_data(case: &Case) -> Value {
 }
 
 async fn replay(client: &reqwest::Client, options: &Options, case: &Case, bearer: &str) -> Outcome {
-    let (status, body) = match call(client, options, case, bearer).await {
+    let url = format!(
+        "{}{}",
+        options.base_url.trim_end_matches('/'),
+        case.endpoint.public_path(case.version)
+    );
+    let (status, body) = match call(client, &url, &query(case, &options.recipient), bearer).await {
         Ok(answer) => answer,
         Err(why) => return Outcome::Differs(why),
     };
@@ -337,18 +396,49 @@ async fn replay(client: &reqwest::Client, options: &Options, case: &Case, bearer
     }
 }
 
+/// An API Entreprise case: the path from its `params`, the rest in the query with
+/// the three traceability parameters; status and whole body must be the recorded ones.
+async fn replay_entreprise(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    options: &Options,
+    case: &Case,
+) -> Outcome {
+    let params: Vec<(String, String)> = case.params.iter().map(|(k, v)| (k.clone(), scalar(v))).collect();
+    let Some((path, mut pairs)) = entreprise::request(case.endpoint, case.version, &params) else {
+        return Outcome::Differs("its params lack a path parameter".into());
+    };
+    pairs.extend([
+        ("context".to_string(), "Conformité Passerelle".to_string()),
+        ("recipient".to_string(), options.recipient.clone()),
+        ("object".to_string(), "Rejeu des cas officiels".to_string()),
+    ]);
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let (status, body) = match call(client, &url, &pairs, token).await {
+        Ok(answer) => answer,
+        Err(why) => return Outcome::Differs(why),
+    };
+    if status != case.status {
+        return Outcome::Differs(format!("status {status}, expected {}: {body}", case.status));
+    }
+    if body != case.payload {
+        return Outcome::Differs(format!("body differs:\n  got      {body}\n  expected {}", case.payload));
+    }
+    Outcome::Same(String::new())
+}
+
 /// Calls the gateway, waiting out 429s (the replay must not be refused by quota).
-async fn call(client: &reqwest::Client, options: &Options, case: &Case, bearer: &str) -> Result<(u64, Value), String> {
-    let url = format!(
-        "{}{}",
-        options.base_url.trim_end_matches('/'),
-        case.endpoint.public_path(case.version)
-    );
-    let pairs = query(case, &options.recipient);
+async fn call(
+    client: &reqwest::Client,
+    url: &str,
+    pairs: &[(String, String)],
+    bearer: &str,
+) -> Result<(u64, Value), String> {
     for _ in 0..3 {
         let response = client
-            .get(&url)
-            .query(&pairs)
+            .get(url)
+            .query(pairs)
             .bearer_auth(bearer)
             .header("Cache-Control", "no-cache")
             .send()

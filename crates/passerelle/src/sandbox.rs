@@ -1,13 +1,16 @@
 //! `passerelle sandbox`: the gateway with every check of production (token, scopes,
 //! recipient, parameters, limits, journal), answering from a folder of recorded cases
-//! in the official sandbox format instead of calling the providers.
+//! in the official sandbox format instead of calling the providers. Both bouquets are
+//! served, each on its listener, from the one folder: API Entreprise's calls that match
+//! no case get a 200 generated from the OpenAPI schemas (`--openapi`).
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use passerelle_bouquet::Bouquet;
 use passerelle_catalogue::Mode;
 use passerelle_gateway::{Answers, AppState, GatewayConfig};
-use passerelle_sandbox::{CaseBook, Lookup, Report, Sandbox, Trigger};
+use passerelle_sandbox::{entreprise, CaseBook, Lookup, Report, Sandbox, Schemas, Trigger};
 use tokio::net::TcpListener;
 
 use crate::demo::{all_scopes_token, DEMO_SIRET};
@@ -25,6 +28,13 @@ pub struct Options {
     /// Listen address (overrides the configuration).
     #[arg(long)]
     listen: Option<String>,
+    /// API Entreprise's listen address (overrides the configuration).
+    #[arg(long)]
+    entreprise_listen: Option<String>,
+    /// OpenAPI document whose 200 schemas build API Entreprise's answers when no case
+    /// matches: the official file or the trimmed copy (the default, built in).
+    #[arg(long)]
+    openapi: Option<PathBuf>,
     /// Reload on SIGHUP only, not on file changes (e.g. where the file system sends
     /// no change events).
     #[arg(long)]
@@ -38,6 +48,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     if let Some(listen) = options.listen {
         config.listen = listen;
     }
+    if let Some(listen) = options.entreprise_listen {
+        config.entreprise_listen = listen;
+    }
     if let Some(dir) = &options.store.data_dir {
         config.data_dir = dir.clone();
     }
@@ -45,21 +58,32 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .cases
         .or_else(|| config.sandbox_cases.clone())
         .ok_or_else(|| anyhow::anyhow!("no case folder: give --cases DIR (or PASSERELLE_SANDBOX_CASES)"))?;
-    let (sandbox, report) =
-        Sandbox::open(&cases).map_err(|e| anyhow::anyhow!("case folder {} cannot be read: {e}", cases.display()))?;
+    let schemas = match &options.openapi {
+        Some(path) => Schemas::read(path).map_err(|e| anyhow::anyhow!("--openapi: {e}"))?,
+        None => Schemas::bundled(),
+    };
+    println!("API Entreprise 200 schemas: {} operations", schemas.len());
+    let (sandbox, report) = Sandbox::open_with(&cases, schemas)
+        .map_err(|e| anyhow::anyhow!("case folder {} cannot be read: {e}", cases.display()))?;
     print_report("cases", &cases, &report);
 
     let url = database_url(&options.store, &config);
     prepare_data_dir(&url)?;
     let store = passerelle_journal::open(&url).await?;
     let listener = TcpListener::bind(&config.listen).await?;
+    let entreprise_listener = TcpListener::bind(&config.entreprise_listen).await?;
     let gateway = format!("http://{}", listener.local_addr()?);
+    let entreprise_base = format!("http://{}", entreprise_listener.local_addr()?);
     let data_dir = config.data_dir.clone();
-    let bouquet = passerelle_particulier::bouquet(&config.providers)?;
+    let particulier = passerelle_particulier::bouquet(&config.providers)?;
+    // Every operation of the catalogue, answered by the book: no provider is called.
+    let entreprise_bouquet = passerelle_entreprise::bouquet(entreprise::registry());
     let state = AppState::answered_by(config, store.clone(), Answers::Recorded(sandbox.clone())).await?;
     let jwt = all_scopes_token(&state, passerelle_particulier::NAME, "Bac à sable Passerelle").await?;
+    let entreprise_jwt = all_scopes_token(&state, passerelle_entreprise::NAME, "Bac à sable Passerelle").await?;
     println!("Passerelle sandbox");
     println!("gateway: {gateway}");
+    println!("API Entreprise: {entreprise_base}");
     println!("data folder: {}", data_dir.display());
     println!("token (every scope): {jwt}");
     let book = sandbox.book();
@@ -73,6 +97,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             passerelle_sandbox::FRANCE_CONNECT
         );
         println!("  curl -sg -H 'Authorization: Bearer {token}' '{url}'");
+    }
+    println!("API Entreprise token (every scope): {entreprise_jwt}");
+    if let Some(url) = entreprise_example(&book, &entreprise_bouquet, &entreprise_base) {
+        println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' '{url}'");
     }
 
     let shown = cases.clone();
@@ -89,7 +117,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             }
         }
     })?;
-    passerelle_gateway::serve(vec![(listener, bouquet)], state, shutdown_signal()).await?;
+    let listeners = vec![(listener, particulier), (entreprise_listener, entreprise_bouquet)];
+    passerelle_gateway::serve(listeners, state, shutdown_signal()).await?;
     Ok(())
 }
 
@@ -145,5 +174,30 @@ fn france_connect_example(book: &CaseBook, gateway: &str) -> Option<(String, Str
             })?;
             let url = format!("{gateway}{}?recipient={DEMO_SIRET}", endpoint.public_path(version));
             Some((token.to_string(), url))
+        })
+}
+
+/// An API Entreprise call that the book answers with a recorded 200: the first such
+/// case of the catalogue's order, with the three traceability parameters.
+fn entreprise_example(book: &CaseBook, bouquet: &Bouquet, base: &str) -> Option<String> {
+    bouquet
+        .endpoints
+        .iter()
+        .flat_map(|e| e.versions.iter().map(move |v| (*e, *v)))
+        .find_map(|(endpoint, version)| {
+            let folder = book.folders.get(&bouquet.operation_id(endpoint, version))?;
+            let case = folder.cases.iter().find(|c| c.status == 200 && c.params.is_some())?;
+            let (path, mut pairs) = entreprise::request(endpoint, version, &case.query)?;
+            pairs.extend(
+                [
+                    ("context", "Bac à sable"),
+                    ("recipient", DEMO_SIRET),
+                    ("object", "Essai"),
+                ]
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+            );
+            reqwest::Url::parse_with_params(&format!("{base}{path}"), &pairs)
+                .ok()
+                .map(String::from)
         })
 }

@@ -2,7 +2,17 @@
 //! the official sandbox format instead of calling its provider. The gateway keeps all
 //! its checks (token, scopes, recipient, parameters, limits, journal); this crate only
 //! replaces the provider call (`passerelle_gateway::source::Recorded`).
+//!
+//! One folder serves both bouquets: `api_particulier_*` and `api_entreprise_*` case
+//! folders side by side. Each bouquet has its own matching rule: API Particulier's
+//! below (`CaseBook::find`), API Entreprise's in `entreprise`, whose calls that match
+//! no case get a 200 generated from the OpenAPI schema (`example`).
 
+// `ApiError` is only built on failure paths, where its size costs nothing worth boxing.
+#![allow(clippy::result_large_err)]
+
+pub mod entreprise;
+mod example;
 mod identity;
 mod load;
 mod params;
@@ -12,11 +22,15 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use chrono::Utc;
+use chrono_tz::Europe::Paris;
 use passerelle_catalogue::{Endpoint, Mode};
 use passerelle_core::{codes, ApiError, Query};
+use passerelle_gateway::error::Errors;
 use passerelle_gateway::source::{FranceConnectUser, Recorded, Recording};
 use serde_json::Value;
 
+pub use example::{generate, Schemas};
 pub use load::{Rejected, Report, FALLBACK, FRANCE_CONNECT};
 pub use params::{from_query, matches, Params};
 pub use watch::{watch, Trigger};
@@ -107,17 +121,30 @@ impl CaseBook {
 pub struct Sandbox {
     dir: PathBuf,
     book: RwLock<Arc<CaseBook>>,
+    /// API Entreprise's 200 schemas, for calls that match no case.
+    schemas: Schemas,
 }
 
 impl Sandbox {
-    /// Loads `dir`; fails only when `dir` cannot be read at all.
+    /// Loads `dir`, with the 200 schemas committed in the repository; fails only when
+    /// `dir` cannot be read at all.
     pub fn open(dir: &Path) -> std::io::Result<(Arc<Sandbox>, Report)> {
+        Sandbox::open_with(dir, Schemas::bundled())
+    }
+
+    /// Loads `dir`, generating API Entreprise's unmatched answers from `schemas`.
+    pub fn open_with(dir: &Path, schemas: Schemas) -> std::io::Result<(Arc<Sandbox>, Report)> {
         let (book, report) = load::load(dir)?;
         let sandbox = Sandbox {
             dir: dir.to_path_buf(),
             book: RwLock::new(Arc::new(book)),
+            schemas,
         };
         Ok((Arc::new(sandbox), report))
+    }
+
+    pub fn schemas(&self) -> &Schemas {
+        &self.schemas
     }
 
     pub fn dir(&self) -> &Path {
@@ -136,8 +163,38 @@ impl Sandbox {
     }
 }
 
-impl Recorded for Sandbox {
-    fn answer(&self, endpoint: &Endpoint, operation_id: &str, query: &Query) -> Result<Recording, ApiError> {
+impl Sandbox {
+    /// API Entreprise (contract §12, the recommended rule): the case whose key is the
+    /// call's; else the identifier checks; else the generated 200.
+    fn answer_entreprise(&self, endpoint: &Endpoint, operation_id: &str, query: &Query) -> Result<Recording, Errors> {
+        let book = self.book();
+        let call = entreprise::call_key(query);
+        if let Some(case) = book.folders.get(operation_id).and_then(|f| entreprise::find(f, &call)) {
+            tracing::debug!(case = %case.file, "sandbox case");
+            return Ok(Recording {
+                status: case.status,
+                body: case.body.clone(),
+            });
+        }
+        let today = Utc::now().with_timezone(&Paris).date_naive();
+        entreprise::check(endpoint, query, today).map_err(Errors)?;
+        let body = self.schemas.example(operation_id).ok_or_else(|| {
+            ApiError::gateway(codes::ROUTE_UNKNOWN)
+                .with_title("Aucun schéma pour cette opération")
+                .with_detail(format!(
+                    "Aucun cas ne correspond et le document OpenAPI du bac à sable n'a pas de réponse 200 pour {operation_id}."
+                ))
+        })?;
+        Ok(Recording { status: 200, body })
+    }
+
+    /// API Particulier: the matching case, else the folder's `404.yaml`.
+    fn answer_particulier(
+        &self,
+        endpoint: &Endpoint,
+        operation_id: &str,
+        query: &Query,
+    ) -> Result<Recording, ApiError> {
         let within = endpoint.mode == Mode::FranceConnect;
         let call = params::from_query(query);
         let book = self.book();
@@ -160,6 +217,17 @@ impl Recorded for Sandbox {
                     "Le bac à sable n'a pas de cas pour l'opération {operation_id} (pas de dossier {operation_id} dans {}).",
                     self.dir.file_name().and_then(|n| n.to_str()).unwrap_or("le dossier des cas")
                 ))),
+        }
+    }
+}
+
+impl Recorded for Sandbox {
+    fn answer(&self, endpoint: &Endpoint, operation_id: &str, query: &Query) -> Result<Recording, Errors> {
+        let prefix = format!("{}_", passerelle_entreprise::OPERATION_PREFIX);
+        if operation_id.starts_with(&prefix) {
+            self.answer_entreprise(endpoint, operation_id, query)
+        } else {
+            Ok(self.answer_particulier(endpoint, operation_id, query)?)
         }
     }
 

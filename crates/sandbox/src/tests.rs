@@ -206,6 +206,9 @@ fn a_served_operation_without_folder_is_a_clear_404() {
             &Query::default(),
         )
         .unwrap_err();
+    let [error] = &error.0[..] else {
+        panic!("one error expected: {error:?}");
+    };
     assert_eq!((error.code.as_str(), error.status()), ("00404", 404));
     assert!(
         error

@@ -28,6 +28,7 @@ mod pipeline;
 mod redis;
 mod replicas;
 mod sandbox;
+mod sandbox_entreprise;
 mod sdh;
 mod shutdown;
 mod upstream_bodies;

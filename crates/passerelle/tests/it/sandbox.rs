@@ -343,6 +343,8 @@ async fn sighup_reloads_a_running_sandbox() {
             "--no-watch",
             "--listen",
             "127.0.0.1:0",
+            "--entreprise-listen",
+            "127.0.0.1:0",
             "--data-dir",
             data_dir,
         ],
