@@ -154,6 +154,7 @@ def simulator_data(upstream):
             {"siren": "418166096", "document": "basic"},
             {"siren": "000000002", "document": "not_delivered"},
             {"siren": "130025265", "document": "basic"},
+            {"siren": "990000093", "document": "not_delivered"},
         ],
         "chiffres_affaires": [
             {"siret": "13002526500001", "answer": {"liste_ca": [{"ca": "900001", "dateFinExercice": "2022-12-01T00:00:00+01:00"}]}},
