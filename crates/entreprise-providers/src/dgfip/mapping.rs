@@ -125,7 +125,9 @@ impl Form {
     }
 
     fn any(&self, code: &str) -> bool {
-        self.values.iter().any(|(c, v)| c == code && v.iter().any(Option::is_some))
+        self.values
+            .iter()
+            .any(|(c, v)| c == code && v.iter().any(Option::is_some))
     }
 }
 
@@ -197,11 +199,7 @@ impl Liasse {
             .into_iter()
             .map(obligation)
             .collect();
-        let declarations: Vec<Value> = self
-            .declarations
-            .iter()
-            .map(|d| declaration(d, dictionary))
-            .collect();
+        let declarations: Vec<Value> = self.declarations.iter().map(|d| declaration(d, dictionary)).collect();
         let mut meta = Map::new();
         meta.insert("internal_id_itip".into(), text(self.entreprise.get("itip")));
         (
@@ -264,7 +262,10 @@ fn regime_libelle(code: Option<&str>) -> Option<&'static str> {
 }
 
 fn declaration(declaration: &Value, dictionary: &Dictionary) -> Value {
-    let number = declaration.get("numero_imprime").and_then(Value::as_str).unwrap_or_default();
+    let number = declaration
+        .get("numero_imprime")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let code = declaration.get("code_regime").and_then(Value::as_str);
     // "365 jours": the leading number.
     let duree = text(declaration.get("duree_exercice")).as_str().and_then(|d| {

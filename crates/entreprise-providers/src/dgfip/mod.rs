@@ -201,7 +201,12 @@ impl DgfipProvider {
 
     async fn liasse(&self, siren: &str, year: &str, asker: &Asker<'_>) -> Result<Liasse, Failure> {
         let (status, body) = self
-            .get(&self.client, "getLiasseFiscale", &[("annee", year), ("siren", siren)], asker)
+            .get(
+                &self.client,
+                "getLiasseFiscale",
+                &[("annee", year), ("siren", siren)],
+                asker,
+            )
             .await?;
         if contains(&body, ADELIE_ERROR_PAGE.as_bytes()) {
             return Err(Failure::Internal);
@@ -382,7 +387,9 @@ impl Provider for DgfipProvider {
         };
         let answer = self.get(&self.client, "etatSante", &[], &asker).await;
         http::health(
-            answer.map(|(status, _)| status).map_err(|f| f.into_error(Wording::Other)),
+            answer
+                .map(|(status, _)| status)
+                .map_err(|f| f.into_error(Wording::Other)),
             &[StatusCode::OK],
         )
     }

@@ -99,7 +99,11 @@ impl Simulator {
                 .into_iter()
                 .map(|a| (a.siren, document(&a.document)))
                 .collect(),
-            chiffres: records.chiffres_affaires.into_iter().map(|c| (c.siret, c.answer)).collect(),
+            chiffres: records
+                .chiffres_affaires
+                .into_iter()
+                .map(|c| (c.siret, c.answer))
+                .collect(),
             liasses: records
                 .liasses
                 .into_iter()
@@ -136,22 +140,25 @@ impl Simulator {
     }
 
     /// The API manager's checks of every data call: a known token, then the caller's
-    /// uid and the request id DGFIP wants for its own traces.
-    fn admit(&self, call: &str, headers: &HeaderMap, query: &HashMap<String, String>) -> Result<(), Response> {
+    /// uid and the request id DGFIP wants for its own traces. `Some` is its refusal.
+    fn refusal(&self, call: &str, headers: &HeaderMap, query: &HashMap<String, String>) -> Option<Response> {
         let known = simulation::bearer(headers).is_some_and(|t| self.tokens.lock().expect("token table").contains(t));
         if !known {
-            return Err(fault(StatusCode::UNAUTHORIZED, "Invalid Credentials"));
+            return Some(fault(StatusCode::UNAUTHORIZED, "Invalid Credentials"));
         }
         let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());
         let (Some(user_id), Some(request_id)) = (query.get("userId"), request_id) else {
-            return Err(fault(StatusCode::BAD_REQUEST, "userId et X-Request-ID sont obligatoires"));
+            return Some(fault(
+                StatusCode::BAD_REQUEST,
+                "userId et X-Request-ID sont obligatoires",
+            ));
         };
         self.seen.lock().expect("call log").push(Seen {
             call: call.to_string(),
             user_id: user_id.clone(),
             request_id: request_id.to_string(),
         });
-        Ok(())
+        None
     }
 }
 
@@ -181,7 +188,11 @@ async fn token(State(sim): State<Arc<Simulator>>, Form(form): Form<TokenForm>) -
 
 /// The API manager's refusals, in its JSON.
 fn fault(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({"fault": {"code": status.as_u16(), "message": message}}))).into_response()
+    (
+        status,
+        Json(json!({"fault": {"code": status.as_u16(), "message": message}})),
+    )
+        .into_response()
 }
 
 fn not_found() -> Response {
@@ -195,7 +206,7 @@ fn param<'a>(query: &'a HashMap<String, String>, key: &str) -> &'a str {
 }
 
 async fn attestation(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Query(query): Params) -> Response {
-    if let Err(refused) = sim.admit("attestationFiscale", &headers, &query) {
+    if let Some(refused) = sim.refusal("attestationFiscale", &headers, &query) {
         return refused;
     }
     let siren = param(&query, "siren");
@@ -212,7 +223,7 @@ async fn attestation(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Quer
 }
 
 async fn chiffres_affaires(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Query(query): Params) -> Response {
-    if let Err(refused) = sim.admit("chiffreAffaires", &headers, &query) {
+    if let Some(refused) = sim.refusal("chiffreAffaires", &headers, &query) {
         return refused;
     }
     let siret = param(&query, "siret");
@@ -226,7 +237,7 @@ async fn chiffres_affaires(State(sim): State<Arc<Simulator>>, headers: HeaderMap
 }
 
 async fn liasse(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Query(query): Params) -> Response {
-    if let Err(refused) = sim.admit("getLiasseFiscale", &headers, &query) {
+    if let Some(refused) = sim.refusal("getLiasseFiscale", &headers, &query) {
         return refused;
     }
     let key = format!("{}/{}", param(&query, "siren"), param(&query, "annee"));
@@ -240,7 +251,7 @@ async fn liasse(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Query(que
 }
 
 async fn dictionnaire(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Query(query): Params) -> Response {
-    if let Err(refused) = sim.admit("dictionnaire", &headers, &query) {
+    if let Some(refused) = sim.refusal("dictionnaire", &headers, &query) {
         return refused;
     }
     match sim.dictionnaires.get(param(&query, "annee")) {
@@ -250,8 +261,6 @@ async fn dictionnaire(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Que
 }
 
 async fn etat_sante(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Query(query): Params) -> Response {
-    match sim.admit("etatSante", &headers, &query) {
-        Ok(()) => Json(json!({"etat": "OK"})).into_response(),
-        Err(refused) => refused,
-    }
+    sim.refusal("etatSante", &headers, &query)
+        .unwrap_or_else(|| Json(json!({"etat": "OK"})).into_response())
 }

@@ -68,7 +68,12 @@ async fn call(
     provider.fetch(&call).await
 }
 
-async fn fetch(provider: &DgfipProvider, resource: &str, version: u8, params: &[(&str, &str)]) -> Result<Fetched, ApiError> {
+async fn fetch(
+    provider: &DgfipProvider,
+    resource: &str,
+    version: u8,
+    params: &[(&str, &str)],
+) -> Result<Fetched, ApiError> {
     let extras = extras(provider, resource, params).expect("valid parameters");
     call(provider, resource, version, &extras, today(), (CALLER, REQUEST_ID)).await
 }
@@ -100,8 +105,16 @@ struct Cases {
 /// before any call, and so do we; the replay then asks the simulator anyway, so that
 /// the data behind them is still checked.
 const INVALID_IDENTIFIERS: &[(&str, &str, &str)] = &[
-    ("api_entreprise_v3_dgfip_attestations_fiscales", "entite_hors_perimetre.yaml", "00301"),
-    ("api_entreprise_v4_dgfip_attestations_fiscales", "entite_hors_perimetre.yaml", "00301"),
+    (
+        "api_entreprise_v3_dgfip_attestations_fiscales",
+        "entite_hors_perimetre.yaml",
+        "00301",
+    ),
+    (
+        "api_entreprise_v4_dgfip_attestations_fiscales",
+        "entite_hors_perimetre.yaml",
+        "00301",
+    ),
     ("api_entreprise_v3_dgfip_chiffres_affaires", "200-2022.yaml", "00302"),
 ];
 
@@ -116,7 +129,11 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "/data/declarations/0/regime/libelle",
     ),
     // The contract's collections count their items in `meta`; the example's is empty.
-    ("api_entreprise_v3_dgfip_chiffres_affaires", "200-2022.yaml", "/meta/count"),
+    (
+        "api_entreprise_v3_dgfip_chiffres_affaires",
+        "200-2022.yaml",
+        "/meta/count",
+    ),
 ];
 
 /// The body the gateway would send, minus the two document members it writes itself.
@@ -149,9 +166,9 @@ fn compare(case: &Case, answer: &Result<Fetched, ApiError>) -> Result<(), String
             if case.status != 200 {
                 return Err(format!("answered 200, recorded {}", case.status));
             }
-            if !case.payload["data"].get("document_url").map_or(true, |_| {
-                fetched.attachments.len() == 1 && fetched.attachments[0].bytes.starts_with(b"%PDF-")
-            }) {
+            let has_document = case.payload["data"].get("document_url").is_some();
+            let pdf_attached = fetched.attachments.len() == 1 && fetched.attachments[0].bytes.starts_with(b"%PDF-");
+            if has_document && !pdf_attached {
                 return Err("no PDF attachment".into());
             }
             for (operation, file, pointer) in KNOWN_DIFFERENCES {
@@ -235,9 +252,20 @@ async fn identifiers_and_years_are_checked_before_any_call() {
         ["00301", "00307"]
     );
     // 2006 up to last year: 2026 is not closed on the test's day.
-    assert_eq!(codes("liens_capitalistiques", &[("siren", "552049447"), ("year", "2026")]), ["00315"]);
-    assert_eq!(codes("liens_capitalistiques", &[("siren", "552049447"), ("year", "2005")]), ["00315"]);
-    let kept = extras(&provider, "liasses_fiscales", &[("siren", "306138900"), ("year", "2006")]).unwrap();
+    assert_eq!(
+        codes("liens_capitalistiques", &[("siren", "552049447"), ("year", "2026")]),
+        ["00315"]
+    );
+    assert_eq!(
+        codes("liens_capitalistiques", &[("siren", "552049447"), ("year", "2005")]),
+        ["00315"]
+    );
+    let kept = extras(
+        &provider,
+        "liasses_fiscales",
+        &[("siren", "306138900"), ("year", "2006")],
+    )
+    .unwrap();
     assert_eq!(kept["year"], "2006");
     assert!(simulator.seen().is_empty());
 }
@@ -246,9 +274,16 @@ async fn identifiers_and_years_are_checked_before_any_call() {
 async fn the_caller_uid_and_the_request_id_must_be_uuids_and_are_forwarded() {
     let (simulator, provider) = start().await;
     let extras = extras(&provider, "attestations_fiscales", &[("siren", "418166096")]).unwrap();
-    let not_uuid = call(&provider, "attestations_fiscales", 3, &extras, today(), ("caller-1", REQUEST_ID))
-        .await
-        .unwrap_err();
+    let not_uuid = call(
+        &provider,
+        "attestations_fiscales",
+        3,
+        &extras,
+        today(),
+        ("caller-1", REQUEST_ID),
+    )
+    .await
+    .unwrap_err();
     assert_eq!((not_uuid.code.as_str(), not_uuid.status()), ("00308", 422));
     let bad_request = call(&provider, "attestations_fiscales", 3, &extras, today(), (CALLER, "abc"))
         .await
@@ -256,13 +291,24 @@ async fn the_caller_uid_and_the_request_id_must_be_uuids_and_are_forwarded() {
     assert_eq!((bad_request.code.as_str(), bad_request.status()), ("00401", 422));
     assert!(simulator.seen().is_empty(), "nothing was asked upstream");
 
-    call(&provider, "attestations_fiscales", 3, &extras, today(), (CALLER, REQUEST_ID))
-        .await
-        .unwrap();
+    call(
+        &provider,
+        "attestations_fiscales",
+        3,
+        &extras,
+        today(),
+        (CALLER, REQUEST_ID),
+    )
+    .await
+    .unwrap();
     let seen = simulator.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(
-        (seen[0].call.as_str(), seen[0].user_id.as_str(), seen[0].request_id.as_str()),
+        (
+            seen[0].call.as_str(),
+            seen[0].user_id.as_str(),
+            seen[0].request_id.as_str()
+        ),
         ("attestationFiscale", CALLER, REQUEST_ID)
     );
 }
@@ -270,31 +316,50 @@ async fn the_caller_uid_and_the_request_id_must_be_uuids_and_are_forwarded() {
 #[tokio::test]
 async fn the_attestation_is_a_pdf_attachment_and_v4_adds_computed_dates() {
     let (_, provider) = start().await;
-    let v3 = fetch(&provider, "attestations_fiscales", 3, &[("siren", "418166096")]).await.unwrap();
+    let v3 = fetch(&provider, "attestations_fiscales", 3, &[("siren", "418166096")])
+        .await
+        .unwrap();
     assert_eq!(v3.data, json!({}));
     let document = &v3.attachments[0];
     assert_eq!(
         (document.url_member, document.expiry_member, document.file_name),
         ("document_url", "expires_in", "attestation_fiscale_dgfip.pdf")
     );
-    assert_eq!((document.content_type, document.lifetime_secs), ("application/pdf", 86_400));
+    assert_eq!(
+        (document.content_type, document.lifetime_secs),
+        ("application/pdf", 86_400)
+    );
     assert!(document.bytes.starts_with(b"%PDF-"));
     assert!(document.bytes.len() > 100_000, "the whole document");
 
     let extras = extras(&provider, "attestations_fiscales", &[("siren", "418166096")]).unwrap();
     let new_year = NaiveDate::from_ymd_opt(2024, 1, 15).unwrap();
-    let v4 = call(&provider, "attestations_fiscales", 4, &extras, new_year, (CALLER, REQUEST_ID))
-        .await
-        .unwrap();
+    let v4 = call(
+        &provider,
+        "attestations_fiscales",
+        4,
+        &extras,
+        new_year,
+        (CALLER, REQUEST_ID),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         v4.data,
         json!({"date_delivrance_attestation": "2024-01-15", "date_periode_analysee": "2023-12-31"})
     );
     assert_eq!(v4.attachments[0].expiry_member, "document_url_expires_in");
     let leap = NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
-    let v4 = call(&provider, "attestations_fiscales", 4, &extras, leap, (CALLER, REQUEST_ID))
-        .await
-        .unwrap();
+    let v4 = call(
+        &provider,
+        "attestations_fiscales",
+        4,
+        &extras,
+        leap,
+        (CALLER, REQUEST_ID),
+    )
+    .await
+    .unwrap();
     assert_eq!(v4.data["date_periode_analysee"], "2024-02-29");
 }
 
@@ -315,7 +380,12 @@ async fn a_refusal_page_or_an_unknown_company_is_a_404() {
         ("03003".into(), 404)
     );
     assert_eq!(
-        error(&provider, "liasses_fiscales", &[("siren", "552032534"), ("year", "2024")]).await,
+        error(
+            &provider,
+            "liasses_fiscales",
+            &[("siren", "552032534"), ("year", "2024")]
+        )
+        .await,
         ("03003".into(), 404)
     );
 }
@@ -373,10 +443,22 @@ async fn chiffres_affaires_are_a_counted_collection() {
     );
     assert_eq!(fetched.data[2]["data"]["date_fin_exercice"], "2014-12-31");
     let siret = |s| [("siret", s)];
-    assert_eq!(error(&provider, "chiffres_affaires", &siret("99000000200008")).await, ("03011".into(), 502));
-    assert_eq!(error(&provider, "chiffres_affaires", &siret("99000000200016")).await, ("03003".into(), 404));
-    assert_eq!(error(&provider, "chiffres_affaires", &siret("99000000200024")).await, ("03999".into(), 502));
-    assert_eq!(error(&provider, "chiffres_affaires", &siret("99000000200032")).await, ("03003".into(), 404));
+    assert_eq!(
+        error(&provider, "chiffres_affaires", &siret("99000000200008")).await,
+        ("03011".into(), 502)
+    );
+    assert_eq!(
+        error(&provider, "chiffres_affaires", &siret("99000000200016")).await,
+        ("03003".into(), 404)
+    );
+    assert_eq!(
+        error(&provider, "chiffres_affaires", &siret("99000000200024")).await,
+        ("03999".into(), 502)
+    );
+    assert_eq!(
+        error(&provider, "chiffres_affaires", &siret("99000000200032")).await,
+        ("03003".into(), 404)
+    );
 }
 
 #[tokio::test]
@@ -419,7 +501,10 @@ async fn liasse_failures_have_their_codes() {
         ("03000".into(), 502),
         "Adélie's error page"
     );
-    assert_eq!(error(&provider, "liasses_fiscales", &liasse("990000069")).await, ("03001".into(), 502));
+    assert_eq!(
+        error(&provider, "liasses_fiscales", &liasse("990000069")).await,
+        ("03001".into(), 502)
+    );
     assert_eq!(
         error(&provider, "liasses_fiscales", &liasse("990000077")).await,
         ("03003".into(), 404),
@@ -452,7 +537,10 @@ async fn liens_capitalistiques_read_forms_2059_f_and_g() {
     assert_eq!(holders[0]["personne_morale_attributes"]["siren"], "110001013");
     assert_eq!(holders[0]["adresse"]["voie"], "RUE DE VARENNE");
     let person = &holders[2];
-    assert_eq!(person["personne_physique_attributes"]["nom_patronymique_et_prenoms"], "MITTERRAND Francois");
+    assert_eq!(
+        person["personne_physique_attributes"]["nom_patronymique_et_prenoms"],
+        "MITTERRAND Francois"
+    );
     assert_eq!(
         person["personne_physique_attributes"]["date_naissance"],
         json!({"annee": "1916", "mois": "10"})
@@ -463,19 +551,29 @@ async fn liens_capitalistiques_read_forms_2059_f_and_g() {
         json!({"personnes_physiques": {"total_actions": 490, "nombre": 2}, "personnes_morales": {"total_actions": 510, "nombre": 1}})
     );
     assert_eq!(fetched.data["participations"]["nombre_filiales"], 1);
-    assert_eq!(fetched.data["participations"]["filiales"][0]["pourcentage_detention"], 42.0);
+    assert_eq!(
+        fetched.data["participations"]["filiales"][0]["pourcentage_detention"],
+        42.0
+    );
 
     // A liasse without those forms: served as liasses, a 404 as liens.
     let without = [("siren", "130025265"), ("year", "2017")];
     fetch(&provider, "liasses_fiscales", 3, &without).await.unwrap();
-    assert_eq!(error(&provider, "liens_capitalistiques", &without).await, ("03003".into(), 404));
+    assert_eq!(
+        error(&provider, "liens_capitalistiques", &without).await,
+        ("03003".into(), 404)
+    );
 }
 
 #[tokio::test]
 async fn the_token_is_kept_then_renewed_when_refused() {
     let (simulator, provider) = start().await;
-    fetch(&provider, "attestations_fiscales", 3, &[("siren", "418166096")]).await.unwrap();
-    fetch(&provider, "chiffres_affaires", 3, &[("siret", "30613890000007")]).await.unwrap();
+    fetch(&provider, "attestations_fiscales", 3, &[("siren", "418166096")])
+        .await
+        .unwrap();
+    fetch(&provider, "chiffres_affaires", 3, &[("siret", "30613890000007")])
+        .await
+        .unwrap();
     assert_eq!(simulator.tokens_issued(), 1, "the token is kept between calls");
     simulator.revoke_tokens();
     let fetched = fetch(&provider, "chiffres_affaires", 3, &[("siret", "30613890000007")])
