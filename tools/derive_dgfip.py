@@ -181,6 +181,7 @@ def simulator_data(upstream):
             {"call": "chiffreAffaires", "id": "99000000200016", "answer": {"status": 200, "raw_body": "null", "content_type": "application/json"}},
             {"call": "chiffreAffaires", "id": "99000000200024", "answer": {"status": 200, "body": {"liste": []}}},
             {"call": "chiffreAffaires", "id": "99000000200032", "answer": {"status": 204}},
+            {"call": "chiffreAffaires", "id": "99000000200040", "answer": {"status": 200, "body": {"liste_ca": []}}},
             {"call": "getLiasseFiscale", "id": "990000051/2023", "answer": {"status": 500, "raw_body": error_page, "content_type": "text/html"}},
             {"call": "getLiasseFiscale", "id": "990000069/2023", "answer": {"status": 503}},
             {"call": "getLiasseFiscale", "id": "990000085/2023", "answer": {"status": 200, "raw_body": "{\"declarations\": [", "content_type": "application/json"}},

@@ -459,6 +459,11 @@ async fn chiffres_affaires_are_a_counted_collection() {
         error(&provider, "chiffres_affaires", &siret("99000000200032")).await,
         ("03003".into(), 404)
     );
+    assert_eq!(
+        error(&provider, "chiffres_affaires", &siret("99000000200040")).await,
+        ("03003".into(), 404),
+        "an empty list"
+    );
 }
 
 #[tokio::test]
