@@ -2,6 +2,7 @@
 //! `passerelle_bouquet::Provider`, the mapping to the public contract, and a simulator
 //! speaking the upstream's own protocol with its data.
 
+pub mod dgfip;
 pub mod insee;
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 #[serde(default)]
 pub struct EntrepriseProvidersConfig {
     pub insee: insee::Settings,
+    pub dgfip: dgfip::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -22,20 +24,29 @@ impl EntrepriseProvidersConfig {
     pub fn simulated(base: &str, public_base_url: &str) -> Self {
         let mut insee = insee::Settings::simulated(&format!("{base}/insee_sirene"));
         insee.public_base_url = public_base_url.to_string();
-        EntrepriseProvidersConfig { insee }
+        EntrepriseProvidersConfig {
+            insee,
+            dgfip: dgfip::Settings::simulated(&format!("{base}/dgfip")),
+        }
     }
 }
 
 /// The providers, keyed by the ids the catalogue names.
 pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> {
     let insee: Arc<dyn Provider> = Arc::new(insee::InseeProvider::new(config.insee.clone())?);
-    Ok(Registry::from([(insee::ID, insee)]))
+    let dgfip: Arc<dyn Provider> = Arc::new(dgfip::DgfipProvider::new(config.dgfip.clone())?);
+    Ok(Registry::from([(insee::ID, insee), (dgfip::ID, dgfip)]))
 }
 
 /// Every simulator, each under its own prefix.
 pub fn simulators() -> axum::Router {
-    axum::Router::new().nest(
-        "/insee_sirene",
-        insee::simulator::router(insee::simulator::Simulator::with_default_data()),
-    )
+    axum::Router::new()
+        .nest(
+            "/insee_sirene",
+            insee::simulator::router(insee::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/dgfip",
+            dgfip::simulator::router(dgfip::simulator::Simulator::with_default_data()),
+        )
 }
