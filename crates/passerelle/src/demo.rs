@@ -64,6 +64,7 @@ pub async fn run(
     println!("  curl -s -H 'Authorization: Bearer {FRANCE_CONNECT_TOKEN}' 'http://{gateway}/v3/dss/quotient_familial/france_connect?recipient={DEMO_SIRET}'");
     println!("API Entreprise token (every scope): {entreprise_jwt}");
     println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/v4/insee/sirene/unites_legales/775672272?{ENTREPRISE_PURPOSE}'");
+    println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/v4/dgfip/unites_legales/418166096/attestation_fiscale?{ENTREPRISE_PURPOSE}'");
     println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/privileges'");
     let listeners = vec![
         (listener, passerelle_particulier::bouquet(&state.config.providers)?),

@@ -136,6 +136,24 @@ async fn demo_prints_a_call_that_works() {
         body["links"].to_string().contains(base),
         "links point at this gateway: {body}"
     );
+    // The attestation fiscale links to a PDF this gateway stored.
+    let attestation_curl = demo.line_after("curl -s -H").await;
+    let attestation = attestation_curl.rsplit('\'').nth(1).unwrap().to_string();
+    let (status, body) = json(client.get(&attestation).bearer_auth(&entreprise).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let document = body["data"]["document_url"]
+        .as_str()
+        .expect("a document link")
+        .to_string();
+    assert!(document.starts_with(base), "{document}");
+    assert!(
+        body["data"]["document_url_expires_in"].as_u64().unwrap() > 86_000,
+        "{body}"
+    );
+    let pdf = client.get(&document).send().await.unwrap();
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
     let privileges_curl = demo.line_after("curl -s -H").await;
     let privileges = privileges_curl.rsplit('\'').nth(1).unwrap().to_string();
     assert!(privileges.ends_with("/privileges"), "{privileges}");
