@@ -2,8 +2,12 @@
 //! operation of the public contract; the bouquet serves those whose provider is in
 //! the registry it is handed, so its OpenAPI document says exactly what it serves.
 
+// `ApiError` is only built on failure paths, where its size costs nothing worth boxing.
+#![allow(clippy::result_large_err)]
+
 mod openapi;
 mod operations;
+mod params;
 
 use passerelle_bouquet::{
     Bouquet, Cache, Endpoint, ExtraParam, Mode, ProviderId, PurposeParam, Registry, ThrottleGroup,
@@ -11,6 +15,7 @@ use passerelle_bouquet::{
 use passerelle_core::{codes, Siret};
 
 pub use operations::OPERATIONS;
+pub use params::parameters;
 
 /// The name kept in journal rows and token records.
 pub const NAME: &str = "entreprise";

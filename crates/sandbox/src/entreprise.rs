@@ -15,10 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Provider, Registry};
-use passerelle_core::{
-    codes, ApiError, Limit, Month, Profondeur, ProviderInfo, Query, Siren, SirenOrRna, SirenOrSiretOrRna, Siret,
-    SiretOrEori, SiretOrRna, Year,
-};
+use passerelle_core::{codes, ApiError, ProviderInfo, Query};
 
 use crate::{Case, Folder};
 
@@ -87,41 +84,7 @@ fn path_segment(value: &str) -> String {
 
 /// The contract's identifier and parameter checks (§4), every error at once.
 pub fn check(endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<(), Vec<ApiError>> {
-    let path = endpoint
-        .path_params()
-        .map(|name| check_path(endpoint, name, query, today));
-    let extra = endpoint.extra_params.iter().map(|p| check_query(p.name, query));
-    let errors: Vec<ApiError> = path.chain(extra).filter_map(Result::err).collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
-}
-
-fn check_path(endpoint: &Endpoint, name: &str, query: &Query, today: NaiveDate) -> Result<(), ApiError> {
-    let raw = query.get(name).unwrap_or_default();
-    match name {
-        "siren" => Siren::parse(raw).map(drop),
-        "siret" => Siret::parse_path(raw).map(drop),
-        "siret_or_rna" => SiretOrRna::parse(raw).map(drop),
-        "siren_or_rna" => SirenOrRna::parse(raw).map(drop),
-        "siren_or_siret_or_rna" => SirenOrSiretOrRna::parse(raw).map(drop),
-        "siret_or_eori" => SiretOrEori::parse(raw).map(drop),
-        "month" => Month::parse(raw).map(drop),
-        // DGFIP keeps closed fiscal years from 2006; GIP-MDS any year up to this one.
-        "year" if endpoint.provider.as_str() == "dgfip" => Year::parse_dgfip(raw, today).map(drop),
-        "year" => Year::parse_gip_mds(raw, today).map(drop),
-        _ => Ok(()),
-    }
-}
-
-fn check_query(name: &str, query: &Query) -> Result<(), ApiError> {
-    match name {
-        "limit" => Limit::parse(query.raw(name)).map(drop),
-        "profondeur" => Profondeur::parse(query.raw(name)).map(drop),
-        _ => Ok(()),
-    }
+    passerelle_entreprise::parameters(endpoint, query, today).map(drop)
 }
 
 /// A provider that is never called: the sandbox answers before any provider is

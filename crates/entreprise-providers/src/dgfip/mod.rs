@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
 use passerelle_bouquet::{Attachment, Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
-use passerelle_core::{ApiError, ProviderInfo, Query, Siren, Siret, Year};
+use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
 use passerelle_providers::oauth::{ClientAuth, TokenCache, TokenRequest};
 use reqwest::StatusCode;
@@ -335,29 +335,8 @@ impl Provider for DgfipProvider {
     /// year (`00307` badly formed, `00315` before 2006 or not yet closed): every
     /// refusal at once.
     fn parse_extras(&self, endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
-        let route = Route::of(endpoint.resource).ok_or_else(|| vec![internal()])?;
-        let mut extras = Extras::new();
-        let mut errors = Vec::new();
-        let mut keep = |key: &str, parsed: Result<String, ApiError>| match parsed {
-            Ok(value) => {
-                extras.insert(key.to_string(), value);
-            }
-            Err(error) => errors.push(error),
-        };
-        let raw = |key: &str| query.get(key).unwrap_or_default();
-        if route == Route::ChiffresAffaires {
-            keep("siret", Siret::parse_path(raw("siret")).map(|s| s.as_str().to_string()));
-        } else {
-            keep("siren", Siren::parse(raw("siren")).map(|s| s.as_str().to_string()));
-        }
-        if matches!(route, Route::Liasses | Route::Liens) {
-            keep("year", Year::parse_dgfip(raw("year"), today).map(|y| y.to_string()));
-        }
-        if errors.is_empty() {
-            Ok(extras)
-        } else {
-            Err(errors)
-        }
+        Route::of(endpoint.resource).ok_or_else(|| vec![internal()])?;
+        passerelle_entreprise::parameters(endpoint, query, today)
     }
 
     /// The caller's uid and the request id go to DGFIP, which wants UUIDs: checked

@@ -401,20 +401,9 @@ impl Provider for InseeProvider {
     }
 
     /// The path's SIREN (`00301`) or SIRET (`00302`, La Poste exempt from Luhn).
-    fn parse_extras(&self, endpoint: &Endpoint, query: &Query, _today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
-        let route = Route::of(endpoint.resource).ok_or_else(|| vec![internal()])?;
-        let mut extras = Extras::new();
-        match route.subject() {
-            Subject::Siren => {
-                let siren = Siren::parse(query.get("siren").unwrap_or_default()).map_err(|e| vec![e])?;
-                extras.insert("siren".into(), siren.as_str().to_string());
-            }
-            Subject::Siret => {
-                let siret = Siret::parse_path(query.get("siret").unwrap_or_default()).map_err(|e| vec![e])?;
-                extras.insert("siret".into(), siret.as_str().to_string());
-            }
-        }
-        Ok(extras)
+    fn parse_extras(&self, endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+        Route::of(endpoint.resource).ok_or_else(|| vec![internal()])?;
+        passerelle_entreprise::parameters(endpoint, query, today)
     }
 
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
