@@ -43,6 +43,8 @@ pub struct Bouquet {
     pub openapi: String,
     /// Whether `GET /privileges` lists the caller's scopes (API Entreprise's route).
     pub privileges: bool,
+    /// Whether its providers may fetch documents, served by `GET /documents/{id}`.
+    pub documents: bool,
 }
 
 /// Why no endpoint answers a path.

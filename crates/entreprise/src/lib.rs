@@ -155,6 +155,7 @@ pub fn bouquet(providers: Registry) -> Bouquet {
         codes: codes::ALL,
         openapi,
         privileges: true,
+        documents: true,
     }
 }
 

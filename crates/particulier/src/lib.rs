@@ -39,5 +39,6 @@ pub fn bouquet(config: &ProvidersConfig) -> anyhow::Result<Bouquet> {
         codes: codes::ALL,
         openapi: openapi::document(),
         privileges: false,
+        documents: false,
     })
 }

@@ -26,8 +26,10 @@ pub fn routes(served: Arc<Served>) -> Router {
         .route("/api/introspect", get(api::introspect))
         .route("/api/open-api.yml", get(api::open_api))
         .route("/api/pings", get(api::pings))
-        .route("/api/{provider}/ping", get(api::provider_ping))
-        .route("/documents/{id}", get(documents::download));
+        .route("/api/{provider}/ping", get(api::provider_ping));
+    if served.bouquet.documents {
+        router = router.route("/documents/{id}", get(documents::download));
+    }
     if served.bouquet.privileges {
         router = router
             .route("/privileges", get(api::privileges))

@@ -114,6 +114,7 @@ fn meteo() -> Bouquet {
         codes: &[CONTEXT_MISSING],
         openapi: "openapi: 3.0.0\ninfo:\n  title: API Météo (test)\n".into(),
         privileges: false,
+        documents: false,
     }
 }
 

@@ -102,6 +102,7 @@ fn attestations() -> Bouquet {
         codes: &[],
         openapi: "openapi: 3.0.0\ninfo:\n  title: API Attestations (test)\n".into(),
         privileges: false,
+        documents: true,
     }
 }
 
