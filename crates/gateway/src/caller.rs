@@ -24,7 +24,7 @@ use crate::config::GatewayConfig;
 use crate::error::Errors;
 use crate::limits::Quota;
 use crate::record::{Matched, Recorder};
-use crate::throttle::RateKey;
+use crate::throttle::{RateKey, Rates};
 use crate::Served;
 
 #[derive(Debug, Clone)]
@@ -110,10 +110,10 @@ pub async fn identify(
         let Some(token) = auth::bearer(headers) else {
             return Errors::from(ApiError::gateway(codes::TOKEN_INVALID)).into_response();
         };
-        let rate = RateKey {
+        let rate = Rates(vec![RateKey {
             key: token_hash(token),
             quota: Quota::per_second(config.limits.per_second),
-        };
+        }]);
         (rate, Some(Presented(token.to_string())))
     } else {
         let ip = client_ip(config, headers, peer);
@@ -137,24 +137,27 @@ pub async fn identify(
     next.run(request).await
 }
 
-/// A token's quota: its endpoint group's, else its own per-minute limit, else the
-/// gateway's default per second.
-fn token_rate(served: &Served, matched: &Matched, caller: &auth::Caller) -> RateKey {
+/// A token's quotas. Where the bouquet groups endpoints (API Entreprise): the group's,
+/// then the habilitation's own per-minute limit over all its calls when it has one.
+/// Elsewhere: its own per-minute limit, else the gateway's default per second.
+fn token_rate(served: &Served, matched: &Matched, caller: &auth::Caller) -> Rates {
     let jti = caller.record.jti;
+    let own = caller.record.rate_limit_per_minute.map(|per_minute| RateKey {
+        key: jti.to_string(),
+        quota: Quota::per_minute(per_minute),
+    });
     if let Some(group) = (served.bouquet.throttle)(matched.endpoint) {
-        return RateKey {
+        let group = RateKey {
             key: format!("{jti}|{}", group.name),
             quota: Quota::per_minute(group.per_minute),
         };
+        return Rates(std::iter::once(group).chain(own).collect());
     }
-    let quota = match caller.record.rate_limit_per_minute {
-        Some(per_minute) => Quota::per_minute(per_minute),
-        None => Quota::per_second(served.app.config.limits.per_second),
-    };
-    RateKey {
+    let default = || RateKey {
         key: jti.to_string(),
-        quota,
-    }
+        quota: Quota::per_second(served.app.config.limits.per_second),
+    };
+    Rates(vec![own.unwrap_or_else(default)])
 }
 
 impl FromRequestParts<Arc<Served>> for Caller {

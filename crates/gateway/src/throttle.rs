@@ -1,5 +1,7 @@
-//! The rate-limit layer: one quota per caller key (a token, or a FranceConnect token's
-//! hash), `RateLimit-*` headers on every answer, 429 `00429` past the limit.
+//! The rate-limit layer: the quotas a call counts against (its token's endpoint group,
+//! and the habilitation's own per-minute limit on top when it has one; or a
+//! FranceConnect token's hash), `RateLimit-*` headers on every answer, 429 `00429` past
+//! any of them.
 
 use std::sync::Arc;
 
@@ -13,18 +15,34 @@ use crate::error::Errors;
 use crate::limits::{Decision, Quota};
 use crate::Served;
 
-/// What the caller layer decided the call counts against.
+/// One counter a call counts against.
 #[derive(Debug, Clone)]
 pub struct RateKey {
     pub key: String,
     pub quota: Quota,
 }
 
+/// What the caller layer decided the call counts against, checked in order: every one
+/// must pass. The headers tell the last one checked (the habilitation's own limit when
+/// it has one, as the contract says).
+#[derive(Debug, Clone)]
+pub struct Rates(pub Vec<RateKey>);
+
 pub async fn throttle(State(served): State<Arc<Served>>, request: Request, next: Next) -> Response {
-    let Some(rate) = request.extensions().get::<RateKey>().cloned() else {
+    let Some(Rates(rates)) = request.extensions().get::<Rates>().cloned() else {
         return next.run(request).await;
     };
-    let decision = served.app.limiter.check(&rate.key, rate.quota).await;
+    let mut last = None;
+    for rate in &rates {
+        let decision = served.app.limiter.check(&rate.key, rate.quota).await;
+        last = Some(decision);
+        if !decision.allowed {
+            break;
+        }
+    }
+    let Some(decision) = last else {
+        return next.run(request).await;
+    };
     let mut response = if decision.allowed {
         next.run(request).await
     } else {

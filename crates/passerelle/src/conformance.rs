@@ -6,8 +6,13 @@
 //! API Entreprise's folders (`api_entreprise_*`) are replayed against its own base URL
 //! with its own token: the path is filled from each case's `params`, the other params
 //! go in the query with `context`, `recipient` and `object`, and the status and the
-//! whole body must be the recorded ones.
+//! whole body must be the recorded ones; with `--live` (a gateway calling its providers,
+//! not a sandbox) the status and `data`, as for API Particulier, the members the gateway
+//! computes at the call aside (document links, their expiries, the delivery dates), and
+//! operations the gateway does not serve yet are counted apart. Counts are printed per
+//! provider.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -49,6 +54,28 @@ pub struct Options {
     /// FranceConnect token for FranceConnect cases that state no identity.
     #[arg(long, default_value = "all_fc")]
     france_connect_token: String,
+    /// The API Entreprise under test calls its providers (`serve`, `demo`), it is not a
+    /// sandbox: compare the status and `data` of its answers, not whole bodies.
+    #[arg(long)]
+    live: bool,
+}
+
+/// Members of a live answer's `data` that the gateway computes at the call: a stored
+/// document's link and expiry, an attestation's delivery date and analysed period.
+const COMPUTED_AT_THE_CALL: &[&str] = &[
+    "document_url",
+    "expires_in",
+    "document_url_expires_in",
+    "date_delivrance_attestation",
+    "date_periode_analysee",
+];
+
+/// Replays of one provider.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    skipped: usize,
 }
 
 /// Identity parameters of the cases, with the v2 spellings and typos some FranceConnect
@@ -104,59 +131,100 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     );
     let entreprise_target = entreprise_target(&options, &cases)?;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let served = match (&entreprise_target, options.live) {
+        (Some((base, _)), true) => Some(served_paths(&client, base).await?),
+        _ => None,
+    };
     let citizens = citizens();
-    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     for case in &cases {
-        if options.skip.iter().any(|f| case.name.contains(f.as_str())) {
-            skipped += 1;
-            println!("skip  {}: left out on request", case.name);
-            continue;
-        }
-        let bearer = match case.endpoint.mode {
-            Mode::FranceConnect => match citizen_for(case, &citizens, &options.france_connect_token) {
-                Some(token) => token,
-                None => {
-                    skipped += 1;
-                    println!("skip  {}: no FranceConnect citizen has this identity", case.name);
-                    continue;
-                }
-            },
-            _ => options.token.clone(),
-        };
-        let outcome = match (case.bouquet, &entreprise_target) {
-            (Bouquet::Entreprise, Some((base, token))) => replay_entreprise(&client, base, token, &options, case).await,
-            _ => replay(&client, &options, case, &bearer).await,
+        let tally = tallies.entry(case.endpoint.provider.to_string()).or_default();
+        let outcome = match skip_reason(case, &options, served.as_deref()) {
+            Some(why) => Outcome::Skipped(why),
+            None => replay_one(&client, &options, &entreprise_target, &citizens, case).await,
         };
         match outcome {
             Outcome::Same(note) => {
-                passed += 1;
+                tally.passed += 1;
                 println!("ok    {}{note}", case.name);
             }
-            Outcome::Fallback => {
-                skipped += 1;
-                println!(
-                    "skip  {}: the folder's fallback answer, its parameters are refused by this endpoint",
-                    case.name
-                );
+            Outcome::Skipped(why) => {
+                tally.skipped += 1;
+                println!("skip  {}: {why}", case.name);
             }
             Outcome::Differs(why) => {
-                failed += 1;
+                tally.failed += 1;
                 println!("FAIL  {}: {why}", case.name);
             }
         }
     }
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
-    anyhow::ensure!(failed == 0, "{failed} case(s) differ");
+    let mut total = Tally::default();
+    for (provider, tally) in &tallies {
+        println!(
+            "provider {provider}: {} passed, {} failed, {} skipped",
+            tally.passed, tally.failed, tally.skipped
+        );
+        total.passed += tally.passed;
+        total.failed += tally.failed;
+        total.skipped += tally.skipped;
+    }
+    println!(
+        "{} passed, {} failed, {} skipped",
+        total.passed, total.failed, total.skipped
+    );
+    anyhow::ensure!(total.failed == 0, "{} case(s) differ", total.failed);
     Ok(())
+}
+
+/// Why a case is not replayed: asked on the command line, or (live) its operation is
+/// not served by the gateway under test.
+fn skip_reason(case: &Case, options: &Options, served: Option<&str>) -> Option<String> {
+    if options.skip.iter().any(|f| case.name.contains(f.as_str())) {
+        return Some("left out on request".into());
+    }
+    let path = case.endpoint.public_path(case.version);
+    match served {
+        Some(document) if case.bouquet == Bouquet::Entreprise && !document.contains(&format!("{path}:")) => {
+            Some(format!("{path} is not served by this gateway"))
+        }
+        _ => None,
+    }
+}
+
+async fn replay_one(
+    client: &reqwest::Client,
+    options: &Options,
+    entreprise_target: &Option<(String, String)>,
+    citizens: &[(String, Value)],
+    case: &Case,
+) -> Outcome {
+    let bearer = match case.endpoint.mode {
+        Mode::FranceConnect => match citizen_for(case, citizens, &options.france_connect_token) {
+            Some(token) => token,
+            None => return Outcome::Skipped("no FranceConnect citizen has this identity".into()),
+        },
+        _ => options.token.clone(),
+    };
+    match (case.bouquet, entreprise_target) {
+        (Bouquet::Entreprise, Some((base, token))) => replay_entreprise(client, base, token, options, case).await,
+        _ => replay(client, options, case, &bearer).await,
+    }
+}
+
+/// The OpenAPI document of the gateway's API Entreprise: it names exactly the routes
+/// it serves.
+async fn served_paths(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let url = format!("{}/api/open-api.yml", base.trim_end_matches('/'));
+    let response = client.get(&url).send().await?.error_for_status()?;
+    Ok(response.text().await?)
 }
 
 /// What one replay found.
 enum Outcome {
     /// Same status and data; the note tells an error code that differs from the record.
     Same(String),
-    /// `404.yaml` is what the sandbox serves when no case matches: its parameters are
-    /// not a call, and an endpoint that requires more answers 422 to them.
-    Fallback,
+    /// Not replayed, and why.
+    Skipped(String),
     Differs(String),
 }
 
@@ -364,8 +432,10 @@ async fn replay(client: &reqwest::Client, options: &Options, case: &Case, bearer
         Ok(answer) => answer,
         Err(why) => return Outcome::Differs(why),
     };
+    // `404.yaml` is what the sandbox serves when no case matches: its parameters are
+    // not a call, and an endpoint that requires more answers 422 to them.
     if status == 422 && case.status == 404 && case.name.contains("/404.yaml#") {
-        return Outcome::Fallback;
+        return Outcome::Skipped("the folder's fallback answer, its parameters are refused by this endpoint".into());
     }
     if status != case.status {
         return Outcome::Differs(format!("status {status}, expected {}: {body}", case.status));
@@ -380,19 +450,22 @@ async fn replay(client: &reqwest::Client, options: &Options, case: &Case, bearer
         }
         return Outcome::Same(String::new());
     }
-    // The acceptance rule is status and data; an error code that differs from the
-    // record (a documented difference) is shown, not failed.
+    Outcome::Same(code_note(&body, &case.payload))
+}
+
+/// The acceptance rule is status and data; an error code that differs from the record
+/// (a documented difference) is shown, not failed.
+fn code_note(body: &Value, recorded: &Value) -> String {
     let code = |v: &Value| {
         v.pointer("/errors/0/code")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string()
     };
-    let (got, recorded) = (code(&body), code(&case.payload));
-    if got == recorded {
-        Outcome::Same(String::new())
-    } else {
-        Outcome::Same(format!(" (error code {got}, recorded {recorded})"))
+    let (got, recorded) = (code(body), code(recorded));
+    match got == recorded {
+        true => String::new(),
+        false => format!(" (error code {got}, recorded {recorded})"),
     }
 }
 
@@ -422,10 +495,33 @@ async fn replay_entreprise(
     if status != case.status {
         return Outcome::Differs(format!("status {status}, expected {}: {body}", case.status));
     }
+    if options.live {
+        return same_live(status, &body, &case.payload);
+    }
     if body != case.payload {
         return Outcome::Differs(format!("body differs:\n  got      {body}\n  expected {}", case.payload));
     }
     Outcome::Same(String::new())
+}
+
+/// A live answer against its record: `data` but for what is computed at the call; an
+/// error by its status, as for API Particulier (a code that differs is shown).
+fn same_live(status: u64, body: &Value, recorded: &Value) -> Outcome {
+    if status != 200 {
+        return Outcome::Same(code_note(body, recorded));
+    }
+    let data = |v: &Value| {
+        let mut data = v.get("data").cloned().unwrap_or(Value::Null);
+        if let Some(members) = data.as_object_mut() {
+            members.retain(|k, _| !COMPUTED_AT_THE_CALL.contains(&k.as_str()));
+        }
+        data
+    };
+    let (got, expected) = (data(body), data(recorded));
+    match got == expected {
+        true => Outcome::Same(String::new()),
+        false => Outcome::Differs(format!("data differs:\n  got      {got}\n  expected {expected}")),
+    }
 }
 
 /// Calls the gateway, waiting out 429s (the replay must not be refused by quota).

@@ -32,7 +32,8 @@ pub enum TokenCommand {
         scopes: String,
         #[arg(long, default_value_t = DEFAULT_DAYS)]
         expires_in_days: i64,
-        /// Own limit, in calls per minute (instead of 20 per second).
+        /// Own limit, in calls per minute: instead of 20 per second on API Particulier,
+        /// on top of the throttle groups on API Entreprise.
         #[arg(long)]
         rate_limit_per_minute: Option<u32>,
         /// Comma-separated IPs or CIDR blocks allowed to use the token.

@@ -1,9 +1,11 @@
-//! `TestApp`: a gateway and its simulators, started in-process on port 0.
+//! `TestApp`: a gateway serving both bouquets and their simulators, started in-process
+//! on port 0.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::Utc;
+use passerelle_entreprise_providers::EntrepriseProvidersConfig;
 use passerelle_gateway::config::ServerConfig;
 use passerelle_gateway::maintenance::MaintenanceWindow;
 use passerelle_gateway::{AppState, GatewayConfig};
@@ -70,6 +72,8 @@ pub struct TestAppBuilder {
 
 pub struct TestApp {
     pub base: String,
+    /// API Entreprise's base URL, answered by its providers against the simulators.
+    pub entreprise_base: String,
     /// Where the simulators listen (`http://host:port`).
     pub simulators: String,
     pub client: reqwest::Client,
@@ -143,6 +147,8 @@ impl TestAppBuilder {
         let dir = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let entreprise_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let entreprise_base = format!("http://{}", entreprise_listener.local_addr().unwrap());
         let simulators = start_simulators(&format!("{base}/api/france_connect_jwks")).await;
         let upstream = if self.dead_upstream {
             dead_address().await
@@ -154,6 +160,7 @@ impl TestAppBuilder {
         self.config.providers.dss.client_secret = secret;
         self.config.providers.dss.timeout_secs = self.config.limits.provider_timeout_secs;
         self.config.providers.sdh.endpoint_url = self.sdh_endpoint_url.clone();
+        self.config.entreprise = EntrepriseProvidersConfig::simulated(&format!("http://{upstream}"), &entreprise_base);
         self.config.data_dir = dir.path().to_path_buf();
         let store = passerelle_journal::open(&self.config.database_url()).await.unwrap();
         let france_connect = &mut self.config.providers.france_connect;
@@ -165,12 +172,23 @@ impl TestAppBuilder {
                 credentials.client_secret = secret.clone();
             }
         }
-        let bouquet = passerelle_particulier::bouquet(&self.config.providers).unwrap();
+        let bouquets = vec![
+            (
+                listener,
+                passerelle_particulier::bouquet(&self.config.providers).unwrap(),
+            ),
+            (
+                entreprise_listener,
+                passerelle_entreprise::bouquet(
+                    passerelle_entreprise_providers::registry(&self.config.entreprise).unwrap(),
+                ),
+            ),
+        ];
         let state = AppState::new(self.config, store.clone()).await.unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let serving = state.clone();
         tokio::spawn(async move {
-            passerelle_gateway::serve(vec![(listener, bouquet)], serving, async {
+            passerelle_gateway::serve(bouquets, serving, async {
                 let _ = rx.await;
             })
             .await
@@ -178,6 +196,7 @@ impl TestAppBuilder {
         });
         TestApp {
             base,
+            entreprise_base,
             simulators: format!("http://{simulators}"),
             client: reqwest::Client::new(),
             store,
@@ -191,7 +210,8 @@ impl TestAppBuilder {
 async fn start_simulators(gateway_jwks_url: &str) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let simulators = passerelle_providers::simulators_for(gateway_jwks_url);
+    let simulators =
+        passerelle_providers::simulators_for(gateway_jwks_url).merge(passerelle_entreprise_providers::simulators());
     tokio::spawn(async move { axum::serve(listener, simulators).await.unwrap() });
     address
 }

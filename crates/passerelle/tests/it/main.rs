@@ -12,6 +12,7 @@ mod deployment;
 mod documents;
 mod dsnj;
 mod dss;
+mod entreprise;
 mod france_connect;
 mod france_travail;
 mod gip_mds;
