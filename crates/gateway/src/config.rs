@@ -45,7 +45,7 @@ pub struct ServerConfig {
     pub header_read_timeout_ms: u64,
     /// How long a kept-alive connection may wait for its next request.
     pub idle_timeout_secs: u64,
-    /// Connections served at once, all listeners together; more wait in the listen backlog.
+    /// Connections served at once on each listener; more wait in the listen backlog.
     pub max_connections: usize,
 }
 

@@ -33,10 +33,12 @@ pub struct Server {
 }
 
 impl Server {
-    /// Serves each router on its listener, `settings.max_connections` at once in all.
+    /// Serves each router on its listener, `settings.max_connections` at once on each:
+    /// an accept loop holds a slot while it waits, so a cap shared by the listeners
+    /// would lose one slot to each idle one.
     pub fn start(listeners: Vec<(TcpListener, Router)>, settings: &ServerConfig) -> Server {
         let (stopping, _) = watch::channel(false);
-        let slots = Arc::new(Semaphore::new(settings.max_connections.min(Semaphore::MAX_PERMITS)));
+        let cap = settings.max_connections.min(Semaphore::MAX_PERMITS);
         let timeouts = Timeouts {
             header_read: Duration::from_millis(settings.header_read_timeout_ms),
             idle: Duration::from_secs(settings.idle_timeout_secs),
@@ -46,7 +48,7 @@ impl Server {
                 listener,
                 app,
                 timeouts,
-                slots: slots.clone(),
+                slots: Arc::new(Semaphore::new(cap)),
             };
             tokio::spawn(accepting.run(stopping.subscribe()));
         }
