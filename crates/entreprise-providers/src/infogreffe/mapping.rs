@@ -373,6 +373,33 @@ mod tests {
     }
 
     #[test]
+    fn radiation_untyped_dirigeants_and_secondary_etablissements_are_read() {
+        let extrait = Element::parse(
+            br#"<Extrait><dossier dateISO_immat="2001-02-03">
+                <entreprise><num_ident siren="900000019"/></entreprise>
+                <liste_dirigeant><dirigeant><qualite>GERANT</qualite>
+                  <pp><nom>MARTIN</nom><naissance><date dateISO="1970-05-06"/></naissance></pp>
+                </dirigeant></liste_dirigeant>
+                <etablissement type="2"><nom_commercial> LE SECOND </nom_commercial><codeAPE>1234Z</codeAPE></etablissement>
+                <etablissement type="1"><nom_commercial/><codeAPE>5601A</codeAPE></etablissement>
+                <radiation><date_radiation dateISO="2020-12-31">31 DECEMBRE 2020</date_radiation></radiation>
+              </dossier></Extrait>"#,
+        )
+        .unwrap();
+        let rcs = extrait_rcs(&extrait, "900000019").unwrap();
+        assert_eq!(rcs["date_radiation"], "2020-12-31");
+        assert_eq!(rcs["date_extrait"], Value::Null);
+        assert_eq!(rcs["nom_commercial"], "LE SECOND");
+        assert_eq!(rcs["etablissement_principal"]["code_ape"], "5601A");
+        assert_eq!(rcs["mandataires_sociaux"][0]["type"], "personne_physique");
+        assert_eq!(rcs["mandataires_sociaux"][0]["date_naissance"], "1970-05");
+        let (items, meta) = mandataires_sociaux(&extrait).unwrap();
+        assert_eq!(items[0]["data"]["fonction"], "GERANT");
+        assert_eq!(items[0]["data"]["prenom"], Value::Null);
+        assert_eq!(meta["personnes_physiques_count"], 1);
+    }
+
+    #[test]
     fn birth_days_start_at_paris_midnight() {
         let day = NaiveDate::from_ymd_opt(1969, 8, 24).unwrap();
         // The OpenAPI's own example.
