@@ -98,7 +98,7 @@ pub fn mandataires_sociaux(root: &Element) -> Result<(Vec<Value>, Map<String, Va
     let dirigeants = extrait.dirigeants();
     let items = if dirigeants.is_empty() {
         match extrait.entreprise.and_then(|e| e.child("pp")) {
-            Some(pp) => vec![personne_physique_detaillee(Value::Null, pp)?],
+            Some(pp) => vec![personne_physique_detaillee(Value::Null, Some(pp))?],
             None => return Err(Failure::NoMandataire),
         }
     } else {
@@ -167,26 +167,23 @@ fn mandataire_detaille(dirigeant: &Element) -> Result<Value, Failure> {
             "libelle_greffe": text_at(pm, &["greffe"]),
         }));
     }
-    match dirigeant.child("pp") {
-        Some(pp) => personne_physique_detaillee(fonction(dirigeant), pp),
-        None => Err(Failure::Unknown),
-    }
+    personne_physique_detaillee(fonction(dirigeant), dirigeant.child("pp"))
 }
 
-fn personne_physique_detaillee(fonction: Value, pp: &Element) -> Result<Value, Failure> {
-    let born = birth_date(Some(pp))?;
+fn personne_physique_detaillee(fonction: Value, pp: Option<&Element>) -> Result<Value, Failure> {
+    let born = birth_date(pp)?;
     Ok(json!({
         "type": "personne_physique",
         "fonction": fonction,
-        "nom": text_at(Some(pp), &["nom"]),
-        "prenom": text_at(Some(pp), &["prenom"]),
+        "nom": text_at(pp, &["nom"]),
+        "prenom": text_at(pp, &["prenom"]),
         "date_naissance": born.map(|d| d.format("%Y-%m-%d").to_string()),
         "date_naissance_timestamp": born.map(paris_midnight),
-        "lieu_naissance": text_at(Some(pp), &["naissance", "lieu"]),
-        "pays_naissance": attribute_at(Some(pp), &["naissance"], "pays"),
-        "code_pays_naissance": attribute_at(Some(pp), &["naissance"], "codePays"),
-        "nationalite": attribute_at(Some(pp), &[], "nationalite"),
-        "code_nationalite": attribute_at(Some(pp), &[], "codeNationalite"),
+        "lieu_naissance": text_at(pp, &["naissance", "lieu"]),
+        "pays_naissance": attribute_at(pp, &["naissance"], "pays"),
+        "code_pays_naissance": attribute_at(pp, &["naissance"], "codePays"),
+        "nationalite": attribute_at(pp, &[], "nationalite"),
+        "code_nationalite": attribute_at(pp, &[], "codeNationalite"),
     }))
 }
 
