@@ -3,6 +3,7 @@
 //! speaking the upstream's own protocol with its data.
 
 pub mod dgfip;
+pub mod infogreffe;
 pub mod insee;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub struct EntrepriseProvidersConfig {
     pub insee: insee::Settings,
     pub dgfip: dgfip::Settings,
+    pub infogreffe: infogreffe::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -27,6 +29,7 @@ impl EntrepriseProvidersConfig {
         EntrepriseProvidersConfig {
             insee,
             dgfip: dgfip::Settings::simulated(&format!("{base}/dgfip")),
+            infogreffe: infogreffe::Settings::simulated(&format!("{base}/infogreffe")),
         }
     }
 }
@@ -35,7 +38,12 @@ impl EntrepriseProvidersConfig {
 pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> {
     let insee: Arc<dyn Provider> = Arc::new(insee::InseeProvider::new(config.insee.clone())?);
     let dgfip: Arc<dyn Provider> = Arc::new(dgfip::DgfipProvider::new(config.dgfip.clone())?);
-    Ok(Registry::from([(insee::ID, insee), (dgfip::ID, dgfip)]))
+    let infogreffe: Arc<dyn Provider> = Arc::new(infogreffe::InfogreffeProvider::new(config.infogreffe.clone())?);
+    Ok(Registry::from([
+        (insee::ID, insee),
+        (dgfip::ID, dgfip),
+        (infogreffe::ID, infogreffe),
+    ]))
 }
 
 /// Every simulator, each under its own prefix.
@@ -48,5 +56,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/dgfip",
             dgfip::simulator::router(dgfip::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/infogreffe",
+            infogreffe::simulator::router(infogreffe::simulator::Simulator::with_default_data()),
         )
 }
