@@ -4,6 +4,7 @@
 
 pub mod dgfip;
 pub mod insee;
+pub mod mi;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub struct EntrepriseProvidersConfig {
     pub insee: insee::Settings,
     pub dgfip: dgfip::Settings,
+    pub mi: mi::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -24,9 +26,12 @@ impl EntrepriseProvidersConfig {
     pub fn simulated(base: &str, public_base_url: &str) -> Self {
         let mut insee = insee::Settings::simulated(&format!("{base}/insee_sirene"));
         insee.public_base_url = public_base_url.to_string();
+        let mut mi = mi::Settings::simulated(&format!("{base}/mi"));
+        mi.public_base_url = public_base_url.to_string();
         EntrepriseProvidersConfig {
             insee,
             dgfip: dgfip::Settings::simulated(&format!("{base}/dgfip")),
+            mi,
         }
     }
 }
@@ -35,7 +40,8 @@ impl EntrepriseProvidersConfig {
 pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> {
     let insee: Arc<dyn Provider> = Arc::new(insee::InseeProvider::new(config.insee.clone())?);
     let dgfip: Arc<dyn Provider> = Arc::new(dgfip::DgfipProvider::new(config.dgfip.clone())?);
-    Ok(Registry::from([(insee::ID, insee), (dgfip::ID, dgfip)]))
+    let mi: Arc<dyn Provider> = Arc::new(mi::MiProvider::new(config.mi.clone())?);
+    Ok(Registry::from([(insee::ID, insee), (dgfip::ID, dgfip), (mi::ID, mi)]))
 }
 
 /// Every simulator, each under its own prefix.
@@ -49,4 +55,5 @@ pub fn simulators() -> axum::Router {
             "/dgfip",
             dgfip::simulator::router(dgfip::simulator::Simulator::with_default_data()),
         )
+        .nest("/mi", mi::simulator::router(mi::simulator::Simulator::with_default_data()))
 }
