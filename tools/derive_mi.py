@@ -324,7 +324,7 @@ def failure_records():
                 + "<documents><nbDocDac>0</nbDocDac><nbDocRna>0</nbDocRna></documents></asso>"},
         {"source": "ours: documents whose files fail", "ids": ["W999999012"],
          "xml": "<asso>" + base.format(nom="AUX FICHIERS CASSES", rna="W999999012", ic="900012")
-                + "<etablissements><etablissement><id_siret>99999999900018</id_siret></etablissement></etablissements>"
+                + "<etablissements><etablissement><id_siret>99999999900018</id_siret><id_siren>999999999</id_siren><nom>SIEGE</nom><actif>true</actif></etablissement></etablissements>"
                 + f"<documents><nbDocDac>{len(names)}</nbDocDac><nbDocRna>0</nbDocRna>{dacs}</documents></asso>"},
         {"source": "ours: not an association (no RNA number, another legal category)", "ids": ["W999999013"],
          "xml": "<asso><identite><nom>SOCIETE</nom><id_correspondance>900013</id_correspondance>"

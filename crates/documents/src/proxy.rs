@@ -85,7 +85,11 @@ impl ProxiedFiles {
         let mut sealed = format!("{expires}\n{provider}\n{target}").into_bytes();
         let nonce = Nonce::assume_unique_for_key(nonce_bytes);
         // Sealing only fails past ChaCha20's length limit (256 GiB).
-        if self.key.seal_in_place_append_tag(nonce, Aad::empty(), &mut sealed).is_err() {
+        if self
+            .key
+            .seal_in_place_append_tag(nonce, Aad::empty(), &mut sealed)
+            .is_err()
+        {
             return String::new();
         }
         let mut token = nonce_bytes.to_vec();
@@ -123,19 +127,21 @@ impl ProxiedFiles {
     }
 
     /// Writes a fresh link (and its lifetime) for each file the answer marks. A target
-    /// the provider does not allow becomes null: a link that could never open is no use.
+    /// on a host the provider does not allow is left as the provider wrote it (the
+    /// real gateway's fallback when it cannot make a link): the gateway never fetches it.
     pub fn write(&self, fetched: &mut Fetched, provider_id: &str, provider: &dyn Provider, base: &str, now: u64) {
         for proxied in std::mem::take(&mut fetched.proxied) {
-            let expires = now + proxied.lifetime_secs;
-            let link = if provider.may_proxy(&proxied.target) {
-                let token = self.seal(provider_id, &proxied.target, expires);
-                Value::String(format!("{}/proxy/files/{token}", base.trim_end_matches('/')))
-            } else {
-                tracing::warn!(provider = provider_id, "a proxied file's host is not allowed");
-                Value::Null
-            };
+            if !provider.may_proxy(&proxied.target) {
+                tracing::warn!(
+                    provider = provider_id,
+                    "a proxied file's host is not allowed: link left as sent"
+                );
+                continue;
+            }
+            let token = self.seal(provider_id, &proxied.target, now + proxied.lifetime_secs);
+            let link = format!("{}/proxy/files/{token}", base.trim_end_matches('/'));
             if let Some(slot) = fetched.data.pointer_mut(&proxied.url_pointer) {
-                *slot = link;
+                *slot = Value::String(link);
             }
             if let Some(slot) = proxied.expiry_pointer.and_then(|p| fetched.data.pointer_mut(&p)) {
                 *slot = Value::from(proxied.lifetime_secs);
@@ -269,10 +275,69 @@ mod tests {
         }
     }
 
+    struct Allowing(&'static str);
+
+    #[async_trait::async_trait]
+    impl Provider for Allowing {
+        fn info(&self) -> passerelle_core::ProviderInfo {
+            passerelle_core::ProviderInfo {
+                name: "Test",
+                prefix: "99",
+            }
+        }
+
+        async fn fetch(&self, _: &passerelle_bouquet::Call<'_>) -> Result<Fetched, passerelle_core::ApiError> {
+            unreachable!("never called")
+        }
+
+        fn may_proxy(&self, url: &str) -> bool {
+            url.starts_with(self.0)
+        }
+    }
+
+    #[test]
+    fn links_are_written_where_marked_for_allowed_hosts_only() {
+        let files = files(b"secret");
+        let mut fetched = Fetched::from(
+            serde_json::json!({"a": [{"url": "https://ok/1", "expires_in": null}], "b": "https://other/2"}),
+        );
+        for (pointer, expiry, target) in [
+            ("/a/0/url", Some("/a/0/expires_in"), "https://ok/1"),
+            ("/b", None, "https://other/2"),
+        ] {
+            fetched.proxied.push(passerelle_bouquet::Proxied {
+                url_pointer: pointer.into(),
+                expiry_pointer: expiry.map(String::from),
+                target: target.into(),
+                lifetime_secs: 600,
+            });
+        }
+        files.write(&mut fetched, "test", &Allowing("https://ok/"), "http://gw/", 1000);
+        assert!(fetched.proxied.is_empty());
+        let link = fetched.data["a"][0]["url"].as_str().unwrap();
+        let token = link.strip_prefix("http://gw/proxy/files/").unwrap();
+        assert_eq!(
+            files.open(token, 1599),
+            Ok(Sealed {
+                provider: "test".into(),
+                target: "https://ok/1".into(),
+                expires: 1600
+            })
+        );
+        assert_eq!(fetched.data["a"][0]["expires_in"], 600);
+        assert_eq!(fetched.data["b"], "https://other/2");
+    }
+
     #[test]
     fn file_names_come_from_the_header_or_the_url() {
-        assert_eq!(disposition_name("attachment; filename=\"a b.pdf\""), Some("a b.pdf".into()));
-        assert_eq!(disposition_name("attachment; filename=c.pdf; size=3"), Some("c.pdf".into()));
+        assert_eq!(
+            disposition_name("attachment; filename=\"a b.pdf\""),
+            Some("a b.pdf".into())
+        );
+        assert_eq!(
+            disposition_name("attachment; filename=c.pdf; size=3"),
+            Some("c.pdf".into())
+        );
         assert_eq!(disposition_name("inline"), None);
         assert_eq!(last_segment("https://h/api/documents/x.pdf?t=1"), "x.pdf");
         assert_eq!(last_segment("https://h/"), "document");

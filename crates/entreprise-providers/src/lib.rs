@@ -55,5 +55,8 @@ pub fn simulators() -> axum::Router {
             "/dgfip",
             dgfip::simulator::router(dgfip::simulator::Simulator::with_default_data()),
         )
-        .nest("/mi", mi::simulator::router(mi::simulator::Simulator::with_default_data()))
+        .nest(
+            "/mi",
+            mi::simulator::router(mi::simulator::Simulator::with_default_data()),
+        )
 }

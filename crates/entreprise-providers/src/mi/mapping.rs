@@ -31,10 +31,7 @@ pub fn is_valid(asso: &Node) -> bool {
     let has_id = asso.text("identite/id_correspondance").is_some();
     let rna = asso.text("identite/id_rna").or(asso.text("id_rna")).is_some();
     let alsace_moselle = asso.text("identite/regime") == Some("alsaceMoselle");
-    let category = matches!(
-        asso.text("identite/id_forme_juridique"),
-        Some("9220" | "9230" | "9260")
-    );
+    let category = matches!(asso.text("identite/id_forme_juridique"), Some("9220" | "9230" | "9260"));
     has_id && (rna || alsace_moselle || category)
 }
 
@@ -81,8 +78,9 @@ fn decimal(node: &Node, path: &str) -> Result<Value, Failure> {
 
 /// Phone numbers without their spaces.
 fn phone(node: &Node, path: &str) -> Value {
-    node.text(path)
-        .map_or(Value::Null, |t| json!(t.chars().filter(|c| !c.is_whitespace()).collect::<String>()))
+    node.text(path).map_or(Value::Null, |t| {
+        json!(t.chars().filter(|c| !c.is_whitespace()).collect::<String>())
+    })
 }
 
 /// A network member's or federation's phone: all zeros means none.
@@ -307,7 +305,10 @@ fn meta(asso: &Node, identite: &Node) -> Map<String, Value> {
     let mut meta = Map::new();
     let internal = identite.text("id_correspondance").or(asso.text("id_correspondance"));
     meta.insert("internal_id".into(), internal.map_or(Value::Null, |t| json!(t.trim())));
-    meta.insert("date_derniere_mise_a_jour_sirene".into(), date(identite, "date_modif_siren"));
+    meta.insert(
+        "date_derniere_mise_a_jour_sirene".into(),
+        date(identite, "date_modif_siren"),
+    );
     meta.insert("date_derniere_mise_a_jour_rna".into(), date(identite, "date_modif_rna"));
     meta
 }
@@ -364,6 +365,7 @@ fn agrements(asso: &Node, upstream: &str) -> Vec<Value> {
             json!({
                 "numero": text(a, "numero"),
                 "date_attribution": date(a, "date_attribution"),
+                "type": text(a, "type"),
                 "niveau": text(a, "niveau"),
                 "attributeur": text(a, "attributeur"),
                 "url": a.text("url").map(|u| public_url(u, upstream)),

@@ -173,7 +173,13 @@ async fn document(State(simulator): State<Arc<Simulator>>, Path(name): Path<Stri
             tokio::time::sleep(SLOW).await;
             StatusCode::OK
         }
-        "redirige" => return (StatusCode::FOUND, [(header::LOCATION, "/apim/api-asso/documents/autre")]).into_response(),
+        "redirige" => {
+            return (
+                StatusCode::FOUND,
+                [(header::LOCATION, "/apim/api-asso/documents/autre")],
+            )
+                .into_response()
+        }
         "enorme" => {
             return (
                 [(header::CONTENT_TYPE, "application/octet-stream")],

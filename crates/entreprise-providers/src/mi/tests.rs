@@ -97,7 +97,11 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
     ("api_entreprise_v3_mi_associations", "404.yaml", "/code"),
     ("api_entreprise_v3_mi_associations", "404.yaml", "/meta/provider"),
     ("api_entreprise_v3_mi_documents_associations", "404.yaml", "/code"),
-    ("api_entreprise_v3_mi_documents_associations", "404.yaml", "/meta/provider"),
+    (
+        "api_entreprise_v3_mi_documents_associations",
+        "404.yaml",
+        "/meta/provider",
+    ),
 ];
 
 fn body(fetched: &Fetched) -> Value {
@@ -122,8 +126,11 @@ fn without_proxied(fetched: &Fetched, recorded: &mut Value) -> Result<Value, Str
             if recorded.pointer(&full).is_none() {
                 return Err(format!("{full} is proxied but not in the recorded body"));
             }
-            ours.pointer_mut(&full).map(|v| *v = Value::Null);
-            recorded.pointer_mut(&full).map(|v| *v = Value::Null);
+            for side in [&mut ours, &mut *recorded] {
+                if let Some(value) = side.pointer_mut(&full) {
+                    *value = Value::Null;
+                }
+            }
         }
     }
     Ok(ours)
@@ -144,7 +151,8 @@ fn compare(case: &Case, answer: &Result<Fetched, ApiError>) -> Result<(), String
         }
         Err(error) => {
             let mut recorded = case.payload["errors"][0].clone();
-            let mut ours = json!({"code": error.code, "title": error.title, "detail": error.detail, "meta": error.meta});
+            let mut ours =
+                json!({"code": error.code, "title": error.title, "detail": error.detail, "meta": error.meta});
             if let Some(object) = recorded.as_object_mut() {
                 object.remove("source");
             }
@@ -202,7 +210,10 @@ async fn identifiers_are_checked_before_any_call() {
             .clone()
     };
     assert_eq!(code("associations", "siret_or_rna", "W12"), "00303");
-    assert_eq!(code("documents_associations", "siret_or_rna", "77567227221139"), "00303");
+    assert_eq!(
+        code("documents_associations", "siret_or_rna", "77567227221139"),
+        "00303"
+    );
     assert!(extras(&provider, "unites_legales", &[("siren_or_rna", "775672273")]).is_err());
     assert_eq!(simulator.calls(), 0);
 }
@@ -241,7 +252,10 @@ async fn a_record_is_found_by_rna_siren_or_siret_and_mapped() {
     assert_eq!(dac["type"], "Rapport d'activité (le plus récent)");
     assert_eq!(dac["date_depot"], "2018-09-01");
     // SHA-256 of the upstream uuid 00000000-0000-0000-0000-000000000002.
-    assert_eq!(dac["id"], "90d5b0a26955772ebda61cd86cef90ec4f0a4efd29b8a7099df640bc94a8cc0a");
+    assert_eq!(
+        dac["id"],
+        "90d5b0a26955772ebda61cd86cef90ec4f0a4efd29b8a7099df640bc94a8cc0a"
+    );
     let rna = &data["documents_rna"][0];
     assert_eq!(rna["date_depot"], "2020-11-01T00:00:00.000+01:00");
     assert_eq!(rna["type"], "Pièce");
@@ -267,7 +281,9 @@ async fn a_record_is_found_by_rna_siren_or_siret_and_mapped() {
 #[tokio::test]
 async fn open_data_leaves_out_networks_representatives_and_documents() {
     let (_, provider, _) = start().await;
-    let open = fetch(&provider, "unites_legales_open_data", "W751004076").await.unwrap();
+    let open = fetch(&provider, "unites_legales_open_data", "W751004076")
+        .await
+        .unwrap();
     let data = open.data.as_object().unwrap();
     assert!(!data.contains_key("reseaux_affiliation"));
     assert!(!data.contains_key("documents_rna"));
@@ -281,7 +297,9 @@ async fn open_data_leaves_out_networks_representatives_and_documents() {
 #[tokio::test]
 async fn the_v3_documents_are_proxied_with_their_lifetime() {
     let (_, provider, base) = start().await;
-    let fetched = fetch(&provider, "documents_associations", "77567227221138").await.unwrap();
+    let fetched = fetch(&provider, "documents_associations", "77567227221138")
+        .await
+        .unwrap();
     assert_eq!(fetched.meta["nombre_documents"], 1);
     assert_eq!(fetched.data[0]["data"]["type"], "Arrêté");
     assert_eq!(fetched.proxied.len(), 1);
@@ -307,7 +325,10 @@ async fn the_v3_documents_are_proxied_with_their_lifetime() {
 #[tokio::test]
 async fn not_found_arrives_inside_a_200_and_names_each_provider() {
     let (_, provider, _) = start().await;
-    assert_eq!(error(&provider, "associations", "W000000000").await, ("21003".into(), 404, "MI".into()));
+    assert_eq!(
+        error(&provider, "associations", "W000000000").await,
+        ("21003".into(), 404, "MI".into())
+    );
     assert_eq!(
         error(&provider, "unites_legales", "W000000000").await,
         ("29003".into(), 404, "DJEPVA".into())
@@ -315,7 +336,10 @@ async fn not_found_arrives_inside_a_200_and_names_each_provider() {
     // Not an association: no RNA number and another legal category.
     assert_eq!(error(&provider, "unites_legales", "W999999013").await.0, "29003");
     // The documents route: no RNA document is not found too.
-    assert_eq!(error(&provider, "documents_associations", "W999999009").await.0, "21003");
+    assert_eq!(
+        error(&provider, "documents_associations", "W999999009").await.0,
+        "21003"
+    );
 }
 
 #[tokio::test]
@@ -334,8 +358,11 @@ async fn upstream_failures_map_to_the_contract() {
     assert_eq!(code("W999999007").await, "29999"); // over the body cap
     assert_eq!(code("W999999008").await, "29999"); // a number that does not read
     assert_eq!(code("W999999011").await, "29000"); // a redirection
-    // The documents route says "unavailable" when no record came back at all.
-    assert_eq!(error(&provider, "documents_associations", "W999999006").await.0, "21001");
+                                                   // The documents route says "unavailable" when no record came back at all.
+    assert_eq!(
+        error(&provider, "documents_associations", "W999999006").await.0,
+        "21001"
+    );
     assert_eq!(error(&provider, "associations", "W999999002").await.0, "21001");
 }
 
@@ -346,7 +373,10 @@ async fn a_slow_upstream_is_a_timeout() {
         ..Settings::simulated(base)
     })
     .await;
-    assert_eq!(error(&provider, "unites_legales", "W999999001").await, ("29002".into(), 504, "DJEPVA".into()));
+    assert_eq!(
+        error(&provider, "unites_legales", "W999999001").await,
+        ("29002".into(), 504, "DJEPVA".into())
+    );
 }
 
 #[tokio::test]
@@ -439,8 +469,14 @@ mod incomplete {
 
     #[test]
     fn a_malformed_number_is_unknown() {
-        let record = croix_rouge().replace("<nb_benevoles>70</nb_benevoles>", "<nb_benevoles>soixante-dix</nb_benevoles>");
-        assert_eq!(outcome(record.as_bytes(), Route::UniteLegale(Audience::Full)), Err("29999".into()));
+        let record = croix_rouge().replace(
+            "<nb_benevoles>70</nb_benevoles>",
+            "<nb_benevoles>soixante-dix</nb_benevoles>",
+        );
+        assert_eq!(
+            outcome(record.as_bytes(), Route::UniteLegale(Audience::Full)),
+            Err("29999".into())
+        );
         // The v3 summary reads no number: it still answers.
         assert_eq!(outcome(record.as_bytes(), Route::Association), Ok(()));
     }

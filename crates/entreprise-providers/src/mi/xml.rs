@@ -53,7 +53,9 @@ pub fn parse(body: &[u8]) -> Result<Option<Node>, Malformed> {
 }
 
 fn element(start: &BytesStart) -> Result<Node, Malformed> {
-    let name = std::str::from_utf8(start.name().as_ref()).map_err(|_| Malformed)?.to_string();
+    let name = std::str::from_utf8(start.name().as_ref())
+        .map_err(|_| Malformed)?
+        .to_string();
     let mut attributes = Vec::new();
     for attribute in start.attributes() {
         let attribute = attribute.map_err(|_| Malformed)?;
@@ -103,16 +105,11 @@ impl Node {
 
     /// The text at `path`, as sent, unless blank or absent.
     pub fn text(&self, path: &str) -> Option<&str> {
-        self.at(path)
-            .map(|n| n.text.as_str())
-            .filter(|t| !t.trim().is_empty())
+        self.at(path).map(|n| n.text.as_str()).filter(|t| !t.trim().is_empty())
     }
 
     pub fn attribute(&self, key: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Every text below this element, joined: to search a marker in an error body.

@@ -49,7 +49,8 @@ async fn start_with(configure: impl FnOnce(&mut GatewayConfig)) -> Served {
     };
     configure(&mut config);
     let store = passerelle_journal::open(&config.database_url()).await.unwrap();
-    let bouquet = passerelle_entreprise::bouquet(passerelle_entreprise_providers::registry(&config.entreprise).unwrap());
+    let bouquet =
+        passerelle_entreprise::bouquet(passerelle_entreprise_providers::registry(&config.entreprise).unwrap());
     let state = AppState::new(config, store.clone()).await.unwrap();
     let request = TokenRequest {
         bouquet: passerelle_entreprise::NAME.into(),
@@ -79,7 +80,15 @@ async fn start_with(configure: impl FnOnce(&mut GatewayConfig)) -> Served {
 impl Served {
     async fn call(&self, path: &str) -> (u16, Value) {
         let url = format!("{}{path}?{PURPOSE}", self.entreprise);
-        json(reqwest::Client::new().get(url).bearer_auth(&self.jwt).send().await.unwrap()).await
+        json(
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(&self.jwt)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// Links sealed with the gateway's own secret, as a forger holding it would.
@@ -119,12 +128,18 @@ async fn a_v4_document_link_streams_the_upstream_file_and_forged_ones_do_not() {
     assert_eq!(download.status(), 200);
     let headers = download.headers().clone();
     assert_eq!(headers["content-type"], "application/pdf");
-    assert_eq!(headers["content-disposition"], "attachment; filename=\"document-12.pdf\"");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"document-12.pdf\""
+    );
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert!(headers.contains_key("ratelimit-limit"));
     assert!(download.bytes().await.unwrap().starts_with(b"%PDF-1.4"));
     let rows = app.store.recent_journal(10).await.unwrap();
-    let row = rows.iter().find(|r| r.endpoint == "/proxy/files/{token}").expect("journaled");
+    let row = rows
+        .iter()
+        .find(|r| r.endpoint == "/proxy/files/{token}")
+        .expect("journaled");
     assert_eq!((row.status, row.caller.is_none()), (200, true));
 
     // Tampered: any changed character is refused, empty.
@@ -159,7 +174,12 @@ async fn the_file_host_failures_map_to_the_contract() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (d["nom"].as_str().unwrap().to_string(), d["url"].as_str().unwrap().to_string()))
+        .map(|d| {
+            (
+                d["nom"].as_str().unwrap().to_string(),
+                d["url"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let expected = [
         ("absent.pdf", 404, None),
@@ -219,7 +239,9 @@ async fn files_over_the_cap_or_too_slow_are_refused() {
 #[tokio::test]
 async fn the_v3_documents_carry_proxied_links_and_their_lifetime() {
     let app = start().await;
-    let (status, body) = app.call("/v3/ministere_interieur/rna/associations/W751234567/documents").await;
+    let (status, body) = app
+        .call("/v3/ministere_interieur/rna/associations/W751234567/documents")
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["meta"]["nombre_documents"], 2);
     let first = &body["data"][0]["data"];
@@ -228,8 +250,16 @@ async fn the_v3_documents_carry_proxied_links_and_their_lifetime() {
     let download = reqwest::get(first["url"].as_str().unwrap()).await.unwrap();
     assert_eq!(download.status(), 200);
     // A cached answer gets fresh links to the same files, each working.
-    let url = format!("{}/v3/ministere_interieur/rna/associations/W751234567/documents?{PURPOSE}", app.entreprise);
-    let cached = reqwest::Client::new().get(url).bearer_auth(&app.jwt).send().await.unwrap();
+    let url = format!(
+        "{}/v3/ministere_interieur/rna/associations/W751234567/documents?{PURPOSE}",
+        app.entreprise
+    );
+    let cached = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(&app.jwt)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cached.headers()["x-response-cached"], "true");
     let (_, again) = json(cached).await;
     let link = again["data"][0]["data"]["url"].as_str().unwrap();
