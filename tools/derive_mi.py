@@ -308,7 +308,7 @@ def failure_records():
     """Records that are valid XML but fail later: a number that does not read, no RNA
     document, a DAC document of each failing file name."""
     names = ["absent", "interdit", "limite", "panne", "passerelle", "indisponible", "delai",
-             "methode", "lent", "redirige", "enorme"]
+             "methode", "lent", "redirige", "enorme", "flot"]
     dacs = "".join(
         f"<document_dac><meta><id_siret>99999999900018</id_siret><type>BPA</type><etat>courant</etat></meta>"
         f"<nom>{n}.pdf</nom><url>{INTERNAL}/{n}</url></document_dac>" for n in names)

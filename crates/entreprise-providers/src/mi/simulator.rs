@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -156,8 +157,8 @@ async fn failure(simulator: &Simulator, behaviour: &str) -> Response {
 
 /// Files whose name says how they fail: `absent` 404, `interdit` 403, `limite` 429,
 /// `panne` 500, `passerelle` 502, `indisponible` 503, `delai` 504, `methode` 405,
-/// `lent` never in time, `redirige` a redirection, `enorme` 3 MiB; any other name is
-/// the sample PDF.
+/// `lent` never in time, `redirige` a redirection, `enorme` 3 MiB announced, `flot`
+/// 3 MiB streamed without a length; any other name is the sample PDF.
 async fn document(State(simulator): State<Arc<Simulator>>, Path(name): Path<String>) -> Response {
     simulator.downloads.fetch_add(1, Ordering::SeqCst);
     let status = match name.as_str() {
@@ -179,6 +180,10 @@ async fn document(State(simulator): State<Arc<Simulator>>, Path(name): Path<Stri
                 [(header::LOCATION, "/apim/api-asso/documents/autre")],
             )
                 .into_response()
+        }
+        "flot" => {
+            let chunks = (0..48).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 64 << 10]));
+            return Body::from_stream(futures::stream::iter(chunks)).into_response();
         }
         "enorme" => {
             return (

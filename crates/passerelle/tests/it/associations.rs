@@ -233,6 +233,10 @@ async fn files_over_the_cap_or_too_slow_are_refused() {
             .to_string()
     };
     assert_error(reqwest::get(link("enorme.pdf")).await.unwrap(), 502, "00011").await;
+    // Streamed without a length: cut once past the cap, never delivered whole.
+    let streamed = reqwest::get(link("flot.pdf")).await.unwrap();
+    assert_eq!(streamed.status(), 200);
+    assert!(streamed.bytes().await.is_err(), "the transfer is cut");
     assert_error(reqwest::get(link("lent.pdf")).await.unwrap(), 502, "00011").await;
 }
 
