@@ -50,6 +50,12 @@ pub trait Provider: Send + Sync {
     /// Calls the upstream and maps its answer to the contract's `data` (unmasked) and `meta`.
     async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError>;
 
+    /// Whether the gateway may download `url` on a caller's behalf through one of its
+    /// proxied links: only hosts the provider's settings name.
+    fn may_proxy(&self, _url: &str) -> bool {
+        false
+    }
+
     /// Checks the real upstream with a canned call. The gateway caps it at 5 s.
     async fn ping(&self) -> Health {
         Health::Unknown
@@ -68,6 +74,10 @@ pub struct Fetched {
     /// Documents for the gateway to store and link in `data`; never cached as such.
     #[serde(skip)]
     pub attachments: Vec<Attachment>,
+    /// Upstream files the answer links to, which the gateway hands out as its own
+    /// signed links (cached with the answer: each answer gets fresh links).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxied: Vec<Proxied>,
 }
 
 /// A document a provider fetched (a PDF), which the gateway stores and links: it puts
@@ -85,6 +95,19 @@ pub struct Attachment {
     pub lifetime_secs: u64,
 }
 
+/// A file an upstream serves itself, which callers download through the gateway:
+/// the gateway writes, at `url_pointer` in `data`, a signed expiring link that names
+/// `target` and the provider, and at `expiry_pointer` the seconds the link has left.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proxied {
+    /// A JSON pointer into `data` (`/documents_rna/0/url`).
+    pub url_pointer: String,
+    pub expiry_pointer: Option<String>,
+    /// The upstream URL; the provider vouches for it (`Provider::may_proxy`).
+    pub target: String,
+    pub lifetime_secs: u64,
+}
+
 impl From<Value> for Fetched {
     fn from(data: Value) -> Self {
         Fetched {
@@ -92,6 +115,7 @@ impl From<Value> for Fetched {
             links: serde_json::Map::new(),
             meta: serde_json::Map::new(),
             attachments: Vec::new(),
+            proxied: Vec::new(),
         }
     }
 }

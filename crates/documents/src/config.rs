@@ -22,6 +22,29 @@ pub struct DocumentsConfig {
     pub sweep_secs: u64,
     /// Downloads per minute per client IP address.
     pub downloads_per_minute: u32,
+    /// How `GET /proxy/files/{token}` fetches a provider's own files.
+    pub proxy: ProxySettings,
+}
+
+/// The client that fetches the upstream files behind proxied links.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ProxySettings {
+    pub connect_timeout_ms: u64,
+    /// Per read: a file that stalls longer is cut.
+    pub read_timeout_ms: u64,
+    /// Larger files are refused (announced) or cut (streamed).
+    pub max_bytes: u64,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        ProxySettings {
+            connect_timeout_ms: 5_000,
+            read_timeout_ms: 15_000,
+            max_bytes: 20 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for DocumentsConfig {
@@ -32,6 +55,7 @@ impl Default for DocumentsConfig {
             public_base_urls: BTreeMap::new(),
             sweep_secs: 300,
             downloads_per_minute: 60,
+            proxy: ProxySettings::default(),
         }
     }
 }

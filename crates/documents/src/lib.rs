@@ -2,11 +2,15 @@
 //! (a local folder, or an S3-compatible bucket in production) for their lifetime, and
 //! handed out as signed, expiring links that the gateway's download route verifies.
 //!
+//! Files an upstream serves itself are not stored: they go out as sealed links to
+//! the gateway's proxy route (`proxy`).
+//!
 //! Object names are random (128 bits) and never derived from the company; a link is
 //! only a capability while its HMAC-SHA256 signature over the id and the expiry holds.
 
 mod config;
 mod link;
+mod proxy;
 mod store;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,8 +19,9 @@ use passerelle_bouquet::Attachment;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use config::{Backend, DocumentsConfig, S3Settings};
+pub use config::{Backend, DocumentsConfig, ProxySettings, S3Settings};
 pub use link::{Handle, LinkError, Signer};
+pub use proxy::{FetchError, ProxiedFiles, Remote, Sealed};
 pub use store::{DocumentStore, Download};
 
 /// Why a document could not be stored.
@@ -32,10 +37,12 @@ pub enum DocumentError {
     Settings(String),
 }
 
-/// The store and the link signer together: what the gateway holds.
+/// The store and the link signer together, and the proxied files: what the gateway
+/// holds.
 pub struct Documents {
     pub store: DocumentStore,
     pub signer: Signer,
+    pub proxied: ProxiedFiles,
 }
 
 /// A stored document as an answer refers to it: where its link and lifetime go in

@@ -5,6 +5,7 @@
 pub mod dgfip;
 pub mod infogreffe;
 pub mod insee;
+pub mod mi;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ pub struct EntrepriseProvidersConfig {
     pub insee: insee::Settings,
     pub dgfip: dgfip::Settings,
     pub infogreffe: infogreffe::Settings,
+    pub mi: mi::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -26,10 +28,13 @@ impl EntrepriseProvidersConfig {
     pub fn simulated(base: &str, public_base_url: &str) -> Self {
         let mut insee = insee::Settings::simulated(&format!("{base}/insee_sirene"));
         insee.public_base_url = public_base_url.to_string();
+        let mut mi = mi::Settings::simulated(&format!("{base}/mi"));
+        mi.public_base_url = public_base_url.to_string();
         EntrepriseProvidersConfig {
             insee,
             dgfip: dgfip::Settings::simulated(&format!("{base}/dgfip")),
             infogreffe: infogreffe::Settings::simulated(&format!("{base}/infogreffe")),
+            mi,
         }
     }
 }
@@ -39,10 +44,12 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let insee: Arc<dyn Provider> = Arc::new(insee::InseeProvider::new(config.insee.clone())?);
     let dgfip: Arc<dyn Provider> = Arc::new(dgfip::DgfipProvider::new(config.dgfip.clone())?);
     let infogreffe: Arc<dyn Provider> = Arc::new(infogreffe::InfogreffeProvider::new(config.infogreffe.clone())?);
+    let mi: Arc<dyn Provider> = Arc::new(mi::MiProvider::new(config.mi.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
         (infogreffe::ID, infogreffe),
+        (mi::ID, mi),
     ]))
 }
 
@@ -60,5 +67,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/infogreffe",
             infogreffe::simulator::router(infogreffe::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/mi",
+            mi::simulator::router(mi::simulator::Simulator::with_default_data()),
         )
 }

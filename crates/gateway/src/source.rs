@@ -110,6 +110,13 @@ impl Source for Providers {
         for document in &documents {
             document.write(&mut fetched.data, &call.public_base, now);
         }
+        self.documents.proxied.write(
+            &mut fetched,
+            call.endpoint.provider.as_str(),
+            call.provider,
+            &call.public_base,
+            now,
+        );
         mask::apply(&mut fetched.data, call.endpoint.masks, call.caller.scopes());
         Ok(Answer::Fetched(fetched))
     }

@@ -250,6 +250,7 @@ impl DgfipProvider {
                     links: Map::new(),
                     meta,
                     attachments: Vec::new(),
+                    proxied: Vec::new(),
                 })
             }
             Route::Liasses => {
@@ -263,6 +264,7 @@ impl DgfipProvider {
                     links: Map::new(),
                     meta,
                     attachments: Vec::new(),
+                    proxied: Vec::new(),
                 })
             }
             Route::Liens => {
@@ -312,6 +314,7 @@ fn attestation_answer(bytes: Vec<u8>, version: u8, today: NaiveDate) -> Fetched 
             bytes,
             lifetime_secs: 86_400,
         }],
+        proxied: Vec::new(),
     }
 }
 

@@ -323,6 +323,7 @@ impl InseeProvider {
             links,
             meta,
             attachments: Vec::new(),
+            proxied: Vec::new(),
         })
     }
 }

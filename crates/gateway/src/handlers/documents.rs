@@ -6,6 +6,13 @@
 //! Answers: the file (200); a forged or tampered link 403 and an id this gateway
 //! could not have made 404, both empty; an expired link 410 `00403`; a genuine link
 //! whose file is gone 404; the store down 502 `00502`. Never the file but in the 200.
+//!
+//! `GET /proxy/files/{token}`: a file the provider's upstream serves itself, behind a
+//! sealed link (`passerelle_documents::ProxiedFiles`), fetched and streamed on demand;
+//! limited and journaled alike (endpoint `/proxy/files/{token}`). A tampered link, or a
+//! host the provider no longer allows, 403; an expired link 404; both empty. Upstream
+//! 404 → 404; 403, 429, 500, 502, 503, 504 → 502 `00601`…`00606`; anything else
+//! (405, a redirection, no answer, a file over the cap) → 502 `00011`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,8 +23,8 @@ use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use passerelle_core::{codes, ApiError, Purpose};
-use passerelle_documents::{unix_now, Download, LinkError};
+use passerelle_core::{codes, ApiError, ProviderInfo, Purpose, Subcode};
+use passerelle_documents::{unix_now, Download, FetchError, LinkError, Remote};
 use passerelle_store::JournalRow;
 use serde::Deserialize;
 
@@ -27,8 +34,9 @@ use crate::error::Errors;
 use crate::limits::Quota;
 use crate::{telemetry, throttle, Served};
 
-/// The journal's and the metrics' name of the route.
+/// The journal's and the metrics' names of the routes.
 const TEMPLATE: &str = "/documents/{id}";
+const PROXY_TEMPLATE: &str = "/proxy/files/{token}";
 
 #[derive(Deserialize, Default)]
 struct LinkParams {
@@ -56,7 +64,103 @@ pub async fn download(
         Errors::from(ApiError::gateway(codes::TOO_MANY_REQUESTS)).into_response()
     };
     throttle::headers(response.headers_mut(), decision);
-    journal(&served, request_id, response, started).await
+    journal(&served, request_id, response, started, TEMPLATE).await
+}
+
+pub async fn proxied_file(
+    State(served): State<Arc<Served>>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let ip = client_ip(&served.app.config, &headers, peer);
+    let quota = Quota::per_minute(served.app.config.documents.downloads_per_minute);
+    let decision = served.app.limiter.check(&format!("proxied|{ip}"), quota).await;
+    let mut response = if decision.allowed {
+        proxy(&served, &token).await
+    } else {
+        Errors::from(ApiError::gateway(codes::TOO_MANY_REQUESTS)).into_response()
+    };
+    throttle::headers(response.headers_mut(), decision);
+    journal(&served, request_id, response, started, PROXY_TEMPLATE).await
+}
+
+async fn proxy(served: &Served, token: &str) -> Response {
+    let proxied = &served.app.documents.proxied;
+    let sealed = match proxied.open(token, unix_now()) {
+        Ok(sealed) => sealed,
+        Err(LinkError::Expired) => return StatusCode::NOT_FOUND.into_response(),
+        Err(_) => return StatusCode::FORBIDDEN.into_response(),
+    };
+    let provider = served
+        .bouquet
+        .providers
+        .iter()
+        .find(|(id, _)| id.as_str() == sealed.provider)
+        .map(|(_, p)| p);
+    if !provider.is_some_and(|p| p.may_proxy(&sealed.target)) {
+        tracing::warn!(provider = %sealed.provider, "proxied link to a host no longer allowed");
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    match proxied.fetch(&sealed.target).await {
+        Ok(remote) => remote_file(remote),
+        Err(FetchError::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(error) => {
+            tracing::warn!(provider = %sealed.provider, error = ?error, "proxied file not served");
+            Errors::from(remote_error(&error)).into_response()
+        }
+    }
+}
+
+/// The file host's failures, as the contract numbers them (meta provider `DINUM`).
+fn remote_error(error: &FetchError) -> ApiError {
+    const DINUM: ProviderInfo = ProviderInfo {
+        name: "DINUM",
+        prefix: "00",
+    };
+    let (code, detail) = match error {
+        FetchError::Status(403) => ("00601", "L'hébergeur du fichier en refuse l'accès (403)."),
+        FetchError::Status(429) => ("00602", "L'hébergeur du fichier reçoit trop de requêtes (429)."),
+        FetchError::Status(500) => ("00603", "L'hébergeur du fichier a rencontré une erreur (500)."),
+        FetchError::Status(502) => ("00604", "L'hébergeur du fichier est injoignable (502)."),
+        FetchError::Status(503) => ("00605", "L'hébergeur du fichier est indisponible (503)."),
+        FetchError::Status(504) => ("00606", "L'hébergeur du fichier n'a pas répondu à temps (504)."),
+        _ => ("00011", "Merci de réessayer dans quelques instants"),
+    };
+    let title = match code {
+        "00011" => "Erreur temporaire du fournisseur de données",
+        _ => "Erreur du fournisseur de données",
+    };
+    DINUM
+        .error(Subcode::Unknown)
+        .with_code(code)
+        .with_title(title)
+        .with_detail(detail)
+}
+
+fn remote_file(remote: Remote) -> Response {
+    let content_type =
+        HeaderValue::from_str(&remote.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let mut response = Response::new(Body::from_stream(remote.body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    if let Some(size) = remote.size {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    }
+    safe_download_headers(headers, &remote.file_name);
+    response
+}
+
+/// Save, never render or sniff, never cache.
+fn safe_download_headers(headers: &mut HeaderMap, file_name: &str) {
+    let disposition = format!("attachment; filename=\"{}\"", plain_name(file_name));
+    if let Ok(disposition) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
 }
 
 async fn open(served: &Served, id: &str, query: &str) -> Response {
@@ -83,16 +187,11 @@ async fn open(served: &Served, id: &str, query: &str) -> Response {
 fn file(download: Download) -> Response {
     let content_type =
         HeaderValue::from_str(&download.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    let disposition = format!("attachment; filename=\"{}\"", plain_name(&download.file_name));
     let mut response = Response::new(Body::from_stream(download.body));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(download.size));
-    if let Ok(disposition) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, disposition);
-    }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    safe_download_headers(headers, &download.file_name);
     response
 }
 
@@ -111,7 +210,13 @@ fn plain_name(name: &str) -> String {
 
 /// One journal row per download; like a call, the answer leaves only once it is
 /// durable, else 503 `00503`.
-async fn journal(served: &Served, request_id: String, response: Response, started: Instant) -> Response {
+async fn journal(
+    served: &Served,
+    request_id: String,
+    response: Response,
+    started: Instant,
+    template: &'static str,
+) -> Response {
     let status = response.status().as_u16();
     let took = started.elapsed();
     let row = JournalRow {
@@ -120,15 +225,15 @@ async fn journal(served: &Served, request_id: String, response: Response, starte
         bouquet: served.bouquet.name.to_string(),
         caller: None,
         purpose: Purpose::default(),
-        endpoint: TEMPLATE.to_string(),
+        endpoint: template.to_string(),
         status,
         duration_ms: took.as_secs_f64() * 1000.0,
         params_hash: None,
         cached: false,
     };
     let journaled = served.app.journal.record(row).await;
-    telemetry::call(TEMPLATE, status, took, Duration::ZERO);
-    tracing::info!(request_id = %request_id, endpoint = TEMPLATE, status, journaled, bouquet = served.bouquet.name, "document download");
+    telemetry::call(template, status, took, Duration::ZERO);
+    tracing::info!(request_id = %request_id, endpoint = template, status, journaled, bouquet = served.bouquet.name, "document download");
     if journaled {
         response
     } else {

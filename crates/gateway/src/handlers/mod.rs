@@ -28,7 +28,9 @@ pub fn routes(served: Arc<Served>) -> Router {
         .route("/api/pings", get(api::pings))
         .route("/api/{provider}/ping", get(api::provider_ping));
     if served.bouquet.documents {
-        router = router.route("/documents/{id}", get(documents::download));
+        router = router
+            .route("/documents/{id}", get(documents::download))
+            .route("/proxy/files/{token}", get(documents::proxied_file));
     }
     if served.bouquet.privileges {
         router = router

@@ -3,6 +3,7 @@
 //! One binary, one module per area.
 
 mod ants;
+mod associations;
 mod auth;
 mod binary;
 mod bouquets;

@@ -65,6 +65,7 @@ pub fn build(status: StatusCode, body: &[u8], identity: &Civility) -> Result<Fet
         links: Map::new(),
         meta,
         attachments: Vec::new(),
+        proxied: Vec::new(),
     })
 }
 
