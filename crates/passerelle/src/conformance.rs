@@ -61,7 +61,8 @@ pub struct Options {
 }
 
 /// Members of a live answer's `data` that the gateway computes at the call: a stored
-/// document's link and expiry, an attestation's delivery date and analysed period.
+/// document's link and expiry, an attestation's delivery date and analysed period (the
+/// links to its download routes are recognised by their value, at any depth).
 const COMPUTED_AT_THE_CALL: &[&str] = &[
     "document_url",
     "expires_in",
@@ -496,7 +497,7 @@ async fn replay_entreprise(
         return Outcome::Differs(format!("status {status}, expected {}: {body}", case.status));
     }
     if options.live {
-        return same_live(status, &body, &case.payload);
+        return same_live(status, &body, &case.payload, base.trim_end_matches('/'));
     }
     if body != case.payload {
         return Outcome::Differs(format!("body differs:\n  got      {body}\n  expected {}", case.payload));
@@ -506,21 +507,50 @@ async fn replay_entreprise(
 
 /// A live answer against its record: `data` but for what is computed at the call; an
 /// error by its status, as for API Particulier (a code that differs is shown).
-fn same_live(status: u64, body: &Value, recorded: &Value) -> Outcome {
+fn same_live(status: u64, body: &Value, recorded: &Value, base: &str) -> Outcome {
     if status != 200 {
         return Outcome::Same(code_note(body, recorded));
     }
-    let data = |v: &Value| {
-        let mut data = v.get("data").cloned().unwrap_or(Value::Null);
-        if let Some(members) = data.as_object_mut() {
-            members.retain(|k, _| !COMPUTED_AT_THE_CALL.contains(&k.as_str()));
-        }
-        data
-    };
-    let (got, expected) = (data(body), data(recorded));
+    let mut got = body.get("data").cloned().unwrap_or(Value::Null);
+    let mut expected = recorded.get("data").cloned().unwrap_or(Value::Null);
+    strip_computed(&mut got, &mut expected, base);
     match got == expected {
         true => Outcome::Same(String::new()),
         false => Outcome::Differs(format!("data differs:\n  got      {got}\n  expected {expected}")),
+    }
+}
+
+/// Removes from both sides, at any depth, the members the gateway computes at the call
+/// and the links to its own download routes (stored or proxied documents).
+fn strip_computed(got: &mut Value, expected: &mut Value, base: &str) {
+    let own_link = |v: &Value| {
+        v.as_str()
+            .and_then(|s| s.strip_prefix(base))
+            .is_some_and(|path| path.starts_with("/documents/") || path.starts_with("/proxy/files/"))
+    };
+    match (got, expected) {
+        (Value::Object(got), Value::Object(expected)) => {
+            let computed: Vec<String> = got
+                .iter()
+                .filter(|(k, v)| COMPUTED_AT_THE_CALL.contains(&k.as_str()) || own_link(v))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in computed {
+                got.remove(&key);
+                expected.remove(&key);
+            }
+            for (key, value) in got.iter_mut() {
+                if let Some(other) = expected.get_mut(key) {
+                    strip_computed(value, other, base);
+                }
+            }
+        }
+        (Value::Array(got), Value::Array(expected)) => {
+            for (value, other) in got.iter_mut().zip(expected.iter_mut()) {
+                strip_computed(value, other, base);
+            }
+        }
+        _ => {}
     }
 }
 
