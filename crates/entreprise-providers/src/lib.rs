@@ -2,9 +2,11 @@
 //! `passerelle_bouquet::Provider`, the mapping to the public contract, and a simulator
 //! speaking the upstream's own protocol with its data.
 
+pub mod dgddi;
 pub mod dgfip;
 pub mod infogreffe;
 pub mod insee;
+pub mod vies;
 
 use std::sync::Arc;
 
@@ -18,6 +20,8 @@ pub struct EntrepriseProvidersConfig {
     pub insee: insee::Settings,
     pub dgfip: dgfip::Settings,
     pub infogreffe: infogreffe::Settings,
+    pub vies: vies::Settings,
+    pub dgddi: dgddi::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -30,6 +34,8 @@ impl EntrepriseProvidersConfig {
             insee,
             dgfip: dgfip::Settings::simulated(&format!("{base}/dgfip")),
             infogreffe: infogreffe::Settings::simulated(&format!("{base}/infogreffe")),
+            vies: vies::Settings::simulated(&format!("{base}/vies")),
+            dgddi: dgddi::Settings::simulated(&format!("{base}/dgddi")),
         }
     }
 }
@@ -39,10 +45,14 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let insee: Arc<dyn Provider> = Arc::new(insee::InseeProvider::new(config.insee.clone())?);
     let dgfip: Arc<dyn Provider> = Arc::new(dgfip::DgfipProvider::new(config.dgfip.clone())?);
     let infogreffe: Arc<dyn Provider> = Arc::new(infogreffe::InfogreffeProvider::new(config.infogreffe.clone())?);
+    let vies: Arc<dyn Provider> = Arc::new(vies::ViesProvider::new(config.vies.clone())?);
+    let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
         (infogreffe::ID, infogreffe),
+        (vies::ID, vies),
+        (dgddi::ID, dgddi),
     ]))
 }
 
@@ -60,5 +70,13 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/infogreffe",
             infogreffe::simulator::router(infogreffe::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/vies",
+            vies::simulator::router(vies::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/dgddi",
+            dgddi::simulator::router(dgddi::simulator::Simulator::with_default_data()),
         )
 }
