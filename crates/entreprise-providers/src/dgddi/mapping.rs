@@ -19,7 +19,10 @@ const TEXTS: [(&str, &str); 6] = [
 pub fn eori(body: &[u8]) -> Result<Value, Failure> {
     let answer: Value = serde_json::from_slice(body).map_err(|_| Failure::Unknown)?;
     let record = answer.get("EORI").and_then(Value::as_object).ok_or(Failure::Unknown)?;
-    let id = record.get("identifiant").and_then(Value::as_str).ok_or(Failure::Unknown)?;
+    let id = record
+        .get("identifiant")
+        .and_then(Value::as_str)
+        .ok_or(Failure::Unknown)?;
     let actif = record.get("actif").and_then(Value::as_bool).ok_or(Failure::Unknown)?;
     let mut data = Map::new();
     data.insert("id".into(), Value::from(id));
@@ -51,6 +54,9 @@ mod tests {
         assert_eq!((&data["rue"], &data["ville"]), (&Value::Null, &Value::Null));
         let odd = br#"{"EORI": {"identifiant": "ESX1", "actif": true, "codePostal": 46011}}"#;
         assert_eq!(eori(odd), Err(Failure::Unknown));
-        assert_eq!(eori(br#"{"EORI": {"identifiant": "ESX1", "actif": "true"}}"#), Err(Failure::Unknown));
+        assert_eq!(
+            eori(br#"{"EORI": {"identifiant": "ESX1", "actif": "true"}}"#),
+            Err(Failure::Unknown)
+        );
     }
 }

@@ -95,8 +95,11 @@ async fn lookup(
     headers: HeaderMap,
 ) -> Response {
     if params.id_client.as_deref() != Some(CLIENT_ID) {
-        return json_answer(StatusCode::UNAUTHORIZED, json!({"erreur": {"status": "401",
-            "message": "Unauthorized", "code": "TECH001", "libelle": "Client non autorisé"}}));
+        return json_answer(
+            StatusCode::UNAUTHORIZED,
+            json!({"erreur": {"status": "401",
+            "message": "Unauthorized", "code": "TECH001", "libelle": "Client non autorisé"}}),
+        );
     }
     sim.seen.lock().expect("call log").push(Seen {
         identifier: identifier.clone(),

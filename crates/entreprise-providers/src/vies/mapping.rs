@@ -70,7 +70,10 @@ mod tests {
         let blocked_but_valid = br#"{"userError": "IP_BLOCKED", "isValid": true}"#;
         assert_eq!(verdict(blocked_but_valid), Err(Failure::RateLimited));
         assert_eq!(verdict(br#"{"userError": "INVALID", "isValid": true}"#), Ok(()));
-        assert_eq!(verdict(br#"{"userError": "VALID", "isValid": "yes"}"#), Err(Failure::Unknown));
+        assert_eq!(
+            verdict(br#"{"userError": "VALID", "isValid": "yes"}"#),
+            Err(Failure::Unknown)
+        );
         assert_eq!(verdict(br#"{"isValid": true}"#), Err(Failure::Unknown));
         assert_eq!(verdict(b""), Err(Failure::Unknown));
     }

@@ -85,10 +85,7 @@ pub fn router(simulator: Arc<Simulator>) -> Router {
         .with_state(simulator)
 }
 
-async fn check(
-    State(sim): State<Arc<Simulator>>,
-    Path((country, number)): Path<(String, String)>,
-) -> Response {
+async fn check(State(sim): State<Arc<Simulator>>, Path((country, number)): Path<(String, String)>) -> Response {
     sim.seen.lock().expect("call log").push(Seen {
         country: country.clone(),
         number: number.clone(),

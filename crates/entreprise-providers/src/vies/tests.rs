@@ -118,8 +118,7 @@ fn compare(case: &Case, answer: &Result<Fetched, ApiError>) -> Result<bool, Stri
         Err(error) => {
             let recorded = &case.payload["errors"][0];
             let ours = serde_json::to_value(error).unwrap();
-            if error.status() != case.status || recorded["title"] != ours["title"] || recorded["meta"] != ours["meta"]
-            {
+            if error.status() != case.status || recorded["title"] != ours["title"] || recorded["meta"] != ours["meta"] {
                 return Err(format!("{error:?}"));
             }
             for member in ERROR_DIFFERENCES {
@@ -168,10 +167,16 @@ async fn the_siren_is_checked_before_any_call() {
 async fn the_computed_number_is_asked_and_given_out() {
     let (simulator, provider) = start().await;
     let fetched = fetch(&provider, "552032534").await.unwrap();
-    assert_eq!(body(&fetched), json!({"data": {"tva_number": "FR27552032534"}, "links": {}, "meta": {}}));
+    assert_eq!(
+        body(&fetched),
+        json!({"data": {"tva_number": "FR27552032534"}, "links": {}, "meta": {}})
+    );
     let seen = simulator.seen();
     assert_eq!(seen.len(), 1);
-    assert_eq!((seen[0].country.as_str(), seen[0].number.as_str()), ("FR", "27552032534"));
+    assert_eq!(
+        (seen[0].country.as_str(), seen[0].number.as_str()),
+        ("FR", "27552032534")
+    );
 }
 
 #[tokio::test]
@@ -254,7 +259,10 @@ async fn the_simulator_answers_other_countries_invalid() {
     let (_, base) = serve().await;
     let url = format!("{base}/taxation_customs/vies/rest-api/ms/DE/vat/27552032534");
     let answer: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
-    assert_eq!((&answer["isValid"], &answer["userError"]), (&json!(false), &json!("INVALID")));
+    assert_eq!(
+        (&answer["isValid"], &answer["userError"]),
+        (&json!(false), &json!("INVALID"))
+    );
 }
 
 fn recorded_valid() -> String {
