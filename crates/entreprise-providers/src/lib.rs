@@ -2,10 +2,12 @@
 //! `passerelle_bouquet::Provider`, the mapping to the public contract, and a simulator
 //! speaking the upstream's own protocol with its data.
 
+pub mod dgddi;
 pub mod dgfip;
 pub mod infogreffe;
 pub mod insee;
 pub mod mi;
+pub mod vies;
 
 use std::sync::Arc;
 
@@ -20,6 +22,8 @@ pub struct EntrepriseProvidersConfig {
     pub dgfip: dgfip::Settings,
     pub infogreffe: infogreffe::Settings,
     pub mi: mi::Settings,
+    pub vies: vies::Settings,
+    pub dgddi: dgddi::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -35,6 +39,8 @@ impl EntrepriseProvidersConfig {
             dgfip: dgfip::Settings::simulated(&format!("{base}/dgfip")),
             infogreffe: infogreffe::Settings::simulated(&format!("{base}/infogreffe")),
             mi,
+            vies: vies::Settings::simulated(&format!("{base}/vies")),
+            dgddi: dgddi::Settings::simulated(&format!("{base}/dgddi")),
         }
     }
 }
@@ -45,11 +51,15 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let dgfip: Arc<dyn Provider> = Arc::new(dgfip::DgfipProvider::new(config.dgfip.clone())?);
     let infogreffe: Arc<dyn Provider> = Arc::new(infogreffe::InfogreffeProvider::new(config.infogreffe.clone())?);
     let mi: Arc<dyn Provider> = Arc::new(mi::MiProvider::new(config.mi.clone())?);
+    let vies: Arc<dyn Provider> = Arc::new(vies::ViesProvider::new(config.vies.clone())?);
+    let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
         (infogreffe::ID, infogreffe),
         (mi::ID, mi),
+        (vies::ID, vies),
+        (dgddi::ID, dgddi),
     ]))
 }
 
@@ -71,5 +81,13 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/mi",
             mi::simulator::router(mi::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/vies",
+            vies::simulator::router(vies::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/dgddi",
+            dgddi::simulator::router(dgddi::simulator::Simulator::with_default_data()),
         )
 }

@@ -122,6 +122,9 @@ const LIVE_DIFFERENCES: &[&str] = &[
     "api_entreprise_v3_dgfip_chiffres_affaires/200-2022.yaml#0",
     // Regime `RN` is "Réel normal" in the OpenAPI's own table, the case says otherwise.
     "api_entreprise_v3_dgfip_liasses_fiscales/200.yml#0",
+    // Its VAT number has a wrong key: the French rule gives FR35552049447
+    // (docs/providers/vies.md).
+    "api_entreprise_v3_european_commission_vies/200.yaml#0",
     // Its dirigeants contradict the extract of the same SIREN, which the simulator follows
     // (docs/providers/infogreffe.md).
     "api_entreprise_v3_infogreffe_mandataires_sociaux/200.yaml#0",
