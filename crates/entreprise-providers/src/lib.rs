@@ -3,6 +3,7 @@
 //! speaking the upstream's own protocol with its data.
 
 pub mod dgfip;
+pub mod gip_mds;
 pub mod infogreffe;
 pub mod insee;
 
@@ -18,6 +19,7 @@ pub struct EntrepriseProvidersConfig {
     pub insee: insee::Settings,
     pub dgfip: dgfip::Settings,
     pub infogreffe: infogreffe::Settings,
+    pub gip_mds: gip_mds::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -30,6 +32,7 @@ impl EntrepriseProvidersConfig {
             insee,
             dgfip: dgfip::Settings::simulated(&format!("{base}/dgfip")),
             infogreffe: infogreffe::Settings::simulated(&format!("{base}/infogreffe")),
+            gip_mds: gip_mds::Settings::simulated(&format!("{base}/gip_mds")),
         }
     }
 }
@@ -39,10 +42,12 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let insee: Arc<dyn Provider> = Arc::new(insee::InseeProvider::new(config.insee.clone())?);
     let dgfip: Arc<dyn Provider> = Arc::new(dgfip::DgfipProvider::new(config.dgfip.clone())?);
     let infogreffe: Arc<dyn Provider> = Arc::new(infogreffe::InfogreffeProvider::new(config.infogreffe.clone())?);
+    let gip_mds: Arc<dyn Provider> = Arc::new(gip_mds::GipMdsEffectifsProvider::new(config.gip_mds.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
         (infogreffe::ID, infogreffe),
+        (gip_mds::ID, gip_mds),
     ]))
 }
 
@@ -60,5 +65,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/infogreffe",
             infogreffe::simulator::router(infogreffe::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/gip_mds",
+            gip_mds::simulator::router(gip_mds::simulator::Simulator::with_default_data()),
         )
 }
