@@ -125,9 +125,9 @@ def failures():
     quota = {"status": 429, "content_type": "application/x-www-form-urlencoded",
              "raw_body": "code=900803&message=Message+throttled+out&description=You+have+exceeded+your+quota"
                          "&nextAccessTime={nextAccessTime}"}
-    only_general = [{"siren": "x", "periode": "20221231", "nature": "A01", "source": "RG",
+    only_general = [{"periode": "20221231", "nature": "A01", "source": "RG",
                      "effectifs": "12.00", "miseAJourRCD": "2023-01-10"}]
-    all_nc = [{"siren": "x", "periode": "20221231", "nature": "A01", "source": s, "effectifs": "NC"}
+    all_nc = [{"periode": "20221231", "nature": "A01", "source": s, "effectifs": "NC"}
               for s in ("RG", "RA")]
     return [
         ("refused", waco),
@@ -152,7 +152,10 @@ def main():
     siret, history = ours()
     answers = []
     for i, (name, answer) in enumerate(failures()):
-        answers.append({"name": name, "siren": complete(f"910000{i:02d}"), "answer": answer})
+        siren = complete(f"910000{i:02d}")
+        for obj in answer.get("body") if isinstance(answer.get("body"), list) else []:
+            obj["siren"] = siren
+        answers.append({"name": name, "siren": siren, "answer": answer})
     effectifs = {
         "_source": "Derived by tools/derive_gip_mds_effectifs.py from the official API Entreprise sandbox "
                    "cases (api_entreprise_v3_gip_mds_*), plus our own ping, history and failure cases.",

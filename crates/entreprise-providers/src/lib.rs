@@ -32,7 +32,7 @@ impl EntrepriseProvidersConfig {
             insee,
             dgfip: dgfip::Settings::simulated(&format!("{base}/dgfip")),
             infogreffe: infogreffe::Settings::simulated(&format!("{base}/infogreffe")),
-            gip_mds: gip_mds::Settings::simulated(&format!("{base}/gip_mds")),
+            gip_mds: gip_mds::Settings::simulated(&format!("{base}/gip_mds_effectifs")),
         }
     }
 }
@@ -67,7 +67,7 @@ pub fn simulators() -> axum::Router {
             infogreffe::simulator::router(infogreffe::simulator::Simulator::with_default_data()),
         )
         .nest(
-            "/gip_mds",
+            "/gip_mds_effectifs",
             gip_mds::simulator::router(gip_mds::simulator::Simulator::with_default_data()),
         )
 }

@@ -72,9 +72,10 @@ fn item(raw: &Value) -> Option<Item> {
         _ => return None,
     };
     let periode = raw.get("periode")?.as_str()?;
-    NaiveDate::parse_from_str(periode, "%Y%m%d")
-        .ok()
-        .filter(|_| periode.len() == 8)?;
+    if periode.len() != 8 || !periode.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    NaiveDate::parse_from_str(periode, "%Y%m%d").ok()?;
     let nature = nature(raw.get("nature")?.as_str()?)?;
     let (value, updated) = match raw.get("effectifs")? {
         Value::String(nc) if nc == "NC" => (None, None),
@@ -247,7 +248,12 @@ mod tests {
 
     #[test]
     fn an_unknown_source_or_nature_is_unknown() {
-        for (member, bad) in [("source", "RX"), ("nature", "A09"), ("periode", "2022-12-31")] {
+        for (member, bad) in [
+            ("source", "RX"),
+            ("nature", "A09"),
+            ("periode", "2022-12-31"),
+            ("periode", "20221331"),
+        ] {
             let mut body = valid();
             body[0][member] = json!(bad);
             assert_eq!(

@@ -49,7 +49,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings::simulated("http://127.0.0.1:8090/gip_mds")
+        Settings::simulated("http://127.0.0.1:8090/gip_mds_effectifs")
     }
 }
 
