@@ -142,6 +142,8 @@ def failures():
         ("garbage", {"status": 200, "content_type": "text/html", "raw_body": "<html><body>Bad gateway</body></html>"}),
         ("slow", {"status": 200, "delay_ms": 8000, "body": []}),
         ("unknown_source", {"status": 200, "body": [dict(only_general[0], source="RX"), all_nc[1]]}),
+        ("gateway_timeout", {"status": 504, "raw_body": "Gateway Timeout"}),
+        ("redirect", {"status": 302, "location": "https://portail.net-entreprises.fr/"}),
     ]
 
 

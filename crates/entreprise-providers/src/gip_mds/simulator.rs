@@ -202,7 +202,7 @@ async fn effectifs(
         Err(why) => return bad_request(why),
     };
     if let Some(answer) = simulator.answers.get(&asked.id[..9]).cloned() {
-        return canned(answer).respond(&[]).await;
+        return canned(answer).respond(&[("location", header::LOCATION)]).await;
     }
     let found = simulator.find(asked.key, &asked.id, &asked.nature, asked.from, asked.to);
     if found.is_empty() {
