@@ -4,6 +4,7 @@
 
 pub mod dgddi;
 pub mod dgfip;
+pub mod gip_mds;
 pub mod infogreffe;
 pub mod insee;
 pub mod mi;
@@ -24,6 +25,7 @@ pub struct EntrepriseProvidersConfig {
     pub mi: mi::Settings,
     pub vies: vies::Settings,
     pub dgddi: dgddi::Settings,
+    pub gip_mds: gip_mds::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -41,6 +43,7 @@ impl EntrepriseProvidersConfig {
             mi,
             vies: vies::Settings::simulated(&format!("{base}/vies")),
             dgddi: dgddi::Settings::simulated(&format!("{base}/dgddi")),
+            gip_mds: gip_mds::Settings::simulated(&format!("{base}/gip_mds_effectifs")),
         }
     }
 }
@@ -53,6 +56,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let mi: Arc<dyn Provider> = Arc::new(mi::MiProvider::new(config.mi.clone())?);
     let vies: Arc<dyn Provider> = Arc::new(vies::ViesProvider::new(config.vies.clone())?);
     let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
+    let gip_mds: Arc<dyn Provider> = Arc::new(gip_mds::GipMdsEffectifsProvider::new(config.gip_mds.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -60,6 +64,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (mi::ID, mi),
         (vies::ID, vies),
         (dgddi::ID, dgddi),
+        (gip_mds::ID, gip_mds),
     ]))
 }
 
@@ -89,5 +94,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/dgddi",
             dgddi::simulator::router(dgddi::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/gip_mds_effectifs",
+            gip_mds::simulator::router(gip_mds::simulator::Simulator::with_default_data()),
         )
 }

@@ -125,6 +125,10 @@ const LIVE_DIFFERENCES: &[&str] = &[
     // Its VAT number has a wrong key: the French rule gives FR35552049447
     // (docs/providers/vies.md).
     "api_entreprise_v3_european_commission_vies/200.yaml#0",
+    // The RCD always answers both regimes, and the nature asked (docs/providers/gip_mds_effectifs.md).
+    "api_entreprise_v3_gip_mds_effectifs_annuels_entreprise/200-2022.yaml#0",
+    "api_entreprise_v3_gip_mds_effectifs_annuels_entreprise/200-boeth.yaml#0",
+    "api_entreprise_v3_gip_mds_effectifs_mensuels_etablissement/200-boeth.yaml#0",
     // Its dirigeants contradict the extract of the same SIREN, which the simulator follows
     // (docs/providers/infogreffe.md).
     "api_entreprise_v3_infogreffe_mandataires_sociaux/200.yaml#0",
