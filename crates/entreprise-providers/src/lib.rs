@@ -4,6 +4,8 @@
 
 pub mod dgfip;
 pub mod insee;
+mod pdf;
+pub mod urssaf;
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub struct EntrepriseProvidersConfig {
     pub insee: insee::Settings,
     pub dgfip: dgfip::Settings,
+    pub urssaf: urssaf::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -27,6 +30,7 @@ impl EntrepriseProvidersConfig {
         EntrepriseProvidersConfig {
             insee,
             dgfip: dgfip::Settings::simulated(&format!("{base}/dgfip")),
+            urssaf: urssaf::Settings::simulated(&format!("{base}/urssaf")),
         }
     }
 }
@@ -35,7 +39,12 @@ impl EntrepriseProvidersConfig {
 pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> {
     let insee: Arc<dyn Provider> = Arc::new(insee::InseeProvider::new(config.insee.clone())?);
     let dgfip: Arc<dyn Provider> = Arc::new(dgfip::DgfipProvider::new(config.dgfip.clone())?);
-    Ok(Registry::from([(insee::ID, insee), (dgfip::ID, dgfip)]))
+    let urssaf: Arc<dyn Provider> = Arc::new(urssaf::UrssafProvider::new(config.urssaf.clone())?);
+    Ok(Registry::from([
+        (insee::ID, insee),
+        (dgfip::ID, dgfip),
+        (urssaf::ID, urssaf),
+    ]))
 }
 
 /// Every simulator, each under its own prefix.
@@ -48,5 +57,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/dgfip",
             dgfip::simulator::router(dgfip::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/urssaf",
+            urssaf::simulator::router(urssaf::simulator::Simulator::with_default_data()),
         )
 }
