@@ -32,3 +32,4 @@ mod sandbox_entreprise;
 mod sdh;
 mod shutdown;
 mod upstream_bodies;
+mod urssaf;
