@@ -8,6 +8,8 @@ pub mod gip_mds;
 pub mod infogreffe;
 pub mod insee;
 pub mod mi;
+mod pdf;
+pub mod urssaf;
 pub mod vies;
 
 use std::sync::Arc;
@@ -26,6 +28,7 @@ pub struct EntrepriseProvidersConfig {
     pub vies: vies::Settings,
     pub dgddi: dgddi::Settings,
     pub gip_mds: gip_mds::Settings,
+    pub urssaf: urssaf::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -44,6 +47,7 @@ impl EntrepriseProvidersConfig {
             vies: vies::Settings::simulated(&format!("{base}/vies")),
             dgddi: dgddi::Settings::simulated(&format!("{base}/dgddi")),
             gip_mds: gip_mds::Settings::simulated(&format!("{base}/gip_mds_effectifs")),
+            urssaf: urssaf::Settings::simulated(&format!("{base}/urssaf")),
         }
     }
 }
@@ -57,6 +61,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let vies: Arc<dyn Provider> = Arc::new(vies::ViesProvider::new(config.vies.clone())?);
     let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
     let gip_mds: Arc<dyn Provider> = Arc::new(gip_mds::GipMdsEffectifsProvider::new(config.gip_mds.clone())?);
+    let urssaf: Arc<dyn Provider> = Arc::new(urssaf::UrssafProvider::new(config.urssaf.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -65,6 +70,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (vies::ID, vies),
         (dgddi::ID, dgddi),
         (gip_mds::ID, gip_mds),
+        (urssaf::ID, urssaf),
     ]))
 }
 
@@ -98,5 +104,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/gip_mds_effectifs",
             gip_mds::simulator::router(gip_mds::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/urssaf",
+            urssaf::simulator::router(urssaf::simulator::Simulator::with_default_data()),
         )
 }

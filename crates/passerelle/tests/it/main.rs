@@ -34,3 +34,4 @@ mod sandbox_entreprise;
 mod sdh;
 mod shutdown;
 mod upstream_bodies;
+mod urssaf;
