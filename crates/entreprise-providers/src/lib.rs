@@ -4,6 +4,7 @@
 
 pub mod dgddi;
 pub mod dgfip;
+pub mod fabrique_numerique_ministeres_sociaux;
 pub mod infogreffe;
 pub mod insee;
 pub mod mi;
@@ -26,6 +27,7 @@ pub struct EntrepriseProvidersConfig {
     pub vies: vies::Settings,
     pub dgddi: dgddi::Settings,
     pub rnm: rnm::Settings,
+    pub fabrique_numerique_ministeres_sociaux: fabrique_numerique_ministeres_sociaux::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -44,6 +46,7 @@ impl EntrepriseProvidersConfig {
             vies: vies::Settings::simulated(&format!("{base}/vies")),
             dgddi: dgddi::Settings::simulated(&format!("{base}/dgddi")),
             rnm: rnm::Settings::simulated(&format!("{base}/rnm")),
+            fabrique_numerique_ministeres_sociaux: fabrique_numerique_ministeres_sociaux::Settings::simulated(&format!("{base}/fabrique_numerique_ministeres_sociaux")),
         }
     }
 }
@@ -57,6 +60,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let vies: Arc<dyn Provider> = Arc::new(vies::ViesProvider::new(config.vies.clone())?);
     let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
     let rnm: Arc<dyn Provider> = Arc::new(rnm::RnmProvider::new(config.rnm.clone())?);
+    let fabrique: Arc<dyn Provider> = Arc::new(fabrique_numerique_ministeres_sociaux::FabriqueProvider::new(config.fabrique_numerique_ministeres_sociaux.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -65,6 +69,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (vies::ID, vies),
         (dgddi::ID, dgddi),
         (rnm::ID, rnm),
+        (fabrique_numerique_ministeres_sociaux::ID, fabrique),
     ]))
 }
 
@@ -98,5 +103,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/rnm",
             rnm::simulator::router(rnm::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/fabrique_numerique_ministeres_sociaux",
+            fabrique_numerique_ministeres_sociaux::simulator::router(fabrique_numerique_ministeres_sociaux::simulator::Simulator::with_default_data()),
         )
 }
