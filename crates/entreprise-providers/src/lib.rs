@@ -2,6 +2,7 @@
 //! `passerelle_bouquet::Provider`, the mapping to the public contract, and a simulator
 //! speaking the upstream's own protocol with its data.
 
+pub mod ademe;
 pub mod dgddi;
 pub mod dgfip;
 pub mod fabrique_numerique_ministeres_sociaux;
@@ -28,6 +29,7 @@ pub struct EntrepriseProvidersConfig {
     pub dgddi: dgddi::Settings,
     pub rnm: rnm::Settings,
     pub fabrique_numerique_ministeres_sociaux: fabrique_numerique_ministeres_sociaux::Settings,
+    pub ademe: ademe::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -46,7 +48,10 @@ impl EntrepriseProvidersConfig {
             vies: vies::Settings::simulated(&format!("{base}/vies")),
             dgddi: dgddi::Settings::simulated(&format!("{base}/dgddi")),
             rnm: rnm::Settings::simulated(&format!("{base}/rnm")),
-            fabrique_numerique_ministeres_sociaux: fabrique_numerique_ministeres_sociaux::Settings::simulated(&format!("{base}/fabrique_numerique_ministeres_sociaux")),
+            fabrique_numerique_ministeres_sociaux: fabrique_numerique_ministeres_sociaux::Settings::simulated(
+                &format!("{base}/fabrique_numerique_ministeres_sociaux"),
+            ),
+            ademe: ademe::Settings::simulated(&format!("{base}/ademe")),
         }
     }
 }
@@ -60,7 +65,10 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let vies: Arc<dyn Provider> = Arc::new(vies::ViesProvider::new(config.vies.clone())?);
     let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
     let rnm: Arc<dyn Provider> = Arc::new(rnm::RnmProvider::new(config.rnm.clone())?);
-    let fabrique: Arc<dyn Provider> = Arc::new(fabrique_numerique_ministeres_sociaux::FabriqueProvider::new(config.fabrique_numerique_ministeres_sociaux.clone())?);
+    let ademe: Arc<dyn Provider> = Arc::new(ademe::AdemeProvider::new(config.ademe.clone())?);
+    let fabrique: Arc<dyn Provider> = Arc::new(fabrique_numerique_ministeres_sociaux::FabriqueProvider::new(
+        config.fabrique_numerique_ministeres_sociaux.clone(),
+    )?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -70,6 +78,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (dgddi::ID, dgddi),
         (rnm::ID, rnm),
         (fabrique_numerique_ministeres_sociaux::ID, fabrique),
+        (ademe::ID, ademe),
     ]))
 }
 
@@ -106,6 +115,12 @@ pub fn simulators() -> axum::Router {
         )
         .nest(
             "/fabrique_numerique_ministeres_sociaux",
-            fabrique_numerique_ministeres_sociaux::simulator::router(fabrique_numerique_ministeres_sociaux::simulator::Simulator::with_default_data()),
+            fabrique_numerique_ministeres_sociaux::simulator::router(
+                fabrique_numerique_ministeres_sociaux::simulator::Simulator::with_default_data(),
+            ),
+        )
+        .nest(
+            "/ademe",
+            ademe::simulator::router(ademe::simulator::Simulator::with_default_data()),
         )
 }

@@ -28,7 +28,10 @@ fn item(convention: &Value) -> Result<Value, Failure> {
     let convention = convention.as_object().ok_or(Failure::Unknown)?;
     let id = convention.get("id").and_then(Value::as_str).ok_or(Failure::Unknown)?;
     let num = convention.get("num").and_then(Value::as_u64).ok_or(Failure::Unknown)?;
-    let active = convention.get("active").and_then(Value::as_bool).ok_or(Failure::Unknown)?;
+    let active = convention
+        .get("active")
+        .and_then(Value::as_bool)
+        .ok_or(Failure::Unknown)?;
     Ok(json!({
         "data": {
             "type": "convention_collective",
@@ -108,7 +111,10 @@ mod tests {
 
     #[test]
     fn no_convention_is_not_found_and_an_empty_array_unknown() {
-        assert_eq!(conventions(br#"[{"siret": "1", "conventions": []}]"#), Err(Failure::NotFound));
+        assert_eq!(
+            conventions(br#"[{"siret": "1", "conventions": []}]"#),
+            Err(Failure::NotFound)
+        );
         assert_eq!(conventions(b"[]"), Err(Failure::Unknown));
         let bad_date = br#"[{"conventions": [{"id": "K", "num": 1, "title": "T", "shortTitle": "S",
             "active": true, "date_publi": "25/03/1963"}]}]"#;

@@ -41,7 +41,9 @@ fn today() -> NaiveDate {
 
 async fn fetch(provider: &FabriqueProvider, siret: &str) -> Result<Fetched, ApiError> {
     let query = Query::from_pairs(&[("siret", siret)]);
-    let extras = provider.parse_extras(endpoint(), &query, today()).expect("a valid SIRET");
+    let extras = provider
+        .parse_extras(endpoint(), &query, today())
+        .expect("a valid SIRET");
     let purpose = Purpose::new();
     let call = Call {
         endpoint: endpoint(),
@@ -69,7 +71,10 @@ fn data_file() -> Value {
 /// The SIRET the simulator answers `name` for (`500`, `slow`…).
 fn canned(name: &str) -> String {
     let answers = data_file()["answers"].as_array().unwrap().clone();
-    let found = answers.into_iter().find(|a| a["name"] == name).expect("a canned answer");
+    let found = answers
+        .into_iter()
+        .find(|a| a["name"] == name)
+        .expect("a canned answer");
     found["siret"].as_str().unwrap().to_string()
 }
 

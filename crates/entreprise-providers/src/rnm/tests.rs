@@ -41,7 +41,9 @@ fn today() -> NaiveDate {
 
 async fn fetch(provider: &RnmProvider, siren: &str) -> Result<Fetched, ApiError> {
     let query = Query::from_pairs(&[("siren", siren)]);
-    let extras = provider.parse_extras(endpoint(), &query, today()).expect("a valid SIREN");
+    let extras = provider
+        .parse_extras(endpoint(), &query, today())
+        .expect("a valid SIREN");
     let purpose = Purpose::new();
     let call = Call {
         endpoint: endpoint(),
@@ -69,7 +71,10 @@ fn data_file() -> Value {
 /// The SIREN the simulator answers `name` for (`500`, `slow`…).
 fn canned(name: &str) -> String {
     let answers = data_file()["answers"].as_array().unwrap().clone();
-    let found = answers.into_iter().find(|a| a["name"] == name).expect("a canned answer");
+    let found = answers
+        .into_iter()
+        .find(|a| a["name"] == name)
+        .expect("a canned answer");
     found["siren"].as_str().unwrap().to_string()
 }
 
