@@ -2,13 +2,19 @@
 //! `passerelle_bouquet::Provider`, the mapping to the public contract, and a simulator
 //! speaking the upstream's own protocol with its data.
 
+pub mod ademe;
 pub mod dgddi;
 pub mod dgfip;
+pub mod fabrique_numerique_ministeres_sociaux;
 pub mod gip_mds;
 pub mod infogreffe;
+pub mod infogreffe;
+pub mod insee;
 pub mod insee;
 pub mod mi;
+pub mod mi;
 mod pdf;
+pub mod rnm;
 pub mod urssaf;
 pub mod vies;
 
@@ -29,6 +35,9 @@ pub struct EntrepriseProvidersConfig {
     pub dgddi: dgddi::Settings,
     pub gip_mds: gip_mds::Settings,
     pub urssaf: urssaf::Settings,
+    pub rnm: rnm::Settings,
+    pub fabrique_numerique_ministeres_sociaux: fabrique_numerique_ministeres_sociaux::Settings,
+    pub ademe: ademe::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -48,6 +57,11 @@ impl EntrepriseProvidersConfig {
             dgddi: dgddi::Settings::simulated(&format!("{base}/dgddi")),
             gip_mds: gip_mds::Settings::simulated(&format!("{base}/gip_mds_effectifs")),
             urssaf: urssaf::Settings::simulated(&format!("{base}/urssaf")),
+            rnm: rnm::Settings::simulated(&format!("{base}/rnm")),
+            fabrique_numerique_ministeres_sociaux: fabrique_numerique_ministeres_sociaux::Settings::simulated(
+                &format!("{base}/fabrique_numerique_ministeres_sociaux"),
+            ),
+            ademe: ademe::Settings::simulated(&format!("{base}/ademe")),
         }
     }
 }
@@ -62,6 +76,11 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
     let gip_mds: Arc<dyn Provider> = Arc::new(gip_mds::GipMdsEffectifsProvider::new(config.gip_mds.clone())?);
     let urssaf: Arc<dyn Provider> = Arc::new(urssaf::UrssafProvider::new(config.urssaf.clone())?);
+    let rnm: Arc<dyn Provider> = Arc::new(rnm::RnmProvider::new(config.rnm.clone())?);
+    let ademe: Arc<dyn Provider> = Arc::new(ademe::AdemeProvider::new(config.ademe.clone())?);
+    let fabrique: Arc<dyn Provider> = Arc::new(fabrique_numerique_ministeres_sociaux::FabriqueProvider::new(
+        config.fabrique_numerique_ministeres_sociaux.clone(),
+    )?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -71,6 +90,9 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (dgddi::ID, dgddi),
         (gip_mds::ID, gip_mds),
         (urssaf::ID, urssaf),
+        (rnm::ID, rnm),
+        (fabrique_numerique_ministeres_sociaux::ID, fabrique),
+        (ademe::ID, ademe),
     ]))
 }
 
@@ -108,5 +130,19 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/urssaf",
             urssaf::simulator::router(urssaf::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/rnm",
+            rnm::simulator::router(rnm::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/fabrique_numerique_ministeres_sociaux",
+            fabrique_numerique_ministeres_sociaux::simulator::router(
+                fabrique_numerique_ministeres_sociaux::simulator::Simulator::with_default_data(),
+            ),
+        )
+        .nest(
+            "/ademe",
+            ademe::simulator::router(ademe::simulator::Simulator::with_default_data()),
         )
 }

@@ -1,0 +1,141 @@
+//! The Fabrique numérique des ministères sociaux' SIRET → conventions collectives
+//! service (siret2idcc), behind the API Entreprise route listing an establishment's
+//! collective agreements. One GET per call, the SIRET as the last path segment, no
+//! credential.
+
+mod errors;
+mod mapping;
+pub mod simulator;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
+use passerelle_core::{ApiError, ProviderInfo, Query};
+use passerelle_providers::http;
+use serde::{Deserialize, Serialize};
+
+pub use errors::{Failure, FABRIQUE};
+
+/// The provider id of the conventions collectives operation in the catalogue.
+pub const ID: ProviderId = ProviderId::new("fabrique_numerique_ministeres_sociaux");
+
+/// The establishment the real gateway's ping asks for (§25.7).
+pub const PING_SIRET: &str = "89337342300019";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The service's address; the SIRET is appended as the last path segment.
+    pub url: String,
+    /// Per socket operation (§25.1: 10 s + 10 s).
+    pub connect_timeout_ms: u64,
+    pub read_timeout_ms: u64,
+    /// An answer is a few kilobytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::simulated("http://127.0.0.1:8090/fabrique_numerique_ministeres_sociaux")
+    }
+}
+
+impl Settings {
+    pub fn simulated(base_url: &str) -> Self {
+        Settings {
+            url: format!("{}{}", base_url.trim_end_matches('/'), simulator::PATH),
+            connect_timeout_ms: 10_000,
+            read_timeout_ms: 10_000,
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+pub struct FabriqueProvider {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    max_body_bytes: usize,
+}
+
+impl FabriqueProvider {
+    pub fn new(settings: Settings) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
+            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
+            .build()?;
+        let url = reqwest::Url::parse(&settings.url)?;
+        anyhow::ensure!(
+            !url.cannot_be_a_base(),
+            "fabrique_numerique_ministeres_sociaux url {} cannot take a path",
+            settings.url
+        );
+        Ok(FabriqueProvider {
+            client,
+            url,
+            max_body_bytes: settings.max_body_bytes,
+        })
+    }
+
+    fn url_of(&self, siret: &str) -> reqwest::Url {
+        let mut url = self.url.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().push(siret);
+        }
+        url
+    }
+
+    async fn conventions(&self, siret: &str) -> Result<serde_json::Value, Failure> {
+        let response = self
+            .client
+            .get(self.url_of(siret))
+            .header("Content-Type", "application/json")
+            .send()
+            .await
+            .map_err(|e| http::transport_error(FABRIQUE, &e))?;
+        if let Some(error) = http::soft_status_error(FABRIQUE, response.status()) {
+            return Err(error.into());
+        }
+        let (status, body) = http::read(FABRIQUE, response, self.max_body_bytes).await?;
+        match status.as_u16() {
+            200 => mapping::conventions(&body),
+            404 => Err(Failure::NotFound),
+            _ => Err(Failure::Unknown),
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for FabriqueProvider {
+    fn info(&self) -> ProviderInfo {
+        FABRIQUE
+    }
+
+    /// The path's SIRET (`00302`).
+    fn parse_extras(&self, endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
+        passerelle_entreprise::parameters(endpoint, query, today)
+    }
+
+    async fn fetch(&self, call: &Call<'_>) -> Result<Fetched, ApiError> {
+        let siret = call.extras.get("siret").ok_or_else(internal)?;
+        let data = self.conventions(siret).await.map_err(Failure::into_error)?;
+        Ok(Fetched::from(data))
+    }
+
+    /// The real gateway's ping: the known establishment must have conventions.
+    async fn ping(&self) -> Health {
+        match self.conventions(PING_SIRET).await {
+            Ok(_) => Health::Ok,
+            Err(failure) => Health::Down(failure.into_error().code),
+        }
+    }
+}
+
+/// A call the catalogue should not have routed here.
+fn internal() -> ApiError {
+    ApiError::gateway(passerelle_core::codes::INTERNAL)
+}
