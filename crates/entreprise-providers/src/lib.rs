@@ -7,6 +7,7 @@ pub mod dgfip;
 pub mod infogreffe;
 pub mod insee;
 pub mod mi;
+pub mod msa;
 pub mod vies;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub struct EntrepriseProvidersConfig {
     pub mi: mi::Settings,
     pub vies: vies::Settings,
     pub dgddi: dgddi::Settings,
+    pub msa: msa::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -41,6 +43,7 @@ impl EntrepriseProvidersConfig {
             mi,
             vies: vies::Settings::simulated(&format!("{base}/vies")),
             dgddi: dgddi::Settings::simulated(&format!("{base}/dgddi")),
+            msa: msa::Settings::simulated(&format!("{base}/msa")),
         }
     }
 }
@@ -53,6 +56,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let mi: Arc<dyn Provider> = Arc::new(mi::MiProvider::new(config.mi.clone())?);
     let vies: Arc<dyn Provider> = Arc::new(vies::ViesProvider::new(config.vies.clone())?);
     let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
+    let msa: Arc<dyn Provider> = Arc::new(msa::MsaProvider::new(config.msa.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -60,6 +64,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (mi::ID, mi),
         (vies::ID, vies),
         (dgddi::ID, dgddi),
+        (msa::ID, msa),
     ]))
 }
 
@@ -89,5 +94,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/dgddi",
             dgddi::simulator::router(dgddi::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/msa",
+            msa::simulator::router(msa::simulator::Simulator::with_default_data()),
         )
 }
