@@ -2,6 +2,7 @@
 //! `passerelle_bouquet::Provider`, the mapping to the public contract, and a simulator
 //! speaking the upstream's own protocol with its data.
 
+pub mod carif_oref;
 pub mod dgddi;
 pub mod dgfip;
 pub mod infogreffe;
@@ -26,6 +27,7 @@ pub struct EntrepriseProvidersConfig {
     pub vies: vies::Settings,
     pub dgddi: dgddi::Settings,
     pub msa: msa::Settings,
+    pub carif_oref: carif_oref::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -44,6 +46,7 @@ impl EntrepriseProvidersConfig {
             vies: vies::Settings::simulated(&format!("{base}/vies")),
             dgddi: dgddi::Settings::simulated(&format!("{base}/dgddi")),
             msa: msa::Settings::simulated(&format!("{base}/msa")),
+            carif_oref: carif_oref::Settings::simulated(&format!("{base}/carif_oref")),
         }
     }
 }
@@ -57,6 +60,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let vies: Arc<dyn Provider> = Arc::new(vies::ViesProvider::new(config.vies.clone())?);
     let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
     let msa: Arc<dyn Provider> = Arc::new(msa::MsaProvider::new(config.msa.clone())?);
+    let carif_oref: Arc<dyn Provider> = Arc::new(carif_oref::CarifOrefProvider::new(config.carif_oref.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -65,6 +69,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (vies::ID, vies),
         (dgddi::ID, dgddi),
         (msa::ID, msa),
+        (carif_oref::ID, carif_oref),
     ]))
 }
 
@@ -98,5 +103,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/msa",
             msa::simulator::router(msa::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/carif_oref",
+            carif_oref::simulator::router(carif_oref::simulator::Simulator::with_default_data()),
         )
 }
