@@ -3,6 +3,7 @@
 //! speaking the upstream's own protocol with its data.
 
 pub mod carif_oref;
+pub mod data_subvention;
 pub mod dgddi;
 pub mod dgfip;
 pub mod infogreffe;
@@ -28,6 +29,7 @@ pub struct EntrepriseProvidersConfig {
     pub dgddi: dgddi::Settings,
     pub msa: msa::Settings,
     pub carif_oref: carif_oref::Settings,
+    pub data_subvention: data_subvention::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -47,6 +49,7 @@ impl EntrepriseProvidersConfig {
             dgddi: dgddi::Settings::simulated(&format!("{base}/dgddi")),
             msa: msa::Settings::simulated(&format!("{base}/msa")),
             carif_oref: carif_oref::Settings::simulated(&format!("{base}/carif_oref")),
+            data_subvention: data_subvention::Settings::simulated(&format!("{base}/data_subvention")),
         }
     }
 }
@@ -61,6 +64,8 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
     let msa: Arc<dyn Provider> = Arc::new(msa::MsaProvider::new(config.msa.clone())?);
     let carif_oref: Arc<dyn Provider> = Arc::new(carif_oref::CarifOrefProvider::new(config.carif_oref.clone())?);
+    let data_subvention: Arc<dyn Provider> =
+        Arc::new(data_subvention::DataSubventionProvider::new(config.data_subvention.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -70,6 +75,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (dgddi::ID, dgddi),
         (msa::ID, msa),
         (carif_oref::ID, carif_oref),
+        (data_subvention::ID, data_subvention),
     ]))
 }
 
@@ -107,5 +113,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/carif_oref",
             carif_oref::simulator::router(carif_oref::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/data_subvention",
+            data_subvention::simulator::router(data_subvention::simulator::Simulator::with_default_data()),
         )
 }
