@@ -64,8 +64,9 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
     let msa: Arc<dyn Provider> = Arc::new(msa::MsaProvider::new(config.msa.clone())?);
     let carif_oref: Arc<dyn Provider> = Arc::new(carif_oref::CarifOrefProvider::new(config.carif_oref.clone())?);
-    let data_subvention: Arc<dyn Provider> =
-        Arc::new(data_subvention::DataSubventionProvider::new(config.data_subvention.clone())?);
+    let data_subvention: Arc<dyn Provider> = Arc::new(data_subvention::DataSubventionProvider::new(
+        config.data_subvention.clone(),
+    )?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),

@@ -8,7 +8,8 @@ pub const CARIF_OREF: ProviderInfo = ProviderInfo {
     prefix: "33",
 };
 
-const NOT_FOUND: &str = "Le siret indiqué n'existe pas, n'est pas connu ou ne comporte aucune information pour cet appel.";
+const NOT_FOUND: &str =
+    "Le siret indiqué n'existe pas, n'est pas connu ou ne comporte aucune information pour cet appel.";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {

@@ -74,7 +74,11 @@ impl CarifOrefProvider {
             .read_timeout(Duration::from_millis(settings.read_timeout_ms))
             .build()?;
         let url = reqwest::Url::parse(&settings.url)?;
-        anyhow::ensure!(!url.cannot_be_a_base(), "carif_oref url {} cannot take a path", settings.url);
+        anyhow::ensure!(
+            !url.cannot_be_a_base(),
+            "carif_oref url {} cannot take a path",
+            settings.url
+        );
         Ok(CarifOrefProvider {
             client,
             url,

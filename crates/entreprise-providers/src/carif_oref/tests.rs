@@ -41,7 +41,9 @@ fn today() -> NaiveDate {
 
 async fn fetch(provider: &CarifOrefProvider, siret: &str) -> Result<Fetched, ApiError> {
     let query = Query::from_pairs(&[("siret", siret)]);
-    let extras = provider.parse_extras(endpoint(), &query, today()).expect("a valid SIRET");
+    let extras = provider
+        .parse_extras(endpoint(), &query, today())
+        .expect("a valid SIRET");
     let purpose = Purpose::new();
     let call = Call {
         endpoint: endpoint(),
@@ -241,7 +243,9 @@ async fn the_ping_needs_a_habilitation_and_an_unreachable_service_is_unavailable
     let (simulator, provider) = start().await;
     assert_eq!(provider.ping().await, Health::Ok);
     assert_eq!(simulator.seen()[0].siret, super::PING_SIRET);
-    assert!(!super::has_habilitation(&fetch(&provider, "81841109200013").await.unwrap().data));
+    assert!(!super::has_habilitation(
+        &fetch(&provider, "81841109200013").await.unwrap().data
+    ));
 }
 
 fn recorded_valid() -> String {

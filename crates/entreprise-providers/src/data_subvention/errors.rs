@@ -8,7 +8,8 @@ pub const DATA_SUBVENTION: ProviderInfo = ProviderInfo {
     prefix: "52",
 };
 
-const NOT_FOUND: &str = "L'identifiant indiqué n'existe pas, n'est pas connu ou ne comporte aucune information pour cet appel.";
+const NOT_FOUND: &str =
+    "L'identifiant indiqué n'existe pas, n'est pas connu ou ne comporte aucune information pour cet appel.";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {

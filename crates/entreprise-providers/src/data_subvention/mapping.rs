@@ -20,10 +20,7 @@ pub fn grants(body: &[u8]) -> Result<Value, Failure> {
     if list.is_empty() {
         return Err(Failure::NotFound);
     }
-    list.iter()
-        .map(grant)
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+    list.iter().map(grant).collect::<Result<Vec<_>, _>>().map(Value::Array)
 }
 
 fn grant(item: &Value) -> Result<Value, Failure> {

@@ -196,7 +196,12 @@ impl Provider for DataSubventionProvider {
     }
 
     /// The path's SIREN, SIRET or RNA number (`00330`).
-    fn parse_extras(&self, endpoint: &Endpoint, query: &Query, today: chrono::NaiveDate) -> Result<Extras, Vec<ApiError>> {
+    fn parse_extras(
+        &self,
+        endpoint: &Endpoint,
+        query: &Query,
+        today: chrono::NaiveDate,
+    ) -> Result<Extras, Vec<ApiError>> {
         passerelle_entreprise::parameters(endpoint, query, today)
     }
 

@@ -41,7 +41,9 @@ fn today() -> NaiveDate {
 
 async fn fetch(provider: &DataSubventionProvider, id: &str) -> Result<Fetched, ApiError> {
     let query = Query::from_pairs(&[("siren_or_siret_or_rna", id)]);
-    let extras = provider.parse_extras(endpoint(), &query, today()).expect("a valid identifier");
+    let extras = provider
+        .parse_extras(endpoint(), &query, today())
+        .expect("a valid identifier");
     let purpose = Purpose::new();
     let call = Call {
         endpoint: endpoint(),
@@ -141,7 +143,10 @@ async fn the_recorded_grants_map_to_the_contract() {
     assert_eq!(first["annee_exercice_demande"], 2019);
     assert_eq!(first["instruction"]["date_commission"], "2019-06-15T00:00:00.000Z");
     let projet = &first["description_des_projets"]["projet"][0];
-    assert_eq!(projet["aide"], json!({"nature": "Projets sportifs territoriaux", "modalite": "Aide au projet"}));
+    assert_eq!(
+        projet["aide"],
+        json!({"nature": "Projets sportifs territoriaux", "modalite": "Aide au projet"})
+    );
     assert_eq!(
         projet["cofinanceurs"],
         "Conseil départemental du Nord;Ville de Lille;Métropole Européenne de Lille;"
@@ -152,7 +157,10 @@ async fn the_recorded_grants_map_to_the_contract() {
         payment_only["paiements"][0]["programme"],
         json!({"numero": "219", "libelle": "Sport", "fournisseur": "Data Bretagne"})
     );
-    assert_eq!(items[3]["data"]["demande_subvention"]["identifiant_engagement_juridique"], Value::Null);
+    assert_eq!(
+        items[3]["data"]["demande_subvention"]["identifiant_engagement_juridique"],
+        Value::Null
+    );
     assert_eq!(items[0]["links"], json!({}));
 }
 
@@ -186,7 +194,11 @@ async fn a_malformed_identifier_is_refused_before_any_call() {
     let (simulator, provider) = start().await;
     for refused in ["W12", "78060373", "780603735", "abc"] {
         let errors = provider
-            .parse_extras(endpoint(), &Query::from_pairs(&[("siren_or_siret_or_rna", refused)]), today())
+            .parse_extras(
+                endpoint(),
+                &Query::from_pairs(&[("siren_or_siret_or_rna", refused)]),
+                today(),
+            )
             .unwrap_err();
         assert_eq!(errors[0].code, "00330", "{refused}");
     }

@@ -56,7 +56,10 @@ mod tests {
     fn each_letter_has_its_answer() {
         assert_eq!(conformity(200, &body("O")), Ok(json!({"status": "up_to_date"})));
         assert_eq!(conformity(200, &body("N")), Ok(json!({"status": "outdated"})));
-        assert_eq!(conformity(200, &body("A")), Ok(json!({"status": "under_investigation"})));
+        assert_eq!(
+            conformity(200, &body("A")),
+            Ok(json!({"status": "under_investigation"}))
+        );
         assert_eq!(conformity(200, &body("S")), Err(Failure::NotFound));
         assert_eq!(conformity(200, &body("o")), Err(Failure::Unknown));
         assert_eq!(conformity(404, &body("O")), Err(Failure::Unknown));

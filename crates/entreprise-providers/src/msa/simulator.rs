@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use axum::response::IntoResponse;
 use passerelle_providers::simulation::Answer;
 use serde::Deserialize;
 use serde_json::json;

@@ -41,7 +41,9 @@ fn today() -> NaiveDate {
 
 async fn fetch(provider: &MsaProvider, siret: &str) -> Result<Fetched, ApiError> {
     let query = Query::from_pairs(&[("siret", siret)]);
-    let extras = provider.parse_extras(endpoint(), &query, today()).expect("a valid SIRET");
+    let extras = provider
+        .parse_extras(endpoint(), &query, today())
+        .expect("a valid SIRET");
     let purpose = Purpose::new();
     let call = Call {
         endpoint: endpoint(),
@@ -110,7 +112,10 @@ async fn each_status_letter_maps_to_the_contract() {
     let status = |f: Fetched| f.data["status"].clone();
     assert_eq!(status(fetch(&provider, "20005379100014").await.unwrap()), "up_to_date");
     assert_eq!(status(fetch(&provider, "99999000000013").await.unwrap()), "outdated");
-    assert_eq!(status(fetch(&provider, "99999000000021").await.unwrap()), "under_investigation");
+    assert_eq!(
+        status(fetch(&provider, "99999000000021").await.unwrap()),
+        "under_investigation"
+    );
     assert_eq!(code(&provider, "99999000000039").await, ("10999".into(), 502));
     assert_eq!(code(&provider, "13002526500013").await, ("10003".into(), 404));
     let seen = simulator.seen();
