@@ -11,7 +11,7 @@ mod tests;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
@@ -196,12 +196,7 @@ impl Provider for DataSubventionProvider {
     }
 
     /// The path's SIREN, SIRET or RNA number (`00330`).
-    fn parse_extras(
-        &self,
-        endpoint: &Endpoint,
-        query: &Query,
-        today: chrono::NaiveDate,
-    ) -> Result<Extras, Vec<ApiError>> {
+    fn parse_extras(&self, endpoint: &Endpoint, query: &Query, today: NaiveDate) -> Result<Extras, Vec<ApiError>> {
         passerelle_entreprise::parameters(endpoint, query, today)
     }
 
