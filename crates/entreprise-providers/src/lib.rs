@@ -3,16 +3,16 @@
 //! speaking the upstream's own protocol with its data.
 
 pub mod ademe;
+pub mod carif_oref;
+pub mod data_subvention;
 pub mod dgddi;
 pub mod dgfip;
 pub mod fabrique_numerique_ministeres_sociaux;
 pub mod gip_mds;
 pub mod infogreffe;
-pub mod infogreffe;
-pub mod insee;
 pub mod insee;
 pub mod mi;
-pub mod mi;
+pub mod msa;
 mod pdf;
 pub mod rnm;
 pub mod urssaf;
@@ -38,6 +38,9 @@ pub struct EntrepriseProvidersConfig {
     pub rnm: rnm::Settings,
     pub fabrique_numerique_ministeres_sociaux: fabrique_numerique_ministeres_sociaux::Settings,
     pub ademe: ademe::Settings,
+    pub msa: msa::Settings,
+    pub carif_oref: carif_oref::Settings,
+    pub data_subvention: data_subvention::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -62,6 +65,9 @@ impl EntrepriseProvidersConfig {
                 &format!("{base}/fabrique_numerique_ministeres_sociaux"),
             ),
             ademe: ademe::Settings::simulated(&format!("{base}/ademe")),
+            msa: msa::Settings::simulated(&format!("{base}/msa")),
+            carif_oref: carif_oref::Settings::simulated(&format!("{base}/carif_oref")),
+            data_subvention: data_subvention::Settings::simulated(&format!("{base}/data_subvention")),
         }
     }
 }
@@ -80,6 +86,10 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let ademe: Arc<dyn Provider> = Arc::new(ademe::AdemeProvider::new(config.ademe.clone())?);
     let fabrique: Arc<dyn Provider> = Arc::new(fabrique_numerique_ministeres_sociaux::FabriqueProvider::new(
         config.fabrique_numerique_ministeres_sociaux.clone(),
+    let msa: Arc<dyn Provider> = Arc::new(msa::MsaProvider::new(config.msa.clone())?);
+    let carif_oref: Arc<dyn Provider> = Arc::new(carif_oref::CarifOrefProvider::new(config.carif_oref.clone())?);
+    let data_subvention: Arc<dyn Provider> = Arc::new(data_subvention::DataSubventionProvider::new(
+        config.data_subvention.clone(),
     )?);
     Ok(Registry::from([
         (insee::ID, insee),
@@ -93,6 +103,9 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (rnm::ID, rnm),
         (fabrique_numerique_ministeres_sociaux::ID, fabrique),
         (ademe::ID, ademe),
+        (msa::ID, msa),
+        (carif_oref::ID, carif_oref),
+        (data_subvention::ID, data_subvention),
     ]))
 }
 
@@ -144,5 +157,17 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/ademe",
             ademe::simulator::router(ademe::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/msa",
+            msa::simulator::router(msa::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/carif_oref",
+            carif_oref::simulator::router(carif_oref::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/data_subvention",
+            data_subvention::simulator::router(data_subvention::simulator::Simulator::with_default_data()),
         )
 }
