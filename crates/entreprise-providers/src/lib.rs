@@ -86,6 +86,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let ademe: Arc<dyn Provider> = Arc::new(ademe::AdemeProvider::new(config.ademe.clone())?);
     let fabrique: Arc<dyn Provider> = Arc::new(fabrique_numerique_ministeres_sociaux::FabriqueProvider::new(
         config.fabrique_numerique_ministeres_sociaux.clone(),
+    )?);
     let msa: Arc<dyn Provider> = Arc::new(msa::MsaProvider::new(config.msa.clone())?);
     let carif_oref: Arc<dyn Provider> = Arc::new(carif_oref::CarifOrefProvider::new(config.carif_oref.clone())?);
     let data_subvention: Arc<dyn Provider> = Arc::new(data_subvention::DataSubventionProvider::new(
