@@ -49,6 +49,18 @@ def throttle(text, stem):
     return f'Throttle::PerEndpoint {{ group: "{groups[limit]}", per_minute: {limit} }}'
 
 
+def scope_list(cell, merged):
+    """The scopes of a table cell; "same three as CIBTP" borrows the scopes of the
+    operation it names (the notes write it so for CNETP)."""
+    if cell.startswith("none"):
+        return []
+    same = re.match(r"same \w+ as (\w+)", cell)
+    if same:
+        named = same.group(1).lower()
+        return next(e["scopes"] for e in merged.values() if e["stem"].startswith(named + "_"))
+    return [s.strip("`") for s in cell.split(", ")]
+
+
 def main(reference):
     spec = yaml.safe_load(open(f"{reference}/openapi/api-entreprise.yaml"))
     rows = [l for l in open(f"{reference}/api-entreprise-contract.md") if l.startswith("| `api_entreprise_")]
@@ -65,7 +77,7 @@ def main(reference):
         query = [p.strip("`?") for p in params.split(", ") if p.endswith("?`")]
         entry = merged.setdefault(key, {
             "stem": stem, "path": rest, "versions": [], "deprecated": [], "title": summary,
-            "scopes": [] if scopes.startswith("none") else [s.strip("`") for s in scopes.split(", ")],
+            "scopes": scope_list(scopes, merged),
             "provider": re.match(r"(.*) (\d\d)$", provider).groups(),
             "cache": CACHE[cache], "document": document(doc), "throttle": throttle(limit, stem),
             "query": query,

@@ -126,7 +126,11 @@ pub const OPERATIONS: &[Operation] = &[
             versions: &[3],
             operation: "cnetp_attestation_cotisations_conges_payes_chomage_intemperies",
             title: "Certificat cotisations CNETP",
-            access_scopes: &["same three as CIBTP"],
+            access_scopes: &[
+                "certificat_cnetp",
+                "certification_cnetp",
+                "attestation_cotisations_conges_payes_chomage_intemperies_cibtp_cnetp",
+            ],
             extra_params: &[],
             cache: Cache::Never,
             ..BASE

@@ -54,6 +54,21 @@ fn path_parameters_are_identifiers_the_contract_names() {
     }
 }
 
+/// Scopes are names a token carries: lower-case words joined by underscores (a prose
+/// cell of the notes once became a scope "same three as CIBTP").
+#[test]
+fn scopes_are_names_and_cnetp_shares_cibtps() {
+    for scope in all_scopes() {
+        assert!(
+            !scope.is_empty() && scope.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "{scope:?}"
+        );
+    }
+    let cibtp = find("cibtp_attestation_cotisations_conges_payes_chomage_intemperies");
+    let cnetp = find("cnetp_attestation_cotisations_conges_payes_chomage_intemperies");
+    assert_eq!(cnetp.endpoint.access_scopes, cibtp.endpoint.access_scopes);
+}
+
 fn find(stem: &str) -> &'static Operation {
     OPERATIONS.iter().find(|o| o.endpoint.operation == stem).unwrap()
 }
