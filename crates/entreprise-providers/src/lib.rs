@@ -4,11 +4,14 @@
 
 pub mod dgddi;
 pub mod dgfip;
+pub mod fntp;
 pub mod gip_mds;
 pub mod infogreffe;
 pub mod insee;
 pub mod mi;
+pub mod opqibi;
 mod pdf;
+pub mod qualifelec;
 pub mod urssaf;
 pub mod vies;
 
@@ -29,6 +32,9 @@ pub struct EntrepriseProvidersConfig {
     pub dgddi: dgddi::Settings,
     pub gip_mds: gip_mds::Settings,
     pub urssaf: urssaf::Settings,
+    pub opqibi: opqibi::Settings,
+    pub fntp: fntp::Settings,
+    pub qualifelec: qualifelec::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -48,6 +54,9 @@ impl EntrepriseProvidersConfig {
             dgddi: dgddi::Settings::simulated(&format!("{base}/dgddi")),
             gip_mds: gip_mds::Settings::simulated(&format!("{base}/gip_mds_effectifs")),
             urssaf: urssaf::Settings::simulated(&format!("{base}/urssaf")),
+            opqibi: opqibi::Settings::simulated(&format!("{base}/opqibi")),
+            fntp: fntp::Settings::simulated(&format!("{base}/fntp")),
+            qualifelec: qualifelec::Settings::simulated(&format!("{base}/qualifelec")),
         }
     }
 }
@@ -62,6 +71,9 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
     let gip_mds: Arc<dyn Provider> = Arc::new(gip_mds::GipMdsEffectifsProvider::new(config.gip_mds.clone())?);
     let urssaf: Arc<dyn Provider> = Arc::new(urssaf::UrssafProvider::new(config.urssaf.clone())?);
+    let opqibi: Arc<dyn Provider> = Arc::new(opqibi::OpqibiProvider::new(config.opqibi.clone())?);
+    let fntp: Arc<dyn Provider> = Arc::new(fntp::FntpProvider::new(config.fntp.clone())?);
+    let qualifelec: Arc<dyn Provider> = Arc::new(qualifelec::QualifelecProvider::new(config.qualifelec.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -71,6 +83,9 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (dgddi::ID, dgddi),
         (gip_mds::ID, gip_mds),
         (urssaf::ID, urssaf),
+        (opqibi::ID, opqibi),
+        (fntp::ID, fntp),
+        (qualifelec::ID, qualifelec),
     ]))
 }
 
@@ -108,5 +123,17 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/urssaf",
             urssaf::simulator::router(urssaf::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/opqibi",
+            opqibi::simulator::router(opqibi::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/fntp",
+            fntp::simulator::router(fntp::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/qualifelec",
+            qualifelec::simulator::router(qualifelec::simulator::Simulator::with_default_data()),
         )
 }
