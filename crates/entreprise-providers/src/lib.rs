@@ -8,12 +8,15 @@ pub mod data_subvention;
 pub mod dgddi;
 pub mod dgfip;
 pub mod fabrique_numerique_ministeres_sociaux;
+pub mod fntp;
 pub mod gip_mds;
 pub mod infogreffe;
 pub mod insee;
 pub mod mi;
 pub mod msa;
+pub mod opqibi;
 mod pdf;
+pub mod qualifelec;
 pub mod rnm;
 pub mod urssaf;
 pub mod vies;
@@ -41,6 +44,9 @@ pub struct EntrepriseProvidersConfig {
     pub msa: msa::Settings,
     pub carif_oref: carif_oref::Settings,
     pub data_subvention: data_subvention::Settings,
+    pub opqibi: opqibi::Settings,
+    pub fntp: fntp::Settings,
+    pub qualifelec: qualifelec::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -68,6 +74,9 @@ impl EntrepriseProvidersConfig {
             msa: msa::Settings::simulated(&format!("{base}/msa")),
             carif_oref: carif_oref::Settings::simulated(&format!("{base}/carif_oref")),
             data_subvention: data_subvention::Settings::simulated(&format!("{base}/data_subvention")),
+            opqibi: opqibi::Settings::simulated(&format!("{base}/opqibi")),
+            fntp: fntp::Settings::simulated(&format!("{base}/fntp")),
+            qualifelec: qualifelec::Settings::simulated(&format!("{base}/qualifelec")),
         }
     }
 }
@@ -92,6 +101,9 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let data_subvention: Arc<dyn Provider> = Arc::new(data_subvention::DataSubventionProvider::new(
         config.data_subvention.clone(),
     )?);
+    let opqibi: Arc<dyn Provider> = Arc::new(opqibi::OpqibiProvider::new(config.opqibi.clone())?);
+    let fntp: Arc<dyn Provider> = Arc::new(fntp::FntpProvider::new(config.fntp.clone())?);
+    let qualifelec: Arc<dyn Provider> = Arc::new(qualifelec::QualifelecProvider::new(config.qualifelec.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -107,6 +119,9 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (msa::ID, msa),
         (carif_oref::ID, carif_oref),
         (data_subvention::ID, data_subvention),
+        (opqibi::ID, opqibi),
+        (fntp::ID, fntp),
+        (qualifelec::ID, qualifelec),
     ]))
 }
 
@@ -170,5 +185,17 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/data_subvention",
             data_subvention::simulator::router(data_subvention::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/opqibi",
+            opqibi::simulator::router(opqibi::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/fntp",
+            fntp::simulator::router(fntp::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/qualifelec",
+            qualifelec::simulator::router(qualifelec::simulator::Simulator::with_default_data()),
         )
 }

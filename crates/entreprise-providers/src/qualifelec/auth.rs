@@ -1,0 +1,97 @@
+//! Qualifelec's login: a JSON POST of the account's name and password answers
+//! `{"token": "<JWT>"}`, whose lifetime is read from the JWT's own `exp` claim (the
+//! signature is Qualifelec's business, not checked here). The token is kept until ten
+//! seconds before it expires; a token whose `exp` cannot be read serves one call only.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use passerelle_providers::http;
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use super::{Failure, QUALIFELEC};
+
+pub struct Login {
+    url: String,
+    username: String,
+    password: String,
+    max_body_bytes: usize,
+    cached: Mutex<Option<(String, Instant)>>,
+}
+
+impl Login {
+    pub fn new(url: String, username: String, password: String, max_body_bytes: usize) -> Self {
+        Login {
+            url,
+            username,
+            password,
+            max_body_bytes,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A valid token, logging in when none is kept.
+    pub async fn token(&self, client: &reqwest::Client) -> Result<String, Failure> {
+        let mut cached = self.cached.lock().await;
+        if let Some((token, until)) = cached.as_ref() {
+            if Instant::now() < *until {
+                return Ok(token.clone());
+            }
+        }
+        let token = self.log_in(client).await?;
+        *cached = lifetime(&token).map(|left| (token.clone(), Instant::now() + left));
+        Ok(token)
+    }
+
+    /// Forgets the token (after Qualifelec refused it).
+    pub async fn forget(&self) {
+        *self.cached.lock().await = None;
+    }
+
+    /// The login's status is not looked at: a refusal carries no token (`32999`).
+    async fn log_in(&self, client: &reqwest::Client) -> Result<String, Failure> {
+        let response = client
+            .post(&self.url)
+            .header("accept", "application/json")
+            .json(&json!({"username": self.username, "password": self.password}))
+            .send()
+            .await
+            .map_err(|e| http::transport_error(QUALIFELEC, &e))?;
+        let (_, body) = http::read(QUALIFELEC, response, self.max_body_bytes).await?;
+        let answer: Value = serde_json::from_slice(&body).map_err(|_| Failure::Unknown)?;
+        match answer.get("token").and_then(Value::as_str) {
+            Some(token) if !token.is_empty() => Ok(token.to_string()),
+            _ => Err(Failure::Unknown),
+        }
+    }
+}
+
+/// How long the token may be kept: until ten seconds before its `exp`.
+fn lifetime(token: &str) -> Option<Duration> {
+    let claims = token.split('.').nth(1)?;
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
+    let exp = claims.get("exp")?.as_u64()?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(exp.checked_sub(now)?.saturating_sub(10)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: &str) -> String {
+        format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(claims))
+    }
+
+    #[test]
+    fn the_lifetime_comes_from_exp_less_ten_seconds() {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let left = lifetime(&jwt(&format!("{{\"exp\": {}}}", now + 3600))).unwrap();
+        assert!(left <= Duration::from_secs(3590) && left >= Duration::from_secs(3580));
+        assert_eq!(lifetime(&jwt(&format!("{{\"exp\": {}}}", now - 5))), None);
+        assert_eq!(lifetime(&jwt("{\"iat\": 1}")), None);
+        assert_eq!(lifetime("not-a-jwt"), None);
+    }
+}
