@@ -2,6 +2,7 @@
 //! `passerelle_bouquet::Provider`, the mapping to the public contract, and a simulator
 //! speaking the upstream's own protocol with its data.
 
+pub mod cnetp;
 pub mod dgddi;
 pub mod dgfip;
 pub mod gip_mds;
@@ -29,6 +30,7 @@ pub struct EntrepriseProvidersConfig {
     pub dgddi: dgddi::Settings,
     pub gip_mds: gip_mds::Settings,
     pub urssaf: urssaf::Settings,
+    pub cnetp: cnetp::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -48,6 +50,7 @@ impl EntrepriseProvidersConfig {
             dgddi: dgddi::Settings::simulated(&format!("{base}/dgddi")),
             gip_mds: gip_mds::Settings::simulated(&format!("{base}/gip_mds_effectifs")),
             urssaf: urssaf::Settings::simulated(&format!("{base}/urssaf")),
+            cnetp: cnetp::Settings::simulated(&format!("{base}/cnetp")),
         }
     }
 }
@@ -62,6 +65,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let dgddi: Arc<dyn Provider> = Arc::new(dgddi::DgddiProvider::new(config.dgddi.clone())?);
     let gip_mds: Arc<dyn Provider> = Arc::new(gip_mds::GipMdsEffectifsProvider::new(config.gip_mds.clone())?);
     let urssaf: Arc<dyn Provider> = Arc::new(urssaf::UrssafProvider::new(config.urssaf.clone())?);
+    let cnetp: Arc<dyn Provider> = Arc::new(cnetp::CnetpProvider::new(config.cnetp.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -71,6 +75,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (dgddi::ID, dgddi),
         (gip_mds::ID, gip_mds),
         (urssaf::ID, urssaf),
+        (cnetp::ID, cnetp),
     ]))
 }
 
@@ -108,5 +113,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/urssaf",
             urssaf::simulator::router(urssaf::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/cnetp",
+            cnetp::simulator::router(cnetp::simulator::Simulator::with_default_data()),
         )
 }
