@@ -2,6 +2,7 @@
 //! `passerelle_bouquet::Provider`, the mapping to the public contract, and a simulator
 //! speaking the upstream's own protocol with its data.
 
+pub mod cibtp;
 pub mod cnetp;
 pub mod dgddi;
 pub mod dgfip;
@@ -31,6 +32,7 @@ pub struct EntrepriseProvidersConfig {
     pub gip_mds: gip_mds::Settings,
     pub urssaf: urssaf::Settings,
     pub cnetp: cnetp::Settings,
+    pub cibtp: cibtp::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -51,6 +53,7 @@ impl EntrepriseProvidersConfig {
             gip_mds: gip_mds::Settings::simulated(&format!("{base}/gip_mds_effectifs")),
             urssaf: urssaf::Settings::simulated(&format!("{base}/urssaf")),
             cnetp: cnetp::Settings::simulated(&format!("{base}/cnetp")),
+            cibtp: cibtp::Settings::simulated(&format!("{base}/cibtp")),
         }
     }
 }
@@ -66,6 +69,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let gip_mds: Arc<dyn Provider> = Arc::new(gip_mds::GipMdsEffectifsProvider::new(config.gip_mds.clone())?);
     let urssaf: Arc<dyn Provider> = Arc::new(urssaf::UrssafProvider::new(config.urssaf.clone())?);
     let cnetp: Arc<dyn Provider> = Arc::new(cnetp::CnetpProvider::new(config.cnetp.clone())?);
+    let cibtp: Arc<dyn Provider> = Arc::new(cibtp::CibtpProvider::new(config.cibtp.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -76,6 +80,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (gip_mds::ID, gip_mds),
         (urssaf::ID, urssaf),
         (cnetp::ID, cnetp),
+        (cibtp::ID, cibtp),
     ]))
 }
 
@@ -117,5 +122,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/cnetp",
             cnetp::simulator::router(cnetp::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/cibtp",
+            cibtp::simulator::router(cibtp::simulator::Simulator::with_default_data()),
         )
 }

@@ -112,7 +112,11 @@ impl CnetpProvider {
                 return Err(failure);
             }
         }
-        let query = [("id", self.client_number.as_str()), ("jeton", &self.token), ("siren", siren)];
+        let query = [
+            ("id", self.client_number.as_str()),
+            ("jeton", &self.token),
+            ("siren", siren),
+        ];
         let response = self
             .client
             .get(&self.url)

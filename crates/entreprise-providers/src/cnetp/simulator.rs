@@ -68,7 +68,11 @@ impl Simulator {
         Arc::new(Simulator {
             known: data.known.into_iter().collect(),
             not_found: latin1(&data.not_found),
-            names: data.failures.iter().map(|c| (c.name.clone(), c.siren.clone())).collect(),
+            names: data
+                .failures
+                .iter()
+                .map(|c| (c.name.clone(), c.siren.clone()))
+                .collect(),
             failures: data.failures.into_iter().map(|c| (c.siren, c.answer)).collect(),
             seen: Mutex::new(Vec::new()),
         })
@@ -116,7 +120,10 @@ async fn attestation(State(sim): State<Arc<Simulator>>, Query(params): Query<Par
     }
     if sim.known.contains(&siren) {
         let disposition = "form-data; name=\"attestation.pdf\"; filename=\"attestation.pdf\"";
-        let headers = [(header::CONTENT_TYPE, "application/pdf"), (header::CONTENT_DISPOSITION, disposition)];
+        let headers = [
+            (header::CONTENT_TYPE, "application/pdf"),
+            (header::CONTENT_DISPOSITION, disposition),
+        ];
         return (StatusCode::OK, headers, ATTESTATION).into_response();
     }
     let content_type = [(header::CONTENT_TYPE, "application/pdf;charset=ISO-8859-1")];

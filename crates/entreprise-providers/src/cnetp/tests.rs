@@ -113,9 +113,9 @@ fn compare(case: &Case, answer: &Result<Fetched, ApiError>) -> Result<bool, Stri
                 .ok_or(format!("{ours:#}"))
         }
         Ok(_) => Err(format!("answered 200, recorded {}", case.status)),
-        Err(error) if case.case == INVALID_SIREN_CASE => {
-            (error.code == "00301" && error.status() == 422).then_some(false).ok_or(format!("{error:?}"))
-        }
+        Err(error) if case.case == INVALID_SIREN_CASE => (error.code == "00301" && error.status() == 422)
+            .then_some(false)
+            .ok_or(format!("{error:?}")),
         Err(error) => {
             let recorded = &case.payload["errors"][0];
             let ours = serde_json::to_value(error).unwrap();
@@ -156,7 +156,10 @@ async fn a_known_company_gets_its_attestation_as_a_stored_document() {
     assert_eq!(fetched.data, json!({}));
     let attachment = &fetched.attachments[0];
     assert_eq!(attachment.bytes, Simulator::attestation());
-    assert_eq!((attachment.url_member, attachment.expiry_member), ("document_url", "expires_in"));
+    assert_eq!(
+        (attachment.url_member, attachment.expiry_member),
+        ("document_url", "expires_in")
+    );
     assert_eq!(attachment.file_name, "certificat_cnetp.pdf");
     assert_eq!(attachment.lifetime_secs, 86_400);
     let seen = &simulator.seen()[0];
@@ -196,9 +199,18 @@ async fn a_refusal_is_reported_as_a_maintenance() {
 #[tokio::test]
 async fn statuses_redirects_and_garbage_are_provider_errors() {
     let (simulator, provider) = start().await;
-    assert_eq!(canned(&simulator, &provider, "server_error").await, ("08999".into(), 502));
-    assert_eq!(canned(&simulator, &provider, "unavailable").await, ("08001".into(), 502));
-    assert_eq!(canned(&simulator, &provider, "gateway_timeout").await, ("08002".into(), 504));
+    assert_eq!(
+        canned(&simulator, &provider, "server_error").await,
+        ("08999".into(), 502)
+    );
+    assert_eq!(
+        canned(&simulator, &provider, "unavailable").await,
+        ("08001".into(), 502)
+    );
+    assert_eq!(
+        canned(&simulator, &provider, "gateway_timeout").await,
+        ("08002".into(), 504)
+    );
     assert_eq!(canned(&simulator, &provider, "redirect").await, ("08000".into(), 502));
     assert_eq!(canned(&simulator, &provider, "not_a_pdf").await, ("08055".into(), 502));
 }
