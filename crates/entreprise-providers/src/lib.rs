@@ -4,6 +4,8 @@
 
 pub mod ademe;
 pub mod carif_oref;
+pub mod cibtp;
+pub mod cnetp;
 pub mod data_subvention;
 pub mod dgddi;
 pub mod dgfip;
@@ -47,6 +49,8 @@ pub struct EntrepriseProvidersConfig {
     pub opqibi: opqibi::Settings,
     pub fntp: fntp::Settings,
     pub qualifelec: qualifelec::Settings,
+    pub cnetp: cnetp::Settings,
+    pub cibtp: cibtp::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -77,6 +81,8 @@ impl EntrepriseProvidersConfig {
             opqibi: opqibi::Settings::simulated(&format!("{base}/opqibi")),
             fntp: fntp::Settings::simulated(&format!("{base}/fntp")),
             qualifelec: qualifelec::Settings::simulated(&format!("{base}/qualifelec")),
+            cnetp: cnetp::Settings::simulated(&format!("{base}/cnetp")),
+            cibtp: cibtp::Settings::simulated(&format!("{base}/cibtp")),
         }
     }
 }
@@ -104,6 +110,8 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let opqibi: Arc<dyn Provider> = Arc::new(opqibi::OpqibiProvider::new(config.opqibi.clone())?);
     let fntp: Arc<dyn Provider> = Arc::new(fntp::FntpProvider::new(config.fntp.clone())?);
     let qualifelec: Arc<dyn Provider> = Arc::new(qualifelec::QualifelecProvider::new(config.qualifelec.clone())?);
+    let cnetp: Arc<dyn Provider> = Arc::new(cnetp::CnetpProvider::new(config.cnetp.clone())?);
+    let cibtp: Arc<dyn Provider> = Arc::new(cibtp::CibtpProvider::new(config.cibtp.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -122,6 +130,8 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (opqibi::ID, opqibi),
         (fntp::ID, fntp),
         (qualifelec::ID, qualifelec),
+        (cnetp::ID, cnetp),
+        (cibtp::ID, cibtp),
     ]))
 }
 
@@ -197,5 +207,13 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/qualifelec",
             qualifelec::simulator::router(qualifelec::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/cnetp",
+            cnetp::simulator::router(cnetp::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/cibtp",
+            cibtp::simulator::router(cibtp::simulator::Simulator::with_default_data()),
         )
 }

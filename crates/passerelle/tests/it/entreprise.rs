@@ -122,6 +122,7 @@ const LIVE_DIFFERENCES: &[&str] = &[
     "api_entreprise_v3_dgfip_attestations_fiscales/entite_hors_perimetre.yaml#0",
     "api_entreprise_v4_dgfip_attestations_fiscales/entite_hors_perimetre.yaml#0",
     "api_entreprise_v3_dgfip_chiffres_affaires/200-2022.yaml#0",
+    "api_entreprise_v3_cnetp_attestation_cotisations_conges_payes_chomage_intemperies/404.yaml#0",
     "api_entreprise_v4_acoss_attestations_sociales/attestation_delivree.yaml#0",
     "api_entreprise_v3_fntp_carte_professionnelle_travaux_publics/404.yml#0",
     "api_entreprise_v3_opqibi_certifications_ingenierie/404.yml#0",
