@@ -15,6 +15,8 @@ pub mod mi;
 pub mod msa;
 mod pdf;
 pub mod rnm;
+#[cfg(test)]
+mod testing;
 pub mod urssaf;
 pub mod vies;
 
