@@ -20,6 +20,8 @@ pub mod opqibi;
 mod pdf;
 pub mod qualifelec;
 pub mod rnm;
+#[cfg(test)]
+mod testing;
 pub mod urssaf;
 pub mod vies;
 

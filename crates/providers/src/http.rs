@@ -44,6 +44,16 @@ pub fn client(timeout: Duration, tls: &TlsSettings) -> anyhow::Result<reqwest::C
     Ok(builder.build()?)
 }
 
+/// A client without redirects whose read timeout runs between two reads, not over the
+/// whole answer: the API Entreprise providers' settings give both in milliseconds.
+pub fn read_timeout_client(connect_ms: u64, read_ms: u64) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_millis(connect_ms))
+        .read_timeout(Duration::from_millis(read_ms))
+        .build()
+}
+
 /// Transport failures: timeouts are `XX002` (504), refused or reset connections `XX001`.
 pub fn transport_error(info: ProviderInfo, error: &reqwest::Error) -> ApiError {
     // The URL holds the person's identity in its query string: never log it.
@@ -109,6 +119,20 @@ pub async fn read(
 fn too_large(info: ProviderInfo, max_bytes: usize) -> ApiError {
     tracing::warn!(provider = info.name, max_bytes, "upstream body over the cap, dropped");
     info.error(Subcode::Unknown)
+}
+
+/// Sends `request` and reads the answer under the cap; transport failures and the
+/// statuses every provider treats alike (see `soft_status_error`) come back as errors.
+pub async fn send_and_read(
+    info: ProviderInfo,
+    request: reqwest::RequestBuilder,
+    max_bytes: usize,
+) -> Result<(StatusCode, Vec<u8>), ApiError> {
+    let response = request.send().await.map_err(|e| transport_error(info, &e))?;
+    if let Some(error) = soft_status_error(info, response.status()) {
+        return Err(error);
+    }
+    read(info, response, max_bytes).await
 }
 
 /// A ping's verdict: up when the upstream answered one of the `expected` statuses.

@@ -9,8 +9,6 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
@@ -72,11 +70,7 @@ pub struct AdemeProvider {
 
 impl AdemeProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         Ok(AdemeProvider {
             client,
             url: reqwest::Url::parse(&settings.url)?,
@@ -96,19 +90,13 @@ impl AdemeProvider {
     }
 
     async fn certificats(&self, siret: &str, limit: Limit) -> Result<serde_json::Value, Failure> {
-        let response = self
+        let request = self
             .client
             .get(self.url_of(siret, limit))
             .header("x-apiKey", &self.api_key)
             .header("Referer", &self.referer)
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(ADEME, &e))?;
-        if let Some(error) = http::soft_status_error(ADEME, response.status()) {
-            return Err(error.into());
-        }
-        let (status, body) = http::read(ADEME, response, self.max_body_bytes).await?;
+            .header("Content-Type", "application/json");
+        let (status, body) = http::send_and_read(ADEME, request, self.max_body_bytes).await?;
         match status.as_u16() {
             200 => mapping::certificats(&body),
             _ => Err(Failure::Unknown),

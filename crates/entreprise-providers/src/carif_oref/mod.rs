@@ -8,8 +8,6 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
@@ -68,11 +66,7 @@ pub struct CarifOrefProvider {
 
 impl CarifOrefProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let url = reqwest::Url::parse(&settings.url)?;
         anyhow::ensure!(
             !url.cannot_be_a_base(),
@@ -97,19 +91,13 @@ impl CarifOrefProvider {
 
     /// The contract's `data` for a SIRET.
     async fn organisme(&self, siret: &str) -> Result<Value, Failure> {
-        let response = self
+        let request = self
             .client
             .get(self.url_of(siret))
             .header("token-connexion", &self.token)
             .header("Accept", "application/json")
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(CARIF_OREF, &e))?;
-        if let Some(error) = http::soft_status_error(CARIF_OREF, response.status()) {
-            return Err(error.into());
-        }
-        let (status, body) = http::read(CARIF_OREF, response, self.max_body_bytes).await?;
+            .header("Content-Type", "application/json");
+        let (status, body) = http::send_and_read(CARIF_OREF, request, self.max_body_bytes).await?;
         match status.as_u16() {
             200 => mapping::organisme(&body),
             404 => Err(Failure::NotFound),

@@ -1,25 +1,21 @@
 //! The provider against its simulator over loopback HTTP: the official sandbox cases
 //! replayed, then each upstream behaviour the contract and the reference name.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
 
-use chrono::NaiveDate;
-use passerelle_bouquet::{Call, Endpoint, Fetched, Health, Provider};
-use passerelle_core::{ApiError, Purpose, Query};
-use serde::Deserialize;
+use passerelle_bouquet::{Endpoint, Fetched, Health, Provider};
+use passerelle_core::{ApiError, Query};
 use serde_json::{json, Value};
 
 use super::simulator::{self, Simulator};
 use super::{mapping, CarifOrefProvider, Settings};
+use crate::testing::{
+    self, body, cases, code_of, compare_error_differences, exact_count, quickly, serve, today, unreachable_base, Case,
+};
 
 async fn start_with(settings: impl Fn(&str) -> Settings) -> (Arc<Simulator>, CarifOrefProvider) {
     let simulator = Simulator::with_default_data();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = simulator::router(simulator.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = serve(simulator::router(simulator.clone())).await;
     (simulator, CarifOrefProvider::new(settings(&base)).unwrap())
 }
 
@@ -28,82 +24,22 @@ async fn start() -> (Arc<Simulator>, CarifOrefProvider) {
 }
 
 fn endpoint() -> &'static Endpoint {
-    passerelle_entreprise::OPERATIONS
-        .iter()
-        .map(|o| &o.endpoint)
-        .find(|e| e.provider == super::ID && e.resource == "certifications_qualiopi_france_competences")
-        .expect("the CARIF-OREF operation")
-}
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    testing::endpoint(super::ID, "certifications_qualiopi_france_competences")
 }
 
 async fn fetch(provider: &CarifOrefProvider, siret: &str) -> Result<Fetched, ApiError> {
-    let query = Query::from_pairs(&[("siret", siret)]);
-    let extras = provider
-        .parse_extras(endpoint(), &query, today())
-        .expect("a valid SIRET");
-    let purpose = Purpose::new();
-    let call = Call {
-        endpoint: endpoint(),
-        version: 3,
-        caller: "3f0a6c1e-2b1d-4c8e-9f5a-7d6e5c4b3a21",
-        civility: None,
-        extras: &extras,
-        purpose: &purpose,
-        request_id: "6b2f0e9d-1c3a-4e5b-8a7f-0d9c8b7a6e54",
-        today: today(),
-    };
-    provider.fetch(&call).await
+    testing::fetch(provider, endpoint(), 3, &[("siret", siret)]).await
 }
 
 async fn code(provider: &CarifOrefProvider, siret: &str) -> (String, u16) {
-    let e = fetch(provider, siret).await.unwrap_err();
-    assert_eq!(e.meta["provider"], "CARIF-OREF", "{e:?}");
-    (e.code.clone(), e.status())
-}
-
-fn body(fetched: &Fetched) -> Value {
-    json!({"data": fetched.data, "links": fetched.links, "meta": fetched.meta})
-}
-
-#[derive(Deserialize)]
-struct Case {
-    case: String,
-    params: BTreeMap<String, String>,
-    status: u16,
-    payload: Value,
-}
-
-#[derive(Deserialize)]
-struct Cases {
-    cases: Vec<Case>,
+    code_of(fetch(provider, siret).await, "CARIF-OREF")
 }
 
 /// `Ok(true)` when exact, `Ok(false)` when the error differs only by its code: the 404
 /// case carries `36003`, a prefix that is not CARIF-OREF's (`33`); status, title,
 /// detail and provider agree.
 fn compare(case: &Case, answer: &Result<Fetched, ApiError>) -> Result<bool, String> {
-    match answer {
-        Ok(fetched) if case.status == 200 => {
-            let ours = body(fetched);
-            (ours == case.payload).then_some(true).ok_or(format!("{ours:#}"))
-        }
-        Ok(_) => Err(format!("answered 200, recorded {}", case.status)),
-        Err(error) => {
-            let recorded = &case.payload["errors"][0];
-            let ours = serde_json::to_value(error).unwrap();
-            let same = ["title", "detail", "meta"].iter().all(|m| recorded[m] == ours[m]);
-            if error.status() != case.status || !same {
-                return Err(format!("{ours}"));
-            }
-            if recorded["code"] == ours["code"] {
-                return Err("the code no longer differs".into());
-            }
-            Ok(false)
-        }
-    }
+    compare_error_differences(case, answer, &["title", "detail", "meta"], &["code"])
 }
 
 /// Both official cases, through the simulator: 1 exact of 2 (the 404 differs by its
@@ -111,19 +47,12 @@ fn compare(case: &Case, answer: &Result<Fetched, ApiError>) -> Result<bool, Stri
 #[tokio::test]
 async fn the_official_cases_are_reproduced_through_the_simulator() {
     let (_, provider) = start().await;
-    let cases: Cases = serde_json::from_str(include_str!("cases.json")).unwrap();
-    let mut exact = 0;
-    let mut unexpected = Vec::new();
-    for case in &cases.cases {
-        let answer = fetch(&provider, &case.params["siret"]).await;
-        match compare(case, &answer) {
-            Ok(true) => exact += 1,
-            Ok(false) => {}
-            Err(why) => unexpected.push(format!("{}: {why}", case.case)),
-        }
+    let cases = cases(include_str!("cases.json"));
+    let mut verdicts = Vec::new();
+    for case in &cases {
+        verdicts.push((case, compare(case, &fetch(&provider, &case.params["siret"]).await)));
     }
-    assert!(unexpected.is_empty(), "{unexpected:#?}");
-    assert_eq!((exact, cases.cases.len()), (1, 2));
+    assert_eq!((exact_count(&verdicts), cases.len()), (1, 2));
 }
 
 /// The recorded answer, mapped whole; the token and the JSON headers go out.
@@ -216,9 +145,7 @@ async fn a_slow_answer_is_a_timeout() {
         ..Settings::simulated(base)
     })
     .await;
-    let started = Instant::now();
-    assert_eq!(code(&provider, "99999000000195").await, ("33002".into(), 504));
-    assert!(started.elapsed().as_secs() < 5);
+    assert_eq!(quickly(code(&provider, "99999000000195")).await, ("33002".into(), 504));
 }
 
 #[tokio::test]
@@ -234,9 +161,7 @@ async fn a_body_over_the_cap_is_dropped() {
 /// The ping needs a habilitation: the ping SIRET has one; an unreachable service is down.
 #[tokio::test]
 async fn the_ping_needs_a_habilitation_and_an_unreachable_service_is_unavailable() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let base = unreachable_base();
     let provider = CarifOrefProvider::new(Settings::simulated(&base)).unwrap();
     assert_eq!(code(&provider, "81841109200013").await, ("33001".into(), 502));
     assert_eq!(provider.ping().await, Health::Down("33001".into()));

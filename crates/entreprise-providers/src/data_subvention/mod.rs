@@ -82,11 +82,7 @@ pub struct DataSubventionProvider {
 
 impl DataSubventionProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let base = reqwest::Url::parse(&settings.base_url)?;
         anyhow::ensure!(!base.cannot_be_a_base(), "data_subvention base_url cannot take a path");
         Ok(DataSubventionProvider {
@@ -124,18 +120,12 @@ impl DataSubventionProvider {
     /// `POST /auth/login`: the JWT and its expiry (an ISO date) from `user.jwt`. The
     /// status is not trusted; the body must hold a token.
     async fn login(&self) -> Result<Token, Failure> {
-        let response = self
+        let request = self
             .client
             .post(self.url(&["auth", "login"]))
             .header("accept", "application/json")
-            .json(&json!({"email": self.email, "password": self.password}))
-            .send()
-            .await
-            .map_err(|e| http::transport_error(DATA_SUBVENTION, &e))?;
-        if let Some(error) = http::soft_status_error(DATA_SUBVENTION, response.status()) {
-            return Err(error.into());
-        }
-        let (_, body) = http::read(DATA_SUBVENTION, response, self.max_body_bytes).await?;
+            .json(&json!({"email": self.email, "password": self.password}));
+        let (_, body) = http::send_and_read(DATA_SUBVENTION, request, self.max_body_bytes).await?;
         let answer: Value = serde_json::from_slice(&body).map_err(|_| Failure::Unknown)?;
         let jwt = &answer["user"]["jwt"];
         let value = jwt["token"].as_str().ok_or(Failure::Unknown)?.to_string();

@@ -8,8 +8,6 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
@@ -67,11 +65,7 @@ pub struct DgddiProvider {
 
 impl DgddiProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let url = reqwest::Url::parse(&settings.url)?;
         anyhow::ensure!(!url.cannot_be_a_base(), "dgddi url {} cannot take a path", settings.url);
         Ok(DgddiProvider {
@@ -95,17 +89,11 @@ impl DgddiProvider {
 
     /// The EORI record of a SIRET, `FR` + SIRET, or foreign number.
     async fn record(&self, identifier: &str) -> Result<serde_json::Value, Failure> {
-        let response = self
+        let request = self
             .client
             .get(self.url_of(identifier))
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(DGDDI, &e))?;
-        if let Some(error) = http::soft_status_error(DGDDI, response.status()) {
-            return Err(error.into());
-        }
-        let (status, body) = http::read(DGDDI, response, self.max_body_bytes).await?;
+            .header("Content-Type", "application/json");
+        let (status, body) = http::send_and_read(DGDDI, request, self.max_body_bytes).await?;
         match status.as_u16() {
             200 => mapping::eori(&body),
             404 => Err(Failure::NotFound),

@@ -12,7 +12,6 @@ mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
@@ -115,14 +114,6 @@ pub struct DgfipProvider {
     dictionaries: Mutex<HashMap<u16, Arc<Dictionary>>>,
 }
 
-fn client(connect_ms: u64, read_ms: u64) -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_millis(connect_ms))
-        .read_timeout(Duration::from_millis(read_ms))
-        .build()?)
-}
-
 impl DgfipProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let base = settings.base_url.trim_end_matches('/');
@@ -133,8 +124,11 @@ impl DgfipProvider {
             ClientAuth::Form,
         );
         Ok(DgfipProvider {
-            client: client(settings.connect_timeout_ms, settings.read_timeout_ms)?,
-            attestation_client: client(settings.attestation_timeout_ms, settings.attestation_timeout_ms)?,
+            client: http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?,
+            attestation_client: http::read_timeout_client(
+                settings.attestation_timeout_ms,
+                settings.attestation_timeout_ms,
+            )?,
             tokens: TokenCache::new(token),
             api: format!("{base}/adelie/v1"),
             max_body_bytes: settings.max_body_bytes,

@@ -8,21 +8,15 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider};
 use passerelle_core::{ApiError, Purpose, Query};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::simulator::{self, Simulator};
 use super::{DgfipProvider, Settings};
-
-const CALLER: &str = "3f0a6c1e-2b1d-4c8e-9f5a-7d6e5c4b3a21";
-const REQUEST_ID: &str = "6b2f0e9d-1c3a-4e5b-8a7f-0d9c8b7a6e54";
+use crate::testing::{self, body, cases, code_of, serve, today, Case, CALLER, REQUEST_ID};
 
 async fn start_with(settings: impl Fn(&str) -> Settings) -> (Arc<Simulator>, DgfipProvider) {
     let simulator = Simulator::with_default_data();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = simulator::router(simulator.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = serve(simulator::router(simulator.clone())).await;
     (simulator, DgfipProvider::new(settings(&base)).unwrap())
 }
 
@@ -31,15 +25,7 @@ async fn start() -> (Arc<Simulator>, DgfipProvider) {
 }
 
 fn endpoint(resource: &str) -> &'static Endpoint {
-    passerelle_entreprise::OPERATIONS
-        .iter()
-        .map(|o| &o.endpoint)
-        .find(|e| e.provider == super::ID && e.resource == resource)
-        .unwrap_or_else(|| panic!("no DGFIP operation {resource}"))
-}
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    testing::endpoint(super::ID, resource)
 }
 
 fn extras(provider: &DgfipProvider, resource: &str, params: &[(&str, &str)]) -> Result<Extras, Vec<ApiError>> {
@@ -79,26 +65,7 @@ async fn fetch(
 }
 
 async fn error(provider: &DgfipProvider, resource: &str, params: &[(&str, &str)]) -> (String, u16) {
-    let e = fetch(provider, resource, 3, params).await.unwrap_err();
-    assert_eq!(e.meta["provider"], "DGFIP - Adélie", "{e:?}");
-    (e.code.clone(), e.status())
-}
-
-#[derive(Deserialize)]
-struct Case {
-    operation: String,
-    case: String,
-    version: u8,
-    params: BTreeMap<String, String>,
-    status: u16,
-    payload: Value,
-    /// The day the case was recorded, where the answer depends on it.
-    today: Option<NaiveDate>,
-}
-
-#[derive(Deserialize)]
-struct Cases {
-    cases: Vec<Case>,
+    code_of(fetch(provider, resource, 3, params).await, "DGFIP - Adélie")
 }
 
 /// Cases whose identifier fails its checksum: the real gateway refuses them (422)
@@ -137,10 +104,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
 ];
 
 /// The body the gateway would send, minus the two document members it writes itself.
-fn body(fetched: &Fetched) -> Value {
-    json!({"data": fetched.data, "links": fetched.links, "meta": fetched.meta})
-}
-
 fn without_document_members(mut payload: Value) -> Value {
     if let Some(data) = payload["data"].as_object_mut() {
         for member in ["document_url", "expires_in", "document_url_expires_in"] {
@@ -200,10 +163,10 @@ fn compare(case: &Case, answer: &Result<Fetched, ApiError>) -> Result<(), String
 #[tokio::test]
 async fn the_official_cases_are_reproduced_through_the_simulator() {
     let (_, provider) = start().await;
-    let cases: Cases = serde_json::from_str(include_str!("cases.json")).unwrap();
+    let cases = cases(include_str!("cases.json"));
     let mut per_operation: BTreeMap<&str, usize> = BTreeMap::new();
     let mut unexpected = Vec::new();
-    for case in &cases.cases {
+    for case in &cases {
         let resource = case.operation.split("_dgfip_").nth(1).unwrap();
         let params: Vec<(&str, &str)> = case.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let refused = INVALID_IDENTIFIERS
@@ -230,7 +193,7 @@ async fn the_official_cases_are_reproduced_through_the_simulator() {
     for (operation, reproduced) in &per_operation {
         println!("{operation}: {reproduced} reproduced");
     }
-    assert_eq!(cases.cases.len(), 12);
+    assert_eq!(cases.len(), 12);
     assert!(unexpected.is_empty(), "{unexpected:#?}");
 }
 

@@ -9,8 +9,6 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
@@ -63,11 +61,7 @@ pub struct FabriqueProvider {
 
 impl FabriqueProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let url = reqwest::Url::parse(&settings.url)?;
         anyhow::ensure!(
             !url.cannot_be_a_base(),
@@ -90,17 +84,11 @@ impl FabriqueProvider {
     }
 
     async fn conventions(&self, siret: &str) -> Result<serde_json::Value, Failure> {
-        let response = self
+        let request = self
             .client
             .get(self.url_of(siret))
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(FABRIQUE, &e))?;
-        if let Some(error) = http::soft_status_error(FABRIQUE, response.status()) {
-            return Err(error.into());
-        }
-        let (status, body) = http::read(FABRIQUE, response, self.max_body_bytes).await?;
+            .header("Content-Type", "application/json");
+        let (status, body) = http::send_and_read(FABRIQUE, request, self.max_body_bytes).await?;
         match status.as_u16() {
             200 => mapping::conventions(&body),
             404 => Err(Failure::NotFound),

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate};
-use passerelle_bouquet::{Call, Endpoint, Fetched, Health, Provider};
-use passerelle_core::{ApiError, Purpose, Query};
-use serde::Deserialize;
+use chrono::DateTime;
+use passerelle_bouquet::{Endpoint, Fetched, Health, Provider};
+use passerelle_core::{ApiError, Query};
 use serde_json::{json, Value};
 
 use super::simulator::{self, Simulator};
 use super::{GipMdsEffectifsProvider, Settings, PING_SIREN};
+use crate::testing::{self, body, cases, serve, today, unreachable_base, Case};
 
 const ANNUAL: &str = "effectifs_annuels_entreprise";
 const MONTHLY: &str = "effectifs_mensuels_etablissement";
@@ -21,10 +21,7 @@ const HISTORY_SIRET: &str = "55203253400018";
 
 async fn start_with(settings: impl Fn(&str) -> Settings) -> (Arc<Simulator>, GipMdsEffectifsProvider) {
     let simulator = Simulator::with_default_data();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = simulator::router(simulator.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = serve(simulator::router(simulator.clone())).await;
     (simulator, GipMdsEffectifsProvider::new(settings(&base)).unwrap())
 }
 
@@ -33,15 +30,7 @@ async fn start() -> (Arc<Simulator>, GipMdsEffectifsProvider) {
 }
 
 fn endpoint(resource: &str) -> &'static Endpoint {
-    passerelle_entreprise::OPERATIONS
-        .iter()
-        .map(|o| &o.endpoint)
-        .find(|e| e.provider == super::ID && e.resource == resource)
-        .unwrap_or_else(|| panic!("no GIP-MDS operation {resource}"))
-}
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    testing::endpoint(super::ID, resource)
 }
 
 async fn fetch(
@@ -49,22 +38,7 @@ async fn fetch(
     resource: &str,
     params: &[(&str, &str)],
 ) -> Result<Fetched, ApiError> {
-    let query = Query::from_pairs(params);
-    let extras = provider
-        .parse_extras(endpoint(resource), &query, today())
-        .expect("valid parameters");
-    let purpose = Purpose::new();
-    let call = Call {
-        endpoint: endpoint(resource),
-        version: 3,
-        caller: "3f0a6c1e-2b1d-4c8e-9f5a-7d6e5c4b3a21",
-        civility: None,
-        extras: &extras,
-        purpose: &purpose,
-        request_id: "6b2f0e9d-1c3a-4e5b-8a7f-0d9c8b7a6e54",
-        today: today(),
-    };
-    provider.fetch(&call).await
+    testing::fetch(provider, endpoint(resource), 3, params).await
 }
 
 async fn annual(provider: &GipMdsEffectifsProvider, siren: &str) -> Result<Fetched, ApiError> {
@@ -75,24 +49,6 @@ async fn failure(provider: &GipMdsEffectifsProvider, siren: &str) -> ApiError {
     let error = annual(provider, siren).await.unwrap_err();
     assert_eq!(error.meta["provider"], "GIP-MDS", "{error:?}");
     error
-}
-
-fn body(fetched: &Fetched) -> Value {
-    json!({"data": fetched.data, "links": fetched.links, "meta": fetched.meta})
-}
-
-#[derive(Deserialize)]
-struct Case {
-    operation: String,
-    case: String,
-    params: BTreeMap<String, String>,
-    status: u16,
-    payload: Value,
-}
-
-#[derive(Deserialize)]
-struct Cases {
-    cases: Vec<Case>,
 }
 
 /// Where our 200 body differs from a recorded one, and why; each pointer is checked to
@@ -187,10 +143,10 @@ fn compare(case: &Case, answer: &Result<Fetched, ApiError>) -> Result<bool, Stri
 #[tokio::test]
 async fn the_official_cases_are_reproduced_through_the_simulator() {
     let (_, provider) = start().await;
-    let cases: Cases = serde_json::from_str(include_str!("cases.json")).unwrap();
+    let cases = cases(include_str!("cases.json"));
     let mut counts: BTreeMap<(&str, bool), usize> = BTreeMap::new();
     let mut unexpected = Vec::new();
-    for case in &cases.cases {
+    for case in &cases {
         let resource = case.operation.split("_gip_mds_").nth(1).unwrap();
         let params: Vec<(&str, &str)> = case.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let answer = fetch(&provider, resource, &params).await;
@@ -428,9 +384,7 @@ async fn a_body_past_the_cap_is_unknown() {
 
 #[tokio::test]
 async fn an_unreachable_upstream_is_unavailable() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let base = unreachable_base();
     let provider = GipMdsEffectifsProvider::new(Settings::simulated(&base)).unwrap();
     let error = failure(&provider, PING_SIREN).await;
     assert_eq!((error.code.as_str(), error.status()), ("31001", 502));

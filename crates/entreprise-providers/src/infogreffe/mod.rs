@@ -11,8 +11,6 @@ mod soap;
 mod tests;
 mod xml;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
@@ -90,11 +88,7 @@ pub struct InfogreffeProvider {
 
 impl InfogreffeProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         Ok(InfogreffeProvider {
             client,
             url: settings.url,
@@ -110,21 +104,15 @@ impl InfogreffeProvider {
             code_abonne: &self.code_abonne,
             mot_passe: &self.mot_passe,
         };
-        let response = self
+        let request = self
             .client
             .post(&self.url)
             .header("Content-Type", "text/xml")
             // Sent as a header of its own, as the real gateway does.
             .header("charset", "utf-8")
             .header("SOAPAction", soap::ACTION)
-            .body(soap::envelope(&account, siren))
-            .send()
-            .await
-            .map_err(|e| http::transport_error(INFOGREFFE, &e))?;
-        if let Some(error) = http::soft_status_error(INFOGREFFE, response.status()) {
-            return Err(error.into());
-        }
-        let (status, body) = http::read(INFOGREFFE, response, self.max_body_bytes).await?;
+            .body(soap::envelope(&account, siren));
+        let (status, body) = http::send_and_read(INFOGREFFE, request, self.max_body_bytes).await?;
         soap::extrait(status.as_u16(), &body)
     }
 

@@ -5,34 +5,22 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::NaiveDate;
-use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider};
-use passerelle_core::{ApiError, Purpose, Query};
-use serde::Deserialize;
+use passerelle_bouquet::{Endpoint, Extras, Fetched, Health, Provider};
+use passerelle_core::{ApiError, Query};
 use serde_json::{json, Value};
 
 use super::simulator::{self, Simulator};
 use super::{InseeProvider, Settings};
+use crate::testing::{self, cases, serve, today, Case};
 
 async fn start() -> (Arc<Simulator>, InseeProvider) {
     let simulator = Simulator::with_default_data();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = simulator::router(simulator.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = serve(simulator::router(simulator.clone())).await;
     (simulator, InseeProvider::new(Settings::simulated(&base)).unwrap())
 }
 
 fn endpoint(resource: &str) -> &'static Endpoint {
-    passerelle_entreprise::OPERATIONS
-        .iter()
-        .map(|o| &o.endpoint)
-        .find(|e| e.provider == super::ID && e.resource == resource)
-        .unwrap_or_else(|| panic!("no INSEE operation {resource}"))
-}
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    testing::endpoint(super::ID, resource)
 }
 
 fn extras(provider: &InseeProvider, endpoint: &Endpoint, id: &str) -> Result<Extras, Vec<ApiError>> {
@@ -43,33 +31,7 @@ fn extras(provider: &InseeProvider, endpoint: &Endpoint, id: &str) -> Result<Ext
 async fn fetch(provider: &InseeProvider, resource: &str, version: u8, id: &str) -> Result<Fetched, ApiError> {
     let endpoint = endpoint(resource);
     let extras = extras(provider, endpoint, id).expect("a valid identifier");
-    let purpose = Purpose::new();
-    let call = Call {
-        endpoint,
-        version,
-        caller: "test",
-        civility: None,
-        extras: &extras,
-        purpose: &purpose,
-        request_id: "00000000-0000-4000-8000-000000000000",
-        today: today(),
-    };
-    provider.fetch(&call).await
-}
-
-#[derive(Deserialize)]
-struct Case {
-    operation: String,
-    case: String,
-    version: u8,
-    identifier: String,
-    status: u16,
-    payload: Value,
-}
-
-#[derive(Deserialize)]
-struct Cases {
-    cases: Vec<Case>,
+    testing::call(provider, endpoint, version, &extras).await
 }
 
 /// The official cases our answer differs from, and why: each is checked to still
@@ -112,10 +74,10 @@ fn known_difference(case: &Case) -> bool {
 #[tokio::test]
 async fn the_official_cases_are_reproduced_through_the_simulator() {
     let (_, provider) = start().await;
-    let cases: Cases = serde_json::from_str(include_str!("cases.json")).unwrap();
+    let cases = cases(include_str!("cases.json"));
     let mut per_operation: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     let mut unexpected = Vec::new();
-    for case in &cases.cases {
+    for case in &cases {
         let resource = case.operation.split("_insee_").nth(1).unwrap();
         let answer = fetch(&provider, resource, case.version, &case.identifier).await;
         let same = match &answer {
@@ -141,7 +103,7 @@ async fn the_official_cases_are_reproduced_through_the_simulator() {
     for (operation, (same, different)) in &per_operation {
         println!("{operation}: {same} reproduced, {different} not");
     }
-    assert_eq!(cases.cases.len(), 35);
+    assert_eq!(cases.len(), 35);
     assert!(unexpected.is_empty(), "{unexpected:#?}");
 }
 

@@ -11,8 +11,6 @@ pub mod simulator;
 mod tests;
 mod xml;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
@@ -132,11 +130,7 @@ pub struct MiProvider {
 
 impl MiProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let base_url = settings.base_url.trim_end_matches('/').to_string();
         let mut document_hosts = settings.document_hosts;
         document_hosts.extend(authority(&base_url));
@@ -153,19 +147,13 @@ impl MiProvider {
     /// The record of `id` (SIRET, SIREN or RNA number, as given).
     async fn structure(&self, id: &str, info: ProviderInfo) -> Result<(StatusCode, Vec<u8>), Failure> {
         let url = format!("{}/apim/api-asso-partenaires/api/structure/{id}", self.base_url);
-        let response = self
+        let request = self
             .client
             .get(url)
             .query(&[("proxy_only", "true")])
             .header("X-Gravitee-Api-Key", &self.api_key)
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(info, &e))?;
-        if let Some(error) = http::soft_status_error(info, response.status()) {
-            return Err(error.into());
-        }
-        Ok(http::read(info, response, self.max_body_bytes).await?)
+            .header("Content-Type", "application/json");
+        Ok(http::send_and_read(info, request, self.max_body_bytes).await?)
     }
 
     async fn answer(&self, route: Route, id: &str) -> Result<Fetched, Failure> {

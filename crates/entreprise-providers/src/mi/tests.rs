@@ -4,21 +4,17 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
-use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider};
-use passerelle_core::{ApiError, Purpose, Query};
-use serde::Deserialize;
+use passerelle_bouquet::{Endpoint, Extras, Fetched, Health, Provider};
+use passerelle_core::{ApiError, Query};
 use serde_json::{json, Value};
 
 use super::simulator::{self, Simulator};
 use super::{MiProvider, Settings};
+use crate::testing::{self, body, cases, serve, today, Case};
 
 async fn start_with(settings: impl Fn(&str) -> Settings) -> (Arc<Simulator>, MiProvider, String) {
     let simulator = Simulator::with_default_data();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = simulator::router(simulator.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = serve(simulator::router(simulator.clone())).await;
     let provider = MiProvider::new(settings(&base)).unwrap();
     (simulator, provider, base)
 }
@@ -28,15 +24,7 @@ async fn start() -> (Arc<Simulator>, MiProvider, String) {
 }
 
 fn endpoint(resource: &str) -> &'static Endpoint {
-    passerelle_entreprise::OPERATIONS
-        .iter()
-        .map(|o| &o.endpoint)
-        .find(|e| e.provider == super::ID && e.resource == resource)
-        .unwrap_or_else(|| panic!("no association operation {resource}"))
-}
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    testing::endpoint(super::ID, resource)
 }
 
 fn extras(provider: &MiProvider, resource: &str, params: &[(&str, &str)]) -> Result<Extras, Vec<ApiError>> {
@@ -44,18 +32,7 @@ fn extras(provider: &MiProvider, resource: &str, params: &[(&str, &str)]) -> Res
 }
 
 async fn call(provider: &MiProvider, resource: &str, version: u8, extras: &Extras) -> Result<Fetched, ApiError> {
-    let purpose = Purpose::new();
-    let call = Call {
-        endpoint: endpoint(resource),
-        version,
-        caller: "caller",
-        civility: None,
-        extras,
-        purpose: &purpose,
-        request_id: "request",
-        today: today(),
-    };
-    provider.fetch(&call).await
+    testing::call(provider, endpoint(resource), version, extras).await
 }
 
 /// One call by identifier: `v3` routes take `siret_or_rna`, `v4` ones `siren_or_rna`.
@@ -74,21 +51,6 @@ async fn error(provider: &MiProvider, resource: &str, id: &str) -> (String, u16,
     (e.code.clone(), e.status(), name)
 }
 
-#[derive(Deserialize)]
-struct Case {
-    operation: String,
-    case: String,
-    version: u8,
-    params: BTreeMap<String, String>,
-    status: u16,
-    payload: Value,
-}
-
-#[derive(Deserialize)]
-struct Cases {
-    cases: Vec<Case>,
-}
-
 /// Where our answer differs from a recorded one, and why: each pointer is checked to
 /// still differ, and the bodies to be equal once it is removed.
 const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
@@ -103,10 +65,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "/meta/provider",
     ),
 ];
-
-fn body(fetched: &Fetched) -> Value {
-    json!({"data": fetched.data, "links": fetched.links, "meta": fetched.meta})
-}
 
 fn remove(value: &mut Value, pointer: &str) {
     let (parent, key) = pointer.rsplit_once('/').unwrap();
@@ -175,10 +133,10 @@ fn compare(case: &Case, answer: &Result<Fetched, ApiError>) -> Result<(), String
 #[tokio::test]
 async fn the_official_cases_are_reproduced_through_the_simulator() {
     let (_, provider, _) = start().await;
-    let cases: Cases = serde_json::from_str(include_str!("cases.json")).unwrap();
+    let cases = cases(include_str!("cases.json"));
     let mut per_operation: BTreeMap<&str, usize> = BTreeMap::new();
     let mut unexpected = Vec::new();
-    for case in &cases.cases {
+    for case in &cases {
         let resource = case.operation.split("_mi_").nth(1).unwrap();
         let params: Vec<(&str, &str)> = case.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let extras = match extras(&provider, resource, &params) {
@@ -197,7 +155,7 @@ async fn the_official_cases_are_reproduced_through_the_simulator() {
     for (operation, reproduced) in &per_operation {
         println!("{operation}: {reproduced} reproduced");
     }
-    assert_eq!(cases.cases.len(), 7);
+    assert_eq!(cases.len(), 7);
     assert!(unexpected.is_empty(), "{unexpected:#?}");
 }
 

@@ -9,8 +9,6 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
@@ -64,11 +62,7 @@ pub struct MsaProvider {
 
 impl MsaProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let url = reqwest::Url::parse(&settings.url)?;
         anyhow::ensure!(!url.cannot_be_a_base(), "msa url cannot take a path");
         Ok(MsaProvider {
@@ -88,17 +82,11 @@ impl MsaProvider {
 
     /// The contract's `data` for a SIRET.
     async fn conformity(&self, siret: &str) -> Result<serde_json::Value, Failure> {
-        let response = self
+        let request = self
             .client
             .get(self.url_of(siret))
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(MSA, &e))?;
-        if let Some(error) = http::soft_status_error(MSA, response.status()) {
-            return Err(error.into());
-        }
-        let (status, body) = http::read(MSA, response, self.max_body_bytes).await?;
+            .header("Content-Type", "application/json");
+        let (status, body) = http::send_and_read(MSA, request, self.max_body_bytes).await?;
         mapping::conformity(status.as_u16(), &body)
     }
 }

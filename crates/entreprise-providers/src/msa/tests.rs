@@ -1,25 +1,18 @@
 //! The provider against its simulator over loopback HTTP: the official sandbox cases
 //! replayed, then each upstream behaviour the contract and the reference name.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
 
-use chrono::NaiveDate;
-use passerelle_bouquet::{Call, Endpoint, Fetched, Health, Provider};
-use passerelle_core::{ApiError, Purpose, Query};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use passerelle_bouquet::{Endpoint, Fetched, Health, Provider};
+use passerelle_core::{ApiError, Query};
 
 use super::simulator::{self, Simulator};
 use super::{mapping, MsaProvider, Settings};
+use crate::testing::{self, cases, code_of, quickly, rendered, serve, today, unreachable_base};
 
 async fn start_with(settings: impl Fn(&str) -> Settings) -> (Arc<Simulator>, MsaProvider) {
     let simulator = Simulator::with_default_data();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = simulator::router(simulator.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = serve(simulator::router(simulator.clone())).await;
     (simulator, MsaProvider::new(settings(&base)).unwrap())
 }
 
@@ -28,57 +21,15 @@ async fn start() -> (Arc<Simulator>, MsaProvider) {
 }
 
 fn endpoint() -> &'static Endpoint {
-    passerelle_entreprise::OPERATIONS
-        .iter()
-        .map(|o| &o.endpoint)
-        .find(|e| e.provider == super::ID && e.resource == "conformites_cotisations")
-        .expect("the MSA operation")
-}
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    testing::endpoint(super::ID, "conformites_cotisations")
 }
 
 async fn fetch(provider: &MsaProvider, siret: &str) -> Result<Fetched, ApiError> {
-    let query = Query::from_pairs(&[("siret", siret)]);
-    let extras = provider
-        .parse_extras(endpoint(), &query, today())
-        .expect("a valid SIRET");
-    let purpose = Purpose::new();
-    let call = Call {
-        endpoint: endpoint(),
-        version: 3,
-        caller: "3f0a6c1e-2b1d-4c8e-9f5a-7d6e5c4b3a21",
-        civility: None,
-        extras: &extras,
-        purpose: &purpose,
-        request_id: "6b2f0e9d-1c3a-4e5b-8a7f-0d9c8b7a6e54",
-        today: today(),
-    };
-    provider.fetch(&call).await
+    testing::fetch(provider, endpoint(), 3, &[("siret", siret)]).await
 }
 
 async fn code(provider: &MsaProvider, siret: &str) -> (String, u16) {
-    let e = fetch(provider, siret).await.unwrap_err();
-    assert_eq!(e.meta["provider"], "MSA", "{e:?}");
-    (e.code.clone(), e.status())
-}
-
-fn body(fetched: &Fetched) -> Value {
-    json!({"data": fetched.data, "links": fetched.links, "meta": fetched.meta})
-}
-
-#[derive(Deserialize)]
-struct Case {
-    case: String,
-    params: BTreeMap<String, String>,
-    status: u16,
-    payload: Value,
-}
-
-#[derive(Deserialize)]
-struct Cases {
-    cases: Vec<Case>,
+    code_of(fetch(provider, siret).await, "MSA")
 }
 
 /// Both official cases, through the simulator: 2 exact of 2 (the 404's whole error,
@@ -86,14 +37,11 @@ struct Cases {
 #[tokio::test]
 async fn the_official_cases_are_reproduced_through_the_simulator() {
     let (_, provider) = start().await;
-    let cases: Cases = serde_json::from_str(include_str!("cases.json")).unwrap();
+    let cases = cases(include_str!("cases.json"));
     let mut exact = 0;
     let mut unexpected = Vec::new();
-    for case in &cases.cases {
-        let ours = match fetch(&provider, &case.params["siret"]).await {
-            Ok(fetched) => (200, body(&fetched)),
-            Err(error) => (error.status(), json!({"errors": [error]})),
-        };
+    for case in &cases {
+        let ours = rendered(&fetch(&provider, &case.params["siret"]).await);
         if ours == (case.status, case.payload.clone()) {
             exact += 1;
         } else {
@@ -101,7 +49,7 @@ async fn the_official_cases_are_reproduced_through_the_simulator() {
         }
     }
     assert!(unexpected.is_empty(), "{unexpected:#?}");
-    assert_eq!((exact, cases.cases.len()), (2, 2));
+    assert_eq!((exact, cases.len()), (2, 2));
 }
 
 /// Each letter, and the SIRET going out as the last path segment with the JSON
@@ -158,9 +106,8 @@ async fn a_slow_answer_is_a_timeout() {
         ..Settings::simulated(base)
     })
     .await;
-    let started = Instant::now();
-    assert_eq!(code(&provider, "99999000000195").await, ("10002".into(), 504));
-    assert!(started.elapsed().as_secs() < 5);
+    let answer = quickly(code(&provider, "99999000000195")).await;
+    assert_eq!(answer, ("10002".into(), 504));
 }
 
 #[tokio::test]
@@ -175,10 +122,7 @@ async fn a_body_over_the_cap_is_dropped() {
 
 #[tokio::test]
 async fn an_unreachable_service_is_unavailable_and_the_ping_says_so() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
-    let provider = MsaProvider::new(Settings::simulated(&base)).unwrap();
+    let provider = MsaProvider::new(Settings::simulated(&unreachable_base())).unwrap();
     assert_eq!(code(&provider, "20005379100014").await, ("10001".into(), 502));
     assert_eq!(provider.ping().await, Health::Down("10001".into()));
     let (simulator, provider) = start().await;

@@ -8,8 +8,6 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
@@ -63,11 +61,7 @@ pub struct RnmProvider {
 
 impl RnmProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let url = reqwest::Url::parse(&settings.url)?;
         anyhow::ensure!(!url.cannot_be_a_base(), "rnm url {} cannot take a path", settings.url);
         Ok(RnmProvider {
@@ -88,17 +82,11 @@ impl RnmProvider {
     }
 
     async fn entreprise(&self, siren: &str) -> Result<serde_json::Value, Failure> {
-        let response = self
+        let request = self
             .client
             .get(self.url_of(siren))
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(CMA_FRANCE, &e))?;
-        if let Some(error) = http::soft_status_error(CMA_FRANCE, response.status()) {
-            return Err(error.into());
-        }
-        let (status, body) = http::read(CMA_FRANCE, response, self.max_body_bytes).await?;
+            .header("Content-Type", "application/json");
+        let (status, body) = http::send_and_read(CMA_FRANCE, request, self.max_body_bytes).await?;
         match status.as_u16() {
             200 => mapping::entreprise(&body),
             404 => Err(Failure::NotFound),

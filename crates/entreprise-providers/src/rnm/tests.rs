@@ -1,25 +1,21 @@
 //! The provider against its simulator over loopback HTTP: the official sandbox cases
 //! replayed, then each upstream behaviour the contract and the reference name.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
 
-use chrono::NaiveDate;
-use passerelle_bouquet::{Call, Endpoint, Fetched, Health, Provider};
-use passerelle_core::{ApiError, Purpose, Query};
-use serde::Deserialize;
+use passerelle_bouquet::{Endpoint, Fetched, Health, Provider};
+use passerelle_core::{ApiError, Query};
 use serde_json::{json, Value};
 
 use super::simulator::{self, Simulator};
 use super::{mapping, RnmProvider, Settings};
+use crate::testing::{
+    self, body, cases, code_of, compare_error_differences, exact_count, quickly, serve, today, unreachable_base, Case,
+};
 
 async fn start_with(settings: impl Fn(&str) -> Settings) -> (Arc<Simulator>, RnmProvider) {
     let simulator = Simulator::with_default_data();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = simulator::router(simulator.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = serve(simulator::router(simulator.clone())).await;
     (simulator, RnmProvider::new(settings(&base)).unwrap())
 }
 
@@ -28,71 +24,26 @@ async fn start() -> (Arc<Simulator>, RnmProvider) {
 }
 
 fn endpoint() -> &'static Endpoint {
-    passerelle_entreprise::OPERATIONS
-        .iter()
-        .map(|o| &o.endpoint)
-        .find(|e| e.provider == super::ID && e.resource == "entreprises_artisanales")
-        .expect("the RNM operation")
-}
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    testing::endpoint(super::ID, "entreprises_artisanales")
 }
 
 async fn fetch(provider: &RnmProvider, siren: &str) -> Result<Fetched, ApiError> {
-    let query = Query::from_pairs(&[("siren", siren)]);
-    let extras = provider
-        .parse_extras(endpoint(), &query, today())
-        .expect("a valid SIREN");
-    let purpose = Purpose::new();
-    let call = Call {
-        endpoint: endpoint(),
-        version: 3,
-        caller: "3f0a6c1e-2b1d-4c8e-9f5a-7d6e5c4b3a21",
-        civility: None,
-        extras: &extras,
-        purpose: &purpose,
-        request_id: "6b2f0e9d-1c3a-4e5b-8a7f-0d9c8b7a6e54",
-        today: today(),
-    };
-    provider.fetch(&call).await
+    testing::fetch(provider, endpoint(), 3, &[("siren", siren)]).await
 }
 
 async fn code(provider: &RnmProvider, siren: &str) -> (String, u16) {
-    let e = fetch(provider, siren).await.unwrap_err();
-    assert_eq!(e.meta["provider"], "CMA France", "{e:?}");
-    (e.code.clone(), e.status())
+    code_of(fetch(provider, siren).await, "CMA France")
 }
 
+const DATA: &str = include_str!("rnm.json");
+
 fn data_file() -> Value {
-    serde_json::from_str(include_str!("rnm.json")).unwrap()
+    serde_json::from_str(DATA).unwrap()
 }
 
 /// The SIREN the simulator answers `name` for (`500`, `slow`…).
 fn canned(name: &str) -> String {
-    let answers = data_file()["answers"].as_array().unwrap().clone();
-    let found = answers
-        .into_iter()
-        .find(|a| a["name"] == name)
-        .expect("a canned answer");
-    found["siren"].as_str().unwrap().to_string()
-}
-
-fn body(fetched: &Fetched) -> Value {
-    json!({"data": fetched.data, "links": fetched.links, "meta": fetched.meta})
-}
-
-#[derive(Deserialize)]
-struct Case {
-    case: String,
-    params: BTreeMap<String, String>,
-    status: u16,
-    payload: Value,
-}
-
-#[derive(Deserialize)]
-struct Cases {
-    cases: Vec<Case>,
+    testing::canned(DATA, name, "siren")
 }
 
 /// Where our error differs from the recorded one: the case carries the prefix `31`
@@ -102,26 +53,7 @@ const ERROR_DIFFERENCES: &[&str] = &["code", "detail"];
 
 /// `Ok(true)` when exact, `Ok(false)` when equal but for the documented differences.
 fn compare(case: &Case, answer: &Result<Fetched, ApiError>) -> Result<bool, String> {
-    match answer {
-        Ok(fetched) if case.status == 200 => {
-            let ours = body(fetched);
-            (ours == case.payload).then_some(true).ok_or(format!("{ours:#}"))
-        }
-        Ok(_) => Err(format!("answered 200, recorded {}", case.status)),
-        Err(error) => {
-            let recorded = &case.payload["errors"][0];
-            let ours = serde_json::to_value(error).unwrap();
-            if error.status() != case.status || recorded["title"] != ours["title"] || recorded["meta"] != ours["meta"] {
-                return Err(format!("{error:?}"));
-            }
-            for member in ERROR_DIFFERENCES {
-                if recorded[member] == ours[member] {
-                    return Err(format!("{member} no longer differs"));
-                }
-            }
-            Ok(false)
-        }
-    }
+    compare_error_differences(case, answer, &["title", "meta"], ERROR_DIFFERENCES)
 }
 
 /// Both official cases, through the simulator: 1 exact of 2 (the 404 matches its
@@ -129,18 +61,12 @@ fn compare(case: &Case, answer: &Result<Fetched, ApiError>) -> Result<bool, Stri
 #[tokio::test]
 async fn the_official_cases_are_reproduced_through_the_simulator() {
     let (_, provider) = start().await;
-    let cases: Cases = serde_json::from_str(include_str!("cases.json")).unwrap();
-    let mut exact = 0;
-    let mut unexpected = Vec::new();
-    for case in &cases.cases {
-        match compare(case, &fetch(&provider, &case.params["siren"]).await) {
-            Ok(true) => exact += 1,
-            Ok(false) => {}
-            Err(why) => unexpected.push(format!("{}: {why}", case.case)),
-        }
+    let cases = cases(include_str!("cases.json"));
+    let mut verdicts = Vec::new();
+    for case in &cases {
+        verdicts.push((case, compare(case, &fetch(&provider, &case.params["siren"]).await)));
     }
-    assert!(unexpected.is_empty(), "{unexpected:#?}");
-    assert_eq!((exact, cases.cases.len()), (1, 2));
+    assert_eq!((exact_count(&verdicts), cases.len()), (1, 2));
 }
 
 #[tokio::test]
@@ -195,9 +121,7 @@ async fn a_slow_answer_is_a_timeout() {
         ..Settings::simulated(base)
     })
     .await;
-    let started = Instant::now();
-    assert_eq!(code(&provider, &canned("slow")).await, ("15002".into(), 504));
-    assert!(started.elapsed().as_secs() < 5);
+    assert_eq!(quickly(code(&provider, &canned("slow"))).await, ("15002".into(), 504));
 }
 
 #[tokio::test]
@@ -212,9 +136,7 @@ async fn a_body_over_the_cap_is_dropped() {
 
 #[tokio::test]
 async fn an_unreachable_register_is_unavailable_and_the_ping_says_so() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let base = unreachable_base();
     let provider = RnmProvider::new(Settings::simulated(&base)).unwrap();
     assert_eq!(code(&provider, "301123626").await, ("15001".into(), 502));
     assert_eq!(provider.ping().await, Health::Down("15001".into()));

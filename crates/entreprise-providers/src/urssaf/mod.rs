@@ -11,8 +11,6 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
@@ -90,14 +88,6 @@ pub struct UrssafProvider {
     max_body_bytes: usize,
 }
 
-fn client(connect_ms: u64, read_ms: u64) -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_millis(connect_ms))
-        .read_timeout(Duration::from_millis(read_ms))
-        .build()?)
-}
-
 impl UrssafProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let base = settings.base_url.trim_end_matches('/');
@@ -109,8 +99,8 @@ impl UrssafProvider {
         );
         token.scope = Some(SCOPE.into());
         Ok(UrssafProvider {
-            token_client: client(settings.token_timeout_ms, settings.token_timeout_ms)?,
-            client: client(settings.connect_timeout_ms, settings.read_timeout_ms)?,
+            token_client: http::read_timeout_client(settings.token_timeout_ms, settings.token_timeout_ms)?,
+            client: http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?,
             tokens: TokenCache::new(token.clone()),
             ping_tokens: TokenCache::new(token),
             attestation_url: format!("{base}/attn/entreprise/v1/demandes/api_entreprise"),
