@@ -14,6 +14,7 @@ pub mod insee;
 pub mod mi;
 pub mod msa;
 mod pdf;
+pub mod qualibat;
 pub mod rnm;
 pub mod urssaf;
 pub mod vies;
@@ -41,6 +42,7 @@ pub struct EntrepriseProvidersConfig {
     pub msa: msa::Settings,
     pub carif_oref: carif_oref::Settings,
     pub data_subvention: data_subvention::Settings,
+    pub qualibat: qualibat::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -68,6 +70,7 @@ impl EntrepriseProvidersConfig {
             msa: msa::Settings::simulated(&format!("{base}/msa")),
             carif_oref: carif_oref::Settings::simulated(&format!("{base}/carif_oref")),
             data_subvention: data_subvention::Settings::simulated(&format!("{base}/data_subvention")),
+            qualibat: qualibat::Settings::simulated(&format!("{base}/qualibat")),
         }
     }
 }
@@ -92,6 +95,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let data_subvention: Arc<dyn Provider> = Arc::new(data_subvention::DataSubventionProvider::new(
         config.data_subvention.clone(),
     )?);
+    let qualibat: Arc<dyn Provider> = Arc::new(qualibat::QualibatProvider::new(config.qualibat.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -107,6 +111,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (msa::ID, msa),
         (carif_oref::ID, carif_oref),
         (data_subvention::ID, data_subvention),
+        (qualibat::ID, qualibat),
     ]))
 }
 
@@ -170,5 +175,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/data_subvention",
             data_subvention::simulator::router(data_subvention::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/qualibat",
+            qualibat::simulator::router(qualibat::simulator::Simulator::with_default_data()),
         )
 }
