@@ -17,6 +17,9 @@ const NOMENCLATURE: &str = include_str!("nomenclature.json");
 /// The insurers a certificate may name (`insurers.json`).
 const INSURERS: &str = include_str!("insurers.json");
 
+/// The trailer entry of an encrypted PDF.
+const ENCRYPTED: &[u8] = b"/Encrypt";
+
 /// The certificate kinds whose layout the real gateway does not read, with the
 /// `extractor_error` prefix each one gives.
 const SPECIAL_KINDS: &[(&str, &str)] = &[
@@ -57,6 +60,10 @@ pub struct Read {
 
 /// What the document says, or the `extractor_error` explaining why nothing was read.
 pub fn read(bytes: &[u8]) -> Result<Read, String> {
+    // Encrypted documents (Qualibat's own, RC4) are beyond the crate's PDF reader.
+    if bytes.windows(ENCRYPTED.len()).any(|w| w == ENCRYPTED) {
+        return Err("invalid_file".into());
+    }
     let pages: Vec<Vec<String>> = pdf::streams(bytes)
         .map(|content| lines(&content))
         .filter(|lines| !lines.is_empty())
@@ -109,7 +116,12 @@ fn lines(content: &[u8]) -> Vec<String> {
     while at < content.len() {
         match content[at] {
             b'(' => at = skip_literal(content, at + 1),
-            b'%' => at += content[at..].iter().position(|b| *b == b'\n').unwrap_or(content.len() - at),
+            b'%' => {
+                at += content[at..]
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .unwrap_or(content.len() - at)
+            }
             c if c.is_ascii_alphabetic() || c == b'*' => {
                 let len = content[at..]
                     .iter()
@@ -214,7 +226,10 @@ fn policy(line: &str) -> Option<Insurance> {
 fn certifications(pages: &[Vec<String>]) -> Vec<Certification> {
     let mut found: Vec<Certification> = Vec::new();
     for page in pages {
-        let is_certificate = page.iter().take(6).any(|line| normal(line).contains("CERTIFICAT QUALIBAT"));
+        let is_certificate = page
+            .iter()
+            .take(6)
+            .any(|line| normal(line).contains("CERTIFICAT QUALIBAT"));
         if !is_certificate {
             continue;
         }

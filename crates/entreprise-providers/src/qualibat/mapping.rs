@@ -121,7 +121,7 @@ mod tests {
         assert_eq!(code(read(404, Vec::new())), "06003");
         assert_eq!(code(read(403, SANDBOX.to_vec())), "06999");
         assert_eq!(code(read(200, Vec::new())), "06056");
-        let not_certified = br#"{"status_code":404,"error":"Not Found","message":"Entreprise non certifiée"}"#;
+        let not_certified = br#"{"status_code":404,"error":"Not Found","message":"Entreprise non certifiee"}"#;
         assert_eq!(code(read(200, not_certified.to_vec())), "06003");
         assert_eq!(code(read(200, br#"{"status_code":500}"#.to_vec())), "06055");
         assert_eq!(code(read(200, b"<html>oops</html>".to_vec())), "06055");

@@ -30,6 +30,7 @@ fn pdf(name: &str) -> Option<&'static [u8]> {
     Some(match name {
         "exemple-qualibat.pdf" => include_bytes!("pdfs/exemple-qualibat.pdf"),
         "one_page.pdf" => include_bytes!("pdfs/one_page.pdf"),
+        "two_pages_rge.pdf" => include_bytes!("pdfs/two_pages_rge.pdf"),
         "amiante.pdf" => include_bytes!("pdfs/amiante.pdf"),
         _ => return None,
     })
@@ -113,7 +114,11 @@ fn unauthorized(detail: &str) -> Response {
 async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body: String) -> Response {
     *sim.token_calls.lock().expect("token counter") += 1;
     if !body.is_empty() {
-        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"detail": "no body expected"}))).into_response();
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"detail": "no body expected"})),
+        )
+            .into_response();
     }
     let Some(access_token) = sim.tokens.issue(&headers, None, "") else {
         return unauthorized("Incorrect username or password");

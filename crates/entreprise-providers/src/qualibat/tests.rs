@@ -222,7 +222,10 @@ async fn v3_links_the_pdf_as_qualibat_sent_it() {
         (document.url_member, document.expiry_member, document.file_name),
         ("document_url", "expires_in", "certificat_qualibat.pdf")
     );
-    assert_eq!((document.content_type, document.lifetime_secs), ("application/pdf", 86_400));
+    assert_eq!(
+        (document.content_type, document.lifetime_secs),
+        ("application/pdf", 86_400)
+    );
     assert_eq!(document.bytes, include_bytes!("pdfs/one_page.pdf"));
 }
 
