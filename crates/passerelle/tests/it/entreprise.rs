@@ -123,6 +123,7 @@ const LIVE_DIFFERENCES: &[&str] = &[
     "api_entreprise_v4_dgfip_attestations_fiscales/entite_hors_perimetre.yaml#0",
     "api_entreprise_v3_dgfip_chiffres_affaires/200-2022.yaml#0",
     "api_entreprise_v4_acoss_attestations_sociales/attestation_delivree.yaml#0",
+    "api_entreprise_v4_qualibat_certifications_batiment/404.yml#0",
     // Regime `RN` is "Réel normal" in the OpenAPI's own table, the case says otherwise.
     "api_entreprise_v3_dgfip_liasses_fiscales/200.yml#0",
     // Its VAT number has a wrong key: the French rule gives FR35552049447
@@ -141,6 +142,8 @@ const LIVE_DIFFERENCES: &[&str] = &[
     "api_entreprise_v4_insee_etablissements/200.yaml#0",
     "api_entreprise_v3_insee_etablissements/personne_physique_diffusible.yaml#0",
     "api_entreprise_v4_insee_etablissements/personne_physique_diffusible.yaml#0",
+    // Code 10003 is no Qualibat answer: we give its 06003 (docs/providers/qualibat.md).
+    "api_entreprise_v3_qualibat_certifications_batiment/404.yaml#0",
 ];
 
 /// Replays the official API Entreprise folder (PASSERELLE_SANDBOX_CASES_ENTREPRISE, set
