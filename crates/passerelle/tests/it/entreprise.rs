@@ -142,8 +142,6 @@ const LIVE_DIFFERENCES: &[&str] = &[
     "api_entreprise_v4_insee_etablissements/200.yaml#0",
     "api_entreprise_v3_insee_etablissements/personne_physique_diffusible.yaml#0",
     "api_entreprise_v4_insee_etablissements/personne_physique_diffusible.yaml#0",
-    // Code 10003 is no Qualibat answer: we give its 06003 (docs/providers/qualibat.md).
-    "api_entreprise_v3_qualibat_certifications_batiment/404.yaml#0",
 ];
 
 /// Replays the official API Entreprise folder (PASSERELLE_SANDBOX_CASES_ENTREPRISE, set
