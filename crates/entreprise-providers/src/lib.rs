@@ -18,6 +18,7 @@ pub mod mi;
 pub mod msa;
 pub mod opqibi;
 mod pdf;
+pub mod qualibat;
 pub mod qualifelec;
 pub mod rnm;
 #[cfg(test)]
@@ -53,6 +54,7 @@ pub struct EntrepriseProvidersConfig {
     pub qualifelec: qualifelec::Settings,
     pub cnetp: cnetp::Settings,
     pub cibtp: cibtp::Settings,
+    pub qualibat: qualibat::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -85,6 +87,7 @@ impl EntrepriseProvidersConfig {
             qualifelec: qualifelec::Settings::simulated(&format!("{base}/qualifelec")),
             cnetp: cnetp::Settings::simulated(&format!("{base}/cnetp")),
             cibtp: cibtp::Settings::simulated(&format!("{base}/cibtp")),
+            qualibat: qualibat::Settings::simulated(&format!("{base}/qualibat")),
         }
     }
 }
@@ -114,6 +117,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let qualifelec: Arc<dyn Provider> = Arc::new(qualifelec::QualifelecProvider::new(config.qualifelec.clone())?);
     let cnetp: Arc<dyn Provider> = Arc::new(cnetp::CnetpProvider::new(config.cnetp.clone())?);
     let cibtp: Arc<dyn Provider> = Arc::new(cibtp::CibtpProvider::new(config.cibtp.clone())?);
+    let qualibat: Arc<dyn Provider> = Arc::new(qualibat::QualibatProvider::new(config.qualibat.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -134,6 +138,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (qualifelec::ID, qualifelec),
         (cnetp::ID, cnetp),
         (cibtp::ID, cibtp),
+        (qualibat::ID, qualibat),
     ]))
 }
 
@@ -217,5 +222,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/cibtp",
             cibtp::simulator::router(cibtp::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/qualibat",
+            qualibat::simulator::router(qualibat::simulator::Simulator::with_default_data()),
         )
 }
