@@ -13,7 +13,9 @@ pub mod infogreffe;
 pub mod insee;
 pub mod mi;
 pub mod msa;
+mod mtls;
 mod pdf;
+pub mod probtp;
 pub mod rnm;
 pub mod urssaf;
 pub mod vies;
@@ -41,6 +43,7 @@ pub struct EntrepriseProvidersConfig {
     pub msa: msa::Settings,
     pub carif_oref: carif_oref::Settings,
     pub data_subvention: data_subvention::Settings,
+    pub probtp: probtp::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -68,6 +71,7 @@ impl EntrepriseProvidersConfig {
             msa: msa::Settings::simulated(&format!("{base}/msa")),
             carif_oref: carif_oref::Settings::simulated(&format!("{base}/carif_oref")),
             data_subvention: data_subvention::Settings::simulated(&format!("{base}/data_subvention")),
+            probtp: probtp::Settings::simulated(&format!("{base}/probtp")),
         }
     }
 }
@@ -92,6 +96,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let data_subvention: Arc<dyn Provider> = Arc::new(data_subvention::DataSubventionProvider::new(
         config.data_subvention.clone(),
     )?);
+    let probtp: Arc<dyn Provider> = Arc::new(probtp::ProbtpProvider::new(config.probtp.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -107,6 +112,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (msa::ID, msa),
         (carif_oref::ID, carif_oref),
         (data_subvention::ID, data_subvention),
+        (probtp::ID, probtp),
     ]))
 }
 
@@ -170,5 +176,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/data_subvention",
             data_subvention::simulator::router(data_subvention::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/probtp",
+            probtp::simulator::router(probtp::simulator::Simulator::with_default_data()),
         )
 }
