@@ -105,6 +105,9 @@ mod tests {
         let fetched = with("JVBERi0xLjQK").unwrap();
         assert_eq!(fetched.attachments[0].bytes, b"%PDF-1.4\n");
         assert_eq!(fetched.attachments[0].file_name, FILE_NAME);
-        assert_eq!(attestation(&json!({"entete": {"code": "0"}})).unwrap_err(), Failure::Unknown);
+        assert_eq!(
+            attestation(&json!({"entete": {"code": "0"}})).unwrap_err(),
+            Failure::Unknown
+        );
     }
 }

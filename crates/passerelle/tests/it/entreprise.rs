@@ -123,6 +123,7 @@ const LIVE_DIFFERENCES: &[&str] = &[
     "api_entreprise_v4_dgfip_attestations_fiscales/entite_hors_perimetre.yaml#0",
     "api_entreprise_v3_dgfip_chiffres_affaires/200-2022.yaml#0",
     "api_entreprise_v4_acoss_attestations_sociales/attestation_delivree.yaml#0",
+    "api_entreprise_v3_probtp_attestations_cotisation_retraite/404.yml#0",
     // Regime `RN` is "Réel normal" in the OpenAPI's own table, the case says otherwise.
     "api_entreprise_v3_dgfip_liasses_fiscales/200.yml#0",
     // Its VAT number has a wrong key: the French rule gives FR35552049447
