@@ -186,6 +186,24 @@ async fn mutual_tls_needs_the_gateways_certificate() {
     }
 }
 
+/// The TLS files are keys of `[entreprise.probtp]` itself.
+#[test]
+fn the_tls_files_are_plain_settings_keys() {
+    let settings: Settings = serde_json::from_value(json!({
+        "base_url": "https://probtp.example",
+        "client_cert": "/etc/passerelle/gateway.pem",
+        "ca_cert": "/etc/passerelle/probtp-ca.pem",
+    }))
+    .unwrap();
+    let tls = crate::mtls::Tls {
+        client_cert: Some("/etc/passerelle/gateway.pem".into()),
+        client_key: None,
+        ca_cert: Some("/etc/passerelle/probtp-ca.pem".into()),
+    };
+    assert_eq!(settings.tls, tls);
+    assert_eq!(settings.read_timeout_ms, 10_000);
+}
+
 #[test]
 fn an_unreadable_certificate_stops_the_start() {
     let mut settings = Settings::simulated("https://127.0.0.1:1");
