@@ -16,8 +16,10 @@ pub mod infogreffe;
 pub mod insee;
 pub mod mi;
 pub mod msa;
+mod mtls;
 pub mod opqibi;
 mod pdf;
+pub mod probtp;
 pub mod qualibat;
 pub mod qualifelec;
 pub mod rnm;
@@ -55,6 +57,7 @@ pub struct EntrepriseProvidersConfig {
     pub cnetp: cnetp::Settings,
     pub cibtp: cibtp::Settings,
     pub qualibat: qualibat::Settings,
+    pub probtp: probtp::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -88,6 +91,7 @@ impl EntrepriseProvidersConfig {
             cnetp: cnetp::Settings::simulated(&format!("{base}/cnetp")),
             cibtp: cibtp::Settings::simulated(&format!("{base}/cibtp")),
             qualibat: qualibat::Settings::simulated(&format!("{base}/qualibat")),
+            probtp: probtp::Settings::simulated(&format!("{base}/probtp")),
         }
     }
 }
@@ -118,6 +122,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let cnetp: Arc<dyn Provider> = Arc::new(cnetp::CnetpProvider::new(config.cnetp.clone())?);
     let cibtp: Arc<dyn Provider> = Arc::new(cibtp::CibtpProvider::new(config.cibtp.clone())?);
     let qualibat: Arc<dyn Provider> = Arc::new(qualibat::QualibatProvider::new(config.qualibat.clone())?);
+    let probtp: Arc<dyn Provider> = Arc::new(probtp::ProbtpProvider::new(config.probtp.clone())?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -139,6 +144,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (cnetp::ID, cnetp),
         (cibtp::ID, cibtp),
         (qualibat::ID, qualibat),
+        (probtp::ID, probtp),
     ]))
 }
 
@@ -226,5 +232,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/qualibat",
             qualibat::simulator::router(qualibat::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/probtp",
+            probtp::simulator::router(probtp::simulator::Simulator::with_default_data()),
         )
 }

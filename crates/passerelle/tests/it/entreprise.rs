@@ -127,6 +127,7 @@ const LIVE_DIFFERENCES: &[&str] = &[
     "api_entreprise_v3_fntp_carte_professionnelle_travaux_publics/404.yml#0",
     "api_entreprise_v3_opqibi_certifications_ingenierie/404.yml#0",
     "api_entreprise_v4_qualibat_certifications_batiment/404.yml#0",
+    "api_entreprise_v3_probtp_attestations_cotisation_retraite/404.yml#0",
     // Regime `RN` is "Réel normal" in the OpenAPI's own table, the case says otherwise.
     "api_entreprise_v3_dgfip_liasses_fiscales/200.yml#0",
     // Its VAT number has a wrong key: the French rule gives FR35552049447

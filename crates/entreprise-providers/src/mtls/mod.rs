@@ -1,0 +1,134 @@
+//! Mutual TLS to an upstream (Banque de France, PRO BTP): the gateway's client
+//! certificate and key, and a CA for the upstream's private PKI, as PEM files named
+//! in the provider's settings. Without a certificate the client speaks plain HTTPS
+//! (or HTTP to the demo's simulators).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// The TLS files of one provider (`[entreprise.<provider>]` keys of the same names).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Tls {
+    /// The gateway's certificate chain, with its key unless `client_key` is set.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// A CA trusted in addition to the system's.
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// A client with explicit timeouts, no redirects, and the identity of `tls`.
+pub fn client(connect: Duration, read: Duration, tls: &Tls) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect)
+        .read_timeout(read);
+    if let Some(cert) = &tls.client_cert {
+        let mut pem = read_file(cert, "client certificate")?;
+        if let Some(key) = &tls.client_key {
+            pem.extend(read_file(key, "client key")?);
+        }
+        builder = builder.identity(reqwest::Identity::from_pem(&pem).context("client certificate and key")?);
+    }
+    if let Some(ca) = &tls.ca_cert {
+        let pem = read_file(ca, "CA certificate")?;
+        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).context("CA certificate")?);
+    }
+    Ok(builder.build()?)
+}
+
+fn read_file(path: &PathBuf, what: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {what} {}", path.display()))
+}
+
+/// A server demanding a client certificate of the test CA, for the providers' tests.
+#[cfg(test)]
+pub mod testing {
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::net::TcpListener;
+
+    use super::Tls;
+
+    /// A test PEM file of this folder: `ca.pem`, `server.pem`, `client.pem` (signed by
+    /// the CA), `stranger.pem` (signed by another CA).
+    pub fn file(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/mtls").join(name)
+    }
+
+    /// Settings trusting the test CA, presenting `identity` if any.
+    pub fn tls(identity: Option<&str>) -> Tls {
+        Tls {
+            client_cert: identity.map(file),
+            client_key: None,
+            ca_cert: Some(file("ca.pem")),
+        }
+    }
+
+    struct MutualTls {
+        tcp: TcpListener,
+        acceptor: tokio_rustls::TlsAcceptor,
+    }
+
+    impl axum::serve::Listener for MutualTls {
+        type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+        type Addr = SocketAddr;
+
+        /// Failed handshakes are dropped, as a TLS server does.
+        async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+            loop {
+                let Ok((tcp, peer)) = self.tcp.accept().await else {
+                    continue;
+                };
+                if let Ok(tls) = self.acceptor.accept(tcp).await {
+                    return (tls, peer);
+                }
+            }
+        }
+
+        fn local_addr(&self) -> std::io::Result<SocketAddr> {
+            self.tcp.local_addr()
+        }
+    }
+
+    /// Serves `app` on loopback over TLS requiring a client certificate of the test
+    /// CA; returns its `https://` base.
+    pub async fn serve(app: axum::Router) -> String {
+        let mut roots = rustls::RootCertStore::empty();
+        for ca in CertificateDer::pem_file_iter(file("ca.pem")).unwrap() {
+            roots.add(ca.unwrap()).unwrap();
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            roots.into(),
+            Arc::new(rustls::crypto::ring::default_provider()),
+        )
+        .build()
+        .unwrap();
+        let chain: Vec<CertificateDer> = CertificateDer::pem_file_iter(file("server.pem"))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let key = PrivateKeyDer::from_pem_file(file("server.pem")).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .unwrap();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("https://{}", tcp.local_addr().unwrap());
+        let listener = MutualTls {
+            tcp,
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        };
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        base
+    }
+}
