@@ -5,21 +5,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::NaiveDate;
-use passerelle_bouquet::{Call, Endpoint, Fetched, Health, Provider};
-use passerelle_core::{ApiError, Purpose, Query};
+use passerelle_bouquet::{Endpoint, Fetched, Health, Provider};
+use passerelle_core::{ApiError, Query};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::simulator::{self, Simulator};
 use super::{mapping, OpqibiProvider, Settings};
+use crate::testing::today;
 
 async fn start_with(settings: impl Fn(&str) -> Settings) -> (Arc<Simulator>, OpqibiProvider) {
     let simulator = Simulator::with_default_data();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = simulator::router(simulator.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = crate::testing::serve(simulator::router(simulator.clone())).await;
     (simulator, OpqibiProvider::new(settings(&base)).unwrap())
 }
 
@@ -28,40 +25,15 @@ async fn start() -> (Arc<Simulator>, OpqibiProvider) {
 }
 
 fn endpoint() -> &'static Endpoint {
-    passerelle_entreprise::OPERATIONS
-        .iter()
-        .map(|o| &o.endpoint)
-        .find(|e| e.provider == super::ID)
-        .expect("the catalogue's OPQIBI operation")
-}
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    crate::testing::endpoint(super::ID, "certifications_ingenierie")
 }
 
 async fn fetch(provider: &OpqibiProvider, siren: &str) -> Result<Fetched, ApiError> {
-    let query = Query::from_pairs(&[("siren", siren)]);
-    let extras = provider
-        .parse_extras(endpoint(), &query, today())
-        .expect("a valid SIREN");
-    let purpose = Purpose::new();
-    let call = Call {
-        endpoint: endpoint(),
-        version: 3,
-        caller: "3f0a6c1e-2b1d-4c8e-9f5a-7d6e5c4b3a21",
-        civility: None,
-        extras: &extras,
-        purpose: &purpose,
-        request_id: "6b2f0e9d-1c3a-4e5b-8a7f-0d9c8b7a6e54",
-        today: today(),
-    };
-    provider.fetch(&call).await
+    crate::testing::fetch(provider, endpoint(), 3, &[("siren", siren)]).await
 }
 
 async fn code(provider: &OpqibiProvider, siren: &str) -> (String, u16) {
-    let e = fetch(provider, siren).await.unwrap_err();
-    assert_eq!(e.meta["provider"], "OPQIBI", "{e:?}");
-    (e.code.clone(), e.status())
+    crate::testing::code_of(fetch(provider, siren).await, "OPQIBI")
 }
 
 fn data_file() -> Value {

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
-use passerelle_bouquet::{Call, Endpoint, Fetched, Health, Provider};
-use passerelle_core::{ApiError, Purpose, Query};
+use passerelle_bouquet::{Endpoint, Fetched, Health, Provider};
+use passerelle_core::ApiError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -15,10 +14,7 @@ use super::simulator::{self, Seen, Simulator};
 use super::{mapping, QualifelecProvider, Settings};
 
 async fn serve(simulator: Arc<Simulator>, settings: impl Fn(&str) -> Settings) -> QualifelecProvider {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = simulator::router(simulator);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = crate::testing::serve(simulator::router(simulator)).await;
     QualifelecProvider::new(settings(&base)).unwrap()
 }
 
@@ -32,40 +28,15 @@ async fn start() -> (Arc<Simulator>, QualifelecProvider) {
 }
 
 fn endpoint() -> &'static Endpoint {
-    passerelle_entreprise::OPERATIONS
-        .iter()
-        .map(|o| &o.endpoint)
-        .find(|e| e.provider == super::ID)
-        .expect("the catalogue's Qualifelec operation")
-}
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    crate::testing::endpoint(super::ID, "certificats")
 }
 
 async fn fetch(provider: &QualifelecProvider, siret: &str) -> Result<Fetched, ApiError> {
-    let query = Query::from_pairs(&[("siret", siret)]);
-    let extras = provider
-        .parse_extras(endpoint(), &query, today())
-        .expect("a valid SIRET");
-    let purpose = Purpose::new();
-    let call = Call {
-        endpoint: endpoint(),
-        version: 3,
-        caller: "3f0a6c1e-2b1d-4c8e-9f5a-7d6e5c4b3a21",
-        civility: None,
-        extras: &extras,
-        purpose: &purpose,
-        request_id: "6b2f0e9d-1c3a-4e5b-8a7f-0d9c8b7a6e54",
-        today: today(),
-    };
-    provider.fetch(&call).await
+    crate::testing::fetch(provider, endpoint(), 3, &[("siret", siret)]).await
 }
 
 async fn code(provider: &QualifelecProvider, siret: &str) -> (String, u16) {
-    let e = fetch(provider, siret).await.unwrap_err();
-    assert_eq!(e.meta["provider"], "Qualifelec", "{e:?}");
-    (e.code.clone(), e.status())
+    crate::testing::code_of(fetch(provider, siret).await, "Qualifelec")
 }
 
 fn data_file() -> Value {
