@@ -13,4 +13,4 @@ mod provider;
 
 pub use bouquet::{error_schema, scopes_of, Bouquet, NotServed, PurposeParam, Route, ThrottleGroup};
 pub use endpoint::{Cache, Endpoint, ExtraParam, FieldMask, Mode, ProviderId};
-pub use provider::{Attachment, Call, Extras, Fetched, Health, Provider, Proxied, Registry};
+pub use provider::{Attachment, Call, Deferred, Extras, Fetched, Health, Provider, Proxied, Registry};

@@ -56,6 +56,19 @@ pub trait Provider: Send + Sync {
         false
     }
 
+    /// The `{name}` in `/proxy/{name}/download/{token}`, the route of the documents
+    /// this provider makes only when asked (see [`Deferred`]); `None` when it has none.
+    fn download_route(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Makes the deferred document `target` (as the provider wrote it in a
+    /// [`Deferred`]): an answer whose `data` is `{}` and whose one attachment the
+    /// gateway stores and links at `document_url`, with `expires_in`.
+    async fn download(&self, _target: &str, _today: NaiveDate) -> Result<Fetched, ApiError> {
+        Err(ApiError::gateway(passerelle_core::codes::INTERNAL))
+    }
+
     /// Checks the real upstream with a canned call. The gateway caps it at 5 s.
     async fn ping(&self) -> Health {
         Health::Unknown
@@ -78,6 +91,10 @@ pub struct Fetched {
     /// signed links (cached with the answer: each answer gets fresh links).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proxied: Vec<Proxied>,
+    /// Documents the upstream makes only when asked, which callers fetch later through
+    /// the gateway (fresh links at each answer, like `proxied`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<Deferred>,
 }
 
 /// A document a provider fetched (a PDF), which the gateway stores and links: it puts
@@ -108,6 +125,21 @@ pub struct Proxied {
     pub lifetime_secs: u64,
 }
 
+/// A document the upstream makes only when asked (INPI's actes, bilans, extraits):
+/// the gateway writes at `url_pointer` in `data` a sealed link, valid `lifetime_secs`,
+/// to `/proxy/{download_route}/download/{token}`, naming the provider, `target` and the
+/// caller's token. Following it (no bearer: the link is the capability, but the token
+/// must still be valid) calls `Provider::download(target)`, stores the document and
+/// answers `{"data": {"document_url", "expires_in"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deferred {
+    /// A JSON pointer into `data` (`/actes/0/url`).
+    pub url_pointer: String,
+    /// What the provider needs to make the document (`actes:<id>`), opaque to the gateway.
+    pub target: String,
+    pub lifetime_secs: u64,
+}
+
 impl From<Value> for Fetched {
     fn from(data: Value) -> Self {
         Fetched {
@@ -116,6 +148,7 @@ impl From<Value> for Fetched {
             meta: serde_json::Map::new(),
             attachments: Vec::new(),
             proxied: Vec::new(),
+            deferred: Vec::new(),
         }
     }
 }

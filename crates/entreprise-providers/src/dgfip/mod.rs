@@ -245,6 +245,7 @@ impl DgfipProvider {
                     meta,
                     attachments: Vec::new(),
                     proxied: Vec::new(),
+                    deferred: Vec::new(),
                 })
             }
             Route::Liasses => {
@@ -259,6 +260,7 @@ impl DgfipProvider {
                     meta,
                     attachments: Vec::new(),
                     proxied: Vec::new(),
+                    deferred: Vec::new(),
                 })
             }
             Route::Liens => {
@@ -309,6 +311,7 @@ fn attestation_answer(bytes: Vec<u8>, version: u8, today: NaiveDate) -> Fetched 
             lifetime_secs: 86_400,
         }],
         proxied: Vec::new(),
+        deferred: Vec::new(),
     }
 }
 

@@ -320,6 +320,7 @@ impl InseeProvider {
             meta,
             attachments: Vec::new(),
             proxied: Vec::new(),
+            deferred: Vec::new(),
         })
     }
 }

@@ -66,6 +66,7 @@ pub fn build(status: StatusCode, body: &[u8], identity: &Civility) -> Result<Fet
         meta,
         attachments: Vec::new(),
         proxied: Vec::new(),
+        deferred: Vec::new(),
     })
 }
 
