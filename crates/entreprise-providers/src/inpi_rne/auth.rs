@@ -84,7 +84,11 @@ impl Accounts {
             match self.account_token(client, account).await? {
                 Login::Token(token) => return Ok((index, token)),
                 Login::Refused => {
-                    tracing::warn!(provider = INPI_RNE.name, account = index, "INPI login refused, account set aside");
+                    tracing::warn!(
+                        provider = INPI_RNE.name,
+                        account = index,
+                        "INPI login refused, account set aside"
+                    );
                     account.mark_refused(self.pause);
                 }
             }

@@ -14,7 +14,8 @@ const NOT_FOUND: &str =
 const NO_ATTACHMENTS: &str = "L'identifiant indiqué n'existe pas, n'est pas connu ou ne comporte aucune information pour cet appel. Veuillez vérifier que l'identifiant correspond au périmètre couvert par l'API.";
 const ACCOUNTS_REFUSED: &str =
     "Les comptes de la passerelle auprès de l'INPI sont refusés ; le service reprendra après leur renouvellement.";
-const BAD_DOCUMENT_ID: &str = "L'identifiant du document INPI n'est pas correctement formaté (24 caractères hexadécimaux).";
+const BAD_DOCUMENT_ID: &str =
+    "L'identifiant du document INPI n'est pas correctement formaté (24 caractères hexadécimaux).";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
@@ -38,8 +39,9 @@ pub enum Failure {
     NotPdf,
     /// A document id that is not 24 lowercase hexadecimal characters: `00501`, 422.
     BadDocumentId,
-    /// A download target naming a SIREN that fails the check: `00301`, 422.
-    BadSiren(Box<ApiError>),
+    /// A download target the gateway's own checks refuse: a SIREN failing the check
+    /// (`00301`, 422), a kind of document we never write (`00500`, 500).
+    BadTarget(Box<ApiError>),
     /// Any other status or an answer not understood: `34999`, 502.
     Unknown,
     /// Errors of the shared transport (timeouts, refused connections, 502/503/504,
@@ -57,7 +59,10 @@ impl Failure {
                 INPI_RNE.error(Subcode::Unavailable)
             }
             Failure::Forbidden => {
-                tracing::warn!(provider = INPI_RNE.name, "INPI download refused by its Cloudflare (403)");
+                tracing::warn!(
+                    provider = INPI_RNE.name,
+                    "INPI download refused by its Cloudflare (403)"
+                );
                 INPI_RNE.error(Subcode::Unavailable)
             }
             Failure::RateLimited => INPI_RNE.error(Subcode::TooManyRequests),
@@ -65,7 +70,7 @@ impl Failure {
             Failure::AccountsRefused => INPI_RNE.error(Subcode::Maintenance).with_detail(ACCOUNTS_REFUSED),
             Failure::NotPdf => INPI_RNE.error(Subcode::WrongFileType),
             Failure::BadDocumentId => bad_document_id(),
-            Failure::BadSiren(error) | Failure::Transport(error) => *error,
+            Failure::BadTarget(error) | Failure::Transport(error) => *error,
             Failure::Unknown => INPI_RNE.error(Subcode::Unknown),
         }
     }

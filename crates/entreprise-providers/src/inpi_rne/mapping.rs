@@ -15,42 +15,126 @@ pub const LINK_LIFETIME_SECS: u64 = 3600;
 const MODALITES: &[(&str, &str)] = &[
     ("/detention_de_capital/parts_totale", "detentionPartTotale"),
     ("/detention_de_capital/parts_directes/detention", "detentionPartDirecte"),
-    ("/detention_de_capital/parts_directes/pleine_propriete", "partsDirectesPleinePropriete"),
-    ("/detention_de_capital/parts_directes/nue_propriete", "partsDirectesNuePropriete"),
-    ("/detention_de_capital/parts_indirectes/detention", "detentionPartIndirecte"),
-    ("/detention_de_capital/parts_indirectes/par_indivision/total", "partsIndirectesIndivision"),
-    ("/detention_de_capital/parts_indirectes/par_indivision/pleine_propriete", "partsIndirectesIndivisionPleinePropriete"),
-    ("/detention_de_capital/parts_indirectes/par_indivision/nue_propriete", "partsIndirectesIndivisionNuePropriete"),
-    ("/detention_de_capital/parts_indirectes/via_personnes_morales/total", "partsIndirectesPersonnesMorales"),
-    ("/detention_de_capital/parts_indirectes/via_personnes_morales/pleine_propriete", "partsIndirectesPmoralesPleinePropriete"),
-    ("/detention_de_capital/parts_indirectes/via_personnes_morales/nue_propriete", "partsIndirectesPmoralesNuePropriete"),
-    ("/vocation_a_devenir_titulaire_de_parts/parts_directes/pleine_propriete", "vocationTitulaireDirectePleinePropriete"),
-    ("/vocation_a_devenir_titulaire_de_parts/parts_directes/nue_propriete", "vocationTitulaireDirecteNuePropriete"),
-    ("/vocation_a_devenir_titulaire_de_parts/parts_indirectes/par_indivision/total", "vocationTitulaireIndirecteIndivision"),
-    ("/vocation_a_devenir_titulaire_de_parts/parts_indirectes/par_indivision/pleine_propriete", "vocationTitulaireIndirectePleinePropriete"),
-    ("/vocation_a_devenir_titulaire_de_parts/parts_indirectes/par_indivision/nue_propriete", "vocationTitulaireIndirecteNuePropriete"),
-    ("/vocation_a_devenir_titulaire_de_parts/parts_indirectes/via_personnes_morales/total", "vocationTitulaireIndirectePersonnesMorales"),
-    ("/vocation_a_devenir_titulaire_de_parts/parts_indirectes/via_personnes_morales/pleine_propriete", "vocationTitulaireIndirectePmoralesPleinePropriete"),
-    ("/vocation_a_devenir_titulaire_de_parts/parts_indirectes/via_personnes_morales/nue_propriete", "vocationTitulaireIndirectePmoralesNuePropriete"),
+    (
+        "/detention_de_capital/parts_directes/pleine_propriete",
+        "partsDirectesPleinePropriete",
+    ),
+    (
+        "/detention_de_capital/parts_directes/nue_propriete",
+        "partsDirectesNuePropriete",
+    ),
+    (
+        "/detention_de_capital/parts_indirectes/detention",
+        "detentionPartIndirecte",
+    ),
+    (
+        "/detention_de_capital/parts_indirectes/par_indivision/total",
+        "partsIndirectesIndivision",
+    ),
+    (
+        "/detention_de_capital/parts_indirectes/par_indivision/pleine_propriete",
+        "partsIndirectesIndivisionPleinePropriete",
+    ),
+    (
+        "/detention_de_capital/parts_indirectes/par_indivision/nue_propriete",
+        "partsIndirectesIndivisionNuePropriete",
+    ),
+    (
+        "/detention_de_capital/parts_indirectes/via_personnes_morales/total",
+        "partsIndirectesPersonnesMorales",
+    ),
+    (
+        "/detention_de_capital/parts_indirectes/via_personnes_morales/pleine_propriete",
+        "partsIndirectesPmoralesPleinePropriete",
+    ),
+    (
+        "/detention_de_capital/parts_indirectes/via_personnes_morales/nue_propriete",
+        "partsIndirectesPmoralesNuePropriete",
+    ),
+    (
+        "/vocation_a_devenir_titulaire_de_parts/parts_directes/pleine_propriete",
+        "vocationTitulaireDirectePleinePropriete",
+    ),
+    (
+        "/vocation_a_devenir_titulaire_de_parts/parts_directes/nue_propriete",
+        "vocationTitulaireDirecteNuePropriete",
+    ),
+    (
+        "/vocation_a_devenir_titulaire_de_parts/parts_indirectes/par_indivision/total",
+        "vocationTitulaireIndirecteIndivision",
+    ),
+    (
+        "/vocation_a_devenir_titulaire_de_parts/parts_indirectes/par_indivision/pleine_propriete",
+        "vocationTitulaireIndirectePleinePropriete",
+    ),
+    (
+        "/vocation_a_devenir_titulaire_de_parts/parts_indirectes/par_indivision/nue_propriete",
+        "vocationTitulaireIndirecteNuePropriete",
+    ),
+    (
+        "/vocation_a_devenir_titulaire_de_parts/parts_indirectes/via_personnes_morales/total",
+        "vocationTitulaireIndirectePersonnesMorales",
+    ),
+    (
+        "/vocation_a_devenir_titulaire_de_parts/parts_indirectes/via_personnes_morales/pleine_propriete",
+        "vocationTitulaireIndirectePmoralesPleinePropriete",
+    ),
+    (
+        "/vocation_a_devenir_titulaire_de_parts/parts_indirectes/via_personnes_morales/nue_propriete",
+        "vocationTitulaireIndirectePmoralesNuePropriete",
+    ),
     ("/droits_de_vote/total", "detentionVoteTotal"),
     ("/droits_de_vote/directes/detention", "detentionVoteDirecte"),
-    ("/droits_de_vote/directes/pleine_propriete", "voteDirectePleinePropriete"),
+    (
+        "/droits_de_vote/directes/pleine_propriete",
+        "voteDirectePleinePropriete",
+    ),
     ("/droits_de_vote/directes/nue_propriete", "voteDirecteNuePropriete"),
     ("/droits_de_vote/directes/usufruit", "voteDirecteUsufruit"),
     ("/droits_de_vote/indirectes/detention", "detentionVoteIndirecte"),
-    ("/droits_de_vote/indirectes/par_indivision/total", "voteIndirecteIndivision"),
-    ("/droits_de_vote/indirectes/par_indivision/pleine_propriete", "voteIndirecteIndivisionPleinePropriete"),
-    ("/droits_de_vote/indirectes/par_indivision/nue_propriete", "voteIndirecteIndivisionNuePropriete"),
-    ("/droits_de_vote/indirectes/par_indivision/usufruit", "voteIndirecteIndivisionUsufruit"),
-    ("/droits_de_vote/indirectes/via_personnes_morales/total", "voteIndirectePersonnesMorales"),
-    ("/droits_de_vote/indirectes/via_personnes_morales/pleine_propriete", "voteIndirectePmoralesPleinePropriete"),
-    ("/droits_de_vote/indirectes/via_personnes_morales/nue_propriete", "voteIndirectePmoralesNuePropriete"),
-    ("/droits_de_vote/indirectes/via_personnes_morales/usufruit", "voteIndirectePmoralesUsufruit"),
+    (
+        "/droits_de_vote/indirectes/par_indivision/total",
+        "voteIndirecteIndivision",
+    ),
+    (
+        "/droits_de_vote/indirectes/par_indivision/pleine_propriete",
+        "voteIndirecteIndivisionPleinePropriete",
+    ),
+    (
+        "/droits_de_vote/indirectes/par_indivision/nue_propriete",
+        "voteIndirecteIndivisionNuePropriete",
+    ),
+    (
+        "/droits_de_vote/indirectes/par_indivision/usufruit",
+        "voteIndirecteIndivisionUsufruit",
+    ),
+    (
+        "/droits_de_vote/indirectes/via_personnes_morales/total",
+        "voteIndirectePersonnesMorales",
+    ),
+    (
+        "/droits_de_vote/indirectes/via_personnes_morales/pleine_propriete",
+        "voteIndirectePmoralesPleinePropriete",
+    ),
+    (
+        "/droits_de_vote/indirectes/via_personnes_morales/nue_propriete",
+        "voteIndirectePmoralesNuePropriete",
+    ),
+    (
+        "/droits_de_vote/indirectes/via_personnes_morales/usufruit",
+        "voteIndirectePmoralesUsufruit",
+    ),
     ("/pouvoirs_de_controle/decision_ag", "detentionPouvoirDecisionAG"),
-    ("/pouvoirs_de_controle/nommage_membres_conseil_administratif", "detentionPouvoirNommageMembresConseilAdmin"),
+    (
+        "/pouvoirs_de_controle/nommage_membres_conseil_administratif",
+        "detentionPouvoirNommageMembresConseilAdmin",
+    ),
     ("/pouvoirs_de_controle/autres", "detentionAutresMoyensControle"),
     ("/representant_legal", "beneficiaireRepresentantLegal"),
-    ("/representant_legal_placement_sans_gestion_deleguee", "representantLegalPlacementSansGestionDelegue"),
+    (
+        "/representant_legal_placement_sans_gestion_deleguee",
+        "representantLegalPlacementSansGestionDelegue",
+    ),
 ];
 
 /// The bilans' kinds, by INPI's code.
@@ -97,7 +181,10 @@ pub fn beneficiaires(company: &Value) -> Result<Fetched, Failure> {
     fetched.meta.insert("count".into(), json!(with.len()));
     fetched.meta.insert(
         "beneficiaires_sans_modalites_uuids".into(),
-        without.iter().map(|o| o.get("beneficiaireId").cloned().unwrap_or(Value::Null)).collect(),
+        without
+            .iter()
+            .map(|o| o.get("beneficiaireId").cloned().unwrap_or(Value::Null))
+            .collect(),
     );
     Ok(fetched)
 }
@@ -107,7 +194,9 @@ fn has_modalite(owner: &Value) -> bool {
 }
 
 fn beneficiaire(owner: &Value) -> Result<Value, Failure> {
-    let person = owner.pointer("/beneficiaire/descriptionPersonne").unwrap_or(&Value::Null);
+    let person = owner
+        .pointer("/beneficiaire/descriptionPersonne")
+        .unwrap_or(&Value::Null);
     let birth = text(person, "dateDeNaissance")?;
     let mut parts = birth.map(|b| b.split('-')).into_iter().flatten();
     let prenoms = match person.get("prenoms") {
@@ -236,7 +325,10 @@ fn type_acte(kind: &Value) -> Result<Value, Failure> {
 
 fn bilan(item: &Value) -> Result<Value, Failure> {
     let kind = text(item, "typeBilan")?;
-    let label = BILAN_TYPES.iter().find(|(code, _)| Some(*code) == kind).map(|(_, label)| *label);
+    let label = BILAN_TYPES
+        .iter()
+        .find(|(code, _)| Some(*code) == kind)
+        .map(|(_, label)| *label);
     Ok(json!({
         "id": id(item)?,
         "nom_document": text(item, "nomDocument")?,
@@ -256,7 +348,9 @@ fn id(item: &Value) -> Result<&str, Failure> {
 /// The day of an INPI timestamp (`2023-11-01T09:30:00+01:00`), as written; a value
 /// that does not start with a day passes as it comes.
 fn day(stamp: &str) -> String {
-    let date = stamp.get(..10).filter(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok());
+    let date = stamp
+        .get(..10)
+        .filter(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok());
     date.unwrap_or(stamp).to_string()
 }
 

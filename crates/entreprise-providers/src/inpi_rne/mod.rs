@@ -103,16 +103,17 @@ enum Target {
 impl Target {
     /// `actes:<id>`, `bilans:<id>` (24 lowercase hex, else `00501`) or `extrait:<siren>`
     /// (the SIREN check, `00301`). Targets are ours: another kind is the gateway's bug.
-    fn parse(target: &str) -> Result<Target, ApiError> {
-        let checked = match target.split_once(':') {
+    fn parse(target: &str) -> Result<Target, Failure> {
+        match target.split_once(':') {
             Some(("actes", id)) => document_id(id).map(Target::Acte),
             Some(("bilans", id)) => document_id(id).map(Target::Bilan),
             Some(("extrait", siren)) => Siren::parse(siren)
                 .map(|siren| Target::Extrait(siren.as_str().to_string()))
-                .map_err(|e| Failure::BadSiren(Box::new(e))),
-            _ => return Err(ApiError::gateway(passerelle_core::codes::INTERNAL)),
-        };
-        checked.map_err(Failure::into_error)
+                .map_err(|e| Failure::BadTarget(Box::new(e))),
+            _ => Err(Failure::BadTarget(Box::new(ApiError::gateway(
+                passerelle_core::codes::INTERNAL,
+            )))),
+        }
     }
 
     fn file_name(&self) -> &'static str {
@@ -143,7 +144,11 @@ impl InpiRneProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let api_url = reqwest::Url::parse(&settings.api_url)?;
-        anyhow::ensure!(!api_url.cannot_be_a_base(), "inpi_rne api_url {} cannot take a path", settings.api_url);
+        anyhow::ensure!(
+            !api_url.cannot_be_a_base(),
+            "inpi_rne api_url {} cannot take a path",
+            settings.api_url
+        );
         let export_url = reqwest::Url::parse(&settings.export_url)?;
         reqwest::Url::parse(&settings.login_url)?;
         let pause = Duration::from_secs(settings.refused_account_pause_secs);
@@ -217,7 +222,9 @@ impl InpiRneProvider {
 
     /// The company's JSON (§6.3's checks).
     async fn company(&self, accounts: &auth::Accounts, siren: &str) -> Result<Value, Failure> {
-        let (status, body) = self.get(accounts, self.api(&["companies", siren]), self.max_body_bytes).await?;
+        let (status, body) = self
+            .get(accounts, self.api(&["companies", siren]), self.max_body_bytes)
+            .await?;
         match status.as_u16() {
             200 => mapping::company(&body),
             404 => Err(Failure::NotFound),
@@ -309,7 +316,7 @@ impl Provider for InpiRneProvider {
     }
 
     async fn download(&self, target: &str, _today: NaiveDate) -> Result<Fetched, ApiError> {
-        let target = Target::parse(target)?;
+        let target = Target::parse(target).map_err(Failure::into_error)?;
         let bytes = self.document(&target).await.map_err(Failure::into_error)?;
         let mut fetched = Fetched::from(json!({}));
         fetched.attachments.push(Attachment {

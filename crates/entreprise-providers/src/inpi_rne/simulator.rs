@@ -151,7 +151,10 @@ impl Simulator {
             URL_SAFE_NO_PAD.encode(claims.to_string()),
             URL_SAFE_NO_PAD.encode(signature)
         );
-        self.issued.lock().expect("tokens").insert(token.clone(), username.to_string());
+        self.issued
+            .lock()
+            .expect("tokens")
+            .insert(token.clone(), username.to_string());
         token
     }
 
@@ -219,7 +222,11 @@ fn not_found() -> Response {
 
 async fn canned(sim: &Simulator, id: &str) -> Option<Response> {
     let answer = sim.answers.get(id)?.clone();
-    Some(answer.respond(&[("location", HeaderName::from_static("location"))]).await)
+    Some(
+        answer
+            .respond(&[("location", HeaderName::from_static("location"))])
+            .await,
+    )
 }
 
 async fn company(State(sim): State<Arc<Simulator>>, Path(siren): Path<String>, headers: HeaderMap) -> Response {
@@ -236,7 +243,10 @@ async fn company(State(sim): State<Arc<Simulator>>, Path(siren): Path<String>, h
 }
 
 async fn attachments(State(sim): State<Arc<Simulator>>, Path(siren): Path<String>, headers: HeaderMap) -> Response {
-    if sim.caller(&headers, format!("/api/companies/{siren}/attachments")).is_none() {
+    if sim
+        .caller(&headers, format!("/api/companies/{siren}/attachments"))
+        .is_none()
+    {
         return unauthorized();
     }
     if let Some(answer) = canned(&sim, &siren).await {
@@ -281,7 +291,9 @@ async fn export(State(sim): State<Arc<Simulator>>, Query(export): Query<Export>,
     if sim.caller(&headers, format!("{EXPORT_PATH}?ids={ids}")).is_none() {
         return unauthorized();
     }
-    let siren = serde_json::from_str::<Vec<String>>(&ids).ok().and_then(|ids| ids.into_iter().next());
+    let siren = serde_json::from_str::<Vec<String>>(&ids)
+        .ok()
+        .and_then(|ids| ids.into_iter().next());
     let Some(siren) = siren.filter(|_| export.format.as_deref() == Some("pdf")) else {
         return (StatusCode::BAD_REQUEST, "format=pdf&ids=[\"<siren>\"] attendus").into_response();
     };
@@ -299,7 +311,12 @@ fn json_answer(status: StatusCode, body: &Value) -> Response {
 }
 
 fn pdf_answer(text: &str) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/pdf")], tiny_pdf(text)).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/pdf")],
+        tiny_pdf(text),
+    )
+        .into_response()
 }
 
 /// A one-page PDF showing `text` (ASCII, no parentheses), with a correct cross-reference
@@ -325,6 +342,12 @@ pub fn tiny_pdf(text: &str) -> Vec<u8> {
     for offset in offsets {
         pdf.extend(format!("{offset:010} 00000 n \n").bytes());
     }
-    pdf.extend(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).bytes());
+    pdf.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .bytes(),
+    );
     pdf
 }

@@ -57,7 +57,10 @@ fn failing(name: &str) -> String {
 fn fixture(list: &str, name: &str) -> String {
     let data: Value = serde_json::from_str(DATA).unwrap();
     let found = data[list].as_array().unwrap().iter().find(|c| c["name"] == name);
-    found.expect("a recorded fixture")["siren"].as_str().unwrap().to_string()
+    found.expect("a recorded fixture")["siren"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn logins(simulator: &Simulator) -> Vec<String> {
@@ -100,11 +103,10 @@ fn case_verdict(case: &Case, answer: &Result<Fetched, ApiError>) -> Result<bool,
         }
         // The extrait's fields are the extrait mapping's (tested with it): here the
         // route answers, with its link.
-        ("extrait_rne", 200, Ok(fetched)) => {
-            (fetched.deferred == [extrait_link(CASE_COMPANY)] && fetched.data["document_url"].is_null())
-                .then_some(false)
-                .ok_or(format!("{fetched:?}"))
-        }
+        ("extrait_rne", 200, Ok(fetched)) => (fetched.deferred == [extrait_link(CASE_COMPANY)]
+            && fetched.data["document_url"].is_null())
+        .then_some(false)
+        .ok_or(format!("{fetched:?}")),
         // The recorded 404 carries another provider's code (`07003`, "INPI") and detail.
         ("extrait_rne", 404, Err(error)) => {
             testing::error_differences(case, error, &["title"], &["code", "detail", "meta"])
@@ -176,7 +178,10 @@ async fn beneficial_owners_without_modalites_are_listed_in_meta() {
             "0060d057-a55a-4224-adfa-80151879b833", "cf9642b0-2f99-4941-a142-246d9eb7235a"
         ]})
     );
-    assert_eq!(fetched.data[0]["data"]["beneficiaire_uuid"], "21120ee0-d42b-44f6-a462-d3724cf6aeaf");
+    assert_eq!(
+        fetched.data[0]["data"]["beneficiaire_uuid"],
+        "21120ee0-d42b-44f6-a462-d3724cf6aeaf"
+    );
 }
 
 /// The recorded owner without `descriptionPersonne`: nulls, not a failure; the other
@@ -206,16 +211,24 @@ async fn units_without_beneficial_owners_are_not_found() {
         "beneficiaires_effectifs/without-beneficiaires-effectifs.json",
     ] {
         let siren = fixture("companies", name);
-        assert_eq!(code(&provider, "beneficiaires_effectifs", &siren).await, ("34003".into(), 404), "{name}");
+        assert_eq!(
+            code(&provider, "beneficiaires_effectifs", &siren).await,
+            ("34003".into(), 404),
+            "{name}"
+        );
     }
 }
 
 #[tokio::test]
 async fn deleted_actes_are_dropped_and_kinds_labelled() {
     let (_, provider) = start().await;
-    let deleted = fetch(&provider, "actes_bilans", &fixture("attachments", "actes_bilans/actes_deleted.json"))
-        .await
-        .unwrap();
+    let deleted = fetch(
+        &provider,
+        "actes_bilans",
+        &fixture("attachments", "actes_bilans/actes_deleted.json"),
+    )
+    .await
+    .unwrap();
     let recorded: Value = serde_json::from_str(DATA).unwrap();
     let raw = recorded["attachments"]
         .as_array()
@@ -223,11 +236,22 @@ async fn deleted_actes_are_dropped_and_kinds_labelled() {
         .iter()
         .find(|a| a["name"] == "actes_bilans/actes_deleted.json")
         .unwrap();
-    let kept = raw["attachments"]["actes"].as_array().unwrap().iter().filter(|a| a["deleted"] != true).count();
+    let kept = raw["attachments"]["actes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["deleted"] != true)
+        .count();
     assert!(kept < raw["attachments"]["actes"].as_array().unwrap().len());
     assert_eq!(deleted.data["actes"].as_array().unwrap().len(), kept);
 
-    let valid = fetch(&provider, "actes_bilans", &fixture("attachments", "actes_bilans/valid.json")).await.unwrap();
+    let valid = fetch(
+        &provider,
+        "actes_bilans",
+        &fixture("attachments", "actes_bilans/valid.json"),
+    )
+    .await
+    .unwrap();
     let acte = &valid.data["actes"][0];
     assert_eq!(acte["date_mise_a_jour"], "2024-06-07");
     assert_eq!(
@@ -239,16 +263,24 @@ async fn deleted_actes_are_dropped_and_kinds_labelled() {
     );
     assert_eq!(valid.data["bilans"][0]["type"], "bilan complet");
     assert_eq!(
-        valid.deferred.iter().map(|d| (d.url_pointer.as_str(), d.target.as_str())).collect::<Vec<_>>(),
+        valid
+            .deferred
+            .iter()
+            .map(|d| (d.url_pointer.as_str(), d.target.as_str()))
+            .collect::<Vec<_>>(),
         [
             ("/actes/0/url", "actes:63e7e2e3998acaecf81b485e"),
             ("/actes/1/url", "actes:777d907f011c33736a087261"),
             ("/bilans/0/url", "bilans:999999d56fcc04967005a999")
         ]
     );
-    let without = fetch(&provider, "actes_bilans", &fixture("attachments", "actes_bilans/without_bilans.json"))
-        .await
-        .unwrap();
+    let without = fetch(
+        &provider,
+        "actes_bilans",
+        &fixture("attachments", "actes_bilans/without_bilans.json"),
+    )
+    .await
+    .unwrap();
     assert_eq!(without.data["bilans"], json!([]));
 }
 
@@ -290,7 +322,11 @@ async fn attachment_failures_map_to_their_codes() {
         ("unavailable", "34001", 502),
     ];
     for (name, wanted, status) in expected {
-        assert_eq!(code(&provider, "actes_bilans", &failing(name)).await, (wanted.into(), status), "{name}");
+        assert_eq!(
+            code(&provider, "actes_bilans", &failing(name)).await,
+            (wanted.into(), status),
+            "{name}"
+        );
     }
 }
 
@@ -308,7 +344,10 @@ async fn a_slow_answer_is_a_timeout_and_a_big_one_is_dropped() {
         ..Settings::simulated(base)
     })
     .await;
-    assert_eq!(code(&provider, "beneficiaires_effectifs", CASE_COMPANY).await, ("34999".into(), 502));
+    assert_eq!(
+        code(&provider, "beneficiaires_effectifs", CASE_COMPANY).await,
+        ("34999".into(), 502)
+    );
 }
 
 /// Calls take the two accounts in turn, each logging in once and keeping its token.
@@ -321,7 +360,12 @@ async fn the_accounts_take_turns_and_keep_their_tokens() {
     assert_eq!(logins(&simulator), [simulator::USERNAME, simulator::FALLBACK_USERNAME]);
     assert_eq!(
         data_accounts(&simulator),
-        [simulator::USERNAME, simulator::FALLBACK_USERNAME, simulator::USERNAME, simulator::FALLBACK_USERNAME]
+        [
+            simulator::USERNAME,
+            simulator::FALLBACK_USERNAME,
+            simulator::USERNAME,
+            simulator::FALLBACK_USERNAME
+        ]
     );
 }
 
@@ -356,9 +400,15 @@ async fn both_accounts_refused_is_a_maintenance_for_the_pause() {
     let (simulator, provider) = start().await;
     simulator.refuse(simulator::USERNAME);
     simulator.refuse(simulator::FALLBACK_USERNAME);
-    assert_eq!(code(&provider, "beneficiaires_effectifs", CASE_COMPANY).await, ("34020".into(), 503));
+    assert_eq!(
+        code(&provider, "beneficiaires_effectifs", CASE_COMPANY).await,
+        ("34020".into(), 503)
+    );
     simulator.accept_all();
-    assert_eq!(code(&provider, "actes_bilans", CASE_ATTACHMENTS).await, ("34020".into(), 503));
+    assert_eq!(
+        code(&provider, "actes_bilans", CASE_ATTACHMENTS).await,
+        ("34020".into(), 503)
+    );
     assert_eq!(logins(&simulator).len(), 2);
 
     let (simulator, provider) = start_with(|base| Settings {
@@ -368,7 +418,10 @@ async fn both_accounts_refused_is_a_maintenance_for_the_pause() {
     .await;
     simulator.refuse(simulator::USERNAME);
     simulator.refuse(simulator::FALLBACK_USERNAME);
-    assert_eq!(code(&provider, "extrait_rne", CASE_COMPANY).await, ("34020".into(), 503));
+    assert_eq!(
+        code(&provider, "extrait_rne", CASE_COMPANY).await,
+        ("34020".into(), 503)
+    );
     simulator.accept_all();
     fetch(&provider, "extrait_rne", CASE_COMPANY).await.unwrap();
 }
@@ -381,7 +434,10 @@ async fn a_login_without_token_is_unknown() {
         ..Settings::simulated(base)
     })
     .await;
-    assert_eq!(code(&provider, "beneficiaires_effectifs", CASE_COMPANY).await, ("34999".into(), 502));
+    assert_eq!(
+        code(&provider, "beneficiaires_effectifs", CASE_COMPANY).await,
+        ("34999".into(), 502)
+    );
     assert!(simulator.seen().is_empty());
 }
 
@@ -398,8 +454,14 @@ async fn a_refused_token_is_forgotten() {
     fetch(&provider, "beneficiaires_effectifs", CASE_COMPANY).await.unwrap();
     fetch(&provider, "beneficiaires_effectifs", CASE_COMPANY).await.unwrap();
     simulator.revoke_tokens();
-    assert_eq!(code(&provider, "beneficiaires_effectifs", CASE_COMPANY).await, ("34999".into(), 502));
-    assert_eq!(code(&provider, "beneficiaires_effectifs", CASE_COMPANY).await, ("34999".into(), 502));
+    assert_eq!(
+        code(&provider, "beneficiaires_effectifs", CASE_COMPANY).await,
+        ("34999".into(), 502)
+    );
+    assert_eq!(
+        code(&provider, "beneficiaires_effectifs", CASE_COMPANY).await,
+        ("34999".into(), 502)
+    );
     fetch(&provider, "beneficiaires_effectifs", CASE_COMPANY).await.unwrap();
     assert_eq!(logins(&simulator).len(), 3);
 }
@@ -430,12 +492,20 @@ async fn downloads_give_the_pdf_of_each_kind() {
         assert!(crate::pdf::is_pdf(&attachment.bytes));
         assert!(attachment.bytes.windows(id.len()).any(|w| w == id.as_bytes()));
         assert_eq!(
-            (attachment.url_member, attachment.expiry_member, attachment.content_type, attachment.lifetime_secs),
+            (
+                attachment.url_member,
+                attachment.expiry_member,
+                attachment.content_type,
+                attachment.lifetime_secs
+            ),
             ("document_url", "expires_in", "application/pdf", 86_400)
         );
         names.push(attachment.file_name);
     }
-    let extrait = provider.download(&format!("extrait:{CASE_COMPANY}"), today()).await.unwrap();
+    let extrait = provider
+        .download(&format!("extrait:{CASE_COMPANY}"), today())
+        .await
+        .unwrap();
     names.push(the_attachment(&extrait).file_name);
     assert_eq!(
         names,
@@ -453,12 +523,22 @@ async fn downloads_give_the_pdf_of_each_kind() {
 #[tokio::test]
 async fn download_targets_are_checked_before_any_call() {
     let (simulator, provider) = start().await;
-    for bad in ["actes:65419234A1F7D1F2BA09BD8C", "bilans:65419234a1f7d1f2ba09bd8", "actes:../../x"] {
+    for bad in [
+        "actes:65419234A1F7D1F2BA09BD8C",
+        "bilans:65419234a1f7d1f2ba09bd8",
+        "actes:../../x",
+    ] {
         let error = provider.download(bad, today()).await.unwrap_err();
         assert_eq!((error.code.as_str(), error.status()), ("00501", 422), "{bad}");
     }
-    assert_eq!(download_code(&provider, "extrait:552049448").await, ("00301".into(), 422));
-    assert_eq!(download_code(&provider, "brevets:552049447").await, ("00500".into(), 500));
+    assert_eq!(
+        download_code(&provider, "extrait:552049448").await,
+        ("00301".into(), 422)
+    );
+    assert_eq!(
+        download_code(&provider, "brevets:552049447").await,
+        ("00500".into(), 500)
+    );
     assert!(simulator.seen().is_empty());
 }
 
@@ -475,11 +555,18 @@ async fn download_failures_map_to_their_codes() {
     ];
     for (name, wanted, status) in expected {
         let target = format!("bilans:{}", failing(name));
-        assert_eq!(download_code(&provider, &target).await, (wanted.into(), status), "{name}");
+        assert_eq!(
+            download_code(&provider, &target).await,
+            (wanted.into(), status),
+            "{name}"
+        );
     }
     let unknown = "actes:0123456789abcdef01234567";
     assert_eq!(download_code(&provider, unknown).await, ("34003".into(), 404));
-    assert_eq!(download_code(&provider, "extrait:813914819").await, ("34003".into(), 404));
+    assert_eq!(
+        download_code(&provider, "extrait:813914819").await,
+        ("34003".into(), 404)
+    );
     assert_eq!(
         download_code(&provider, &format!("extrait:{}", failing("rate limited"))).await,
         ("34008".into(), 502)
