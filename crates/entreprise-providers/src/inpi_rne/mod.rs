@@ -47,6 +47,7 @@ pub struct Settings {
     pub export_url: String,
     pub username: String,
     pub password: String,
+    /// The second account; empty: the first one serves alone.
     pub fallback_username: String,
     pub fallback_password: String,
     /// The ping's own account; empty: the ping uses the two accounts like any call.
@@ -153,15 +154,12 @@ impl InpiRneProvider {
         reqwest::Url::parse(&settings.login_url)?;
         let pause = Duration::from_secs(settings.refused_account_pause_secs);
         let account = auth::Account::new;
-        let accounts = auth::Accounts::new(
-            settings.login_url.clone(),
-            vec![
-                account(settings.username, settings.password),
-                account(settings.fallback_username, settings.fallback_password),
-            ],
-            pause,
-            settings.max_body_bytes,
-        );
+        // Without a fallback account, every call uses the primary one.
+        let mut pool = vec![account(settings.username, settings.password)];
+        if !settings.fallback_username.is_empty() {
+            pool.push(account(settings.fallback_username, settings.fallback_password));
+        }
+        let accounts = auth::Accounts::new(settings.login_url.clone(), pool, pause, settings.max_body_bytes);
         let ping_accounts = (!settings.ping_username.is_empty()).then(|| {
             auth::Accounts::new(
                 settings.login_url,

@@ -370,6 +370,30 @@ async fn the_accounts_take_turns_and_keep_their_tokens() {
 }
 
 #[tokio::test]
+async fn without_fallback_the_primary_account_serves_alone() {
+    let (simulator, provider) = start_with(|base| Settings {
+        fallback_username: String::new(),
+        fallback_password: String::new(),
+        ..Settings::simulated(base)
+    })
+    .await;
+    for _ in 0..3 {
+        fetch(&provider, "beneficiaires_effectifs", CASE_COMPANY).await.unwrap();
+    }
+    assert_eq!(logins(&simulator), [simulator::USERNAME]);
+    simulator.refuse(simulator::USERNAME);
+    simulator.revoke_tokens();
+    assert_eq!(
+        code(&provider, "beneficiaires_effectifs", CASE_COMPANY).await,
+        ("34999".into(), 502)
+    );
+    assert_eq!(
+        code(&provider, "beneficiaires_effectifs", CASE_COMPANY).await,
+        ("34020".into(), 503)
+    );
+}
+
+#[tokio::test]
 async fn an_expiring_token_is_renewed() {
     let simulator = Simulator::with_token_lifetime(11);
     let provider = serve(simulator.clone(), Settings::simulated).await;
