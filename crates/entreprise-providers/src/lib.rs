@@ -13,6 +13,7 @@ pub mod fabrique_numerique_ministeres_sociaux;
 pub mod fntp;
 pub mod gip_mds;
 pub mod infogreffe;
+mod inpi_rne;
 pub mod insee;
 pub mod mi;
 pub mod msa;
