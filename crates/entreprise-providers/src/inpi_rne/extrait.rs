@@ -161,10 +161,20 @@ fn etablissement(etablissement: &Value, kind: &str) -> Value {
 /// newest first; those without a date that reads come last, in their original order.
 fn observations(content: &Value) -> Vec<Value> {
     let rcs = items(&content["personneMorale"]["observations"]["rcs"]).map(|o| {
-        observation("rcs", text(&o["numObservation"]), &o["dateAjout"], text(&o["texte"]).map(repair))
+        observation(
+            "rcs",
+            text(&o["numObservation"]),
+            &o["dateAjout"],
+            text(&o["texte"]).map(repair),
+        )
     });
     let rnm = items(&content["inscriptionsOffices"]).map(|o| {
-        observation("rnm", None, &o["dateEffet"], text(&o["observationComplementaire"]).map(String::from))
+        observation(
+            "rnm",
+            None,
+            &o["dateEffet"],
+            text(&o["observationComplementaire"]).map(String::from),
+        )
     });
     let mut all: Vec<(Option<NaiveDate>, Value)> = rcs.chain(rnm).collect();
     all.sort_by(|(a, _), (b, _)| match (a, b) {
@@ -177,7 +187,12 @@ fn observations(content: &Value) -> Vec<Value> {
 }
 
 /// One observation, with the day it sorts by.
-fn observation(fournisseur: &str, numero: Option<&str>, day: &Value, texte: Option<String>) -> (Option<NaiveDate>, Value) {
+fn observation(
+    fournisseur: &str,
+    numero: Option<&str>,
+    day: &Value,
+    texte: Option<String>,
+) -> (Option<NaiveDate>, Value) {
     let raw = text(day);
     let value = json!({
         "fournisseur": fournisseur,
@@ -226,7 +241,11 @@ fn ape_libelle(code: &str) -> String {
 }
 
 fn aprm_libelle(code: &str) -> String {
-    TABLES.aprm.get(code).cloned().unwrap_or_else(|| format!("Activité Art {code}"))
+    TABLES
+        .aprm
+        .get(code)
+        .cloned()
+        .unwrap_or_else(|| format!("Activité Art {code}"))
 }
 
 /// A pouvoir's role: a code (the RNE's usual form) or an object `{rolePersonne,

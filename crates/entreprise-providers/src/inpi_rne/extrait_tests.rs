@@ -182,11 +182,17 @@ fn entrepreneur_individuel_with_a_closed_secondary_etablissement() {
     assert_eq!(identite["prenoms"], json!(["JEAN", "PIERRE", "HENRI"]));
     // INSEE's label of catégorie juridique 1000 (the real gateway's own table says
     // "Entreprise individuelle").
-    assert_eq!(identite["forme_juridique"], json!({"code": "1000", "libelle": "Entrepreneur individuel"}));
+    assert_eq!(
+        identite["forme_juridique"],
+        json!({"code": "1000", "libelle": "Entrepreneur individuel"})
+    );
     assert_eq!(identite["nature_entreprise"], "LIBERALE_NON_REGLEMENTEE");
     assert_eq!(identite["date_immatriculation_rne"], "2020-01-01");
     assert_eq!(identite["capital_social"], json!({"montant": null, "devise": "EUR"}));
-    assert_eq!(identite["code_APE"], json!({"code": "6201Z", "libelle": "Programmation informatique"}));
+    assert_eq!(
+        identite["code_APE"],
+        json!({"code": "6201Z", "libelle": "Programmation informatique"})
+    );
     assert_eq!(data["diffusion_commerciale"], true);
     assert_eq!(data["diffusion_insee"], false);
     assert_eq!(data["etablissements_fermes_total"], 1);
@@ -225,7 +231,10 @@ fn artisan_with_an_aprm_code() {
     let main = &data["etablissements"][0];
     assert_eq!(main["activite_principale"], "FABRICATION D'ARTICLES DIVERS");
     // NAFA 3213ZZ is in no table we hold: the real gateway's placeholder.
-    assert_eq!(main["code_APRM"], json!({"code": "3213ZZ", "libelle": "Activité Art 3213ZZ"}));
+    assert_eq!(
+        main["code_APRM"],
+        json!({"code": "3213ZZ", "libelle": "Activité Art 3213ZZ"})
+    );
     assert_eq!(main["adresse"]["voie"], "10 RUE DE LA PAIX");
     assert_eq!(data["diffusion_commerciale"], false);
     assert_eq!(data["observations"], json!([]));
@@ -241,7 +250,10 @@ fn known_aprm_and_unknown_codes() {
     content["personnePhysique"]["identite"]["entreprise"]["formeJuridique"] = json!("5498");
     let data = mapped(&company);
     assert_eq!(data["etablissements"][0]["code_APRM"]["libelle"], "Coiffure en salon");
-    assert_eq!(data["identite_entreprise"]["code_APE"], json!({"code": "01.11Z", "libelle": "Activité 01.11Z"}));
+    assert_eq!(
+        data["identite_entreprise"]["code_APE"],
+        json!({"code": "01.11Z", "libelle": "Activité 01.11Z"})
+    );
     assert_eq!(
         data["identite_entreprise"]["forme_juridique"],
         json!({"code": "5498", "libelle": "Forme juridique 5498"})
@@ -265,7 +277,9 @@ fn a_closed_main_etablissement_stays_first_as_closed() {
 #[test]
 fn no_main_etablissement_leaves_no_hole() {
     let mut company = fixture("valid_ei");
-    let personne = company["formality"]["content"]["personnePhysique"].as_object_mut().unwrap();
+    let personne = company["formality"]["content"]["personnePhysique"]
+        .as_object_mut()
+        .unwrap();
     personne.remove("etablissementPrincipal");
     let data = mapped(&company);
     assert_eq!(data["etablissements"].as_array().unwrap().len(), 1);
@@ -284,7 +298,10 @@ fn other_activities_are_listed_by_their_description() {
     activites.as_array_mut().unwrap().extend([second, third]);
     let main = mapped(&company)["etablissements"][0].clone();
     assert_eq!(main["activite_principale"], "Programmation informatique");
-    assert_eq!(main["autre_activite"], "Conseil en systèmes informatiques, Maintenance de logiciels");
+    assert_eq!(
+        main["autre_activite"],
+        "Conseil en systèmes informatiques, Maintenance de logiciels"
+    );
 }
 
 #[test]
@@ -331,10 +348,18 @@ fn observations_mix_sources_dated_before_undated() {
         {"observationComplementaire": "f"}
     ]);
     let observations = mapped(&company)["observations"].clone();
-    let order: Vec<&str> = observations.as_array().unwrap().iter().map(|o| o["texte"].as_str().unwrap()).collect();
+    let order: Vec<&str> = observations
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["texte"].as_str().unwrap())
+        .collect();
     assert_eq!(order, ["c", "e", "a", "b", "d", "f"]);
     assert_eq!(observations[0]["date"], "2023-02-01");
-    assert_eq!(observations[4]["date"], "bientôt", "a date that does not read passes through");
+    assert_eq!(
+        observations[4]["date"], "bientôt",
+        "a date that does not read passes through"
+    );
     assert_eq!(observations[3]["date"], Value::Null);
 }
 
@@ -343,15 +368,22 @@ fn mojibake_is_repaired_in_rcs_texts_and_activities() {
     let mut company = fixture("rcs");
     let personne = &mut company["formality"]["content"]["personneMorale"];
     personne["observations"]["rcs"][0]["texte"] = json!("Constitution de la sociÃ©tÃ©");
-    personne["etablissementPrincipal"]["activites"][0]["descriptionDetaillee"] = json!("ActivitÃ©s des siÃ¨ges sociaux");
+    personne["etablissementPrincipal"]["activites"][0]["descriptionDetaillee"] =
+        json!("ActivitÃ©s des siÃ¨ges sociaux");
     let data = mapped(&company);
     assert_eq!(data["observations"][0]["texte"], "Constitution de la société");
-    assert_eq!(data["etablissements"][0]["activite_principale"], "Activités des sièges sociaux");
+    assert_eq!(
+        data["etablissements"][0]["activite_principale"],
+        "Activités des sièges sociaux"
+    );
 }
 
 #[test]
 fn repair_undoes_latin1_and_windows_1252_readings_only() {
-    assert_eq!(repair("sociÃ©tÃ© Ã\u{a0}responsabilitÃ© limitÃ©e"), "société àresponsabilité limitée");
+    assert_eq!(
+        repair("sociÃ©tÃ© Ã\u{a0}responsabilitÃ© limitÃ©e"),
+        "société àresponsabilité limitée"
+    );
     assert_eq!(repair("lâ€™entreprise â€\u{201c} siÃ¨ge"), "l’entreprise – siège");
     assert_eq!(repair("sociÃƒÂ©tÃƒÂ©"), "société", "garbled twice");
     for genuine in ["société", "Ã la carte", "PARIS", "Ærø 50 €", ""] {
@@ -476,8 +508,17 @@ fn rne_json() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(|i| json!(i)),
         "[0-9/T:+-]{0,12}".prop_map(Value::String),
         "\\PC{0,8}".prop_map(Value::String),
-        prop::sample::select(vec!["INDIVIDU", "6", "O", "3112", "1985-07", "2020-01-15", "sociÃ©tÃ©", "5710"])
-            .prop_map(|s| json!(s)),
+        prop::sample::select(vec![
+            "INDIVIDU",
+            "6",
+            "O",
+            "3112",
+            "1985-07",
+            "2020-01-15",
+            "sociÃ©tÃ©",
+            "5710"
+        ])
+        .prop_map(|s| json!(s)),
     ];
     leaf.prop_recursive(6, 96, 6, move |inner| {
         prop_oneof![
