@@ -5,6 +5,7 @@
 //! another type is `null` in the answer. Only a record without its `formality`, its
 //! `content` or a SIREN is unreadable.
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -177,12 +178,8 @@ fn observations(content: &Value) -> Vec<Value> {
         )
     });
     let mut all: Vec<(Option<NaiveDate>, Value)> = rcs.chain(rnm).collect();
-    all.sort_by(|(a, _), (b, _)| match (a, b) {
-        (Some(a), Some(b)) => b.cmp(a),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
+    // Dated first, newest first; a stable sort keeps the rest in order.
+    all.sort_by_key(|(day, _)| (day.is_none(), Reverse(*day)));
     all.into_iter().map(|(_, o)| o).collect()
 }
 
