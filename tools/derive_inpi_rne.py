@@ -141,72 +141,14 @@ def beneficiaire(item):
     }
 
 
-def case_company(pm_fixture, be_case, extrait_case):
-    """The company behind the bénéficiaires effectifs and extrait cases (552049447)."""
-    company = without_flags(pm_fixture)
-    extrait = extrait_case["payload"]["data"]
-    identite = extrait["identite_entreprise"]
-    siren = identite["siren"]
-    company["siren"] = company["formality"]["siren"] = siren
-    company["id"] = "6543a1b2c3d4e5f601234567"
-    formality = company["formality"]
-    formality["diffusionINSEE"] = "O" if extrait["diffusion_insee"] else "N"
-    formality["diffusionCommerciale"] = extrait["diffusion_commerciale"]
-    formality["formeJuridique"] = identite["forme_juridique"]["code"]
-    content = formality["content"]
-    content["formeExerciceActivitePrincipale"] = identite["nature_entreprise"]
-    content["natureCreation"]["formeJuridique"] = identite["forme_juridique"]["code"]
-    content["natureCreation"]["dateCreation"] = identite["date_immatriculation_rne"]
-    pm = content["personneMorale"]
+def case_company(extrait_company, be_case):
+    """The company behind the bénéficiaires effectifs and extrait cases (552049447): the
+    record from which our extrait mapping gives the extrait case (`extrait_case_company.json`,
+    derived with that mapping's tests), with the owners of the bénéficiaires effectifs case."""
+    company = {k: v for k, v in extrait_company.items() if k != "_source"}
+    pm = company["formality"]["content"]["personneMorale"]
     pm["beneficiairesEffectifs"] = [beneficiaire(item) for item in be_case["payload"]["data"]]
-    address = {
-        "pays": "FRANCE", "codePays": "FRA", "codePostal": "93200", "commune": "SAINT-DENIS",
-        "codeInseeCommune": "93066", "numVoie": "2", "typeVoie": "PLACE", "voie": "AUX ETOILES",
-    }
-    pm["adresseEntreprise"]["adresse"] = dict(address)
-    etab = extrait["etablissements"][0]
-    main = pm["etablissementPrincipal"]
-    main["descriptionEtablissement"].update({"siret": etab["siret"], "codeApe": etab["code_APE"]["code"]})
-    main["adresse"] = dict(address, caracteristiques={"ambulant": False})
-    main["activites"][0].update({
-        "dateDebut": etab["date_debut_activite"],
-        "formeExercice": etab["nature_etablissement"],
-        "descriptionDetaillee": etab["activite_principale"],
-        "codeApe": etab["code_APE"]["code"],
-    })
-    pm.pop("autresEtablissements", None)
-    dirigeant = extrait["dirigeants_et_associes"][0]
-    month, year = dirigeant["date_naissance"].split("-")
-    pouvoir = pm["composition"]["pouvoirs"][0]
-    pouvoir["individu"]["descriptionPersonne"].update({
-        "dateDeNaissance": f"{year}-{month}", "nom": dirigeant["nom"], "prenoms": [dirigeant["prenom"]],
-    })
-    pouvoir["individu"]["adresseDomicile"]["commune"] = dirigeant["commune_residence"]
-    pm["composition"]["pouvoirs"] = [pouvoir]
-    observation = extrait["observations"][0]
-    pm["observations"] = {"rcs": [{
-        "numObservation": observation["numero"], "dateAjout": observation["date"], "texte": observation["texte"],
-        "dateGreffe": observation["date"], "etatObs": "Ajout", "dateDerModif": observation["date"],
-    }]}
-    entreprise = pm["identite"]["entreprise"]
-    entreprise.update({
-        "siren": siren, "denomination": identite["denomination"], "formeJuridique": identite["forme_juridique"]["code"],
-        "codeApe": identite["code_APE"]["code"], "dateImmat": identite["date_immatriculation_rne"],
-        "dateDebutActiv": identite["date_debut_activite"], "nicSiege": etab["siret"][9:],
-        "indicateurAssocieUnique": identite["associe_unique"],
-    })
-    day, month = identite["date_cloture_exercice"].split("-")[1], identite["date_cloture_exercice"].split("-")[0]
-    pm["identite"]["description"].update({
-        "objet": identite["activite_principales_objet_social"],
-        "dateClotureExerciceSocial": f"{day}{month}",
-        "datePremiereCloture": identite["date_premiere_cloture_exercice"],
-        "montantCapital": identite["capital_social"]["montant"],
-        "deviseCapital": identite["capital_social"]["devise"],
-        "dateFinExistence": identite["date_fin_personne"],
-    })
     company["nombreBeneficiairesEffectifsActifs"] = len(pm["beneficiairesEffectifs"])
-    company["nombreRepresentantsActifs"] = 1
-    company["nombreEtablissementsOuverts"] = 1
     return company
 
 
@@ -289,9 +231,10 @@ def main(root):
 
     companies = []
     tag = iter(range(1, 99))
-    pm_fixture = json.loads((inpi / "extrait_rne/valid_rcs_with_observations.json").read_text())
+    extrait_company = json.loads((HERE / "extrait_case_company.json").read_text())
+    assert extrait_company["siren"] == extrait_case["params"]["siren"] == be_case["params"]["siren"]
     companies.append({"name": "official cases (bénéficiaires effectifs, extrait)", "siren": be_case["params"]["siren"],
-                      "company": case_company(pm_fixture, be_case, extrait_case)})
+                      "company": case_company(extrait_company, be_case)})
     fixtures = sorted((inpi / "beneficiaires_effectifs").glob("*.json")) + sorted((inpi / "extrait_rne").glob("*.json"))
     for path in fixtures:
         company = json.loads(path.read_text())
