@@ -18,6 +18,7 @@ mod france_connect;
 mod france_travail;
 mod gip_mds;
 mod helpers;
+mod inpi;
 mod insee;
 mod journal;
 mod journal_heads;
