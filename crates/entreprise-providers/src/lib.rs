@@ -3,6 +3,7 @@
 //! speaking the upstream's own protocol with its data.
 
 pub mod ademe;
+pub mod banque_de_france;
 pub mod carif_oref;
 pub mod cibtp;
 pub mod cnetp;
@@ -58,6 +59,7 @@ pub struct EntrepriseProvidersConfig {
     pub cibtp: cibtp::Settings,
     pub qualibat: qualibat::Settings,
     pub probtp: probtp::Settings,
+    pub banque_de_france: banque_de_france::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -92,6 +94,7 @@ impl EntrepriseProvidersConfig {
             cibtp: cibtp::Settings::simulated(&format!("{base}/cibtp")),
             qualibat: qualibat::Settings::simulated(&format!("{base}/qualibat")),
             probtp: probtp::Settings::simulated(&format!("{base}/probtp")),
+            banque_de_france: banque_de_france::Settings::simulated(&format!("{base}/banque_de_france")),
         }
     }
 }
@@ -123,6 +126,11 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let cibtp: Arc<dyn Provider> = Arc::new(cibtp::CibtpProvider::new(config.cibtp.clone())?);
     let qualibat: Arc<dyn Provider> = Arc::new(qualibat::QualibatProvider::new(config.qualibat.clone())?);
     let probtp: Arc<dyn Provider> = Arc::new(probtp::ProbtpProvider::new(config.probtp.clone())?);
+    // The bilans are described from DGFIP's dictionaries, asked with DGFIP's settings.
+    let banque_de_france: Arc<dyn Provider> = Arc::new(banque_de_france::BanqueDeFranceProvider::new(
+        config.banque_de_france.clone(),
+        config.dgfip.clone(),
+    )?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -145,6 +153,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (cibtp::ID, cibtp),
         (qualibat::ID, qualibat),
         (probtp::ID, probtp),
+        (banque_de_france::ID, banque_de_france),
     ]))
 }
 
@@ -236,5 +245,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/probtp",
             probtp::simulator::router(probtp::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/banque_de_france",
+            banque_de_france::simulator::router(banque_de_france::simulator::Simulator::with_default_data()),
         )
 }
