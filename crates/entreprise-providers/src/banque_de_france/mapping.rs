@@ -42,7 +42,12 @@ enum Unit {
 /// The computed values: member, upstream figure, upstream evolution (its own
 /// spelling), unit.
 const COMPUTED: [(&str, &str, &str, Unit); 9] = [
-    ("disponibilites", "disponibilites", "evolutionDisponibilites", Unit::Euros),
+    (
+        "disponibilites",
+        "disponibilites",
+        "evolutionDisponibilites",
+        Unit::Euros,
+    ),
     (
         "total_dettes_stables",
         "totalDettesStables",

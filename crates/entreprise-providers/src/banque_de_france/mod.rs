@@ -131,7 +131,10 @@ impl BanqueDeFranceProvider {
         let mut dictionaries: Vec<(u16, Arc<Dictionary>)> = Vec::new();
         let mut items = Vec::with_capacity(bilans.len());
         for bilan in bilans {
-            let known = dictionaries.iter().find(|(year, _)| *year == bilan.year).map(|(_, d)| d.clone());
+            let known = dictionaries
+                .iter()
+                .find(|(year, _)| *year == bilan.year)
+                .map(|(_, d)| d.clone());
             let dictionary = match known {
                 Some(dictionary) => dictionary,
                 None => {

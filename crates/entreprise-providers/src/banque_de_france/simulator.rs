@@ -69,9 +69,7 @@ impl Simulator {
 }
 
 pub fn router(simulator: Arc<Simulator>) -> Router {
-    Router::new()
-        .route("/{siren}", get(bilans))
-        .with_state(simulator)
+    Router::new().route("/{siren}", get(bilans)).with_state(simulator)
 }
 
 async fn bilans(State(sim): State<Arc<Simulator>>, Path(siren): Path<String>, headers: HeaderMap) -> Response {

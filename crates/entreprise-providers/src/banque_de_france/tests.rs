@@ -125,7 +125,10 @@ async fn the_official_cases_through_the_simulators() {
 #[tokio::test]
 async fn mutual_tls_needs_the_gateways_certificate() {
     let base = mtls::serve(simulator::router(Simulator::with_default_data())).await;
-    let adelie = testing::serve(dgfip::simulator::router(dgfip::simulator::Simulator::with_default_data())).await;
+    let adelie = testing::serve(dgfip::simulator::router(
+        dgfip::simulator::Simulator::with_default_data(),
+    ))
+    .await;
     let with = |identity: Option<&str>| {
         let settings = Settings {
             tls: mtls::tls(identity),
@@ -364,7 +367,12 @@ async fn an_unreachable_service_is_unavailable_and_the_ping_says_so() {
 /// 22:04–22:08 Paris, whatever the season: `17020`, 503, with the seconds left.
 #[test]
 fn the_daily_window_is_a_maintenance() {
-    let at = |month, h, m| Paris.with_ymd_and_hms(2026, month, 2, h, m, 0).unwrap().with_timezone(&Utc);
+    let at = |month, h, m| {
+        Paris
+            .with_ymd_and_hms(2026, month, 2, h, m, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
     for month in [1, 7] {
         let error = maintenance(at(month, 22, 5)).unwrap().into_error();
         assert_eq!((error.code.as_str(), error.status()), ("17020", 503));
