@@ -9,8 +9,10 @@
 //! only a capability while its HMAC-SHA256 signature over the id and the expiry holds.
 
 mod config;
+mod deferred;
 mod link;
 mod proxy;
+mod seal;
 mod store;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use config::{Backend, DocumentsConfig, ProxySettings, S3Settings};
+pub use deferred::{DeferredLink, DeferredLinks};
 pub use link::{Handle, LinkError, Signer};
 pub use proxy::{FetchError, ProxiedFiles, Remote, Sealed};
 pub use store::{DocumentStore, Download};
@@ -43,6 +46,7 @@ pub struct Documents {
     pub store: DocumentStore,
     pub signer: Signer,
     pub proxied: ProxiedFiles,
+    pub deferred: DeferredLinks,
 }
 
 /// A stored document as an answer refers to it: where its link and lifetime go in

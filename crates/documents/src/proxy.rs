@@ -8,17 +8,14 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
 use passerelle_bouquet::{Fetched, Provider};
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
-use ring::hmac;
 use serde_json::Value;
 
 use crate::config::ProxySettings;
 use crate::link::LinkError;
+use crate::seal::Sealer;
 use crate::DocumentError;
 
 /// What a proxied link names, once opened.
@@ -53,7 +50,7 @@ pub struct Remote {
 }
 
 pub struct ProxiedFiles {
-    key: LessSafeKey,
+    sealer: Sealer,
     client: reqwest::Client,
     max_bytes: u64,
 }
@@ -63,9 +60,6 @@ const KEY_PURPOSE: &[u8] = b"passerelle proxied files v1";
 
 impl ProxiedFiles {
     pub fn new(secret: &[u8], settings: &ProxySettings) -> Result<ProxiedFiles, DocumentError> {
-        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), KEY_PURPOSE);
-        let unbound = UnboundKey::new(&CHACHA20_POLY1305, derived.as_ref())
-            .map_err(|_| DocumentError::Settings("proxied files key".into()))?;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
@@ -73,7 +67,7 @@ impl ProxiedFiles {
             .build()
             .map_err(|e| DocumentError::Settings(format!("proxied files client: {e}")))?;
         Ok(ProxiedFiles {
-            key: LessSafeKey::new(unbound),
+            sealer: Sealer::new(secret, KEY_PURPOSE)?,
             client,
             max_bytes: settings.max_bytes,
         })
@@ -81,36 +75,12 @@ impl ProxiedFiles {
 
     /// The token of a link to `target` for `provider`, valid until `expires`.
     pub fn seal(&self, provider: &str, target: &str, expires: u64) -> String {
-        let nonce_bytes: [u8; NONCE_LEN] = rand::random();
-        let mut sealed = format!("{expires}\n{provider}\n{target}").into_bytes();
-        let nonce = Nonce::assume_unique_for_key(nonce_bytes);
-        // Sealing only fails past ChaCha20's length limit (256 GiB).
-        if self
-            .key
-            .seal_in_place_append_tag(nonce, Aad::empty(), &mut sealed)
-            .is_err()
-        {
-            return String::new();
-        }
-        let mut token = nonce_bytes.to_vec();
-        token.extend_from_slice(&sealed);
-        URL_SAFE_NO_PAD.encode(token)
+        self.sealer.seal(&format!("{expires}\n{provider}\n{target}"))
     }
 
     /// What a token names, if it is genuine and not expired.
     pub fn open(&self, token: &str, now: u64) -> Result<Sealed, LinkError> {
-        let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| LinkError::Forged)?;
-        if raw.len() <= NONCE_LEN {
-            return Err(LinkError::Forged);
-        }
-        let (nonce, sealed) = raw.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| LinkError::Forged)?;
-        let mut sealed = sealed.to_vec();
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::empty(), &mut sealed)
-            .map_err(|_| LinkError::Forged)?;
-        let plain = std::str::from_utf8(plain).map_err(|_| LinkError::Forged)?;
+        let plain = self.sealer.open(token).ok_or(LinkError::Forged)?;
         let mut parts = plain.splitn(3, '\n');
         let (Some(expires), Some(provider), Some(target)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(LinkError::Forged);
@@ -233,6 +203,10 @@ fn last_segment(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use ring::aead::NONCE_LEN;
+
     use super::*;
 
     fn files(secret: &[u8]) -> ProxiedFiles {

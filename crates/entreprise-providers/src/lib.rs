@@ -14,6 +14,7 @@ pub mod fabrique_numerique_ministeres_sociaux;
 pub mod fntp;
 pub mod gip_mds;
 pub mod infogreffe;
+pub mod inpi_rne;
 pub mod insee;
 pub mod mi;
 pub mod msa;
@@ -59,6 +60,7 @@ pub struct EntrepriseProvidersConfig {
     pub cibtp: cibtp::Settings,
     pub qualibat: qualibat::Settings,
     pub probtp: probtp::Settings,
+    pub inpi_rne: inpi_rne::Settings,
     pub banque_de_france: banque_de_france::Settings,
 }
 
@@ -94,6 +96,7 @@ impl EntrepriseProvidersConfig {
             cibtp: cibtp::Settings::simulated(&format!("{base}/cibtp")),
             qualibat: qualibat::Settings::simulated(&format!("{base}/qualibat")),
             probtp: probtp::Settings::simulated(&format!("{base}/probtp")),
+            inpi_rne: inpi_rne::Settings::simulated(&format!("{base}/inpi_rne")),
             banque_de_france: banque_de_france::Settings::simulated(&format!("{base}/banque_de_france")),
         }
     }
@@ -126,6 +129,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let cibtp: Arc<dyn Provider> = Arc::new(cibtp::CibtpProvider::new(config.cibtp.clone())?);
     let qualibat: Arc<dyn Provider> = Arc::new(qualibat::QualibatProvider::new(config.qualibat.clone())?);
     let probtp: Arc<dyn Provider> = Arc::new(probtp::ProbtpProvider::new(config.probtp.clone())?);
+    let inpi_rne: Arc<dyn Provider> = Arc::new(inpi_rne::InpiRneProvider::new(config.inpi_rne.clone())?);
     // The bilans are described from DGFIP's dictionaries, asked with DGFIP's settings.
     let banque_de_france: Arc<dyn Provider> = Arc::new(banque_de_france::BanqueDeFranceProvider::new(
         config.banque_de_france.clone(),
@@ -153,6 +157,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (cibtp::ID, cibtp),
         (qualibat::ID, qualibat),
         (probtp::ID, probtp),
+        (inpi_rne::ID, inpi_rne),
         (banque_de_france::ID, banque_de_france),
     ]))
 }
@@ -245,6 +250,10 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/probtp",
             probtp::simulator::router(probtp::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/inpi_rne",
+            inpi_rne::simulator::router(inpi_rne::simulator::Simulator::with_default_data()),
         )
         .nest(
             "/banque_de_france",

@@ -83,8 +83,29 @@ fn get(endpoint: &Endpoint, version: u8) -> Value {
     }})
 }
 
+/// `GET /privileges`: the scopes of the caller's token (no purpose parameters).
+fn privileges() -> Value {
+    json!({"get": {
+        "summary": "Droits du jeton",
+        "description": "Les scopes que porte le jeton présenté.",
+        "operationId": format!("{OPERATION_PREFIX}_privileges"),
+        "security": [{"jwt_bearer_token": []}],
+        "responses": {
+            "200": {"description": "Les droits du jeton", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["data"],
+                "properties": {"data": {"type": "object", "required": ["privileges"], "properties": {
+                    "privileges": {"type": "array", "items": {"type": "string"}}
+                }}}
+            }}}},
+            "401": error_response("Jeton absent, invalide, expiré ou sur liste noire"),
+            "403": error_response("Adresse IP non autorisée"),
+        }
+    }})
+}
+
 pub fn document(endpoints: &[&'static Endpoint]) -> String {
     let mut paths = Map::new();
+    paths.insert("/privileges".to_string(), privileges());
     for endpoint in endpoints {
         for version in endpoint.versions {
             paths.insert(endpoint.public_path(*version), get(endpoint, *version));

@@ -40,7 +40,7 @@ pub async fn authenticate(tokens: &Verifier, headers: &HeaderMap, ip: IpAddr) ->
     Ok(Caller { record, scopes })
 }
 
-fn refusal(rejection: Rejection) -> ApiError {
+pub(crate) fn refusal(rejection: Rejection) -> ApiError {
     let code = match rejection {
         Rejection::Invalid => codes::TOKEN_INVALID,
         Rejection::Revoked => codes::TOKEN_REVOKED,

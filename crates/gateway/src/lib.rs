@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use axum::Router;
 use passerelle_bouquet::Bouquet;
-use passerelle_documents::{DocumentStore, Documents, ProxiedFiles, Signer};
+use passerelle_documents::{DeferredLinks, DocumentStore, Documents, ProxiedFiles, Signer};
 use passerelle_store::Store;
 use passerelle_tokens::{KeyRing, Verifier};
 use tokio::net::TcpListener;
@@ -133,6 +133,7 @@ async fn open_documents(config: &GatewayConfig, store: &dyn Store) -> anyhow::Re
         store: DocumentStore::open(&backend)?,
         signer: Signer::new(&secret),
         proxied: ProxiedFiles::new(&secret, &config.documents.proxy)?,
+        deferred: DeferredLinks::new(&secret)?,
     });
     let every = Duration::from_secs(config.documents.sweep_secs.max(1));
     tokio::spawn(sweep(Arc::downgrade(&documents), every));

@@ -117,6 +117,11 @@ impl Source for Providers {
             &call.public_base,
             now,
         );
+        if let Some(route) = call.provider.download_route() {
+            let provider = call.endpoint.provider.as_str();
+            let caller = call.caller.upstream_id();
+            (self.documents.deferred).write(&mut fetched, provider, route, &caller, &call.public_base, now);
+        }
         mask::apply(&mut fetched.data, call.endpoint.masks, call.caller.scopes());
         Ok(Answer::Fetched(fetched))
     }
@@ -194,7 +199,7 @@ fn lifetime_left(endpoint_secs: u64, documents: &[Linked], now: u64) -> u64 {
 
 /// A bad document is the provider's fault (`XX055`, `XX056`); a store that fails is
 /// the gateway's (`00502`).
-fn document_error(error: DocumentError, provider: &dyn Provider) -> ApiError {
+pub(crate) fn document_error(error: DocumentError, provider: &dyn Provider) -> ApiError {
     match error {
         DocumentError::Empty => provider.info().error(Subcode::EmptyFile),
         DocumentError::WrongType(_) => provider.info().error(Subcode::WrongFileType),

@@ -64,7 +64,13 @@ impl Verifier {
     /// The record of the token `jwt`, presented from `ip`, if the token is good now.
     pub async fn verify(&self, jwt: &str, ip: IpAddr) -> Result<TokenRecord, Rejection> {
         let claims = self.keys.verify(jwt).ok_or(Rejection::Invalid)?;
-        let jti = parse_lowercase_uuid(&claims.jti).ok_or(Rejection::Invalid)?;
+        self.holder(&claims.jti, ip).await
+    }
+
+    /// The record of the token with id `jti` (named in a link its call produced), if
+    /// the token is good now for `ip`.
+    pub async fn holder(&self, jti: &str, ip: IpAddr) -> Result<TokenRecord, Rejection> {
+        let jti = parse_lowercase_uuid(jti).ok_or(Rejection::Invalid)?;
         let record = self
             .records
             .get(jti)

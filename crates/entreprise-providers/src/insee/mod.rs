@@ -5,7 +5,7 @@
 mod auth;
 mod errors;
 mod mapping;
-mod referentials;
+pub(crate) mod referentials;
 pub mod simulator;
 #[cfg(test)]
 mod tests;

@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use passerelle_core::{codes, ApiError, ProviderInfo, Purpose, Subcode};
 use passerelle_documents::{unix_now, Download, FetchError, LinkError, Remote};
-use passerelle_store::JournalRow;
+use passerelle_store::{CallerId, JournalRow};
 use serde::Deserialize;
 
 use super::request_id::RequestId;
@@ -64,7 +64,7 @@ pub async fn download(
         Errors::from(ApiError::gateway(codes::TOO_MANY_REQUESTS)).into_response()
     };
     throttle::headers(response.headers_mut(), decision);
-    journal(&served, request_id, response, started, TEMPLATE).await
+    journal(&served, request_id, response, started, TEMPLATE.to_string(), None).await
 }
 
 pub async fn proxied_file(
@@ -84,7 +84,7 @@ pub async fn proxied_file(
         Errors::from(ApiError::gateway(codes::TOO_MANY_REQUESTS)).into_response()
     };
     throttle::headers(response.headers_mut(), decision);
-    journal(&served, request_id, response, started, PROXY_TEMPLATE).await
+    journal(&served, request_id, response, started, PROXY_TEMPLATE.to_string(), None).await
 }
 
 async fn proxy(served: &Served, token: &str) -> Response {
@@ -210,12 +210,13 @@ fn plain_name(name: &str) -> String {
 
 /// One journal row per download; like a call, the answer leaves only once it is
 /// durable, else 503 `00503`.
-async fn journal(
+pub(super) async fn journal(
     served: &Served,
     request_id: String,
     response: Response,
     started: Instant,
-    template: &'static str,
+    template: String,
+    caller: Option<CallerId>,
 ) -> Response {
     let status = response.status().as_u16();
     let took = started.elapsed();
@@ -223,17 +224,17 @@ async fn journal(
         request_id: request_id.clone(),
         at: Utc::now(),
         bouquet: served.bouquet.name.to_string(),
-        caller: None,
+        caller,
         purpose: Purpose::default(),
-        endpoint: template.to_string(),
+        endpoint: template.clone(),
         status,
         duration_ms: took.as_secs_f64() * 1000.0,
         params_hash: None,
         cached: false,
     };
     let journaled = served.app.journal.record(row).await;
-    telemetry::call(template, status, took, Duration::ZERO);
-    tracing::info!(request_id = %request_id, endpoint = template, status, journaled, bouquet = served.bouquet.name, "document download");
+    telemetry::call(&template, status, took, Duration::ZERO);
+    tracing::info!(request_id = %request_id, endpoint = %template, status, journaled, bouquet = served.bouquet.name, "document download");
     if journaled {
         response
     } else {

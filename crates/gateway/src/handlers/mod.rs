@@ -3,6 +3,7 @@
 
 mod api;
 mod call;
+mod deferred;
 mod documents;
 pub(crate) mod request_id;
 
@@ -31,6 +32,9 @@ pub fn routes(served: Arc<Served>) -> Router {
         router = router
             .route("/documents/{id}", get(documents::download))
             .route("/proxy/files/{token}", get(documents::proxied_file));
+        for route in deferred_routes(&served) {
+            router = router.route(&format!("/proxy/{route}/download/{{token}}"), get(deferred::download));
+        }
     }
     if served.bouquet.privileges {
         router = router
@@ -83,4 +87,14 @@ async fn unknown_route(State(served): State<Arc<Served>>, request: Request) -> E
             .into(),
         _ => ApiError::gateway(codes::ROUTE_UNKNOWN).into(),
     }
+}
+
+/// The names of the routes of the bouquet's deferred documents (`inpi`), once each.
+fn deferred_routes(served: &Served) -> std::collections::BTreeSet<&'static str> {
+    served
+        .bouquet
+        .providers
+        .values()
+        .filter_map(|p| p.download_route())
+        .collect()
 }
