@@ -138,6 +138,19 @@ DICTIONARY_2024 = {
     ]
 }
 
+def banque_de_france_dictionaries(recorded):
+    """The years of the Banque de France simulator's bilans (see
+    tools/derive_banque_de_france.py): the recorded dictionary's form 2051 each year;
+    2022 also describes the line of the official bilans case (2051, 304651) as that
+    case does."""
+    form_2051 = next(form for form in recorded["dictionnaire"] if form["numero_imprime"] == "2051")
+    case_line = {**DICTIONARY_2024["dictionnaire"][0]["millesimes"]["declaration"][0]}
+    millesimes = form_2051["millesimes"]
+    with_case_line = {**form_2051, "millesimes": {**millesimes, "declaration": [*millesimes["declaration"], case_line]}}
+    years = [{"annee": year, "answer": {"dictionnaire": [form_2051]}} for year in ("2021", "2020", "2016", "2015")]
+    return [{"annee": "2022", "answer": {"dictionnaire": [with_case_line]}}, *years]
+
+
 TEMPORARY = {"status": 500, "body": {"erreur": {"code": "ERR-TECH", "message": "Erreur technique, veuillez réessayer"}}}
 
 
@@ -171,6 +184,7 @@ def simulator_data(upstream):
             {"annee": "2024", "answer": DICTIONARY_2024},
             {"annee": "2017", "answer": fixture("dictionary.json")},
             {"annee": "2023", "answer": {"dictionnaire": []}},
+            *banque_de_france_dictionaries(fixture("dictionary.json")),
         ],
         "answers": [
             {"call": "attestationFiscale", "id": "990000010", "answer": TEMPORARY},

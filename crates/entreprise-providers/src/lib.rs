@@ -3,6 +3,7 @@
 //! speaking the upstream's own protocol with its data.
 
 pub mod ademe;
+pub mod banque_de_france;
 pub mod carif_oref;
 pub mod cibtp;
 pub mod cnetp;
@@ -60,6 +61,7 @@ pub struct EntrepriseProvidersConfig {
     pub qualibat: qualibat::Settings,
     pub probtp: probtp::Settings,
     pub inpi_rne: inpi_rne::Settings,
+    pub banque_de_france: banque_de_france::Settings,
 }
 
 impl EntrepriseProvidersConfig {
@@ -95,6 +97,7 @@ impl EntrepriseProvidersConfig {
             qualibat: qualibat::Settings::simulated(&format!("{base}/qualibat")),
             probtp: probtp::Settings::simulated(&format!("{base}/probtp")),
             inpi_rne: inpi_rne::Settings::simulated(&format!("{base}/inpi_rne")),
+            banque_de_france: banque_de_france::Settings::simulated(&format!("{base}/banque_de_france")),
         }
     }
 }
@@ -127,6 +130,11 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
     let qualibat: Arc<dyn Provider> = Arc::new(qualibat::QualibatProvider::new(config.qualibat.clone())?);
     let probtp: Arc<dyn Provider> = Arc::new(probtp::ProbtpProvider::new(config.probtp.clone())?);
     let inpi_rne: Arc<dyn Provider> = Arc::new(inpi_rne::InpiRneProvider::new(config.inpi_rne.clone())?);
+    // The bilans are described from DGFIP's dictionaries, asked with DGFIP's settings.
+    let banque_de_france: Arc<dyn Provider> = Arc::new(banque_de_france::BanqueDeFranceProvider::new(
+        config.banque_de_france.clone(),
+        config.dgfip.clone(),
+    )?);
     Ok(Registry::from([
         (insee::ID, insee),
         (dgfip::ID, dgfip),
@@ -150,6 +158,7 @@ pub fn registry(config: &EntrepriseProvidersConfig) -> anyhow::Result<Registry> 
         (qualibat::ID, qualibat),
         (probtp::ID, probtp),
         (inpi_rne::ID, inpi_rne),
+        (banque_de_france::ID, banque_de_france),
     ]))
 }
 
@@ -245,5 +254,9 @@ pub fn simulators() -> axum::Router {
         .nest(
             "/inpi_rne",
             inpi_rne::simulator::router(inpi_rne::simulator::Simulator::with_default_data()),
+        )
+        .nest(
+            "/banque_de_france",
+            banque_de_france::simulator::router(banque_de_france::simulator::Simulator::with_default_data()),
         )
 }

@@ -168,7 +168,7 @@ impl Dictionary {
         Ok(Dictionary { entries })
     }
 
-    fn describe(&self, form: &str, code: &str) -> Option<&Map<String, Value>> {
+    pub(crate) fn describe(&self, form: &str, code: &str) -> Option<&Map<String, Value>> {
         self.entries.get(&(form.to_string(), code.to_string()))
     }
 }

@@ -26,7 +26,8 @@ use tokio::sync::Mutex;
 
 pub use errors::{Failure, Wording, DGFIP};
 
-use mapping::{Dictionary, Liasse};
+pub(crate) use mapping::Dictionary;
+use mapping::Liasse;
 
 /// The provider id of the DGFIP operations in the API Entreprise catalogue.
 pub const ID: ProviderId = ProviderId::new("dgfip");
@@ -228,6 +229,24 @@ impl DgfipProvider {
         Ok(dictionary)
     }
 
+    /// The dictionary of `year` for another provider's answer (Banque de France's
+    /// bilans), asked for the caller when its uid and request id are UUIDs, else for
+    /// the gateway itself; failures are DGFIP's errors.
+    pub(crate) async fn dictionary_for(
+        &self,
+        year: u16,
+        user_id: &str,
+        request_id: &str,
+    ) -> Result<Arc<Dictionary>, ApiError> {
+        let asker = Asker {
+            user_id: uuid_or_gateway(user_id),
+            request_id: uuid_or_gateway(request_id),
+        };
+        self.dictionary(year, &asker)
+            .await
+            .map_err(|f| f.into_error(Wording::Other))
+    }
+
     async fn answer(&self, route: Route, call: &Call<'_>, asker: &Asker<'_>) -> Result<Fetched, Failure> {
         let extra = |key: &str| call.extras.get(key).map(String::as_str).ok_or(Failure::Unknown);
         match route {
@@ -376,6 +395,15 @@ impl Provider for DgfipProvider {
 
 /// The ping asks for nobody: the nil UUID stands for the gateway itself.
 const PING_USER: &str = "00000000-0000-0000-0000-000000000000";
+
+/// `id` if DGFIP can take it (a UUID), else the gateway's own.
+fn uuid_or_gateway(id: &str) -> &str {
+    if is_uuid(id) {
+        id
+    } else {
+        PING_USER
+    }
+}
 
 /// A call the catalogue should not have routed here.
 fn internal() -> ApiError {

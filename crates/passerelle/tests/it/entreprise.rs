@@ -141,6 +141,9 @@ const LIVE_DIFFERENCES: &[&str] = &[
     // Its dirigeants contradict the extract of the same SIREN, which the simulator follows
     // (docs/providers/infogreffe.md).
     "api_entreprise_v3_infogreffe_mandataires_sociaux/200.yaml#0",
+    // Hand-written example: its closing month is not `YYYY-MM` and its form line is no
+    // Banque de France figure (docs/providers/banque_de_france.md).
+    "api_entreprise_v3_banque_de_france_bilans_entreprise/200.yaml#0",
     // Hand-written examples no INSEE record can produce (docs/providers/insee-sirene.md).
     "api_entreprise_v3_insee_etablissements/200.yaml#0",
     "api_entreprise_v4_insee_etablissements/200.yaml#0",
