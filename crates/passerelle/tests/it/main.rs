@@ -7,6 +7,7 @@ mod associations;
 mod auth;
 mod binary;
 mod bouquets;
+mod catalogue;
 mod cnous;
 mod connections;
 mod deployment;
