@@ -1,8 +1,9 @@
-//! What v4 reads in the certificate PDF, page by page and line by line: the dates on
-//! page 1, the two insurers, and the certifications listed after "d'attribution" on
-//! the "CERTIFICAT QUALIBAT" pages. Lines are the text shown between two moves of the
-//! text position (`Td`, `TD`, `Tm`, `T*`) in each page's content stream, decoded as
-//! WinAnsi; searches compare accent-free upper case.
+//! What v4 reads in the certificate PDF, page by page (in the page tree's order) and
+//! line by line: the dates on page 1, the two insurers, and the certifications listed
+//! after "d'attribution" on the "CERTIFICAT QUALIBAT" pages. Qualibat's documents are
+//! RC4-encrypted without a user password (`pdf` decrypts them); a line is what sits on
+//! one baseline (`layout`), its columns apart, decoded as WinAnsi; searches compare
+//! accent-free upper case.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -10,15 +11,13 @@ use std::sync::OnceLock;
 use passerelle_core::translit::fold;
 use serde::Serialize;
 
+use super::layout;
 use crate::pdf;
 
 /// Qualibat's codes and their names (`nomenclature.json`, from the derive script).
 const NOMENCLATURE: &str = include_str!("nomenclature.json");
 /// The insurers a certificate may name (`insurers.json`).
 const INSURERS: &str = include_str!("insurers.json");
-
-/// The trailer entry of an encrypted PDF.
-const ENCRYPTED: &[u8] = b"/Encrypt";
 
 /// The certificate kinds whose layout the real gateway does not read, with the
 /// `extractor_error` prefix each one gives.
@@ -60,12 +59,9 @@ pub struct Read {
 
 /// What the document says, or the `extractor_error` explaining why nothing was read.
 pub fn read(bytes: &[u8]) -> Result<Read, String> {
-    // Encrypted documents (Qualibat's own, RC4) are beyond the crate's PDF reader.
-    if bytes.windows(ENCRYPTED.len()).any(|w| w == ENCRYPTED) {
-        return Err("invalid_file".into());
-    }
-    let pages: Vec<Vec<String>> = pdf::streams(bytes)
-        .map(|content| lines(&content))
+    let pages: Vec<Vec<String>> = pdf::pages(bytes)
+        .iter()
+        .map(|content| lines(content))
         .filter(|lines| !lines.is_empty())
         .collect();
     let Some(first) = pages.first() else {
@@ -103,68 +99,9 @@ fn decode(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// The operators that move the text position: each starts a new line.
-fn moves_line(operator: &[u8]) -> bool {
-    matches!(operator, b"Td" | b"TD" | b"Tm" | b"T*" | b"ET")
-}
-
-/// The content stream's lines, blank ones dropped.
+/// The page's visual lines, decoded.
 fn lines(content: &[u8]) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut start = 0;
-    let mut at = 0;
-    while at < content.len() {
-        match content[at] {
-            b'(' => at = skip_literal(content, at + 1),
-            b'%' => {
-                at += content[at..]
-                    .iter()
-                    .position(|b| *b == b'\n')
-                    .unwrap_or(content.len() - at)
-            }
-            c if c.is_ascii_alphabetic() || c == b'*' => {
-                let len = content[at..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_alphanumeric() || **b == b'*')
-                    .count();
-                if moves_line(&content[at..at + len]) {
-                    push_line(&mut found, &content[start..at]);
-                    start = at + len;
-                }
-                at += len;
-            }
-            _ => at += 1,
-        }
-    }
-    push_line(&mut found, &content[start..]);
-    found
-}
-
-fn push_line(lines: &mut Vec<String>, chunk: &[u8]) {
-    let text = decode(&pdf::strings(chunk).concat());
-    if !text.trim().is_empty() {
-        lines.push(text.trim().to_string());
-    }
-}
-
-/// Where the literal string opened just before `at` ends.
-fn skip_literal(content: &[u8], mut at: usize) -> usize {
-    let mut depth = 1;
-    while let Some(&byte) = content.get(at) {
-        at += 1;
-        match byte {
-            b'\\' => at += 1,
-            b'(' => depth += 1,
-            b')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return at;
-                }
-            }
-            _ => {}
-        }
-    }
-    at
+    layout::lines(content).iter().map(|line| decode(line)).collect()
 }
 
 /// `dd/mm/yyyy` as `yyyy-mm-dd`.
@@ -197,7 +134,10 @@ fn nomenclature() -> &'static BTreeMap<String, String> {
 
 /// The insurer and policy named in one of the two lines after `heading`.
 fn insurance(lines: &[String], heading: &str) -> Insurance {
-    let Some(at) = lines.iter().position(|line| normal(line) == heading) else {
+    let Some(at) = lines
+        .iter()
+        .position(|line| normal(line).trim_end_matches([' ', ':']) == heading)
+    else {
         return Insurance::default();
     };
     lines[at + 1..]
@@ -214,15 +154,17 @@ fn policy(line: &str) -> Option<Insurance> {
         .iter()
         .filter(|name| upper.starts_with(name.as_str()))
         .max_by_key(|name| name.len())?;
-    let rest = line.get(name.len()..).unwrap_or_default().trim();
+    // The policy ends where the line's next column (`Site Internet : …`) starts.
+    let rest = line.get(name.len()..).unwrap_or_default();
+    let rest = rest.split(layout::COLUMN).next().unwrap_or_default().trim();
     Some(Insurance {
         nom: Some(name.clone()),
         identifiant: (!rest.is_empty()).then(|| rest.to_string()),
     })
 }
 
-/// The certifications of every "CERTIFICAT QUALIBAT" page; an RGE entry replaces a
-/// plain one with the same code.
+/// The certifications of every "CERTIFICAT QUALIBAT" page, in page order; an RGE
+/// entry replaces a plain one with the same code and is listed with the RGE ones.
 fn certifications(pages: &[Vec<String>]) -> Vec<Certification> {
     let mut found: Vec<Certification> = Vec::new();
     for page in pages {
@@ -235,8 +177,12 @@ fn certifications(pages: &[Vec<String>]) -> Vec<Certification> {
         }
         let rge = is_rge(page);
         for entry in page_entries(page, rge) {
-            match found.iter_mut().find(|known| known.code == entry.code) {
-                Some(known) if entry.rge && !known.rge => *known = entry,
+            match found.iter().position(|known| known.code == entry.code) {
+                // The RGE entry moves to the RGE ones, after the plain ones.
+                Some(at) if entry.rge && !found[at].rge => {
+                    found.remove(at);
+                    found.push(entry);
+                }
                 Some(_) => {}
                 None => found.push(entry),
             }
@@ -245,11 +191,12 @@ fn certifications(pages: &[Vec<String>]) -> Vec<Certification> {
     found
 }
 
-/// "CERTIFICAT QUALIBAT" followed, further on the page, by "RGE".
+/// A title line "CERTIFICAT QUALIBAT « RGE »".
 fn is_rge(page: &[String]) -> bool {
-    let text = normal(&page.join("\n"));
-    text.find("CERTIFICAT QUALIBAT")
-        .is_some_and(|at| text[at..].contains("RGE"))
+    page.iter().map(|line| normal(line)).any(|line| {
+        line.find("CERTIFICAT QUALIBAT")
+            .is_some_and(|at| line[at..].contains("RGE"))
+    })
 }
 
 fn page_entries(page: &[String], rge: bool) -> Vec<Certification> {
@@ -272,4 +219,76 @@ fn entry(line: &str, rge: bool) -> Option<Certification> {
         rge,
         date_attribution: date,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    fn real(file: &str) -> Vec<u8> {
+        let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/qualibat/pdfs");
+        let path = if file == "one_page.pdf" {
+            folder.join(file)
+        } else {
+            folder.join("real").join(file)
+        };
+        std::fs::read(path).unwrap()
+    }
+
+    fn as_json(read: &Read) -> Value {
+        let certifications: Vec<Value> = read
+            .certifications
+            .iter()
+            .map(|c| json!({"code": c.code, "rge": c.rge, "date_attribution": c.date_attribution}))
+            .collect();
+        json!({
+            "date_emission": read.date_emission,
+            "date_fin_validite": read.date_fin_validite,
+            "entity": {
+                "assurance_responsabilite_travaux": read.travaux,
+                "assurance_responsabilite_civile": read.civile,
+                "certifications": certifications,
+            }
+        })
+    }
+
+    /// Qualibat's real certificates (RC4-encrypted, one positioned glyph at a time,
+    /// labels and values in any order) read as the real gateway's reader reads them.
+    #[test]
+    fn real_certificates_read_as_the_real_reader_reads_them() {
+        let expected: Value = serde_json::from_str(include_str!("pdfs/real/expected.json")).unwrap();
+        let cases = expected["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), 9);
+        for case in cases {
+            let file = case["file"].as_str().unwrap();
+            let read = read(&real(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(as_json(&read), case["expected"], "{file}");
+        }
+        for (file, error) in expected["not_supported"].as_object().unwrap() {
+            assert_eq!(read(&real(file)).err().as_deref(), error.as_str(), "{file}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Damaged certificates (any byte changed, the file cut anywhere) are read or
+        /// refused, never a panic.
+        #[test]
+        fn damaged_certificates_never_panic(at in 0usize..140_593, byte in proptest::prelude::any::<u8>(), cut in 0usize..140_593) {
+            let mut bytes = real("one_page.pdf");
+            let len = bytes.len();
+            bytes[at % len] = byte;
+            bytes.truncate(cut.max(1));
+            let _ = read(&bytes);
+        }
+
+        #[test]
+        fn any_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = read(&bytes);
+            let _ = layout::lines(&bytes);
+        }
+    }
 }

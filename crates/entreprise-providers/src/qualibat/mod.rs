@@ -6,6 +6,7 @@
 
 mod certificate;
 mod errors;
+mod layout;
 mod mapping;
 pub mod simulator;
 #[cfg(test)]

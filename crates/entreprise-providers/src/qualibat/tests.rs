@@ -262,17 +262,30 @@ async fn v4_reads_dates_insurers_and_certifications_an_rge_page_winning() {
 }
 
 #[tokio::test]
-async fn special_and_unreadable_certificates_answer_with_an_extractor_error() {
+async fn special_certificates_answer_with_an_extractor_error_and_real_ones_are_read() {
     let (_, provider) = start().await;
     let asbestos = fetch(&provider, 4, ASBESTOS).await.unwrap();
     assert_eq!(asbestos.meta["extractor_error"], "amiante_pdf_not_supported");
     assert_eq!(asbestos.data["date_emission"], Value::Null);
     assert_eq!(asbestos.data["entity"]["certifications"], json!([]));
     assert_eq!(asbestos.attachments.len(), 1);
-    // The real certificates are RC4-encrypted: we store them but cannot read them.
+    // Qualibat's real certificate (RC4-encrypted) is stored as sent, and read.
     let recorded = fetch(&provider, 4, RECORDED).await.unwrap();
-    assert_eq!(recorded.meta["extractor_error"], "invalid_file");
+    assert_eq!(recorded.meta.get("extractor_error"), None, "{:?}", recorded.meta);
     assert_eq!(recorded.attachments[0].bytes, include_bytes!("pdfs/one_page.pdf"));
+    assert_eq!(
+        (&recorded.data["date_emission"], &recorded.data["date_fin_validite"]),
+        (&json!("2023-03-17"), &json!("2024-04-02"))
+    );
+    let groupama = json!({"nom": "GROUPAMA", "identifiant": "701835390022"});
+    assert_eq!(recorded.data["entity"]["assurance_responsabilite_civile"], groupama);
+    let codes: Vec<&str> = recorded.data["entity"]["certifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["5111", "5211"]);
 }
 
 #[tokio::test]

@@ -79,8 +79,14 @@ async fn an_acte_link_makes_the_pdf_and_answers_its_stored_link() {
     let (status, made) = follow(&app, links[0]).await;
     assert_eq!(status, 200, "{made}");
     let document = made["data"]["document_url"].as_str().unwrap();
-    assert!(document.starts_with(&format!("{}/documents/", app.entreprise_base)), "{made}");
-    assert!((86_390..=86_400).contains(&made["data"]["expires_in"].as_u64().unwrap()), "{made}");
+    assert!(
+        document.starts_with(&format!("{}/documents/", app.entreprise_base)),
+        "{made}"
+    );
+    assert!(
+        (86_390..=86_400).contains(&made["data"]["expires_in"].as_u64().unwrap()),
+        "{made}"
+    );
     let pdf = app.client.get(document).send().await.unwrap();
     assert_eq!(pdf.status(), 200);
     assert_eq!(
@@ -136,7 +142,11 @@ async fn bad_expired_orphaned_and_revoked_links_make_nothing() {
         assert_eq!((status, codes(&body)), (422, vec!["00314".to_string()]), "{bad}");
     }
     // A proxied file's token does not open here.
-    let proxied = app.state.documents.proxied.seal("inpi_rne", "actes:0", Utc::now().timestamp() as u64 + 60);
+    let proxied = app
+        .state
+        .documents
+        .proxied
+        .seal("inpi_rne", "actes:0", Utc::now().timestamp() as u64 + 60);
     let (status, _) = follow(&app, &format!("{}{proxied}", prefix(&app))).await;
     assert_eq!(status, 422);
 
@@ -157,7 +167,9 @@ async fn bad_expired_orphaned_and_revoked_links_make_nothing() {
     let (status, body) = follow(&app, &sealed(Uuid::new_v4().to_string(), now + 60)).await;
     assert_eq!((status, codes(&body)), (401, vec!["00106".to_string()]));
     // A genuine link of a token revoked since: 401 00105, nothing made.
-    passerelle_tokens::revoke(app.store.as_ref(), jti, Utc::now()).await.unwrap();
+    passerelle_tokens::revoke(app.store.as_ref(), jti, Utc::now())
+        .await
+        .unwrap();
     let (status, body) = follow(&app, &link).await;
     assert_eq!((status, codes(&body)), (401, vec!["00105".to_string()]));
 }

@@ -8,7 +8,13 @@
 //! single non-ASCII byte, since the real documents encode them differently (WinAnsi,
 //! MacRoman) and the sentences are unambiguous without them.
 
+mod decrypt;
+mod objects;
+mod tree;
+
 use miniz_oxide::inflate::decompress_to_vec_zlib_with_limit;
+
+use decrypt::Security;
 
 /// No content stream of an attestation comes near this once inflated.
 const MAX_INFLATED_BYTES: usize = 16 * 1024 * 1024;
@@ -42,9 +48,39 @@ pub fn position(text: &[u8], pattern: &[Option<u8>]) -> Option<usize> {
     text.windows(pattern.len()).position(fits)
 }
 
-/// Every stream's content, inflated when its dictionary says `FlateDecode`; streams
-/// that do not inflate are skipped.
+/// Every stream's content, decrypted when the document is (RC4, no user password),
+/// inflated when its dictionary says `FlateDecode`; streams that do not inflate, or
+/// cannot be decrypted, are skipped.
 pub fn streams(bytes: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    numbered_streams(bytes).map(|(_, content)| content)
+}
+
+/// The content of each page, in the order of the page tree (its content streams
+/// joined); the streams in file order when the tree cannot be read.
+pub fn pages(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut by_number: Vec<(u32, Vec<u8>)> = numbered_streams(bytes).collect();
+    let order = tree::page_contents(bytes);
+    if order.is_empty() {
+        return by_number.into_iter().map(|(_, content)| content).collect();
+    }
+    order
+        .iter()
+        .map(|contents| {
+            let mut page = Vec::new();
+            for number in contents {
+                if let Some(at) = by_number.iter().position(|(n, _)| n == number) {
+                    page.extend(by_number.swap_remove(at).1);
+                    page.push(b'\n');
+                }
+            }
+            page
+        })
+        .collect()
+}
+
+/// The streams with the number of the object each belongs to.
+fn numbered_streams(bytes: &[u8]) -> impl Iterator<Item = (u32, Vec<u8>)> + '_ {
+    let security = Security::of(bytes);
     let mut from = 0;
     std::iter::from_fn(move || loop {
         let start = from + find(&bytes[from..], b"stream")?;
@@ -56,14 +92,32 @@ pub fn streams(bytes: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
             continue;
         }
         let dictionary = &bytes[bytes[..start].iter().rposition(|b| *b == b'<').unwrap_or(0)..start];
-        let body = &bytes[body_start..end];
+        let (number, generation) = object_before(&bytes[..start]);
+        let Some(body) = security.stream(&bytes[body_start..end], number, generation) else {
+            continue;
+        };
         if find(dictionary, b"/FlateDecode").is_none() {
-            return Some(body.to_vec());
+            return Some((number, body));
         }
-        if let Ok(inflated) = decompress_to_vec_zlib_with_limit(body, MAX_INFLATED_BYTES) {
-            return Some(inflated);
+        if let Ok(inflated) = decompress_to_vec_zlib_with_limit(&body, MAX_INFLATED_BYTES) {
+            return Some((number, inflated));
         }
     })
+}
+
+/// The number and generation of the last `N G obj` header in `bytes` (the object a
+/// stream belongs to: its key when the document is encrypted); zeros when none.
+fn object_before(bytes: &[u8]) -> (u32, u16) {
+    let Some(at) = bytes.windows(4).rposition(|w| w == b" obj") else {
+        return (0, 0);
+    };
+    let head = std::str::from_utf8(&bytes[at.saturating_sub(24)..at]).unwrap_or_default();
+    let mut words = head.split_ascii_whitespace().rev();
+    let generation = words.next().and_then(|g| g.parse().ok());
+    let number = words
+        .next()
+        .and_then(|n| n.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().ok());
+    number.zip(generation).unwrap_or((0, 0))
 }
 
 fn skip_eol(bytes: &[u8], at: usize) -> usize {
@@ -103,7 +157,7 @@ pub fn strings(content: &[u8]) -> Vec<Vec<u8>> {
 }
 
 /// Reads the literal string starting after its `(` into `out`; returns where it ends.
-fn literal(content: &[u8], mut at: usize, out: &mut Vec<u8>) -> usize {
+pub fn literal(content: &[u8], mut at: usize, out: &mut Vec<u8>) -> usize {
     let mut depth = 1;
     while let Some(&byte) = content.get(at) {
         at += 1;
