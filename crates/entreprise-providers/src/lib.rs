@@ -27,6 +27,7 @@ pub mod qualifelec;
 pub mod rnm;
 #[cfg(test)]
 mod testing;
+mod upstream;
 pub mod urssaf;
 pub mod vies;
 

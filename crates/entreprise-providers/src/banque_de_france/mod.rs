@@ -14,8 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use chrono_tz::Europe::Paris;
+use chrono::{DateTime, NaiveDate, Utc};
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
@@ -26,6 +25,7 @@ pub use errors::{Failure, BANQUE_DE_FRANCE};
 
 use crate::dgfip::{self, DgfipProvider, Dictionary};
 use crate::mtls;
+use crate::upstream::DailyWindow;
 use mapping::Bilan;
 
 /// The provider id of the bilans in the API Entreprise catalogue.
@@ -35,9 +35,11 @@ pub const ID: ProviderId = ProviderId::new("banque_de_france");
 pub const PING_SIREN: &str = "418166096";
 
 /// The daily maintenance window, Paris time (§25.5).
-const MAINTENANCE_START: (u32, u32) = (22, 4);
-const MAINTENANCE_END: (u32, u32) = (22, 8);
-const MAINTENANCE_WINDOW: &str = "22:04 à 22:08";
+const MAINTENANCE: DailyWindow = DailyWindow {
+    start: (22, 4),
+    end: (22, 8),
+    label: "22:04 à 22:08",
+};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
@@ -164,12 +166,9 @@ impl BanqueDeFranceProvider {
 
 /// The maintenance failure when `now` falls in the daily window, with the seconds left.
 fn maintenance(now: DateTime<Utc>) -> Option<Failure> {
-    let local = now.with_timezone(&Paris).time();
-    let at = |(h, m)| NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN);
-    let (start, end) = (at(MAINTENANCE_START), at(MAINTENANCE_END));
-    (start <= local && local < end).then(|| Failure::Maintenance {
-        window: MAINTENANCE_WINDOW,
-        retry_in: (end - local).num_seconds().unsigned_abs(),
+    MAINTENANCE.retry_in(now).map(|retry_in| Failure::Maintenance {
+        window: MAINTENANCE.label,
+        retry_in,
     })
 }
 

@@ -13,14 +13,15 @@ mod tests;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use chrono_tz::Europe::Paris;
+use chrono::{DateTime, NaiveDate, Utc};
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
 use serde::{Deserialize, Serialize};
 
 pub use errors::{Failure, CNETP};
+
+use crate::upstream::DailyWindow;
 pub(crate) use mapping::is_whole_pdf;
 
 /// The provider id of the attestation in the API Entreprise catalogue.
@@ -30,9 +31,11 @@ pub const ID: ProviderId = ProviderId::new("cnetp");
 pub const PING_SIREN: &str = "352745749";
 
 /// The daily maintenance window, Paris time (§25.5).
-const MAINTENANCE_START: (u32, u32) = (6, 0);
-const MAINTENANCE_END: (u32, u32) = (6, 30);
-const MAINTENANCE_WINDOW: &str = "06:00 à 06:30";
+const MAINTENANCE: DailyWindow = DailyWindow {
+    start: (6, 0),
+    end: (6, 30),
+    label: "06:00 à 06:30",
+};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
@@ -135,12 +138,9 @@ impl CnetpProvider {
 
 /// The maintenance failure when `now` falls in the daily window, with the seconds left.
 fn maintenance(now: DateTime<Utc>) -> Option<Failure> {
-    let local = now.with_timezone(&Paris).time();
-    let at = |(h, m)| NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN);
-    let (start, end) = (at(MAINTENANCE_START), at(MAINTENANCE_END));
-    (start <= local && local < end).then(|| Failure::Maintenance {
-        window: MAINTENANCE_WINDOW,
-        retry_in: (end - local).num_seconds().unsigned_abs(),
+    MAINTENANCE.retry_in(now).map(|retry_in| Failure::Maintenance {
+        window: MAINTENANCE.label,
+        retry_in,
     })
 }
 

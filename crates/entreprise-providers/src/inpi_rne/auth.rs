@@ -8,14 +8,14 @@
 //! tried; when neither logs in, the call is a maintenance (`34020`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use passerelle_providers::http;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
+
+use crate::upstream::jwt_lifetime;
 
 use super::{Failure, INPI_RNE};
 
@@ -112,7 +112,7 @@ impl Accounts {
         }
         let login = self.log_in(client, account).await?;
         if let Login::Token(token) = &login {
-            *kept = lifetime(token).map(|left| (token.clone(), Instant::now() + left));
+            *kept = jwt_lifetime(token).map(|left| (token.clone(), Instant::now() + left));
         }
         Ok(login)
     }
@@ -131,34 +131,5 @@ impl Accounts {
             Some(token) if !token.is_empty() => Ok(Login::Token(token.to_string())),
             _ => Err(Failure::Unknown),
         }
-    }
-}
-
-/// How long a token may be kept: until ten seconds before its `exp`; a token without
-/// a readable `exp` serves one call only.
-fn lifetime(token: &str) -> Option<Duration> {
-    let claims = token.split('.').nth(1)?;
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
-    let exp = claims.get("exp")?.as_u64()?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(exp.checked_sub(now)?.saturating_sub(10)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn jwt(claims: &str) -> String {
-        format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(claims))
-    }
-
-    #[test]
-    fn the_lifetime_comes_from_exp_less_ten_seconds() {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        let left = lifetime(&jwt(&format!("{{\"exp\": {}}}", now + 3600))).unwrap();
-        assert!(left <= Duration::from_secs(3590) && left >= Duration::from_secs(3580));
-        assert_eq!(lifetime(&jwt(&format!("{{\"exp\": {}}}", now - 5))), None);
-        assert_eq!(lifetime(&jwt("{\"iat\": 1}")), None);
-        assert_eq!(lifetime("not-a-jwt"), None);
     }
 }

@@ -3,13 +3,13 @@
 //! signature is Qualifelec's business, not checked here). The token is kept until ten
 //! seconds before it expires; a token whose `exp` cannot be read serves one call only.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use passerelle_providers::http;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
+
+use crate::upstream::jwt_lifetime;
 
 use super::{Failure, QUALIFELEC};
 
@@ -41,7 +41,7 @@ impl Login {
             }
         }
         let token = self.log_in(client).await?;
-        *cached = lifetime(&token).map(|left| (token.clone(), Instant::now() + left));
+        *cached = jwt_lifetime(&token).map(|left| (token.clone(), Instant::now() + left));
         Ok(token)
     }
 
@@ -65,33 +65,5 @@ impl Login {
             Some(token) if !token.is_empty() => Ok(token.to_string()),
             _ => Err(Failure::Unknown),
         }
-    }
-}
-
-/// How long the token may be kept: until ten seconds before its `exp`.
-fn lifetime(token: &str) -> Option<Duration> {
-    let claims = token.split('.').nth(1)?;
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
-    let exp = claims.get("exp")?.as_u64()?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(exp.checked_sub(now)?.saturating_sub(10)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn jwt(claims: &str) -> String {
-        format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(claims))
-    }
-
-    #[test]
-    fn the_lifetime_comes_from_exp_less_ten_seconds() {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        let left = lifetime(&jwt(&format!("{{\"exp\": {}}}", now + 3600))).unwrap();
-        assert!(left <= Duration::from_secs(3590) && left >= Duration::from_secs(3580));
-        assert_eq!(lifetime(&jwt(&format!("{{\"exp\": {}}}", now - 5))), None);
-        assert_eq!(lifetime(&jwt("{\"iat\": 1}")), None);
-        assert_eq!(lifetime("not-a-jwt"), None);
     }
 }
