@@ -45,7 +45,7 @@ pub struct Checked<'a> {
 /// What a call is answered with: a provider's data, masked, for the gateway to wrap;
 /// or a recorded answer served as is.
 pub enum Answer {
-    Fetched(Fetched),
+    Fetched(Box<Fetched>),
     Recorded(Recording),
 }
 
@@ -123,7 +123,7 @@ impl Source for Providers {
             (self.documents.deferred).write(&mut fetched, provider, route, &caller, &call.public_base, now);
         }
         mask::apply(&mut fetched.data, call.endpoint.masks, call.caller.scopes());
-        Ok(Answer::Fetched(fetched))
+        Ok(Answer::Fetched(Box::new(fetched)))
     }
 }
 
