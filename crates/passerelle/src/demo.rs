@@ -66,6 +66,8 @@ pub async fn run(
     println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/v4/insee/sirene/unites_legales/775672272?{ENTREPRISE_PURPOSE}'");
     println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/v4/dgfip/unites_legales/418166096/attestation_fiscale?{ENTREPRISE_PURPOSE}'");
     println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/privileges'");
+    println!("INPI's actes et bilans (each `url` makes its PDF when followed, for an hour, no bearer):");
+    println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/v3/inpi/rne/unites_legales/open_data/130025265/actes_bilans?{ENTREPRISE_PURPOSE}'");
     let listeners = vec![
         (listener, passerelle_particulier::bouquet(&state.config.providers)?),
         (entreprise_listener, entreprise_bouquet(&state.config)?),

@@ -167,6 +167,21 @@ async fn demo_prints_a_call_that_works() {
     let base = privileges.trim_end_matches("/privileges");
     let openapi = client.get(format!("{base}/api/open-api.yml")).send().await.unwrap();
     assert!(openapi.text().await.unwrap().contains("Passerelle — API Entreprise"));
+    // INPI's actes are made when their link is followed, with no bearer.
+    let actes_curl = demo.line_after("curl -s -H").await;
+    let actes = actes_curl.rsplit('\'').nth(1).unwrap().to_string();
+    let (status, body) = json(client.get(&actes).bearer_auth(&entreprise).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let link = body["data"]["actes"][0]["url"].as_str().unwrap();
+    assert!(link.starts_with(&format!("{base}/proxy/inpi/download/")), "{link}");
+    let (status, made) = json(client.get(link).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{made}");
+    let pdf = client
+        .get(made["data"]["document_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
 }
 
 #[tokio::test]
