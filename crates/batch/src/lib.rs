@@ -7,8 +7,8 @@
 //! `Debug`, the output, the progress bar or any error.
 
 mod output;
-mod params;
 mod pace;
+mod params;
 
 #[cfg(test)]
 mod tests;
@@ -319,8 +319,16 @@ fn outcome(status: u16, request_id: String, body: Value) -> Outcome {
     Outcome {
         status: Some(status),
         request_id,
-        error_code: if success { String::new() } else { text(&first_error["code"]) },
-        error_detail: if success { String::new() } else { text(&first_error["detail"]) },
+        error_code: if success {
+            String::new()
+        } else {
+            text(&first_error["code"])
+        },
+        error_detail: if success {
+            String::new()
+        } else {
+            text(&first_error["detail"])
+        },
         data: success.then(|| body["data"].clone()),
     }
 }

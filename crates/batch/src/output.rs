@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -63,15 +63,13 @@ impl Output {
     pub fn write(&mut self, row: u64, input: &[String], outcome: &Outcome) -> anyhow::Result<()> {
         let status = outcome.status.map(|s| s.to_string()).unwrap_or_default();
         let data = outcome.data.as_ref().map(Value::to_string).unwrap_or_default();
-        let record = std::iter::once(row.to_string())
-            .chain(input.iter().cloned())
-            .chain([
-                status,
-                outcome.request_id.clone(),
-                outcome.error_code.clone(),
-                outcome.error_detail.clone(),
-                data,
-            ]);
+        let record = std::iter::once(row.to_string()).chain(input.iter().cloned()).chain([
+            status,
+            outcome.request_id.clone(),
+            outcome.error_code.clone(),
+            outcome.error_detail.clone(),
+            data,
+        ]);
         self.writer.write_record(record)?;
         self.writer.flush()?;
         Ok(())
@@ -114,6 +112,8 @@ fn answered_rows(path: &Path, header: &[String]) -> anyhow::Result<HashSet<u64>>
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
 
     fn outcome(status: u16) -> Outcome {
@@ -147,7 +147,10 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 4, "{text}");
         assert!(text.starts_with("row,nom,status,request_id,error_code,error_detail,data\n"));
-        assert!(text.contains("3,\"C, D\",404,id,,,\"{\"\"a\"\":{\"\"b\"\":[1,\"\"x,y\"\"]}}\"\n"), "{text}");
+        assert!(
+            text.contains("3,\"C, D\",404,id,,,\"{\"\"a\"\":{\"\"b\"\":[1,\"\"x,y\"\"]}}\"\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -126,7 +126,10 @@ mod tests {
         assert_eq!(rate(3).delay(1_000_000.0), Duration::ZERO);
         // A full minute to refill 60 calls: about one second per call.
         let wait = rate(0).delay(1_000_000.5);
-        assert!(wait > Duration::from_millis(1000) && wait < Duration::from_millis(1100), "{wait:?}");
+        assert!(
+            wait > Duration::from_millis(1000) && wait < Duration::from_millis(1100),
+            "{wait:?}"
+        );
         // A reset in the past: no wait beyond the margin.
         assert!(rate(0).delay(2_000_000.0) == Duration::ZERO);
     }

@@ -149,7 +149,14 @@ mod tests {
             recipient: Some("13002526500013".into()),
             ..Fixed::default()
         };
-        let call = call_for("/v3/dss/quotient_familial/identite", &headers, &row, &Mapping::default(), &fixed).unwrap();
+        let call = call_for(
+            "/v3/dss/quotient_familial/identite",
+            &headers,
+            &row,
+            &Mapping::default(),
+            &fixed,
+        )
+        .unwrap();
         assert_eq!(call.path, "/v3/dss/quotient_familial/identite");
         assert_eq!(
             call.query,
@@ -190,9 +197,13 @@ mod tests {
         let headers = strings(&["Nom", "Prénoms", "Sexe", "siret"]);
         let row = strings(&["DUPONT", "JEAN", "", "../x"]);
         let mapping = Mapping(
-            [("Nom", "nomNaissance"), ("Prénoms", "prenoms[]"), ("Sexe", "sexeEtatCivil")]
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .into(),
+            [
+                ("Nom", "nomNaissance"),
+                ("Prénoms", "prenoms[]"),
+                ("Sexe", "sexeEtatCivil"),
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .into(),
         );
         let call = call_for("/v3/x/{siret}", &headers, &row, &mapping, &Fixed::default()).unwrap();
         assert_eq!(call.path, "/v3/x/..%2Fx");
@@ -204,7 +215,13 @@ mod tests {
         let headers = strings(&["siret"]);
         assert!(check_columns("/v3/insee/unites_legales/{siren}", &headers, &Mapping::default()).is_err());
         assert!(check_columns("/v3/insee/etablissements/{siret}", &headers, &Mapping::default()).is_ok());
-        let empty = call_for("/v3/x/{siret}", &headers, &strings(&[""]), &Mapping::default(), &Fixed::default());
+        let empty = call_for(
+            "/v3/x/{siret}",
+            &headers,
+            &strings(&[""]),
+            &Mapping::default(),
+            &Fixed::default(),
+        );
         assert!(empty.is_err());
     }
 

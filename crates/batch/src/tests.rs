@@ -82,7 +82,10 @@ fn gcra(server: &Server, limit: u32, period: Duration) -> (bool, HeaderMap) {
     let reset = epoch + used.as_secs() + u64::from(used.subsec_nanos() > 0);
     let mut headers = HeaderMap::new();
     headers.insert("ratelimit-limit", limit.to_string().parse().unwrap());
-    headers.insert("ratelimit-remaining", remaining.min(limit as u128).to_string().parse().unwrap());
+    headers.insert(
+        "ratelimit-remaining",
+        remaining.min(limit as u128).to_string().parse().unwrap(),
+    );
     headers.insert("ratelimit-reset", reset.to_string().parse().unwrap());
     if !allowed {
         headers.insert("retry-after", "1".parse().unwrap());
@@ -92,7 +95,9 @@ fn gcra(server: &Server, limit: u32, period: Duration) -> (bool, HeaderMap) {
 
 async fn start(server: Server) -> (String, Arc<Server>) {
     let server = Arc::new(server);
-    let app = Router::new().route("/v3/x/{id}", get(answer)).with_state(server.clone());
+    let app = Router::new()
+        .route("/v3/x/{id}", get(answer))
+        .with_state(server.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -106,7 +111,13 @@ fn config(base: &str, dir: &tempfile::TempDir, ids: &[&str]) -> Config {
         text.push_str(&format!("{id},A B\n"));
     }
     std::fs::write(&input, text).unwrap();
-    let mut config = Config::new(base, "secret-token\n", "/v3/x/{id}", &input, &dir.path().join("out.csv"));
+    let mut config = Config::new(
+        base,
+        "secret-token\n",
+        "/v3/x/{id}",
+        &input,
+        &dir.path().join("out.csv"),
+    );
     config.fixed.recipient = Some("13002526500013".into());
     config.backoff = Backoff {
         max_attempts: 3,
@@ -123,7 +134,11 @@ fn output_rows(config: &Config) -> Vec<HashMap<String, String>> {
         .records()
         .map(|r| {
             let r = r.unwrap();
-            headers.iter().map(str::to_string).zip(r.iter().map(str::to_string)).collect()
+            headers
+                .iter()
+                .map(str::to_string)
+                .zip(r.iter().map(str::to_string))
+                .collect()
         })
         .collect()
 }
@@ -154,7 +169,10 @@ async fn a_429_waits_retry_after_a_503_is_retried_a_404_is_not() {
         [("1", "200"), ("2", "200"), ("3", "404"), ("4", "502"), ("5", "200")]
     );
     assert_eq!(rows[1]["request_id"], "req-flaky-2");
-    assert_eq!((rows[2]["error_code"].as_str(), rows[2]["error_detail"].as_str()), ("37003", "detail 37003"));
+    assert_eq!(
+        (rows[2]["error_code"].as_str(), rows[2]["error_detail"].as_str()),
+        ("37003", "detail 37003")
+    );
     assert_eq!(rows[2]["data"], "");
     let data: Value = serde_json::from_str(&rows[4]["data"]).unwrap();
     assert_eq!(
@@ -183,7 +201,11 @@ async fn pacing_from_the_headers_avoids_every_429() {
     assert_eq!(summary.ok, 10);
     assert_eq!(summary.calls, 10);
     // A burst of 4, then one call each half second.
-    assert!(started.elapsed() >= Duration::from_millis(2900), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(2900),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(output_rows(&config)[9]["request_id"], "req-p9");
 }
 
@@ -216,6 +238,9 @@ async fn an_unreachable_gateway_stops_the_run_without_writing_the_row() {
     let config = config(&base, &dir, &["a"]);
     let error = run(&config).await.unwrap_err().to_string();
     assert!(error.contains("unreachable after 3 attempts"), "{error}");
-    assert!(!error.contains("secret-token") && !error.contains("13002526500013"), "{error}");
+    assert!(
+        !error.contains("secret-token") && !error.contains("13002526500013"),
+        "{error}"
+    );
     assert_eq!(output_rows(&config).len(), 0);
 }

@@ -59,7 +59,13 @@ fn config(options: Options) -> anyhow::Result<Config> {
     // The token's content never appears in an error: only the file's name.
     let token = std::fs::read_to_string(&options.token_file)
         .with_context(|| format!("reading the token file {}", options.token_file.display()))?;
-    let mut config = Config::new(&options.base_url, &token, &options.endpoint, &options.input, &options.output);
+    let mut config = Config::new(
+        &options.base_url,
+        &token,
+        &options.endpoint,
+        &options.input,
+        &options.output,
+    );
     config.fixed.recipient = options.recipient;
     config.fixed.context = options.context;
     config.fixed.object = options.object;

@@ -52,7 +52,11 @@ fn output_rows(path: &Path) -> Vec<HashMap<String, String>> {
         .records()
         .map(|r| {
             let r = r.unwrap();
-            headers.iter().map(str::to_string).zip(r.iter().map(str::to_string)).collect()
+            headers
+                .iter()
+                .map(str::to_string)
+                .zip(r.iter().map(str::to_string))
+                .collect()
         })
         .collect()
 }
@@ -79,7 +83,11 @@ async fn a_paced_batch_stopped_and_resumed_calls_every_row_once() {
     config.max_rows = Some(60);
     let started = Instant::now();
     let first = passerelle_batch::run(&config).await.unwrap();
-    assert_eq!((first.ok + first.errors.values().sum::<u64>(), first.skipped), (60, 0), "{first}");
+    assert_eq!(
+        (first.ok + first.errors.values().sum::<u64>(), first.skipped),
+        (60, 0),
+        "{first}"
+    );
     assert_eq!(output_rows(&output).len(), 60);
 
     // Second run: the binary resumes, past the burst of the per-minute limit.
@@ -133,7 +141,10 @@ async fn a_paced_batch_stopped_and_resumed_calls_every_row_once() {
     assert_eq!(journaled, written);
 
     // 200 calls for a burst of 150 then 2.5 a second: at least 50 / 2.5 = 20 s.
-    println!("{ROWS} rows in {:.1} s at {PER_MINUTE}/min", elapsed.as_secs_f64());
+    println!(
+        "{ROWS} rows in {:.1} s at {PER_MINUTE}/min; first run: {first}; second: {printed}",
+        elapsed.as_secs_f64()
+    );
     assert!(elapsed.as_secs_f64() > 18.0, "{elapsed:?}");
 }
 
@@ -142,7 +153,10 @@ async fn an_entreprise_batch_sends_context_and_object_and_fills_path_parameters(
     let app = TestApp::start().await;
     let request = TokenRequest {
         bouquet: passerelle_entreprise::NAME.into(),
-        scopes: passerelle_entreprise::all_scopes().iter().map(|s| s.to_string()).collect(),
+        scopes: passerelle_entreprise::all_scopes()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         ..token_request(&[])
     };
     let (_, token) = app.issue(request).await;
