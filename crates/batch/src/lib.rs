@@ -237,6 +237,14 @@ impl Caller<'_> {
             }
             self.summary.calls += 1;
             match self.attempt(call).await {
+                Attempt::Answer(401, outcome) => {
+                    // An expired or revoked token fails every row alike: stop rather
+                    // than write the whole file as 401s.
+                    bail!(
+                        "the gateway refused the token (401 {}): stopping; the rows answered so far are kept",
+                        outcome.error_code
+                    );
+                }
                 Attempt::Answer(status, outcome) => {
                     failed += 1;
                     if !pace::transient(status) || failed >= self.config.backoff.max_attempts {

@@ -56,6 +56,7 @@ async fn answer(
         ("flaky", 1) => error(StatusCode::SERVICE_UNAVAILABLE, "00503"),
         ("missing", _) => error(StatusCode::NOT_FOUND, "37003"),
         ("down", _) => error(StatusCode::BAD_GATEWAY, "37000"),
+        ("revoked", _) => error(StatusCode::UNAUTHORIZED, "00103"),
         _ => (
             [("x-request-id", format!("req-{id}-{seen}"))],
             Json(json!({"data": {"id": id, "query": query}})),
@@ -243,4 +244,17 @@ async fn an_unreachable_gateway_stops_the_run_without_writing_the_row() {
         "{error}"
     );
     assert_eq!(output_rows(&config).len(), 0);
+}
+
+#[tokio::test]
+async fn a_refused_token_stops_the_run_and_keeps_the_rows_answered() {
+    let (base, server) = start(Server::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&base, &dir, &["a", "revoked", "c"]);
+    let error = run(&config).await.unwrap_err().to_string();
+    assert!(error.contains("401 00103"), "{error}");
+    assert!(!error.contains("secret-token"), "{error}");
+    let rows: Vec<_> = output_rows(&config).iter().map(|r| r["row"].clone()).collect();
+    assert_eq!(rows, ["1"]);
+    assert_eq!(server.calls.lock().unwrap().get("c"), None);
 }
