@@ -9,7 +9,7 @@ use passerelle_batch::Config;
 use passerelle_store::CallerId;
 use passerelle_tokens::TokenRequest;
 
-use crate::binary::cli;
+use crate::binary::{cli, Running};
 use crate::helpers::{token_request, TestApp, RECIPIENT};
 
 const QUOTIENT_FAMILIAL: &str = "/v3/dss/quotient_familial/identite";
@@ -18,11 +18,11 @@ const PER_MINUTE: u32 = 150;
 
 /// Row `i`: AXELLE MARTIN (known: 200), someone the simulator does not know (404), or
 /// a synthetic person with no affiliation (404), in turn.
-fn people_csv(path: &Path) {
+fn people_csv(path: &Path, rows: usize) {
     let mut text = String::from(
         "nomNaissance,prenoms,anneeDateNaissance,moisDateNaissance,jourDateNaissance,sexeEtatCivil,codeCogInseePaysNaissance,codeCogInseeCommuneNaissance\n",
     );
-    for i in 0..ROWS {
+    for i in 0..rows {
         let line = match i % 3 {
             0 => "MARTIN,AXELLE,1989,12,3,F,99100,35238".to_string(),
             1 => format!("INCONNU{},JEAN MARIE,1980,1,1,M,99100,75056", letters(i)),
@@ -74,7 +74,7 @@ async fn a_paced_batch_stopped_and_resumed_calls_every_row_once() {
     let input = dir.path().join("people.csv");
     let output = dir.path().join("results.csv");
     let token_file = dir.path().join("token");
-    people_csv(&input);
+    people_csv(&input, ROWS);
     std::fs::write(&token_file, &token).unwrap();
 
     // First run: the library, stopped after 60 rows.
@@ -91,22 +91,7 @@ async fn a_paced_batch_stopped_and_resumed_calls_every_row_once() {
     assert_eq!(output_rows(&output).len(), 60);
 
     // Second run: the binary resumes, past the burst of the per-minute limit.
-    let (ok, printed) = cli(&[
-        "batch",
-        "--base-url",
-        &app.base,
-        "--token-file",
-        token_file.to_str().unwrap(),
-        "--endpoint",
-        QUOTIENT_FAMILIAL,
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-        "--recipient",
-        RECIPIENT,
-    ])
-    .await;
+    let (ok, printed) = cli(&batch_args(&app, &token_file, &input, &output)).await;
     let elapsed = started.elapsed();
     assert!(ok, "{printed}");
     assert!(printed.contains("200 rows (60 already done)"), "{printed}");
@@ -146,6 +131,85 @@ async fn a_paced_batch_stopped_and_resumed_calls_every_row_once() {
         elapsed.as_secs_f64()
     );
     assert!(elapsed.as_secs_f64() > 18.0, "{elapsed:?}");
+}
+
+fn batch_args<'a>(app: &'a TestApp, token_file: &'a Path, input: &'a Path, output: &'a Path) -> Vec<&'a str> {
+    vec![
+        "batch",
+        "--base-url",
+        &app.base,
+        "--token-file",
+        token_file.to_str().unwrap(),
+        "--endpoint",
+        QUOTIENT_FAMILIAL,
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--recipient",
+        RECIPIENT,
+    ]
+}
+
+/// `kill -9` in the middle of the paced part, then a resume: every row once in the
+/// output, and at most one call made twice (the one in flight at the kill).
+#[tokio::test]
+async fn a_batch_killed_with_sigkill_resumes_without_losing_a_row() {
+    const KILLED_ROWS: usize = 130;
+    let app = TestApp::start().await;
+    let (jti, token) = app
+        .issue(TokenRequest {
+            rate_limit_per_minute: Some(120),
+            ..token_request(&["cnaf_quotient_familial"])
+        })
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("people.csv");
+    let output = dir.path().join("results.csv");
+    let token_file = dir.path().join("token");
+    people_csv(&input, KILLED_ROWS);
+    std::fs::write(&token_file, &token).unwrap();
+    let args = batch_args(&app, &token_file, &input, &output);
+
+    let mut running = Running::spawn(&args, &[]);
+    let lines = || std::fs::read_to_string(&output).map(|t| t.lines().count()).unwrap_or(0);
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        // The header and 124 rows: past the burst of 120, in the paced part.
+        while lines() < 125 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "the batch wrote its rows in time");
+    running.child.start_kill().unwrap();
+    running.child.wait().await.unwrap();
+    let written = lines() - 1;
+    assert!(written < KILLED_ROWS, "killed before the end ({written} rows)");
+
+    let (ok, printed) = cli(&args).await;
+    assert!(ok, "{printed}");
+    let rows = output_rows(&output);
+    let numbers: Vec<String> = rows.iter().map(|r| r["row"].clone()).collect();
+    let expected: Vec<String> = (1..=KILLED_ROWS).map(|n| n.to_string()).collect();
+    assert_eq!(numbers, expected, "every row once, in order");
+    let journal: Vec<_> = app
+        .store
+        .recent_journal(10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.caller == Some(CallerId::Token(jti)))
+        .collect();
+    // The resumed process knows nothing of the quota before its first answer: that
+    // first call may get the one 429, waited out and not written.
+    let refused = journal.iter().filter(|r| r.status == 429).count();
+    assert!(refused <= 1, "{refused} calls refused");
+    assert!(rows.iter().all(|r| r["status"] != "429"));
+    let answered = journal.len() - refused;
+    assert!(
+        (KILLED_ROWS..=KILLED_ROWS + 1).contains(&answered),
+        "{answered} calls answered for {KILLED_ROWS} rows"
+    );
 }
 
 #[tokio::test]
