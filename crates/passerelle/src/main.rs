@@ -1,6 +1,7 @@
 //! `passerelle`: run the gateway, the provider simulators or both (demo), the sandbox,
 //! manage tokens and signing keys, and replay official sandbox cases against a running gateway.
 
+mod batch;
 mod conformance;
 mod demo;
 mod journal;
@@ -112,6 +113,8 @@ enum Command {
     Conformance(conformance::Options),
     /// The gateway answering from a folder of recorded cases (official sandbox format).
     Sandbox(sandbox::Options),
+    /// Calls an endpoint once per row of a CSV file, paced and resumable (docs/batch.md).
+    Batch(batch::Options),
 }
 
 #[tokio::main]
@@ -157,5 +160,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Journal { command, config, store } => journal::run(command, config, &store).await,
         Command::Conformance(options) => conformance::run(options).await,
         Command::Sandbox(options) => sandbox::run(options).await,
+        Command::Batch(options) => batch::run(options).await,
     }
 }

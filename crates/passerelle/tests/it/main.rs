@@ -5,6 +5,7 @@
 mod ants;
 mod associations;
 mod auth;
+mod batch;
 mod binary;
 mod bouquets;
 mod catalogue;
