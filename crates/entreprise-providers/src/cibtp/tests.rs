@@ -212,9 +212,7 @@ async fn a_body_over_the_cap_is_dropped() {
 
 #[tokio::test]
 async fn an_unreachable_service_is_unavailable_and_the_ping_says_so() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let base = crate::testing::unreachable_base();
     let provider = CibtpProvider::new(Settings::simulated(&base)).unwrap();
     assert_eq!(code(&provider, "81125785600021").await, ("38001".into(), 502));
     assert_eq!(provider.ping().await, Health::Down("38001".into()));

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::NaiveDate;
-use passerelle_bouquet::{Call, Endpoint, Fetched, Health, Provider};
-use passerelle_core::{ApiError, Purpose, Query};
+use passerelle_bouquet::{Endpoint, Fetched, Health, Provider};
+use passerelle_core::{ApiError, Query};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -21,10 +20,7 @@ const CONFORMITY: &str = "conformites_cotisations_retraite";
 
 async fn start_with(settings: impl Fn(&str) -> Settings) -> (Arc<Simulator>, ProbtpProvider) {
     let simulator = Simulator::with_default_data();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = simulator::router(simulator.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = crate::testing::serve(simulator::router(simulator.clone())).await;
     (simulator, ProbtpProvider::new(settings(&base)).unwrap())
 }
 
@@ -33,11 +29,7 @@ async fn start() -> (Arc<Simulator>, ProbtpProvider) {
 }
 
 fn endpoint(resource: &str) -> &'static Endpoint {
-    passerelle_entreprise::OPERATIONS
-        .iter()
-        .map(|o| &o.endpoint)
-        .find(|e| e.provider == super::ID && e.resource == resource)
-        .expect("a PRO BTP operation")
+    crate::testing::endpoint(super::ID, resource)
 }
 
 fn resource_of(operation: &str) -> &'static str {
@@ -48,27 +40,8 @@ fn resource_of(operation: &str) -> &'static str {
     }
 }
 
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
-}
-
 async fn fetch(provider: &ProbtpProvider, resource: &str, siret: &str) -> Result<Fetched, ApiError> {
-    let query = Query::from_pairs(&[("siret", siret)]);
-    let extras = provider
-        .parse_extras(endpoint(resource), &query, today())
-        .expect("a valid SIRET");
-    let purpose = Purpose::new();
-    let call = Call {
-        endpoint: endpoint(resource),
-        version: 3,
-        caller: "3f0a6c1e-2b1d-4c8e-9f5a-7d6e5c4b3a21",
-        civility: None,
-        extras: &extras,
-        purpose: &purpose,
-        request_id: "6b2f0e9d-1c3a-4e5b-8a7f-0d9c8b7a6e54",
-        today: today(),
-    };
-    provider.fetch(&call).await
+    crate::testing::fetch(provider, endpoint(resource), 3, &[("siret", siret)]).await
 }
 
 async fn code(provider: &ProbtpProvider, resource: &str, siret: &str) -> (String, u16) {
@@ -145,7 +118,7 @@ async fn the_official_cases_are_reproduced_through_the_simulator() {
     for case in &cases.cases {
         let resource = resource_of(&case.operation);
         let query = Query::from_pairs(&[("siret", case.params["siret"].as_str())]);
-        if let Err(errors) = provider.parse_extras(endpoint(resource), &query, today()) {
+        if let Err(errors) = provider.parse_extras(endpoint(resource), &query, crate::testing::today()) {
             assert_eq!(errors[0].code, "00302");
             refused.push(format!("{}/{}", case.operation, case.case));
             continue;
@@ -265,7 +238,11 @@ async fn a_malformed_siret_is_refused_before_any_call() {
     let (simulator, provider) = start().await;
     for refused in ["30613890001295", "3061389000129", "abc"] {
         let errors = provider
-            .parse_extras(endpoint(CONFORMITY), &Query::from_pairs(&[("siret", refused)]), today())
+            .parse_extras(
+                endpoint(CONFORMITY),
+                &Query::from_pairs(&[("siret", refused)]),
+                crate::testing::today(),
+            )
             .unwrap_err();
         assert_eq!(errors[0].code, "00302", "{refused}");
     }
@@ -335,9 +312,7 @@ async fn a_body_over_the_cap_is_dropped() {
 
 #[tokio::test]
 async fn an_unreachable_service_is_unavailable_and_the_ping_says_so() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let base = crate::testing::unreachable_base();
     let provider = ProbtpProvider::new(Settings::simulated(&base)).unwrap();
     assert_eq!(
         code(&provider, CONFORMITY, "30613890001294").await,

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
-use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider};
-use passerelle_core::{ApiError, Purpose, Query};
+use passerelle_bouquet::{Endpoint, Extras, Fetched, Health, Provider};
+use passerelle_core::{ApiError, Query};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::simulator::{self, Simulator};
 use super::{QualibatProvider, Settings};
+use crate::testing;
 
 const SANDBOX: &str = "30613890001294";
 const RECORDED: &str = "89785620900019";
@@ -20,10 +20,7 @@ const ASBESTOS: &str = "99999991000022";
 
 async fn start_with(settings: impl Fn(&str) -> Settings) -> (Arc<Simulator>, QualibatProvider) {
     let simulator = Simulator::with_default_data();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = simulator::router(simulator.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = crate::testing::serve(simulator::router(simulator.clone())).await;
     (simulator, QualibatProvider::new(settings(&base)).unwrap())
 }
 
@@ -32,34 +29,15 @@ async fn start() -> (Arc<Simulator>, QualibatProvider) {
 }
 
 fn endpoint() -> &'static Endpoint {
-    passerelle_entreprise::OPERATIONS
-        .iter()
-        .map(|o| &o.endpoint)
-        .find(|e| e.provider == super::ID)
-        .expect("the catalogue's Qualibat operation")
-}
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    testing::endpoint(super::ID, "certifications_batiment")
 }
 
 fn extras(provider: &QualibatProvider, siret: &str) -> Result<Extras, Vec<ApiError>> {
-    provider.parse_extras(endpoint(), &Query::from_pairs(&[("siret", siret)]), today())
+    provider.parse_extras(endpoint(), &Query::from_pairs(&[("siret", siret)]), testing::today())
 }
 
 async fn call(provider: &QualibatProvider, version: u8, extras: &Extras) -> Result<Fetched, ApiError> {
-    let purpose = Purpose::from([("recipient".to_string(), "13002526500013".to_string())]);
-    let call = Call {
-        endpoint: endpoint(),
-        version,
-        caller: "3f0a6c1e-2b1d-4c8e-9f5a-7d6e5c4b3a21",
-        civility: None,
-        extras,
-        purpose: &purpose,
-        request_id: "req-1",
-        today: today(),
-    };
-    provider.fetch(&call).await
+    testing::call(provider, endpoint(), version, extras).await
 }
 
 async fn fetch(provider: &QualibatProvider, version: u8, siret: &str) -> Result<Fetched, ApiError> {
@@ -333,9 +311,7 @@ async fn a_body_over_the_cap_is_dropped_as_06999() {
 
 #[tokio::test]
 async fn an_unreachable_service_is_06001() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let base = crate::testing::unreachable_base();
     let provider = QualibatProvider::new(Settings::simulated(&base)).unwrap();
     let e = error(&provider, 4, SANDBOX).await;
     assert_eq!((e.code.as_str(), e.status()), ("06001", 502));

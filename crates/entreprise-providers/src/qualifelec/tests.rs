@@ -249,9 +249,7 @@ async fn a_body_over_the_cap_is_dropped() {
 
 #[tokio::test]
 async fn an_unreachable_service_is_unavailable_and_the_ping_says_so() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let base = crate::testing::unreachable_base();
     let provider = QualifelecProvider::new(Settings::simulated(&base)).unwrap();
     assert_eq!(code(&provider, super::PING_SIRET).await, ("32001".into(), 502));
     assert_eq!(provider.ping().await, Health::Down("32001".into()));

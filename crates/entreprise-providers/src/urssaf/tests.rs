@@ -303,9 +303,7 @@ async fn refused_credentials_and_an_unreachable_service() {
     assert_eq!((e.code.as_str(), e.status()), ("04006", 502));
     assert!(matches!(provider.ping().await, Health::Down(code) if code == "04006"));
 
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let base = crate::testing::unreachable_base();
     let provider = UrssafProvider::new(Settings::simulated(&base)).unwrap();
     let e = error(&provider, 3, "418166096").await;
     assert_eq!((e.code.as_str(), e.status()), ("04001", 502));
