@@ -10,7 +10,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Extension, MatchedPath, Path, State};
 use axum::http::HeaderMap;
@@ -25,13 +25,12 @@ use passerelle_store::CallerId;
 use passerelle_tokens::Rejection;
 use serde_json::json;
 
-use super::documents::{journal, public_base};
+use super::documents::{limited, public_base};
 use super::request_id::RequestId;
 use crate::caller::client_ip;
 use crate::error::Errors;
-use crate::limits::Quota;
 use crate::source::document_error;
-use crate::{auth, throttle, Served};
+use crate::{auth, Served};
 
 pub async fn download(
     State(served): State<Arc<Served>>,
@@ -41,25 +40,16 @@ pub async fn download(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let started = Instant::now();
     let template = matched.as_str().to_string();
     let ip = client_ip(&served.app.config, &headers, peer);
-    let quota = Quota::per_minute(served.app.config.documents.downloads_per_minute);
-    let decision = served.app.limiter.check(&format!("deferred|{ip}"), quota).await;
-    let (mut response, caller) = if decision.allowed {
-        let route = template.split('/').nth(2).unwrap_or_default();
-        match make(&served, route, &token, ip, &public_base(&served, &headers)).await {
+    let route = template.split('/').nth(2).unwrap_or_default().to_string();
+    let answer = async {
+        match make(&served, &route, &token, ip, &public_base(&served, &headers)).await {
             Ok((fetched, caller)) => (answer(fetched), Some(caller)),
             Err((error, caller)) => (Errors::from(error).into_response(), caller),
         }
-    } else {
-        (
-            Errors::from(ApiError::gateway(codes::TOO_MANY_REQUESTS)).into_response(),
-            None,
-        )
     };
-    throttle::headers(response.headers_mut(), decision);
-    journal(&served, request_id, response, started, template, caller).await
+    limited(&served, request_id, ip, "deferred", template, answer).await
 }
 
 type Failed = (ApiError, Option<CallerId>);

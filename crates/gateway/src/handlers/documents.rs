@@ -14,7 +14,8 @@
 //! 404 → 404; 403, 429, 500, 502, 503, 504 → 502 `00601`…`00606`; anything else
 //! (405, a redirection, no answer, a file over the cap) → 502 `00011`.
 
-use std::net::SocketAddr;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,17 +55,9 @@ pub async fn download(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let started = Instant::now();
     let ip = client_ip(&served.app.config, &headers, peer);
-    let quota = Quota::per_minute(served.app.config.documents.downloads_per_minute);
-    let decision = served.app.limiter.check(&format!("documents|{ip}"), quota).await;
-    let mut response = if decision.allowed {
-        open(&served, &id, query.as_deref().unwrap_or("")).await
-    } else {
-        Errors::from(ApiError::gateway(codes::TOO_MANY_REQUESTS)).into_response()
-    };
-    throttle::headers(response.headers_mut(), decision);
-    journal(&served, request_id, response, started, TEMPLATE.to_string(), None).await
+    let answer = async { (open(&served, &id, query.as_deref().unwrap_or("")).await, None) };
+    limited(&served, request_id, ip, "documents", TEMPLATE.to_string(), answer).await
 }
 
 pub async fn proxied_file(
@@ -74,17 +67,35 @@ pub async fn proxied_file(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let started = Instant::now();
     let ip = client_ip(&served.app.config, &headers, peer);
+    let answer = async { (proxy(&served, &token).await, None) };
+    limited(&served, request_id, ip, "proxied", PROXY_TEMPLATE.to_string(), answer).await
+}
+
+/// A download route's frame: `answer` (with the caller it acted for, if any) when the
+/// client IP is within the route's own per-minute counter `counter`, else 429; the
+/// limit's headers; one journal row under `template`.
+pub(super) async fn limited(
+    served: &Served,
+    request_id: String,
+    ip: IpAddr,
+    counter: &str,
+    template: String,
+    answer: impl Future<Output = (Response, Option<CallerId>)>,
+) -> Response {
+    let started = Instant::now();
     let quota = Quota::per_minute(served.app.config.documents.downloads_per_minute);
-    let decision = served.app.limiter.check(&format!("proxied|{ip}"), quota).await;
-    let mut response = if decision.allowed {
-        proxy(&served, &token).await
+    let decision = served.app.limiter.check(&format!("{counter}|{ip}"), quota).await;
+    let (mut response, caller) = if decision.allowed {
+        answer.await
     } else {
-        Errors::from(ApiError::gateway(codes::TOO_MANY_REQUESTS)).into_response()
+        (
+            Errors::from(ApiError::gateway(codes::TOO_MANY_REQUESTS)).into_response(),
+            None,
+        )
     };
     throttle::headers(response.headers_mut(), decision);
-    journal(&served, request_id, response, started, PROXY_TEMPLATE.to_string(), None).await
+    journal(served, request_id, response, started, template, caller).await
 }
 
 async fn proxy(served: &Served, token: &str) -> Response {
@@ -210,7 +221,7 @@ fn plain_name(name: &str) -> String {
 
 /// One journal row per download; like a call, the answer leaves only once it is
 /// durable, else 503 `00503`.
-pub(super) async fn journal(
+async fn journal(
     served: &Served,
     request_id: String,
     response: Response,
