@@ -19,24 +19,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from sandbox_cases import entreprise_cases
+
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/ademe"
 OPERATION = "api_entreprise_v3_ademe_certificats_rge"
 PING_SIRET = "50530961700049"
-
-
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.y*ml")):
-        raw = yaml.safe_load(path.read_text())
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
 
 
 class Loader(yaml.SafeLoader):
@@ -96,7 +83,7 @@ def answer(status, body=None, raw=None, content_type="application/json; charset=
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     asked, valid = recorded(root, "valid_siret_with_limit")
     lines = []
     for siret in (asked, PING_SIRET):

@@ -20,6 +20,8 @@ import sys
 
 import yaml
 
+from sandbox_cases import entreprise_cases
+
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/carif_oref"
 CASES = HERE / "cases.json"
 DATA = HERE / "quiforme.json"
@@ -29,21 +31,6 @@ PING_SIRET = "19753471200017"
 QUALIOPI = [("action_formation", "qualiopi_action_formation"), ("bilan_competences", "qualiopi_bilan_competence"),
             ("validation_acquis_experience", "qualiopi_vae"), ("apprentissage", "qualiopi_apprentissage")]
 OBTENTION = {True: "Qualiopi par propagation via l'unité légale", False: "Qualiopi direct sur le NDA", None: None}
-
-
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text())
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
 
 
 def cassette(path):
@@ -113,7 +100,7 @@ def answer(status, body=None, raw=None, content_type="application/json", delay_m
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     folder = root / "upstream-entreprise/carif_oref"
     recorded = cassette(folder / "cassettes/certifications_qualiopi_france_competences/valid_siret.yml")
     no_data = cassette(folder / "cassettes/certifications_qualiopi_france_competences/no_data.yml")

@@ -20,24 +20,11 @@ import sys
 
 import yaml
 
+from sandbox_cases import entreprise_cases
+
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/cibtp"
 OPERATION = "api_entreprise_v3_cibtp_attestation_cotisations_conges_payes_chomage_intemperies"
 CASSETTES = "upstream-entreprise/cibtp/cassettes/attestation_cotisations_conges_payes_chomage_intemperies"
-
-
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text())
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
 
 
 def recorded(root, name):
@@ -87,7 +74,7 @@ FAILURES = [
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     valid_siret, status, pdf = recorded(root, "valid")
     assert status == 200 and pdf.startswith(b"%PDF-"), "the recorded attestation"
     _, status, not_found = recorded(root, "not_found")

@@ -19,6 +19,8 @@ import sys
 
 import yaml
 
+from sandbox_cases import entreprise_cases
+
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/cnetp"
 OPERATION = "api_entreprise_v3_cnetp_attestation_cotisations_conges_payes_chomage_intemperies"
 CASSETTES = "upstream-entreprise/cnetp/cassettes/attestation_cotisations_conges_payes_chomage_intemperies"
@@ -30,21 +32,6 @@ class Loader(yaml.SafeLoader):
 
 
 Loader.add_constructor("!binary", lambda loader, node: base64.b64decode(loader.construct_scalar(node)))
-
-
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text())
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
 
 
 def recorded(root, name):
@@ -89,7 +76,7 @@ FAILURES = [
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     valid_siren, status, pdf = recorded(root, "valid_siren")
     assert status == 200 and pdf.startswith(b"%PDF-"), "the recorded attestation"
     _, status, not_found = recorded(root, "not_found_siren")

@@ -17,28 +17,14 @@ import json
 import pathlib
 import sys
 
-import yaml
+
+from sandbox_cases import entreprise_cases
 
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/data_subvention"
 CASES = HERE / "cases.json"
 DATA = HERE / "data_subvention.json"
 OPERATION = "api_entreprise_v3_data_subvention_subventions"
 PING_SIREN = "780603734"
-
-
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text())
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
 
 
 def wrap(value, provider, last_update):
@@ -102,7 +88,7 @@ def answer(status, body=None, raw=None, content_type="application/json", delay_m
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     folder = root / "upstream-entreprise/data_subvention/subventions"
     valid = json.loads((folder / "valid.json").read_text())
     login = json.loads((folder / "authenticate.json").read_text())

@@ -16,6 +16,8 @@ import sys
 
 import yaml
 
+from sandbox_cases import entreprise_cases
+
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/dgddi"
 CASES = HERE / "cases.json"
 DATA = HERE / "douanes.json"
@@ -25,21 +27,6 @@ MEMBERS = [
     ("id", "identifiant"), ("actif", "actif"), ("libelle", "libelle"), ("rue", "rue"),
     ("code_postal", "codePostal"), ("ville", "ville"), ("pays", "pays"), ("code_pays", "codePays"),
 ]
-
-
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text())
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
 
 
 class Loader(yaml.SafeLoader):
@@ -69,7 +56,7 @@ def answer(status, body=None, raw=None, content_type="application/json;charset=U
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     recorded = cassettes(root)
     records = [recorded["valid_eori"][1]["EORI"], recorded["valid_spanish_eori"][1]["EORI"]]
     for case in cases:

@@ -18,26 +18,13 @@ import sys
 
 import yaml
 
+from sandbox_cases import entreprise_cases
+
 NAME = "fabrique_numerique_ministeres_sociaux"
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src" / NAME
 OPERATION = "api_entreprise_v3_fabrique_numerique_ministeres_sociaux_conventions_collectives"
 PING_SIRET = "89337342300019"
 ETATS = {"vigueur": "VIGUEUR", "vigueur_etendue": "VIGUEUR_ETEN"}
-
-
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.y*ml")):
-        raw = yaml.safe_load(path.read_text())
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
 
 
 class Loader(yaml.SafeLoader):
@@ -93,7 +80,7 @@ def answer(status, body=None, raw=None, content_type="application/json; charset=
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     fixture = json.loads((root / "upstream-entreprise" / NAME / "conventions_collectives"
                           / "valid_with_missing_date_publication.json").read_text())
     entries = recorded(root, "valid_siret") + recorded(root, "not_found_siret") + fixture

@@ -18,6 +18,8 @@ import sys
 
 import yaml
 
+from sandbox_cases import entreprise_cases
+
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/fntp"
 OPERATION = "api_entreprise_v3_fntp_carte_professionnelle_travaux_publics"
 PING_SIREN = "385407184"
@@ -41,21 +43,6 @@ def luhn_key(prefix):
     raise ValueError(prefix)
 
 
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.y*ml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
-
-
 def recorded(root, name):
     path = root / "upstream-entreprise/fntp/cassettes/carte_professionnelle_travaux_publics" / f"{name}.yml"
     interaction = yaml.load(path.read_text(), Loader=Loader)["http_interactions"][0]
@@ -71,7 +58,7 @@ def canned(name, tag, status, raw=None, content_type="text/plain", delay_ms=0):
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     uri, response = recorded(root, "valid_siren")
     card = response["body"]["string"]
     assert card.startswith(b"%PDF-"), "the recorded card is a PDF"

@@ -24,7 +24,8 @@ import json
 import pathlib
 import sys
 
-import yaml
+
+from sandbox_cases import entreprise_cases
 
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/gip_mds"
 OPERATIONS = (
@@ -47,22 +48,6 @@ def luhn_ok(digits):
 def complete(prefix):
     """`prefix` and the one digit that makes it Luhn-valid."""
     return next(prefix + str(d) for d in range(10) if luhn_ok(prefix + str(d)))
-
-
-def read_cases(root):
-    cases = []
-    for folder in OPERATIONS:
-        for path in sorted((root / "sandbox-cases-entreprise" / folder).glob("*.yaml")):
-            raw = yaml.safe_load(path.read_text())
-            cases.append({
-                "operation": folder,
-                "case": path.name,
-                "version": 3,
-                "params": {k: str(v) for k, v in raw["params"].items()},
-                "status": raw["status"],
-                "payload": json.loads(raw["payload"]),
-            })
-    return cases
 
 
 def headcount(value):
@@ -149,7 +134,7 @@ def failures():
 
 def main():
     root = pathlib.Path(sys.argv[1])
-    cases = read_cases(root)
+    cases = entreprise_cases(root, OPERATIONS)
     objects = [o for case in cases if case["status"] == 200 for o in from_case(case)]
     siret, history = ours()
     answers = []

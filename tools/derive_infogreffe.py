@@ -22,6 +22,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import yaml
 
+from sandbox_cases import entreprise_cases
+
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/infogreffe"
 CASES = HERE / "cases.json"
 DATA = HERE / "registre.json"
@@ -37,22 +39,6 @@ EXTRAIT = re.compile(r"<Extrait .*</Extrait>", re.S)
 SIREN_ATTRIBUTE = re.compile(r'(<num_ident siren=")[^"]*(")')
 # The ping's SIREN (the real gateway's ping asks for it and expects a success).
 PING_SIREN = "831386297"
-
-
-def read_cases(root):
-    cases = []
-    for folder in OPERATIONS:
-        for path in sorted((root / "sandbox-cases-entreprise" / folder).glob("*.yaml")):
-            raw = yaml.safe_load(path.read_text())
-            cases.append({
-                "operation": folder,
-                "case": path.name,
-                "version": 3,
-                "params": {k: str(v) for k, v in raw["params"].items()},
-                "status": raw["status"],
-                "payload": json.loads(raw["payload"]),
-            })
-    return cases
 
 
 def words(iso):
@@ -208,7 +194,7 @@ SOAP_FAULT = (
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, OPERATIONS)
     by_name = {(c["operation"], c["case"]): c for c in cases}
     upstream = root / "upstream-entreprise/infogreffe"
     bodies = cassette_bodies(upstream / "cassettes")

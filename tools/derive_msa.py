@@ -16,7 +16,8 @@ import json
 import pathlib
 import sys
 
-import yaml
+
+from sandbox_cases import entreprise_cases
 
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/msa"
 CASES = HERE / "cases.json"
@@ -24,21 +25,6 @@ DATA = HERE / "msa.json"
 OPERATION = "api_entreprise_v3_msa_conformites_cotisations"
 LETTER = {"up_to_date": "O", "outdated": "N", "under_investigation": "A"}
 PING_SIRET = "95086311800010"
-
-
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text())
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
 
 
 def luhn_ok(digits):
@@ -70,7 +56,7 @@ def answer(status, body=None, raw=None, content_type="application/json", delay_m
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     letters = {PING_SIRET: "O", siret(1): "N", siret(2): "A", siret(3): "X"}
     for case in cases:
         number = case["params"]["siret"]

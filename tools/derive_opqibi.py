@@ -17,6 +17,8 @@ import sys
 
 import yaml
 
+from sandbox_cases import entreprise_cases
+
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/opqibi"
 OPERATION = "api_entreprise_v3_opqibi_certifications_ingenierie"
 PING_SIREN = "309103877"
@@ -38,21 +40,6 @@ def luhn_key(prefix):
         if total % 10 == 0:
             return prefix + key
     raise ValueError(prefix)
-
-
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.y*ml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
 
 
 def recorded(root, name):
@@ -95,7 +82,7 @@ def canned(name, tag, status, raw=None, content_type="application/json", delay_m
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     valid_text = recorded(root, "valid_siren")
     valid = json.loads(valid_text)
     certificates = [{"siren": "434717997", "certificate": valid}, {"siren": PING_SIREN, "certificate": valid}]

@@ -19,29 +19,14 @@ import sys
 
 import yaml
 
+from sandbox_cases import entreprise_cases
+
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/probtp"
 OPERATIONS = {
     "api_entreprise_v3_probtp_attestations_cotisation_retraite": "attestation",
     "api_entreprise_v3_probtp_conformites_cotisations_retraite": "eligibilite",
 }
 SERVICE = {"attestation": "getAttestationCotisation", "eligibilite": "getStatutCotisation"}
-
-
-def read_cases(root):
-    cases = []
-    for operation in OPERATIONS:
-        folder = root / "sandbox-cases-entreprise" / operation
-        for path in sorted(list(folder.glob("*.yml")) + list(folder.glob("*.yaml"))):
-            raw = yaml.safe_load(path.read_text())
-            cases.append({
-                "operation": operation,
-                "case": path.name,
-                "version": 3,
-                "params": {k: str(v) for k, v in raw["params"].items()},
-                "status": raw["status"],
-                "payload": json.loads(raw["payload"]),
-            })
-    return cases
 
 
 class Loader(yaml.SafeLoader):
@@ -110,7 +95,7 @@ def failures():
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, OPERATIONS)
     answers = {kind: {} for kind in SERVICE}
     for kind in SERVICE:
         for number, body in recorded(root, kind).values():

@@ -18,7 +18,8 @@ import pathlib
 import sys
 import zoneinfo
 
-import yaml
+
+from sandbox_cases import entreprise_cases
 
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/qualifelec"
 OPERATION = "api_entreprise_v3_qualifelec_certificats"
@@ -35,21 +36,6 @@ def luhn_key(prefix):
         if total % 10 == 0:
             return prefix + key
     raise ValueError(prefix)
-
-
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.y*ml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
 
 
 def epoch(day):
@@ -98,7 +84,7 @@ def canned(name, tag, status, raw=None, content_type="application/json", delay_m
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     fixtures = root / "upstream-entreprise/qualifelec"
     valid = json.loads((fixtures / "valid_siret_with_certificates.json").read_text(encoding="utf-8"))
     establishments = [{"siret": PING_SIRET, "certificates": valid}]

@@ -17,23 +17,10 @@ import sys
 
 import yaml
 
+from sandbox_cases import entreprise_cases
+
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/rnm"
 OPERATION = "api_entreprise_v3_rnm_entreprises_artisanales"
-
-
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.y*ml")):
-        raw = yaml.safe_load(path.read_text())
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
 
 
 class Loader(yaml.SafeLoader):
@@ -71,7 +58,7 @@ def answer(status, body=None, raw=None, content_type="application/json; charset=
 
 
 def main(root):
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     valid = json.loads(recorded(root, "valid_siren_json"))
     records = [valid]
     for number, case in enumerate(c for c in cases if c["status"] == 200):

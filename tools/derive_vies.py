@@ -17,7 +17,8 @@ import json
 import pathlib
 import sys
 
-import yaml
+
+from sandbox_cases import entreprise_cases
 
 HERE = pathlib.Path(__file__).resolve().parent.parent / "crates/entreprise-providers/src/vies"
 CASES = HERE / "cases.json"
@@ -49,21 +50,6 @@ def number(siren):
     return f"{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
 
 
-def read_cases(root):
-    cases = []
-    for path in sorted((root / "sandbox-cases-entreprise" / OPERATION).glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text())
-        cases.append({
-            "operation": OPERATION,
-            "case": path.name,
-            "version": 3,
-            "params": {k: str(v) for k, v in raw["params"].items()},
-            "status": raw["status"],
-            "payload": json.loads(raw["payload"]),
-        })
-    return cases
-
-
 def answer(status, body=None, raw=None, content_type="application/json", delay_ms=0):
     out = {"status": status, "delay_ms": delay_ms}
     if body is not None:
@@ -77,7 +63,7 @@ def answer(status, body=None, raw=None, content_type="application/json", delay_m
 def main(root):
     recorded = root / "upstream-entreprise" / "vies"
     payloads = {p.stem: json.loads(p.read_text()) for p in recorded.glob("*.json")}
-    cases = read_cases(root)
+    cases = entreprise_cases(root, [OPERATION])
     valid = payloads["valid"]
     registered = [{"vatNumber": valid["vatNumber"], "name": valid["name"], "address": valid["address"]}]
     for case in cases:

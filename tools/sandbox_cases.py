@@ -1,4 +1,4 @@
-"""Shared by the derive_*_people.py scripts: reading official sandbox cases and writing a
+"""Shared by the derive_*.py scripts: reading official sandbox cases and writing a
 simulator's people file, so that each script only holds its provider's reverse mapping."""
 import json
 import sys
@@ -67,3 +67,22 @@ def derive_by_identity(folder_names, out, about, identity, build_answer, unmappa
 
     names = [folder_names] if isinstance(folder_names, str) else folder_names
     derive_people(names, out, about, person, unmappable)
+
+
+def entreprise_cases(root, operations, version=3):
+    """The official API Entreprise cases of the operation-id folders `operations` under
+    root/sandbox-cases-entreprise, as the providers' cases.json files hold them."""
+    cases = []
+    for operation in operations:
+        folder = Path(root) / "sandbox-cases-entreprise" / operation
+        for path in sorted(folder.glob("*.y*ml")):
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            cases.append({
+                "operation": operation,
+                "case": path.name,
+                "version": version,
+                "params": {k: str(v) for k, v in raw["params"].items()},
+                "status": raw["status"],
+                "payload": json.loads(raw["payload"]),
+            })
+    return cases
