@@ -24,6 +24,9 @@ pub struct Limits {
     /// How long a token record is trusted before the store is asked again: the
     /// delay for a revocation to take effect.
     pub token_cache_ms: u64,
+    /// How often the answer-signing keys are read again: a rotation reaches every
+    /// replica within this (`passerelle keys rotate --answers` dates keys further ahead).
+    pub answer_keys_refresh_secs: u64,
 }
 
 impl Default for Limits {
@@ -32,6 +35,7 @@ impl Default for Limits {
             per_second: 20,
             provider_timeout_secs: 10,
             token_cache_ms: 4000,
+            answer_keys_refresh_secs: 30,
         }
     }
 }

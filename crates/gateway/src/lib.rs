@@ -2,8 +2,9 @@
 //! (`passerelle_bouquet::Bouquet`), each on its own listener.
 //!
 //! A call goes through tower layers, outermost first: request id (`handlers::request_id`),
-//! the call record that writes the journal row, metrics and log line (`record`), who
-//! calls (`caller`), the rate limit (`throttle`); then the handler (`handlers::call`)
+//! the call record that writes the journal row, metrics and log line (`record`), the
+//! answer's signature when the caller asks for one (`sign`), who calls (`caller`), the
+//! rate limit (`throttle`); then the handler (`handlers::call`)
 //! checks scopes, purpose and parameters, maintenance windows, and asks the source
 //! (`source`: the providers behind cache and in-flight lock, or recorded answers).
 //!
@@ -27,6 +28,7 @@ pub mod pings;
 pub mod record;
 pub mod redis_link;
 pub mod server;
+pub mod sign;
 pub mod source;
 pub mod telemetry;
 pub mod throttle;
@@ -37,6 +39,7 @@ use std::time::Duration;
 use axum::Router;
 use passerelle_bouquet::Bouquet;
 use passerelle_documents::{DeferredLinks, DocumentStore, Documents, ProxiedFiles, Signer};
+use passerelle_signature::AnswerSigner;
 use passerelle_store::Store;
 use passerelle_tokens::{KeyRing, Verifier};
 use tokio::net::TcpListener;
@@ -65,6 +68,8 @@ pub struct AppState {
     pub pings: pings::Pings,
     pub source: Box<dyn Source>,
     pub documents: Arc<Documents>,
+    /// Signs the answers whose callers ask for it.
+    pub answers: Arc<AnswerSigner>,
 }
 
 /// One bouquet served with the shared state: the state of its router.
@@ -89,6 +94,8 @@ impl AppState {
             .await?;
         let redis = redis_link::RedisLink::start(&config.redis, &salt).await?;
         let documents = open_documents(&config, store.as_ref()).await?;
+        let signer = AnswerSigner::load_or_create(store.clone()).await?;
+        signer.keep_fresh(Duration::from_secs(config.limits.answer_keys_refresh_secs.max(1)));
         let france_connect = Arc::new(france_connect::Gate::new(
             &config.providers.france_connect,
             store.clone(),
@@ -118,6 +125,7 @@ impl AppState {
             config,
             source,
             documents,
+            answers: signer,
         }))
     }
 }

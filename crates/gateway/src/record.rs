@@ -27,6 +27,8 @@ pub struct CallRecord {
     pub cache_left: Option<u64>,
     /// Time spent waiting for the provider.
     pub upstream: Duration,
+    /// SHA-256 of the body, when the answer was signed.
+    pub body_sha256: Option<String>,
 }
 
 /// The call's record, shared by the layers that fill it.
@@ -36,6 +38,10 @@ pub struct Recorder(Arc<Mutex<CallRecord>>);
 impl Recorder {
     pub fn update(&self, change: impl FnOnce(&mut CallRecord)) {
         change(&mut self.0.lock().expect("call record"));
+    }
+
+    pub fn purpose(&self) -> Purpose {
+        self.0.lock().expect("call record").purpose.clone()
     }
 
     fn take(&self) -> CallRecord {
@@ -82,6 +88,7 @@ pub async fn record(State(served): State<Arc<Served>>, mut request: Request, nex
         duration_ms: took.as_secs_f64() * 1000.0,
         params_hash: record.params_hash,
         cached: record.cache_left.is_some(),
+        body_sha256: record.body_sha256,
     };
     let journaled = served.app.journal.record(row).await;
     let mut response = if journaled { response } else { unjournaled(response) };

@@ -7,11 +7,12 @@
 //!
 //! A row's format says which encoding its hash covers: format 1 (rows written before
 //! bouquets) has `jti` and `recipient` only; format 2 adds the bouquet, the caller's
-//! kind and every purpose parameter. New rows are always format 2.
+//! kind and every purpose parameter; format 3 adds the SHA-256 of a signed answer's
+//! body. New rows are always format 3.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use passerelle_store::{
-    CallerId, ChainedRow, JournalRow, KeyStore, RowFormat, Seal, SealKind, SigningKey, PARTICULIER,
+    CallerId, ChainedRow, JournalRow, KeyStore, RowFormat, Seal, SealKind, SigningKey, KEYS_FOR_TOKENS, PARTICULIER,
 };
 use ring::signature::{Ed25519KeyPair, UnparsedPublicKey, ED25519};
 use sha2::{Digest, Sha256};
@@ -62,12 +63,17 @@ impl Canonical {
 
 /// The hash a row of `format` must carry, given its writer, position and predecessor;
 /// `None` when the row holds what that format cannot encode (a format 1 row with a
-/// citizen, another bouquet or another purpose parameter has been altered).
+/// citizen, another bouquet or another purpose parameter, or an older row with a body
+/// hash, has been altered).
 pub fn row_hash(format: RowFormat, writer: Uuid, seq: i64, prev_hash: &str, row: &JournalRow) -> Option<String> {
     let tag = match format {
         RowFormat::V1 => "passerelle-journal-row-v1",
         RowFormat::V2 => "passerelle-journal-row-v2",
+        RowFormat::V3 => "passerelle-journal-row-v3",
     };
+    if format != RowFormat::V3 && row.body_sha256.is_some() {
+        return None;
+    }
     let mut c = Canonical::new(tag);
     c.text(writer);
     c.text(seq);
@@ -76,7 +82,7 @@ pub fn row_hash(format: RowFormat, writer: Uuid, seq: i64, prev_hash: &str, row:
     c.text(time_text(row.at));
     match format {
         RowFormat::V1 => v1_who(&mut c, row)?,
-        RowFormat::V2 => v2_who(&mut c, row),
+        RowFormat::V2 | RowFormat::V3 => v2_who(&mut c, row),
     }
     c.field(Some(&row.endpoint));
     c.text(row.status);
@@ -84,6 +90,9 @@ pub fn row_hash(format: RowFormat, writer: Uuid, seq: i64, prev_hash: &str, row:
     c.text(format!("{:?}", row.duration_ms));
     c.field(row.params_hash.as_deref());
     c.text(row.cached);
+    if format == RowFormat::V3 {
+        c.field(row.body_sha256.as_deref());
+    }
     Some(c.sha256())
 }
 
@@ -132,10 +141,10 @@ fn v2_who(c: &mut Canonical, row: &JournalRow) {
 /// Chains `row` after `(seq - 1, prev_hash)`, in the current format.
 pub fn link(writer: Uuid, seq: i64, prev_hash: &str, mut row: JournalRow) -> ChainedRow {
     row.at = to_micros(row.at);
-    let hash = row_hash(RowFormat::V2, writer, seq, prev_hash, &row).expect("format 2 encodes every row");
+    let hash = row_hash(RowFormat::V3, writer, seq, prev_hash, &row).expect("format 3 encodes every row");
     ChainedRow {
         row,
-        format: RowFormat::V2,
+        format: RowFormat::V3,
         writer,
         seq,
         prev_hash: prev_hash.to_string(),
@@ -178,7 +187,7 @@ pub fn seal(kind: SealKind, writer: Uuid, seq: i64, hash: &str, key: &SigningKey
 pub async fn sealing_key<S: KeyStore + ?Sized>(store: &S) -> anyhow::Result<SigningKey> {
     let keys = store.signing_keys().await?;
     keys.into_iter()
-        .rfind(|k| k.algorithm == "EdDSA")
+        .rfind(|k| k.algorithm == "EdDSA" && k.purpose == KEYS_FOR_TOKENS)
         .ok_or_else(|| anyhow::anyhow!("the store holds no Ed25519 key to sign journal seals"))
 }
 
@@ -206,11 +215,12 @@ mod tests {
         let writer = Uuid::new_v4();
         let first = link(writer, 1, GENESIS, call(0));
         assert!(holds(&first));
-        let changes: [fn(&mut JournalRow); 5] = [
+        let changes: [fn(&mut JournalRow); 6] = [
             |r| r.status = 404,
             |r| r.bouquet = "entreprise".into(),
             |r| r.caller = Some(CallerId::Citizen("ab".into())),
             |r| r.purpose.clear(),
+            |r| r.body_sha256 = Some("00".repeat(32)),
             |r| {
                 r.purpose.insert("object".into(), "x".into());
             },
@@ -220,7 +230,7 @@ mod tests {
             change(&mut changed.row);
             assert!(!holds(&changed), "{:?}", changed.row);
         }
-        let hash = |w, seq, prev: &str| row_hash(RowFormat::V2, w, seq, prev, &first.row).unwrap();
+        let hash = |w, seq, prev: &str| row_hash(RowFormat::V3, w, seq, prev, &first.row).unwrap();
         assert_ne!(hash(writer, 2, GENESIS), first.hash);
         assert_ne!(hash(Uuid::new_v4(), 1, GENESIS), first.hash);
         assert_ne!(hash(writer, 1, &first.hash), first.hash);
@@ -262,6 +272,7 @@ mod tests {
             duration_ms: 12.25,
             params_hash: None,
             cached: false,
+            body_sha256: None,
         };
         let hash = row_hash(RowFormat::V1, Uuid::from_u128(1), 1, GENESIS, &row).unwrap();
         assert_eq!(hash, "ab244843bd2e7ecf857068269abed7a7b933b6e0a25ff9b06a2d91120f25d406");

@@ -23,6 +23,7 @@ pub fn export_line(row: &ChainedRow) -> serde_json::Value {
         "duration_ms": r.duration_ms,
         "params_hash": r.params_hash,
         "cached": r.cached,
+        "body_sha256": r.body_sha256,
         "writer": row.writer,
         "seq": row.seq,
         "prev_hash": row.prev_hash,
@@ -89,7 +90,7 @@ mod tests {
         assert_eq!(first["purpose"], serde_json::json!({"recipient": "13002526500013"}));
         assert_eq!(
             (first["format"].as_i64(), first["bouquet"].as_str()),
-            (Some(2), Some("particulier"))
+            (Some(3), Some("particulier"))
         );
         assert_eq!(lines[1]["prev_hash"], first["hash"]);
         let last = &lines[3];

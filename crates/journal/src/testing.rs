@@ -29,6 +29,7 @@ pub fn call(i: usize) -> JournalRow {
         duration_ms: 1.25 + i as f64,
         params_hash: Some(format!("{i:0128}")),
         cached: false,
+        body_sha256: None,
     }
 }
 
@@ -38,6 +39,7 @@ pub fn signing_key() -> SigningKey {
     SigningKey {
         kid: Uuid::new_v4().simple().to_string()[..16].to_string(),
         algorithm: "EdDSA".into(),
+        purpose: passerelle_store::KEYS_FOR_TOKENS.into(),
         private_der: pkcs8.as_ref().to_vec(),
         public_der: pair.public_key().as_ref().to_vec(),
         created_at: Utc::now(),

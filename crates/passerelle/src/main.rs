@@ -10,6 +10,7 @@ mod logs;
 mod run;
 mod sandbox;
 mod token;
+mod verify_answer;
 
 use std::path::PathBuf;
 
@@ -92,7 +93,7 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Rotate the keys that sign tokens.
+    /// Rotate and list the keys that sign tokens and answers.
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
@@ -115,6 +116,8 @@ enum Command {
     Sandbox(sandbox::Options),
     /// Calls an endpoint once per row of a CSV file, paced and resumable (docs/batch.md).
     Batch(batch::Options),
+    /// Checks a signed answer against the gateway's published keys (a URL or a saved file).
+    VerifyAnswer(verify_answer::Options),
 }
 
 #[tokio::main]
@@ -161,5 +164,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Conformance(options) => conformance::run(options).await,
         Command::Sandbox(options) => sandbox::run(options).await,
         Command::Batch(options) => batch::run(options).await,
+        Command::VerifyAnswer(options) => verify_answer::run(options).await,
     }
 }

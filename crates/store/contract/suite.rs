@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use passerelle_store::{
     CallerId, ChainedRow, JournalRow, Purpose, RowFormat, Seal, SealKind, SigningKey, Store, TimeRange, TokenRecord,
-    PARTICULIER,
+    KEYS_FOR_ANSWERS, KEYS_FOR_TOKENS, PARTICULIER,
 };
 use uuid::Uuid;
 
@@ -104,10 +104,11 @@ fn token() -> TokenRecord {
     }
 }
 
-fn key(created_at: DateTime<Utc>) -> SigningKey {
+fn key(created_at: DateTime<Utc>, purpose: &str) -> SigningKey {
     SigningKey {
         kid: Uuid::new_v4().simple().to_string()[..16].to_string(),
         algorithm: "EdDSA".into(),
+        purpose: purpose.into(),
         private_der: (0..48).collect(),
         public_der: (0..32).rev().collect(),
         created_at,
@@ -130,6 +131,7 @@ fn call(i: usize, when: DateTime<Utc>, caller: Option<CallerId>) -> JournalRow {
         duration_ms: 1.0 / (i as f64 + 3.0),
         params_hash: (!i.is_multiple_of(5)).then(|| format!("{i:0128}")),
         cached: i.is_multiple_of(4),
+        body_sha256: i.is_multiple_of(3).then(|| format!("{i:064x}")),
     }
 }
 
@@ -147,7 +149,7 @@ fn chained(writer: Uuid, from_seq: i64, prev: &str, rows: Vec<JournalRow>) -> Ve
             let hash = format!("{}{seq:032x}", writer.simple());
             ChainedRow {
                 row,
-                format: RowFormat::V2,
+                format: RowFormat::V3,
                 writer,
                 seq,
                 prev_hash: std::mem::replace(&mut prev, hash.clone()),
@@ -219,8 +221,8 @@ pub async fn tokens_keep_their_bouquet(b: Backend) {
 }
 
 pub async fn signing_keys_round_trip(b: Backend) {
-    let first = key(at("2026-01-01T00:00:00.123456Z"));
-    let second = key(first.created_at + Duration::days(1));
+    let first = key(at("2026-01-01T00:00:00.123456Z"), KEYS_FOR_TOKENS);
+    let second = key(first.created_at + Duration::days(1), KEYS_FOR_ANSWERS);
     b.store.insert_signing_key(&second).await.unwrap();
     b.store.insert_signing_key(&first).await.unwrap();
     assert_eq!(b.store.signing_keys().await.unwrap(), vec![first, second]);

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// The bouquet of every token and row from before bouquets existed.
@@ -32,10 +35,37 @@ pub struct TokenRecord {
 pub struct SigningKey {
     pub kid: String,
     pub algorithm: String,
+    /// What the key signs: `KEYS_FOR_TOKENS` (tokens and journal seals) or
+    /// `KEYS_FOR_ANSWERS` (the detached signatures of answers).
+    pub purpose: String,
     pub private_der: Vec<u8>,
     pub public_der: Vec<u8>,
     pub created_at: DateTime<Utc>,
 }
+
+impl SigningKey {
+    /// A new Ed25519 key for `purpose`, named by the start of its public key's SHA-256.
+    pub fn generate(purpose: &str) -> anyhow::Result<SigningKey> {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+            .map_err(|_| anyhow::anyhow!("key generation failed"))?;
+        let pair =
+            Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow::anyhow!("generated key is invalid"))?;
+        let public = pair.public_key().as_ref().to_vec();
+        Ok(SigningKey {
+            kid: hex::encode(&Sha256::digest(&public)[..8]),
+            algorithm: "EdDSA".into(),
+            purpose: purpose.into(),
+            private_der: pkcs8.as_ref().to_vec(),
+            public_der: public,
+            created_at: Utc::now(),
+        })
+    }
+}
+
+/// The purpose of the keys that sign tokens and journal seals.
+pub const KEYS_FOR_TOKENS: &str = "tokens";
+/// The purpose of the keys that sign answers, published at each bouquet's JWKS URL.
+pub const KEYS_FOR_ANSWERS: &str = "answers";
 
 /// Who called: a Passerelle token, or a citizen through FranceConnect (a keyed hash
 /// the gateway computes, hex).
@@ -74,6 +104,8 @@ pub struct JournalRow {
     /// Salted SHA-512 of the parameters, hex.
     pub params_hash: Option<String>,
     pub cached: bool,
+    /// SHA-256 of the answer's exact body, hex, when the answer was signed.
+    pub body_sha256: Option<String>,
 }
 
 impl JournalRow {
@@ -90,6 +122,7 @@ impl JournalRow {
             duration_ms: 1.25,
             params_hash: Some("ab".repeat(64)),
             cached: false,
+            body_sha256: None,
         }
     }
 }
@@ -101,6 +134,8 @@ pub enum RowFormat {
     V1 = 1,
     /// Bouquet, caller (a token or a citizen) and every purpose parameter.
     V2 = 2,
+    /// Format 2 and, when the answer was signed, the SHA-256 of its body.
+    V3 = 3,
 }
 
 impl RowFormat {
@@ -112,6 +147,7 @@ impl RowFormat {
         match number {
             1 => Ok(RowFormat::V1),
             2 => Ok(RowFormat::V2),
+            3 => Ok(RowFormat::V3),
             other => anyhow::bail!("unknown journal row format {other}"),
         }
     }

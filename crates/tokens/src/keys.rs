@@ -3,13 +3,9 @@
 
 use std::collections::HashSet;
 
-use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use passerelle_store::SigningKey;
-use ring::rand::SystemRandom;
-use ring::signature::{Ed25519KeyPair, KeyPair};
+use passerelle_store::{SigningKey, KEYS_FOR_TOKENS};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::Backend;
 
@@ -40,31 +36,25 @@ pub struct KeyRing {
 const ALGORITHM: &str = "EdDSA";
 
 fn make_key() -> anyhow::Result<SigningKey> {
-    let pkcs8 =
-        Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| anyhow::anyhow!("key generation failed"))?;
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow::anyhow!("generated key is invalid"))?;
-    let public = pair.public_key().as_ref().to_vec();
-    let kid = hex::encode(&Sha256::digest(&public)[..8]);
-    Ok(SigningKey {
-        kid,
-        algorithm: ALGORITHM.into(),
-        private_der: pkcs8.as_ref().to_vec(),
-        public_der: public,
-        created_at: Utc::now(),
-    })
+    SigningKey::generate(KEYS_FOR_TOKENS)
+}
+
+async fn token_keys(store: &Backend) -> anyhow::Result<Vec<SigningKey>> {
+    let mut keys = store.signing_keys().await?;
+    keys.retain(|k| k.algorithm == ALGORITHM && k.purpose == KEYS_FOR_TOKENS);
+    Ok(keys)
 }
 
 impl KeyRing {
     /// Loads the keys, creating the first one if the store has none.
     pub async fn load_or_create(store: &Backend) -> anyhow::Result<KeyRing> {
-        let mut stored = store.signing_keys().await?;
+        let mut stored = token_keys(store).await?;
         if stored.is_empty() {
             store.insert_signing_key(&make_key()?).await?;
-            stored = store.signing_keys().await?;
+            stored = token_keys(store).await?;
         }
         let keys = stored
             .iter()
-            .filter(|k| k.algorithm == ALGORITHM)
             .map(|k| Key {
                 kid: k.kid.clone(),
                 encoding: EncodingKey::from_ed_der(&k.private_der),

@@ -21,6 +21,15 @@ pub async fn ping() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// The public keys that verify signed answers (old ones included), as a JWKS.
+pub async fn answers_jwks(State(served): State<Arc<Served>>) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, "application/jwk-set+json"),
+        (header::CACHE_CONTROL, "public, max-age=60"),
+    ];
+    (headers, served.app.answers.jwks()).into_response()
+}
+
 /// The caller's token record, whichever bouquet it opens.
 async fn token_of(served: &Served, headers: &HeaderMap, peer: SocketAddr) -> Result<TokenRecord, Errors> {
     let state = &served.app;

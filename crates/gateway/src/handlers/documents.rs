@@ -242,6 +242,7 @@ async fn journal(
         duration_ms: took.as_secs_f64() * 1000.0,
         params_hash: None,
         cached: false,
+        body_sha256: None,
     };
     let journaled = served.app.journal.record(row).await;
     telemetry::call(&template, status, took, Duration::ZERO);

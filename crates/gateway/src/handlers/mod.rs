@@ -19,7 +19,7 @@ use tower::ServiceBuilder;
 
 use crate::error::Errors;
 use crate::record::{record, Matched};
-use crate::{caller, throttle, Served};
+use crate::{caller, sign, throttle, Served};
 
 pub fn routes(served: Arc<Served>) -> Router {
     let mut router = Router::new()
@@ -27,6 +27,7 @@ pub fn routes(served: Arc<Served>) -> Router {
         .route("/api/introspect", get(api::introspect))
         .route("/api/open-api.yml", get(api::open_api))
         .route("/api/pings", get(api::pings))
+        .route("/api/answers_jwks", get(api::answers_jwks))
         .route("/api/{provider}/ping", get(api::provider_ping));
     if served.bouquet.documents {
         router = router
@@ -50,10 +51,11 @@ pub fn routes(served: Arc<Served>) -> Router {
             version: route.version,
             endpoint: route.endpoint,
         };
-        // Outermost first: the route's match, the record, who calls, the limit.
+        // Outermost first: the route's match, the record, the signature, who calls, the limit.
         let layers = ServiceBuilder::new()
             .layer(Extension(matched))
             .layer(from_fn_with_state(served.clone(), record))
+            .layer(from_fn_with_state(served.clone(), sign::sign))
             .layer(from_fn_with_state(served.clone(), caller::identify))
             .layer(from_fn_with_state(served.clone(), throttle::throttle));
         let handler = get(call::call).layer(layers);

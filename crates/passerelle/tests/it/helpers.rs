@@ -115,6 +115,11 @@ impl TestAppBuilder {
         self
     }
 
+    pub fn answer_keys_refresh_secs(mut self, secs: u64) -> Self {
+        self.config.limits.answer_keys_refresh_secs = secs;
+        self
+    }
+
     pub fn checkpoint_rows(mut self, rows: u64) -> Self {
         self.config.journal.checkpoint_rows = rows;
         self

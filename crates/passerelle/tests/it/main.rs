@@ -36,5 +36,6 @@ mod sandbox;
 mod sandbox_entreprise;
 mod sdh;
 mod shutdown;
+mod signed_answers;
 mod upstream_bodies;
 mod urssaf;

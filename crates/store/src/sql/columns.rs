@@ -92,6 +92,7 @@ pub struct CallColumns<D: Dialect> {
     duration_ms: f64,
     params_hash: Option<String>,
     cached: bool,
+    body_sha256: Option<String>,
 }
 
 impl<D: Dialect> CallColumns<D> {
@@ -107,6 +108,7 @@ impl<D: Dialect> CallColumns<D> {
             duration_ms: self.duration_ms,
             params_hash: self.params_hash,
             cached: self.cached,
+            body_sha256: self.body_sha256,
         })
     }
 }

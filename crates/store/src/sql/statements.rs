@@ -19,7 +19,8 @@ fn scalar<T>((value,): (T,)) -> anyhow::Result<T> {
 // Keys and secrets.
 
 pub fn signing_keys<'a, D: Dialect>() -> Select<'a, D, SigningKey, SigningKey> {
-    let text = "SELECT kid, algorithm, private_der, public_der, created_at FROM signing_keys ORDER BY created_at, kid";
+    let text = "SELECT kid, algorithm, purpose, private_der, public_der, created_at FROM signing_keys \
+                ORDER BY created_at, kid";
     Statement::new(text).select(Ok)
 }
 
@@ -27,12 +28,13 @@ pub fn insert_signing_key<D: Dialect>(key: &SigningKey) -> Statement<'_, D> {
     let values = vec![
         Value::Text(Some(&key.kid)),
         Value::Text(Some(&key.algorithm)),
+        Value::Text(Some(&key.purpose)),
         Value::Bytes(&key.private_der),
         Value::Bytes(&key.public_der),
         Value::Time(Some(key.created_at)),
     ];
     Statement::insert(
-        "INSERT INTO signing_keys (kid, algorithm, private_der, public_der, created_at)",
+        "INSERT INTO signing_keys (kid, algorithm, purpose, private_der, public_der, created_at)",
         [values],
     )
 }
@@ -99,8 +101,8 @@ pub fn set_token_expiry<'a, D: Dialect>(jti: Uuid, expires_at: DateTime<Utc>) ->
 // The journal.
 
 const JOURNAL_INSERT: &str = "INSERT INTO journal (request_id, at, format, bouquet, jti, citizen, purpose, endpoint, \
-                              status, duration_ms, params_hash, cached, writer, seq, prev_hash, hash)";
-const JOURNAL_COLUMNS: usize = 16;
+                              status, duration_ms, params_hash, cached, body_sha256, writer, seq, prev_hash, hash)";
+const JOURNAL_COLUMNS: usize = 17;
 
 fn journal_values(c: &ChainedRow) -> Vec<Value<'_>> {
     let r = &c.row;
@@ -124,6 +126,7 @@ fn journal_values(c: &ChainedRow) -> Vec<Value<'_>> {
         Value::Real(r.duration_ms),
         Value::Text(r.params_hash.as_deref()),
         Value::Flag(r.cached),
+        Value::Text(r.body_sha256.as_deref()),
         Value::Uuid(Some(c.writer)),
         Value::BigInt(c.seq),
         Value::Text(Some(&c.prev_hash)),
