@@ -303,6 +303,12 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_body_hash_added_to_an_unsigned_answer_is_named() {
+        let change = "UPDATE journal SET body_sha256 = 'ab' WHERE request_id = 'req-1'";
+        broken_after(4, change, &["seq 2 (request req-1", "altered"]).await;
+    }
+
+    #[tokio::test]
     async fn a_bad_seal_is_named() {
         // The seal signed position 3; moved to 2, its signature no longer holds.
         let change = "UPDATE journal_seals SET seq = 2 WHERE seq = 3";

@@ -275,3 +275,58 @@ async fn verify_answer_checks_online_and_offline_and_names_a_changed_body() {
     .await;
     assert!(!ok && out.contains("does not match this body"), "{out}");
 }
+
+/// Another implementation agrees: Python's `jwcrypto` (from PyPI; `.ci/run` installs
+/// it) verifies the detached JWS with the published key set, and refuses a changed body.
+#[tokio::test]
+async fn a_stock_jose_library_verifies_a_signed_answer() {
+    let has_jwcrypto = std::process::Command::new("python3")
+        .args(["-c", "import jwcrypto"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_jwcrypto {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI must install jwcrypto");
+        eprintln!("jwcrypto is not installed: skipped");
+        return;
+    }
+    let app = TestApp::start().await;
+    let token = app.token(&["cnaf_quotient_familial"]).await;
+    let answer = signed_qf(&app, &token).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("body.json"), &answer.body).unwrap();
+    std::fs::write(dir.path().join("signature.txt"), &answer.signature).unwrap();
+    let keys = reqwest::get(format!("{}/api/answers_jwks", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    std::fs::write(dir.path().join("jwks.json"), keys).unwrap();
+    let script = r#"
+import sys
+from jwcrypto import jwk, jws
+keys = jwk.JWKSet.from_json(open("jwks.json").read())
+body = open("body.json", "rb").read()
+answer = jws.JWS()
+answer.deserialize(open("signature.txt").read().strip())
+answer.verify(keys.get_key(answer.jose_header["kid"]), detached_payload=body)
+print("verified", answer.jose_header["request_id"])
+try:
+    answer.verify(keys.get_key(answer.jose_header["kid"]), detached_payload=body + b" ")
+    print("a changed body verified")
+except jws.InvalidJWSSignature:
+    print("changed body refused")
+"#;
+    let output = tokio::process::Command::new("python3")
+        .args(["-c", script])
+        .current_dir(dir.path())
+        .output()
+        .await
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("verified {}", answer.request_id)) && out.contains("changed body refused"),
+        "{out}"
+    );
+}
