@@ -629,3 +629,56 @@ async fn france_connect_bearers_select_the_case_of_their_identity() {
     let rows = app.store.recent_journal(10).await.unwrap();
     assert!(rows.iter().any(|r| r.status == 200 && r.endpoint == QF_FC_PATH));
 }
+
+/// `passerelle batch` against the sandbox: the CSV's people reach their recorded cases
+/// (given names separated by spaces), the others the folder's 404.
+#[tokio::test]
+async fn a_batch_runs_against_the_sandbox() {
+    let dir = cases();
+    let app = SandboxApp::start(dir.path()).await;
+    let token = app.token(token_request(&["cnaf_quotient_familial"])).await;
+    let work = tempfile::tempdir().unwrap();
+    let (input, output, token_file) = (
+        work.path().join("people.csv"),
+        work.path().join("results.csv"),
+        work.path().join("token"),
+    );
+    std::fs::write(
+        &input,
+        "nomNaissance,prenoms,anneeDateNaissance,moisDateNaissance,jourDateNaissance,sexeEtatCivil,codeCogInseePaysNaissance,codeCogInseeCommuneNaissance\n\
+         Dupont,Jean Émile,1980,8,14,M,99100,08480\n\
+         Dupont,Jean,1980,8,14,M,99100,08480\n",
+    )
+    .unwrap();
+    std::fs::write(&token_file, &token).unwrap();
+    let args = [
+        "batch",
+        "--base-url",
+        &app.base,
+        "--token-file",
+        token_file.to_str().unwrap(),
+        "--endpoint",
+        QF_PATH,
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--recipient",
+        RECIPIENT,
+    ];
+    let (ok, printed) = crate::binary::cli(&args).await;
+    assert!(ok, "{printed}");
+    let mut reader = csv::Reader::from_path(&output).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let column =
+        |record: &csv::StringRecord, name: &str| record[headers.iter().position(|h| h == name).unwrap()].to_string();
+    let rows: Vec<_> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(column(&rows[0], "status"), "200");
+    let data: Value = serde_json::from_str(&column(&rows[0], "data")).unwrap();
+    assert_eq!(data["quotient_familial"]["valeur"], 777, "{data}");
+    assert_eq!(
+        (column(&rows[1], "status"), column(&rows[1], "error_code")),
+        ("404".to_string(), "37003".to_string())
+    );
+}
