@@ -10,7 +10,7 @@ use passerelle_store::CallerId;
 use passerelle_tokens::TokenRequest;
 
 use crate::binary::{cli, Running};
-use crate::helpers::{token_request, TestApp, RECIPIENT};
+use crate::helpers::{entreprise_token_request, token_request, TestApp, RECIPIENT};
 
 const QUOTIENT_FAMILIAL: &str = "/v3/dss/quotient_familial/identite";
 const ROWS: usize = 200;
@@ -45,7 +45,7 @@ fn letters(mut n: usize) -> String {
     }
 }
 
-fn output_rows(path: &Path) -> Vec<HashMap<String, String>> {
+pub fn output_rows(path: &Path) -> Vec<HashMap<String, String>> {
     let mut reader = csv::Reader::from_path(path).unwrap();
     let headers = reader.headers().unwrap().clone();
     reader
@@ -215,15 +215,7 @@ async fn a_batch_killed_with_sigkill_resumes_without_losing_a_row() {
 #[tokio::test]
 async fn an_entreprise_batch_sends_context_and_object_and_fills_path_parameters() {
     let app = TestApp::start().await;
-    let request = TokenRequest {
-        bouquet: passerelle_entreprise::NAME.into(),
-        scopes: passerelle_entreprise::all_scopes()
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        ..token_request(&[])
-    };
-    let (_, token) = app.issue(request).await;
+    let (_, token) = app.issue(entreprise_token_request()).await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("companies.csv");
     let mapping = dir.path().join("mapping.csv");

@@ -9,7 +9,7 @@ use passerelle_tokens::TokenRequest;
 use reqwest::Response;
 
 use crate::binary::cli;
-use crate::helpers::{codes, json, TestApp, RECIPIENT};
+use crate::helpers::{codes, entreprise_token_request, json, TestApp, RECIPIENT};
 
 const PURPOSE: &[(&str, &str)] = &[
     ("context", "Marché public 2026-042"),
@@ -24,15 +24,8 @@ const ATTESTATION_V4: &str = "/v4/dgfip/unites_legales/418166096/attestation_fis
 async fn entreprise_token(app: &TestApp, per_minute: Option<u32>) -> String {
     let request = TokenRequest {
         name: "Acheteur public de test".into(),
-        siret: RECIPIENT.into(),
-        bouquet: passerelle_entreprise::NAME.into(),
-        scopes: passerelle_entreprise::all_scopes()
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        expires_in_days: 30,
         rate_limit_per_minute: per_minute,
-        allowed_ips: Vec::new(),
+        ..entreprise_token_request()
     };
     let keys = app.state.tokens.keys();
     passerelle_tokens::issue(app.store.as_ref(), keys, request, Utc::now())

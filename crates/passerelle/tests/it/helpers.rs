@@ -240,6 +240,18 @@ pub fn token_request(scopes: &[&str]) -> TokenRequest {
     }
 }
 
+/// A token request for API Entreprise with every scope.
+pub fn entreprise_token_request() -> TokenRequest {
+    TokenRequest {
+        bouquet: passerelle_entreprise::NAME.into(),
+        scopes: passerelle_entreprise::all_scopes()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        ..token_request(&[])
+    }
+}
+
 impl TestApp {
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder {

@@ -668,17 +668,13 @@ async fn a_batch_runs_against_the_sandbox() {
     ];
     let (ok, printed) = crate::binary::cli(&args).await;
     assert!(ok, "{printed}");
-    let mut reader = csv::Reader::from_path(&output).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    let column =
-        |record: &csv::StringRecord, name: &str| record[headers.iter().position(|h| h == name).unwrap()].to_string();
-    let rows: Vec<_> = reader.records().map(Result::unwrap).collect();
+    let rows = crate::batch::output_rows(&output);
     assert_eq!(rows.len(), 2);
-    assert_eq!(column(&rows[0], "status"), "200");
-    let data: Value = serde_json::from_str(&column(&rows[0], "data")).unwrap();
+    assert_eq!(rows[0]["status"], "200");
+    let data: Value = serde_json::from_str(&rows[0]["data"]).unwrap();
     assert_eq!(data["quotient_familial"]["valeur"], 777, "{data}");
     assert_eq!(
-        (column(&rows[1], "status"), column(&rows[1], "error_code")),
-        ("404".to_string(), "37003".to_string())
+        (rows[1]["status"].as_str(), rows[1]["error_code"].as_str()),
+        ("404", "37003")
     );
 }

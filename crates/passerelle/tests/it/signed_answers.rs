@@ -139,7 +139,7 @@ async fn errors_are_signed_with_their_status() {
 #[tokio::test]
 async fn api_entreprise_signs_its_context_recipient_and_object() {
     let app = TestApp::start().await;
-    let token = app.issue(entreprise_request()).await.1;
+    let token = app.issue(entreprise_token_request()).await.1;
     let purpose = [
         ("context", "Marché public 2026-042"),
         ("recipient", RECIPIENT),
@@ -165,17 +165,6 @@ async fn api_entreprise_signs_its_context_recipient_and_object() {
     let expected: std::collections::BTreeMap<String, String> =
         purpose.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     assert_eq!(claims.purpose, expected);
-}
-
-fn entreprise_request() -> passerelle_tokens::TokenRequest {
-    passerelle_tokens::TokenRequest {
-        bouquet: passerelle_entreprise::NAME.into(),
-        scopes: passerelle_entreprise::all_scopes()
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        ..token_request(&[])
-    }
 }
 
 /// `keys rotate --answers` on a running gateway: the new key is published, then signs
