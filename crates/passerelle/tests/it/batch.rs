@@ -91,7 +91,7 @@ async fn a_paced_batch_stopped_and_resumed_calls_every_row_once() {
     assert_eq!(output_rows(&output).len(), 60);
 
     // Second run: the binary resumes, past the burst of the per-minute limit.
-    let (ok, printed) = cli(&batch_args(&app, &token_file, &input, &output)).await;
+    let (ok, printed) = cli(&batch_args(&app.base, &token_file, &input, &output)).await;
     let elapsed = started.elapsed();
     assert!(ok, "{printed}");
     assert!(printed.contains("200 rows (60 already done)"), "{printed}");
@@ -133,11 +133,12 @@ async fn a_paced_batch_stopped_and_resumed_calls_every_row_once() {
     assert!(elapsed.as_secs_f64() > 18.0, "{elapsed:?}");
 }
 
-fn batch_args<'a>(app: &'a TestApp, token_file: &'a Path, input: &'a Path, output: &'a Path) -> Vec<&'a str> {
+/// `passerelle batch` on the quotient familial, for `recipient`.
+pub fn batch_args<'a>(base: &'a str, token_file: &'a Path, input: &'a Path, output: &'a Path) -> Vec<&'a str> {
     vec![
         "batch",
         "--base-url",
-        &app.base,
+        base,
         "--token-file",
         token_file.to_str().unwrap(),
         "--endpoint",
@@ -169,7 +170,7 @@ async fn a_batch_killed_with_sigkill_resumes_without_losing_a_row() {
     let token_file = dir.path().join("token");
     people_csv(&input, KILLED_ROWS);
     std::fs::write(&token_file, &token).unwrap();
-    let args = batch_args(&app, &token_file, &input, &output);
+    let args = batch_args(&app.base, &token_file, &input, &output);
 
     let mut running = Running::spawn(&args, &[]);
     let lines = || std::fs::read_to_string(&output).map(|t| t.lines().count()).unwrap_or(0);

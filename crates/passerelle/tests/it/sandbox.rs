@@ -651,21 +651,7 @@ async fn a_batch_runs_against_the_sandbox() {
     )
     .unwrap();
     std::fs::write(&token_file, &token).unwrap();
-    let args = [
-        "batch",
-        "--base-url",
-        &app.base,
-        "--token-file",
-        token_file.to_str().unwrap(),
-        "--endpoint",
-        QF_PATH,
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-        "--recipient",
-        RECIPIENT,
-    ];
+    let args = crate::batch::batch_args(&app.base, &token_file, &input, &output);
     let (ok, printed) = crate::binary::cli(&args).await;
     assert!(ok, "{printed}");
     let rows = crate::batch::output_rows(&output);
