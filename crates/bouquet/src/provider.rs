@@ -10,7 +10,7 @@ use passerelle_core::{ApiError, Civility, ProviderInfo, Purpose, Query};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{Endpoint, ProviderId};
+use crate::{Endpoint, MaintenanceWindow, ProviderId};
 
 /// Endpoint-specific parameters after parsing, in a stable order (they are part of
 /// the cache key and of the journal's parameter hash).
@@ -67,6 +67,12 @@ pub trait Provider: Send + Sync {
     /// gateway stores and links at `document_url`, with `expires_in`.
     async fn download(&self, _target: &str, _today: NaiveDate) -> Result<Fetched, ApiError> {
         Err(ApiError::gateway(passerelle_core::codes::INTERNAL))
+    }
+
+    /// The maintenance windows the provider publishes, which the gateway observes as
+    /// it does the operator's `[[maintenance]]`; none by default.
+    fn maintenance_windows(&self) -> Vec<MaintenanceWindow> {
+        Vec::new()
     }
 
     /// Checks the real upstream with a canned call. The gateway caps it at 5 s.

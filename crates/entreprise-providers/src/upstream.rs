@@ -1,28 +1,6 @@
-//! What several upstream clients share: a daily maintenance window, in Paris time
-//! (§25.5: calls inside it fail before reaching the upstream, saying when to come
-//! back), and the lifetime of a JWT an upstream hands us.
+//! What several upstream clients share: the lifetime of a JWT an upstream hands us.
 
-use chrono::{DateTime, NaiveTime, Utc};
-use chrono_tz::Europe::Paris;
-
-/// A daily maintenance window.
-pub struct DailyWindow {
-    /// Hours and minutes, Paris time; the end is excluded.
-    pub start: (u32, u32),
-    pub end: (u32, u32),
-    /// As the error's detail says it (`22:04 à 22:08`).
-    pub label: &'static str,
-}
-
-impl DailyWindow {
-    /// The seconds left in the window when `now` falls in it.
-    pub fn retry_in(&self, now: DateTime<Utc>) -> Option<u64> {
-        let local = now.with_timezone(&Paris).time();
-        let at = |(h, m)| NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN);
-        let (start, end) = (at(self.start), at(self.end));
-        (start <= local && local < end).then(|| (end - local).num_seconds().unsigned_abs())
-    }
-}
+use chrono::Utc;
 
 /// How long a JWT bearer may be kept: until ten seconds before its `exp` (read, not
 /// verified: it is the upstream's own token to us); `None` when it has no readable `exp`
@@ -41,7 +19,6 @@ pub fn jwt_lifetime(token: &str) -> Option<std::time::Duration> {
 mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
-    use chrono::TimeZone;
 
     use super::*;
 
@@ -57,31 +34,5 @@ mod tests {
         assert_eq!(jwt_lifetime(&jwt(&format!("{{\"exp\": {}}}", now - 5))), None);
         assert_eq!(jwt_lifetime(&jwt("{\"iat\": 1}")), None);
         assert_eq!(jwt_lifetime("not-a-jwt"), None);
-    }
-
-    #[test]
-    fn a_window_holds_its_start_not_its_end_in_paris_time_all_year() {
-        let window = DailyWindow {
-            start: (22, 4),
-            end: (22, 8),
-            label: "22:04 à 22:08",
-        };
-        // 21:05 UTC in winter is 22:05 in Paris; 20:05 UTC in summer too.
-        let winter = Utc.with_ymd_and_hms(2026, 1, 15, 21, 5, 0).unwrap();
-        let summer = Utc.with_ymd_and_hms(2026, 7, 15, 20, 5, 0).unwrap();
-        assert_eq!(window.retry_in(winter), Some(180));
-        assert_eq!(window.retry_in(summer), Some(180));
-        assert_eq!(
-            window.retry_in(Utc.with_ymd_and_hms(2026, 1, 15, 21, 4, 0).unwrap()),
-            Some(240)
-        );
-        assert_eq!(
-            window.retry_in(Utc.with_ymd_and_hms(2026, 1, 15, 21, 8, 0).unwrap()),
-            None
-        );
-        assert_eq!(
-            window.retry_in(Utc.with_ymd_and_hms(2026, 1, 15, 21, 3, 59).unwrap()),
-            None
-        );
     }
 }

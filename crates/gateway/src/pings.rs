@@ -51,7 +51,7 @@ impl Pings {
         let now = Utc::now();
         let previous = self.entries.lock().expect("pings").get(name).copied();
         let last_ok = previous.and_then(|e| e.last_ok);
-        if let Some(until) = maintenance::whole_provider_until(maintenance, name, now) {
+        if let Some(until) = maintenance::whole_provider_until(maintenance, name, provider, now) {
             let body = json!({"status": "maintenance", "until": until.to_rfc3339(), "last_update": now.to_rfc3339(), "last_ok_status": last_ok.map(|t| t.to_rfc3339())});
             return (200, body);
         }

@@ -22,8 +22,6 @@ pub enum Failure {
     /// Any other status, a body that is not the expected JSON, a figure that is not a
     /// number: `17999`, 502.
     Unknown,
-    /// The daily window (22:04–22:08, Paris): `17020`, 503, before any call.
-    Maintenance { window: &'static str, retry_in: u64 },
     /// The year's DGFIP dictionary could not be had: DGFIP's own error (`03xxx`).
     Dictionary(Box<ApiError>),
     /// Errors of the shared transport (timeouts, refused connections and handshakes,
@@ -40,10 +38,6 @@ impl Failure {
                 .with_detail(NOT_FOUND),
             Failure::Internal => BANQUE_DE_FRANCE.error(Subcode::Internal),
             Failure::Unknown => BANQUE_DE_FRANCE.error(Subcode::Unknown),
-            Failure::Maintenance { window, retry_in } => BANQUE_DE_FRANCE
-                .error(Subcode::Maintenance)
-                .with_detail(format!("Le fournisseur de données est en maintenance de {window}"))
-                .with_meta("retry_in", retry_in),
             Failure::Dictionary(error) | Failure::Transport(error) => *error,
         }
     }

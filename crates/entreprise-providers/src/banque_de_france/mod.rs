@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
-use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
+use chrono::NaiveDate;
+use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, MaintenanceWindow, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,6 @@ pub use errors::{Failure, BANQUE_DE_FRANCE};
 
 use crate::dgfip::{self, DgfipProvider, Dictionary};
 use crate::mtls;
-use crate::upstream::DailyWindow;
 use mapping::Bilan;
 
 /// The provider id of the bilans in the API Entreprise catalogue.
@@ -33,13 +32,6 @@ pub const ID: ProviderId = ProviderId::new("banque_de_france");
 
 /// The SIREN the real gateway's ping asks for (§25.7).
 pub const PING_SIREN: &str = "418166096";
-
-/// The daily maintenance window, Paris time (§25.5).
-const MAINTENANCE: DailyWindow = DailyWindow {
-    start: (22, 4),
-    end: (22, 8),
-    label: "22:04 à 22:08",
-};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
@@ -54,7 +46,7 @@ pub struct Settings {
     pub read_timeout_ms: u64,
     /// Three bilans weigh a few kilobytes.
     pub max_body_bytes: usize,
-    /// Whether calls inside the daily window fail at once with `17020`, as the real
+    /// Whether the gateway observes the provider's daily maintenance window: calls inside it fail at once with `17020`, as the real
     /// gateway's do. Off for the simulator, which never closes.
     pub maintenance_window: bool,
 }
@@ -109,11 +101,6 @@ impl BanqueDeFranceProvider {
 
     /// The company's bilans as the Banque de France gives them.
     async fn ask(&self, siren: &str) -> Result<Vec<Bilan>, Failure> {
-        if self.maintenance_window {
-            if let Some(failure) = maintenance(Utc::now()) {
-                return Err(failure);
-            }
-        }
         let response = self
             .client
             .get(format!("{}/{siren}", self.base_url))
@@ -164,18 +151,20 @@ impl BanqueDeFranceProvider {
     }
 }
 
-/// The maintenance failure when `now` falls in the daily window, with the seconds left.
-fn maintenance(now: DateTime<Utc>) -> Option<Failure> {
-    MAINTENANCE.retry_in(now).map(|retry_in| Failure::Maintenance {
-        window: MAINTENANCE.label,
-        retry_in,
-    })
-}
-
 #[async_trait]
 impl Provider for BanqueDeFranceProvider {
     fn info(&self) -> ProviderInfo {
         BANQUE_DE_FRANCE
+    }
+
+    /// The daily window the provider publishes (§25.5), 22:04–22:08 Paris time: the
+    /// gateway answers `17020` inside it without calling, as the real one does.
+    fn maintenance_windows(&self) -> Vec<MaintenanceWindow> {
+        if self.maintenance_window {
+            vec![MaintenanceWindow::daily(ID, "22:04", "22:08")]
+        } else {
+            Vec::new()
+        }
     }
 
     /// The path's SIREN (`00301`).

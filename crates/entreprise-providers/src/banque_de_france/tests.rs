@@ -5,14 +5,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{TimeZone, Utc};
-use chrono_tz::Europe::Paris;
-use passerelle_bouquet::{Endpoint, Fetched, Health, Provider};
+use passerelle_bouquet::{Endpoint, Fetched, Health, MaintenanceWindow, Provider};
 use passerelle_core::{ApiError, Query};
 use serde_json::{json, Value};
 
 use super::simulator::{self, Simulator};
-use super::{maintenance, mapping, BanqueDeFranceProvider, Settings};
+use super::{mapping, BanqueDeFranceProvider, Settings};
 use crate::dgfip;
 use crate::mtls::testing as mtls;
 use crate::testing::{self, today, Case};
@@ -364,43 +362,18 @@ async fn an_unreachable_service_is_unavailable_and_the_ping_says_so() {
     assert_eq!(bdf.seen()[0].siren, super::PING_SIREN);
 }
 
-/// 22:04–22:08 Paris, whatever the season: `17020`, 503, with the seconds left.
-#[test]
-fn the_daily_window_is_a_maintenance() {
-    let at = |month, h, m| {
-        Paris
-            .with_ymd_and_hms(2026, month, 2, h, m, 0)
-            .unwrap()
-            .with_timezone(&Utc)
-    };
-    for month in [1, 7] {
-        let error = maintenance(at(month, 22, 5)).unwrap().into_error();
-        assert_eq!((error.code.as_str(), error.status()), ("17020", 503));
-        assert_eq!(error.meta["retry_in"], 180);
-        assert_eq!(
-            error.detail,
-            "Le fournisseur de données est en maintenance de 22:04 à 22:08"
-        );
-        assert!(maintenance(at(month, 22, 3)).is_none());
-        assert!(maintenance(at(month, 22, 8)).is_none());
-    }
-}
-
-/// Inside the window no call is made.
+/// The daily window it publishes, 22:04–22:08 Paris, which the gateway observes; none
+/// for the simulator, which never closes.
 #[tokio::test]
-async fn the_window_is_checked_before_the_call() {
-    let (bdf, _, provider) = start_with(|base| Settings {
+async fn it_publishes_its_daily_window_unless_simulated() {
+    let (_, _, observed) = start_with(|base| Settings {
         maintenance_window: true,
         ..Settings::simulated(base)
     })
     .await;
-    let inside = maintenance(Utc::now()).is_some();
-    let answer = fetch(&provider, "356000000").await;
-    match inside {
-        true => assert_eq!(testing::code_of(answer, "Banque de France").0, "17020"),
-        false => assert!(answer.is_ok()),
-    }
-    assert_eq!(bdf.seen().len(), usize::from(!inside));
+    let window = MaintenanceWindow::daily(super::ID, "22:04", "22:08");
+    assert_eq!(observed.maintenance_windows(), vec![window]);
+    assert!(start().await.2.maintenance_windows().is_empty());
 }
 
 const RECORDED: &str = include_str!("bilans.json");

@@ -16,8 +16,6 @@ pub enum Failure {
     NotFound,
     /// HTTP 401, which the real gateway reports as a maintenance: `08020`, 503.
     Refused,
-    /// The daily window (06:00–06:30, Paris): `08020`, 503, before any call.
-    Maintenance { window: &'static str, retry_in: u64 },
     /// A 200 whose body is not a whole PDF: `08055`, 502.
     NotPdf,
     /// Any other status: `08999`, 502.
@@ -35,10 +33,6 @@ impl Failure {
                 .with_title("Entité non trouvée")
                 .with_detail(NOT_FOUND),
             Failure::Refused => CNETP.error(Subcode::Maintenance),
-            Failure::Maintenance { window, retry_in } => CNETP
-                .error(Subcode::Maintenance)
-                .with_detail(format!("Le fournisseur de données est en maintenance de {window}"))
-                .with_meta("retry_in", retry_in),
             Failure::NotPdf => CNETP.error(Subcode::WrongFileType),
             Failure::Unknown => CNETP.error(Subcode::Unknown),
             Failure::Transport(error) => *error,

@@ -13,15 +13,14 @@ mod tests;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
-use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
+use chrono::NaiveDate;
+use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, MaintenanceWindow, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
 use serde::{Deserialize, Serialize};
 
 pub use errors::{Failure, CNETP};
 
-use crate::upstream::DailyWindow;
 pub(crate) use mapping::is_whole_pdf;
 
 /// The provider id of the attestation in the API Entreprise catalogue.
@@ -29,13 +28,6 @@ pub const ID: ProviderId = ProviderId::new("cnetp");
 
 /// The SIREN the real gateway's ping asks for (§25.7).
 pub const PING_SIREN: &str = "352745749";
-
-/// The daily maintenance window, Paris time (§25.5).
-const MAINTENANCE: DailyWindow = DailyWindow {
-    start: (6, 0),
-    end: (6, 30),
-    label: "06:00 à 06:30",
-};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
@@ -52,7 +44,7 @@ pub struct Settings {
     pub read_timeout_ms: u64,
     /// An attestation weighs a few hundred kilobytes.
     pub max_body_bytes: usize,
-    /// Whether calls inside the daily window fail at once with `08020`, as the real
+    /// Whether the gateway observes the provider's daily maintenance window: calls inside it fail at once with `08020`, as the real
     /// gateway's do. Off for the simulator, which never closes.
     pub maintenance_window: bool,
 }
@@ -110,11 +102,6 @@ impl CnetpProvider {
 
     /// The attestation of a SIREN.
     async fn attestation(&self, siren: &str) -> Result<Fetched, Failure> {
-        if self.maintenance_window {
-            if let Some(failure) = maintenance(Utc::now()) {
-                return Err(failure);
-            }
-        }
         let query = [
             ("id", self.client_number.as_str()),
             ("jeton", &self.token),
@@ -136,18 +123,20 @@ impl CnetpProvider {
     }
 }
 
-/// The maintenance failure when `now` falls in the daily window, with the seconds left.
-fn maintenance(now: DateTime<Utc>) -> Option<Failure> {
-    MAINTENANCE.retry_in(now).map(|retry_in| Failure::Maintenance {
-        window: MAINTENANCE.label,
-        retry_in,
-    })
-}
-
 #[async_trait]
 impl Provider for CnetpProvider {
     fn info(&self) -> ProviderInfo {
         CNETP
+    }
+
+    /// The daily window the provider publishes (§25.5), 06:00–06:30 Paris time: the
+    /// gateway answers `08020` inside it without calling, as the real one does.
+    fn maintenance_windows(&self) -> Vec<MaintenanceWindow> {
+        if self.maintenance_window {
+            vec![MaintenanceWindow::daily(ID, "06:00", "06:30")]
+        } else {
+            Vec::new()
+        }
     }
 
     /// The path's SIREN (`00301`).

@@ -5,14 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{TimeZone, Utc};
-use passerelle_bouquet::{Endpoint, Fetched, Health, Provider};
+use passerelle_bouquet::{Endpoint, Fetched, Health, MaintenanceWindow, Provider};
 use passerelle_core::{ApiError, Query};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::simulator::{self, Simulator};
-use super::{maintenance, mapping, CnetpProvider, Failure, Settings};
+use super::{mapping, CnetpProvider, Settings};
 use crate::testing::today;
 
 async fn start_with(settings: impl Fn(&str) -> Settings) -> (Arc<Simulator>, CnetpProvider) {
@@ -225,24 +224,19 @@ async fn an_unreachable_service_is_unavailable_and_the_ping_says_so() {
     assert_eq!(simulator.seen()[0].siren, super::PING_SIREN);
 }
 
-/// 06:00–06:30 in Paris, winter and summer time alike, with the seconds left.
-#[test]
-fn the_daily_window_is_a_maintenance() {
-    let at = |h, m| Utc.with_ymd_and_hms(2026, 1, 15, h, m, 0).unwrap();
-    assert_eq!(
-        maintenance(at(5, 10)),
-        Some(Failure::Maintenance {
-            window: "06:00 à 06:30",
-            retry_in: 1200
-        })
-    );
-    assert_eq!(maintenance(at(4, 59)), None);
-    assert_eq!(maintenance(at(5, 30)), None);
-    let summer = Utc.with_ymd_and_hms(2026, 7, 15, 4, 0, 0).unwrap();
-    assert!(maintenance(summer).is_some());
-    let error = maintenance(at(5, 29)).unwrap().into_error();
-    assert_eq!((error.code.as_str(), error.status()), ("08020", 503));
-    assert_eq!(error.meta["retry_in"], 60);
+/// The daily window it publishes, 06:00–06:30 Paris, which the gateway observes; none
+/// for the simulator, which never closes.
+#[tokio::test]
+async fn it_publishes_its_daily_window_unless_simulated() {
+    let (_, observed) = start_with(|base| Settings {
+        maintenance_window: true,
+        ..Settings::simulated(base)
+    })
+    .await;
+    let window = MaintenanceWindow::daily(super::ID, "06:00", "06:30");
+    assert_eq!(observed.maintenance_windows(), vec![window]);
+    assert!(start().await.1.maintenance_windows().is_empty());
+    assert!(Settings::default().maintenance_window);
 }
 
 proptest::proptest! {
