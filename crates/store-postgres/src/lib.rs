@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use passerelle_store::sql::{self, Dialect, Value};
 use passerelle_store::{
-    CallCount, ChainedRow, JournalAudit, JournalRow, JournalWriter, KeyStore, PurgePoint, Seal, SigningKey, Store,
-    TimeRange, TokenRecord, TokenStore, WriterSpan,
+    CallCount, ChainedRow, IpBan, IpBanStore, JournalAudit, JournalRow, JournalWriter, KeyStore, PurgePoint, Seal,
+    SigningKey, Store, TimeRange, TokenRecord, TokenStore, WriterSpan,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -105,6 +105,23 @@ impl KeyStore for PostgresStore {
         self.secret(name)
             .await?
             .ok_or_else(|| anyhow::anyhow!("secret `{name}` vanished"))
+    }
+}
+
+#[async_trait]
+impl IpBanStore for PostgresStore {
+    async fn insert_ip_ban(&self, ban: &IpBan) -> anyhow::Result<()> {
+        bounded(sql::execute(&self.pool, &mut sql::insert_ip_ban::<Pg>(ban))).await?;
+        Ok(())
+    }
+
+    async fn ip_bans(&self, at: Option<DateTime<Utc>>) -> anyhow::Result<Vec<IpBan>> {
+        bounded(sql::all(&self.pool, &mut sql::ip_bans::<Pg>(at))).await
+    }
+
+    async fn lift_ip_ban(&self, ip: &str, at: DateTime<Utc>) -> anyhow::Result<u64> {
+        let lifted = bounded(sql::execute(&self.pool, &mut sql::lift_ip_ban::<Pg>(ip, at))).await?;
+        Ok(lifted.rows_affected())
     }
 }
 

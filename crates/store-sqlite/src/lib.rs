@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use passerelle_store::sql::{self, Dialect, Value};
 use passerelle_store::{
-    CallCount, ChainedRow, JournalAudit, JournalRow, JournalWriter, KeyStore, PurgePoint, Seal, SigningKey, Store,
-    TimeRange, TokenRecord, TokenStore, WriterSpan,
+    CallCount, ChainedRow, IpBan, IpBanStore, JournalAudit, JournalRow, JournalWriter, KeyStore, PurgePoint, Seal,
+    SigningKey, Store, TimeRange, TokenRecord, TokenStore, WriterSpan,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -82,6 +82,23 @@ impl KeyStore for SqliteStore {
         sql::execute(&self.pool, &mut sql::insert_secret::<Lite>(name, &make)).await?;
         let kept = self.secret(name).await?;
         kept.ok_or_else(|| anyhow::anyhow!("secret `{name}` vanished"))
+    }
+}
+
+#[async_trait]
+impl IpBanStore for SqliteStore {
+    async fn insert_ip_ban(&self, ban: &IpBan) -> anyhow::Result<()> {
+        sql::execute(&self.pool, &mut sql::insert_ip_ban::<Lite>(ban)).await?;
+        Ok(())
+    }
+
+    async fn ip_bans(&self, at: Option<DateTime<Utc>>) -> anyhow::Result<Vec<IpBan>> {
+        sql::all(&self.pool, &mut sql::ip_bans::<Lite>(at)).await
+    }
+
+    async fn lift_ip_ban(&self, ip: &str, at: DateTime<Utc>) -> anyhow::Result<u64> {
+        let lifted = sql::execute(&self.pool, &mut sql::lift_ip_ban::<Lite>(ip, at)).await?;
+        Ok(lifted.rows_affected())
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use passerelle_store::{
     CallerId, ChainedRow, JournalRow, Purpose, RowFormat, Seal, SealKind, SigningKey, Store, TimeRange, TokenRecord,
-    KEYS_FOR_ANSWERS, KEYS_FOR_TOKENS, PARTICULIER,
+    IpBan, KEYS_FOR_ANSWERS, KEYS_FOR_TOKENS, PARTICULIER,
 };
 use uuid::Uuid;
 
@@ -57,6 +57,7 @@ macro_rules! contract {
             tokens_round_trip_and_change,
             tokens_keep_their_bouquet,
             signing_keys_round_trip,
+            ip_bans_in_force_and_lifted,
             secrets_keep_their_first_value_under_concurrency,
             journal_batches_chain_and_read_back,
             journal_rows_keep_bouquet_caller_and_purpose,
@@ -226,6 +227,34 @@ pub async fn signing_keys_round_trip(b: Backend) {
     b.store.insert_signing_key(&second).await.unwrap();
     b.store.insert_signing_key(&first).await.unwrap();
     assert_eq!(b.store.signing_keys().await.unwrap(), vec![first, second]);
+}
+
+pub async fn ip_bans_in_force_and_lifted(b: Backend) {
+    let now = at("2026-12-05T10:00:00.123456Z");
+    let ban = |ip: &str, banned_at: DateTime<Utc>, hours: i64| IpBan {
+        ip: ip.into(),
+        banned_at,
+        until: banned_at + Duration::hours(hours),
+        reason: "appels répétés malgré les refus".into(),
+        lifted_at: None,
+    };
+    let over = ban("192.0.2.1", now - Duration::hours(13), 12);
+    let first = ban("192.0.2.2", now - Duration::hours(2), 12);
+    let second = ban("2001:db8::7", now - Duration::hours(1), 12);
+    for b_ in [&over, &first, &second] {
+        b.store.insert_ip_ban(b_).await.unwrap();
+    }
+    assert_eq!(b.store.ip_bans(Some(now)).await.unwrap(), vec![second.clone(), first.clone()]);
+    assert_eq!(b.store.ip_bans(None).await.unwrap().len(), 3);
+
+    let lifted_at = now + Duration::minutes(5);
+    assert_eq!(b.store.lift_ip_ban("192.0.2.2", lifted_at).await.unwrap(), 1);
+    assert_eq!(b.store.lift_ip_ban("192.0.2.2", lifted_at).await.unwrap(), 0, "once");
+    assert_eq!(b.store.lift_ip_ban("192.0.2.1", lifted_at).await.unwrap(), 0, "already over");
+    assert_eq!(b.store.ip_bans(Some(lifted_at)).await.unwrap(), vec![second]);
+    let all = b.store.ip_bans(None).await.unwrap();
+    let lifted = all.iter().find(|x| x.ip == "192.0.2.2").unwrap();
+    assert_eq!(lifted.lifted_at, Some(lifted_at));
 }
 
 pub async fn secrets_keep_their_first_value_under_concurrency(b: Backend) {

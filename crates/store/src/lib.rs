@@ -33,6 +33,17 @@ pub trait TokenStore: Send + Sync {
     async fn set_token_expiry(&self, jti: Uuid, expires_at: DateTime<Utc>) -> anyhow::Result<bool>;
 }
 
+/// The bans of client IPs, shared by the replicas.
+#[async_trait]
+pub trait IpBanStore: Send + Sync {
+    async fn insert_ip_ban(&self, ban: &IpBan) -> anyhow::Result<()>;
+    /// The bans in force at `at` (not lifted, not over), or every ban when `None`;
+    /// newest first.
+    async fn ip_bans(&self, at: Option<DateTime<Utc>>) -> anyhow::Result<Vec<IpBan>>;
+    /// Lifts the bans of `ip` in force at `at`; how many there were.
+    async fn lift_ip_ban(&self, ip: &str, at: DateTime<Utc>) -> anyhow::Result<u64>;
+}
+
 #[async_trait]
 pub trait JournalWriter: Send + Sync {
     /// Writes the rows (and the seal, if any) in one transaction: all are durable
@@ -67,6 +78,6 @@ pub trait JournalAudit: Send + Sync {
 
 /// Everything a backend keeps; what the gateway and the CLI hold.
 #[async_trait]
-pub trait Store: KeyStore + TokenStore + JournalWriter + JournalAudit {
+pub trait Store: KeyStore + TokenStore + IpBanStore + JournalWriter + JournalAudit {
     async fn migrate(&self) -> anyhow::Result<()>;
 }

@@ -62,6 +62,18 @@ impl SigningKey {
     }
 }
 
+/// A client IP banned for calling on through refusals (or by an operator).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct IpBan {
+    pub ip: String,
+    pub banned_at: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    /// Why, in words an operator and the client can read.
+    pub reason: String,
+    /// When an operator lifted it, if one did.
+    pub lifted_at: Option<DateTime<Utc>>,
+}
+
 /// The purpose of the keys that sign tokens and journal seals.
 pub const KEYS_FOR_TOKENS: &str = "tokens";
 /// The purpose of the keys that sign answers, published at each bouquet's JWKS URL.

@@ -8,7 +8,8 @@ use super::{
     Value,
 };
 use crate::{
-    CallCount, CallerId, ChainedRow, JournalRow, PurgePoint, Seal, SigningKey, TimeRange, TokenRecord, WriterSpan,
+    CallCount, CallerId, ChainedRow, IpBan, JournalRow, PurgePoint, Seal, SigningKey, TimeRange, TokenRecord,
+    WriterSpan,
 };
 
 /// The one value a row holds (`COUNT(*)`, a secret).
@@ -96,6 +97,41 @@ pub fn revoke_token<'a, D: Dialect>(jti: Uuid, at: DateTime<Utc>) -> Statement<'
 
 pub fn set_token_expiry<'a, D: Dialect>(jti: Uuid, expires_at: DateTime<Utc>) -> Statement<'a, D> {
     set_token_time("expires_at", jti, expires_at)
+}
+
+// IP bans.
+
+pub fn insert_ip_ban<D: Dialect>(ban: &IpBan) -> Statement<'_, D> {
+    let values = vec![
+        Value::Text(Some(&ban.ip)),
+        Value::Time(Some(ban.banned_at)),
+        Value::Time(Some(ban.until)),
+        Value::Text(Some(&ban.reason)),
+        Value::Time(ban.lifted_at),
+    ];
+    Statement::insert("INSERT INTO ip_bans (ip, banned_at, until, reason, lifted_at)", [values])
+}
+
+pub fn ip_bans<'a, D: Dialect>(at: Option<DateTime<Utc>>) -> Select<'a, D, IpBan, IpBan> {
+    let head = "SELECT ip, banned_at, until, reason, lifted_at FROM ip_bans";
+    let order = " ORDER BY banned_at DESC, id DESC";
+    match at {
+        None => Statement::new(&format!("{head}{order}")).select(Ok),
+        Some(at) => {
+            let where_ = format!("{head} WHERE lifted_at IS NULL AND until > ");
+            Statement::with(&[where_.as_str(), order], vec![Value::Time(Some(at))]).select(Ok)
+        }
+    }
+}
+
+pub fn lift_ip_ban<'a, D: Dialect>(ip: &'a str, at: DateTime<Utc>) -> Statement<'a, D> {
+    let text = [
+        "UPDATE ip_bans SET lifted_at = ",
+        " WHERE ip = ",
+        " AND lifted_at IS NULL AND until > ",
+        "",
+    ];
+    Statement::with(&text, vec![Value::Time(Some(at)), Value::Text(Some(ip)), Value::Time(Some(at))])
 }
 
 // The journal.
