@@ -216,15 +216,74 @@ pub fn token_hash(token: &str) -> String {
 /// The caller's IP: the peer, or the last `X-Forwarded-For` hop when configured to
 /// trust the proxy in front.
 pub fn client_ip(config: &GatewayConfig, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    if config.trust_forwarded_for {
-        let forwarded = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if let Some(ip) = forwarded {
-            return ip;
+    let trusted = |ip: IpAddr| {
+        config
+            .trusted_proxies
+            .iter()
+            .any(|p| passerelle_tokens::ip_allowed(std::slice::from_ref(p), ip))
+    };
+    let mut ip = peer.ip();
+    if !trusted(ip) {
+        return ip;
+    }
+    // From the nearest hop back: every trusted proxy passes the call on, the first
+    // address that is not one is the caller. A hop that is no address ends the walk.
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect::<Vec<_>>();
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(hop) => {
+                ip = hop;
+                if !trusted(hop) {
+                    break;
+                }
+            }
+            Err(_) => break,
         }
     }
-    peer.ip()
+    ip
+}
+
+#[cfg(test)]
+mod client_ip_tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn ip_of(trusted: &[&str], peer: &str, forwarded: Option<&str>) -> String {
+        let config = GatewayConfig {
+            trusted_proxies: trusted.iter().map(|s| s.to_string()).collect(),
+            ..GatewayConfig::default()
+        };
+        let mut headers = HeaderMap::new();
+        if let Some(f) = forwarded {
+            headers.insert("x-forwarded-for", HeaderValue::from_str(f).unwrap());
+        }
+        let peer: SocketAddr = format!("{peer}:4000").parse().unwrap();
+        client_ip(&config, &headers, peer).to_string()
+    }
+
+    #[test]
+    fn the_header_counts_only_from_a_trusted_proxy() {
+        assert_eq!(ip_of(&[], "10.0.0.5", Some("203.0.113.7")), "10.0.0.5");
+        assert_eq!(ip_of(&["10.0.0.0/8"], "192.0.2.9", Some("203.0.113.7")), "192.0.2.9");
+        assert_eq!(ip_of(&["10.0.0.0/8"], "10.0.0.5", Some("203.0.113.7")), "203.0.113.7");
+        assert_eq!(ip_of(&["10.0.0.0/8"], "10.0.0.5", None), "10.0.0.5");
+    }
+
+    #[test]
+    fn the_caller_is_the_last_hop_no_trusted_proxy_added() {
+        // A client forging the start of the chain does not choose its address.
+        let chain = "198.51.100.1, 203.0.113.7, 10.0.0.4";
+        assert_eq!(ip_of(&["10.0.0.0/8"], "10.0.0.5", Some(chain)), "203.0.113.7");
+        assert_eq!(
+            ip_of(&["10.0.0.0/8"], "10.0.0.5", Some("garbage, 10.0.0.4")),
+            "10.0.0.4"
+        );
+        assert_eq!(ip_of(&["10.0.0.0/8"], "10.0.0.5", Some("2001:db8::1")), "2001:db8::1");
+    }
 }

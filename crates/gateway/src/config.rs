@@ -11,6 +11,7 @@ use passerelle_journal::JournalSettings;
 use passerelle_providers::ProvidersConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::ip_guard::IpLimits;
 use crate::maintenance::MaintenanceWindow;
 use crate::redis_link::RedisConfig;
 
@@ -84,8 +85,12 @@ pub struct GatewayConfig {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; defaults to `<data_dir>/passerelle.db`.
     pub database_url: Option<String>,
-    /// Trust the last `X-Forwarded-For` hop for the caller's IP (behind a proxy only).
-    pub trust_forwarded_for: bool,
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the caller:
+    /// the caller's IP is the last hop that is not one of them. From any other peer the
+    /// header is ignored.
+    pub trusted_proxies: Vec<String>,
+    /// Per client IP: the quota over all of a bouquet's routes and the bans.
+    pub ip_limits: IpLimits,
     pub limits: Limits,
     pub redis: RedisConfig,
     /// Where Prometheus scrapes `/metrics`; none (the default): no metrics listener.
@@ -112,7 +117,8 @@ impl Default for GatewayConfig {
             entreprise_listen: "127.0.0.1:8081".into(),
             data_dir: PathBuf::from("./passerelle-data"),
             database_url: None,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
+            ip_limits: IpLimits::default(),
             limits: Limits::default(),
             redis: RedisConfig::default(),
             metrics_listen: None,

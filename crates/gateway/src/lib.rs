@@ -3,8 +3,8 @@
 //!
 //! A call goes through tower layers, outermost first: request id (`handlers::request_id`),
 //! the call record that writes the journal row, metrics and log line (`record`), the
-//! answer's signature when the caller asks for one (`sign`), who calls (`caller`), the
-//! rate limit (`throttle`); then the handler (`handlers::call`)
+//! answer's signature when the caller asks for one (`sign`), the per-IP quota and bans
+//! (`ip_guard`), who calls (`caller`), the rate limit (`throttle`); then the handler (`handlers::call`)
 //! checks scopes, purpose and parameters, maintenance windows, and asks the source
 //! (`source`: the providers behind cache and in-flight lock, or recorded answers).
 //!
@@ -22,6 +22,7 @@ pub mod error;
 pub mod france_connect;
 pub mod handlers;
 pub mod inflight;
+pub mod ip_guard;
 pub mod limits;
 pub mod maintenance;
 pub mod pings;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub documents: Arc<Documents>,
     /// Signs the answers whose callers ask for it.
     pub answers: Arc<AnswerSigner>,
+    /// The client IPs banned now (`ip_guard`).
+    pub ip_bans: Arc<ip_guard::IpBans>,
 }
 
 /// One bouquet served with the shared state: the state of its router.
@@ -95,6 +98,11 @@ impl AppState {
         let redis = redis_link::RedisLink::start(&config.redis, &salt).await?;
         let documents = open_documents(&config, store.as_ref()).await?;
         let signer = AnswerSigner::load_or_create(store.clone()).await?;
+        let ip_bans = ip_guard::IpBans::load(
+            store.clone(),
+            Duration::from_millis(config.ip_limits.bans_refresh_ms.max(100)),
+        )
+        .await?;
         signer.keep_fresh(Duration::from_secs(config.limits.answer_keys_refresh_secs.max(1)));
         let france_connect = Arc::new(france_connect::Gate::new(
             &config.providers.france_connect,
@@ -126,6 +134,7 @@ impl AppState {
             source,
             documents,
             answers: signer,
+            ip_bans,
         }))
     }
 }

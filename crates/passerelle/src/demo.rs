@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use passerelle_entreprise_providers::EntrepriseProvidersConfig;
+use passerelle_gateway::ip_guard::IpLimits;
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_providers::ProvidersConfig;
 use passerelle_tokens::{TokenRequest, DEFAULT_DAYS};
@@ -24,12 +25,19 @@ const ENTREPRISE_PURPOSE: &str = "context=D%C3%A9mo&recipient=13002526500013&obj
 /// citizen the DSS simulator knows.
 const FRANCE_CONNECT_TOKEN: &str = "cnaf_qfv2";
 
-pub async fn run(
-    listen: &str,
-    entreprise_listen: &str,
-    data_dir: PathBuf,
-    simulators_listen: &str,
-) -> anyhow::Result<()> {
+/// Where the demo listens.
+pub struct Listens<'a> {
+    pub particulier: &'a str,
+    pub entreprise: &'a str,
+    pub simulators: &'a str,
+}
+
+pub async fn run(listens: Listens<'_>, data_dir: PathBuf, ip_limit_per_minute: u32) -> anyhow::Result<()> {
+    let Listens {
+        particulier: listen,
+        entreprise: entreprise_listen,
+        simulators: simulators_listen,
+    } = listens;
     let listener = TcpListener::bind(listen).await?;
     let gateway = listener.local_addr()?;
     let entreprise_listener = TcpListener::bind(entreprise_listen).await?;
@@ -44,6 +52,10 @@ pub async fn run(
             &format!("http://{simulators}"),
             &format!("http://{entreprise}"),
         ),
+        ip_limits: IpLimits {
+            per_minute: ip_limit_per_minute,
+            ..IpLimits::default()
+        },
         ..GatewayConfig::default()
     };
     let url = config.database_url();

@@ -4,6 +4,7 @@
 mod batch;
 mod conformance;
 mod demo;
+mod ip_bans;
 mod journal;
 mod keys;
 mod logs;
@@ -80,6 +81,10 @@ enum Command {
         /// Where the simulators listen (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:0")]
         simulators_listen: String,
+        /// Calls a minute from one client IP, per bouquet (the contract's 1000; the
+        /// contract-fuzzing run raises it).
+        #[arg(long, default_value_t = 1000)]
+        ip_limit_per_minute: u32,
     },
     /// Runs the store's migrations.
     Migrate {
@@ -97,6 +102,13 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List and lift the bans of client IPs that kept calling while refused.
+    IpBans {
+        #[command(subcommand)]
+        command: ip_bans::IpBansCommand,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -152,7 +164,15 @@ async fn main() -> anyhow::Result<()> {
             entreprise_listen,
             data_dir,
             simulators_listen,
-        } => demo::run(&listen, &entreprise_listen, data_dir, &simulators_listen).await,
+            ip_limit_per_minute,
+        } => {
+            let listens = demo::Listens {
+                particulier: &listen,
+                entreprise: &entreprise_listen,
+                simulators: &simulators_listen,
+            };
+            demo::run(listens, data_dir, ip_limit_per_minute).await
+        }
         Command::Migrate { store } => {
             run::open_store(&store).await?;
             println!("migrations applied");
@@ -160,6 +180,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token { command, store } => token::run(command, &store).await,
         Command::Keys { command, store } => keys::run(command, &store).await,
+        Command::IpBans { command, store } => ip_bans::run(command, &store).await,
         Command::Journal { command, config, store } => journal::run(command, config, &store).await,
         Command::Conformance(options) => conformance::run(options).await,
         Command::Sandbox(options) => sandbox::run(options).await,

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use passerelle_store::{
-    CallerId, ChainedRow, JournalRow, Purpose, RowFormat, Seal, SealKind, SigningKey, Store, TimeRange, TokenRecord,
-    IpBan, KEYS_FOR_ANSWERS, KEYS_FOR_TOKENS, PARTICULIER,
+    CallerId, ChainedRow, IpBan, JournalRow, Purpose, RowFormat, Seal, SealKind, SigningKey, Store, TimeRange,
+    TokenRecord, KEYS_FOR_ANSWERS, KEYS_FOR_TOKENS, PARTICULIER,
 };
 use uuid::Uuid;
 
@@ -244,13 +244,20 @@ pub async fn ip_bans_in_force_and_lifted(b: Backend) {
     for b_ in [&over, &first, &second] {
         b.store.insert_ip_ban(b_).await.unwrap();
     }
-    assert_eq!(b.store.ip_bans(Some(now)).await.unwrap(), vec![second.clone(), first.clone()]);
+    assert_eq!(
+        b.store.ip_bans(Some(now)).await.unwrap(),
+        vec![second.clone(), first.clone()]
+    );
     assert_eq!(b.store.ip_bans(None).await.unwrap().len(), 3);
 
     let lifted_at = now + Duration::minutes(5);
     assert_eq!(b.store.lift_ip_ban("192.0.2.2", lifted_at).await.unwrap(), 1);
     assert_eq!(b.store.lift_ip_ban("192.0.2.2", lifted_at).await.unwrap(), 0, "once");
-    assert_eq!(b.store.lift_ip_ban("192.0.2.1", lifted_at).await.unwrap(), 0, "already over");
+    assert_eq!(
+        b.store.lift_ip_ban("192.0.2.1", lifted_at).await.unwrap(),
+        0,
+        "already over"
+    );
     assert_eq!(b.store.ip_bans(Some(lifted_at)).await.unwrap(), vec![second]);
     let all = b.store.ip_bans(None).await.unwrap();
     let lifted = all.iter().find(|x| x.ip == "192.0.2.2").unwrap();

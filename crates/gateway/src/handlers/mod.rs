@@ -19,7 +19,7 @@ use tower::ServiceBuilder;
 
 use crate::error::Errors;
 use crate::record::{record, Matched};
-use crate::{caller, sign, throttle, Served};
+use crate::{caller, ip_guard, sign, throttle, Served};
 
 pub fn routes(served: Arc<Served>) -> Router {
     let mut router = Router::new()
@@ -51,18 +51,22 @@ pub fn routes(served: Arc<Served>) -> Router {
             version: route.version,
             endpoint: route.endpoint,
         };
-        // Outermost first: the route's match, the record, the signature, who calls, the limit.
+        // Outermost first: the route's match, the record, the signature, the IP's quota,
+        // who calls, the limit.
         let layers = ServiceBuilder::new()
             .layer(Extension(matched))
             .layer(from_fn_with_state(served.clone(), record))
             .layer(from_fn_with_state(served.clone(), sign::sign))
+            .layer(from_fn_with_state(served.clone(), ip_guard::guard))
             .layer(from_fn_with_state(served.clone(), caller::identify))
             .layer(from_fn_with_state(served.clone(), throttle::throttle));
         let handler = get(call::call).layer(layers);
         router = router.route(&route.template, handler);
     }
     // Unknown paths are calls too: recorded under the endpoint `unknown`.
-    let unknown = ServiceBuilder::new().layer(from_fn_with_state(served.clone(), record));
+    let unknown = ServiceBuilder::new()
+        .layer(from_fn_with_state(served.clone(), record))
+        .layer(from_fn_with_state(served.clone(), ip_guard::guard));
     router
         .fallback_service(any(unknown_route).layer(unknown).with_state(served.clone()))
         .layer(from_fn(request_id::tag))

@@ -149,10 +149,15 @@ impl Deployment {
     /// (URL and key prefix). Redis gets a generous budget: the test machine is loaded,
     /// and a late answer would send a replica to its local state.
     pub fn env(&self, upstream: &Upstream, redis: Option<(&str, &str)>) -> Vec<(String, String)> {
-        let mut env = vec![(
-            "PASSERELLE_PROVIDERS__DSS__BASE_URL".to_string(),
-            format!("{}/dss", upstream.url),
-        )];
+        let mut env = vec![
+            (
+                "PASSERELLE_PROVIDERS__DSS__BASE_URL".to_string(),
+                format!("{}/dss", upstream.url),
+            ),
+            // These tests load the replicas from one IP far past a client's quota.
+            ("PASSERELLE_IP_LIMITS__PER_MINUTE".into(), "100000000".into()),
+            ("PASSERELLE_IP_LIMITS__REFUSALS_BEFORE_BAN".into(), "100000000".into()),
+        ];
         if let Some((url, prefix)) = redis {
             env.push(("PASSERELLE_REDIS_URL".into(), url.into()));
             env.push(("PASSERELLE_REDIS__KEY_PREFIX".into(), prefix.into()));

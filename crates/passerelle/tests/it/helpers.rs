@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use passerelle_entreprise_providers::EntrepriseProvidersConfig;
 use passerelle_gateway::config::ServerConfig;
+use passerelle_gateway::ip_guard::IpLimits;
 use passerelle_gateway::maintenance::MaintenanceWindow;
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_providers::ProvidersConfig;
@@ -112,6 +113,12 @@ impl TestAppBuilder {
 
     pub fn server(mut self, server: ServerConfig) -> Self {
         self.config.server = server;
+        self
+    }
+
+    pub fn ip_limits(mut self, limits: IpLimits, trusted_proxies: &[&str]) -> Self {
+        self.config.ip_limits = limits;
+        self.config.trusted_proxies = trusted_proxies.iter().map(|p| p.to_string()).collect();
         self
     }
 
@@ -254,8 +261,18 @@ pub fn entreprise_token_request() -> TokenRequest {
 
 impl TestApp {
     pub fn builder() -> TestAppBuilder {
+        // Tests of the other layers call far faster from one IP than a client may:
+        // the per-IP quota and bans are tested on their own (`ip_limits.rs`).
+        let config = GatewayConfig {
+            ip_limits: IpLimits {
+                per_minute: 100_000_000,
+                refusals_before_ban: 100_000_000,
+                ..IpLimits::default()
+            },
+            ..GatewayConfig::default()
+        };
         TestAppBuilder {
-            config: GatewayConfig::default(),
+            config,
             dead_upstream: false,
             france_connect_url: None,
             france_connect_secret: None,

@@ -22,6 +22,7 @@ mod gip_mds;
 mod helpers;
 mod inpi;
 mod insee;
+mod ip_limits;
 mod journal;
 mod journal_heads;
 mod men;

@@ -109,7 +109,10 @@ pub fn insert_ip_ban<D: Dialect>(ban: &IpBan) -> Statement<'_, D> {
         Value::Text(Some(&ban.reason)),
         Value::Time(ban.lifted_at),
     ];
-    Statement::insert("INSERT INTO ip_bans (ip, banned_at, until, reason, lifted_at)", [values])
+    Statement::insert(
+        "INSERT INTO ip_bans (ip, banned_at, until, reason, lifted_at)",
+        [values],
+    )
 }
 
 pub fn ip_bans<'a, D: Dialect>(at: Option<DateTime<Utc>>) -> Select<'a, D, IpBan, IpBan> {
@@ -131,7 +134,10 @@ pub fn lift_ip_ban<'a, D: Dialect>(ip: &'a str, at: DateTime<Utc>) -> Statement<
         " AND lifted_at IS NULL AND until > ",
         "",
     ];
-    Statement::with(&text, vec![Value::Time(Some(at)), Value::Text(Some(ip)), Value::Time(Some(at))])
+    Statement::with(
+        &text,
+        vec![Value::Time(Some(at)), Value::Text(Some(ip)), Value::Time(Some(at))],
+    )
 }
 
 // The journal.
