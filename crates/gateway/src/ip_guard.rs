@@ -134,7 +134,10 @@ pub async fn guard(
     }
     let limits = &app.config.ip_limits;
     let key = format!("ip:{}:{ip}", served.bouquet.name);
-    let decision = app.limiter.check(&key, Quota::per_minute(limits.per_minute)).await;
+    let decision = app
+        .limiter
+        .check("ip", &key, Quota::per_minute(limits.per_minute))
+        .await;
     let response = if decision.allowed {
         next.run(request).await
     } else {
@@ -158,7 +161,12 @@ fn over_limit(decision: Decision) -> Response {
 async fn count_refusal(app: &AppState, ip: IpAddr) {
     let limits = &app.config.ip_limits;
     let quota = Quota::per_minute(limits.refusals_before_ban);
-    if !app.limiter.check(&format!("refused:{ip}"), quota).await.allowed {
+    if !app
+        .limiter
+        .check("ip_refusals", &format!("refused:{ip}"), quota)
+        .await
+        .allowed
+    {
         app.ip_bans.ban(ip, Duration::from_secs(limits.ban_secs)).await;
     }
 }

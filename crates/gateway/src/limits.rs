@@ -63,14 +63,16 @@ impl Limiter {
         }
     }
 
-    pub async fn check(&self, key: &str, quota: Quota) -> Decision {
+    /// Counts a call against `key`; `limit` names the kind of limit in the metrics
+    /// (`token`, `ip`, `ip_refusals`, `download`).
+    pub async fn check(&self, limit: &'static str, key: &str, quota: Quota) -> Decision {
         let (decision, backend) = shared_or_local(
             self.redis.as_ref(),
             |redis| check_in_redis(redis, key, quota),
             || self.local.check(key, quota),
         )
         .await;
-        telemetry::rate_limit(decision.allowed, backend);
+        telemetry::rate_limit(limit, decision.allowed, backend);
         decision
     }
 }
@@ -233,7 +235,7 @@ mod tests {
         // Per minute, so that the few milliseconds the calls take refill nothing.
         let quota = Quota::per_minute(20);
         for n in 1..=21u32 {
-            let (redis, mine) = (shared.check("t", quota).await, local.check("t", quota));
+            let (redis, mine) = (shared.check("test", "t", quota).await, local.check("t", quota));
             assert_eq!(
                 (redis.allowed, redis.limit, redis.remaining, redis.retry_after.is_some()),
                 (mine.allowed, mine.limit, mine.remaining, mine.retry_after.is_some()),
@@ -241,12 +243,15 @@ mod tests {
             );
             assert!(redis.reset.abs_diff(mine.reset) <= 1, "call {n}");
         }
-        let refused = shared.check("t", quota).await;
+        let refused = shared.check("test", "t", quota).await;
         assert!(
             !refused.allowed && (1..=3).contains(&refused.retry_after.unwrap()),
             "{refused:?}"
         );
-        assert!(shared.check("other", quota).await.allowed, "keys are independent");
+        assert!(
+            shared.check("test", "other", quota).await.allowed,
+            "keys are independent"
+        );
         // A limit so high that its interval is under a microsecond still works in Redis.
         let huge = Quota::per_minute(600_000_000);
         assert!(check_in_redis(&link, "huge", huge).await.is_some_and(|d| d.allowed));

@@ -86,9 +86,10 @@ pub fn upstream(provider: &'static str, outcome: &'static str, took: Duration) {
         .record(took.as_secs_f64());
 }
 
-pub fn rate_limit(allowed: bool, backend: Backend) {
+pub fn rate_limit(limit: &'static str, allowed: bool, backend: Backend) {
     let outcome = if allowed { "allowed" } else { "refused" };
-    counter!("passerelle_rate_limit_total", "outcome" => outcome, "backend" => backend.as_str()).increment(1);
+    counter!("passerelle_rate_limit_total", "limit" => limit, "outcome" => outcome, "backend" => backend.as_str())
+        .increment(1);
 }
 
 pub fn cache(hit: bool, backend: Backend) {

@@ -34,7 +34,7 @@ pub async fn throttle(State(served): State<Arc<Served>>, request: Request, next:
     };
     let mut last = None;
     for rate in &rates {
-        let decision = served.app.limiter.check(&rate.key, rate.quota).await;
+        let decision = served.app.limiter.check("token", &rate.key, rate.quota).await;
         last = Some(decision);
         if !decision.allowed {
             break;

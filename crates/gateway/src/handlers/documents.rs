@@ -85,7 +85,11 @@ pub(super) async fn limited(
 ) -> Response {
     let started = Instant::now();
     let quota = Quota::per_minute(served.app.config.documents.downloads_per_minute);
-    let decision = served.app.limiter.check(&format!("{counter}|{ip}"), quota).await;
+    let decision = served
+        .app
+        .limiter
+        .check("download", &format!("{counter}|{ip}"), quota)
+        .await;
     let (mut response, caller) = if decision.allowed {
         answer.await
     } else {

@@ -51,9 +51,18 @@ async fn metrics_count_calls_outcomes_and_journal_without_identities() {
     assert_eq!(
         get(
             "passerelle_rate_limit_total",
-            &[("outcome", "allowed"), ("backend", "local")]
+            &[("limit", "token"), ("outcome", "allowed"), ("backend", "local")]
         ),
         2.0
+    );
+    // Every call but the 401 and the unknown path's counts against the token; all four
+    // against the IP.
+    assert_eq!(
+        get(
+            "passerelle_rate_limit_total",
+            &[("limit", "ip"), ("outcome", "allowed")]
+        ),
+        4.0
     );
     assert_eq!(get("passerelle_journal_lag_seconds_count", &[]), 4.0);
     assert!(get("passerelle_journal_batch_rows_sum", &[]) == 4.0, "{text}");
