@@ -1,9 +1,11 @@
-//! The check of a presented JWT: our signature, a lower-case UUID `jti`, its record
-//! (through the cache), revocation, expiry and the record's IP allow-list.
+//! The check of a presented JWT: our signature (once per token string), a lower-case
+//! UUID `jti`, its record (through the cache), revocation, expiry and the record's IP
+//! allow-list.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -44,6 +46,32 @@ impl std::error::Error for Rejection {}
 pub struct Verifier {
     keys: KeyRing,
     records: RecordCache,
+    signed: SignedTokens,
+}
+
+/// Token strings whose signature holds, with their `jti`. A token's signature never
+/// stops holding (the ring only gains keys), so it is checked once: the Ed25519 check
+/// was the dearest step of a call. What can change — revocation, expiry, the
+/// allow-list — is the record's, read through its own cache at every call.
+#[derive(Default)]
+struct SignedTokens(RwLock<HashMap<String, String>>);
+
+/// At most this many tokens are remembered (a few megabytes); past it, all are
+/// forgotten and checked again.
+const SIGNED_TOKENS_MAX: usize = 4096;
+
+impl SignedTokens {
+    fn jti(&self, jwt: &str) -> Option<String> {
+        self.0.read().expect("signed tokens").get(jwt).cloned()
+    }
+
+    fn keep(&self, jwt: &str, jti: &str) {
+        let mut tokens = self.0.write().expect("signed tokens");
+        if tokens.len() >= SIGNED_TOKENS_MAX {
+            tokens.clear();
+        }
+        tokens.insert(jwt.to_string(), jti.to_string());
+    }
 }
 
 impl Verifier {
@@ -53,6 +81,7 @@ impl Verifier {
         Verifier {
             keys,
             records: RecordCache::new(store, ttl),
+            signed: SignedTokens::default(),
         }
     }
 
@@ -63,8 +92,15 @@ impl Verifier {
 
     /// The record of the token `jwt`, presented from `ip`, if the token is good now.
     pub async fn verify(&self, jwt: &str, ip: IpAddr) -> Result<TokenRecord, Rejection> {
-        let claims = self.keys.verify(jwt).ok_or(Rejection::Invalid)?;
-        self.holder(&claims.jti, ip).await
+        let jti = match self.signed.jti(jwt) {
+            Some(jti) => jti,
+            None => {
+                let claims = self.keys.verify(jwt).ok_or(Rejection::Invalid)?;
+                self.signed.keep(jwt, &claims.jti);
+                claims.jti
+            }
+        };
+        self.holder(&jti, ip).await
     }
 
     /// The record of the token with id `jti` (named in a link its call produced), if
@@ -142,6 +178,39 @@ mod tests {
         for jwt in ["", "not-a-jwt", "a.b.c", &foreign, &unknown] {
             assert_eq!(verifier.verify(jwt, HOME).await, Err(Rejection::Invalid), "{jwt}");
         }
+    }
+
+    /// A token whose signature was checked once is known by its exact string: a forged
+    /// copy (one character changed) is checked, and refused; a revocation still counts.
+    #[tokio::test]
+    async fn a_remembered_signature_covers_its_exact_token_only() {
+        let scratch = Scratch::new().await;
+        let verifier = verifier(&scratch, Duration::ZERO).await;
+        let (record, jwt) = issued(&scratch, &verifier).await;
+        for _ in 0..2 {
+            assert_eq!(verifier.verify(&jwt, HOME).await, Ok(record.clone()));
+        }
+        assert_eq!(verifier.signed.jti(&jwt), Some(record.jti.to_string()));
+        let mut forged = jwt.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert_eq!(verifier.verify(&forged, HOME).await, Err(Rejection::Invalid));
+        assert_eq!(verifier.signed.jti(&forged), None, "refused tokens are not remembered");
+        revoke(scratch.store(), record.jti, Utc::now()).await.unwrap();
+        assert_eq!(verifier.verify(&jwt, HOME).await, Err(Rejection::Revoked));
+    }
+
+    #[test]
+    fn remembered_signatures_stay_bounded() {
+        let signed = SignedTokens::default();
+        for i in 0..SIGNED_TOKENS_MAX + 10 {
+            signed.keep(&format!("token-{i}"), "jti");
+        }
+        assert!(signed.0.read().unwrap().len() <= SIGNED_TOKENS_MAX);
+        assert_eq!(
+            signed.jti(&format!("token-{}", SIGNED_TOKENS_MAX + 9)),
+            Some("jti".into())
+        );
     }
 
     #[tokio::test]
