@@ -4,7 +4,12 @@ use std::net::IpAddr;
 
 /// An empty list allows any address; entries are addresses or CIDR blocks.
 pub fn ip_allowed(allowed: &[String], ip: IpAddr) -> bool {
-    allowed.is_empty() || allowed.iter().any(|entry| cidr_contains(entry, ip))
+    allowed.is_empty() || ip_listed(allowed, ip)
+}
+
+/// Whether an entry of `list` (addresses or CIDR blocks) holds `ip`; none of an empty list.
+pub fn ip_listed(list: &[String], ip: IpAddr) -> bool {
+    list.iter().any(|entry| cidr_contains(entry, ip))
 }
 
 fn cidr_contains(entry: &str, ip: IpAddr) -> bool {

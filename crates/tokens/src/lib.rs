@@ -8,7 +8,7 @@ mod keys;
 mod records;
 mod verify;
 
-pub use ip::ip_allowed;
+pub use ip::{ip_allowed, ip_listed};
 pub use keys::{Claims, KeyRing};
 pub use passerelle_store::TokenRecord;
 pub use records::{issue, list, prolong, revoke, TokenRequest, TokenState, DEFAULT_DAYS};
