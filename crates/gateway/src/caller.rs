@@ -216,12 +216,7 @@ pub fn token_hash(token: &str) -> String {
 /// The caller's IP: the peer, or the last `X-Forwarded-For` hop when configured to
 /// trust the proxy in front.
 pub fn client_ip(config: &GatewayConfig, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    let trusted = |ip: IpAddr| {
-        config
-            .trusted_proxies
-            .iter()
-            .any(|p| passerelle_tokens::ip_allowed(std::slice::from_ref(p), ip))
-    };
+    let trusted = |ip: IpAddr| passerelle_tokens::ip_listed(&config.trusted_proxies, ip);
     let mut ip = peer.ip();
     if !trusted(ip) {
         return ip;
