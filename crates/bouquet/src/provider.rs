@@ -71,8 +71,8 @@ pub trait Provider: Send + Sync {
 
     /// The maintenance windows the provider publishes, which the gateway observes as
     /// it does the operator's `[[maintenance]]`; none by default.
-    fn maintenance_windows(&self) -> Vec<MaintenanceWindow> {
-        Vec::new()
+    fn maintenance_windows(&self) -> &[MaintenanceWindow] {
+        &[]
     }
 
     /// Checks the real upstream with a canned call. The gateway caps it at 5 s.

@@ -213,8 +213,8 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The caller's IP: the peer, or the last `X-Forwarded-For` hop when configured to
-/// trust the proxy in front.
+/// The caller's IP: the peer, or, when the peer is a trusted proxy, the last
+/// `X-Forwarded-For` hop that is not one.
 pub fn client_ip(config: &GatewayConfig, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
     let trusted = |ip: IpAddr| passerelle_tokens::ip_listed(&config.trusted_proxies, ip);
     let mut ip = peer.ip();

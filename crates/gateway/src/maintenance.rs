@@ -15,10 +15,9 @@ pub fn check(
     provider: &dyn Provider,
     now: DateTime<Tz>,
 ) -> Result<(), ApiError> {
-    let own = provider.maintenance_windows();
     let active = windows
         .iter()
-        .chain(&own)
+        .chain(provider.maintenance_windows())
         .find_map(|w| w.active_at(endpoint.provider.as_str(), endpoint.resource, now));
     match active {
         None => Ok(()),
@@ -41,10 +40,9 @@ pub fn whole_provider_until(
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
     let paris = now.with_timezone(&Paris);
-    let own = provider.maintenance_windows();
     windows
         .iter()
-        .chain(&own)
+        .chain(provider.maintenance_windows())
         .filter(|w| w.resources.is_empty())
         .find_map(|w| w.active_at(name, "", paris))
         .map(|active| now + Duration::seconds(active.retry_in))
@@ -77,7 +75,11 @@ mod tests {
     };
 
     /// A provider that publishes a daily window, as the CNETP does.
-    struct Publishing;
+    struct Publishing(Vec<MaintenanceWindow>);
+
+    fn publishing() -> Publishing {
+        Publishing(vec![MaintenanceWindow::daily(ID, "06:00", "06:30")])
+    }
 
     #[async_trait]
     impl Provider for Publishing {
@@ -88,8 +90,8 @@ mod tests {
             }
         }
 
-        fn maintenance_windows(&self) -> Vec<MaintenanceWindow> {
-            vec![MaintenanceWindow::daily(ID, "06:00", "06:30")]
+        fn maintenance_windows(&self) -> &[MaintenanceWindow] {
+            &self.0
         }
 
         async fn fetch(&self, _call: &Call<'_>) -> Result<Fetched, ApiError> {
@@ -103,16 +105,16 @@ mod tests {
 
     #[test]
     fn a_window_the_provider_publishes_is_observed_like_the_operators() {
-        let error = check(&[], &ATTESTATION, &Publishing, at(6, 10)).unwrap_err();
+        let error = check(&[], &ATTESTATION, &publishing(), at(6, 10)).unwrap_err();
         assert_eq!((error.code.as_str(), error.status()), ("08020", 503));
         assert_eq!(error.meta["retry_in"], 20 * 60);
         assert_eq!(
             error.detail,
             "Le fournisseur de données est en maintenance de 06:00 à 06:30"
         );
-        assert!(check(&[], &ATTESTATION, &Publishing, at(6, 30)).is_ok());
-        assert!(check(&[], &ATTESTATION, &Publishing, at(5, 59)).is_ok());
-        let until = whole_provider_until(&[], "cnetp", &Publishing, at(6, 10).with_timezone(&Utc));
+        assert!(check(&[], &ATTESTATION, &publishing(), at(6, 30)).is_ok());
+        assert!(check(&[], &ATTESTATION, &publishing(), at(5, 59)).is_ok());
+        let until = whole_provider_until(&[], "cnetp", &publishing(), at(6, 10).with_timezone(&Utc));
         assert_eq!(until, Some(at(6, 30).with_timezone(&Utc)));
     }
 }

@@ -78,7 +78,8 @@ pub struct BanqueDeFranceProvider {
     client: reqwest::Client,
     base_url: String,
     max_body_bytes: usize,
-    maintenance_window: bool,
+    /// The daily window it publishes (§25.5), when the settings observe it.
+    windows: Vec<MaintenanceWindow>,
     /// DGFIP's client, for the dictionaries (its own token and dictionary cache).
     dgfip: DgfipProvider,
 }
@@ -94,7 +95,11 @@ impl BanqueDeFranceProvider {
             client,
             base_url: settings.base_url.trim_end_matches('/').to_string(),
             max_body_bytes: settings.max_body_bytes,
-            maintenance_window: settings.maintenance_window,
+            windows: settings
+                .maintenance_window
+                .then(|| MaintenanceWindow::daily(ID, "22:04", "22:08"))
+                .into_iter()
+                .collect(),
             dgfip: DgfipProvider::new(dgfip)?,
         })
     }
@@ -159,12 +164,8 @@ impl Provider for BanqueDeFranceProvider {
 
     /// The daily window the provider publishes (§25.5), 22:04–22:08 Paris time: the
     /// gateway answers `17020` inside it without calling, as the real one does.
-    fn maintenance_windows(&self) -> Vec<MaintenanceWindow> {
-        if self.maintenance_window {
-            vec![MaintenanceWindow::daily(ID, "22:04", "22:08")]
-        } else {
-            Vec::new()
-        }
+    fn maintenance_windows(&self) -> &[MaintenanceWindow] {
+        &self.windows
     }
 
     /// The path's SIREN (`00301`).

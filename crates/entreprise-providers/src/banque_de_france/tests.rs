@@ -372,7 +372,7 @@ async fn it_publishes_its_daily_window_unless_simulated() {
     })
     .await;
     let window = MaintenanceWindow::daily(super::ID, "22:04", "22:08");
-    assert_eq!(observed.maintenance_windows(), vec![window]);
+    assert_eq!(observed.maintenance_windows(), [window]);
     assert!(start().await.2.maintenance_windows().is_empty());
 }
 

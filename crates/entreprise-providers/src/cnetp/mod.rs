@@ -79,7 +79,8 @@ pub struct CnetpProvider {
     client_number: String,
     token: String,
     max_body_bytes: usize,
-    maintenance_window: bool,
+    /// The daily window it publishes (§25.5), when the settings observe it.
+    windows: Vec<MaintenanceWindow>,
 }
 
 impl CnetpProvider {
@@ -96,7 +97,11 @@ impl CnetpProvider {
             client_number: settings.client_number,
             token: settings.token,
             max_body_bytes: settings.max_body_bytes,
-            maintenance_window: settings.maintenance_window,
+            windows: settings
+                .maintenance_window
+                .then(|| MaintenanceWindow::daily(ID, "06:00", "06:30"))
+                .into_iter()
+                .collect(),
         })
     }
 
@@ -131,12 +136,8 @@ impl Provider for CnetpProvider {
 
     /// The daily window the provider publishes (§25.5), 06:00–06:30 Paris time: the
     /// gateway answers `08020` inside it without calling, as the real one does.
-    fn maintenance_windows(&self) -> Vec<MaintenanceWindow> {
-        if self.maintenance_window {
-            vec![MaintenanceWindow::daily(ID, "06:00", "06:30")]
-        } else {
-            Vec::new()
-        }
+    fn maintenance_windows(&self) -> &[MaintenanceWindow] {
+        &self.windows
     }
 
     /// The path's SIREN (`00301`).

@@ -234,7 +234,7 @@ async fn it_publishes_its_daily_window_unless_simulated() {
     })
     .await;
     let window = MaintenanceWindow::daily(super::ID, "06:00", "06:30");
-    assert_eq!(observed.maintenance_windows(), vec![window]);
+    assert_eq!(observed.maintenance_windows(), [window]);
     assert!(start().await.1.maintenance_windows().is_empty());
     assert!(Settings::default().maintenance_window);
 }
