@@ -116,7 +116,10 @@ pub async fn identify(
         }]);
         (rate, Some(Presented(token.to_string())))
     } else {
-        let ip = client_ip(config, headers, peer);
+        let ip = match request.extensions().get::<ClientIp>() {
+            Some(ClientIp(ip)) => *ip,
+            None => client_ip(config, headers, peer),
+        };
         let caller = match auth::authenticate(&served.app.tokens, headers, ip).await {
             // A token opens the routes of its own bouquet only.
             Ok(caller) if caller.record.bouquet == served.bouquet.name => caller,
@@ -212,6 +215,10 @@ pub fn citizen_id(salt: &[u8], identity: &Identity) -> String {
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
+
+/// The caller's IP as the per-IP guard found it, for the inner layers.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
 
 /// The caller's IP: the peer, or, when the peer is a trusted proxy, the last
 /// `X-Forwarded-For` hop that is not one.

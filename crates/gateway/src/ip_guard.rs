@@ -19,7 +19,7 @@ use passerelle_core::{codes, ApiError};
 use passerelle_store::{IpBan, Store};
 use serde::{Deserialize, Serialize};
 
-use crate::caller::client_ip;
+use crate::caller::{client_ip, ClientIp};
 use crate::error::Errors;
 use crate::limits::{Decision, Quota};
 use crate::{throttle, AppState, Served};
@@ -124,11 +124,12 @@ async fn refresh_loop(bans: Weak<IpBans>, every: Duration) {
 pub async fn guard(
     State(served): State<Arc<Served>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let app = &served.app;
     let ip = client_ip(&app.config, request.headers(), peer);
+    request.extensions_mut().insert(ClientIp(ip));
     if let Some(until) = app.ip_bans.until(ip) {
         return banned(ip, until);
     }
