@@ -63,6 +63,13 @@ pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
+/// `recipient`, then `query`: an API Particulier call's parameters.
+pub fn with_recipient(query: &[(String, String)]) -> Vec<(String, String)> {
+    let mut q = vec![("recipient".to_string(), RECIPIENT.to_string())];
+    q.extend_from_slice(query);
+    q
+}
+
 pub struct TestAppBuilder {
     config: GatewayConfig,
     dead_upstream: bool,
@@ -303,9 +310,7 @@ impl TestApp {
 
     /// GET `path` with `recipient` and `query`, as the bearer of `token`.
     pub async fn get(&self, path: &str, query: &[(String, String)], token: Option<&str>) -> reqwest::Response {
-        let mut q = vec![("recipient".to_string(), RECIPIENT.to_string())];
-        q.extend_from_slice(query);
-        self.get_raw(path, &q, token, &[]).await
+        self.get_raw(path, &with_recipient(query), token, &[]).await
     }
 
     pub async fn get_raw(

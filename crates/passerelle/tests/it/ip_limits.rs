@@ -27,9 +27,8 @@ fn limits(per_minute: u32, refusals_before_ban: u32) -> IpLimits {
 /// A call of the quotient familial for Axelle sent through a proxy saying `forwarded`.
 async fn call_from(app: &TestApp, token: &str, forwarded: Option<&str>) -> reqwest::Response {
     let headers: Vec<(&str, &str)> = forwarded.map(|f| ("X-Forwarded-For", f)).into_iter().collect();
-    let mut query = vec![("recipient".to_string(), RECIPIENT.to_string())];
-    query.extend(pairs(AXELLE));
-    app.get_raw(QF, &query, Some(token), &headers).await
+    app.get_raw(QF, &with_recipient(&pairs(AXELLE)), Some(token), &headers)
+        .await
 }
 
 async fn detail(response: reqwest::Response) -> (u16, String) {

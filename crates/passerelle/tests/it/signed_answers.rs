@@ -46,13 +46,7 @@ async fn jwks(base: &str) -> Jwks {
 }
 
 async fn signed_qf(app: &TestApp, token: &str) -> Signed {
-    signed(app.get_raw(QF, &pairs_with_recipient(AXELLE), Some(token), ASK).await).await
-}
-
-fn pairs_with_recipient(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut q = vec![("recipient".to_string(), RECIPIENT.to_string())];
-    q.extend(pairs(list));
-    q
+    signed(app.get_raw(QF, &with_recipient(&pairs(AXELLE)), Some(token), ASK).await).await
 }
 
 #[tokio::test]
@@ -116,7 +110,7 @@ async fn errors_are_signed_with_their_status() {
     let refused = signed(
         app.get_raw(
             "/v3/dss/revenu_solidarite_active/identite",
-            &pairs_with_recipient(AXELLE),
+            &with_recipient(&pairs(AXELLE)),
             Some(&token),
             ASK,
         )
@@ -127,7 +121,7 @@ async fn errors_are_signed_with_their_status() {
     let claims: AnswerClaims = verify(&jwks(&app.base).await, &refused.body, &refused.signature).unwrap();
     assert_eq!(claims.status, 403);
     // No token at all: refused before the handler, signed too.
-    let anonymous = signed(app.get_raw(QF, &pairs_with_recipient(AXELLE), None, ASK).await).await;
+    let anonymous = signed(app.get_raw(QF, &with_recipient(&pairs(AXELLE)), None, ASK).await).await;
     assert_eq!(
         verify(&jwks(&app.base).await, &anonymous.body, &anonymous.signature)
             .unwrap()
