@@ -29,12 +29,8 @@ pub async fn sign(State(served): State<Arc<Served>>, request: Request, next: Nex
     if !request.headers().contains_key(ASK_HEADER) {
         return next.run(request).await;
     }
-    let target = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/")
-        .to_string();
+    // What the caller sent, as it sent it, so that it can hash its own URL alike.
+    let target_sha256 = sha256_hex(request.uri().path_and_query().map_or("/", |p| p.as_str()).as_bytes());
     let request_id = request
         .extensions()
         .get::<RequestId>()
@@ -54,7 +50,7 @@ pub async fn sign(State(served): State<Arc<Served>>, request: Request, next: Nex
         request_id,
         bouquet: served.bouquet.name.to_string(),
         endpoint,
-        target_sha256: sha256_hex(target.as_bytes()),
+        target_sha256,
         purpose: recorder.purpose(),
         status: parts.status.as_u16(),
         iat: chrono::Utc::now().timestamp(),

@@ -187,7 +187,7 @@ pub fn seal(kind: SealKind, writer: Uuid, seq: i64, hash: &str, key: &SigningKey
 pub async fn sealing_key<S: KeyStore + ?Sized>(store: &S) -> anyhow::Result<SigningKey> {
     let keys = store.signing_keys().await?;
     keys.into_iter()
-        .rfind(|k| k.algorithm == "EdDSA" && k.purpose == KEYS_FOR_TOKENS)
+        .rfind(|k| k.signs(KEYS_FOR_TOKENS))
         .ok_or_else(|| anyhow::anyhow!("the store holds no Ed25519 key to sign journal seals"))
 }
 

@@ -119,7 +119,7 @@ pub async fn rotate(store: &dyn Store, activate_in: chrono::Duration) -> anyhow:
 
 async fn answer_keys(store: &dyn Store) -> anyhow::Result<Vec<SigningKey>> {
     let mut keys = store.signing_keys().await?;
-    keys.retain(|k| k.algorithm == ALG && k.purpose == KEYS_FOR_ANSWERS);
+    keys.retain(|k| k.signs(KEYS_FOR_ANSWERS));
     Ok(keys)
 }
 

@@ -44,6 +44,11 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
+    /// Whether this is an Ed25519 key for `purpose`, the only kind Passerelle signs with.
+    pub fn signs(&self, purpose: &str) -> bool {
+        self.algorithm == "EdDSA" && self.purpose == purpose
+    }
+
     /// A new Ed25519 key for `purpose`, named by the start of its public key's SHA-256.
     pub fn generate(purpose: &str) -> anyhow::Result<SigningKey> {
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())

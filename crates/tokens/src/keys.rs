@@ -33,15 +33,13 @@ pub struct KeyRing {
     validation: Validation,
 }
 
-const ALGORITHM: &str = "EdDSA";
-
 fn make_key() -> anyhow::Result<SigningKey> {
     SigningKey::generate(KEYS_FOR_TOKENS)
 }
 
 async fn token_keys(store: &Backend) -> anyhow::Result<Vec<SigningKey>> {
     let mut keys = store.signing_keys().await?;
-    keys.retain(|k| k.algorithm == ALGORITHM && k.purpose == KEYS_FOR_TOKENS);
+    keys.retain(|k| k.signs(KEYS_FOR_TOKENS));
     Ok(keys)
 }
 
