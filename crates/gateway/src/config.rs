@@ -108,6 +108,9 @@ pub struct GatewayConfig {
     pub documents: DocumentsConfig,
     /// Case folder of `passerelle sandbox` (official sandbox format); unused otherwise.
     pub sandbox_cases: Option<PathBuf>,
+    /// `passerelle sandbox`: a FranceConnect token that no mock of the case folder holds
+    /// is asked to FranceConnect (`providers.france_connect`) instead of refused.
+    pub sandbox_france_connect: bool,
 }
 
 impl Default for GatewayConfig {
@@ -130,6 +133,7 @@ impl Default for GatewayConfig {
             journal: JournalSettings::default(),
             documents: DocumentsConfig::default(),
             sandbox_cases: None,
+            sandbox_france_connect: false,
         }
     }
 }

@@ -120,7 +120,10 @@ impl AppState {
                 documents: documents.clone(),
                 budget: Duration::from_secs(config.limits.provider_timeout_secs),
             }),
-            Answers::Recorded(book) => Box::new(RecordedSource(book)),
+            Answers::Recorded(book) => Box::new(RecordedSource {
+                book,
+                france_connect: config.sandbox_france_connect.then(|| france_connect.clone()),
+            }),
         };
         Ok(Arc::new(AppState {
             tokens: Verifier::new(store.clone(), keys, Duration::from_millis(config.limits.token_cache_ms)),

@@ -231,12 +231,27 @@ pub struct FranceConnectUser {
 }
 
 /// The sandbox: every check runs, then the recorded answer is served.
-pub struct RecordedSource(pub Arc<dyn Recorded>);
+pub struct RecordedSource {
+    pub book: Arc<dyn Recorded>,
+    /// Asked about the FranceConnect tokens the book does not hold, when set: the
+    /// official cases' identities that no mock has are reached through FranceConnect's
+    /// test accounts (here, the simulator's citizens).
+    pub france_connect: Option<Arc<france_connect::Gate>>,
+}
 
 #[async_trait]
 impl Source for RecordedSource {
-    async fn citizen(&self, _endpoint: &Endpoint, token: &str) -> Result<CitizenCheck, Errors> {
-        let user = self.0.france_connect(token)?;
+    async fn citizen(&self, endpoint: &Endpoint, token: &str) -> Result<CitizenCheck, Errors> {
+        let user = match (self.book.france_connect(token), &self.france_connect) {
+            (Err(unknown), Some(gate)) if unknown.code == codes::FC_TOKEN_UNKNOWN.code => {
+                let checked = gate.check(endpoint.resource, token).await?;
+                FranceConnectUser {
+                    identity: recorded_identity(&checked.civility),
+                    scopes: checked.scopes.into_iter().collect(),
+                }
+            }
+            (user, _) => user?,
+        };
         Ok(CitizenCheck {
             scopes: user.scopes.into_iter().collect(),
             identity: Identity::Recorded(user.identity),
@@ -251,7 +266,26 @@ impl Source for RecordedSource {
             }
         }
         let operation_id = call.bouquet.operation_id(call.endpoint, call.version);
-        let recording = self.0.answer(call.endpoint, &operation_id, &Query::new(pairs))?;
+        let recording = self.book.answer(call.endpoint, &operation_id, &Query::new(pairs))?;
         Ok(Answer::Recorded(recording))
     }
+}
+
+/// A checked identity as the v3 identity parameters the case folders record.
+fn recorded_identity(civility: &Civility) -> Vec<(String, String)> {
+    let date = &civility.naissance;
+    let pairs = [
+        ("nomNaissance", Some(civility.nom_naissance.clone())),
+        ("prenoms", Some(civility.prenoms.join(" "))),
+        ("anneeDateNaissance", date.annee.map(|v| v.to_string())),
+        ("moisDateNaissance", date.mois.map(|v| v.to_string())),
+        ("jourDateNaissance", date.jour.map(|v| v.to_string())),
+        ("sexeEtatCivil", civility.sexe.map(|s| s.as_str().to_string())),
+        ("codeCogInseeCommuneNaissance", civility.code_commune_naissance.clone()),
+        ("codeCogInseePaysNaissance", Some(civility.code_pays_naissance.clone())),
+    ];
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), v?)))
+        .collect()
 }

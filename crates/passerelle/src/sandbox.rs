@@ -10,7 +10,9 @@ use clap::Args;
 use passerelle_bouquet::Bouquet;
 use passerelle_catalogue::Mode;
 use passerelle_gateway::{Answers, AppState, GatewayConfig};
-use passerelle_sandbox::{entreprise, CaseBook, Lookup, Report, Sandbox, Schemas, Trigger};
+use passerelle_providers::france_connect::simulator::{self, citizens, Simulator};
+use passerelle_providers::france_connect::FranceConnectConfig;
+use passerelle_sandbox::{entreprise, reach, CaseBook, Lookup, Report, Sandbox, Schemas, Trigger};
 use tokio::net::TcpListener;
 
 use crate::demo::{all_scopes_token, DEMO_SIRET};
@@ -39,6 +41,19 @@ pub struct Options {
     /// no change events).
     #[arg(long)]
     no_watch: bool,
+    /// Ask FranceConnect (`providers.france_connect`) about access tokens that no mock
+    /// of `france_connect/` holds (configuration `sandbox_france_connect`).
+    #[arg(long)]
+    france_connect: bool,
+    /// Start the FranceConnect simulator beside the sandbox and ask it about the tokens
+    /// no mock holds: its citizens have a token for each identity of the official
+    /// FranceConnect cases.
+    #[arg(long)]
+    france_connect_simulator: bool,
+    /// Print which FranceConnect token reaches each FranceConnect case of the folder
+    /// (Markdown), then exit.
+    #[arg(long)]
+    france_connect_table: bool,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -62,9 +77,17 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         Some(path) => Schemas::read(path).map_err(|e| anyhow::anyhow!("--openapi: {e}"))?,
         None => Schemas::bundled(),
     };
-    println!("API Entreprise 200 schemas: {} operations", schemas.len());
+    let operations = schemas.len();
     let (sandbox, report) = Sandbox::open_with(&cases, schemas)
         .map_err(|e| anyhow::anyhow!("case folder {} cannot be read: {e}", cases.display()))?;
+    if options.france_connect_table {
+        print!(
+            "{}",
+            reach::table(&reach::france_connect_reach(&sandbox.book(), &citizens()))
+        );
+        return Ok(());
+    }
+    println!("API Entreprise 200 schemas: {operations} operations");
     print_report("cases", &cases, &report);
 
     let url = database_url(&options.store, &config);
@@ -74,6 +97,15 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let entreprise_listener = TcpListener::bind(&config.entreprise_listen).await?;
     let gateway = format!("http://{}", listener.local_addr()?);
     let entreprise_base = format!("http://{}", entreprise_listener.local_addr()?);
+    config.sandbox_france_connect |= options.france_connect || options.france_connect_simulator;
+    if options.france_connect_simulator {
+        let base = start_france_connect(&gateway).await?;
+        config.providers.france_connect = FranceConnectConfig::simulated(&base);
+        println!(
+            "FranceConnect simulator: {base} ({} citizens; `passerelle sandbox --cases DIR --france-connect-table` lists the token of each case)",
+            citizens().len()
+        );
+    }
     let data_dir = config.data_dir.clone();
     let particulier = passerelle_particulier::bouquet(&config.providers)?;
     // Every operation of the catalogue, answered by the book: no provider is called.
@@ -120,6 +152,21 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let listeners = vec![(listener, particulier), (entreprise_listener, entreprise_bouquet)];
     passerelle_gateway::serve(listeners, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// The FranceConnect simulator on a port of its own, encrypting to the sandbox's key;
+/// its base URL.
+async fn start_france_connect(gateway: &str) -> anyhow::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}/france_connect", listener.local_addr()?);
+    let simulator = Simulator::with_default_people(&format!("{gateway}/api/france_connect_jwks"));
+    let router = axum::Router::new().nest("/france_connect", simulator::router(simulator));
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "FranceConnect simulator stopped");
+        }
+    });
+    Ok(base)
 }
 
 /// Rejected files first, one a line with the reason, then the summary.

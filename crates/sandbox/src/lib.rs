@@ -16,6 +16,7 @@ mod example;
 mod identity;
 mod load;
 mod params;
+pub mod reach;
 mod watch;
 
 use std::collections::HashMap;

@@ -10,6 +10,8 @@
 //! - Text is trimmed and lower-cased; numbers are compared as their decimal text, so
 //!   YAML's `moisDateNaissance: 8` equals the query's `moisDateNaissance=08` (leading
 //!   zeros of an all-digit value do not count, on both sides).
+//! - The v2 and misspelt birth place names of some official cases
+//!   (`codeInseeLieuDeNaissance`, `codePaysLieuDaissance`, …) are their v3 names.
 //! - Keys are kept sorted (a `BTreeMap`), so the order of the query does not matter.
 
 use std::collections::BTreeMap;
@@ -103,8 +105,26 @@ pub fn matches(case: &Params, call: &Params, within: bool) -> bool {
 
 /// `prenoms[]` and `prenoms` name the same parameter.
 fn key_name(key: &str) -> &str {
-    key.strip_suffix("[]").unwrap_or(key)
+    let key = key.strip_suffix("[]").unwrap_or(key);
+    ALIASES
+        .iter()
+        .find(|(_, spellings)| spellings.contains(&key))
+        .map_or(key, |(name, _)| name)
 }
+
+/// Birth place names that some official FranceConnect cases write the v2 way, or with
+/// a typo: the identity FranceConnect gives has them under their v3 names, so the case
+/// is reached (the official staging reaches it through FranceConnect's test accounts).
+const ALIASES: &[(&str, &[&str])] = &[
+    (
+        "codeCogInseeCommuneNaissance",
+        &["codeInseeLieuDeNaissance", "codeInseeLieuDaissance"],
+    ),
+    (
+        "codeCogInseePaysNaissance",
+        &["codePaysLieuDeNaissance", "codePaysLieuDaissance"],
+    ),
+];
 
 /// Text of a YAML scalar: `Some(None)` for null, `None` for a collection.
 fn scalar(value: &Yaml) -> Option<Option<String>> {
@@ -146,6 +166,22 @@ fn describe(value: &Yaml) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn v2_and_misspelt_birth_place_names_are_the_v3_names() {
+        let call = from_query(&Query::from_pairs(&[
+            ("codeCogInseePaysNaissance", "99100"),
+            ("codeCogInseeCommuneNaissance", "75107"),
+        ]));
+        assert_eq!(
+            yaml("codePaysLieuDaissance: '99100'\ncodeInseeLieuDeNaissance: '75107'"),
+            call
+        );
+        assert_eq!(
+            yaml("codePaysLieuDeNaissance: 99100\ncodeInseeLieuDaissance: 75107"),
+            call
+        );
+    }
 
     fn yaml(text: &str) -> Params {
         let value: serde_yaml::Mapping = serde_yaml::from_str(text).unwrap();

@@ -226,7 +226,7 @@ impl TestAppBuilder {
     }
 }
 
-async fn start_simulators(gateway_jwks_url: &str) -> SocketAddr {
+pub(crate) async fn start_simulators(gateway_jwks_url: &str) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let simulators =

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use passerelle_gateway::Answers;
 use passerelle_gateway::{AppState, GatewayConfig};
+use passerelle_providers::france_connect::simulator::citizens;
+use passerelle_providers::france_connect::FranceConnectConfig;
+use passerelle_sandbox::reach::{self, Reach};
 use passerelle_sandbox::{Report, Sandbox};
 use passerelle_store::Store;
 use passerelle_tokens::TokenRequest;
@@ -36,19 +39,31 @@ struct SandboxApp {
 
 impl SandboxApp {
     async fn start(cases: &Path) -> SandboxApp {
+        SandboxApp::start_with(cases, false).await
+    }
+
+    /// With `france_connect`, the FranceConnect simulator runs beside the sandbox and
+    /// is asked about the tokens no mock of the folder holds (`--france-connect-simulator`).
+    async fn start_with(cases: &Path, france_connect: bool) -> SandboxApp {
         let dir = tempfile::tempdir().unwrap();
-        let config = GatewayConfig {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = GatewayConfig {
             data_dir: dir.path().to_path_buf(),
+            sandbox_france_connect: france_connect,
             ..GatewayConfig::default()
         };
+        if france_connect {
+            let simulator = start_simulators(&format!("{base}/api/france_connect_jwks")).await;
+            config.providers.france_connect =
+                FranceConnectConfig::simulated(&format!("http://{simulator}/france_connect"));
+        }
         let (sandbox, report) = Sandbox::open(cases).unwrap();
         let store = passerelle_journal::open(&config.database_url()).await.unwrap();
         let bouquet = passerelle_particulier::bouquet(&config.providers).unwrap();
         let state = AppState::answered_by(config, store.clone(), Answers::Recorded(sandbox.clone()))
             .await
             .unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
         let serving = state.clone();
         tokio::spawn(async move {
@@ -335,6 +350,12 @@ async fn sighup_reloads_a_running_sandbox() {
     let data_dir = data.path().to_str().unwrap();
     // A token issued by the operator's command against the same data folder.
     let (_, jwt) = issue_token(data_dir, "Mairie", "cnaf_quotient_familial").await;
+    let dubois = "  nomNaissance: DUBOIS\n  prenoms: [Angela, Claire, Louise]\n  anneeDateNaissance: 1962\n  moisDateNaissance: 8\n  jourDateNaissance: 24";
+    write(
+        cases.path(),
+        &format!("{QF_FC}/200-dubois.yaml"),
+        &case_file(dubois, 200, DUPONT_PAYLOAD),
+    );
     let mut sandbox = Running::spawn(
         &[
             "sandbox",
@@ -347,6 +368,7 @@ async fn sighup_reloads_a_running_sandbox() {
             "127.0.0.1:0",
             "--data-dir",
             data_dir,
+            "--france-connect-simulator",
         ],
         &[],
     );
@@ -357,9 +379,11 @@ async fn sighup_reloads_a_running_sandbox() {
     );
     let summary = sandbox.line_after("cases:").await;
     assert!(
-        summary.ends_with("(1 folders, 2 cases, 0 FranceConnect tokens, 3 files rejected)"),
+        summary.ends_with("(2 folders, 3 cases, 0 FranceConnect tokens, 3 files rejected)"),
         "{summary}"
     );
+    let simulator = sandbox.line_after("FranceConnect simulator:").await;
+    assert!(simulator.contains("/france_connect ("), "{simulator}");
     let base = sandbox.line_after("gateway:").await;
     let printed = sandbox.line_after("token (every scope):").await;
     let curl = sandbox.line_after("curl -sg").await;
@@ -371,6 +395,14 @@ async fn sighup_reloads_a_running_sandbox() {
         (status, body),
         (200, serde_json::from_str::<Value>(DUPONT_PAYLOAD).unwrap())
     );
+    // A FranceConnect citizen's token, checked by the simulator the sandbox started.
+    let citizen = client
+        .get(format!("{base}{QF_FC_PATH}?recipient={RECIPIENT}"))
+        .bearer_auth("dubois_angela_19620824_75107")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(citizen).await.0, 200);
 
     let martin = with(DUPONT, "nomNaissance", "MARTIN");
     let call = || {
@@ -397,39 +429,62 @@ async fn sighup_reloads_a_running_sandbox() {
         .unwrap();
     assert!(killed.success());
     let reloaded = sandbox.line_after("reloaded (SIGHUP):").await;
-    assert!(reloaded.contains("3 cases"), "{reloaded}");
+    assert!(reloaded.contains("4 cases"), "{reloaded}");
     assert_eq!(call().await.unwrap().status(), 200);
 }
 
 /// Replays every case of the official folder (PASSERELLE_SANDBOX_CASES, set by
-/// .ci/run) of the operations Passerelle serves against the sandbox: each must come
-/// back exactly, status and whole body. A case whose parameters production refuses
-/// (a `404.yaml` written with a partial identity, say) cannot be reached: it is
-/// counted apart, and must get the contract's 422.
+/// .ci/run) of the operations Passerelle serves against the sandbox, with the
+/// FranceConnect simulator beside it: each must come back exactly, status and whole
+/// body, FranceConnect cases with the token `--france-connect-table` names for them
+/// (every one must have one). A case whose parameters production refuses (a
+/// `404.yaml` written with a partial identity, say) cannot be reached: it is counted
+/// apart, and must get the contract's 422. The table in docs/sandbox.md must be the
+/// one this folder gives.
 #[tokio::test]
 async fn official_cases_come_back_exactly_from_the_sandbox() {
     let Some(folder) = official_folder() else {
         return;
     };
-    let app = SandboxApp::start(&folder).await;
+    let app = SandboxApp::start_with(&folder, true).await;
     assert!(app.report.rejected.is_empty(), "{:#?}", app.report.rejected);
     // A replay is a burst: the token's own per-minute limit keeps the quota out of it.
     let mut request = token_request(&passerelle_catalogue::all_scopes());
     request.rate_limit_per_minute = Some(1_000_000);
     let token = app.token(request).await;
-    let tally = replay(&app, &folder, &token).await;
+    let reach = reach::france_connect_reach(&app.sandbox.book(), &citizens());
+    let tally = replay(&app, &folder, &token, &reach).await;
+    let by_simulator = reach
+        .iter()
+        .filter(|r| matches!(r.token, Some((_, reach::Holder::FranceConnect))))
+        .count();
     println!(
-        "official cases: {} exact, {} refused by parameter checks, {} FranceConnect cases no mock token selects, {} differ",
+        "official cases: {} exact ({} FranceConnect cases, {by_simulator} of them through the simulator's tokens), {} refused by parameter checks, {} FranceConnect cases no token reaches, {} differ",
         tally.exact,
+        reach.len(),
         tally.refused.len(),
-        tally.unselected.len(),
+        tally.unreached.len(),
         tally.differ.len()
     );
-    for line in tally.refused.iter().chain(&tally.unselected) {
+    for line in &tally.refused {
         println!("  {line}");
     }
     assert!(tally.differ.is_empty(), "{:#?}", tally.differ);
-    assert!(tally.exact >= 100, "{} exact", tally.exact);
+    assert!(tally.unreached.is_empty(), "{:#?}", tally.unreached);
+    assert!(tally.exact >= 150, "{} exact", tally.exact);
+    assert_docs_table(&reach::table(&reach));
+}
+
+/// docs/sandbox.md holds the table of the shared sample between two markers.
+fn assert_docs_table(table: &str) {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/sandbox.md")).unwrap();
+    let (start, end) = ("<!-- france-connect-table -->\n", "<!-- /france-connect-table -->");
+    let from = doc.find(start).expect("docs/sandbox.md has the table's start marker") + start.len();
+    let to = doc.find(end).expect("docs/sandbox.md has the table's end marker");
+    assert!(
+        doc[from..to] == *table,
+        "docs/sandbox.md's FranceConnect table is not this folder's: regenerate it with `passerelle sandbox --cases DIR --france-connect-table`"
+    );
 }
 
 fn official_folder() -> Option<std::path::PathBuf> {
@@ -452,7 +507,7 @@ fn official_folder() -> Option<std::path::PathBuf> {
 struct Tally {
     exact: usize,
     refused: Vec<String>,
-    unselected: Vec<String>,
+    unreached: Vec<String>,
     differ: Vec<String>,
 }
 
@@ -493,16 +548,8 @@ fn official_cases(folder: &Path) -> Vec<Official> {
         .collect()
 }
 
-async fn replay(app: &SandboxApp, folder: &Path, token: &str) -> Tally {
+async fn replay(app: &SandboxApp, folder: &Path, token: &str, reach: &[Reach]) -> Tally {
     let mut tally = Tally::default();
-    let book = app.sandbox.book();
-    let mut fc_tokens: Vec<&String> = book
-        .france_connect
-        .iter()
-        .filter(|(_, m)| m.active)
-        .map(|(t, _)| t)
-        .collect();
-    fc_tokens.sort();
     for endpoint in passerelle_catalogue::all() {
         for version in endpoint.versions {
             let operation = passerelle_catalogue::operation_id(endpoint, *version);
@@ -514,42 +561,41 @@ async fn replay(app: &SandboxApp, folder: &Path, token: &str) -> Tally {
             for case in official_cases(&cases_dir) {
                 let name = format!("{operation}/{}", case.name);
                 let mut query = vec![("recipient".to_string(), RECIPIENT.to_string())];
-                let france_connect = endpoint.mode == passerelle_catalogue::Mode::FranceConnect;
-                let bearers: Vec<&str> = if france_connect {
+                let bearer = if endpoint.mode == passerelle_catalogue::Mode::FranceConnect {
                     // The identity is the bearer's: only the endpoint's own parameters
                     // (ANTS' `immatriculation`, say) go in the query.
-                    let own = |k: &str| endpoint.extra_params.iter().any(|p| p.name == k.trim_end_matches("[]"));
-                    query.extend(case.query.iter().filter(|(k, _)| own(k)).cloned());
-                    fc_tokens.iter().map(|t| t.as_str()).collect()
+                    match reach.iter().find(|r| r.case == name) {
+                        Some(Reach {
+                            token: Some((bearer, _)),
+                            query: own,
+                            ..
+                        }) => {
+                            query.extend(own.iter().cloned());
+                            bearer.as_str()
+                        }
+                        _ => {
+                            tally.unreached.push(name);
+                            continue;
+                        }
+                    }
                 } else {
                     query.extend(case.query.iter().cloned());
-                    vec![token]
+                    token
                 };
-                let mut outcome = None;
-                for bearer in bearers {
-                    let response = app
-                        .client
-                        .get(&url)
-                        .query(&query)
-                        .bearer_auth(bearer)
-                        .send()
-                        .await
-                        .unwrap();
-                    let (status, body) = json(response).await;
-                    if (status, &body) == (case.status, &case.body) {
-                        outcome = Some(Ok(()));
-                        break;
-                    }
-                    outcome.get_or_insert(Err((status, body)));
-                }
-                match outcome {
-                    Some(Ok(())) => tally.exact += 1,
-                    None => tally.unselected.push(format!("{name}: no FranceConnect mock token")),
-                    Some(Err(_)) if france_connect => tally.unselected.push(name),
-                    Some(Err((422, body))) if codes(&body).iter().all(|c| c.starts_with("00")) => {
+                let response = app
+                    .client
+                    .get(&url)
+                    .query(&query)
+                    .bearer_auth(bearer)
+                    .send()
+                    .await
+                    .unwrap();
+                match json(response).await {
+                    (status, body) if (status, &body) == (case.status, &case.body) => tally.exact += 1,
+                    (422, body) if codes(&body).iter().all(|c| c.starts_with("00")) => {
                         tally.refused.push(format!("{name}: 422 {}", codes(&body).join(",")))
                     }
-                    Some(Err((status, body))) => tally.differ.push(format!("{name}: {status} {body}")),
+                    (status, body) => tally.differ.push(format!("{name} (bearer {bearer}): {status} {body}")),
                 }
             }
         }
@@ -628,6 +674,68 @@ async fn france_connect_bearers_select_the_case_of_their_identity() {
 
     let rows = app.store.recent_journal(10).await.unwrap();
     assert!(rows.iter().any(|r| r.status == 200 && r.endpoint == QF_FC_PATH));
+}
+
+/// A case recorded for an identity that no mock of the folder has is reached with a
+/// token of FranceConnect (its simulator's citizen of that identity) when the sandbox
+/// may ask FranceConnect; otherwise that token is unknown. Mocks still come first.
+#[tokio::test]
+async fn france_connect_tokens_reach_cases_no_mock_holds() {
+    let dir = cases();
+    let d = dir.path();
+    let dubois = "  nomNaissance: DUBOIS\n  prenoms: [Angela, Claire, Louise]\n  anneeDateNaissance: 1962\n  moisDateNaissance: 8\n  jourDateNaissance: 24\n  codePaysLieuDaissance: '99100'";
+    write(
+        d,
+        &format!("{QF_FC}/200-dubois.yaml"),
+        &case_file(dubois, 200, DUPONT_PAYLOAD),
+    );
+    write(
+        d,
+        &format!("{QF_FC}/404.yaml"),
+        &case_file("  nomNaissance: NOEL", 404, NOT_FOUND_PAYLOAD),
+    );
+    let scope = "openid identite_pivot cnaf_quotient_familial";
+    write(
+        d,
+        "france_connect/dupont.yml",
+        &france_connect_mock("dupont-token", "DUPONT", scope),
+    );
+    let recipient = [("recipient", RECIPIENT)];
+    let citizen = "dubois_angela_19620824_75107";
+
+    let alone = SandboxApp::start(d).await;
+    assert_error(alone.get(QF_FC_PATH, &recipient, citizen).await, 401, "50002").await;
+
+    let app = SandboxApp::start_with(d, true).await;
+    let (status, body) = json(app.get(QF_FC_PATH, &recipient, citizen).await).await;
+    assert_eq!(
+        (status, body),
+        (200, serde_json::from_str::<Value>(DUPONT_PAYLOAD).unwrap())
+    );
+    // A citizen of another identity gets the folder's 404; the mock still answers as
+    // recorded; a token FranceConnect does not know is refused.
+    let (status, _) = json(app.get(QF_FC_PATH, &recipient, "placard_elsa_19870413_59226").await).await;
+    assert_eq!(status, 404);
+    let (status, _) = json(app.get(QF_FC_PATH, &recipient, "dupont-token").await).await;
+    assert_eq!(status, 404);
+    assert_error(app.get(QF_FC_PATH, &recipient, "nobody-token").await, 401, "50002").await;
+
+    // The table names the simulator's token for the case, and the mock for the 404.
+    let reach = reach::france_connect_reach(&app.sandbox.book(), &citizens());
+    let token_of = |file: &str| {
+        reach
+            .iter()
+            .find(|r| r.case == format!("{QF_FC}/{file}"))
+            .and_then(|r| r.token.clone())
+    };
+    assert_eq!(
+        token_of("200-dubois.yaml"),
+        Some((citizen.to_string(), reach::Holder::FranceConnect))
+    );
+    assert_eq!(
+        token_of("404.yaml"),
+        Some(("dupont-token".to_string(), reach::Holder::Mock))
+    );
 }
 
 /// `passerelle batch` against the sandbox: the CSV's people reach their recorded cases
