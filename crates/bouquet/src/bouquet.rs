@@ -45,6 +45,8 @@ pub struct Bouquet {
     pub privileges: bool,
     /// Whether its providers may fetch documents, served by `GET /documents/{id}`.
     pub documents: bool,
+    /// Older paths still served (API Particulier v2), when the bouquet has them.
+    pub legacy: Option<crate::Legacy>,
 }
 
 /// Why no endpoint answers a path.

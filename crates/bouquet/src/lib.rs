@@ -8,11 +8,13 @@
 
 mod bouquet;
 mod endpoint;
+pub mod legacy;
 mod maintenance;
 pub mod mask;
 mod provider;
 
 pub use bouquet::{error_schema, scopes_of, Bouquet, NotServed, PurposeParam, Route, ThrottleGroup};
 pub use endpoint::{Cache, Endpoint, ExtraParam, FieldMask, Mode, ProviderId};
+pub use legacy::{Legacy, LegacyRoute};
 pub use maintenance::{Active, MaintenanceWindow};
 pub use provider::{Attachment, Call, Deferred, Extras, Fetched, Health, Provider, Proxied, Registry};

@@ -156,6 +156,7 @@ pub fn bouquet(providers: Registry) -> Bouquet {
         openapi,
         privileges: true,
         documents: true,
+        legacy: None,
     }
 }
 

@@ -156,8 +156,10 @@ fn token_rate(served: &Served, matched: &Matched, caller: &auth::Caller) -> Rate
         };
         return Rates(std::iter::once(group).chain(own).collect());
     }
+    // Legacy calls have their own budget, as the contract gives v2 keys theirs.
+    let suffix = if matched.legacy.is_some() { "|legacy" } else { "" };
     let default = || RateKey {
-        key: jti.to_string(),
+        key: format!("{jti}{suffix}"),
         quota: Quota::per_second(served.app.config.limits.per_second),
     };
     Rates(vec![own.unwrap_or_else(default)])

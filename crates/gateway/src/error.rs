@@ -23,13 +23,19 @@ impl Errors {
     }
 }
 
+/// The errors an answer was made of, kept on the response for the layers that write
+/// them in another shape (the legacy routes' flat error).
+#[derive(Debug, Clone)]
+pub struct Rendered(pub Vec<ApiError>);
+
 impl IntoResponse for Errors {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response = (status, axum::Json(json!({ "errors": self.0 }))).into_response();
+        let mut response = (status, axum::Json(json!({ "errors": &self.0 }))).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API));
+        response.extensions_mut().insert(Rendered(self.0));
         response
     }
 }

@@ -23,6 +23,7 @@ pub mod france_connect;
 pub mod handlers;
 pub mod inflight;
 pub mod ip_guard;
+pub mod legacy;
 pub mod limits;
 pub mod maintenance;
 pub mod pings;

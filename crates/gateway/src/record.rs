@@ -56,6 +56,9 @@ pub struct Matched {
     pub template: Arc<str>,
     pub version: u8,
     pub endpoint: &'static passerelle_bouquet::Endpoint,
+    /// Set on a legacy route (API Particulier v2): which one, and once the call is
+    /// translated, the query as the caller sent it.
+    pub legacy: Option<Arc<crate::legacy::LegacyCall>>,
 }
 
 pub async fn record(State(served): State<Arc<Served>>, mut request: Request, next: Next) -> Response {

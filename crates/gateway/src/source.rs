@@ -40,6 +40,9 @@ pub struct Checked<'a> {
     pub public_base: String,
     pub request_id: &'a str,
     pub today: NaiveDate,
+    /// On a legacy route: its operation id and the query as the caller sent it, which
+    /// is what its recorded cases are keyed by.
+    pub recorded_as: Option<(&'a str, &'a Query)>,
 }
 
 /// What a call is answered with: a provider's data, masked, for the gateway to wrap;
@@ -259,13 +262,16 @@ impl Source for RecordedSource {
     }
 
     async fn answer(&self, call: &Checked<'_>, _record: &Recorder) -> Result<Answer, Errors> {
-        let mut pairs = call.query.pairs().to_vec();
+        let (operation_id, sent) = match call.recorded_as {
+            Some((operation_id, sent)) => (operation_id.to_string(), sent),
+            None => (call.bouquet.operation_id(call.endpoint, call.version), call.query),
+        };
+        let mut pairs = sent.pairs().to_vec();
         if let Caller::Citizen(citizen) = call.caller {
             if let Identity::Recorded(identity) = &citizen.identity {
                 pairs.extend(identity.iter().cloned());
             }
         }
-        let operation_id = call.bouquet.operation_id(call.endpoint, call.version);
         let recording = self.book.answer(call.endpoint, &operation_id, &Query::new(pairs))?;
         Ok(Answer::Recorded(recording))
     }

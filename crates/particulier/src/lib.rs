@@ -1,6 +1,7 @@
 //! API Particulier as one `Bouquet` value: what the gateway is handed to serve it.
 
 mod openapi;
+pub mod v2;
 
 use passerelle_bouquet::{Bouquet, Endpoint, PurposeParam, ThrottleGroup};
 use passerelle_core::{codes, Siret};
@@ -40,5 +41,6 @@ pub fn bouquet(config: &ProvidersConfig) -> anyhow::Result<Bouquet> {
         openapi: openapi::document(),
         privileges: false,
         documents: false,
+        legacy: Some(v2::legacy()),
     })
 }

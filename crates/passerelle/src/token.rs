@@ -107,6 +107,9 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
             let (record, jwt) = passerelle_tokens::issue(store.as_ref(), &keys, request, Utc::now()).await?;
             println!("jti: {}", record.jti);
             println!("expires: {}", record.expires_at.to_rfc3339());
+            if record.bouquet == passerelle_particulier::NAME {
+                println!("v2 key: this same token, sent as `X-Api-Key` on the /api/v2/ routes");
+            }
             println!("{jwt}");
         }
         TokenCommand::List => print_list(&passerelle_tokens::list(store.as_ref()).await?),

@@ -10,8 +10,9 @@
 //! - Text is trimmed and lower-cased; numbers are compared as their decimal text, so
 //!   YAML's `moisDateNaissance: 8` equals the query's `moisDateNaissance=08` (leading
 //!   zeros of an all-digit value do not count, on both sides).
-//! - The v2 and misspelt birth place names of some official cases
-//!   (`codeInseeLieuDeNaissance`, `codePaysLieuDaissance`, …) are their v3 names.
+//! - The v2 and misspelt identity names of some official cases
+//!   (`anneeDateDeNaissance`, `sexe`, `codeInseeLieuDeNaissance`, `codePaysLieuDaissance`,
+//!   …) are their v3 names.
 //! - Keys are kept sorted (a `BTreeMap`), so the order of the query does not matter.
 
 use std::collections::BTreeMap;
@@ -112,10 +113,16 @@ fn key_name(key: &str) -> &str {
         .map_or(key, |(name, _)| name)
 }
 
-/// Birth place names that some official FranceConnect cases write the v2 way, or with
-/// a typo: the identity FranceConnect gives has them under their v3 names, so the case
-/// is reached (the official staging reaches it through FranceConnect's test accounts).
+/// Identity names that v2 cases (and some v3 FranceConnect cases) write the v2 way, or
+/// with a typo: the identity FranceConnect gives has them under their v3 names, so the
+/// case is reached (the official staging reaches it through FranceConnect's test
+/// accounts). Both sides of a comparison are read alike, so v2 calls match v2 cases.
 const ALIASES: &[(&str, &[&str])] = &[
+    ("anneeDateNaissance", &["anneeDateDeNaissance"]),
+    ("moisDateNaissance", &["moisDateDeNaissance"]),
+    ("jourDateNaissance", &["jourDateDeNaissance"]),
+    ("sexeEtatCivil", &["sexe"]),
+    ("nomNaissance", &["nomNaissange"]),
     (
         "codeCogInseeCommuneNaissance",
         &["codeInseeLieuDeNaissance", "codeInseeLieuDaissance"],

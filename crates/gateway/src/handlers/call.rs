@@ -33,7 +33,10 @@ pub async fn call(
     headers: HeaderMap,
 ) -> Response {
     let answer = match (caller, query) {
-        (Ok(caller), Ok(query)) => answer(&served, &matched, &recorder, &caller, &query, &headers, &request_id).await,
+        (Ok(caller), Ok(query)) => {
+            let query = crate::legacy::default_recipient(&served, &matched, &caller, query);
+            answer(&served, &matched, &recorder, &caller, &query, &headers, &request_id).await
+        }
         (Err(errors), _) | (_, Err(errors)) => Err(errors),
     };
     match answer {
@@ -93,6 +96,7 @@ async fn answer(
         public_base: super::documents::public_base(served, headers),
         request_id,
         today: now.date_naive(),
+        recorded_as: matched.legacy.as_ref().and_then(|l| l.recorded_as()),
     };
     served.app.source.answer(&checked, recorder).await
 }
@@ -172,11 +176,16 @@ fn params_hash(salt: &[u8], canonical: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// Marks an answer served as recorded: its body is already in the route's own shape.
+#[derive(Debug, Clone, Copy)]
+pub struct AsRecorded;
+
 /// A recorded answer: its status and body as recorded; error bodies keep the
 /// contract's JSON:API content type.
 fn recorded_response(recording: Recording) -> Response {
     let status = StatusCode::from_u16(recording.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, Json(recording.body)).into_response();
+    response.extensions_mut().insert(AsRecorded);
     if status.is_client_error() || status.is_server_error() {
         response
             .headers_mut()

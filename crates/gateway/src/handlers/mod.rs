@@ -2,9 +2,10 @@
 //! path template), and the contract's 404s for everything else.
 
 mod api;
-mod call;
+pub(crate) mod call;
 mod deferred;
 mod documents;
+pub(crate) use call::call;
 pub(crate) mod request_id;
 
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub fn routes(served: Arc<Served>) -> Router {
             template: Arc::from(route.template.as_str()),
             version: route.version,
             endpoint: route.endpoint,
+            legacy: None,
         };
         // Outermost first: the route's match, the record, the signature, the IP's quota,
         // who calls, the limit.
@@ -63,6 +65,7 @@ pub fn routes(served: Arc<Served>) -> Router {
         let handler = get(call::call).layer(layers);
         router = router.route(&route.template, handler);
     }
+    router = crate::legacy::routes(router, &served);
     // Unknown paths are calls too: recorded under the endpoint `unknown`.
     let unknown = ServiceBuilder::new()
         .layer(from_fn_with_state(served.clone(), record))

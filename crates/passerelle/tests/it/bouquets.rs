@@ -115,6 +115,7 @@ fn meteo() -> Bouquet {
         openapi: "openapi: 3.0.0\ninfo:\n  title: API Météo (test)\n".into(),
         privileges: false,
         documents: false,
+        legacy: None,
     }
 }
 

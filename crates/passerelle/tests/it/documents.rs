@@ -103,6 +103,7 @@ fn attestations() -> Bouquet {
         openapi: "openapi: 3.0.0\ninfo:\n  title: API Attestations (test)\n".into(),
         privileges: false,
         documents: true,
+        legacy: None,
     }
 }
 

@@ -40,3 +40,4 @@ mod shutdown;
 mod signed_answers;
 mod upstream_bodies;
 mod urssaf;
+mod v2;

@@ -459,9 +459,11 @@ async fn official_cases_come_back_exactly_from_the_sandbox() {
         .filter(|r| matches!(r.token, Some((_, reach::Holder::FranceConnect))))
         .count();
     println!(
-        "official cases: {} exact ({} FranceConnect cases, {by_simulator} of them through the simulator's tokens), {} refused by parameter checks, {} FranceConnect cases no token reaches, {} differ",
+        "official cases: {} exact ({} FranceConnect cases, {by_simulator} of them through the simulator's tokens), {} v2 exact, {} v2 on a retired route (410), {} refused by parameter checks, {} FranceConnect cases no token reaches, {} differ",
         tally.exact,
         reach.len(),
+        tally.exact_v2,
+        tally.retired.len(),
         tally.refused.len(),
         tally.unreached.len(),
         tally.differ.len()
@@ -506,6 +508,8 @@ fn official_folder() -> Option<std::path::PathBuf> {
 #[derive(Default)]
 struct Tally {
     exact: usize,
+    exact_v2: usize,
+    retired: Vec<String>,
     refused: Vec<String>,
     unreached: Vec<String>,
     differ: Vec<String>,
@@ -600,7 +604,49 @@ async fn replay(app: &SandboxApp, folder: &Path, token: &str, reach: &[Reach]) -
             }
         }
     }
+    replay_v2(app, folder, token, &mut tally).await;
     tally
+}
+
+/// The v2 folders, called as v2 clients do (the key in `X-Api-Key`, v2 names). A
+/// retired route's cases get 410.
+async fn replay_v2(app: &SandboxApp, folder: &Path, token: &str, tally: &mut Tally) {
+    let legacy = passerelle_particulier::v2::legacy();
+    let retired = legacy
+        .retired
+        .iter()
+        .map(|r| (r.path, "api_particulier_v2_cnaf_quotient_familial"));
+    let served = legacy.routes.iter().map(|r| (r.path, r.operation_id));
+    for (path, operation) in served.chain(retired.take(1)) {
+        let cases_dir = folder.join(operation);
+        if !cases_dir.is_dir() {
+            continue;
+        }
+        for case in official_cases(&cases_dir) {
+            let name = format!("{operation}/{}", case.name);
+            let mut query = vec![("recipient".to_string(), RECIPIENT.to_string())];
+            query.extend(case.query.iter().cloned());
+            let response = app
+                .client
+                .get(format!("{}{path}", app.base))
+                .query(&query)
+                .header("X-Api-Key", token)
+                .send()
+                .await
+                .unwrap();
+            if response.status() == 410 {
+                tally.retired.push(name);
+                continue;
+            }
+            match json(response).await {
+                (status, body) if (status, &body) == (case.status, &case.body) => tally.exact_v2 += 1,
+                (400, body) if body["error"] == "bad_request" => {
+                    tally.refused.push(format!("{name}: 400 {}", body["reason"]))
+                }
+                (status, body) => tally.differ.push(format!("{name}: {status} {body}")),
+            }
+        }
+    }
 }
 
 const QF_FC: &str = "api_particulier_v3_cnav_quotient_familial_with_france_connect";
