@@ -118,6 +118,9 @@ struct Case {
     bouquet: Bouquet,
     endpoint: &'static Endpoint,
     version: u8,
+    /// The v2 route of a v2 case (`/api/v2/prime-activite`): called with the key in
+    /// `X-Api-Key` and its parameters as recorded; the whole v2 body is compared.
+    legacy_path: Option<&'static str>,
     params: serde_json::Map<String, Value>,
     status: u64,
     payload: Value,
@@ -206,8 +209,9 @@ async fn replay_one(
         },
         _ => options.token.clone(),
     };
-    match (case.bouquet, entreprise_target) {
-        (Bouquet::Entreprise, Some((base, token))) => replay_entreprise(client, base, token, options, case).await,
+    match (case.bouquet, entreprise_target, case.legacy_path) {
+        (Bouquet::Entreprise, Some((base, token)), _) => replay_entreprise(client, base, token, options, case).await,
+        (_, _, Some(path)) => replay_v2(client, options, case, path).await,
         _ => replay(client, options, case, &bearer).await,
     }
 }
@@ -242,13 +246,21 @@ fn entreprise_target(options: &Options, cases: &[Case]) -> anyhow::Result<Option
     }
 }
 
-fn endpoint_for(operation_id: &str) -> Option<(Bouquet, &'static Endpoint, u8)> {
+/// What serves a folder's cases: an endpoint in one version, and for a v2 folder its
+/// v2 route (whose first target stands for the endpoint).
+fn endpoint_for(operation_id: &str) -> Option<(Bouquet, &'static Endpoint, u8, Option<&'static str>)> {
     let particulier = passerelle_catalogue::all()
         .into_iter()
         .flat_map(|e| e.versions.iter().map(move |v| (e, *v)))
         .find(|(e, v)| passerelle_catalogue::operation_id(e, *v) == operation_id)
-        .map(|(e, v)| (Bouquet::Particulier, e, v));
-    particulier.or_else(|| {
+        .map(|(e, v)| (Bouquet::Particulier, e, v, None));
+    let legacy = || {
+        let routes = passerelle_particulier::v2::legacy().routes;
+        let route = routes.into_iter().find(|r| r.operation_id == operation_id)?;
+        let target = route.target(&passerelle_core::Query::new(Vec::new()), false)?;
+        Some((Bouquet::Particulier, target.endpoint, target.version, Some(route.path)))
+    };
+    particulier.or_else(legacy).or_else(|| {
         passerelle_entreprise::OPERATIONS
             .iter()
             .map(|o| &o.endpoint)
@@ -260,7 +272,7 @@ fn endpoint_for(operation_id: &str) -> Option<(Bouquet, &'static Endpoint, u8)> 
                     e.operation_stem()
                 ) == operation_id
             })
-            .map(|(e, v)| (Bouquet::Entreprise, e, v))
+            .map(|(e, v)| (Bouquet::Entreprise, e, v, None))
     })
 }
 
@@ -281,7 +293,7 @@ fn load(dir: &Path, only: &[String]) -> anyhow::Result<Vec<Case>> {
         if !only.iter().all(|f| operation_id.contains(f.as_str())) {
             continue;
         }
-        let Some((bouquet, endpoint, version)) = endpoint_for(&operation_id) else {
+        let Some((bouquet, endpoint, version, legacy_path)) = endpoint_for(&operation_id) else {
             continue;
         };
         let mut files: Vec<_> = std::fs::read_dir(&folder)?
@@ -314,6 +326,7 @@ fn load(dir: &Path, only: &[String]) -> anyhow::Result<Vec<Case>> {
                     bouquet,
                     endpoint,
                     version,
+                    legacy_path,
                     params: doc
                         .get("params")
                         .and_then(Value::as_object)
@@ -454,6 +467,44 @@ async fn replay(client: &reqwest::Client, options: &Options, case: &Case, bearer
     Outcome::Same(code_note(&body, &case.payload))
 }
 
+/// A v2 case, as a v2 client calls: the key in `X-Api-Key`, the parameters under their
+/// recorded names. A 200 must give the recorded body whole (v2 bodies have no `data`
+/// member); an error its status.
+async fn replay_v2(client: &reqwest::Client, options: &Options, case: &Case, path: &str) -> Outcome {
+    if case.params.keys().any(|k| k == "given_name" || k == "family_name") {
+        return Outcome::Skipped("its parameters are FranceConnect claims, which no v2 call sends".into());
+    }
+    let url = format!("{}{path}", options.base_url.trim_end_matches('/'));
+    let auth = ("X-Api-Key", options.token.as_str());
+    let (status, body) = match call_with(client, &url, &query(case, &options.recipient), auth).await {
+        Ok(answer) => answer,
+        Err(why) => return Outcome::Differs(why),
+    };
+    if status != case.status {
+        return Outcome::Differs(format!("status {status}, expected {}: {body}", case.status));
+    }
+    let expected = expected_v2_body(case, path);
+    if status == 200 && body != expected {
+        return Outcome::Differs(format!("body differs:\n  got      {body}\n  expected {expected}"));
+    }
+    Outcome::Same(String::new())
+}
+
+/// As `expected_data`: v2's quotient familial says the requested period, the current
+/// month when the call names none.
+fn expected_v2_body(case: &Case, path: &str) -> Value {
+    let mut body = case.payload.clone();
+    let asks_period = case.params.contains_key("annee") || case.params.contains_key("mois");
+    if path == "/api/v2/composition-familiale-v2" && !asks_period {
+        if let Some(qf) = body.as_object_mut() {
+            let now = Utc::now().with_timezone(&Paris);
+            qf.insert("annee".into(), now.year().into());
+            qf.insert("mois".into(), now.month().into());
+        }
+    }
+    body
+}
+
 /// The acceptance rule is status and data; an error code that differs from the record
 /// (a documented difference) is shown, not failed.
 fn code_note(body: &Value, recorded: &Value) -> String {
@@ -561,11 +612,22 @@ async fn call(
     pairs: &[(String, String)],
     bearer: &str,
 ) -> Result<(u64, Value), String> {
+    call_with(client, url, pairs, ("Authorization", &format!("Bearer {bearer}"))).await
+}
+
+/// A call with its credential in the header `auth` (name, value), waited out and
+/// tried again when the rate limit refuses it.
+async fn call_with(
+    client: &reqwest::Client,
+    url: &str,
+    pairs: &[(String, String)],
+    auth: (&str, &str),
+) -> Result<(u64, Value), String> {
     for _ in 0..3 {
         let response = client
             .get(url)
             .query(pairs)
-            .bearer_auth(bearer)
+            .header(auth.0, auth.1)
             .header("Cache-Control", "no-cache")
             .send()
             .await
