@@ -5,13 +5,19 @@ Why: the gateway maps France Travail's answers to public payloads. The simulator
 reverse: for each recorded public answer (sandbox case), the upstream answer that makes the
 gateway produce it. This script reads
   <sandbox>/api_particulier_v3_france_travail_{statut,indemnites}_with_identifiant/*.y*ml
-and writes crates/providers/src/france_travail/people.json (deterministic: sorted by folder
-then file). 404 cases are left to the simulator's default "unknown person" answer; 502/504
-cases become an upstream that fails the same way; 409/429/500/503 are not upstream behaviours.
+then <sandbox>/api_particulier_v2_pole_emploi_{statut,indemnites}/*.y*ml (/api/v2/situations-pole-emploi
+and /api/v2/paiements-pole-emploi, served by the v3 endpoints with the same `identifiant`: each v2
+body is turned back into the v3 `data` the v2 render reads), and writes
+crates/providers/src/france_travail/people.json (deterministic: sorted by folder then file).
+404 cases are left to the simulator's default "unknown person" answer; 502/504 cases (and v2 503
+`network_error`, v3's 504) become an upstream that fails the same way; 409/429/500/503 are not
+upstream behaviours. A v2 case never replaces the login of a v3 case: when they disagree, v3's is
+kept and the script says so.
 
 Usage: tools/derive_france_travail_people.py [SANDBOX_DIR]   (default:
 ../shared/fixtures/sandbox-cases relative to the repo root). Stdlib + PyYAML only.
 """
+import sys
 
 from sandbox_cases import REPO, derive_people
 
@@ -122,17 +128,83 @@ def folder(service):
     return f"api_particulier_v3_france_travail_{service}_with_identifiant"
 
 
+# ---------------------------------------------------------------------------------
+# v2: flat bodies (render.rs `situation_france_travail`, `paiements_france_travail`)
+
+V2_FOLDERS = {"api_particulier_v2_pole_emploi_statut": "statut",
+              "api_particulier_v2_pole_emploi_indemnites": "indemnites"}
+V2_ADRESSE = {v2: v3 for v3, v2 in ADRESSE.items()}
+
+
+def v2_statut(body):
+    take(body, ["identifiant", "civilite", "nom", "nomUsage", "prenom", "sexe", "codeCertificationCNAV",
+                "libelleCategorieInscription", "email", "telephone", "telephone2", "adresse",
+                "dateNaissance", "dateInscription", "dateCessationInscription", "codeCategorieInscription"])
+    adresse = take(body["adresse"], V2_ADRESSE)
+    return {
+        "identifiant": body["identifiant"],
+        "identite": {"civilite": body["civilite"], "nom_naissance": body["nom"], "nom_usage": body["nomUsage"],
+                     "prenom": body["prenom"], "sexe": body["sexe"], "date_naissance": body["dateNaissance"]},
+        "contact": {"email": body["email"], "telephone": body["telephone"], "telephone2": body["telephone2"]},
+        "adresse": {V2_ADRESSE[k]: v for k, v in adresse.items()},
+        "inscription": {"date_debut": body["dateInscription"], "date_fin": body["dateCessationInscription"],
+                        "code_certification_cnav": body["codeCertificationCNAV"],
+                        "categorie": {"code": body["codeCategorieInscription"],
+                                      "libelle": body["libelleCategorieInscription"]}},
+    }
+
+
+def v2_indemnites(body):
+    take(body, ["identifiant", "paiements"])
+    paiements = []
+    for p in body["paiements"]:
+        take(p, ["date", "montant", "allocations", "aides", "autres"])
+        paiements.append({"date_versement": p["date"], "montant_total": p["montant"],
+                          "montant_allocations": p["allocations"], "montant_aides": p["aides"],
+                          "montant_autres": p["autres"]})
+    return {"identifiant": body["identifiant"], "paiements": paiements}
+
+
+V2_DATA = {"statut": v2_statut, "indemnites": v2_indemnites}
+
+
+def v2_answer(service, status, payload, login):
+    """The v3 case the v2 one stands for, then what a v3 case gives."""
+    if status == 200:
+        return build_answer(service, 200, {"data": V2_DATA[service](payload)}, login)
+    if status == 503 and payload.get("error") == "network_error":
+        return build_answer(service, 504, None, login)
+    return None  # 404: the default; other statuses are the gateway's
+
+
+# Every login of a v3 case, the first kept (as derive_people does).
+DEFINED = {}
+
+
 def person(name, status, params, payload):
-    service = next(s for s in SERVICES if folder(s) == name)
     login = str(params.get("identifiant", ""))
-    answer = build_answer(service, status, payload, login)
+    if name in V2_FOLDERS:
+        service = V2_FOLDERS[name]
+        answer = v2_answer(service, status, payload, login)
+    else:
+        service = next(s for s in SERVICES if folder(s) == name)
+        answer = build_answer(service, status, payload, login)
     if answer is None:
         return None
-    return (service, login.strip().lower()), {"service": service, "login": login, "answer": answer}
+    key, entry = (service, login.strip().lower()), {"service": service, "login": login, "answer": answer}
+    if name not in V2_FOLDERS:
+        DEFINED.setdefault(key, entry)
+    elif key in DEFINED:
+        if DEFINED[key]["answer"] != answer:
+            print(f"note: {name}: {service} login {login!r} is a v3 case's, whom this v2 case describes "
+                  "otherwise: kept the v3 one", file=sys.stderr)
+        return None
+    return key, entry
 
 
 def main():
-    derive_people([folder(s) for s in SERVICES], OUT, ABOUT, person, Unmappable)
+    # v2 last, so that every v3 login is known when a v2 case names the same one.
+    derive_people([folder(s) for s in SERVICES] + sorted(V2_FOLDERS), OUT, ABOUT, person, Unmappable)
 
 
 if __name__ == "__main__":

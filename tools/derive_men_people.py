@@ -5,10 +5,15 @@ Why: the gateway maps upstream MEN answers to public payloads. The simulator nee
 reverse: for each recorded public answer (sandbox case), the upstream answer that makes the
 gateway produce it. This script reads
   <sandbox>/api_particulier_v{3,4,5}_men_scolarites_with_civility/*.y*ml
-and writes crates/providers/src/men/people.json (deterministic: sorted by folder then file).
+then <sandbox>/api_particulier_v2_men_scolarites/*.y*ml (the /api/v2/scolarites route, served by
+the v3 endpoint: each v2 call is translated to v3 as crates/particulier/src/v2/mod.rs does, each
+v2 body turned back into the v3 `data` the v2 render reads), and writes
+crates/providers/src/men/people.json (deterministic: sorted by folder then file).
 200 cases become pupils with their upstream payload (a pupil seen in several versions is
 merged; v5 adds `code-regime`); 404 cases are left to the simulator's default "not found";
-504 cases become a pupil who answers too late, 502 cases one who answers a 500.
+504 cases (and v2 503 `network_error`, v3's 504) become a pupil who answers too late, 502 cases
+one who answers a 500. A v2 case never replaces a v3-v5 case's pupil: when they disagree, the
+v3-v5 one is kept and the script says so.
 
 Usage: tools/derive_men_people.py [SANDBOX_DIR]   (default: ../shared/fixtures/sandbox-cases
 relative to the repo root). Stdlib + PyYAML only.
@@ -24,6 +29,8 @@ OUT = REPO / "crates/providers/src/men/people.json"
 ABOUT = ("Derived from the official sandbox cases by tools/derive_men_people.py; each entry is "
          "one pupil as the MEN scolarités upstream would answer")
 FOLDERS = [f"api_particulier_v{v}_men_scolarites_with_civility" for v in (3, 4, 5)]
+# Last, so that every v3-v5 pupil is known when a v2 case names the same one.
+V2_FOLDER = "api_particulier_v2_men_scolarites"
 REGIMES = {
     "0": "Externe libre", "1": "Externe surveillé",
     "2": "Demi-pensionnaire dans l'établissement", "3": "Interne dans l'établissement",
@@ -105,6 +112,65 @@ def upstream_body(data):
     }
 
 
+def v2_params(params):
+    """The v3 parameters the v2 route sends (mod.rs `men_parameters`): `nom`, `prenom` (one,
+    trimmed), `sexe` upper-cased, `dateNaissance` split in three; the others as sent."""
+    out = {}
+    for key, value in params.items():
+        value = str(value)
+        if key == "nom":
+            out["nomNaissance"] = value
+        elif key == "prenom":
+            out.setdefault("prenoms", []).append(value.strip())
+        elif key in ("prenoms", "prenoms[]"):
+            out.setdefault("prenoms", []).extend(value.split())
+        elif key == "sexe":
+            out["sexeEtatCivil"] = value.strip().upper()
+        elif key == "dateNaissance":
+            year, month, day = value.strip().split("-")
+            out.update(anneeDateNaissance=year, moisDateNaissance=month, jourDateNaissance=day)
+        else:
+            out[key] = value
+    return out
+
+
+def v3_data(body):
+    """The v3 `data` whose v2 render (render.rs `scolarites`) is `body`. What v2 does not
+    show (the MEF, the school's name and ministry) is unknown: null. No `niveau_bourse` is
+    an unknown echelon."""
+    take(body, ["eleve", "code_etablissement", "annee_scolaire", "est_scolarise", "est_boursier",
+                "niveau_bourse", "status_eleve"])
+    return {
+        "identite": take(body["eleve"], ["nom", "prenom", "sexe", "date_naissance"]),
+        "module_elementaire_formation": {"code_mef_stat": None, "libelle": None},
+        "annee_scolaire": body["annee_scolaire"],
+        "est_scolarise": body["est_scolarise"],
+        "statut_eleve": body["status_eleve"],
+        "etablissement": {"code_uai": body["code_etablissement"]},
+        "est_boursier": body["est_boursier"],
+        "echelon_bourse": body.get("niveau_bourse"),
+    }
+
+
+def v2_answer(status, payload):
+    """The upstream answer behind a v2 case, or None (404: the default; other statuses are
+    the gateway's)."""
+    if status == 200:
+        return {"status": 200, "body": upstream_body(v3_data(payload))}
+    if status == 503 and payload.get("error") == "network_error":
+        return {"status": 200, "delay_ms": SLOW_MS, "body": None}
+    return None
+
+
+def shows(v3_body, v2_body):
+    """Whether what the v2 case says of a pupil is what the v3 one holds: every member the
+    v2 body fills (an unknown echelon fills none)."""
+    if isinstance(v2_body, dict) and isinstance(v3_body, dict):
+        return all(k in v3_body and shows(v3_body[k], v)
+                   for k, v in v2_body.items() if not (k == "niveau-bourse" and v is None))
+    return v3_body == v2_body
+
+
 def merge(old, new, case):
     """The same pupil in several versions: equal but for v5's `code-regime`."""
     strip = lambda b: {**b, "info-scolarite": {k: v for k, v in b["info-scolarite"].items() if k != "code-regime"}}
@@ -117,13 +183,28 @@ def merge(old, new, case):
 def main():
     sandbox = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared/fixtures/sandbox-cases"
     people, by_pupil, skipped = [], {}, []
-    for folder in FOLDERS:
+    for folder in FOLDERS + [V2_FOLDER]:
         for path in sorted((sandbox / folder).glob("*.y*ml")):
             case = f"{folder}/{path.name}"
             for doc in yaml.safe_load_all(path.read_text()):
                 if not doc:
                     continue
                 status = doc["status"]
+                if folder == V2_FOLDER:
+                    p = pupil(v2_params(doc["params"]))
+                    answer = v2_answer(status, json.loads(doc["payload"]))
+                    key = json.dumps(p, sort_keys=True)
+                    if answer is None:
+                        skipped.append(f"{case} ({status})")
+                    elif key not in by_pupil:
+                        by_pupil[key] = {"cases": [case], "pupil": p, "answer": answer}
+                        people.append(by_pupil[key])
+                    elif shows(by_pupil[key]["answer"], answer):
+                        by_pupil[key]["cases"].append(case)
+                    else:
+                        print(f"note: {case}: a v3-v5 case's pupil, whom it describes otherwise: kept the v3-v5 one",
+                              file=sys.stderr)
+                    continue
                 p = pupil(doc["params"])
                 if status == 200:
                     answer = {"status": 200, "body": upstream_body(json.loads(doc["payload"])["data"])}

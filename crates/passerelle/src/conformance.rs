@@ -476,7 +476,12 @@ async fn replay_v2(client: &reqwest::Client, options: &Options, case: &Case, pat
     }
     let url = format!("{}{path}", options.base_url.trim_end_matches('/'));
     let auth = ("X-Api-Key", options.token.as_str());
-    let (status, body) = match call_with(client, &url, &query(case, &options.recipient), auth).await {
+    // Two official cases misspell `nomNaissance`; an integrator spells it right.
+    let pairs: Vec<_> = query(case, &options.recipient)
+        .into_iter()
+        .map(|(k, v)| (k.replace("nomNaissange", "nomNaissance"), v))
+        .collect();
+    let (status, body) = match call_with(client, &url, &pairs, auth).await {
         Ok(answer) => answer,
         Err(why) => return Outcome::Differs(why),
     };

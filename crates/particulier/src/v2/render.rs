@@ -216,6 +216,10 @@ fn adresse_postale(a: &Value) -> Value {
 /// only adds `regime_pensionnat`, which v2 lacks). `eleve` is v3 `identite`,
 /// `code_etablissement` is `etablissement.code_uai`, `niveau_bourse` is `echelon_bourse`,
 /// `status_eleve` is `statut_eleve`.
+///
+/// An unknown echelon (null) is `niveau_bourse: null` only for a pupil known not to be
+/// boursier (the v2 schema); otherwise the member is left out, as in the recorded v2 case
+/// (boursier, no echelon).
 pub fn scolarites(data: &Value) -> Value {
     let mut body = Body::new();
     put(&mut body, "eleve", data.get("identite").map(|i| object(i, eleve)));
@@ -224,7 +228,13 @@ pub fn scolarites(data: &Value) -> Value {
     put(&mut body, "annee_scolaire", data.get("annee_scolaire").map(text));
     put(&mut body, "est_scolarise", data.get("est_scolarise").map(flag));
     put(&mut body, "est_boursier", data.get("est_boursier").map(flag));
-    put(&mut body, "niveau_bourse", data.get("echelon_bourse").map(number));
+    let echelon = data.get("echelon_bourse").map(number);
+    let non_boursier = data.get("est_boursier") == Some(&Value::Bool(false));
+    put(
+        &mut body,
+        "niveau_bourse",
+        echelon.filter(|e| !e.is_null() || non_boursier),
+    );
     let statut = data.get("statut_eleve").map(|s| object(s, code_libelle));
     put(&mut body, "status_eleve", statut);
     Value::Object(body)
@@ -314,16 +324,21 @@ fn adresse_france_travail(a: &Value) -> Value {
 // ---------------------------------------------------------------------------------
 // MESRI
 
-/// `/api/v2/etudiants` from v3 `/v3/mesri/statut_etudiant/*`: `identite` gives `nom`,
-/// `prenom`, `dateNaissance`; each `admissions[]` item gives an `inscriptions[]` item.
+/// `/api/v2/etudiants` from v3 `/v3/mesri/statut_etudiant/*`: `identite` gives
+/// `nomFamille`, `prenom`, `dateNaissance`; each `admissions[]` item gives an
+/// `inscriptions[]` item.
 ///
-/// Not filled: `ine` (in the recorded v2 cases, not in the v2 schema, and not in v3
-/// `data`) is left out. `etablissement.nom` follows the v2 schema (the recorded cases
-/// say `nomEtablissement`, the upstream's name).
+/// The recorded v2 cases win over the v2 schema: v2 passed MESRI's body through, so they
+/// say `nomFamille` and `etablissement.nomEtablissement` (the schema: `nom`, `nom`). The
+/// recorded INE cases say `nom` instead; `data` does not tell the mode, and every other
+/// recorded answer (identity, FranceConnect) and MESRI itself say `nomFamille`.
+///
+/// Not filled: `ine` (MESRI's, in the recorded cases, not in the schema) is not in v3
+/// `data`, so it is left out.
 pub fn etudiants(data: &Value) -> Value {
     let identite = |pointer: &str| data.get("identite").map(|i| text_at(i, pointer));
     let mut body = Body::new();
-    put(&mut body, "nom", identite("/nom_naissance"));
+    put(&mut body, "nomFamille", identite("/nom_naissance"));
     put(&mut body, "prenom", identite("/prenom"));
     put(&mut body, "dateNaissance", identite("/date_naissance"));
     put(
@@ -348,9 +363,12 @@ fn inscription(a: &Value) -> Value {
         });
         put(&mut body, "statut", statut);
         put(&mut body, "codeCommune", a.get("code_cog_insee_commune").map(text));
-        let etablissement = a
-            .get("etablissement_etudes")
-            .map(|e| object(e, |e| json!({"uai": text_at(e, "/uai"), "nom": text_at(e, "/nom")})));
+        let etablissement = a.get("etablissement_etudes").map(|e| {
+            object(
+                e,
+                |e| json!({"uai": text_at(e, "/uai"), "nomEtablissement": text_at(e, "/nom")}),
+            )
+        });
         put(&mut body, "etablissement", etablissement);
         put(&mut body, "regime", a.get("regime_formation").map(regime));
         Value::Object(body)
@@ -599,8 +617,8 @@ mod tests {
 
     #[test]
     fn scolarites_built_from_the_v3_schema() {
-        // No v3 case has the pupil of v2 …v2_men_scolarites/200.yaml: her v3 `data`, written
-        // by hand, without `echelon_bourse` (the v2 case's token lacks that scope).
+        // No v3 case has the pupil of v2 …v2_men_scolarites/200.yaml: her v3 `data` as the
+        // simulator gives it (tools/derive_men_people.py), boursier with an unknown echelon.
         let v3 = json!({
             "identite": {"nom": "Martin", "prenom": "Justine", "sexe": "F", "date_naissance": "2000-01-20"},
             "module_elementaire_formation": {"code_mef_stat": "10310019110", "libelle": null},
@@ -608,7 +626,8 @@ mod tests {
             "annee_scolaire": "2022-2023",
             "est_scolarise": true,
             "statut_eleve": {"code": "ST", "libelle": "Scolaire"},
-            "est_boursier": true
+            "est_boursier": true,
+            "echelon_bourse": null
         });
         let v2 = json!({
             "eleve": {"nom": "Martin", "prenom": "Justine", "sexe": "F", "date_naissance": "2000-01-20"},
@@ -630,6 +649,17 @@ mod tests {
             scolarites(&non_boursier),
             json!({"est_boursier": false, "niveau_bourse": null}),
         );
+        // Unknown echelon of a boursier, or of a pupil whose `est_boursier` is masked or null.
+        same(
+            scolarites(&json!({"est_boursier": true, "echelon_bourse": null})),
+            json!({"est_boursier": true}),
+        );
+        same(scolarites(&json!({"echelon_bourse": null})), json!({}));
+        same(
+            scolarites(&json!({"est_boursier": null, "echelon_bourse": null})),
+            json!({"est_boursier": null}),
+        );
+        same(scolarites(&json!({"echelon_bourse": 2})), json!({"niveau_bourse": 2}));
     }
 
     #[test]
@@ -678,6 +708,24 @@ mod tests {
     }
 
     #[test]
+    fn situation_ended_registration() {
+        // v2 …pole_emploi_statut/id_123461A_desinscrit_toulouse_2025.yaml: the only case whose
+        // registration has ended. Identity and contact blocks masked here.
+        let v3 = json!({
+            "identifiant": "123461A",
+            "inscription": {"date_debut": "2024-09-01", "date_fin": "2025-09-01", "code_certification_cnav": "VC",
+                            "categorie": {"code": 1,
+                                          "libelle": "PERSONNE SANS EMPLOI DISPONIBLE DUREE INDETERMINEE PLEIN TPS"}}
+        });
+        let v2 = json!({
+            "identifiant": "123461A", "codeCertificationCNAV": "VC",
+            "libelleCategorieInscription": "PERSONNE SANS EMPLOI DISPONIBLE DUREE INDETERMINEE PLEIN TPS",
+            "dateInscription": "2024-09-01", "dateCessationInscription": "2025-09-01", "codeCategorieInscription": 1
+        });
+        same(situation_france_travail(&v3), v2);
+    }
+
+    #[test]
     fn situation_masked_blocks_are_left_out() {
         let v3 = json!({"identifiant": "x", "contact": {"email": null, "telephone": "01", "telephone2": null}});
         let v2 = json!({"identifiant": "x", "email": null, "telephone": "01", "telephone2": null});
@@ -685,10 +733,31 @@ mod tests {
     }
 
     #[test]
+    fn etudiants_civility_pair() {
+        // v3 …mesri_statut_etudiant_with_civility/civility_etudiant_admis_autorbb_pierre.yml, v2
+        // same name: the v2 payload without its `"ine": "1234567890Y"` (MESRI's, not in v3 `data`).
+        let v3 = json!({
+            "identite": {"nom_naissance": "AUTORBB", "prenom": "PIERRE", "date_naissance": "2001-02-05"},
+            "admissions": [{"date_debut": "2025-09-01", "date_fin": "2026-12-31", "est_inscrit": false,
+                            "regime_formation": {"libelle": "formation initiale", "code": "RF1"},
+                            "code_cog_insee_commune": "75009",
+                            "etablissement_etudes": {"uai": "0331023W", "nom": "Université Paris Nanterre"}}]
+        });
+        let v2 = json!({
+            "nomFamille": "AUTORBB", "prenom": "PIERRE", "dateNaissance": "2001-02-05",
+            "inscriptions": [{"dateDebutInscription": "2025-09-01", "dateFinInscription": "2026-12-31",
+                              "statut": "admis", "codeCommune": "75009",
+                              "etablissement": {"uai": "0331023W", "nomEtablissement": "Université Paris Nanterre"},
+                              "regime": "formation initiale"}]
+        });
+        same(etudiants(&v3), v2);
+    }
+
+    #[test]
     fn etudiants_ine_pair() {
         // v3 …mesri_statut_etudiant_with_ine/ine_1234567890C_2023_toulouse.yaml, v2 same name. The
-        // v2 payload also has `"ine": "1234567890C"` (not in v3 `data`) and says `nomEtablissement`
-        // where the v2 schema says `nom`; both differences are expected here.
+        // v2 payload also has `"ine": "1234567890C"` (not in v3 `data`) and says `nom` (INE cases
+        // only; `data` does not tell the mode): both differences are expected here.
         let v3 = json!({
             "identite": {"nom_naissance": "Charbonneau", "prenom": "Axelle", "date_naissance": "2001-01-02"},
             "admissions": [{"date_debut": "2023-09-01", "date_fin": "2024-08-31", "est_inscrit": true,
@@ -697,12 +766,22 @@ mod tests {
                             "etablissement_etudes": {"uai": "0313124C", "nom": "Université Toulouse Capitole"}}]
         });
         let v2 = json!({
-            "nom": "Charbonneau", "prenom": "Axelle", "dateNaissance": "2001-01-02",
+            "nomFamille": "Charbonneau", "prenom": "Axelle", "dateNaissance": "2001-01-02",
             "inscriptions": [{"dateDebutInscription": "2023-09-01", "dateFinInscription": "2024-08-31",
                               "statut": "inscrit", "codeCommune": "31555",
-                              "etablissement": {"uai": "0313124C", "nom": "Université Toulouse Capitole"},
+                              "etablissement": {"uai": "0313124C", "nomEtablissement": "Université Toulouse Capitole"},
                               "regime": "formation initiale"}]
         });
+        same(etudiants(&v3), v2);
+    }
+
+    #[test]
+    fn etudiants_without_an_establishment() {
+        // MESRI may send `"etablissement": null`; v3 keeps the null, so does v2.
+        let v3 = json!({"admissions": [{"date_debut": null, "date_fin": null, "est_inscrit": true,
+            "code_cog_insee_commune": null, "etablissement_etudes": null}]});
+        let v2 = json!({"inscriptions": [{"dateDebutInscription": null, "dateFinInscription": null,
+            "statut": "inscrit", "codeCommune": null, "etablissement": null}]});
         same(etudiants(&v3), v2);
     }
 

@@ -625,7 +625,9 @@ async fn replay_v2(app: &SandboxApp, folder: &Path, token: &str, tally: &mut Tal
         for case in official_cases(&cases_dir) {
             let name = format!("{operation}/{}", case.name);
             let mut query = vec![("recipient".to_string(), RECIPIENT.to_string())];
-            query.extend(case.query.iter().cloned());
+            // Two official cases misspell `nomNaissance`: an integrator spells it right.
+            let spelt = |(k, v): &(String, String)| (k.replace("nomNaissange", "nomNaissance"), v.clone());
+            query.extend(case.query.iter().map(spelt));
             let response = app
                 .client
                 .get(format!("{}{path}", app.base))
