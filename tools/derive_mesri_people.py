@@ -212,6 +212,14 @@ def what_maps(entry):
     return answer
 
 
+def lend_ine(first, v2_entry):
+    """A v3 case cannot say the student's INE (v3 data has none); a v2 case of the same
+    person, answering alike, can: MESRI's body then carries it, as the real one does."""
+    body, v2_body = first["answer"].get("body"), v2_entry["answer"].get("body")
+    if isinstance(body, dict) and isinstance(v2_body, dict) and "ine" in v2_body and "ine" not in body:
+        first["answer"]["body"] = {"ine": v2_body["ine"], **body}
+
+
 def main():
     sandbox, people, kept = sandbox_dir(), [], {}
     for name in FOLDERS + [V2_FOLDER]:
@@ -235,6 +243,8 @@ def main():
                           f"kept {first['case']}", file=sys.stderr)
                 elif name != V2_FOLDER:
                     print(f"warning: {case}: duplicate person, kept the first", file=sys.stderr)
+                else:
+                    lend_ine(first, entry)
                 continue
             kept[key] = {"case": case, **entry}
             people.append(kept[key])

@@ -4,7 +4,7 @@
 //! how today's answer and errors are written back in the legacy shapes.
 
 use passerelle_core::{ApiError, Query};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::Endpoint;
 
@@ -27,8 +27,18 @@ pub struct LegacyRoute {
     pub targets: Vec<Target>,
     /// The call's parameters under today's names (the identity split and renamed).
     pub parameters: fn(&Query) -> Query,
-    /// The legacy body from the `data` of today's answer.
-    pub render: fn(&Value) -> Value,
+    /// The legacy body of today's answer.
+    pub render: fn(&Answered) -> Value,
+}
+
+/// What a legacy body is written from.
+pub struct Answered<'a> {
+    /// Today's `data`, after the token's masks.
+    pub data: &'a Value,
+    /// The upstream's members that only the legacy contract shows (`Fetched::legacy`).
+    pub legacy: &'a Map<String, Value>,
+    /// The call as the caller sent it, under the legacy names.
+    pub sent: &'a Query,
 }
 
 /// An endpoint (in one version) serving a legacy route, and when it does.

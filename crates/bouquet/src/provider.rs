@@ -101,6 +101,10 @@ pub struct Fetched {
     /// the gateway (fresh links at each answer, like `proxied`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deferred: Vec<Deferred>,
+    /// What the upstream said that today's contract leaves out but a legacy one shows
+    /// (MESRI's INE of the student, for API Particulier v2); never in today's answers.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub legacy: serde_json::Map<String, Value>,
 }
 
 /// A document a provider fetched (a PDF), which the gateway stores and links: it puts
@@ -155,6 +159,7 @@ impl From<Value> for Fetched {
             attachments: Vec::new(),
             proxied: Vec::new(),
             deferred: Vec::new(),
+            legacy: serde_json::Map::new(),
         }
     }
 }

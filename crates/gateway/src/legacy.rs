@@ -16,6 +16,7 @@ use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Extension, Router};
+use passerelle_bouquet::legacy::Answered;
 use passerelle_bouquet::{Legacy, LegacyRoute};
 use passerelle_core::{codes, ApiError, Query};
 use serde_json::Value;
@@ -23,7 +24,7 @@ use tower::ServiceBuilder;
 
 use crate::caller::Caller;
 use crate::error::{Errors, Rendered};
-use crate::handlers::call::AsRecorded;
+use crate::handlers::call::{AsRecorded, LegacyMembers};
 use crate::record::{record, Matched};
 use crate::{caller, handlers, ip_guard, sign, throttle, Served};
 
@@ -106,31 +107,28 @@ async fn translate(State(served): State<Arc<Served>>, mut request: Request, next
         Err(_) => {
             let error = ApiError::gateway(codes::BAD_REQUEST)
                 .with_detail("La chaîne de requête n'est pas correctement encodée.");
-            return written_back(legacy, route, Errors::from(error).into_response()).await;
+            let nothing = Query::new(Vec::new());
+            return written_back(legacy, route, &nothing, Errors::from(error).into_response()).await;
         }
     };
     let Some(target) = route.target(&sent, presents_france_connect(request.headers())) else {
-        return written_back(
-            legacy,
-            route,
-            Errors::from(ApiError::gateway(codes::INTERNAL)).into_response(),
-        )
-        .await;
+        let error = Errors::from(ApiError::gateway(codes::INTERNAL));
+        return written_back(legacy, route, &sent, error.into_response()).await;
     };
     if let Err(response) = set_query(&mut request, &(route.parameters)(&sent)) {
-        return written_back(legacy, route, response).await;
+        return written_back(legacy, route, &sent, response).await;
     }
     request.extensions_mut().insert(Matched {
         template: matched.template.clone(),
         version: target.version,
         endpoint: target.endpoint,
         legacy: Some(Arc::new(LegacyCall {
-            sent: Some(sent),
+            sent: Some(sent.clone()),
             ..(**call).clone()
         })),
     });
     let response = next.run(request).await;
-    written_back(legacy, route, response).await
+    written_back(legacy, route, &sent, response).await
 }
 
 /// A FranceConnect access token in `Authorization` (legacy clients send their own key
@@ -155,7 +153,7 @@ fn set_query(request: &mut Request, query: &Query) -> Result<(), Response> {
 
 /// Today's answer in the legacy shapes. A recorded answer (the sandbox's) is already
 /// in them.
-async fn written_back(legacy: &Legacy, route: &LegacyRoute, response: Response) -> Response {
+async fn written_back(legacy: &Legacy, route: &LegacyRoute, sent: &Query, response: Response) -> Response {
     if response.extensions().get::<AsRecorded>().is_some() {
         let (mut parts, body) = response.into_parts();
         parts
@@ -170,6 +168,11 @@ async fn written_back(legacy: &Legacy, route: &LegacyRoute, response: Response) 
     if !response.status().is_success() {
         return response;
     }
+    let members = response
+        .extensions()
+        .get::<LegacyMembers>()
+        .cloned()
+        .unwrap_or_default();
     let (parts, body) = response.into_parts();
     let data = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(bytes) => serde_json::from_slice::<Value>(&bytes).ok(),
@@ -180,10 +183,15 @@ async fn written_back(legacy: &Legacy, route: &LegacyRoute, response: Response) 
         return replaced(Response::from_parts(parts, Body::empty()), status, &body);
     };
     let status = parts.status.as_u16();
+    let answered = Answered {
+        data: &data["data"],
+        legacy: &members.0,
+        sent,
+    };
     replaced(
         Response::from_parts(parts, Body::empty()),
         status,
-        &(route.render)(&data["data"]),
+        &(route.render)(&answered),
     )
 }
 

@@ -265,6 +265,7 @@ impl DgfipProvider {
                     attachments: Vec::new(),
                     proxied: Vec::new(),
                     deferred: Vec::new(),
+                    legacy: serde_json::Map::new(),
                 })
             }
             Route::Liasses => {
@@ -280,6 +281,7 @@ impl DgfipProvider {
                     attachments: Vec::new(),
                     proxied: Vec::new(),
                     deferred: Vec::new(),
+                    legacy: serde_json::Map::new(),
                 })
             }
             Route::Liens => {
@@ -331,6 +333,7 @@ fn attestation_answer(bytes: Vec<u8>, version: u8, today: NaiveDate) -> Fetched 
         }],
         proxied: Vec::new(),
         deferred: Vec::new(),
+        legacy: serde_json::Map::new(),
     }
 }
 

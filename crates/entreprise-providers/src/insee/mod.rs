@@ -321,6 +321,7 @@ impl InseeProvider {
             attachments: Vec::new(),
             proxied: Vec::new(),
             deferred: Vec::new(),
+            legacy: serde_json::Map::new(),
         })
     }
 }

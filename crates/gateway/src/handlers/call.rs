@@ -41,7 +41,13 @@ pub async fn call(
     };
     match answer {
         Ok(Answer::Fetched(fetched)) => {
-            Json(json!({"data": fetched.data, "links": fetched.links, "meta": fetched.meta})).into_response()
+            let fetched = *fetched;
+            let mut response =
+                Json(json!({"data": fetched.data, "links": fetched.links, "meta": fetched.meta})).into_response();
+            if !fetched.legacy.is_empty() {
+                response.extensions_mut().insert(LegacyMembers(fetched.legacy));
+            }
+            response
         }
         Ok(Answer::Recorded(recording)) => recorded_response(recording),
         Err(errors) => errors.into_response(),
@@ -175,6 +181,11 @@ fn params_hash(salt: &[u8], canonical: &str) -> String {
     hasher.update(canonical.as_bytes());
     hex::encode(hasher.finalize())
 }
+
+/// The upstream's members that only a legacy contract shows (`Fetched::legacy`), kept
+/// on the response for the legacy layer.
+#[derive(Debug, Clone, Default)]
+pub struct LegacyMembers(pub serde_json::Map<String, serde_json::Value>);
 
 /// Marks an answer served as recorded: its body is already in the route's own shape.
 #[derive(Debug, Clone, Copy)]

@@ -6,7 +6,7 @@
 
 mod render;
 
-use passerelle_bouquet::legacy::{Legacy, LegacyRoute, Retired, Target, When};
+use passerelle_bouquet::legacy::{Answered, Legacy, LegacyRoute, Retired, Target, When};
 use passerelle_bouquet::Endpoint;
 use passerelle_core::{ApiError, Query};
 use serde_json::{json, Value};
@@ -41,8 +41,15 @@ pub const RETIRED: &[Retired] = &[
     },
 ];
 
+/// A route whose v2 body comes from today's `data` alone.
+macro_rules! from_data {
+    ($render:path) => {
+        |answered: &Answered| $render(answered.data)
+    };
+}
+
 fn routes() -> Vec<LegacyRoute> {
-    let dss = |path, operation_id, resource: &str, render| LegacyRoute {
+    let dss = |path, operation_id, resource: &str, render: fn(&Answered) -> Value| LegacyRoute {
         path,
         operation_id,
         targets: vec![
@@ -52,7 +59,7 @@ fn routes() -> Vec<LegacyRoute> {
         parameters: dss_parameters,
         render,
     };
-    let students = |path, operation_id, provider_path: &str, render| LegacyRoute {
+    let students = |path, operation_id, provider_path: &str, render: fn(&Answered) -> Value| LegacyRoute {
         path,
         operation_id,
         targets: vec![
@@ -68,58 +75,58 @@ fn routes() -> Vec<LegacyRoute> {
             "/api/v2/allocation-adulte-handicape",
             "api_particulier_v2_cnav_allocation_adulte_handicape",
             "allocation_adulte_handicape",
-            render::allocation_adulte_handicape,
+            from_data!(render::allocation_adulte_handicape),
         ),
         dss(
             "/api/v2/allocation-soutien-familial",
             "api_particulier_v2_cnav_allocation_soutien_familial",
             "allocation_soutien_familial",
-            render::allocation_soutien_familial,
+            from_data!(render::allocation_soutien_familial),
         ),
         dss(
             "/api/v2/complementaire-sante-solidaire",
             "api_particulier_v2_cnav_complementaire_sante_solidaire",
             "complementaire_sante_solidaire",
-            render::complementaire_sante_solidaire,
+            from_data!(render::complementaire_sante_solidaire),
         ),
         dss(
             "/api/v2/prime-activite",
             "api_particulier_v2_cnav_prime_activite",
             "prime_activite",
-            render::prime_activite,
+            from_data!(render::prime_activite),
         ),
         dss(
             "/api/v2/composition-familiale-v2",
             "api_particulier_v2_cnav_quotient_familial_v2",
             "quotient_familial",
-            render::quotient_familial,
+            from_data!(render::quotient_familial),
         ),
         dss(
             "/api/v2/revenu-solidarite-active",
             "api_particulier_v2_cnav_revenu_solidarite_active",
             "revenu_solidarite_active",
-            render::revenu_solidarite_active,
+            from_data!(render::revenu_solidarite_active),
         ),
         LegacyRoute {
             path: "/api/v2/scolarites",
             operation_id: "api_particulier_v2_men_scolarites",
             targets: vec![target("men/scolarites", "identite", 3, When::Otherwise)],
             parameters: men_parameters,
-            render: render::scolarites,
+            render: from_data!(render::scolarites),
         },
         LegacyRoute {
             path: "/api/v2/paiements-pole-emploi",
             operation_id: "api_particulier_v2_pole_emploi_indemnites",
             targets: vec![target("france_travail/indemnites", "identifiant", 3, When::Otherwise)],
             parameters: Query::clone,
-            render: render::paiements_france_travail,
+            render: from_data!(render::paiements_france_travail),
         },
         LegacyRoute {
             path: "/api/v2/situations-pole-emploi",
             operation_id: "api_particulier_v2_pole_emploi_statut",
             targets: vec![target("france_travail/statut", "identifiant", 3, When::Otherwise)],
             parameters: Query::clone,
-            render: render::situation_france_travail,
+            render: from_data!(render::situation_france_travail),
         },
         students(
             "/api/v2/etudiants",
@@ -131,7 +138,7 @@ fn routes() -> Vec<LegacyRoute> {
             "/api/v2/etudiants-boursiers",
             "api_particulier_v2_cnous_student_scholarship",
             "cnous/etudiant_boursier",
-            render::etudiants_boursiers,
+            from_data!(render::etudiants_boursiers),
         ),
     ]
 }

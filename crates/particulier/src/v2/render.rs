@@ -2,6 +2,7 @@
 //! that serves it (after the token's scope masks). A member the masks removed is left
 //! out of the v2 body (or null where v2 always has it). Never panics on any input.
 
+use passerelle_bouquet::legacy::Answered;
 use serde_json::{json, Map, Value};
 
 // One `pub fn <route>(data: &Value) -> Value` per v2 route; its doc names the endpoint
@@ -333,12 +334,27 @@ fn adresse_france_travail(a: &Value) -> Value {
 /// recorded INE cases say `nom` instead; `data` does not tell the mode, and every other
 /// recorded answer (identity, FranceConnect) and MESRI itself say `nomFamille`.
 ///
-/// Not filled: `ine` (MESRI's, in the recorded cases, not in the schema) is not in v3
-/// `data`, so it is left out.
-pub fn etudiants(data: &Value) -> Value {
+/// `ine` is MESRI's (v3 leaves it out of `data`; the provider keeps it apart for v2),
+/// shown with the identity it belongs to. A call by INE says `nom`, as the recorded INE
+/// cases do (v2 served them from another MESRI service).
+pub fn etudiants(answered: &Answered) -> Value {
+    let by_ine = answered.sent.get("ine").is_some_and(|v| !v.trim().is_empty());
+    student(
+        answered.data,
+        answered.legacy.get("ine"),
+        if by_ine { "nom" } else { "nomFamille" },
+    )
+}
+
+fn student(data: &Value, ine: Option<&Value>, name_member: &str) -> Value {
     let identite = |pointer: &str| data.get("identite").map(|i| text_at(i, pointer));
     let mut body = Body::new();
-    put(&mut body, "nomFamille", identite("/nom_naissance"));
+    put(
+        &mut body,
+        "ine",
+        ine.filter(|_| data.get("identite").is_some()).cloned(),
+    );
+    put(&mut body, name_member, identite("/nom_naissance"));
     put(&mut body, "prenom", identite("/prenom"));
     put(&mut body, "dateNaissance", identite("/date_naissance"));
     put(
@@ -462,6 +478,10 @@ mod tests {
 
     type Render = fn(&Value) -> Value;
 
+    fn etudiants_by_identity(data: &Value) -> Value {
+        student(data, None, "nomFamille")
+    }
+
     const ALL: [Render; 11] = [
         allocation_adulte_handicape,
         allocation_soutien_familial,
@@ -472,9 +492,41 @@ mod tests {
         scolarites,
         paiements_france_travail,
         situation_france_travail,
-        etudiants,
+        etudiants_by_identity,
         etudiants_boursiers,
     ];
+
+    #[test]
+    fn a_student_shows_mesris_ine_and_the_name_member_of_the_mode() {
+        let data = json!({"identite": {"nom_naissance": "Petit", "prenom": "Thomas", "date_naissance": "2000-02-12"}, "admissions": []});
+        let mut legacy = Map::new();
+        legacy.insert("ine".into(), json!("0100008010J"));
+        let by_ine = passerelle_core::Query::from_pairs(&[("ine", "0100008010J")]);
+        let answered = Answered {
+            data: &data,
+            legacy: &legacy,
+            sent: &by_ine,
+        };
+        same(
+            etudiants(&answered),
+            json!({"ine": "0100008010J", "nom": "Petit", "prenom": "Thomas", "dateNaissance": "2000-02-12", "inscriptions": []}),
+        );
+        let by_identity = passerelle_core::Query::from_pairs(&[("nom", "Petit")]);
+        let answered = Answered {
+            data: &data,
+            legacy: &legacy,
+            sent: &by_identity,
+        };
+        assert_eq!(etudiants(&answered)["nomFamille"], "Petit");
+        // No identity shown (the scope is missing): no INE either.
+        let masked = json!({"admissions": []});
+        let answered = Answered {
+            data: &masked,
+            legacy: &legacy,
+            sent: &by_identity,
+        };
+        same(etudiants(&answered), json!({"inscriptions": []}));
+    }
 
     /// Serialized, so that member order is compared too.
     fn same(actual: Value, expected: Value) {
@@ -750,7 +802,7 @@ mod tests {
                               "etablissement": {"uai": "0331023W", "nomEtablissement": "Université Paris Nanterre"},
                               "regime": "formation initiale"}]
         });
-        same(etudiants(&v3), v2);
+        same(student(&v3, None, "nomFamille"), v2);
     }
 
     #[test]
@@ -772,7 +824,7 @@ mod tests {
                               "etablissement": {"uai": "0313124C", "nomEtablissement": "Université Toulouse Capitole"},
                               "regime": "formation initiale"}]
         });
-        same(etudiants(&v3), v2);
+        same(student(&v3, None, "nomFamille"), v2);
     }
 
     #[test]
@@ -782,7 +834,7 @@ mod tests {
             "code_cog_insee_commune": null, "etablissement_etudes": null}]});
         let v2 = json!({"inscriptions": [{"dateDebutInscription": null, "dateFinInscription": null,
             "statut": "inscrit", "codeCommune": null, "etablissement": null}]});
-        same(etudiants(&v3), v2);
+        same(student(&v3, None, "nomFamille"), v2);
     }
 
     #[test]
@@ -794,7 +846,7 @@ mod tests {
             "code_cog_insee_commune": "75009"}]});
         let v2 = json!({"inscriptions": [{"dateDebutInscription": "2025-09-01", "dateFinInscription": "2026-12-31",
             "statut": "admis", "codeCommune": "75009", "regime": "formation continue"}]});
-        same(etudiants(&v3), v2);
+        same(student(&v3, None, "nomFamille"), v2);
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub fn build(status: StatusCode, body: &[u8], identity: &Civility) -> Result<Fet
         attachments: Vec::new(),
         proxied: Vec::new(),
         deferred: Vec::new(),
+        legacy: serde_json::Map::new(),
     })
 }
 

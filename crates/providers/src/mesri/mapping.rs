@@ -1,6 +1,7 @@
 //! MESRI's answer → the contract's `data`. Anything that is not the documented shape
 //! is `25999`: never a panic, never a half-built payload.
 
+use crate::Fetched;
 use passerelle_core::ApiError;
 use passerelle_core::Subcode;
 use reqwest::StatusCode;
@@ -19,12 +20,19 @@ const REGIMES: &[(&str, &str)] = &[
     ("contrat de professionnalisation", "RF7"),
 ];
 
-/// Maps a non-soft upstream answer: 200 with a student, 404, or an error.
-pub fn answer(status: StatusCode, body: &[u8]) -> Result<Value, ApiError> {
+/// Maps a non-soft upstream answer: 200 with a student, 404, or an error. The
+/// student's INE, which v3 leaves out, is kept for v2's answers.
+pub fn answer(status: StatusCode, body: &[u8]) -> Result<Fetched, ApiError> {
     match status.as_u16() {
         200 => serde_json::from_slice::<Value>(body)
             .ok()
-            .and_then(|json| build(&json))
+            .and_then(|json| {
+                let mut fetched = Fetched::from(build(&json)?);
+                if let Some(ine) = json.get("ine").filter(|i| i.is_string()) {
+                    fetched.legacy.insert("ine".into(), ine.clone());
+                }
+                Some(fetched)
+            })
             .ok_or_else(|| unexpected("a 200 that is not a student")),
         404 => Err(not_found()),
         401 | 403 => {

@@ -113,7 +113,7 @@ impl MesriProvider {
         Value::Object(body)
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder, caller: &str) -> Result<Value, ApiError> {
+    async fn send(&self, request: reqwest::RequestBuilder, caller: &str) -> Result<Fetched, ApiError> {
         let response = request
             .header("X-Caller", format!("DINUM - {caller}"))
             .send()
@@ -150,7 +150,7 @@ impl Provider for MesriProvider {
             }
             Mode::Identifiant | Mode::Subject => return Err(ApiError::gateway(codes::INTERNAL)),
         };
-        self.send(request, call.caller).await.map(Fetched::from)
+        self.send(request, call.caller).await
     }
 
     /// Searches an INE nobody has: the upstream must answer 404.
