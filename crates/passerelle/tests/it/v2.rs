@@ -184,3 +184,36 @@ async fn the_subject_chooses_the_endpoint_ine_or_identity() {
     .await;
     assert!(body["reason"].as_str().unwrap().contains("naissance"), "{body}");
 }
+
+/// A FranceConnect access token in `Authorization` makes a v2 call a FranceConnect one:
+/// the identity is FranceConnect's, the body v2's; `recipient` is then required.
+#[tokio::test]
+async fn a_france_connect_token_calls_v2_with_its_identity() {
+    let app = TestApp::start().await;
+    let citizen = "dubois_angela_19620824_75107";
+    let (status, body) = json(app.get("/api/v2/prime-activite", &[], Some(citizen)).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "beneficiaire", "{body}");
+    assert!(body.get("dateFin").is_some_and(Value::is_null), "{body}");
+    let rows = app.store.recent_journal(5).await.unwrap();
+    assert!(rows.iter().any(|r| r.endpoint == PRIME && r.status == 200));
+    // Without recipient: FranceConnect calls name no habilitation to default to.
+    let refused = app.get_raw(PRIME, &[], Some(citizen), &[]).await;
+    assert_v2_error(refused, 400, "bad_request").await;
+    // An unknown FranceConnect token.
+    let unknown = app.get("/api/v2/prime-activite", &[], Some("nobody-at-all")).await;
+    assert_v2_error(unknown, 401, "access_denied").await;
+}
+
+#[tokio::test]
+async fn a_v2_key_introspects_itself() {
+    let app = TestApp::start().await;
+    let (jti, key) = app.issue(token_request(&["prime_activite"])).await;
+    let (status, body) = json(app.get_raw("/api/introspect", &[], None, &[("X-Api-Key", &key)]).await).await;
+    assert_eq!(
+        (status, body["_id"].as_str()),
+        (200, Some(jti.to_string().as_str())),
+        "{body}"
+    );
+    assert_eq!(body["scopes"], json!(["prime_activite"]));
+}
