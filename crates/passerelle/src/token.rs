@@ -39,6 +39,10 @@ pub enum TokenCommand {
         /// Comma-separated IPs or CIDR blocks allowed to use the token.
         #[arg(long, value_delimiter = ',')]
         allowed_ips: Vec<String>,
+        /// Print the token as the header of an API Particulier v2 key
+        /// (`X-Api-Key: …`): the same token opens the /api/v2/ routes.
+        #[arg(long)]
+        v2: bool,
     },
     /// Lists tokens (never the JWTs).
     List,
@@ -86,6 +90,7 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
             expires_in_days,
             rate_limit_per_minute,
             allowed_ips,
+            v2,
         } => {
             anyhow::ensure!(Siret::parse(&siret).is_some(), "`{siret}` is not a valid SIRET");
             anyhow::ensure!(
@@ -94,6 +99,10 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
                 BOUQUETS.join(", ")
             );
             anyhow::ensure!(expires_in_days > 0, "--expires-in-days must be positive");
+            anyhow::ensure!(
+                !v2 || bouquet == passerelle_particulier::NAME,
+                "--v2: only API Particulier has v2 keys"
+            );
             let keys = KeyRing::load_or_create(store.as_ref()).await?;
             let request = TokenRequest {
                 scopes: parse_scopes(&bouquet, &scopes)?,
@@ -107,10 +116,11 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
             let (record, jwt) = passerelle_tokens::issue(store.as_ref(), &keys, request, Utc::now()).await?;
             println!("jti: {}", record.jti);
             println!("expires: {}", record.expires_at.to_rfc3339());
-            if record.bouquet == passerelle_particulier::NAME {
-                println!("v2 key: this same token, sent as `X-Api-Key` on the /api/v2/ routes");
+            if v2 {
+                println!("X-Api-Key: {jwt}");
+            } else {
+                println!("{jwt}");
             }
-            println!("{jwt}");
         }
         TokenCommand::List => print_list(&passerelle_tokens::list(store.as_ref()).await?),
         TokenCommand::Revoke { jti } => {

@@ -193,6 +193,20 @@ async fn operator_issues_lists_revokes_and_prolongs_tokens() {
     let sim = sim.split_whitespace().next().unwrap().to_string();
 
     let (jti, jwt) = issue_token(data, "CCAS de Rennes", "cnaf_quotient_familial").await;
+    // The same token, printed as a v2 key.
+    let v2 = [
+        "token",
+        "issue",
+        "--name",
+        "v2",
+        "--siret",
+        RECIPIENT,
+        "--scopes",
+        "prime_activite",
+        "--v2",
+    ];
+    let (ok, out) = cli(&[&v2[..], &["--data-dir", data]].concat()).await;
+    assert!(ok && out.lines().last().unwrap().starts_with("X-Api-Key: eyJ"), "{out}");
 
     let base_url = format!("{sim}/dss");
     let mut gateway = Running::spawn(
