@@ -22,7 +22,7 @@ relative to the repo root). Stdlib + PyYAML only.
 import json
 import sys
 
-from sandbox_cases import REPO, derive_people
+from sandbox_cases import REPO, derive_people, v2_identity
 
 OUT = REPO / "crates/providers/src/cnous/people.json"
 ABOUT = ("Derived from the official sandbox cases by tools/derive_cnous_people.py; each entry is one "
@@ -172,27 +172,8 @@ FC_CLAIMS = ["given_name", "family_name", "birthdate", "gender", "birthplace"]
 
 
 def v2_params(params):
-    """The v3 parameters the v2 route sends (mod.rs `student_parameters`): `prenoms` split on
-    blanks, `sexe` upper-cased, `dateDeNaissance` split in three, `lieuDeNaissance` renamed."""
-    out = {}
-    for key, value in params.items():
-        value = str(value)
-        if key == "nom":
-            out["nomNaissance"] = value
-        elif key == "prenom":
-            out.setdefault("prenoms", []).append(value.strip())
-        elif key in ("prenoms", "prenoms[]"):
-            out.setdefault("prenoms", []).extend(value.split())
-        elif key == "sexe":
-            out["sexeEtatCivil"] = value.strip().upper()
-        elif key == "lieuDeNaissance":
-            out["codeCogInseeCommuneNaissance"] = value
-        elif key == "dateDeNaissance":
-            year, month, day = value.strip().split("-")
-            out.update(anneeDateNaissance=year, moisDateNaissance=month, jourDateNaissance=day)
-        else:
-            out[key] = value
-    return out
+    """The v3 parameters the v2 route sends."""
+    return v2_identity(params)
 
 
 def v3_data(body):

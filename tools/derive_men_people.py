@@ -24,6 +24,8 @@ from pathlib import Path
 
 import yaml
 
+from sandbox_cases import v2_identity
+
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "crates/providers/src/men/people.json"
 ABOUT = ("Derived from the official sandbox cases by tools/derive_men_people.py; each entry is "
@@ -113,25 +115,8 @@ def upstream_body(data):
 
 
 def v2_params(params):
-    """The v3 parameters the v2 route sends (mod.rs `men_parameters`): `nom`, `prenom` (one,
-    trimmed), `sexe` upper-cased, `dateNaissance` split in three; the others as sent."""
-    out = {}
-    for key, value in params.items():
-        value = str(value)
-        if key == "nom":
-            out["nomNaissance"] = value
-        elif key == "prenom":
-            out.setdefault("prenoms", []).append(value.strip())
-        elif key in ("prenoms", "prenoms[]"):
-            out.setdefault("prenoms", []).extend(value.split())
-        elif key == "sexe":
-            out["sexeEtatCivil"] = value.strip().upper()
-        elif key == "dateNaissance":
-            year, month, day = value.strip().split("-")
-            out.update(anneeDateNaissance=year, moisDateNaissance=month, jourDateNaissance=day)
-        else:
-            out[key] = value
-    return out
+    """The v3 parameters the v2 route sends."""
+    return v2_identity(params)
 
 
 def v3_data(body):

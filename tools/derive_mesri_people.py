@@ -23,7 +23,7 @@ relative to the repo root). Stdlib + PyYAML only.
 import json
 import sys
 
-from sandbox_cases import REPO, documents, sandbox_dir, write_people
+from sandbox_cases import REPO, documents, sandbox_dir, write_people, v2_identity
 
 OUT = REPO / "crates/providers/src/mesri/people.json"
 ABOUT = ("Derived from the official sandbox cases by tools/derive_mesri_people.py; each entry is one "
@@ -149,13 +149,9 @@ def v2_params(params):
             "sexeEtatCivil": "F" if params["gender"] == "female" else "M",
             "codeCogInseeCommuneNaissance": str(params.get("birthplace") or ""),
         }
-    year, month, day = str(params["dateDeNaissance"]).strip().split("-")
-    return "_with_civility", {
-        "nomNaissance": str(params["nom"]), "prenoms": [str(params["prenom"]).strip()],
-        "anneeDateNaissance": year, "moisDateNaissance": month, "jourDateNaissance": day,
-        "sexeEtatCivil": str(params["sexe"]).strip().upper(),
-        "codeCogInseeCommuneNaissance": str(params.get("lieuDeNaissance") or ""),
-    }
+    identity = v2_identity(params)
+    identity.setdefault("codeCogInseeCommuneNaissance", "")
+    return "_with_civility", identity
 
 
 def v2_admission(i):

@@ -86,3 +86,29 @@ def entreprise_cases(root, operations, version=3):
                 "payload": json.loads(raw["payload"]),
             })
     return cases
+
+
+def v2_identity(params):
+    """The v3 parameters API Particulier v2's MEN and student routes send for a v2 call
+    (crates/particulier/src/v2/mod.rs `split_identity`): `nom`, `prenom` (one, trimmed) or
+    `prenoms` (split on blanks), `sexe` upper-cased, `dateNaissance` or `dateDeNaissance`
+    split in three, `lieuDeNaissance` as the birth commune; the others as sent."""
+    out = {}
+    for key, value in params.items():
+        value = str(value)
+        if key == "nom":
+            out["nomNaissance"] = value
+        elif key == "prenom":
+            out.setdefault("prenoms", []).append(value.strip())
+        elif key in ("prenoms", "prenoms[]"):
+            out.setdefault("prenoms", []).extend(value.split())
+        elif key == "sexe":
+            out["sexeEtatCivil"] = value.strip().upper()
+        elif key == "lieuDeNaissance":
+            out["codeCogInseeCommuneNaissance"] = value
+        elif key in ("dateNaissance", "dateDeNaissance"):
+            year, month, day = value.strip().split("-")
+            out.update(anneeDateNaissance=year, moisDateNaissance=month, jourDateNaissance=day)
+        else:
+            out[key] = value
+    return out

@@ -377,15 +377,6 @@ fn kid_of(jwt: &str) -> String {
 /// a token of the vehicle's holder.
 #[tokio::test]
 async fn official_cases_replay_against_the_demo() {
-    let Ok(cases) = std::env::var("PASSERELLE_SANDBOX_CASES") else {
-        assert!(std::env::var("CI").is_err(), "CI must set PASSERELLE_SANDBOX_CASES");
-        eprintln!("PASSERELLE_SANDBOX_CASES not set: conformance replay not run");
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let mut demo = spawn_demo(dir.path());
-    let base = demo.line_after("gateway:").await;
-    let token = demo.line_after("token (every scope):").await;
     let skip = [
         // v2 has its own replay below.
         "api_particulier_v2_",
@@ -397,18 +388,9 @@ async fn official_cases_replay_against_the_demo() {
         "ants_extrait_immatriculation_vehicule_with_france_connect/fake_france_connect_extrait_immatriculation_vehicule_dgfip",
     ]
     .join(",");
-    let args = [
-        "conformance",
-        "--cases",
-        &cases,
-        "--base-url",
-        &base,
-        "--token",
-        &token,
-        "--skip",
-        &skip,
-    ];
-    let (ok, out) = cli(&args).await;
+    let Some((ok, out)) = replay_against_the_demo(&["--skip", &skip]).await else {
+        return;
+    };
     assert!(ok, "{out}");
     let summary = out.lines().rfind(|l| l.contains(" passed, ")).unwrap();
     let passed: u32 = summary.split_whitespace().next().unwrap().parse().unwrap();
@@ -433,33 +415,32 @@ async fn official_cases_replay_against_the_demo() {
 /// body compared. The cases listed in docs/known-differences.md are left out.
 #[tokio::test]
 async fn official_v2_cases_replay_against_the_demo() {
+    let skip = V2_KNOWN_DIFFERENCES.join(",");
+    let args = ["--only", "api_particulier_v2_", "--skip", &skip];
+    let Some((ok, out)) = replay_against_the_demo(&args).await else {
+        return;
+    };
+    let summary = out.lines().rfind(|l| l.contains(" passed, ")).unwrap();
+    println!("{summary}");
+    assert!(ok, "{out}");
+}
+
+/// `passerelle conformance` over the official folder (PASSERELLE_SANDBOX_CASES, set by
+/// .ci/run) against a fresh `passerelle demo`, with `options`: whether it passed, and
+/// what it printed. `None` outside CI when the folder is not given.
+async fn replay_against_the_demo(options: &[&str]) -> Option<(bool, String)> {
     let Ok(cases) = std::env::var("PASSERELLE_SANDBOX_CASES") else {
         assert!(std::env::var("CI").is_err(), "CI must set PASSERELLE_SANDBOX_CASES");
-        eprintln!("PASSERELLE_SANDBOX_CASES not set: v2 conformance replay not run");
-        return;
+        eprintln!("PASSERELLE_SANDBOX_CASES not set: conformance replay not run");
+        return None;
     };
     let dir = tempfile::tempdir().unwrap();
     let mut demo = spawn_demo(dir.path());
     let base = demo.line_after("gateway:").await;
     let token = demo.line_after("token (every scope):").await;
-    let skip = V2_KNOWN_DIFFERENCES.join(",");
-    let args = [
-        "conformance",
-        "--cases",
-        &cases,
-        "--base-url",
-        &base,
-        "--token",
-        &token,
-        "--only",
-        "api_particulier_v2_",
-        "--skip",
-        &skip,
-    ];
-    let (ok, out) = cli(&args).await;
-    let summary = out.lines().rfind(|l| l.contains(" passed, ")).unwrap();
-    println!("{summary}");
-    assert!(ok, "{out}");
+    let mut args = vec!["conformance", "--cases", &cases, "--base-url", &base, "--token", &token];
+    args.extend_from_slice(options);
+    Some(cli(&args).await)
 }
 
 /// v2 cases that cannot come back live, each explained in docs/known-differences.md.

@@ -661,17 +661,10 @@ fn france_connect_mock(token: &str, family_name: &str, scope: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn france_connect_bearers_select_the_case_of_their_identity() {
-    let dir = cases();
-    let d = dir.path();
-    // Recorded like the official FranceConnect cases: a part of the identity only.
-    let fc_case = "  nomNaissance: DUPONT\n  prenoms: [Jean, Émile]\n  anneeDateNaissance: 1980\n  moisDateNaissance: 8\n  jourDateNaissance: 14";
-    write(
-        d,
-        &format!("{QF_FC}/200-dupont.yaml"),
-        &case_file(fc_case, 200, DUPONT_PAYLOAD),
-    );
+/// The quotient familial's FranceConnect folder: a 200 case `file` of `params`, a
+/// `404.yaml`, and the mock `dupont-token` (DUPONT Jean Émile); the scope mocks hold.
+fn france_connect_folder(d: &Path, file: &str, params: &str) -> &'static str {
+    write(d, &format!("{QF_FC}/{file}"), &case_file(params, 200, DUPONT_PAYLOAD));
     write(
         d,
         &format!("{QF_FC}/404.yaml"),
@@ -683,6 +676,16 @@ async fn france_connect_bearers_select_the_case_of_their_identity() {
         "france_connect/dupont.yml",
         &france_connect_mock("dupont-token", "DUPONT", scope),
     );
+    scope
+}
+
+#[tokio::test]
+async fn france_connect_bearers_select_the_case_of_their_identity() {
+    let dir = cases();
+    let d = dir.path();
+    // Recorded like the official FranceConnect cases: a part of the identity only.
+    let fc_case = "  nomNaissance: DUPONT\n  prenoms: [Jean, Émile]\n  anneeDateNaissance: 1980\n  moisDateNaissance: 8\n  jourDateNaissance: 14";
+    let scope = france_connect_folder(d, "200-dupont.yaml", fc_case);
     write(
         d,
         "france_connect/martin.yml",
@@ -732,22 +735,7 @@ async fn france_connect_tokens_reach_cases_no_mock_holds() {
     let dir = cases();
     let d = dir.path();
     let dubois = "  nomNaissance: DUBOIS\n  prenoms: [Angela, Claire, Louise]\n  anneeDateNaissance: 1962\n  moisDateNaissance: 8\n  jourDateNaissance: 24\n  codePaysLieuDaissance: '99100'";
-    write(
-        d,
-        &format!("{QF_FC}/200-dubois.yaml"),
-        &case_file(dubois, 200, DUPONT_PAYLOAD),
-    );
-    write(
-        d,
-        &format!("{QF_FC}/404.yaml"),
-        &case_file("  nomNaissance: NOEL", 404, NOT_FOUND_PAYLOAD),
-    );
-    let scope = "openid identite_pivot cnaf_quotient_familial";
-    write(
-        d,
-        "france_connect/dupont.yml",
-        &france_connect_mock("dupont-token", "DUPONT", scope),
-    );
+    france_connect_folder(d, "200-dubois.yaml", dubois);
     let recipient = [("recipient", RECIPIENT)];
     let citizen = "dubois_angela_19620824_75107";
 
