@@ -14,8 +14,8 @@ use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
-use axum::{Extension, Router};
+use axum::routing::any;
+use axum::Router;
 use passerelle_bouquet::legacy::Answered;
 use passerelle_bouquet::{Legacy, LegacyRoute};
 use passerelle_core::{codes, ApiError, Query};
@@ -26,7 +26,7 @@ use crate::caller::Caller;
 use crate::error::{Errors, Rendered};
 use crate::handlers::call::{AsRecorded, LegacyMembers};
 use crate::record::{record, Matched};
-use crate::{caller, handlers, ip_guard, sign, throttle, Served};
+use crate::{handlers, ip_guard, Served};
 
 /// Today's answers are small; a body past this is not written back but refused.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -68,16 +68,7 @@ pub fn routes(mut router: Router<Arc<Served>>, served: &Arc<Served>) -> Router<A
                 sent: None,
             })),
         };
-        // Today's layers, with the translation inside the record and the signature.
-        let layers = ServiceBuilder::new()
-            .layer(Extension(matched))
-            .layer(from_fn_with_state(served.clone(), record))
-            .layer(from_fn_with_state(served.clone(), sign::sign))
-            .layer(from_fn_with_state(served.clone(), translate))
-            .layer(from_fn_with_state(served.clone(), ip_guard::guard))
-            .layer(from_fn_with_state(served.clone(), caller::identify))
-            .layer(from_fn_with_state(served.clone(), throttle::throttle));
-        router = router.route(route.path, get(handlers::call).layer(layers));
+        router = router.route(route.path, handlers::call_route(served, matched));
     }
     for retired in legacy.retired {
         let layers = ServiceBuilder::new()
@@ -90,7 +81,7 @@ pub fn routes(mut router: Router<Arc<Served>>, served: &Arc<Served>) -> Router<A
     router
 }
 
-async fn translate(State(served): State<Arc<Served>>, mut request: Request, next: Next) -> Response {
+pub(crate) async fn translate(State(served): State<Arc<Served>>, mut request: Request, next: Next) -> Response {
     let matched = request.extensions().get::<Matched>().cloned();
     let (Some(legacy), Some(matched)) = (&served.bouquet.legacy, matched) else {
         return next.run(request).await;

@@ -5,14 +5,13 @@ mod api;
 pub(crate) mod call;
 mod deferred;
 mod documents;
-pub(crate) use call::call;
 pub(crate) mod request_id;
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{any, get};
+use axum::routing::{any, get, MethodRouter};
 use axum::{Extension, Router};
 use passerelle_bouquet::{Mode, NotServed};
 use passerelle_core::{codes, ApiError};
@@ -53,17 +52,7 @@ pub fn routes(served: Arc<Served>) -> Router {
             endpoint: route.endpoint,
             legacy: None,
         };
-        // Outermost first: the route's match, the record, the signature, the IP's quota,
-        // who calls, the limit.
-        let layers = ServiceBuilder::new()
-            .layer(Extension(matched))
-            .layer(from_fn_with_state(served.clone(), record))
-            .layer(from_fn_with_state(served.clone(), sign::sign))
-            .layer(from_fn_with_state(served.clone(), ip_guard::guard))
-            .layer(from_fn_with_state(served.clone(), caller::identify))
-            .layer(from_fn_with_state(served.clone(), throttle::throttle));
-        let handler = get(call::call).layer(layers);
-        router = router.route(&route.template, handler);
+        router = router.route(&route.template, call_route(&served, matched));
     }
     router = crate::legacy::routes(router, &served);
     // Unknown paths are calls too: recorded under the endpoint `unknown`.
@@ -74,6 +63,21 @@ pub fn routes(served: Arc<Served>) -> Router {
         .fallback_service(any(unknown_route).layer(unknown).with_state(served.clone()))
         .layer(from_fn(request_id::tag))
         .with_state(served)
+}
+
+/// A call's route. Outermost first: the route's match, the record, the signature, the
+/// legacy translation on a legacy route, the IP's quota, who calls, the limit.
+pub(crate) fn call_route(served: &Arc<Served>, matched: Matched) -> MethodRouter<Arc<Served>> {
+    let legacy = matched.legacy.is_some();
+    let layers = ServiceBuilder::new()
+        .layer(Extension(matched))
+        .layer(from_fn_with_state(served.clone(), record))
+        .layer(from_fn_with_state(served.clone(), sign::sign))
+        .option_layer(legacy.then(|| from_fn_with_state(served.clone(), crate::legacy::translate)))
+        .layer(from_fn_with_state(served.clone(), ip_guard::guard))
+        .layer(from_fn_with_state(served.clone(), caller::identify))
+        .layer(from_fn_with_state(served.clone(), throttle::throttle));
+    get(call::call).layer(layers)
 }
 
 /// `00402` when the path is an endpoint's in another version, `00404` otherwise. Only

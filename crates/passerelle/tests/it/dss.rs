@@ -19,10 +19,6 @@ fn person(nom: &str, prenoms: &[&str], date: (&str, &str, &str), commune: &str, 
     q
 }
 
-fn samuel() -> Vec<(String, String)> {
-    person("MARTIN", &["SAMUEL"], ("1980", "9", "20"), "08480", "M")
-}
-
 #[tokio::test]
 async fn the_eight_prestations_answer_with_the_contract_fields() {
     let app = TestApp::start().await;

@@ -49,6 +49,20 @@ pub fn synthetic(nom: &str) -> Vec<(String, String)> {
     .collect()
 }
 
+/// MARTIN Samuel, a DSS simulator person with every prestation (v3 names).
+pub fn samuel() -> Vec<(String, String)> {
+    pairs(&[
+        ("nomNaissance", "MARTIN"),
+        ("prenoms[]", "SAMUEL"),
+        ("anneeDateNaissance", "1980"),
+        ("moisDateNaissance", "9"),
+        ("jourDateNaissance", "20"),
+        ("sexeEtatCivil", "M"),
+        ("codeCogInseePaysNaissance", "99100"),
+        ("codeCogInseeCommuneNaissance", "08480"),
+    ])
+}
+
 /// A fresh name the DSS simulator does not know (letters only, so it is a valid name).
 pub fn unknown_name() -> String {
     Uuid::new_v4()

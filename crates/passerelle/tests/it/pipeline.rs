@@ -135,16 +135,7 @@ async fn maintenance_window_answers_503_with_retry_in() {
     let body = assert_error(app.get(QF, &pairs(AXELLE), Some(&jwt)).await, 503, "37020").await;
     let retry_in = body["errors"][0]["meta"]["retry_in"].as_i64().unwrap();
     assert!((1..=31 * 60).contains(&retry_in), "{retry_in}");
-    let samuel = pairs(&[
-        ("nomNaissance", "MARTIN"),
-        ("prenoms[]", "SAMUEL"),
-        ("anneeDateNaissance", "1980"),
-        ("moisDateNaissance", "9"),
-        ("jourDateNaissance", "20"),
-        ("sexeEtatCivil", "M"),
-        ("codeCogInseePaysNaissance", "99100"),
-        ("codeCogInseeCommuneNaissance", "08480"),
-    ]);
+    let samuel = samuel();
     assert_eq!(
         app.get("/v3/dss/revenu_solidarite_active/identite", &samuel, Some(&jwt))
             .await

@@ -150,22 +150,7 @@ async fn a_v2_key_has_its_own_budget_of_calls_a_second() {
     let refused = v2_get(&app, PRIME, &samuel_v2(), &key).await;
     assert_v2_error(refused, 429, "too_many_requests").await;
     // The v3 budget of the same token is its own.
-    let v3 = app
-        .get(
-            "/v3/dss/prime_activite/identite",
-            &pairs(&[
-                ("nomNaissance", "MARTIN"),
-                ("prenoms[]", "SAMUEL"),
-                ("anneeDateNaissance", "1980"),
-                ("moisDateNaissance", "9"),
-                ("jourDateNaissance", "20"),
-                ("sexeEtatCivil", "M"),
-                ("codeCogInseePaysNaissance", "99100"),
-                ("codeCogInseeCommuneNaissance", "08480"),
-            ]),
-            Some(&key),
-        )
-        .await;
+    let v3 = app.get("/v3/dss/prime_activite/identite", &samuel(), Some(&key)).await;
     assert_eq!(v3.status(), 200);
 }
 
