@@ -199,6 +199,20 @@ fn replaced(response: Response, status: u16, body: &Value) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// `errors` as the legacy flat error, for the routes v2 clients share with today's
+/// (`/api/introspect`) and for unknown legacy paths.
+pub(crate) fn flat_error(legacy: &Legacy, errors: Errors) -> Response {
+    let status = errors.status().as_u16();
+    let (status, body) = (legacy.error)(status, &errors.0);
+    replaced(StatusCode::OK.into_response(), status, &body)
+}
+
+/// Whether a call to a route shared by both versions is a legacy client's: its key in
+/// `X-Api-Key` and no `Authorization`.
+pub(crate) fn sent_by_legacy_client(headers: &HeaderMap) -> bool {
+    headers.contains_key("x-api-key") && !headers.contains_key(AUTHORIZATION)
+}
+
 /// A legacy call that leaves its purpose parameter out gets the token's SIRET (v2's
 /// `recipient` defaults to the habilitation's organisation).
 pub(crate) fn default_recipient(served: &Served, matched: &Matched, caller: &Caller, query: Query) -> Query {

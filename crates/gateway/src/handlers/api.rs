@@ -37,15 +37,19 @@ async fn token_of(served: &Served, headers: &HeaderMap, peer: SocketAddr) -> Res
     Ok(auth::authenticate(&state.tokens, headers, ip).await?.record)
 }
 
+/// The caller's token; a v2 client (its key in `X-Api-Key`) is refused in v2's shape.
 pub async fn introspect(
     State(served): State<Arc<Served>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, Errors> {
-    let r = token_of(&served, &headers, peer).await?;
-    Ok(Json(
-        json!({"_id": r.jti.to_string(), "name": r.name, "scopes": r.scopes}),
-    ))
+) -> Response {
+    match token_of(&served, &headers, peer).await {
+        Ok(r) => Json(json!({"_id": r.jti.to_string(), "name": r.name, "scopes": r.scopes})).into_response(),
+        Err(errors) => match &served.bouquet.legacy {
+            Some(legacy) if crate::legacy::sent_by_legacy_client(&headers) => crate::legacy::flat_error(legacy, errors),
+            _ => errors.into_response(),
+        },
+    }
 }
 
 /// The scopes of the caller's token, which must be this bouquet's.

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, MethodRouter};
 use axum::{Extension, Router};
 use passerelle_bouquet::{Mode, NotServed};
@@ -80,10 +81,21 @@ pub(crate) fn call_route(served: &Arc<Served>, matched: Matched) -> MethodRouter
     get(call::call).layer(layers)
 }
 
+/// An unknown path: a legacy one (`/api/v2/…`) in the legacy error's shape, any other
+/// as `not_served` says.
+async fn unknown_route(State(served): State<Arc<Served>>, request: Request) -> Response {
+    let path = request.uri().path();
+    match &served.bouquet.legacy {
+        Some(legacy) if path.starts_with("/api/v2/") => {
+            crate::legacy::flat_error(legacy, ApiError::gateway(codes::ROUTE_UNKNOWN).into())
+        }
+        _ => not_served(&served, path).into_response(),
+    }
+}
+
 /// `00402` when the path is an endpoint's in another version, `00404` otherwise. Only
 /// the plain `v<digits>` form names a version: `/v03/` and `/v+3/` name none.
-async fn unknown_route(State(served): State<Arc<Served>>, request: Request) -> Errors {
-    let path = request.uri().path();
+fn not_served(served: &Served, path: &str) -> Errors {
     let versioned = path
         .strip_prefix("/v")
         .and_then(|rest| rest.split_once('/'))
