@@ -16,6 +16,8 @@ use crate::token::parse_scopes;
 
 pub const DEMO_SIRET: &str = "13002526500013";
 
+/// A v2 call: MARTIN Samuel's prime d'activité under v2's names, `recipient` left out.
+const V2_EXAMPLE_QUERY: &str = "nomNaissance=MARTIN&prenoms[]=SAMUEL&anneeDateDeNaissance=1980&moisDateDeNaissance=9&jourDateDeNaissance=20&sexe=M&codePaysLieuDeNaissance=99100&codeInseeLieuDeNaissance=08480";
 const EXAMPLE_QUERY: &str = "recipient=13002526500013&nomNaissance=MARTIN&prenoms[]=AXELLE&anneeDateNaissance=1989&moisDateNaissance=12&jourDateNaissance=3&sexeEtatCivil=F&codeCogInseePaysNaissance=99100&codeCogInseeCommuneNaissance=35238";
 
 /// API Entreprise's three traceability parameters, for the printed example.
@@ -74,6 +76,8 @@ pub async fn run(listens: Listens<'_>, data_dir: PathBuf, ip_limit_per_minute: u
     println!("  curl -sg -H 'Authorization: Bearer {jwt}' 'http://{gateway}/v3/dss/quotient_familial/identite?{EXAMPLE_QUERY}'");
     println!("FranceConnect (the bearer is the citizen's FranceConnect access token):");
     println!("  curl -s -H 'Authorization: Bearer {FRANCE_CONNECT_TOKEN}' 'http://{gateway}/v3/dss/quotient_familial/france_connect?recipient={DEMO_SIRET}'");
+    println!("API Particulier v2 (the same token as a v2 key):");
+    println!("  curl -sg -H 'X-Api-Key: {jwt}' 'http://{gateway}/api/v2/prime-activite?{V2_EXAMPLE_QUERY}'");
     println!("API Entreprise token (every scope): {entreprise_jwt}");
     println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/v4/insee/sirene/unites_legales/775672272?{ENTREPRISE_PURPOSE}'");
     println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/v4/dgfip/unites_legales/418166096/attestation_fiscale?{ENTREPRISE_PURPOSE}'");

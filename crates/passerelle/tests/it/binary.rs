@@ -123,6 +123,22 @@ async fn demo_prints_a_call_that_works() {
     assert_eq!(body["data"]["quotient_familial"]["valeur"], 150);
     assert!(dir.path().join("passerelle.db").exists());
 
+    // The same token as a v2 key.
+    let v2_curl = demo.line_after("curl -sg -H 'X-Api-Key:").await;
+    let v2 = v2_curl.rsplit('\'').nth(1).unwrap().to_string();
+    let response = reqwest::Client::new()
+        .get(&v2)
+        .header("X-Api-Key", &token)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &serde_json::json!("beneficiaire")),
+        "{body}"
+    );
+
     // API Entreprise on its own base URL, with a token of its own.
     let entreprise = demo.line_after("API Entreprise token (every scope):").await;
     let sirene_curl = demo.line_after("curl -s -H").await;
