@@ -49,6 +49,15 @@ pub struct BirthDate {
 }
 
 impl BirthDate {
+    /// A date known to the day.
+    pub fn of(date: chrono::NaiveDate) -> BirthDate {
+        BirthDate {
+            annee: u16::try_from(date.year()).ok(),
+            mois: u8::try_from(date.month()).ok(),
+            jour: u8::try_from(date.day()).ok(),
+        }
+    }
+
     /// `YYYY-MM-DD`, with `00` for unknown parts; an unknown year hides month and day.
     pub fn formatted(&self) -> String {
         let annee = self.annee.unwrap_or(0);

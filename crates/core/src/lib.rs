@@ -6,6 +6,7 @@
 pub mod company;
 pub mod error;
 pub mod identity;
+pub mod person_key;
 pub mod query;
 pub mod siret;
 pub mod translit;
@@ -16,6 +17,7 @@ pub use company::{
 };
 pub use error::{codes, ApiError, Code, ErrorKind, ProviderInfo, Subcode};
 pub use identity::{BirthDate, Civility, CivilityRules, Sexe};
+pub use person_key::{KeyedIdentity, PersonKey};
 pub use query::Query;
 pub use siret::Siret;
 

@@ -111,6 +111,58 @@ pub struct GatewayConfig {
     /// `passerelle sandbox`: a FranceConnect token that no mock of the case folder holds
     /// is asked to FranceConnect (`providers.france_connect`) instead of refused.
     pub sandbox_france_connect: bool,
+    /// "Qui a consulté mes données ?": each call about a person keeps a keyed lookup key
+    /// in its journal row, and citizens read their calls on API Particulier's site.
+    pub citizen_record: CitizenRecordConfig,
+}
+
+/// The citizen record (docs/citizen-record.md); off unless a deployment opts in.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CitizenRecordConfig {
+    pub enabled: bool,
+    /// The key of the lookup keys: whoever holds it and the database can test
+    /// identities against the journal, so it lives in configuration, not in the store.
+    #[serde(skip_serializing)]
+    pub secret: Option<String>,
+    /// FranceConnect's OpenID Connect issuer (`…/api/v2`), for the citizens' login.
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(skip_serializing)]
+    pub client_secret: Option<String>,
+    /// The site's address as citizens' browsers reach it (the login's redirect URI is
+    /// built on it); API Particulier's listener when empty.
+    pub public_url: String,
+    /// The built DSFR (`npm ci` in `web/`), served under `/dsfr`.
+    pub dsfr_dir: PathBuf,
+}
+
+impl Default for CitizenRecordConfig {
+    fn default() -> Self {
+        CitizenRecordConfig {
+            enabled: false,
+            secret: None,
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: None,
+            public_url: String::new(),
+            dsfr_dir: PathBuf::from("web/node_modules/@gouvfr/dsfr/dist"),
+        }
+    }
+}
+
+impl CitizenRecordConfig {
+    /// The secret, when the record is on; starting with it on and no usable secret is
+    /// refused rather than keys made with a guessable one.
+    pub fn key_secret(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        match &self.secret {
+            Some(secret) if secret.len() >= 32 => Ok(Some(secret.as_bytes().to_vec())),
+            _ => anyhow::bail!("citizen_record.enabled needs citizen_record.secret, at least 32 characters"),
+        }
+    }
 }
 
 impl Default for GatewayConfig {
@@ -134,6 +186,7 @@ impl Default for GatewayConfig {
             documents: DocumentsConfig::default(),
             sandbox_cases: None,
             sandbox_france_connect: false,
+            citizen_record: CitizenRecordConfig::default(),
         }
     }
 }
@@ -148,6 +201,7 @@ impl GatewayConfig {
         }
         let config: GatewayConfig = figment.merge(Env::prefixed("PASSERELLE_").split("__")).extract()?;
         config.server.check()?;
+        config.citizen_record.key_secret()?;
         Ok(config)
     }
 

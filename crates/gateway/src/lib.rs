@@ -74,6 +74,8 @@ pub struct AppState {
     pub answers: Arc<AnswerSigner>,
     /// The client IPs banned now (`ip_guard`).
     pub ip_bans: Arc<ip_guard::IpBans>,
+    /// The key of the citizen record's lookup keys, when the deployment keeps one.
+    pub citizen_secret: Option<Vec<u8>>,
 }
 
 /// One bouquet served with the shared state: the state of its router.
@@ -126,7 +128,9 @@ impl AppState {
                 france_connect: config.sandbox_france_connect.then(|| france_connect.clone()),
             }),
         };
+        let citizen_secret = config.citizen_record.key_secret()?;
         Ok(Arc::new(AppState {
+            citizen_secret,
             tokens: Verifier::new(store.clone(), keys, Duration::from_millis(config.limits.token_cache_ms)),
             limiter: limits::Limiter::new(redis),
             journal: passerelle_journal::Journal::start(store.clone(), &config.journal).await?,
@@ -191,11 +195,33 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_sites(listeners, Sites::new(), state, shutdown).await
+}
+
+/// Web pages served beside a bouquet's API on its listener, by bouquet name. They
+/// share the listener, never the API's layers.
+pub type Sites = std::collections::HashMap<&'static str, Router>;
+
+/// `serve`, each bouquet's site merged into its listener's routes.
+pub async fn serve_with_sites(
+    listeners: Vec<(TcpListener, Bouquet)>,
+    mut sites: Sites,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
     let journal = state.journal.clone();
     let routers = listeners
         .into_iter()
-        .map(|(listener, bouquet)| (listener, router(state.clone(), bouquet)))
+        .map(|(listener, bouquet)| {
+            let site = sites.remove(bouquet.name);
+            let api = router(state.clone(), bouquet);
+            let routes = match site {
+                Some(site) => api.merge(site),
+                None => api,
+            };
+            (listener, routes)
+        })
         .collect();
     let server = server::Server::start(routers, &state.config.server);
     shutdown.await;

@@ -29,6 +29,8 @@ pub struct CallRecord {
     pub upstream: Duration,
     /// SHA-256 of the body, when the answer was signed.
     pub body_sha256: Option<String>,
+    /// The lookup key of the person the call is about (citizen record).
+    pub subject: Option<String>,
 }
 
 /// The call's record, shared by the layers that fill it.
@@ -92,6 +94,7 @@ pub async fn record(State(served): State<Arc<Served>>, mut request: Request, nex
         params_hash: record.params_hash,
         cached: record.cache_left.is_some(),
         body_sha256: record.body_sha256,
+        subject: record.subject,
     };
     let journaled = served.app.journal.record(row).await;
     let mut response = if journaled { response } else { unjournaled(response) };

@@ -8,7 +8,8 @@
 //! A row's format says which encoding its hash covers: format 1 (rows written before
 //! bouquets) has `jti` and `recipient` only; format 2 adds the bouquet, the caller's
 //! kind and every purpose parameter; format 3 adds the SHA-256 of a signed answer's
-//! body. New rows are always format 3.
+//! body; format 4 adds the lookup key of the person the call is about (the citizen
+//! record). New rows are always format 4.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use passerelle_store::{
@@ -70,8 +71,10 @@ pub fn row_hash(format: RowFormat, writer: Uuid, seq: i64, prev_hash: &str, row:
         RowFormat::V1 => "passerelle-journal-row-v1",
         RowFormat::V2 => "passerelle-journal-row-v2",
         RowFormat::V3 => "passerelle-journal-row-v3",
+        RowFormat::V4 => "passerelle-journal-row-v4",
     };
-    if format != RowFormat::V3 && row.body_sha256.is_some() {
+    let too_old = |since: RowFormat| format.number() < since.number();
+    if (too_old(RowFormat::V3) && row.body_sha256.is_some()) || (too_old(RowFormat::V4) && row.subject.is_some()) {
         return None;
     }
     let mut c = Canonical::new(tag);
@@ -82,7 +85,7 @@ pub fn row_hash(format: RowFormat, writer: Uuid, seq: i64, prev_hash: &str, row:
     c.text(time_text(row.at));
     match format {
         RowFormat::V1 => v1_who(&mut c, row)?,
-        RowFormat::V2 | RowFormat::V3 => v2_who(&mut c, row),
+        RowFormat::V2 | RowFormat::V3 | RowFormat::V4 => v2_who(&mut c, row),
     }
     c.field(Some(&row.endpoint));
     c.text(row.status);
@@ -90,8 +93,11 @@ pub fn row_hash(format: RowFormat, writer: Uuid, seq: i64, prev_hash: &str, row:
     c.text(format!("{:?}", row.duration_ms));
     c.field(row.params_hash.as_deref());
     c.text(row.cached);
-    if format == RowFormat::V3 {
+    if !too_old(RowFormat::V3) {
         c.field(row.body_sha256.as_deref());
+    }
+    if !too_old(RowFormat::V4) {
+        c.field(row.subject.as_deref());
     }
     Some(c.sha256())
 }
@@ -141,10 +147,10 @@ fn v2_who(c: &mut Canonical, row: &JournalRow) {
 /// Chains `row` after `(seq - 1, prev_hash)`, in the current format.
 pub fn link(writer: Uuid, seq: i64, prev_hash: &str, mut row: JournalRow) -> ChainedRow {
     row.at = to_micros(row.at);
-    let hash = row_hash(RowFormat::V3, writer, seq, prev_hash, &row).expect("format 3 encodes every row");
+    let hash = row_hash(RowFormat::V4, writer, seq, prev_hash, &row).expect("format 4 encodes every row");
     ChainedRow {
         row,
-        format: RowFormat::V3,
+        format: RowFormat::V4,
         writer,
         seq,
         prev_hash: prev_hash.to_string(),
@@ -215,7 +221,8 @@ mod tests {
         let writer = Uuid::new_v4();
         let first = link(writer, 1, GENESIS, call(0));
         assert!(holds(&first));
-        let changes: [fn(&mut JournalRow); 6] = [
+        let changes: [fn(&mut JournalRow); 7] = [
+            |r| r.subject = Some("ab".repeat(32)),
             |r| r.status = 404,
             |r| r.bouquet = "entreprise".into(),
             |r| r.caller = Some(CallerId::Citizen("ab".into())),
@@ -230,10 +237,23 @@ mod tests {
             change(&mut changed.row);
             assert!(!holds(&changed), "{:?}", changed.row);
         }
-        let hash = |w, seq, prev: &str| row_hash(RowFormat::V3, w, seq, prev, &first.row).unwrap();
+        let hash = |w, seq, prev: &str| row_hash(RowFormat::V4, w, seq, prev, &first.row).unwrap();
         assert_ne!(hash(writer, 2, GENESIS), first.hash);
         assert_ne!(hash(Uuid::new_v4(), 1, GENESIS), first.hash);
         assert_ne!(hash(writer, 1, &first.hash), first.hash);
+    }
+
+    #[test]
+    fn a_subject_needs_format_4_and_moving_it_breaks_the_row() {
+        let mut row = call(0);
+        row.subject = Some("ab".repeat(32));
+        let w = Uuid::new_v4();
+        assert_eq!(row_hash(RowFormat::V3, w, 1, GENESIS, &row), None);
+        let linked = link(w, 1, GENESIS, row);
+        assert_eq!(linked.format, RowFormat::V4);
+        let mut moved = linked.clone();
+        moved.row.subject = Some("cd".repeat(32));
+        assert!(holds(&linked) && !holds(&moved));
     }
 
     #[test]
@@ -273,6 +293,7 @@ mod tests {
             params_hash: None,
             cached: false,
             body_sha256: None,
+            subject: None,
         };
         let hash = row_hash(RowFormat::V1, Uuid::from_u128(1), 1, GENESIS, &row).unwrap();
         assert_eq!(hash, "ab244843bd2e7ecf857068269abed7a7b933b6e0a25ff9b06a2d91120f25d406");

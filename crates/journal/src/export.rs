@@ -24,6 +24,7 @@ pub fn export_line(row: &ChainedRow) -> serde_json::Value {
         "params_hash": r.params_hash,
         "cached": r.cached,
         "body_sha256": r.body_sha256,
+        "subject": r.subject,
         "writer": row.writer,
         "seq": row.seq,
         "prev_hash": row.prev_hash,
@@ -90,7 +91,7 @@ mod tests {
         assert_eq!(first["purpose"], serde_json::json!({"recipient": "13002526500013"}));
         assert_eq!(
             (first["format"].as_i64(), first["bouquet"].as_str()),
-            (Some(3), Some("particulier"))
+            (Some(4), Some("particulier"))
         );
         assert_eq!(lines[1]["prev_hash"], first["hash"]);
         let last = &lines[3];

@@ -30,6 +30,7 @@ pub fn call(i: usize) -> JournalRow {
         params_hash: Some(format!("{i:0128}")),
         cached: false,
         body_sha256: None,
+        subject: None,
     }
 }
 

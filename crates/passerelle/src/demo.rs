@@ -58,6 +58,10 @@ pub async fn run(listens: Listens<'_>, data_dir: PathBuf, ip_limit_per_minute: u
             per_minute: ip_limit_per_minute,
             ..IpLimits::default()
         },
+        citizen_record: passerelle_citizen_record::simulated(
+            &format!("http://{simulators}"),
+            &format!("http://{gateway}"),
+        ),
         ..GatewayConfig::default()
     };
     let url = config.database_url();
@@ -84,14 +88,16 @@ pub async fn run(listens: Listens<'_>, data_dir: PathBuf, ip_limit_per_minute: u
     println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/privileges'");
     println!("INPI's actes et bilans (each `url` makes its PDF when followed, for an hour, no bearer):");
     println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/v3/inpi/rne/unites_legales/open_data/130025265/actes_bilans?{ENTREPRISE_PURPOSE}'");
+    println!("Qui a consulté mes données ? (log in through the FranceConnect simulator; MARTIN Axelle above is Axelle MARTIN there):");
+    println!("  http://{gateway}{}", passerelle_citizen_record::BASE);
+    let sites = passerelle_citizen_record::sites(&state, &gateway.to_string())?;
     let listeners = vec![
         (listener, passerelle_particulier::bouquet(&state.config.providers)?),
         (entreprise_listener, entreprise_bouquet(&state.config)?),
     ];
-    passerelle_gateway::serve(listeners, state, shutdown_signal()).await?;
+    passerelle_gateway::serve_with_sites(listeners, sites, state, shutdown_signal()).await?;
     Ok(())
 }
-
 /// A fresh token holding every scope, for the examples printed at start.
 pub async fn all_scopes_token(state: &AppState, bouquet: &str, name: &str) -> anyhow::Result<String> {
     let request = TokenRequest {

@@ -90,7 +90,9 @@ pub async fn serve(config_file: Option<&Path>, overrides: Overrides, store_args:
         passerelle_gateway::telemetry::serve(listener, std::future::pending()).await?;
     }
     let listeners = bind_bouquets(&config).await?;
+    let particulier_address = listeners[0].0.local_addr()?.to_string();
     let state = AppState::new(config, store).await?;
+    let sites = passerelle_citizen_record::sites(&state, &particulier_address)?;
     // Printed once the state (and its signing keys) is loaded: a caller may rely on it.
     for (listener, bouquet) in &listeners {
         let name = if bouquet.name == passerelle_particulier::NAME {
@@ -100,7 +102,7 @@ pub async fn serve(config_file: Option<&Path>, overrides: Overrides, store_args:
         };
         println!("{name} listening on http://{}", listener.local_addr()?);
     }
-    passerelle_gateway::serve(listeners, state, shutdown_signal()).await?;
+    passerelle_gateway::serve_with_sites(listeners, sites, state, shutdown_signal()).await?;
     println!("gateway stopped");
     Ok(())
 }

@@ -173,6 +173,10 @@ impl JournalAudit for PostgresStore {
         bounded(sql::all(&self.pool, &mut sql::recent_journal::<Pg>(limit))).await
     }
 
+    async fn calls_about(&self, subject: &str, limit: u32) -> anyhow::Result<Vec<JournalRow>> {
+        bounded(sql::all(&self.pool, &mut sql::calls_about::<Pg>(subject, limit))).await
+    }
+
     async fn journal_page(&self, range: TimeRange, after: i64, limit: u32) -> anyhow::Result<Vec<(i64, ChainedRow)>> {
         bounded(sql::all(&self.pool, &mut sql::journal_page::<Pg>(range, after, limit))).await
     }

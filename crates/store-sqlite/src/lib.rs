@@ -145,6 +145,10 @@ impl JournalAudit for SqliteStore {
         sql::all(&self.pool, &mut sql::recent_journal::<Lite>(limit)).await
     }
 
+    async fn calls_about(&self, subject: &str, limit: u32) -> anyhow::Result<Vec<JournalRow>> {
+        sql::all(&self.pool, &mut sql::calls_about::<Lite>(subject, limit)).await
+    }
+
     async fn journal_page(&self, range: TimeRange, after: i64, limit: u32) -> anyhow::Result<Vec<(i64, ChainedRow)>> {
         sql::all(&self.pool, &mut sql::journal_page::<Lite>(range, after, limit)).await
     }

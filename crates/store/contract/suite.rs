@@ -62,6 +62,7 @@ macro_rules! contract {
             journal_batches_chain_and_read_back,
             journal_rows_keep_bouquet_caller_and_purpose,
             journal_pages_by_time_range,
+            calls_about_a_person_are_hers_only_newest_first,
             journal_seals_round_trip,
             purge_keeps_the_rest_and_anchors_it,
             call_counts_group_by_bouquet_caller_endpoint_status,
@@ -133,6 +134,7 @@ fn call(i: usize, when: DateTime<Utc>, caller: Option<CallerId>) -> JournalRow {
         params_hash: (!i.is_multiple_of(5)).then(|| format!("{i:0128}")),
         cached: i.is_multiple_of(4),
         body_sha256: i.is_multiple_of(3).then(|| format!("{i:064x}")),
+        subject: None,
     }
 }
 
@@ -331,6 +333,35 @@ pub async fn journal_rows_keep_bouquet_caller_and_purpose(b: Backend) {
     assert_eq!(b.store.writer_rows(writer, 0, 10).await.unwrap(), rows);
     let page = b.store.journal_page(TimeRange::default(), 0, 10).await.unwrap();
     assert_eq!(page.into_iter().map(|(_, r)| r).collect::<Vec<_>>(), rows);
+}
+
+pub async fn calls_about_a_person_are_hers_only_newest_first(b: Backend) {
+    let (writer, hers, other) = (Uuid::new_v4(), "ab".repeat(32), "cd".repeat(32));
+    let rows: Vec<JournalRow> = (0..6)
+        .map(|i| {
+            let mut row = call(
+                i,
+                at("2026-03-01T10:00:00Z") + chrono::Duration::minutes(i as i64),
+                token_caller(),
+            );
+            row.subject = match i % 3 {
+                0 => Some(hers.clone()),
+                1 => Some(other.clone()),
+                _ => None,
+            };
+            row
+        })
+        .collect();
+    let mut rows = chained(writer, 1, GENESIS, rows);
+    rows.iter_mut().for_each(|r| r.format = RowFormat::V4);
+    b.store.append_journal(&rows, None).await.unwrap();
+    let found = b.store.calls_about(&hers, 10).await.unwrap();
+    let ids: Vec<_> = found.iter().map(|r| r.request_id.as_str()).collect();
+    assert_eq!(ids, ["req-3", "req-0"]);
+    assert_eq!(found[0], rows[3].row);
+    assert_eq!(b.store.calls_about(&hers, 1).await.unwrap().len(), 1);
+    assert!(b.store.calls_about(&"ef".repeat(32), 10).await.unwrap().is_empty());
+    assert_eq!(b.store.writer_rows(writer, 0, 10).await.unwrap(), rows);
 }
 
 pub async fn journal_pages_by_time_range(b: Backend) {

@@ -123,6 +123,9 @@ pub struct JournalRow {
     pub cached: bool,
     /// SHA-256 of the answer's exact body, hex, when the answer was signed.
     pub body_sha256: Option<String>,
+    /// The keyed lookup key of the person the call is about (`PersonKey`, hex), when
+    /// the deployment keeps a citizen record and the call named a person.
+    pub subject: Option<String>,
 }
 
 impl JournalRow {
@@ -140,6 +143,7 @@ impl JournalRow {
             params_hash: Some("ab".repeat(64)),
             cached: false,
             body_sha256: None,
+            subject: None,
         }
     }
 }
@@ -153,6 +157,8 @@ pub enum RowFormat {
     V2 = 2,
     /// Format 2 and, when the answer was signed, the SHA-256 of its body.
     V3 = 3,
+    /// Format 3 and the lookup key of the person the call is about.
+    V4 = 4,
 }
 
 impl RowFormat {
@@ -165,6 +171,7 @@ impl RowFormat {
             1 => Ok(RowFormat::V1),
             2 => Ok(RowFormat::V2),
             3 => Ok(RowFormat::V3),
+            4 => Ok(RowFormat::V4),
             other => anyhow::bail!("unknown journal row format {other}"),
         }
     }

@@ -11,7 +11,7 @@ use axum::Json;
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
 use passerelle_bouquet::{Endpoint, Extras, Provider};
-use passerelle_core::{codes, ApiError, Civility, Query};
+use passerelle_core::{codes, ApiError, Civility, KeyedIdentity, PersonKey, Query};
 use serde_json::json;
 use sha2::{Digest, Sha512};
 
@@ -42,6 +42,9 @@ pub async fn call(
     match answer {
         Ok(Answer::Fetched(fetched)) => {
             let fetched = *fetched;
+            if let Some(secret) = &served.app.citizen_secret {
+                subject_from_answer(&recorder, secret, &fetched.data);
+            }
             let mut response =
                 Json(json!({"data": fetched.data, "links": fetched.links, "meta": fetched.meta})).into_response();
             if !fetched.legacy.is_empty() {
@@ -84,6 +87,10 @@ async fn answer(
         Caller::Token(_) => None,
     };
     let (civility, extras) = parse_params(endpoint, provider.as_ref(), query, given, now.date_naive())?;
+    if let (Some(secret), Some(civility)) = (&served.app.citizen_secret, &civility) {
+        let key = KeyedIdentity::of(civility).key(secret);
+        recorder.update(|r| r.subject = key.map(PersonKey::into_string));
+    }
     let cache_key = cache_key(endpoint, matched.version, civility.as_ref(), &extras);
     recorder.update(|r| r.params_hash = Some(params_hash(&served.app.salt, &cache_key)));
     maintenance::check(&served.app.config.maintenance, endpoint, provider.as_ref(), now)?;
@@ -105,6 +112,35 @@ async fn answer(
         recorded_as: matched.legacy.as_ref().and_then(|l| l.recorded_as()),
     };
     served.app.source.answer(&checked, recorder).await
+}
+
+/// A call made with an INE or a provider's identifier names nobody by identity; when
+/// the answer gives one back (`identite`: MESRI's and SDH's `nom_naissance`, CNOUS's
+/// `nom`; a given name; the birth date), the
+/// call is kept under that person's key.
+fn subject_from_answer(recorder: &Recorder, secret: &[u8], data: &serde_json::Value) {
+    let mut known = false;
+    recorder.update(|r| known = r.subject.is_some());
+    let identite = &data["identite"];
+    let name = identite["nom_naissance"].as_str().or_else(|| identite["nom"].as_str());
+    let given = identite["prenom"]
+        .as_str()
+        .or_else(|| identite["prenoms"].as_str())
+        .or_else(|| identite["prenoms"][0].as_str());
+    let date = identite["date_naissance"]
+        .as_str()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let (false, Some(name), Some(given), Some(date)) = (known, name, given, date) else {
+        return;
+    };
+    let given = [given.to_string()];
+    let key = KeyedIdentity {
+        birth_name: name,
+        given_names: &given,
+        birth_date: passerelle_core::BirthDate::of(date),
+    }
+    .key(secret);
+    recorder.update(|r| r.subject = key.map(PersonKey::into_string));
 }
 
 /// The call's parameters: the path's (`siren`), then the query string's.

@@ -247,6 +247,7 @@ async fn journal(
         params_hash: None,
         cached: false,
         body_sha256: None,
+        subject: None,
     };
     let journaled = served.app.journal.record(row).await;
     telemetry::call(&template, status, took, Duration::ZERO);

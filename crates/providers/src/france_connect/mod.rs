@@ -5,6 +5,7 @@
 //! whose `token_introspection` gives the scopes granted and the identity pivot.
 
 pub mod jose;
+pub mod login;
 pub mod simulator;
 
 use std::collections::{BTreeMap, HashSet};

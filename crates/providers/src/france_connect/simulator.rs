@@ -7,6 +7,8 @@
 //! sandbox, and one citizen per identity of the `*_with_france_connect` cases, derived
 //! by `tools/derive_france_connect_people.py`) and `people_synthetic.json` (our own
 //! failure cases). It logs nothing: answers carry identities.
+//! The same people can also log in to Passerelle's pages: see [`super::login`], the
+//! OpenID Connect side of the simulator, whose routes `router` adds.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::jose::{self, SigningKey};
+use super::login::{self, Logins};
 use super::API_NAMES;
 use crate::simulation::{self, Answer};
 
@@ -66,11 +69,13 @@ pub struct Simulator {
     signing: SigningKey,
     gateway_jwks_url: String,
     http: reqwest::Client,
+    logins: Logins,
 }
 
 impl Simulator {
     /// The simulator, encrypting to the key published at `gateway_jwks_url`.
     pub fn with_default_people(gateway_jwks_url: &str) -> Arc<Simulator> {
+        let logins = Logins::new(citizens());
         let mut citizens = HashMap::new();
         for c in simulation::people::<Citizen>(&[PEOPLE, SYNTHETIC_PEOPLE]) {
             citizens.entry(c.token.clone()).or_insert(c);
@@ -88,7 +93,17 @@ impl Simulator {
                 .expect("P-256 key generation works"),
             gateway_jwks_url: gateway_jwks_url.to_string(),
             http,
+            logins,
         })
+    }
+
+    /// The key that signs check-token answers, ID tokens and userinfo.
+    pub(super) fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
+    pub(super) fn logins(&self) -> &Logins {
+        &self.logins
     }
 
     fn client_known(&self, id: &str, secret: &str) -> bool {
@@ -120,6 +135,7 @@ pub fn router(simulator: Arc<Simulator>) -> Router {
     Router::new()
         .route(CHECK_TOKEN_PATH, post(check_token))
         .route(JWKS_PATH, get(jwks))
+        .merge(login::routes())
         .with_state(simulator)
 }
 

@@ -93,6 +93,7 @@ pub struct CallColumns<D: Dialect> {
     params_hash: Option<String>,
     cached: bool,
     body_sha256: Option<String>,
+    subject: Option<String>,
 }
 
 impl<D: Dialect> CallColumns<D> {
@@ -109,6 +110,7 @@ impl<D: Dialect> CallColumns<D> {
             params_hash: self.params_hash,
             cached: self.cached,
             body_sha256: self.body_sha256,
+            subject: self.subject,
         })
     }
 }

@@ -143,8 +143,8 @@ pub fn lift_ip_ban<'a, D: Dialect>(ip: &'a str, at: DateTime<Utc>) -> Statement<
 // The journal.
 
 const JOURNAL_INSERT: &str = "INSERT INTO journal (request_id, at, format, bouquet, jti, citizen, purpose, endpoint, \
-                              status, duration_ms, params_hash, cached, body_sha256, writer, seq, prev_hash, hash)";
-const JOURNAL_COLUMNS: usize = 17;
+                              status, duration_ms, params_hash, cached, body_sha256, subject, writer, seq, prev_hash, hash)";
+const JOURNAL_COLUMNS: usize = 18;
 
 fn journal_values(c: &ChainedRow) -> Vec<Value<'_>> {
     let r = &c.row;
@@ -169,6 +169,7 @@ fn journal_values(c: &ChainedRow) -> Vec<Value<'_>> {
         Value::Text(r.params_hash.as_deref()),
         Value::Flag(r.cached),
         Value::Text(r.body_sha256.as_deref()),
+        Value::Text(r.subject.as_deref()),
         Value::Uuid(Some(c.writer)),
         Value::BigInt(c.seq),
         Value::Text(Some(&c.prev_hash)),
@@ -210,6 +211,16 @@ pub fn append<'a, D: Dialect>(
 pub fn recent_journal<'a, D: Dialect>(limit: u32) -> Select<'a, D, JournalColumns<D>, JournalRow> {
     let text = ["SELECT * FROM journal ORDER BY id DESC LIMIT ", ""];
     Statement::with(&text, vec![Value::BigInt(limit.into())]).select(JournalColumns::row)
+}
+
+/// The calls about one person, newest first.
+pub fn calls_about<'a, D: Dialect>(subject: &'a str, limit: u32) -> Select<'a, D, JournalColumns<D>, JournalRow> {
+    let text = [
+        "SELECT * FROM journal WHERE subject = ",
+        " ORDER BY at DESC, id DESC LIMIT ",
+        "",
+    ];
+    Statement::with(&text, vec![Value::Text(Some(subject)), Value::BigInt(limit.into())]).select(JournalColumns::row)
 }
 
 pub fn journal_page<'a, D: Dialect>(
