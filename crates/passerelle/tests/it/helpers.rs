@@ -90,6 +90,7 @@ pub struct TestAppBuilder {
     france_connect_url: Option<String>,
     france_connect_secret: Option<String>,
     sdh_endpoint_url: Option<String>,
+    citizen_record: bool,
 }
 
 pub struct TestApp {
@@ -166,6 +167,13 @@ impl TestAppBuilder {
     }
 
     /// Points SDH's athlete resource (not its token endpoint) at `url`.
+    /// The citizen record on: keys in the journal, `/mon-historique` served, its login
+    /// through the FranceConnect simulator.
+    pub fn citizen_record(mut self) -> Self {
+        self.citizen_record = true;
+        self
+    }
+
     pub fn sdh_endpoint_url(mut self, url: &str) -> Self {
         self.sdh_endpoint_url = Some(url.into());
         self
@@ -195,6 +203,11 @@ impl TestAppBuilder {
         self.config.providers.sdh.endpoint_url = self.sdh_endpoint_url.clone();
         self.config.entreprise = EntrepriseProvidersConfig::simulated(&format!("http://{upstream}"), &entreprise_base);
         self.config.data_dir = dir.path().to_path_buf();
+        if self.citizen_record {
+            let mut record = passerelle_citizen_record::simulated(&format!("http://{simulators}"), &base);
+            record.dsfr_dir = dsfr_dir();
+            self.config.citizen_record = record;
+        }
         let store = passerelle_journal::open(&self.config.database_url()).await.unwrap();
         let france_connect = &mut self.config.providers.france_connect;
         if let Some(url) = &self.france_connect_url {
@@ -218,10 +231,11 @@ impl TestAppBuilder {
             ),
         ];
         let state = AppState::new(self.config, store.clone()).await.unwrap();
+        let sites = passerelle_citizen_record::sites(&state, &base).unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let serving = state.clone();
         tokio::spawn(async move {
-            passerelle_gateway::serve(bouquets, serving, async {
+            passerelle_gateway::serve_with_sites(bouquets, sites, serving, async {
                 let _ = rx.await;
             })
             .await
@@ -238,6 +252,11 @@ impl TestAppBuilder {
             _shutdown: tx,
         }
     }
+}
+
+/// The DSFR as `npm ci` in `web/` builds it.
+pub fn dsfr_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/node_modules/@gouvfr/dsfr/dist")
 }
 
 pub(crate) async fn start_simulators(gateway_jwks_url: &str) -> SocketAddr {
@@ -298,6 +317,7 @@ impl TestApp {
             france_connect_url: None,
             france_connect_secret: None,
             sdh_endpoint_url: None,
+            citizen_record: false,
         }
     }
 

@@ -9,6 +9,7 @@ mod batch;
 mod binary;
 mod bouquets;
 mod catalogue;
+mod citizen_record;
 mod cnous;
 mod connections;
 mod deployment;
