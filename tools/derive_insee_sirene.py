@@ -237,6 +237,8 @@ def synthetic(unites, etabs):
     naf25_unit = copy(unites["775672272"], siren="990000028", activitePrincipaleNAF25UniteLegale="88.91Y")
     naf25_etab = etab_of("990000028", "00011", activitePrincipaleNAF25Etablissement="88.91Y")
     ping = copy(etabs["77567227221138"], siren="306138900", nic="02979", siret="30613890002979")
+    # The demo's recipient (DINUM's siège), named on the citizen record's page.
+    dinum = copy(etabs["30613890001294"], nic="00013", siret="13002526500013")
     header = lambda status, message: {"header": {"statut": status, "message": message}}
     return {
         "_source": "Our own cases (tools/derive_insee_sirene.py): fictitious units built from the sandbox's records.",
@@ -247,6 +249,7 @@ def synthetic(unites, etabs):
             etab_of("990000010", "00027", etablissementSiege=True),
             naf25_etab,
             ping,
+            dinum,
         ],
         "liens_succession": [],
         "answers": [

@@ -111,12 +111,52 @@ fn blocks(endpoint: &Endpoint, scopes: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for mask in endpoint.masks.iter().filter(|m| held(m.scopes)) {
         let top = mask.path.split('.').next().unwrap_or(mask.path).trim_end_matches("[]");
-        let words = top.replace('_', " ");
+        let words = label(top);
         if !out.contains(&words) {
             out.push(words);
         }
     }
     out
+}
+
+/// A field of an answer as the citizen would name it.
+fn label(field: &str) -> String {
+    let known = match field {
+        "quotient_familial" => "votre quotient familial",
+        "allocataires" => "les allocataires de votre foyer",
+        "enfants" => "les enfants de votre foyer",
+        "adresse" | "adresse_particulier" => "votre adresse",
+        "est_beneficiaire" => "si vous bénéficiez de la prestation",
+        "date_debut_droit" => "la date d'ouverture de vos droits",
+        "avec_majoration" => "si la prestation est majorée",
+        "avec_participation" => "si vous participez aux frais",
+        "parametres_calcul_participation_familiale" => "les éléments de calcul de votre participation",
+        "identite" | "identite_particulier" => "votre identité",
+        "identifiant" => "votre identifiant",
+        "email" => "votre adresse électronique",
+        "contact" => "vos coordonnées",
+        "admissions" | "inscription" => "vos inscriptions",
+        "etablissement" | "etablissement_etudes" => "votre établissement",
+        "est_boursier" | "statut_boursier" => "si vous êtes boursier ou boursière",
+        "echelon_bourse" => "l'échelon de votre bourse",
+        "periode_versement_bourse" => "la période de versement de votre bourse",
+        "est_scolarise" | "statut_eleve" => "votre scolarité",
+        "annee_scolaire" => "l'année scolaire",
+        "module_elementaire_formation" => "votre formation",
+        "regime_pensionnat" => "votre régime (externat, demi-pension, internat)",
+        "est_sportif_de_haut_niveau" | "a_ete_sportif_de_haut_niveau" => "votre statut de sportif de haut niveau",
+        "statut_actuel" | "statut_passe" | "informations_statut" | "informations_statuts_precedents" => {
+            "votre statut et son historique"
+        }
+        "statut_service_national" => "votre situation au regard du service national",
+        "statut_rattachement" => "votre rattachement",
+        "paiements" => "les paiements reçus",
+        "commentaires" => "les commentaires du dossier",
+        "donnees_immatriculation_vehicule" => "l'immatriculation de votre véhicule",
+        "caracteristiques_techniques_vehicule" => "les caractéristiques de votre véhicule",
+        other => return other.replace('_', " "),
+    };
+    known.to_string()
 }
 
 fn outcome(status: u16) -> &'static str {

@@ -14,6 +14,7 @@ mod pages;
 mod pdf;
 mod session;
 mod site;
+mod sirene;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -7,6 +7,9 @@ use passerelle_gateway::config::CitizenRecordConfig;
 use passerelle_gateway::{AppState, Sites};
 use passerelle_providers::france_connect::login;
 
+use passerelle_entreprise_providers::insee::InseeProvider;
+
+use crate::sirene::Sirene;
 use crate::{router, Settings};
 
 /// The sites to serve beside the bouquets: the citizen record's, if enabled.
@@ -36,7 +39,13 @@ pub fn sites(state: &AppState, particulier_listen: &str) -> anyhow::Result<Sites
         public_url,
         dsfr_dir: config.dsfr_dir.clone(),
     };
-    let site = router(settings, state.store.clone(), state.journal.clone(), Arc::new(()));
+    let insee = InseeProvider::new(state.config.entreprise.insee.clone())?;
+    let site = router(
+        settings,
+        state.store.clone(),
+        state.journal.clone(),
+        Arc::new(Sirene::new(insee)),
+    );
     sites.insert(passerelle_particulier::NAME, site);
     Ok(sites)
 }

@@ -209,6 +209,16 @@ impl InseeProvider {
         })
     }
 
+    /// The name of the organisation at `siret` (its unité légale's denomination), for
+    /// pages that show a SIRET to people; `None` when INSEE does not name it publicly.
+    pub async fn organisation_name(&self, siret: &str) -> Option<String> {
+        let found = self.direct(Subject::Siret, siret).await.ok()?;
+        let unit = found.record.get("uniteLegale")?;
+        let public = unit.get("statutDiffusionUniteLegale").and_then(Value::as_str) == Some("O");
+        let name = unit.get("denominationUniteLegale").and_then(Value::as_str)?;
+        public.then(|| name.to_string())
+    }
+
     fn direct_url(&self, subject: Subject, id: &str) -> String {
         let kind = match subject {
             Subject::Siren => "siren",

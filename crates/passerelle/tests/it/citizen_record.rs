@@ -246,6 +246,10 @@ async fn a_citizen_logs_in_with_france_connect_and_reads_exactly_her_calls() {
     }
     assert!(!html.contains(samuel.as_str()), "another person's call is not");
     assert!(html.contains("Statut allocation adulte handicapé (AAH)"));
+    // Named by INSEE Sirene (its simulator), the SIRET beside it.
+    let who = "DIRECTION INTERMINISTERIELLE DU NUMERIQUE (SIRET 13002526500013)";
+    assert_eq!(html.matches(who).count(), 2, "{html}");
+    assert!(html.contains("si vous bénéficiez de la prestation"), "the data asked, in words");
     assert!(html.contains("Avec votre accord, par FranceConnect"));
     assert_eq!(
         html.matches("Démarche : Mairie de test").count(),
