@@ -31,6 +31,8 @@ pub struct Line {
     pub siret: String,
     pub organisation: Option<String>,
     pub project: Option<String>,
+    /// Where to exercise one's rights: the habilitation's data protection officer.
+    pub dpo: Option<String>,
     pub asked: String,
     pub blocks: Vec<String>,
     pub how: &'static str,
@@ -71,7 +73,22 @@ pub async fn lines(rows: &[JournalRow], store: &dyn Store, directory: &dyn Direc
         let organisation = names[&siret].clone();
         lines.push(line(row, &endpoints, token, siret, organisation));
     }
+    if lines.iter().any(|l| l.dpo.is_none()) {
+        fill_dpo_by_siret(&mut lines, store).await;
+    }
     lines
+}
+
+/// A call without a token of its own (FranceConnect) or whose token names no DPO: the
+/// DPO another habilitation of the same organisation names.
+async fn fill_dpo_by_siret(lines: &mut [Line], store: &dyn Store) {
+    let Ok(tokens) = store.tokens().await else { return };
+    for line in lines.iter_mut().filter(|l| l.dpo.is_none()) {
+        line.dpo = tokens
+            .iter()
+            .filter(|t| t.siret == line.siret && t.bouquet == passerelle_store::PARTICULIER)
+            .find_map(|t| t.dpo_email.clone());
+    }
 }
 
 fn line(
@@ -94,6 +111,7 @@ fn line(
         siret,
         organisation,
         project: token.map(|t| t.name.clone()),
+        dpo: token.and_then(|t| t.dpo_email.clone()),
         asked,
         blocks,
         how: match row.caller {

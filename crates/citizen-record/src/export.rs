@@ -3,7 +3,7 @@
 use crate::describe::Line;
 use crate::pdf::{self, Text};
 
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 10] = [
     "date",
     "siret",
     "organisation",
@@ -13,6 +13,7 @@ const HEADER: [&str; 9] = [
     "mode",
     "resultat",
     "reference",
+    "contact_dpo",
 ];
 
 pub fn csv(lines: &[Line]) -> anyhow::Result<Vec<u8>> {
@@ -29,6 +30,7 @@ pub fn csv(lines: &[Line]) -> anyhow::Result<Vec<u8>> {
             line.how,
             line.outcome,
             &line.request_id,
+            line.dpo.as_deref().unwrap_or(""),
         ])?;
     }
     Ok(out.into_inner()?)
@@ -57,6 +59,11 @@ pub fn pdf(name: &str, made_at: &str, lines: &[Line]) -> Vec<u8> {
             "{}. {}. Référence {}",
             line.how, line.outcome, line.request_id
         )));
+        if let Some(dpo) = &line.dpo {
+            texts.push(Text::Body(format!(
+                "Pour exercer vos droits : {dpo} (délégué à la protection des données)"
+            )));
+        }
         texts.push(Text::Gap);
     }
     pdf::document(&texts)

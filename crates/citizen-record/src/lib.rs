@@ -13,8 +13,8 @@ mod login;
 mod pages;
 mod pdf;
 mod session;
-mod site;
 mod sirene;
+mod site;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -15,6 +15,8 @@ use crate::run::{entreprise_bouquet, prepare_data_dir, shutdown_signal, start_si
 use crate::token::parse_scopes;
 
 pub const DEMO_SIRET: &str = "13002526500013";
+/// The demo habilitations' data protection officer (a reserved, undeliverable domain).
+const DEMO_DPO: &str = "dpd@passerelle-demo.invalid";
 
 /// A v2 call: MARTIN Samuel's prime d'activité under v2's names, `recipient` left out.
 const V2_EXAMPLE_QUERY: &str = "nomNaissance=MARTIN&prenoms[]=SAMUEL&anneeDateDeNaissance=1980&moisDateDeNaissance=9&jourDateDeNaissance=20&sexe=M&codePaysLieuDeNaissance=99100&codeInseeLieuDeNaissance=08480";
@@ -108,6 +110,7 @@ pub async fn all_scopes_token(state: &AppState, bouquet: &str, name: &str) -> an
         expires_in_days: DEFAULT_DAYS,
         rate_limit_per_minute: None,
         allowed_ips: Vec::new(),
+        dpo_email: Some(DEMO_DPO.into()),
     };
     let (_, jwt) = passerelle_tokens::issue(state.store.as_ref(), state.tokens.keys(), request, Utc::now()).await?;
     Ok(jwt)

@@ -39,6 +39,10 @@ pub enum TokenCommand {
         /// Comma-separated IPs or CIDR blocks allowed to use the token.
         #[arg(long, value_delimiter = ',')]
         allowed_ips: Vec<String>,
+        /// The habilitation's data protection officer: citizens whose data the token
+        /// fetches see this address on their record, to exercise their rights.
+        #[arg(long)]
+        dpo_email: Option<String>,
         /// Print the token as the header of an API Particulier v2 key
         /// (`X-Api-Key: …`): the same token opens the /api/v2/ routes.
         #[arg(long)]
@@ -90,6 +94,7 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
             expires_in_days,
             rate_limit_per_minute,
             allowed_ips,
+            dpo_email,
             v2,
         } => {
             anyhow::ensure!(Siret::parse(&siret).is_some(), "`{siret}` is not a valid SIRET");
@@ -99,6 +104,10 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
                 BOUQUETS.join(", ")
             );
             anyhow::ensure!(expires_in_days > 0, "--expires-in-days must be positive");
+            anyhow::ensure!(
+                dpo_email.as_deref().is_none_or(is_email),
+                "--dpo-email: not an e-mail address"
+            );
             anyhow::ensure!(
                 !v2 || bouquet == passerelle_particulier::NAME,
                 "--v2: only API Particulier has v2 keys"
@@ -112,6 +121,7 @@ pub async fn run(command: TokenCommand, store_args: &StoreArgs) -> anyhow::Resul
                 expires_in_days,
                 rate_limit_per_minute,
                 allowed_ips,
+                dpo_email,
             };
             let (record, jwt) = passerelle_tokens::issue(store.as_ref(), &keys, request, Utc::now()).await?;
             println!("jti: {}", record.jti);
@@ -153,4 +163,13 @@ fn print_list(tokens: &[TokenRecord]) {
             t.scopes.join(",")
         );
     }
+}
+
+/// A plausible address: one `@`, a dotted domain, nothing that would break a `mailto:`.
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    let plain = |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
+    text.len() <= 254 && plain(local) && plain(domain) && domain.contains('.')
 }

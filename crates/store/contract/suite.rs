@@ -103,6 +103,7 @@ fn token() -> TokenRecord {
         revoked_at: None,
         rate_limit_per_minute: Some(60),
         allowed_ips: vec!["10.0.0.0/8".into()],
+        dpo_email: Some("dpd@mairie.example".into()),
     }
 }
 

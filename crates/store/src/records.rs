@@ -29,6 +29,8 @@ pub struct TokenRecord {
     pub rate_limit_per_minute: Option<u32>,
     /// IPs or CIDR blocks; empty means any.
     pub allowed_ips: Vec<String>,
+    /// The habilitation's data protection officer's address, for citizens.
+    pub dpo_email: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

@@ -18,6 +18,9 @@ pub struct TokenRequest {
     pub expires_in_days: i64,
     pub rate_limit_per_minute: Option<u32>,
     pub allowed_ips: Vec<String>,
+    /// The address of the habilitation's data protection officer (délégué à la
+    /// protection des données), shown to the citizens whose data it fetches.
+    pub dpo_email: Option<String>,
 }
 
 /// The stores keep microseconds: a record returned is the one read back.
@@ -47,6 +50,7 @@ pub async fn issue(
         revoked_at: None,
         rate_limit_per_minute: request.rate_limit_per_minute,
         allowed_ips: request.allowed_ips,
+        dpo_email: request.dpo_email,
     };
     let jwt = keys.sign(&claims_of(&record))?;
     store.insert_token(&record).await?;

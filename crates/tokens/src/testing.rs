@@ -39,6 +39,7 @@ pub fn request() -> TokenRequest {
         expires_in_days: 30,
         rate_limit_per_minute: None,
         allowed_ips: Vec::new(),
+        dpo_email: None,
     }
 }
 

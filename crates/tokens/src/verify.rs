@@ -268,6 +268,7 @@ mod tests {
         let verifier = verifier(&scratch, Duration::from_secs(4)).await;
         let allowed = TokenRequest {
             allowed_ips: vec!["10.0.0.0/8".into(), "2001:db8::/32".into()],
+            dpo_email: None,
             ..request()
         };
         let (_, jwt) = issue(scratch.store(), verifier.keys(), allowed, Utc::now())

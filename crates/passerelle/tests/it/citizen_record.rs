@@ -249,7 +249,16 @@ async fn a_citizen_logs_in_with_france_connect_and_reads_exactly_her_calls() {
     // Named by INSEE Sirene (its simulator), the SIRET beside it.
     let who = "DIRECTION INTERMINISTERIELLE DU NUMERIQUE (SIRET 13002526500013)";
     assert_eq!(html.matches(who).count(), 2, "{html}");
-    assert!(html.contains("si vous bénéficiez de la prestation"), "the data asked, in words");
+    assert!(
+        html.contains("si vous bénéficiez de la prestation"),
+        "the data asked, in words"
+    );
+    // The token's DPO, and for the FranceConnect call the same organisation's.
+    assert_eq!(
+        html.matches("href=\"mailto:dpd@mairie-de-test.example?subject=Consultation%20")
+            .count(),
+        2
+    );
     assert!(html.contains("Avec votre accord, par FranceConnect"));
     assert_eq!(
         html.matches("Démarche : Mairie de test").count(),

@@ -284,6 +284,7 @@ pub fn token_request(scopes: &[&str]) -> TokenRequest {
         expires_in_days: 30,
         rate_limit_per_minute: None,
         allowed_ips: Vec::new(),
+        dpo_email: Some("dpd@mairie-de-test.example".into()),
     }
 }
 

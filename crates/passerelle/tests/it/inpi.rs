@@ -30,6 +30,7 @@ async fn token(app: &TestApp) -> (Uuid, String) {
         expires_in_days: 30,
         rate_limit_per_minute: None,
         allowed_ips: Vec::new(),
+        dpo_email: None,
     };
     let (record, jwt) = passerelle_tokens::issue(app.store.as_ref(), app.state.tokens.keys(), request, Utc::now())
         .await

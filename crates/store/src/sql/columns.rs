@@ -22,6 +22,7 @@ pub struct TokenColumns<D: Dialect> {
     revoked_at: Option<DateTime<Utc>>,
     rate_limit_per_minute: Option<i32>,
     allowed_ips: D::List,
+    dpo_email: Option<String>,
 }
 
 impl<D: Dialect> TokenColumns<D> {
@@ -37,6 +38,7 @@ impl<D: Dialect> TokenColumns<D> {
             revoked_at: self.revoked_at,
             rate_limit_per_minute: self.rate_limit_per_minute.map(u32::try_from).transpose()?,
             allowed_ips: D::unlist(self.allowed_ips)?,
+            dpo_email: self.dpo_email,
         })
     }
 }

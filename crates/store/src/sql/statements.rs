@@ -69,9 +69,10 @@ pub fn insert_token<D: Dialect>(t: &TokenRecord) -> anyhow::Result<Statement<'_,
         Value::Time(t.revoked_at),
         Value::Int(t.rate_limit_per_minute.map(i32::try_from).transpose()?),
         Value::List(&t.allowed_ips),
+        Value::Text(t.dpo_email.as_deref()),
     ];
     let head = "INSERT INTO tokens (jti, name, siret, bouquet, scopes, issued_at, expires_at, revoked_at, \
-                rate_limit_per_minute, allowed_ips)";
+                rate_limit_per_minute, allowed_ips, dpo_email)";
     Ok(Statement::insert(head, [values]))
 }
 
