@@ -28,6 +28,8 @@ const ENTREPRISE_PURPOSE: &str = "context=D%C3%A9mo&recipient=13002526500013&obj
 /// A FranceConnect access token of the simulator (from the official sandbox) whose
 /// citizen the DSS simulator knows.
 const FRANCE_CONNECT_TOKEN: &str = "cnaf_qfv2";
+/// A citizen both the FranceConnect simulator (as a login) and the DSS simulator know.
+const ANGELA: &str = "dubois_angela_19620824_75107";
 
 /// Where the demo listens.
 pub struct Listens<'a> {
@@ -90,7 +92,8 @@ pub async fn run(listens: Listens<'_>, data_dir: PathBuf, ip_limit_per_minute: u
     println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/privileges'");
     println!("INPI's actes et bilans (each `url` makes its PDF when followed, for an hour, no bearer):");
     println!("  curl -s -H 'Authorization: Bearer {entreprise_jwt}' 'http://{entreprise}/v3/inpi/rne/unites_legales/open_data/130025265/actes_bilans?{ENTREPRISE_PURPOSE}'");
-    println!("Qui a consulté mes données ? (log in through the FranceConnect simulator; MARTIN Axelle above is Axelle MARTIN there):");
+    println!("Qui a consulté mes données ? Call about Angela DUBOIS, then log in as her (FranceConnect simulator):");
+    println!("  curl -s -H 'Authorization: Bearer {ANGELA}' 'http://{gateway}/v3/dss/allocation_adulte_handicape/france_connect?recipient={DEMO_SIRET}'");
     println!("  http://{gateway}{}", passerelle_citizen_record::BASE);
     let sites = passerelle_citizen_record::sites(&state, &gateway.to_string())?;
     let listeners = vec![
