@@ -87,7 +87,7 @@ pub fn router(settings: Settings, store: Arc<dyn Store>, journal: Journal, direc
 
 /// Only the site's own styles, fonts and images; no script at all.
 const CSP: &str = "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self' data:; \
-                   form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'";
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn header_layer(name: header::HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
