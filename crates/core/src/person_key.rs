@@ -189,7 +189,7 @@ mod tests {
             let written = if hyphen { written.replace(' ', "-") } else { written };
             let mut list = vec![given.clone()];
             list.extend(more.iter().cloned());
-            let joined = vec![list.join(" ")];
+            let joined = [list.join(" ")];
             let canonical = key(&name, &[&given]);
             let as_list: Vec<&str> = list.iter().map(String::as_str).collect();
             prop_assert_eq!(key(&written, &as_list), canonical.clone());
