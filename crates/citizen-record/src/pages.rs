@@ -35,7 +35,6 @@ struct Record<'a> {
     name: &'a str,
     csrf: &'a str,
     lines: &'a [Line],
-    own_reads: usize,
     capped: bool,
 }
 
@@ -72,7 +71,7 @@ pub async fn home(State(site): State<Arc<Site>>, headers: HeaderMap) -> Response
     let Some(session) = site.sessions.session(&headers) else {
         return html(StatusCode::OK, Home { base: BASE });
     };
-    let Some((lines, own_reads, capped)) = record(&site, &session, BASE).await else {
+    let Some((lines, capped)) = record(&site, &session, BASE).await else {
         return unavailable();
     };
     html(
@@ -82,7 +81,6 @@ pub async fn home(State(site): State<Arc<Site>>, headers: HeaderMap) -> Response
             name: &session.name,
             csrf: &session.csrf,
             lines: &lines,
-            own_reads,
             capped,
         },
     )
@@ -182,7 +180,7 @@ pub async fn csv(State(site): State<Arc<Site>>, headers: HeaderMap) -> Response 
     let Some(session) = site.sessions.session(&headers) else {
         return Redirect::to(BASE).into_response();
     };
-    let Some((lines, _, _)) = record(&site, &session, &format!("{BASE}/releve.csv")).await else {
+    let Some((lines, _)) = record(&site, &session, &format!("{BASE}/releve.csv")).await else {
         return unavailable();
     };
     match export::csv(&lines) {
@@ -195,7 +193,7 @@ pub async fn pdf(State(site): State<Arc<Site>>, headers: HeaderMap) -> Response 
     let Some(session) = site.sessions.session(&headers) else {
         return Redirect::to(BASE).into_response();
     };
-    let Some((lines, _, _)) = record(&site, &session, &format!("{BASE}/releve.pdf")).await else {
+    let Some((lines, _)) = record(&site, &session, &format!("{BASE}/releve.pdf")).await else {
         return unavailable();
     };
     let made_at = Utc::now().with_timezone(&Paris).format("%d/%m/%Y à %H:%M").to_string();
@@ -223,9 +221,9 @@ fn unavailable() -> Response {
     )
 }
 
-/// The citizen's calls (their own reads of the page aside, counted), once this read
-/// is journaled: a read that cannot be journaled shows nothing.
-async fn record(site: &Site, session: &Session, page: &str) -> Option<(Vec<Line>, usize, bool)> {
+/// The citizen's calls, once this read is journaled: a read that cannot be journaled
+/// shows nothing.
+async fn record(site: &Site, session: &Session, page: &str) -> Option<(Vec<Line>, bool)> {
     if !site.journal.record(page_read(session, page)).await {
         return None;
     }
@@ -237,9 +235,8 @@ async fn record(site: &Site, session: &Session, page: &str) -> Option<(Vec<Line>
         }
     };
     let capped = rows.len() == SHOWN as usize;
-    let (own, calls): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.endpoint.starts_with(BASE));
-    let lines = describe::lines(&calls, site.store.as_ref(), site.directory.as_ref()).await;
-    Some((lines, own.len(), capped))
+    let lines = describe::lines(&rows, site.store.as_ref(), site.directory.as_ref()).await;
+    Some((lines, capped))
 }
 
 fn page_read(session: &Session, page: &str) -> JournalRow {

@@ -353,12 +353,15 @@ pub async fn calls_about_a_person_are_hers_only_newest_first(b: Backend) {
             row
         })
         .collect();
-    let mut rows = chained(writer, 1, GENESIS, rows);
+    // Her own read of her record: her key, no caller.
+    let mut read = call(6, at("2026-03-01T11:00:00Z"), None);
+    read.subject = Some(hers.clone());
+    let mut rows = chained(writer, 1, GENESIS, [rows, vec![read]].concat());
     rows.iter_mut().for_each(|r| r.format = RowFormat::V4);
     b.store.append_journal(&rows, None).await.unwrap();
     let found = b.store.calls_about(&hers, 10).await.unwrap();
     let ids: Vec<_> = found.iter().map(|r| r.request_id.as_str()).collect();
-    assert_eq!(ids, ["req-3", "req-0"]);
+    assert_eq!(ids, ["req-3", "req-0"], "her calls, not her own read");
     assert_eq!(found[0], rows[3].row);
     assert_eq!(b.store.calls_about(&hers, 1).await.unwrap().len(), 1);
     assert!(b.store.calls_about(&"ef".repeat(32), 10).await.unwrap().is_empty());

@@ -57,7 +57,9 @@ pub trait JournalWriter: Send + Sync {
 pub trait JournalAudit: Send + Sync {
     /// The newest `limit` rows, newest first.
     async fn recent_journal(&self, limit: u32) -> anyhow::Result<Vec<JournalRow>>;
-    /// The calls about the person of `subject` (a `PersonKey`), newest first.
+    /// The calls about the person of `subject` (a `PersonKey`), newest first: the rows
+    /// that name a caller, so that the person's own reads of their record (rows with
+    /// their key and no caller) never crowd out the calls.
     async fn calls_about(&self, subject: &str, limit: u32) -> anyhow::Result<Vec<JournalRow>>;
     /// Up to `limit` rows of `range` in writing order, after the row numbered `after`
     /// (0 to start); each comes with its number, to ask for the next page.

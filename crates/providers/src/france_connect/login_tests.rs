@@ -28,6 +28,10 @@ async fn serve(prefix: &str) -> String {
     base
 }
 
+async fn get_json(url: impl reqwest::IntoUrl) -> Value {
+    client().get(url).send().await.unwrap().json().await.unwrap()
+}
+
 fn client() -> Client {
     Client::builder().redirect(Policy::none()).build().unwrap()
 }
@@ -164,14 +168,7 @@ async fn discovery_names_the_endpoints_under_the_request_host() {
             assert!(claims.contains(&json!(claim)), "{claim}");
         }
         // The JWKS it names is served and holds the signing key.
-        let jwks: Value = client()
-            .get(format!("{issuer}/jwks"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwks: Value = get_json(format!("{issuer}/jwks")).await;
         assert_eq!(VerifyingKey::from_jwks(&jwks).len(), 1);
     }
 }
@@ -284,14 +281,7 @@ async fn a_bad_request_from_a_known_client_goes_back_with_an_error() {
 #[tokio::test]
 async fn the_full_flow_gives_a_signed_id_token_and_userinfo() {
     let base = serve("/france_connect").await;
-    let meta: Value = client()
-        .get(format!("{base}{DISCOVERY_PATH}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = get_json(format!("{base}{DISCOVERY_PATH}")).await;
     let state = "etat & co/é";
     let nonce = "nonce-0123456789abcdef0123456789abcdef";
     let page = open_login_page(&base, state, nonce).await;
@@ -322,14 +312,7 @@ async fn the_full_flow_gives_a_signed_id_token_and_userinfo() {
     );
     assert_eq!(tokens["scope"], SCOPE);
 
-    let jwks: Value = client()
-        .get(meta["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = get_json(meta["jwks_uri"].as_str().unwrap()).await;
     let keys = VerifyingKey::from_jwks(&jwks);
     let id_token = jose::verify(tokens["id_token"].as_str().unwrap(), &keys).unwrap();
     assert_eq!(id_token["iss"], meta["issuer"]);

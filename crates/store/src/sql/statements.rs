@@ -214,11 +214,12 @@ pub fn recent_journal<'a, D: Dialect>(limit: u32) -> Select<'a, D, JournalColumn
     Statement::with(&text, vec![Value::BigInt(limit.into())]).select(JournalColumns::row)
 }
 
-/// The calls about one person, newest first.
+/// The calls about one person (rows naming a caller: not the person's own reads of
+/// their record), newest first.
 pub fn calls_about<'a, D: Dialect>(subject: &'a str, limit: u32) -> Select<'a, D, JournalColumns<D>, JournalRow> {
     let text = [
         "SELECT * FROM journal WHERE subject = ",
-        " ORDER BY at DESC, id DESC LIMIT ",
+        " AND (jti IS NOT NULL OR citizen IS NOT NULL) ORDER BY at DESC, id DESC LIMIT ",
         "",
     ];
     Statement::with(&text, vec![Value::Text(Some(subject)), Value::BigInt(limit.into())]).select(JournalColumns::row)
