@@ -12,7 +12,8 @@ use openidconnect::{
     AccessToken, AdditionalClaims, AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
     EndpointNotSet, EndpointSet, IdToken, IssuerUrl, Nonce, OAuth2TokenResponse, RedirectUrl, Scope, TokenResponse,
 };
-use passerelle_core::BirthDate;
+use passerelle_core::Civility;
+use passerelle_providers::france_connect;
 use serde::{Deserialize, Serialize};
 
 use crate::{Settings, BASE};
@@ -51,12 +52,11 @@ pub struct Pending {
     pub nonce: String,
 }
 
-/// The person FranceConnect vouched for.
+/// The person FranceConnect vouched for: a name to greet with, the identity checked.
 #[derive(Debug, Clone)]
 pub struct Person {
-    pub given_name: String,
-    pub family_name: String,
-    pub birth_date: BirthDate,
+    pub name: String,
+    pub civility: Civility,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,45 +177,15 @@ impl Login {
     }
 }
 
+/// The claims read as the gateway reads a FranceConnect identity on its calls
+/// (`france_connect::civility`), so that both derive the same lookup key.
 fn person(info: &openidconnect::IdTokenClaims<FranceConnectClaims, CoreGenderClaim>) -> Result<Person, LoginError> {
-    let given_name = info.given_name().and_then(|n| n.get(None)).map(|n| n.to_string());
-    let family_name = info.family_name().and_then(|n| n.get(None)).map(|n| n.to_string());
-    let birth_date = info.birthdate().and_then(|d| birth_date(d.as_str()));
-    match (given_name, family_name, birth_date) {
-        (Some(given_name), Some(family_name), Some(birth_date)) => Ok(Person {
-            given_name,
-            family_name,
-            birth_date,
-        }),
-        _ => Err(LoginError::Refused("the identity lacks a name or a birth date".into())),
-    }
-}
-
-/// `YYYY-MM-DD`, where FranceConnect writes unknown parts as zeros.
-pub fn birth_date(text: &str) -> Option<BirthDate> {
-    let mut parts = text.splitn(3, '-').map(|p| p.parse::<u16>().ok());
-    let (Some(Some(annee)), Some(Some(mois)), Some(Some(jour))) = (parts.next(), parts.next(), parts.next()) else {
-        return None;
-    };
-    let known = |v: u16, max: u16| (1..=max).contains(&v).then_some(v);
-    Some(BirthDate {
-        annee: known(annee, 9999),
-        mois: known(mois, 12).and_then(|m| u8::try_from(m).ok()),
-        jour: known(jour, 31).and_then(|d| u8::try_from(d).ok()),
+    let claims = serde_json::to_value(info).map_err(|e| LoginError::Refused(e.to_string()))?;
+    let civility = france_connect::civility(&claims)
+        .map_err(|_| LoginError::Refused("the identity lacks a valid name or birth date".into()))?;
+    let text = |name: &str| claims[name].as_str().unwrap_or_default().trim().to_string();
+    Ok(Person {
+        name: format!("{} {}", text("given_name"), text("family_name")),
+        civility,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn birth_dates_keep_unknown_parts_unknown() {
-        let full = birth_date("1980-06-12").unwrap();
-        assert_eq!((full.annee, full.mois, full.jour), (Some(1980), Some(6), Some(12)));
-        let year = birth_date("1980-00-00").unwrap();
-        assert_eq!((year.annee, year.mois, year.jour), (Some(1980), None, None));
-        assert!(birth_date("12/06/1980").is_none());
-        assert!(birth_date("1980-06").is_none());
-    }
 }

@@ -134,12 +134,7 @@ pub async fn come_back(State(site): State<Arc<Site>>, headers: HeaderMap, Query(
             );
         }
     };
-    let given = [person.given_name.clone()];
-    let identity = KeyedIdentity {
-        birth_name: &person.family_name,
-        given_names: &given,
-        birth_date: person.birth_date,
-    };
+    let identity = KeyedIdentity::of(&person.civility);
     let Some(key) = identity.key(&site.settings.secret) else {
         return problem(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -147,8 +142,7 @@ pub async fn come_back(State(site): State<Arc<Site>>, headers: HeaderMap, Query(
             "FranceConnect n'a pas transmis assez d'éléments d'identité (nom, prénom, année de naissance) pour retrouver vos consultations.",
         );
     };
-    let name = format!("{} {}", person.given_name, person.family_name);
-    let (_, cookie) = site.sessions.open(key.into_string(), name);
+    let (_, cookie) = site.sessions.open(key.into_string(), person.name);
     let mut response = Redirect::to(BASE).into_response();
     let headers = response.headers_mut();
     headers.append(header::SET_COOKIE, cookie.parse().expect("a cookie is a header value"));
