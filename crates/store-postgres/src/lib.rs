@@ -16,8 +16,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use passerelle_store::sql::{self, Dialect, Value};
 use passerelle_store::{
-    CallCount, ChainedRow, IpBan, IpBanStore, JournalAudit, JournalRow, JournalWriter, KeyStore, PurgePoint, Seal,
-    SigningKey, Store, TimeRange, TokenRecord, TokenStore, WriterSpan,
+    CallCount, ChainedRow, DemandeChange, DemandeEvent, DemandePerson, DemandeRecord, HabilitationStore, IpBan,
+    IpBanStore, JournalAudit, JournalRow, JournalWriter, KeyStore, OutboxItem, PurgePoint, Seal, SigningKey, Store,
+    TimeRange, TokenRecord, TokenStore, WebSession, WriterSpan,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -211,6 +212,69 @@ impl JournalAudit for PostgresStore {
 
     async fn call_counts(&self, range: TimeRange) -> anyhow::Result<Vec<CallCount>> {
         bounded(sql::all(&self.pool, &mut sql::call_counts::<Pg>(range))).await
+    }
+}
+
+#[async_trait]
+impl HabilitationStore for PostgresStore {
+    async fn commit_demande(&self, change: &DemandeChange) -> anyhow::Result<bool> {
+        let mut statements = sql::commit_demande::<Pg>(change)?;
+        Ok(sql::guarded_transaction(&self.pool, &mut statements).await?)
+    }
+
+    async fn demande(&self, id: Uuid) -> anyhow::Result<Option<DemandeRecord>> {
+        Ok(sql::all(&self.pool, &mut sql::demande::<Pg>(id)).await?.pop())
+    }
+
+    async fn demandes_of(&self, siret: &str, email: &str) -> anyhow::Result<Vec<DemandeRecord>> {
+        sql::all(&self.pool, &mut sql::demandes_of::<Pg>(siret, email)).await
+    }
+
+    async fn demandes_in(&self, bouquet: &str) -> anyhow::Result<Vec<DemandeRecord>> {
+        sql::all(&self.pool, &mut sql::demandes_in::<Pg>(bouquet)).await
+    }
+
+    async fn demande_people(&self, id: Uuid) -> anyhow::Result<Vec<DemandePerson>> {
+        sql::all(&self.pool, &mut sql::demande_people::<Pg>(id)).await
+    }
+
+    async fn demande_events(&self, id: Uuid) -> anyhow::Result<Vec<DemandeEvent>> {
+        sql::all(&self.pool, &mut sql::demande_events::<Pg>(id)).await
+    }
+
+    async fn enqueue(&self, items: &[OutboxItem]) -> anyhow::Result<u64> {
+        if items.is_empty() {
+            return Ok(0);
+        }
+        let added = sql::execute(&self.pool, &mut sql::insert_outbox::<Pg>(items)).await?;
+        Ok(added.rows_affected())
+    }
+
+    async fn due_outbox(&self, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<OutboxItem>> {
+        sql::all(&self.pool, &mut sql::due_outbox::<Pg>(now, limit)).await
+    }
+
+    async fn settle_outbox(&self, item: &OutboxItem) -> anyhow::Result<()> {
+        sql::execute(&self.pool, &mut sql::settle_outbox::<Pg>(item)).await?;
+        Ok(())
+    }
+
+    async fn outbox(&self, channel: &str, limit: u32) -> anyhow::Result<Vec<OutboxItem>> {
+        sql::all(&self.pool, &mut sql::outbox::<Pg>(channel, limit)).await
+    }
+
+    async fn put_session(&self, session: &WebSession) -> anyhow::Result<()> {
+        sql::execute(&self.pool, &mut sql::put_session::<Pg>(session)).await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str, now: DateTime<Utc>) -> anyhow::Result<Option<WebSession>> {
+        Ok(sql::all(&self.pool, &mut sql::session::<Pg>(id_hash, now)).await?.pop())
+    }
+
+    async fn drop_session(&self, id_hash: &str) -> anyhow::Result<()> {
+        sql::execute(&self.pool, &mut sql::drop_session::<Pg>(id_hash)).await?;
+        Ok(())
     }
 }
 

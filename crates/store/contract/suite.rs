@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use passerelle_store::{
-    CallerId, ChainedRow, IpBan, JournalRow, Purpose, RowFormat, Seal, SealKind, SigningKey, Store, TimeRange,
-    TokenRecord, KEYS_FOR_ANSWERS, KEYS_FOR_TOKENS, PARTICULIER,
+    CallerId, ChainedRow, DemandeChange, DemandeEvent, DemandePerson, DemandeRecord, IpBan, JournalRow, OutboxItem,
+    Purpose, RowFormat, Seal, SealKind, SigningKey, Store, TimeRange, TokenChange, TokenRecord, WebSession,
+    KEYS_FOR_ANSWERS, KEYS_FOR_TOKENS, PARTICULIER,
 };
 use uuid::Uuid;
 
@@ -67,6 +68,10 @@ macro_rules! contract {
             purge_keeps_the_rest_and_anchors_it,
             call_counts_group_by_bouquet_caller_endpoint_status,
             large_batches_are_split_under_the_parameter_limit,
+            demandes_commit_whole_and_guard_their_version,
+            demandes_list_by_organisation_person_and_bouquet,
+            outbox_skips_duplicates_and_settles,
+            web_sessions_expire_and_drop,
         );
     };
     (@each $fresh:path; $($name:ident),* $(,)?) => {
@@ -505,4 +510,253 @@ pub async fn large_batches_are_split_under_the_parameter_limit(b: Backend) {
     assert_eq!(b.store.journal_count(TimeRange::default()).await.unwrap(), 6000);
     let back = b.store.writer_rows(writer, 5990, 100).await.unwrap();
     assert_eq!(back, rows[5990..].to_vec());
+}
+
+fn demande(siret: &str, version: i64, now: DateTime<Utc>) -> DemandeRecord {
+    DemandeRecord {
+        id: Uuid::new_v4(),
+        number: 0,
+        bouquet: PARTICULIER.into(),
+        form_id: "api-particulier-libre".into(),
+        siret: siret.into(),
+        state: "draft".into(),
+        reopening: false,
+        version,
+        body: r#"{"fields":{"intitule":"Cantine"}}"#.into(),
+        created_at: now,
+        updated_at: now,
+        submitted_at: None,
+        decided_at: None,
+    }
+}
+
+fn change(demande: &DemandeRecord, kind: &str, people: &[(&str, &str)]) -> DemandeChange {
+    DemandeChange {
+        demande: demande.clone(),
+        people: people
+            .iter()
+            .map(|(email, role)| DemandePerson {
+                email: email.to_string(),
+                role: role.to_string(),
+            })
+            .collect(),
+        event: DemandeEvent {
+            demande_id: demande.id,
+            seq: demande.version,
+            at: demande.updated_at,
+            actor: "camille@ville.example".into(),
+            kind: kind.into(),
+            body: "{}".into(),
+        },
+        outbox: vec![OutboxItem::new(
+            "mail",
+            format!("{{\"event\":\"{kind}\"}}"),
+            demande.updated_at,
+        )],
+        token: None,
+    }
+}
+
+pub async fn demandes_commit_whole_and_guard_their_version(b: Backend) {
+    let now = at("2026-12-06T08:00:00.123456Z");
+    let mut d = demande("21000000000019", 1, now);
+    let applicant = [("camille@ville.example", "applicant")];
+    assert!(b.store.commit_demande(&change(&d, "create", &applicant)).await.unwrap());
+    let stored = b.store.demande(d.id).await.unwrap().unwrap();
+    assert_eq!(stored.number, 1);
+    d.number = 1;
+    assert_eq!(stored, d);
+    assert!(
+        !b.store
+            .commit_demande(&change(&d, "create", &applicant))
+            .await
+            .unwrap_or(false),
+        "created once"
+    );
+
+    // Approval: the demande, its event, its outbox and its token, together.
+    let later = now + Duration::hours(2);
+    let approved = DemandeRecord {
+        state: "validated".into(),
+        version: 2,
+        updated_at: later,
+        submitted_at: Some(now),
+        decided_at: Some(later),
+        ..d.clone()
+    };
+    let mut approval = change(&approved, "approve", &applicant);
+    let issued = token();
+    let jti = issued.jti;
+    approval.token = Some(TokenChange::Issue(issued));
+    assert!(b.store.commit_demande(&approval).await.unwrap());
+    assert_eq!(b.store.demande(d.id).await.unwrap().unwrap(), approved);
+    assert!(b.store.token(jti).await.unwrap().is_some());
+
+    // A writer still at version 1 writes nothing at all.
+    let stale = DemandeRecord {
+        state: "refused".into(),
+        version: 2,
+        ..d.clone()
+    };
+    let mut late = change(&stale, "refuse", &applicant);
+    late.token = Some(TokenChange::Revoke {
+        jti: jti,
+        at: later,
+    });
+    assert!(!b.store.commit_demande(&late).await.unwrap());
+    assert_eq!(b.store.demande(d.id).await.unwrap().unwrap().state, "validated");
+    assert_eq!(b.store.token(jti).await.unwrap().unwrap().revoked_at, None);
+    let kinds: Vec<String> = b
+        .store
+        .demande_events(d.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["create", "approve"]);
+    assert_eq!(b.store.outbox("mail", 10).await.unwrap().len(), 2);
+
+    // A reopening's approval changes the same token's scopes.
+    let reopened = DemandeRecord {
+        version: 3,
+        ..approved.clone()
+    };
+    let mut update = change(&reopened, "approve", &applicant);
+    let until = later + Duration::days(548);
+    update.token = Some(TokenChange::Update {
+        jti: jti,
+        scopes: vec!["cnaf_enfants".into()],
+        expires_at: until,
+    });
+    assert!(b.store.commit_demande(&update).await.unwrap());
+    let kept = b.store.token(jti).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.scopes, kept.expires_at),
+        (vec!["cnaf_enfants".to_string()], until)
+    );
+}
+
+pub async fn demandes_list_by_organisation_person_and_bouquet(b: Backend) {
+    let now = at("2026-12-06T08:00:00Z");
+    let mine = demande("21000000000019", 1, now);
+    let other = demande("21000000000027", 1, now + Duration::minutes(1));
+    let named = demande("21000000000035", 1, now + Duration::minutes(2));
+    b.store
+        .commit_demande(&change(&mine, "create", &[("camille@a.example", "applicant")]))
+        .await
+        .unwrap();
+    b.store
+        .commit_demande(&change(&other, "create", &[("lou@b.example", "applicant")]))
+        .await
+        .unwrap();
+    let people = [
+        ("sam@c.example", "applicant"),
+        ("camille@a.example", "contact_technique"),
+    ];
+    b.store
+        .commit_demande(&change(&named, "create", &people))
+        .await
+        .unwrap();
+
+    let seen: Vec<Uuid> = b
+        .store
+        .demandes_of("21000000000019", "camille@a.example")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(
+        seen,
+        [named.id, mine.id],
+        "the organisation's, and those naming her, newest first"
+    );
+    let people = b.store.demande_people(named.id).await.unwrap();
+    assert_eq!(people.len(), 2);
+
+    assert!(
+        b.store.demandes_in(PARTICULIER).await.unwrap().is_empty(),
+        "drafts are not instructed"
+    );
+    let submitted = DemandeRecord {
+        state: "submitted".into(),
+        version: 2,
+        submitted_at: Some(now + Duration::hours(1)),
+        ..other.clone()
+    };
+    b.store
+        .commit_demande(&change(&submitted, "submit", &[("lou@b.example", "applicant")]))
+        .await
+        .unwrap();
+    let queue = b.store.demandes_in(PARTICULIER).await.unwrap();
+    assert_eq!(queue.iter().map(|d| d.id).collect::<Vec<_>>(), [other.id]);
+    assert!(b.store.demandes_in("entreprise").await.unwrap().is_empty());
+}
+
+pub async fn outbox_skips_duplicates_and_settles(b: Backend) {
+    let now = at("2026-12-06T08:00:00Z");
+    let notice = |to: &str| OutboxItem {
+        dedup: Some(format!("expiry:15:{to}")),
+        ..OutboxItem::new("mail", "{}".into(), now)
+    };
+    assert_eq!(
+        b.store
+            .enqueue(&[notice("a@x.example"), notice("b@x.example")])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        b.store.enqueue(&[notice("a@x.example")]).await.unwrap(),
+        0,
+        "never twice"
+    );
+    let later = OutboxItem {
+        next_at: now + Duration::minutes(5),
+        ..OutboxItem::new("webhook", "{}".into(), now)
+    };
+    b.store.enqueue(std::slice::from_ref(&later)).await.unwrap();
+    let due = b.store.due_outbox(now, 10).await.unwrap();
+    assert_eq!(due.len(), 2);
+
+    let mut sent = due[0].clone();
+    sent.attempts = 1;
+    sent.done_at = Some(now);
+    b.store.settle_outbox(&sent).await.unwrap();
+    let mut failed = due[1].clone();
+    failed.attempts = 1;
+    failed.next_at = now + Duration::minutes(1);
+    failed.last_error = Some("421 try later".into());
+    b.store.settle_outbox(&failed).await.unwrap();
+    assert!(b.store.due_outbox(now, 10).await.unwrap().is_empty());
+    let retried = b.store.due_outbox(now + Duration::minutes(10), 10).await.unwrap();
+    assert_eq!(retried.iter().map(|i| i.id).collect::<Vec<_>>(), [failed.id, later.id]);
+    assert_eq!(retried[0].last_error.as_deref(), Some("421 try later"));
+    assert_eq!(b.store.outbox("webhook", 10).await.unwrap(), vec![later]);
+}
+
+pub async fn web_sessions_expire_and_drop(b: Backend) {
+    let now = at("2026-12-06T08:00:00Z");
+    let session = WebSession {
+        id_hash: "abc".into(),
+        body: r#"{"email":"camille@ville.example"}"#.into(),
+        expires_at: now + Duration::hours(8),
+    };
+    b.store.put_session(&session).await.unwrap();
+    assert_eq!(b.store.session("abc", now).await.unwrap(), Some(session.clone()));
+    assert_eq!(b.store.session("abc", now + Duration::hours(9)).await.unwrap(), None);
+    let renewed = WebSession {
+        expires_at: now + Duration::hours(10),
+        ..session
+    };
+    b.store.put_session(&renewed).await.unwrap();
+    assert!(b
+        .store
+        .session("abc", now + Duration::hours(9))
+        .await
+        .unwrap()
+        .is_some());
+    b.store.drop_session("abc").await.unwrap();
+    assert_eq!(b.store.session("abc", now).await.unwrap(), None);
 }

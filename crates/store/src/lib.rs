@@ -3,6 +3,7 @@
 //! is the embedded default, PostgreSQL (`passerelle-store-postgres`) serves several
 //! replicas; one contract suite (`contract/suite.rs`) runs on both.
 
+mod habilitation;
 mod records;
 pub mod sql;
 
@@ -10,6 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub use habilitation::*;
 pub use records::*;
 
 /// The keys that sign tokens and journal seals, and the secrets made at first start.
@@ -80,8 +82,37 @@ pub trait JournalAudit: Send + Sync {
     async fn call_counts(&self, range: TimeRange) -> anyhow::Result<Vec<CallCount>>;
 }
 
+/// Demandes d'habilitation, their history and outbox, and the web sessions.
+#[async_trait]
+pub trait HabilitationStore: Send + Sync {
+    /// Writes `change` in one transaction, if the stored demande is still at the
+    /// version before it (or absent, for version 1); false, writing nothing, otherwise.
+    async fn commit_demande(&self, change: &DemandeChange) -> anyhow::Result<bool>;
+    async fn demande(&self, id: Uuid) -> anyhow::Result<Option<DemandeRecord>>;
+    /// The demandes of the organisation `siret` and those where `email` holds a role,
+    /// most recently changed first.
+    async fn demandes_of(&self, siret: &str, email: &str) -> anyhow::Result<Vec<DemandeRecord>>;
+    /// The demandes of `bouquet` ever submitted, oldest submission first.
+    async fn demandes_in(&self, bouquet: &str) -> anyhow::Result<Vec<DemandeRecord>>;
+    async fn demande_people(&self, id: Uuid) -> anyhow::Result<Vec<DemandePerson>>;
+    /// The demande's history, in order.
+    async fn demande_events(&self, id: Uuid) -> anyhow::Result<Vec<DemandeEvent>>;
+    /// Adds items, skipping those whose `dedup` is already taken; how many were added.
+    async fn enqueue(&self, items: &[OutboxItem]) -> anyhow::Result<u64>;
+    /// Items due at `now` (neither done nor dead), oldest first.
+    async fn due_outbox(&self, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<OutboxItem>>;
+    /// Records an attempt's outcome (attempts, next time, done or dead, error).
+    async fn settle_outbox(&self, item: &OutboxItem) -> anyhow::Result<()>;
+    /// The newest items of `channel`.
+    async fn outbox(&self, channel: &str, limit: u32) -> anyhow::Result<Vec<OutboxItem>>;
+    async fn put_session(&self, session: &WebSession) -> anyhow::Result<()>;
+    /// The session, unless it has expired at `now`.
+    async fn session(&self, id_hash: &str, now: DateTime<Utc>) -> anyhow::Result<Option<WebSession>>;
+    async fn drop_session(&self, id_hash: &str) -> anyhow::Result<()>;
+}
+
 /// Everything a backend keeps; what the gateway and the CLI hold.
 #[async_trait]
-pub trait Store: KeyStore + TokenStore + IpBanStore + JournalWriter + JournalAudit {
+pub trait Store: KeyStore + TokenStore + IpBanStore + JournalWriter + JournalAudit + HabilitationStore {
     async fn migrate(&self) -> anyhow::Result<()>;
 }

@@ -5,6 +5,7 @@
 //! schemas hold the same columns under the same names.
 
 mod columns;
+mod habilitation;
 mod statements;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +15,7 @@ use uuid::Uuid;
 use crate::TimeRange;
 
 pub use columns::*;
+pub use habilitation::*;
 pub use statements::*;
 
 /// How a backend stores what its SQL types do not share.
@@ -166,6 +168,46 @@ where
     }
     tx.commit().await?;
     Ok(last)
+}
+
+/// Runs `statements` in one transaction if the first one changes a row; otherwise
+/// rolls back and returns false (a writer got there first).
+pub async fn guarded_transaction<'a, D: Dialect>(
+    pool: &Pool<D::Db>,
+    statements: &'a mut [Statement<'a, D>],
+) -> Result<bool, sqlx::Error>
+where
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
+    <D::Db as Database>::QueryResult: RowsAffected,
+{
+    let mut tx = pool.begin().await?;
+    for (i, statement) in statements.iter_mut().enumerate() {
+        let done = statement.0.build().execute(&mut *tx).await?;
+        if i == 0 && done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// What both backends' query results tell: how many rows a statement changed.
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
 }
 
 /// Runs `q`; returns what it did.
