@@ -224,6 +224,29 @@ def copy(record, **changes):
     return {**json.loads(json.dumps(record)), **changes}
 
 
+def commune(unites, etabs, siren, nic, name, address):
+    """A fictitious commune, unit and siège, built from the Communauté d'agglomération
+    Hérault Méditerranée's records: (unité légale, siège établissement)."""
+    numero, type_voie, voie, code_postal, libelle_commune, code_commune = address
+    identity = {"denominationUniteLegale": name, "categorieJuridiqueUniteLegale": "7210", "nicSiegeUniteLegale": nic}
+    source_unit, source_etab = unites["243400819"], etabs["24340081900120"]
+    period = copy(source_unit["periodesUniteLegale"][0], **identity)
+    unit = copy(source_unit, siren=siren, statutDiffusionUniteLegale="O", categorieEntreprise="PME",
+                nombrePeriodesUniteLegale=1, periodesUniteLegale=[period])
+    adresse = copy(source_etab["adresseEtablissement"], numeroVoieEtablissement=numero,
+                   typeVoieEtablissement=type_voie, libelleVoieEtablissement=voie,
+                   codePostalEtablissement=code_postal, libelleCommuneEtablissement=libelle_commune,
+                   codeCommuneEtablissement=code_commune)
+    activity = copy(source_etab["periodesEtablissement"][0], enseigne1Etablissement=None,
+                    activitePrincipaleEtablissement="84.11Z")
+    siege = copy(source_etab, siren=siren, nic=nic, siret=siren + nic, statutDiffusionEtablissement="O",
+                 etablissementSiege=True, nombrePeriodesEtablissement=1, adresseEtablissement=adresse,
+                 periodesEtablissement=[activity],
+                 uniteLegale=copy(source_etab["uniteLegale"], statutDiffusionUniteLegale="O",
+                                  categorieEntreprise="PME", **identity))
+    return unit, siege
+
+
 def synthetic(unites, etabs):
     """Our own units for what the sandbox has no case of, built from the SCI SERGENT
     records (fictitious SIRENs 990000xxx, valid Luhn)."""
@@ -239,10 +262,18 @@ def synthetic(unites, etabs):
     ping = copy(etabs["77567227221138"], siren="306138900", nic="02979", siret="30613890002979")
     # The demo's recipient (DINUM's siège), named on the citizen record's page.
     dinum = copy(etabs["30613890001294"], nic="00013", siret="13002526500013")
+    # Two fictitious communes (catégorie juridique 7210) whose agents log in through
+    # the ProConnect simulator.
+    communes = [
+        commune(unites, etabs, "213499106", "00010", "COMMUNE DE SAINTE-COLOMBE-LES-EXEMPLES",
+                ("1", "PL", "DE LA MAIRIE", "34990", "SAINTE-COLOMBE-LES-EXEMPLES", "34991")),
+        commune(unites, etabs, "213599202", "00016", "COMMUNE DE BOURG-FICTIF",
+                ("3", "RUE", "DE L HOTEL DE VILLE", "35990", "BOURG-FICTIF", "35992")),
+    ]
     header = lambda status, message: {"header": {"statut": status, "message": message}}
     return {
         "_source": "Our own cases (tools/derive_insee_sirene.py): fictitious units built from the sandbox's records.",
-        "unites_legales": [closed_unit, naf25_unit],
+        "unites_legales": [closed_unit, naf25_unit] + [unit for unit, _ in communes],
         "etablissements": [
             closed_etab,
             etab_of("990000010", "00019", etablissementSiege=True),
@@ -250,7 +281,7 @@ def synthetic(unites, etabs):
             naf25_etab,
             ping,
             dinum,
-        ],
+        ] + [siege for _, siege in communes],
         "liens_succession": [],
         "answers": [
             {"call": "siren", "id": "990000036", "answer": {"status": 200, "raw_body": "<html><body>Maintenance</body></html>", "content_type": "text/html"}},

@@ -19,6 +19,7 @@ pub mod insee;
 pub mod men;
 pub mod mesri;
 pub mod oauth;
+pub mod pro_connect;
 pub mod sdh;
 pub mod simulation;
 
@@ -114,6 +115,10 @@ pub fn simulators_for(gateway_jwks_url: &str) -> axum::Router {
             france_connect::simulator::router(france_connect::simulator::Simulator::with_default_people(
                 gateway_jwks_url,
             )),
+        )
+        .nest(
+            pro_connect::PREFIX,
+            pro_connect::simulator::router(pro_connect::simulator::Simulator::with_default_agents()),
         )
         .nest("/insee", insee::simulator::router())
         .nest(
