@@ -6,6 +6,7 @@
 pub mod content;
 pub mod form;
 pub mod state;
+pub mod workflow;
 
 pub use content::{is_pdf, ContactKind, Content, Document, Problem};
 pub use form::{Form, Forms, Kind, Step};
