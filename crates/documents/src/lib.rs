@@ -25,6 +25,7 @@ pub use config::{Backend, DocumentsConfig, ProxySettings, S3Settings};
 pub use deferred::{DeferredLink, DeferredLinks};
 pub use link::{Handle, LinkError, Signer};
 pub use proxy::{FetchError, ProxiedFiles, Remote, Sealed};
+pub use store::objects;
 pub use store::{DocumentStore, Download};
 
 /// Why a document could not be stored.

@@ -40,15 +40,9 @@ struct About {
 
 impl DocumentStore {
     pub fn open(backend: &Backend) -> Result<DocumentStore, DocumentError> {
-        let objects: Arc<dyn ObjectStore> = match backend {
-            Backend::Folder(folder) => {
-                std::fs::create_dir_all(folder)
-                    .map_err(|e| DocumentError::Settings(format!("{}: {e}", folder.display())))?;
-                Arc::new(LocalFileSystem::new_with_prefix(folder)?)
-            }
-            Backend::S3 { bucket, settings } => Arc::new(s3(bucket, settings)?),
-        };
-        Ok(DocumentStore { objects })
+        Ok(DocumentStore {
+            objects: objects(backend)?,
+        })
     }
 
     /// Stores the bytes, then their description: a document is served only once both
@@ -108,6 +102,18 @@ impl DocumentStore {
         }
         Ok(gone)
     }
+}
+
+/// The object store a configuration names (the habilitation site keeps its legal-basis
+/// documents there too, under a prefix of its own).
+pub fn objects(backend: &Backend) -> Result<Arc<dyn ObjectStore>, DocumentError> {
+    Ok(match backend {
+        Backend::Folder(folder) => {
+            std::fs::create_dir_all(folder).map_err(|e| DocumentError::Settings(format!("{}: {e}", folder.display())))?;
+            Arc::new(LocalFileSystem::new_with_prefix(folder)?)
+        }
+        Backend::S3 { bucket, settings } => Arc::new(s3(bucket, settings)?),
+    })
 }
 
 fn s3(bucket: &str, settings: &S3Settings) -> Result<object_store::aws::AmazonS3, DocumentError> {

@@ -1,0 +1,139 @@
+//! The habilitation site (`/habilitation`): an administration's agent logs in with
+//! ProConnect and files a demande from one of its bouquet's forms, attaches its legal
+//! basis, submits; an instructor asks for changes, approves or refuses; the approval
+//! gives the token, which the applicant and the technical contact read here. Every
+//! event is written with its e-mails and webhooks in one transaction (the outbox).
+//!
+//! It shares the store with the gateway and only two things of its tokens: the key
+//! ring (to show a token's JWT) and the cache to forget a revoked token at once.
+
+mod documents;
+mod login;
+mod pages;
+mod session;
+mod views;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::routing::{get, post};
+use axum::Router;
+use object_store::ObjectStore;
+use passerelle_habilitation::workflow::{Site, Staff, WebhookTarget};
+use passerelle_habilitation::Forms;
+use passerelle_store::{Store, TokenRecord};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use uuid::Uuid;
+
+pub use documents::objects_in;
+
+/// Where the site lives on API Particulier's listener.
+pub const BASE: &str = "/habilitation";
+
+/// What the site needs from the configuration.
+#[derive(Clone)]
+pub struct Settings {
+    /// ProConnect's OpenID Connect issuer.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The site's address as browsers reach it, without a trailing slash or `BASE`.
+    pub public_url: String,
+    /// The built DSFR (`web/node_modules/@gouvfr/dsfr/dist`).
+    pub dsfr_dir: PathBuf,
+    pub staff: Staff,
+    pub webhooks: Vec<WebhookTarget>,
+}
+
+/// The gateway's tokens, as far as the site needs them.
+pub trait Tokens: Send + Sync {
+    /// The token's JWT (signed again from its record: the same string each time).
+    fn jwt(&self, record: &TokenRecord) -> anyhow::Result<String>;
+    /// Drops the token from this replica's cache (a revocation applies at once).
+    fn forget(&self, jti: Uuid);
+}
+
+/// Organisation names by SIRET (INSEE Sirene in a deployment).
+pub type Directory = Arc<dyn passerelle_citizen_record::Directory>;
+
+pub struct App {
+    store: Arc<dyn Store>,
+    tokens: Arc<dyn Tokens>,
+    forms: Forms,
+    site: Site,
+    sessions: session::Sessions,
+    login: login::Login,
+    objects: Arc<dyn ObjectStore>,
+    directory: Directory,
+    limiter: pages::Limiter,
+}
+
+/// The site's routes, to merge into API Particulier's router.
+pub fn router(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    tokens: Arc<dyn Tokens>,
+    objects: Arc<dyn ObjectStore>,
+    directory: Directory,
+) -> anyhow::Result<Router> {
+    let forms = Forms::built_in(passerelle_habilitation::known_scopes)?;
+    let dsfr = ServeDir::new(&settings.dsfr_dir);
+    let site = Site {
+        base_url: format!("{}{BASE}", settings.public_url),
+        staff: settings.staff.clone(),
+        webhooks: settings.webhooks.clone(),
+    };
+    let app = Arc::new(App {
+        login: login::Login::new(
+            &settings.issuer,
+            &settings.client_id,
+            &settings.client_secret,
+            format!("{}{BASE}/retour", settings.public_url),
+        ),
+        sessions: session::Sessions::new(store.clone(), settings.public_url.starts_with("https://"), BASE),
+        store,
+        tokens,
+        forms,
+        site,
+        objects,
+        directory,
+        limiter: pages::Limiter::default(),
+    });
+    let pages = Router::new()
+        .route(BASE, get(pages::home))
+        .route(&format!("{BASE}/connexion"), get(pages::log_in))
+        .route(&format!("{BASE}/retour"), get(pages::come_back))
+        .route(&format!("{BASE}/deconnexion"), post(pages::log_out))
+        .route(&format!("{BASE}/demandes"), get(pages::list).post(pages::create))
+        .route(&format!("{BASE}/demandes/nouvelle"), get(pages::choose))
+        .route(&format!("{BASE}/demandes/{{id}}"), get(pages::show))
+        .route(&format!("{BASE}/demandes/{{id}}/modifier"), get(pages::edit).post(pages::save))
+        .route(&format!("{BASE}/demandes/{{id}}/action"), post(pages::act))
+        .route(&format!("{BASE}/demandes/{{id}}/jeton"), get(pages::token))
+        .route(&format!("{BASE}/demandes/{{id}}/documents"), post(documents::upload))
+        .route(&format!("{BASE}/demandes/{{id}}/documents/{{doc}}"), get(documents::download))
+        .route(&format!("{BASE}/demandes/{{id}}/documents/{{doc}}/retrait"), post(documents::remove))
+        .route(&format!("{BASE}/instruction"), get(pages::instruct))
+        .route(&format!("{BASE}/admin/courriels"), get(pages::outbox))
+        // Six documents of 10 MB fit; the upload handler checks each one.
+        .layer(DefaultBodyLimit::max(documents::MAX_UPLOAD))
+        .with_state(app)
+        // Pages show tokens and personal data: never cached, never framed.
+        .layer(header_layer(header::CACHE_CONTROL, "no-store"))
+        .layer(header_layer(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    Ok(pages.nest_service(&format!("{BASE}/dsfr"), dsfr))
+}
+
+/// Only the site's own styles, fonts and images; no script at all.
+const CSP: &str = "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn header_layer(name: header::HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+}

@@ -1,0 +1,127 @@
+//! Sessions kept in the store, so that every replica reads them: the cookie holds a
+//! random 256-bit id, the store its SHA-256 (a stolen table opens no session). The
+//! cookie is `HttpOnly`, `SameSite=Lax` (ProConnect comes back by a top-level
+//! redirect) and `Secure` over HTTPS; a login gets a new id (no fixation); every form
+//! carries the session's CSRF token.
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{Duration, Utc};
+use passerelle_habilitation::workflow::Agent;
+use passerelle_store::{Store, WebSession};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::login::Pending;
+
+pub const COOKIE: &str = "passerelle_habilitation";
+const LOGGED_IN_HOURS: i64 = 8;
+const LOGGING_IN_MINUTES: i64 = 15;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    #[serde(skip)]
+    pub id: String,
+    pub csrf: String,
+    pub agent: Option<Agent>,
+    pub pending: Option<Pending>,
+}
+
+pub struct Sessions {
+    store: Arc<dyn Store>,
+    secure: bool,
+    path: String,
+}
+
+impl Sessions {
+    pub fn new(store: Arc<dyn Store>, secure: bool, path: &str) -> Sessions {
+        Sessions {
+            store,
+            secure,
+            path: path.into(),
+        }
+    }
+
+    /// The session the request's cookie names, if it is alive.
+    pub async fn current(&self, headers: &HeaderMap) -> Option<Session> {
+        let id = cookie(headers, COOKIE)?;
+        let kept = self.store.session(&hash(id), Utc::now()).await.ok()??;
+        let mut session: Session = serde_json::from_str(&kept.body).ok()?;
+        session.id = id.to_string();
+        Some(session)
+    }
+
+    /// A new session (a new id), stored; returns it with its cookie.
+    pub async fn open(&self, agent: Option<Agent>, pending: Option<Pending>) -> anyhow::Result<(Session, String)> {
+        let session = Session {
+            id: random(),
+            csrf: random(),
+            agent,
+            pending,
+        };
+        self.save(&session).await?;
+        let cookie = self.cookie(&session.id, self.lifetime(&session).num_seconds());
+        Ok((session, cookie))
+    }
+
+    pub async fn save(&self, session: &Session) -> anyhow::Result<()> {
+        let kept = WebSession {
+            id_hash: hash(&session.id),
+            body: serde_json::to_string(session)?,
+            expires_at: Utc::now() + self.lifetime(session),
+        };
+        self.store.put_session(&kept).await
+    }
+
+    pub async fn close(&self, session: &Session) -> anyhow::Result<String> {
+        self.store.drop_session(&hash(&session.id)).await?;
+        Ok(self.cookie("", 0))
+    }
+
+    fn lifetime(&self, session: &Session) -> Duration {
+        match session.agent {
+            Some(_) => Duration::hours(LOGGED_IN_HOURS),
+            None => Duration::minutes(LOGGING_IN_MINUTES),
+        }
+    }
+
+    fn cookie(&self, value: &str, max_age: i64) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!(
+            "{COOKIE}={value}; Path={}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
+            self.path
+        )
+    }
+}
+
+/// Whether `sent` is the session's form token (compared in constant time).
+pub fn csrf_matches(session: &Session, sent: &str) -> bool {
+    same(session.csrf.as_bytes(), sent.as_bytes())
+}
+
+/// Equal bytes, compared in a time that does not depend on where they differ.
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn hash(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
+fn random() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, v)| *k == name && !v.is_empty())
+        .map(|(_, v)| v)
+}
