@@ -109,7 +109,8 @@ impl DocumentStore {
 pub fn objects(backend: &Backend) -> Result<Arc<dyn ObjectStore>, DocumentError> {
     Ok(match backend {
         Backend::Folder(folder) => {
-            std::fs::create_dir_all(folder).map_err(|e| DocumentError::Settings(format!("{}: {e}", folder.display())))?;
+            std::fs::create_dir_all(folder)
+                .map_err(|e| DocumentError::Settings(format!("{}: {e}", folder.display())))?;
             Arc::new(LocalFileSystem::new_with_prefix(folder)?)
         }
         Backend::S3 { bucket, settings } => Arc::new(s3(bucket, settings)?),

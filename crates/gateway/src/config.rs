@@ -1,6 +1,7 @@
 //! Gateway configuration: a TOML file overlaid by `PASSERELLE_*` environment
 //! variables (`__` separates levels: `PASSERELLE_PROVIDERS__DSS__BASE_URL`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -114,6 +115,84 @@ pub struct GatewayConfig {
     /// "Qui a consulté mes données ?": each call about a person keeps a keyed lookup key
     /// in its journal row, and citizens read their calls on API Particulier's site.
     pub citizen_record: CitizenRecordConfig,
+    /// The habilitation site (docs/habilitation.md): agents apply, instructors decide,
+    /// the approval gives the token.
+    pub habilitation: HabilitationConfig,
+}
+
+/// The habilitation site; off unless a deployment opts in.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct HabilitationConfig {
+    pub enabled: bool,
+    /// ProConnect's OpenID Connect issuer (`…/api/v2`), for the agents' login.
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(skip_serializing)]
+    pub client_secret: Option<String>,
+    /// The site's address as browsers reach it; API Particulier's listener when empty.
+    pub public_url: String,
+    /// The built DSFR (`npm ci` in `web/`).
+    pub dsfr_dir: PathBuf,
+    /// Instructors' e-mail addresses, per bouquet (`particulier`, `entreprise`).
+    pub instructors: BTreeMap<String, Vec<String>>,
+    pub admins: Vec<String>,
+    /// The mail server; none: e-mails stay in the outbox, readable by admins.
+    pub smtp: Option<SmtpConfig>,
+    /// Integrators' webhooks, each signed with its secrets (two during a rotation).
+    pub webhooks: Vec<WebhookConfig>,
+    /// The secret DataPass signs its webhooks with; none: no DataPass receiver.
+    #[serde(skip_serializing)]
+    pub datapass_secret: Option<String>,
+    /// How often the outbox is read, in milliseconds.
+    pub dispatch_every_ms: u64,
+}
+
+impl Default for HabilitationConfig {
+    fn default() -> Self {
+        HabilitationConfig {
+            enabled: false,
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: None,
+            public_url: String::new(),
+            dsfr_dir: PathBuf::from("web/node_modules/@gouvfr/dsfr/dist"),
+            instructors: BTreeMap::new(),
+            admins: Vec::new(),
+            smtp: None,
+            webhooks: Vec::new(),
+            datapass_secret: None,
+            dispatch_every_ms: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    /// `none`, `starttls` (required, no fallback) or `tls`.
+    pub tls: String,
+    pub username: Option<String>,
+    #[serde(skip_serializing)]
+    pub password: Option<String>,
+    pub from_name: String,
+    pub from_email: String,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct WebhookConfig {
+    pub name: String,
+    pub url: String,
+    /// The events it receives (none: all).
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// The bouquets whose demandes it follows (none: all).
+    #[serde(default)]
+    pub bouquets: Vec<String>,
+    #[serde(skip_serializing, default)]
+    pub secrets: Vec<String>,
 }
 
 /// The citizen record (docs/citizen-record.md); off unless a deployment opts in.
@@ -187,6 +266,7 @@ impl Default for GatewayConfig {
             sandbox_cases: None,
             sandbox_france_connect: false,
             citizen_record: CitizenRecordConfig::default(),
+            habilitation: HabilitationConfig::default(),
         }
     }
 }

@@ -46,7 +46,10 @@ pub async fn upload(
         return Err(Fault::bad("Aucun fichier", "Choisissez un fichier PDF à joindre."));
     };
     if demande.body.content.documents.len() >= MAX_DOCUMENTS {
-        return Err(Fault::bad("Trop de documents", "Au plus six documents peuvent être joints."));
+        return Err(Fault::bad(
+            "Trop de documents",
+            "Au plus six documents peuvent être joints.",
+        ));
     }
     if !is_pdf(&bytes) {
         return Err(Fault::bad(
@@ -72,7 +75,12 @@ pub async fn upload(
 /// while reading.
 async fn read_upload(mut multipart: Multipart) -> Result<(String, Option<(String, Vec<u8>)>), Fault> {
     let (mut csrf, mut file) = (String::new(), None);
-    let unreadable = |_| Fault::bad("Envoi illisible", "Le formulaire envoyé n'a pas pu être lu ; réessayez.");
+    let unreadable = |_| {
+        Fault::bad(
+            "Envoi illisible",
+            "Le formulaire envoyé n'a pas pu être lu ; réessayez.",
+        )
+    };
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
         match field.name() {
             Some("csrf") => csrf = field.text().await.map_err(unreadable)?,
@@ -119,7 +127,9 @@ pub async fn download(
     let (demande, _) = pages::load(&app, id, &session).await?;
     let agent = session.agent.as_ref().expect("logged in");
     if demande.roles(agent, &app.site.staff).is_empty() {
-        return Err(Fault::forbidden("Seules les personnes de la demande et ses instructeurs voient ses documents."));
+        return Err(Fault::forbidden(
+            "Seules les personnes de la demande et ses instructeurs voient ses documents.",
+        ));
     }
     let Some(document) = demande.body.content.documents.iter().find(|d| d.id == doc) else {
         return Err(Fault::not_found());

@@ -11,6 +11,7 @@ mod documents;
 mod login;
 mod pages;
 mod session;
+mod site;
 mod views;
 
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use uuid::Uuid;
 
 pub use documents::objects_in;
+pub use site::{add_site, simulated};
 
 /// Where the site lives on API Particulier's listener.
 pub const BASE: &str = "/habilitation";
@@ -110,12 +112,21 @@ pub fn router(
         .route(&format!("{BASE}/demandes"), get(pages::list).post(pages::create))
         .route(&format!("{BASE}/demandes/nouvelle"), get(pages::choose))
         .route(&format!("{BASE}/demandes/{{id}}"), get(pages::show))
-        .route(&format!("{BASE}/demandes/{{id}}/modifier"), get(pages::edit).post(pages::save))
+        .route(
+            &format!("{BASE}/demandes/{{id}}/modifier"),
+            get(pages::edit).post(pages::save),
+        )
         .route(&format!("{BASE}/demandes/{{id}}/action"), post(pages::act))
         .route(&format!("{BASE}/demandes/{{id}}/jeton"), get(pages::token))
         .route(&format!("{BASE}/demandes/{{id}}/documents"), post(documents::upload))
-        .route(&format!("{BASE}/demandes/{{id}}/documents/{{doc}}"), get(documents::download))
-        .route(&format!("{BASE}/demandes/{{id}}/documents/{{doc}}/retrait"), post(documents::remove))
+        .route(
+            &format!("{BASE}/demandes/{{id}}/documents/{{doc}}"),
+            get(documents::download),
+        )
+        .route(
+            &format!("{BASE}/demandes/{{id}}/documents/{{doc}}/retrait"),
+            post(documents::remove),
+        )
         .route(&format!("{BASE}/instruction"), get(pages::instruct))
         .route(&format!("{BASE}/admin/courriels"), get(pages::outbox))
         // Six documents of 10 MB fit; the upload handler checks each one.

@@ -14,7 +14,7 @@ use axum::http::{header, Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::Utc;
-use passerelle_habilitation::workflow::{self, Action, ActError, Demande};
+use passerelle_habilitation::workflow::{self, ActError, Action, Demande};
 use passerelle_habilitation::{Event, Form as DemandeForm};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -125,7 +125,13 @@ pub async fn load(app: &App, id: Uuid, session: &Session) -> Result<(Demande, De
 }
 
 /// Runs `action` and commits what it writes; a refusal becomes a page saying why.
-pub async fn commit(app: &App, demande: &Demande, form: &DemandeForm, session: &Session, action: Action) -> Result<Demande, Fault> {
+pub async fn commit(
+    app: &App,
+    demande: &Demande,
+    form: &DemandeForm,
+    session: &Session,
+    action: Action,
+) -> Result<Demande, Fault> {
     let agent = session.agent.as_ref().expect("logged in");
     let (next, change) = match workflow::act(demande, form, agent, action, &app.site, Utc::now()) {
         Ok(done) => done,
@@ -213,10 +219,7 @@ pub async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Res
     })
 }
 
-pub async fn log_in(
-    State(app): State<Arc<App>>,
-    extensions: Extensions,
-) -> Result<Response, Fault> {
+pub async fn log_in(State(app): State<Arc<App>>, extensions: Extensions) -> Result<Response, Fault> {
     limited(&app, &extensions)?;
     start_login(&app, false, format!("{BASE}/demandes")).await
 }
@@ -224,7 +227,11 @@ pub async fn log_in(
 async fn start_login(app: &App, step_up: bool, then: String) -> Result<Response, Fault> {
     let (url, pending) = app.login.start(step_up, then).await.map_err(|e| {
         tracing::warn!(error = %e, "ProConnect cannot be reached");
-        Fault::new(StatusCode::BAD_GATEWAY, "ProConnect indisponible", "ProConnect ne répond pas. Réessayez dans quelques instants.")
+        Fault::new(
+            StatusCode::BAD_GATEWAY,
+            "ProConnect indisponible",
+            "ProConnect ne répond pas. Réessayez dans quelques instants.",
+        )
     })?;
     let (_, cookie) = app.sessions.open(None, Some(pending)).await.map_err(Fault::internal)?;
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&url)).into_response())
@@ -280,7 +287,11 @@ pub struct CsrfOnly {
     pub csrf: String,
 }
 
-pub async fn log_out(State(app): State<Arc<App>>, headers: HeaderMap, Form(form): Form<CsrfOnly>) -> Result<Response, Fault> {
+pub async fn log_out(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, Fault> {
     let session = logged_in(&app, &headers).await?;
     check_csrf(&session, &form.csrf)?;
     let cookie = app.sessions.close(&session).await.map_err(Fault::internal)?;
@@ -292,7 +303,11 @@ pub async fn log_out(State(app): State<Arc<App>>, headers: HeaderMap, Form(form)
 pub async fn list(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Fault> {
     let session = logged_in(&app, &headers).await?;
     let agent = session.agent.as_ref().expect("logged in");
-    let records = app.store.demandes_of(&agent.siret, &agent.email).await.map_err(Fault::internal)?;
+    let records = app
+        .store
+        .demandes_of(&agent.siret, &agent.email)
+        .await
+        .map_err(Fault::internal)?;
     let demandes: Vec<Demande> = records.into_iter().filter_map(|r| Demande::read(r).ok()).collect();
     let rows = demandes
         .iter()
@@ -312,12 +327,19 @@ pub struct Choose {
     bouquet: Option<String>,
 }
 
-pub async fn choose(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<Choose>) -> Result<Response, Fault> {
+pub async fn choose(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<Choose>,
+) -> Result<Response, Fault> {
     let session = logged_in(&app, &headers).await?;
     let bouquet = q.bouquet.unwrap_or_else(|| "particulier".into());
     let forms: Vec<views::FormCard> = app.forms.of(&bouquet).into_iter().map(views::FormCard::of).collect();
     if forms.is_empty() {
-        return Err(Fault::bad("Bouquet inconnu", "Choisissez API Particulier ou API Entreprise."));
+        return Err(Fault::bad(
+            "Bouquet inconnu",
+            "Choisissez API Particulier ou API Entreprise.",
+        ));
     }
     page(views::Choose {
         base: BASE,
@@ -338,7 +360,10 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Fo
     let session = logged_in(&app, &headers).await?;
     check_csrf(&session, &f.csrf)?;
     let agent = session.agent.as_ref().expect("logged in");
-    let form = app.forms.get(&f.form).ok_or_else(|| Fault::bad("Formulaire inconnu", "Choisissez un formulaire de la liste."))?;
+    let form = app
+        .forms
+        .get(&f.form)
+        .ok_or_else(|| Fault::bad("Formulaire inconnu", "Choisissez un formulaire de la liste."))?;
     let organisation = app.directory.name(&agent.siret).await;
     let (demande, change) = workflow::create(form, agent, organisation, Utc::now()).map_err(Fault::internal)?;
     if !app.store.commit_demande(&change).await.map_err(Fault::internal)? {
@@ -362,7 +387,15 @@ pub async fn show(
     let (demande, form) = load(&app, id, &session).await?;
     let agent = session.agent.as_ref().expect("logged in");
     let events = app.store.demande_events(id).await.map_err(Fault::internal)?;
-    let view = views::Show::of(&app, &demande, &form, agent, &session.csrf, &events, shown.fait.as_deref());
+    let view = views::Show::of(
+        &app,
+        &demande,
+        &form,
+        agent,
+        &session.csrf,
+        &events,
+        shown.fait.as_deref(),
+    );
     page(views::ShowPage {
         who: who(&app, Some(&session)),
         ..view
@@ -375,23 +408,48 @@ pub async fn edit(State(app): State<Arc<App>>, Path(id): Path<Uuid>, headers: He
     let agent = session.agent.as_ref().expect("logged in");
     let roles = demande.roles(agent, &app.site.staff);
     if !demande.standing.state.editable() || !roles.contains(&passerelle_habilitation::Role::Applicant) {
-        return Err(Fault::forbidden("Seul le demandeur modifie une demande, en brouillon ou quand des modifications sont demandées."));
+        return Err(Fault::forbidden(
+            "Seul le demandeur modifie une demande, en brouillon ou quand des modifications sont demandées.",
+        ));
     }
-    page(views::Edit::of(&demande, &form, &session.csrf, who(&app, Some(&session))))
+    page(views::Edit::of(
+        &demande,
+        &form,
+        &session.csrf,
+        who(&app, Some(&session)),
+    ))
 }
 
 /// A form's fields, in order, repeated keys kept (checkboxes).
 fn pairs(body: &Bytes) -> Result<Vec<(String, String)>, Fault> {
-    serde_urlencoded::from_bytes(body).map_err(|_| Fault::bad("Envoi illisible", "Le formulaire envoyé n'a pas pu être lu."))
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| Fault::bad("Envoi illisible", "Le formulaire envoyé n'a pas pu être lu."))
 }
 
-pub async fn save(State(app): State<Arc<App>>, Path(id): Path<Uuid>, headers: HeaderMap, body: Bytes) -> Result<Response, Fault> {
+pub async fn save(
+    State(app): State<Arc<App>>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Fault> {
     let session = logged_in(&app, &headers).await?;
     let pairs = pairs(&body)?;
-    let sent = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
+    let sent = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     check_csrf(&session, &sent("csrf"))?;
     let (demande, form) = load(&app, id, &session).await?;
-    let many = |key: &str| pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect::<BTreeSet<_>>();
+    let many = |key: &str| {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect::<BTreeSet<_>>()
+    };
     let fields: BTreeMap<String, String> = pairs
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "scopes" | "modalities"))
@@ -406,17 +464,29 @@ pub async fn save(State(app): State<Arc<App>>, Path(id): Path<Uuid>, headers: He
     Ok(Redirect::to(&format!("{BASE}/demandes/{id}?fait=enregistree")).into_response())
 }
 
-pub async fn act(State(app): State<Arc<App>>, Path(id): Path<Uuid>, headers: HeaderMap, body: Bytes) -> Result<Response, Fault> {
+pub async fn act(
+    State(app): State<Arc<App>>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Fault> {
     let session = logged_in(&app, &headers).await?;
     let pairs = pairs(&body)?;
-    let sent = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let sent = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
     check_csrf(&session, &sent("csrf"))?;
     let (demande, form) = load(&app, id, &session).await?;
     if sent("version") != demande.version.to_string() {
         let detail = "La demande a changé depuis que vous l'avez ouverte. Relisez-la avant d'agir.";
         return Err(Fault::new(StatusCode::CONFLICT, "Demande modifiée entre-temps", detail));
     }
-    let event = Event::parse(&sent("event")).ok_or_else(|| Fault::bad("Action inconnue", "Cette action n'existe pas."))?;
+    let event =
+        Event::parse(&sent("event")).ok_or_else(|| Fault::bad("Action inconnue", "Cette action n'existe pas."))?;
     let reason = views::reason(&demande, event, &sent("template"), &sent("reason"));
     let action = action_of(event, reason, &sent)?;
     commit(&app, &demande, &form, &session, action).await?;
@@ -438,9 +508,15 @@ fn action_of(event: Event, reason: String, sent: &dyn Fn(&str) -> String) -> Res
                     Fault::bad("Limite invalide", "La limite d'appels est un nombre entier positif.")
                 })?),
             };
-            let allowed_ips = sent("allowed_ips").split_whitespace().map(str::to_string).collect::<Vec<_>>();
+            let allowed_ips = sent("allowed_ips")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>();
             if let Some(bad) = allowed_ips.iter().find(|ip| !views::ip_range(ip)) {
-                return Err(Fault::bad("Adresse invalide", &format!("« {bad} » n'est ni une adresse IP ni un bloc CIDR.")));
+                return Err(Fault::bad(
+                    "Adresse invalide",
+                    &format!("« {bad} » n'est ni une adresse IP ni un bloc CIDR."),
+                ));
             }
             Action::Approve {
                 message: Some(reason).filter(|r| !r.is_empty()),
@@ -469,7 +545,12 @@ pub async fn token(State(app): State<Arc<App>>, Path(id): Path<Uuid>, headers: H
         ));
     }
     let jti = demande.body.token.ok_or_else(Fault::not_found)?;
-    let record = app.store.token(jti).await.map_err(Fault::internal)?.ok_or_else(Fault::not_found)?;
+    let record = app
+        .store
+        .token(jti)
+        .await
+        .map_err(Fault::internal)?
+        .ok_or_else(Fault::not_found)?;
     let jwt = app.tokens.jwt(&record).map_err(Fault::internal)?;
     tracing::info!(demande = %demande.id, token = %jti, "a token was shown");
     page(views::TokenPage::of(&demande, &record, jwt, who(&app, Some(&session))))
@@ -483,7 +564,11 @@ pub struct Filter {
     q: Option<String>,
 }
 
-pub async fn instruct(State(app): State<Arc<App>>, headers: HeaderMap, Query(filter): Query<Filter>) -> Result<Response, Fault> {
+pub async fn instruct(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(filter): Query<Filter>,
+) -> Result<Response, Fault> {
     let session = logged_in(&app, &headers).await?;
     let agent = session.agent.as_ref().expect("logged in");
     let bouquets = app.site.staff.bouquets_of(&agent.email);
@@ -500,7 +585,10 @@ pub async fn instruct(State(app): State<Arc<App>>, headers: HeaderMap, Query(fil
                 continue;
             }
             let events = app.store.demande_events(demande.id).await.map_err(Fault::internal)?;
-            rows.push(views::QueueRow::of(&demande, views::unread(&events, &app.site.staff, &demande.bouquet)));
+            rows.push(views::QueueRow::of(
+                &demande,
+                views::unread(&events, &app.site.staff, &demande.bouquet),
+            ));
         }
     }
     rows.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at));

@@ -182,13 +182,48 @@ pub struct Edit<'a> {
 
 const STEP_FIELDS: &[(Step, &str, &str, &str)] = &[
     (Step::BasicInfos, "intitule", "Nom du projet (public)", "text"),
-    (Step::BasicInfos, "description", "Description : à quoi serviront les données, pour qui", "textarea"),
-    (Step::BasicInfos, "date_prevue_mise_en_production", "Date prévue de mise en service (facultatif)", "date"),
-    (Step::BasicInfos, "volumetrie_approximative", "Nombre de dossiers par an (facultatif)", "number"),
-    (Step::Legal, "cadre_juridique_nature", "Nature et références du texte (délibération, décret, arrêté…)", "textarea"),
-    (Step::Legal, "cadre_juridique_url", "Adresse du texte (ou joignez-le en PDF depuis le résumé)", "url"),
-    (Step::PersonalData, "destinataire_donnees_caractere_personnel", "Destinataires des données", "textarea"),
-    (Step::PersonalData, "duree_conservation_donnees_caractere_personnel", "Durée de conservation, en mois", "number"),
+    (
+        Step::BasicInfos,
+        "description",
+        "Description : à quoi serviront les données, pour qui",
+        "textarea",
+    ),
+    (
+        Step::BasicInfos,
+        "date_prevue_mise_en_production",
+        "Date prévue de mise en service (facultatif)",
+        "date",
+    ),
+    (
+        Step::BasicInfos,
+        "volumetrie_approximative",
+        "Nombre de dossiers par an (facultatif)",
+        "number",
+    ),
+    (
+        Step::Legal,
+        "cadre_juridique_nature",
+        "Nature et références du texte (délibération, décret, arrêté…)",
+        "textarea",
+    ),
+    (
+        Step::Legal,
+        "cadre_juridique_url",
+        "Adresse du texte (ou joignez-le en PDF depuis le résumé)",
+        "url",
+    ),
+    (
+        Step::PersonalData,
+        "destinataire_donnees_caractere_personnel",
+        "Destinataires des données",
+        "textarea",
+    ),
+    (
+        Step::PersonalData,
+        "duree_conservation_donnees_caractere_personnel",
+        "Durée de conservation, en mois",
+        "number",
+    ),
     (
         Step::PersonalData,
         "duree_conservation_donnees_caractere_personnel_justification",
@@ -199,7 +234,10 @@ const STEP_FIELDS: &[(Step, &str, &str, &str)] = &[
 
 impl<'a> Edit<'a> {
     pub fn of(d: &Demande, form: &Form, csrf: &'a str, who: Option<Who>) -> Edit<'a> {
-        let problems = d.body.content.problems(form, &passerelle_habilitation::known_scopes(&d.bouquet));
+        let problems = d
+            .body
+            .content
+            .problems(form, &passerelle_habilitation::known_scopes(&d.bouquet));
         let problem = |key: &str| problems.iter().find(|p| p.field == key).map(|p| p.message.clone());
         let sections = form
             .steps
@@ -242,7 +280,11 @@ fn section(d: &Demande, form: &Form, step: Step, problem: &dyn Fn(&str) -> Optio
                         "phone_number" => "tel",
                         _ => "text",
                     };
-                    fields.push(field(&format!("{}_{part}", kind.key()), &format!("{} — {label}", kind.label()), input));
+                    fields.push(field(
+                        &format!("{}_{part}", kind.key()),
+                        &format!("{} — {label}", kind.label()),
+                        input,
+                    ));
                 }
             }
         }
@@ -367,7 +409,12 @@ impl Show {
         let editable = d.standing.state.editable() && applicant;
         let problems = if editable {
             let known = passerelle_habilitation::known_scopes(&d.bouquet);
-            d.body.content.problems(form, &known).into_iter().map(|p| p.message).collect()
+            d.body
+                .content
+                .problems(form, &known)
+                .into_iter()
+                .map(|p| p.message)
+                .collect()
         } else {
             Vec::new()
         };
@@ -396,7 +443,10 @@ impl Show {
             editable,
             editable_by_me: editable,
             actions: actions(d, &roles),
-            history: events.iter().map(|e| history_line(e, &app.site.staff, &d.bouquet)).collect(),
+            history: events
+                .iter()
+                .map(|e| history_line(e, &app.site.staff, &d.bouquet))
+                .collect(),
         }
     }
 }
@@ -444,7 +494,13 @@ fn summary(d: &Demande, form: &Form) -> Vec<(String, String)> {
     }
     for kind in ContactKind::of(&d.bouquet) {
         let part = |p: &str| content.field(&format!("{}_{p}", kind.key())).to_string();
-        let person = format!("{} {} — {} — {}", part("given_name"), part("family_name"), part("email"), part("job_title"));
+        let person = format!(
+            "{} {} — {} — {}",
+            part("given_name"),
+            part("family_name"),
+            part("email"),
+            part("job_title")
+        );
         lines.push((kind.label().into(), person));
     }
     lines
@@ -494,12 +550,31 @@ fn action_view(event: Event) -> Option<ActionView> {
             "Ce qu'il faut modifier (obligatoire)",
             templates_of(event),
         ),
-        Event::Approve => with_reason("Valider la demande", "Valider et créer le jeton", "Message au demandeur (facultatif)", templates_of(event)),
-        Event::Refuse => with_reason("Refuser la demande", "Refuser", "Motif du refus (obligatoire)", templates_of(event)),
-        Event::Revoke => with_reason("Révoquer l'habilitation", "Révoquer", "Motif de la révocation (obligatoire)", Vec::new()),
+        Event::Approve => with_reason(
+            "Valider la demande",
+            "Valider et créer le jeton",
+            "Message au demandeur (facultatif)",
+            templates_of(event),
+        ),
+        Event::Refuse => with_reason(
+            "Refuser la demande",
+            "Refuser",
+            "Motif du refus (obligatoire)",
+            templates_of(event),
+        ),
+        Event::Revoke => with_reason(
+            "Révoquer l'habilitation",
+            "Révoquer",
+            "Motif de la révocation (obligatoire)",
+            Vec::new(),
+        ),
         Event::Message => with_reason("Écrire un message", "Envoyer le message", "Votre message", Vec::new()),
         Event::Archive => plain("Archiver la demande", "Archiver", true),
-        Event::Reopen => plain("Mettre à jour l'habilitation (données, contacts, cadre juridique)", "Rouvrir pour mise à jour", true),
+        Event::Reopen => plain(
+            "Mettre à jour l'habilitation (données, contacts, cadre juridique)",
+            "Rouvrir pour mise à jour",
+            true,
+        ),
         Event::CancelReopening => plain("Abandonner la mise à jour", "Abandonner la mise à jour", true),
         Event::Transfer => plain("Transférer la demande à un autre agent", "Transférer", true),
         Event::Create | Event::Update => return None,
@@ -567,7 +642,12 @@ fn history_line(e: &DemandeEvent, staff: &Staff, bouquet: &str) -> HistoryLine {
     let text = ["reason", "message"]
         .iter()
         .find_map(|k| body[k].as_str().map(str::to_string))
-        .or_else(|| body["changes"].as_array().filter(|c| !c.is_empty()).map(|c| changed_fields(c)));
+        .or_else(|| {
+            body["changes"]
+                .as_array()
+                .filter(|c| !c.is_empty())
+                .map(|c| changed_fields(c))
+        });
     let who = if staff.instructs(&e.actor, bouquet) || staff.is_admin(&e.actor) {
         format!("{} (instruction)", e.actor)
     } else {
@@ -753,19 +833,36 @@ fn outbox_row(item: &OutboxItem) -> OutboxRow {
     let (channel, to, subject) = if item.channel == "mail" {
         let emails = |list: &serde_json::Value| {
             list.as_array()
-                .map(|a| a.iter().filter_map(|p| p["email"].as_str()).collect::<Vec<_>>().join(", "))
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p["email"].as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
                 .unwrap_or_default()
         };
         let cc = emails(&body["cc"]);
-        let to = if cc.is_empty() { emails(&body["to"]) } else { format!("{} (copie : {cc})", emails(&body["to"])) };
+        let to = if cc.is_empty() {
+            emails(&body["to"])
+        } else {
+            format!("{} (copie : {cc})", emails(&body["to"]))
+        };
         ("courriel", to, body["subject"].as_str().unwrap_or_default().to_string())
     } else {
         let target = body["target"].as_str().unwrap_or_default().to_string();
-        ("webhook", target, body["envelope"]["event"].as_str().unwrap_or_default().to_string())
+        (
+            "webhook",
+            target,
+            body["envelope"]["event"].as_str().unwrap_or_default().to_string(),
+        )
     };
     let state = match (item.done_at, item.dead_at) {
         (Some(at), _) => format!("parti le {}", paris(at)),
-        (None, Some(at)) => format!("abandonné le {} : {}", paris(at), item.last_error.clone().unwrap_or_default()),
+        (None, Some(at)) => format!(
+            "abandonné le {} : {}",
+            paris(at),
+            item.last_error.clone().unwrap_or_default()
+        ),
         (None, None) if item.attempts > 0 => format!("nouvel essai le {}", paris(item.next_at)),
         (None, None) => "en attente".into(),
     };

@@ -4,6 +4,7 @@
 //! (`state`). Pure domain: the store keeps demandes, the web application shows them.
 
 pub mod content;
+pub mod datapass;
 pub mod form;
 pub mod state;
 pub mod workflow;

@@ -66,6 +66,10 @@ pub async fn run(listens: Listens<'_>, data_dir: PathBuf, ip_limit_per_minute: u
             &format!("http://{simulators}"),
             &format!("http://{gateway}"),
         ),
+        habilitation: passerelle_habilitation_web::simulated(
+            &format!("http://{simulators}"),
+            &format!("http://{gateway}"),
+        ),
         ..GatewayConfig::default()
     };
     let url = config.database_url();
@@ -95,7 +99,9 @@ pub async fn run(listens: Listens<'_>, data_dir: PathBuf, ip_limit_per_minute: u
     println!("Qui a consulté mes données ? Call about Angela DUBOIS, then log in as her (FranceConnect simulator):");
     println!("  curl -s -H 'Authorization: Bearer {ANGELA}' 'http://{gateway}/v3/dss/allocation_adulte_handicape/france_connect?recipient={DEMO_SIRET}'");
     println!("  http://{gateway}{}", passerelle_citizen_record::BASE);
-    let sites = passerelle_citizen_record::sites(&state, &gateway.to_string())?;
+    print_habilitation(&gateway.to_string());
+    let mut sites = passerelle_citizen_record::sites(&state, &gateway.to_string())?;
+    passerelle_habilitation_web::add_site(&mut sites, &state, &gateway.to_string())?;
     let listeners = vec![
         (listener, passerelle_particulier::bouquet(&state.config.providers)?),
         (entreprise_listener, entreprise_bouquet(&state.config)?),
@@ -117,4 +123,17 @@ pub async fn all_scopes_token(state: &AppState, bouquet: &str, name: &str) -> an
     };
     let (_, jwt) = passerelle_tokens::issue(state.store.as_ref(), state.tokens.keys(), request, Utc::now()).await?;
     Ok(jwt)
+}
+
+/// The habilitation site's address and the ProConnect simulator's agents.
+fn print_habilitation(gateway: &str) {
+    println!("Habilitations (apply, instruct, get a token; log in through the ProConnect simulator):");
+    println!("  http://{gateway}{}", passerelle_habilitation_web::BASE);
+    for agent in passerelle_providers::pro_connect::agents() {
+        let second_factor = if agent.mfa { "" } else { ", second factor code 123456" };
+        println!(
+            "  - {} ({}, {}{second_factor})",
+            agent.email, agent.role_hint, agent.organisation
+        );
+    }
 }

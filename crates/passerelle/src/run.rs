@@ -92,7 +92,8 @@ pub async fn serve(config_file: Option<&Path>, overrides: Overrides, store_args:
     let listeners = bind_bouquets(&config).await?;
     let particulier_address = listeners[0].0.local_addr()?.to_string();
     let state = AppState::new(config, store).await?;
-    let sites = passerelle_citizen_record::sites(&state, &particulier_address)?;
+    let mut sites = passerelle_citizen_record::sites(&state, &particulier_address)?;
+    passerelle_habilitation_web::add_site(&mut sites, &state, &particulier_address)?;
     // Printed once the state (and its signing keys) is loaded: a caller may rely on it.
     for (listener, bouquet) in &listeners {
         let name = if bouquet.name == passerelle_particulier::NAME {

@@ -286,3 +286,24 @@ impl Store for PostgresStore {
         Ok(())
     }
 }
+
+#[async_trait]
+impl passerelle_store::DataPassStore for PostgresStore {
+    async fn apply_datapass(
+        &self,
+        delivery: &passerelle_store::DataPassDelivery,
+        change: &DemandeChange,
+    ) -> anyhow::Result<passerelle_store::DeliveryOutcome> {
+        let mut statements = sql::datapass_statements::<Pg>(delivery, change)?;
+        bounded(sql::apply_datapass(&self.pool, &mut statements)).await
+    }
+
+    async fn datapass_demande(&self, bouquet: &str, model_id: i64) -> anyhow::Result<Option<Uuid>> {
+        Ok(bounded(sql::all(
+            &self.pool,
+            &mut sql::datapass_demande::<Pg>(bouquet, model_id),
+        ))
+        .await?
+        .pop())
+    }
+}

@@ -260,3 +260,23 @@ impl Store for SqliteStore {
         Ok(())
     }
 }
+
+#[async_trait]
+impl passerelle_store::DataPassStore for SqliteStore {
+    async fn apply_datapass(
+        &self,
+        delivery: &passerelle_store::DataPassDelivery,
+        change: &DemandeChange,
+    ) -> anyhow::Result<passerelle_store::DeliveryOutcome> {
+        let mut statements = sql::datapass_statements::<Lite>(delivery, change)?;
+        sql::apply_datapass(&self.pool, &mut statements).await
+    }
+
+    async fn datapass_demande(&self, bouquet: &str, model_id: i64) -> anyhow::Result<Option<Uuid>> {
+        Ok(
+            sql::all(&self.pool, &mut sql::datapass_demande::<Lite>(bouquet, model_id))
+                .await?
+                .pop(),
+        )
+    }
+}

@@ -72,6 +72,9 @@ macro_rules! contract {
             demandes_list_by_organisation_person_and_bouquet,
             outbox_skips_duplicates_and_settles,
             web_sessions_expire_and_drop,
+            datapass_deliveries_apply_once_and_in_order,
+            datapass_failures_and_conflicts_write_nothing,
+            datapass_concurrent_copies_apply_once,
         );
     };
     (@each $fresh:path; $($name:ident),* $(,)?) => {
@@ -599,10 +602,7 @@ pub async fn demandes_commit_whole_and_guard_their_version(b: Backend) {
         ..d.clone()
     };
     let mut late = change(&stale, "refuse", &applicant);
-    late.token = Some(TokenChange::Revoke {
-        jti: jti,
-        at: later,
-    });
+    late.token = Some(TokenChange::Revoke { jti: jti, at: later });
     assert!(!b.store.commit_demande(&late).await.unwrap());
     assert_eq!(b.store.demande(d.id).await.unwrap().unwrap().state, "validated");
     assert_eq!(b.store.token(jti).await.unwrap().unwrap().revoked_at, None);
@@ -759,4 +759,210 @@ pub async fn web_sessions_expire_and_drop(b: Backend) {
         .is_some());
     b.store.drop_session("abc").await.unwrap();
     assert_eq!(b.store.session("abc", now).await.unwrap(), None);
+}
+
+fn delivery(key: &str, model_id: i64, event: &str, fired_at: i64) -> passerelle_store::DataPassDelivery {
+    passerelle_store::DataPassDelivery {
+        key: format!("{key:0>64}"),
+        bouquet: PARTICULIER.into(),
+        model_id,
+        event: event.into(),
+        fired_at,
+        received_at: at("2026-12-06T08:00:00Z"),
+        token_id: None,
+    }
+}
+
+/// `d` at its next version, in `state`.
+fn next(d: &DemandeRecord, state: &str) -> DemandeRecord {
+    DemandeRecord {
+        state: state.into(),
+        version: d.version + 1,
+        ..d.clone()
+    }
+}
+
+async fn history(b: &Backend, id: Uuid) -> Vec<String> {
+    let events = b.store.demande_events(id).await.unwrap();
+    events.into_iter().map(|e| e.kind).collect()
+}
+
+pub async fn datapass_deliveries_apply_once_and_in_order(b: Backend) {
+    use passerelle_store::{DataPassDelivery, DeliveryAnswer, DeliveryOutcome};
+    let people = [("camille@ville.example", "applicant")];
+    let created = demande("21000000000019", 1, at("2026-12-06T08:00:00Z"));
+    let submit = delivery("a", 7, "submit", 100);
+    let outcome = b
+        .store
+        .apply_datapass(&submit, &change(&created, "submit", &people))
+        .await;
+    assert_eq!(outcome.unwrap(), DeliveryOutcome::Applied);
+    assert_eq!(
+        b.store.datapass_demande(PARTICULIER, 7).await.unwrap(),
+        Some(created.id)
+    );
+    assert_eq!(b.store.datapass_demande("entreprise", 7).await.unwrap(), None);
+
+    // A copy writes nothing, whatever change comes with it.
+    let validated = next(&created, "validated");
+    let copy = b
+        .store
+        .apply_datapass(&submit, &change(&validated, "submit", &people))
+        .await;
+    assert_eq!(copy.unwrap(), DeliveryOutcome::Duplicate(DeliveryAnswer::default()));
+    assert_eq!(b.store.demande(created.id).await.unwrap().unwrap().version, 1);
+
+    let issued = token();
+    let approve = DataPassDelivery {
+        token_id: Some(issued.jti.to_string()),
+        ..delivery("b", 7, "approve", 200)
+    };
+    let mut approval = change(&validated, "approve", &people);
+    approval.token = Some(TokenChange::Issue(issued.clone()));
+    assert_eq!(
+        b.store.apply_datapass(&approve, &approval).await.unwrap(),
+        DeliveryOutcome::Applied
+    );
+    assert!(b.store.token(issued.jti).await.unwrap().is_some());
+    // Its replay gets the first answer: the same token, no second one.
+    let mut replay = change(&next(&validated, "validated"), "approve", &people);
+    replay.token = Some(TokenChange::Issue(token()));
+    let first = DeliveryAnswer {
+        token_id: Some(issued.jti.to_string()),
+        stale: false,
+    };
+    assert_eq!(
+        b.store.apply_datapass(&approve, &replay).await.unwrap(),
+        DeliveryOutcome::Duplicate(first)
+    );
+    assert_eq!(b.store.tokens().await.unwrap().len(), 1);
+
+    // An older event arriving late is kept as stale and writes nothing; so say its copies.
+    let late = delivery("c", 7, "submit", 150);
+    let rolled_back = change(&next(&validated, "submitted"), "submit", &people);
+    assert_eq!(
+        b.store.apply_datapass(&late, &rolled_back).await.unwrap(),
+        DeliveryOutcome::Stale
+    );
+    assert_eq!(b.store.demande(created.id).await.unwrap().unwrap().state, "validated");
+    assert_eq!(history(&b, created.id).await, ["submit", "approve"]);
+    let stale = DeliveryAnswer {
+        token_id: None,
+        stale: true,
+    };
+    assert_eq!(
+        b.store.apply_datapass(&late, &rolled_back).await.unwrap(),
+        DeliveryOutcome::Duplicate(stale)
+    );
+
+    // The same second as the newest is not stale.
+    let same = delivery("d", 7, "transfer", 200);
+    let moved = change(&next(&validated, "validated"), "transfer", &people);
+    assert_eq!(
+        b.store.apply_datapass(&same, &moved).await.unwrap(),
+        DeliveryOutcome::Applied
+    );
+    assert_eq!(history(&b, created.id).await, ["submit", "approve", "transfer"]);
+}
+
+pub async fn datapass_failures_and_conflicts_write_nothing(b: Backend) {
+    use passerelle_store::{DataPassDelivery, DeliveryOutcome};
+    let people = [("camille@ville.example", "applicant")];
+    let created = demande("21000000000019", 1, at("2026-12-06T08:00:00Z"));
+    let taken = token();
+    b.store.insert_token(&taken).await.unwrap();
+    let approve = DataPassDelivery {
+        token_id: Some(taken.jti.to_string()),
+        ..delivery("e", 8, "approve", 100)
+    };
+    // A failure (here, a token id already taken) leaves neither key, link nor demande.
+    let mut failing = change(&created, "approve", &people);
+    failing.token = Some(TokenChange::Issue(taken.clone()));
+    assert!(b.store.apply_datapass(&approve, &failing).await.is_err());
+    assert_eq!(b.store.datapass_demande(PARTICULIER, 8).await.unwrap(), None);
+    assert_eq!(b.store.demande(created.id).await.unwrap(), None);
+
+    // A change built on a version the demande is not at conflicts, writing nothing.
+    let ahead = change(&next(&created, "validated"), "approve", &people);
+    assert_eq!(
+        b.store.apply_datapass(&approve, &ahead).await.unwrap(),
+        DeliveryOutcome::Conflict
+    );
+    assert_eq!(b.store.datapass_demande(PARTICULIER, 8).await.unwrap(), None);
+
+    // The key is still free: the retry applies.
+    let mut fixed = change(&created, "approve", &people);
+    let issued = token();
+    fixed.token = Some(TokenChange::Issue(issued.clone()));
+    assert_eq!(
+        b.store.apply_datapass(&approve, &fixed).await.unwrap(),
+        DeliveryOutcome::Applied
+    );
+
+    // A model linked to a demande conflicts with a change of another one.
+    let other = demande("21000000000019", 1, at("2026-12-06T09:00:00Z"));
+    let update = delivery("f", 8, "update", 300);
+    let elsewhere = change(&other, "update", &people);
+    assert_eq!(
+        b.store.apply_datapass(&update, &elsewhere).await.unwrap(),
+        DeliveryOutcome::Conflict
+    );
+    assert_eq!(b.store.demande(other.id).await.unwrap(), None);
+    assert_eq!(
+        b.store.datapass_demande(PARTICULIER, 8).await.unwrap(),
+        Some(created.id)
+    );
+    let here = change(&next(&created, "validated"), "update", &people);
+    assert_eq!(
+        b.store.apply_datapass(&update, &here).await.unwrap(),
+        DeliveryOutcome::Applied
+    );
+}
+
+pub async fn datapass_concurrent_copies_apply_once(b: Backend) {
+    use passerelle_store::{DeliveryAnswer, DeliveryOutcome};
+    let people = [("camille@ville.example", "applicant")];
+    let created = demande("21000000000019", 1, at("2026-12-06T08:00:00Z"));
+    let apply_all = |deliveries: Vec<(passerelle_store::DataPassDelivery, DemandeChange)>| {
+        let racers: Vec<_> = deliveries
+            .into_iter()
+            .map(|(d, c)| {
+                let store = b.store.clone();
+                tokio::spawn(async move { store.apply_datapass(&d, &c).await.unwrap() })
+            })
+            .collect();
+        async move {
+            let mut outcomes = Vec::new();
+            for r in racers {
+                outcomes.push(r.await.unwrap());
+            }
+            outcomes
+        }
+    };
+    let copies = (0..8).map(|_| (delivery("g", 9, "create", 100), change(&created, "create", &people)));
+    let outcomes = apply_all(copies.collect()).await;
+    let applied = outcomes.iter().filter(|o| **o == DeliveryOutcome::Applied).count();
+    let copied = outcomes
+        .iter()
+        .filter(|o| **o == DeliveryOutcome::Duplicate(DeliveryAnswer::default()))
+        .count();
+    assert_eq!((applied, copied), (1, 7));
+
+    // Events of one model racing: one applies, the others conflict or are stale.
+    let updated = next(&created, "draft");
+    let events = (0..8).map(|i| {
+        let key = format!("h{i}");
+        (
+            delivery(&key, 9, "update", 200 + i),
+            change(&updated, "update", &people),
+        )
+    });
+    let outcomes = apply_all(events.collect()).await;
+    let applied = outcomes.iter().filter(|o| **o == DeliveryOutcome::Applied).count();
+    assert_eq!(applied, 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| matches!(
+        o,
+        DeliveryOutcome::Applied | DeliveryOutcome::Conflict | DeliveryOutcome::Stale
+    )));
+    assert_eq!(history(&b, created.id).await, ["create", "update"]);
 }

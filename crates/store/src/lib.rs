@@ -3,6 +3,7 @@
 //! is the embedded default, PostgreSQL (`passerelle-store-postgres`) serves several
 //! replicas; one contract suite (`contract/suite.rs`) runs on both.
 
+mod datapass;
 mod habilitation;
 mod records;
 pub mod sql;
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub use datapass::*;
 pub use habilitation::*;
 pub use records::*;
 
@@ -111,8 +113,28 @@ pub trait HabilitationStore: Send + Sync {
     async fn drop_session(&self, id_hash: &str) -> anyhow::Result<()>;
 }
 
+/// The deliveries of DataPass's webhook and the demande each DataPass demande became.
+#[async_trait]
+pub trait DataPassStore: Send + Sync {
+    /// In one transaction: claims `delivery.key`; unless its `fired_at` is older than
+    /// the newest applied to its model, links the model to `change`'s demande and
+    /// writes `change` as `commit_demande` does. A failure writes nothing, the key
+    /// included; so does `Duplicate` and `Conflict`. Copies delivered concurrently
+    /// apply once: the key is a primary key, and the model's newest `fired_at` moves
+    /// by a guarded update of its link.
+    async fn apply_datapass(
+        &self,
+        delivery: &DataPassDelivery,
+        change: &DemandeChange,
+    ) -> anyhow::Result<DeliveryOutcome>;
+    /// Our demande for DataPass's demande `model_id` of `bouquet`.
+    async fn datapass_demande(&self, bouquet: &str, model_id: i64) -> anyhow::Result<Option<Uuid>>;
+}
+
 /// Everything a backend keeps; what the gateway and the CLI hold.
 #[async_trait]
-pub trait Store: KeyStore + TokenStore + IpBanStore + JournalWriter + JournalAudit + HabilitationStore {
+pub trait Store:
+    KeyStore + TokenStore + IpBanStore + JournalWriter + JournalAudit + HabilitationStore + DataPassStore
+{
     async fn migrate(&self) -> anyhow::Result<()>;
 }

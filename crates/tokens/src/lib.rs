@@ -11,7 +11,7 @@ mod verify;
 pub use ip::{ip_allowed, ip_listed};
 pub use keys::{Claims, KeyRing};
 pub use passerelle_store::TokenRecord;
-pub use records::{issue, list, prolong, revoke, TokenRequest, TokenState, DEFAULT_DAYS};
+pub use records::{issue, jwt_of, list, prolong, revoke, TokenRequest, TokenState, DEFAULT_DAYS};
 pub use verify::{Rejection, Verifier};
 
 /// The part of the store this crate uses: tokens and signing keys. Everything here

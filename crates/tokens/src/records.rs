@@ -57,6 +57,12 @@ pub async fn issue(
     Ok((record, jwt))
 }
 
+/// The token's JWT, signed again from its record by the newest key (Ed25519 signs
+/// deterministically: the same record and key give the same string).
+pub fn jwt_of(keys: &KeyRing, record: &TokenRecord) -> anyhow::Result<String> {
+    keys.sign(&claims_of(record))
+}
+
 fn claims_of(record: &TokenRecord) -> Claims {
     Claims {
         uid: record.jti.to_string(),

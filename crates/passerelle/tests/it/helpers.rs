@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use passerelle_entreprise_providers::EntrepriseProvidersConfig;
-use passerelle_gateway::config::ServerConfig;
+use passerelle_gateway::config::{HabilitationConfig, ServerConfig};
 use passerelle_gateway::ip_guard::IpLimits;
 use passerelle_gateway::maintenance::MaintenanceWindow;
 use passerelle_gateway::{AppState, GatewayConfig};
@@ -91,6 +91,7 @@ pub struct TestAppBuilder {
     france_connect_secret: Option<String>,
     sdh_endpoint_url: Option<String>,
     citizen_record: bool,
+    habilitation: Option<Box<dyn FnOnce(&mut HabilitationConfig) + Send>>,
 }
 
 pub struct TestApp {
@@ -174,6 +175,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// The habilitation site on: `/habilitation` served, its login through the
+    /// ProConnect simulator, its agents as staff; `adjust` changes the rest.
+    pub fn habilitation(mut self, adjust: impl FnOnce(&mut HabilitationConfig) + Send + 'static) -> Self {
+        self.habilitation = Some(Box::new(adjust));
+        self
+    }
+
     pub fn sdh_endpoint_url(mut self, url: &str) -> Self {
         self.sdh_endpoint_url = Some(url.into());
         self
@@ -208,6 +216,12 @@ impl TestAppBuilder {
             record.dsfr_dir = dsfr_dir();
             self.config.citizen_record = record;
         }
+        if let Some(adjust) = self.habilitation.take() {
+            let mut habilitation = passerelle_habilitation_web::simulated(&format!("http://{simulators}"), &base);
+            habilitation.dsfr_dir = dsfr_dir();
+            adjust(&mut habilitation);
+            self.config.habilitation = habilitation;
+        }
         let store = passerelle_journal::open(&self.config.database_url()).await.unwrap();
         let france_connect = &mut self.config.providers.france_connect;
         if let Some(url) = &self.france_connect_url {
@@ -231,7 +245,9 @@ impl TestAppBuilder {
             ),
         ];
         let state = AppState::new(self.config, store.clone()).await.unwrap();
-        let sites = passerelle_citizen_record::sites(&state, &base).unwrap();
+        let mut sites = passerelle_citizen_record::sites(&state, &base).unwrap();
+        let listen = base.trim_start_matches("http://").to_string();
+        passerelle_habilitation_web::add_site(&mut sites, &state, &listen).unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let serving = state.clone();
         tokio::spawn(async move {
@@ -319,6 +335,7 @@ impl TestApp {
             france_connect_secret: None,
             sdh_endpoint_url: None,
             citizen_record: false,
+            habilitation: None,
         }
     }
 

@@ -22,6 +22,7 @@ mod entreprise;
 mod france_connect;
 mod france_travail;
 mod gip_mds;
+mod habilitation;
 mod helpers;
 mod inpi;
 mod insee;

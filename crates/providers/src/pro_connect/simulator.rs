@@ -372,15 +372,37 @@ fn refuse_to(url: Url, (error, description): (&str, &str), state: &str) -> Respo
 async fn authorize(
     State(sim): State<Arc<Simulator>>,
     uri: OriginalUri,
+    headers: HeaderMap,
     query: Result<Query<AuthorizeRequest>, QueryRejection>,
 ) -> Response {
     let Ok(Query(request)) = query else {
         return error_page("La demande de connexion est mal formée.");
     };
-    if let Err(answer) = checked(&request) {
-        return answer;
+    let redirect = match checked(&request) {
+        Ok(url) => url,
+        Err(answer) => return answer,
+    };
+    // A step-up within an open session asks no one to pick their account again, as
+    // ProConnect's own session does.
+    let known = signed_in(&headers).and_then(|email| sim.find(&email));
+    match known {
+        Some(agent) if request.asks_second_factor() => log_in(&sim, &uri, request, agent, redirect),
+        _ => html(StatusCode::OK, login_page(uri.path(), &request, &sim.agents)),
     }
-    html(StatusCode::OK, login_page(uri.path(), &request, &sim.agents))
+}
+
+/// The simulator's session cookie: who logged in last from this browser.
+const SESSION_COOKIE: &str = "proconnect_simulateur";
+
+fn signed_in(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
 }
 
 async fn choose(
@@ -398,6 +420,19 @@ async fn choose(
     let Some(agent) = sim.find(&request.agent) else {
         return error_page("Cet agent est inconnu du simulateur.");
     };
+    let mut answer = log_in(&sim, &uri, request, agent, redirect);
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
+        sim.agents[agent].email
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        answer.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    }
+    answer
+}
+
+/// The agent logged in: a code back to the client, or first the second-factor page.
+fn log_in(sim: &Simulator, uri: &OriginalUri, request: AuthorizeRequest, agent: usize, redirect: Url) -> Response {
     let wants_mfa = request.asks_second_factor();
     let grant = Grant {
         redirect_uri: request.redirect_uri.clone(),
@@ -414,7 +449,7 @@ async fn choose(
             grant,
             state: request.state,
         });
-        let action = format!("{}{SECOND_FACTOR_PATH}", prefix(&uri, AUTHORIZE_PATH));
+        let action = format!("{}{SECOND_FACTOR_PATH}", prefix(uri, AUTHORIZE_PATH));
         return html(StatusCode::OK, second_factor_page(&action, &transaction, &name, false));
     }
     let code = sim.codes.insert(grant);

@@ -5,6 +5,7 @@
 //! schemas hold the same columns under the same names.
 
 mod columns;
+mod datapass;
 mod habilitation;
 mod statements;
 
@@ -15,6 +16,7 @@ use uuid::Uuid;
 use crate::TimeRange;
 
 pub use columns::*;
+pub use datapass::*;
 pub use habilitation::*;
 pub use statements::*;
 

@@ -1,0 +1,116 @@
+//! The site on API Particulier's listener, when the configuration turns it on, and
+//! the demo's settings (login through the ProConnect simulator, its agents as staff).
+
+use std::sync::Arc;
+
+use passerelle_citizen_record::Sirene;
+use passerelle_entreprise_providers::insee::InseeProvider;
+use passerelle_gateway::config::HabilitationConfig;
+use passerelle_gateway::{AppState, Sites};
+use passerelle_habilitation::workflow::{Staff, WebhookTarget};
+use passerelle_providers::pro_connect;
+use passerelle_store::TokenRecord;
+use uuid::Uuid;
+
+use crate::{router, Settings, Tokens};
+
+/// The gateway's key ring and token cache.
+struct GatewayTokens(Arc<AppState>);
+
+impl Tokens for GatewayTokens {
+    fn jwt(&self, record: &TokenRecord) -> anyhow::Result<String> {
+        passerelle_tokens::jwt_of(self.0.tokens.keys(), record)
+    }
+
+    fn forget(&self, jti: Uuid) {
+        self.0.tokens.forget(jti);
+    }
+}
+
+/// Adds the site to `sites` (beside API Particulier's other pages), if enabled.
+pub fn add_site(sites: &mut Sites, state: &Arc<AppState>, particulier_listen: &str) -> anyhow::Result<()> {
+    let config = &state.config.habilitation;
+    if !config.enabled {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        !config.issuer.is_empty() && !config.client_id.is_empty(),
+        "habilitation needs ProConnect's issuer and client_id"
+    );
+    let public_url = match config.public_url.as_str() {
+        "" => format!("http://{particulier_listen}"),
+        url => url.trim_end_matches('/').to_string(),
+    };
+    if !config.dsfr_dir.join("dsfr.min.css").exists() {
+        tracing::warn!(dir = %config.dsfr_dir.display(), "the DSFR is not built there (npm ci in web/): pages will show unstyled");
+    }
+    let settings = Settings {
+        issuer: config.issuer.clone(),
+        client_id: config.client_id.clone(),
+        client_secret: config.client_secret.clone().unwrap_or_default(),
+        public_url,
+        dsfr_dir: config.dsfr_dir.clone(),
+        staff: Staff {
+            instructors: config.instructors.clone(),
+            admins: config.admins.clone(),
+        },
+        webhooks: targets(config),
+    };
+    let objects = crate::objects_in(&state.config.documents.backend(&state.config.data_dir)?)?;
+    let insee = InseeProvider::new(state.config.entreprise.insee.clone())?;
+    let tokens = Arc::new(GatewayTokens(state.clone()));
+    let site = router(
+        settings,
+        state.store.clone(),
+        tokens,
+        objects,
+        Arc::new(Sirene::new(insee)),
+    )?;
+    let name = passerelle_particulier::NAME;
+    let merged = match sites.remove(name) {
+        Some(other) => other.merge(site),
+        None => site,
+    };
+    sites.insert(name, merged);
+    Ok(())
+}
+
+fn targets(config: &HabilitationConfig) -> Vec<WebhookTarget> {
+    config
+        .webhooks
+        .iter()
+        .map(|w| WebhookTarget {
+            name: w.name.clone(),
+            url: w.url.clone(),
+            events: w.events.clone(),
+            bouquets: w.bouquets.clone(),
+        })
+        .collect()
+}
+
+/// The site on, its login through the ProConnect simulator at `simulators`, the
+/// simulator's instructors and admin as staff, e-mails kept in the outbox.
+pub fn simulated(simulators: &str, public_url: &str) -> HabilitationConfig {
+    let agents = pro_connect::agents();
+    let with_hint = |hint: &str| -> Vec<String> {
+        agents
+            .iter()
+            .filter(|a| a.role_hint == hint)
+            .map(|a| a.email.clone())
+            .collect()
+    };
+    HabilitationConfig {
+        enabled: true,
+        issuer: pro_connect::issuer(simulators),
+        client_id: pro_connect::LOGIN_CLIENT_ID.into(),
+        client_secret: Some(pro_connect::LOGIN_CLIENT_SECRET.into()),
+        public_url: public_url.into(),
+        instructors: [
+            ("particulier".to_string(), with_hint("instructeur particulier")),
+            ("entreprise".to_string(), with_hint("instructeur entreprise")),
+        ]
+        .into(),
+        admins: with_hint("admin"),
+        ..HabilitationConfig::default()
+    }
+}

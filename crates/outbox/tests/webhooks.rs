@@ -1,0 +1,209 @@
+//! Webhooks through the dispatcher, to a real receiver checking the signature.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use common::{only, places};
+use passerelle_outbox::{replay, status, Dispatcher, MailRoute, Report, Status, WebhookRoute};
+use passerelle_store::{OutboxItem, Store};
+use passerelle_webhooks::outgoing::{verify, Deliverer, Envelope, RetryPolicy, SIGNATURE_HEADER};
+use serde_json::json;
+use uuid::Uuid;
+
+const OLD: &[u8] = b"old-secret-0123456789";
+const NEW: &[u8] = b"new-secret-9876543210";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
+}
+
+/// An integrator's endpoint: it takes a delivery only when every secret it knows
+/// verifies the signature, and answers 500 while `failing`.
+struct Receiver {
+    secrets: Vec<&'static [u8]>,
+    failing: AtomicBool,
+    received: Mutex<Vec<Uuid>>,
+}
+
+async fn take(State(receiver): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    if receiver.failing.load(Ordering::SeqCst) {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    let header = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let window = Duration::from_secs(300);
+    if !receiver
+        .secrets
+        .iter()
+        .all(|s| verify(header, &body, s, Utc::now(), window))
+    {
+        return StatusCode::UNAUTHORIZED;
+    }
+    let envelope: Envelope = serde_json::from_slice(&body).unwrap();
+    receiver.received.lock().unwrap().push(envelope.id);
+    StatusCode::NO_CONTENT
+}
+
+/// The receiver's URL.
+async fn start(receiver: Arc<Receiver>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let router = Router::new().route("/hook", post(take)).with_state(receiver);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+fn receiver(secrets: Vec<&'static [u8]>, failing: bool) -> Arc<Receiver> {
+    Arc::new(Receiver {
+        secrets,
+        failing: AtomicBool::new(failing),
+        received: Mutex::new(Vec::new()),
+    })
+}
+
+/// Queues a webhook for `target` as the workflow writes it; its envelope's id.
+async fn queue_webhook(store: &dyn Store, target: &str) -> Uuid {
+    let envelope = Envelope::new("approve", json!({"number": 12, "state": "validated"}));
+    let body = json!({"target": target, "envelope": envelope});
+    let item = OutboxItem::new("webhook", body.to_string(), now());
+    store.enqueue(&[item]).await.unwrap();
+    envelope.id
+}
+
+fn route(url: &str, secrets: &[&[u8]]) -> WebhookRoute {
+    let secrets = secrets.iter().map(|s| s.to_vec()).collect();
+    WebhookRoute::new(Deliverer::new().unwrap())
+        .with_target("crm", url, secrets)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_webhook_signed_with_both_secrets_is_done() {
+    for place in places().await {
+        eprintln!("on {}", place.backend);
+        // During a rotation, receivers holding either secret accept the delivery.
+        let (old_only, new_only) = (receiver(vec![OLD], false), receiver(vec![NEW], false));
+        let secrets = || vec![NEW.to_vec(), OLD.to_vec()];
+        let webhooks = WebhookRoute::new(Deliverer::new().unwrap())
+            .with_target("old-side", &start(old_only.clone()).await, secrets())
+            .unwrap()
+            .with_target("new-side", &start(new_only.clone()).await, secrets())
+            .unwrap();
+        let to_old = queue_webhook(&*place.store, "old-side").await;
+        let to_new = queue_webhook(&*place.store, "new-side").await;
+        let dispatcher = Dispatcher::new(place.store.clone(), MailRoute::Kept, webhooks);
+        let report = dispatcher.run_once(now()).await.unwrap();
+        assert_eq!(
+            report,
+            Report {
+                sent: 2,
+                ..Report::default()
+            }
+        );
+        assert_eq!(*old_only.received.lock().unwrap(), [to_old]);
+        assert_eq!(*new_only.received.lock().unwrap(), [to_new]);
+        for item in place.store.outbox("webhook", 10).await.unwrap() {
+            assert_eq!(
+                (status(&item), item.attempts, item.done_at),
+                (Status::Sent, 1, Some(now()))
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failing_receiver_is_retried_then_dead_then_replayed() {
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        base: Duration::from_secs(60),
+        cap: Duration::from_secs(60),
+    };
+    for place in places().await {
+        eprintln!("on {}", place.backend);
+        let failing = receiver(vec![OLD], true);
+        let url = start(failing.clone()).await;
+        let envelope_id = queue_webhook(&*place.store, "crm").await;
+        let webhooks = route(&url, &[OLD]).with_policy(policy);
+        let dispatcher = Dispatcher::new(place.store.clone(), MailRoute::Kept, webhooks);
+        let mut at = now();
+        for expected in [Status::Retrying, Status::Retrying, Status::Dead] {
+            dispatcher.run_once(at).await.unwrap();
+            let item = only(&*place.store, "webhook").await;
+            assert_eq!(status(&item), expected);
+            assert_eq!(item.last_error.as_deref(), Some("HTTP 500"));
+            at += TimeDelta::minutes(2);
+        }
+        let dead = only(&*place.store, "webhook").await;
+        assert_eq!((dead.attempts, dead.dead_at), (3, Some(now() + TimeDelta::minutes(4))));
+        assert_eq!(
+            dispatcher.run_once(at).await.unwrap(),
+            Report::default(),
+            "dead stays dead"
+        );
+
+        assert!(replay(&*place.store, dead.id, at).await.unwrap());
+        let back = only(&*place.store, "webhook").await;
+        assert_eq!((status(&back), back.attempts, back.next_at), (Status::Retrying, 3, at));
+        assert!(!replay(&*place.store, dead.id, at).await.unwrap(), "only dead items");
+        failing.failing.store(false, Ordering::SeqCst);
+        let report = dispatcher.run_once(at).await.unwrap();
+        assert_eq!(
+            report,
+            Report {
+                sent: 1,
+                ..Report::default()
+            }
+        );
+        let done = only(&*place.store, "webhook").await;
+        assert_eq!((status(&done), done.attempts, done.last_error), (Status::Sent, 4, None));
+        assert_eq!(*failing.received.lock().unwrap(), [envelope_id], "the same envelope");
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_to_a_removed_target_is_dead() {
+    for place in places().await {
+        eprintln!("on {}", place.backend);
+        queue_webhook(&*place.store, "old-crm").await;
+        let webhooks = route("http://127.0.0.1:9/hook", &[OLD]);
+        let dispatcher = Dispatcher::new(place.store.clone(), MailRoute::Kept, webhooks);
+        let report = dispatcher.run_once(now()).await.unwrap();
+        assert_eq!(
+            report,
+            Report {
+                dead: 1,
+                ..Report::default()
+            }
+        );
+        let item = only(&*place.store, "webhook").await;
+        assert_eq!(status(&item), Status::Dead);
+        let error = item.last_error.unwrap();
+        assert_eq!(error, r#"webhook target "old-crm" is no longer configured"#);
+    }
+}
+
+#[test]
+fn a_target_needs_one_or_two_secrets() {
+    let deliverer = Deliverer::new().unwrap();
+    let with = |secrets: Vec<Vec<u8>>| {
+        WebhookRoute::new(deliverer.clone())
+            .with_target("crm", "http://127.0.0.1:9/hook", secrets)
+            .is_ok()
+    };
+    assert!(with(vec![OLD.to_vec()]));
+    assert!(with(vec![NEW.to_vec(), OLD.to_vec()]));
+    assert!(!with(vec![]));
+    assert!(!with(vec![Vec::new()]));
+    assert!(!with(vec![NEW.to_vec(), OLD.to_vec(), b"third".to_vec()]));
+}

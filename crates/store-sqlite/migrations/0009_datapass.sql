@@ -1,0 +1,22 @@
+-- DataPass's webhook: each delivery under its idempotency key (the digest of its
+-- body) with the answer given, repeated to its copies; and the demande each DataPass
+-- demande became here, with the newest `fired_at` applied to it (the ordering guard).
+CREATE TABLE datapass_deliveries (
+    key TEXT PRIMARY KEY,
+    bouquet TEXT NOT NULL,
+    model_id INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    fired_at INTEGER NOT NULL,
+    answer TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX datapass_deliveries_model ON datapass_deliveries (bouquet, model_id, fired_at);
+
+-- The link is written before the demande it names, in the same transaction.
+CREATE TABLE datapass_demandes (
+    bouquet TEXT NOT NULL,
+    model_id INTEGER NOT NULL,
+    demande_id TEXT NOT NULL UNIQUE REFERENCES demandes (id) DEFERRABLE INITIALLY DEFERRED,
+    fired_at INTEGER NOT NULL,
+    PRIMARY KEY (bouquet, model_id)
+);
