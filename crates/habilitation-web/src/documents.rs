@@ -140,7 +140,7 @@ pub async fn download(
         .await
         .map_err(|e| Fault::internal(e.into()))?;
     let body = Body::from_stream(object.into_stream());
-    let disposition = format!("attachment; filename=\"{}\"", document.filename);
+    let disposition = disposition(&document.filename);
     Ok((
         StatusCode::OK,
         [
@@ -167,6 +167,19 @@ pub async fn remove(
     Ok(Redirect::to(&format!("{BASE}/demandes/{id}")).into_response())
 }
 
+/// `attachment` with an ASCII name for old clients and the UTF-8 name (RFC 6266).
+fn disposition(filename: &str) -> String {
+    let ascii: String = filename.chars().map(|c| if c.is_ascii() { c } else { '_' }).collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +190,13 @@ mod tests {
         assert_eq!(clean_name("Délibération 2026.pdf"), "Délibération 2026.pdf");
         assert_eq!(clean_name("a\"b;c.PDF"), "abc.PDF");
         assert_eq!(clean_name(""), "document.pdf");
+    }
+
+    #[test]
+    fn dispositions_carry_both_names() {
+        assert_eq!(
+            disposition("Délib 1.pdf"),
+            "attachment; filename=\"D_lib 1.pdf\"; filename*=UTF-8''D%C3%A9lib%201.pdf"
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! ring (to show a token's JWT) and the cache to forget a revoked token at once.
 
 mod documents;
+mod jobs;
 mod login;
 mod pages;
 mod session;

@@ -7,7 +7,7 @@ use passerelle_citizen_record::Sirene;
 use passerelle_entreprise_providers::insee::InseeProvider;
 use passerelle_gateway::config::HabilitationConfig;
 use passerelle_gateway::{AppState, Sites};
-use passerelle_habilitation::workflow::{Staff, WebhookTarget};
+use passerelle_habilitation::workflow::{Site, Staff, WebhookTarget};
 use passerelle_providers::pro_connect;
 use passerelle_store::TokenRecord;
 use uuid::Uuid;
@@ -59,6 +59,12 @@ pub fn add_site(sites: &mut Sites, state: &Arc<AppState>, particulier_listen: &s
     let objects = crate::objects_in(&state.config.documents.backend(&state.config.data_dir)?)?;
     let insee = InseeProvider::new(state.config.entreprise.insee.clone())?;
     let tokens = Arc::new(GatewayTokens(state.clone()));
+    let workflow_site = Site {
+        base_url: format!("{}{}", settings.public_url, crate::BASE),
+        staff: settings.staff.clone(),
+        webhooks: settings.webhooks.clone(),
+    };
+    crate::jobs::spawn(config, state.store.clone(), workflow_site)?;
     let site = router(
         settings,
         state.store.clone(),
@@ -66,6 +72,14 @@ pub fn add_site(sites: &mut Sites, state: &Arc<AppState>, particulier_listen: &s
         objects,
         Arc::new(Sirene::new(insee)),
     )?;
+    let site = match &config.datapass_secret {
+        // DataPass kept in front: its decisions arrive here, signed.
+        Some(secret) => {
+            let sink = Arc::new(passerelle_habilitation::datapass::StoreSink::new(state.store.clone()));
+            site.merge(passerelle_webhooks::datapass::router(secret.as_bytes().to_vec(), sink))
+        }
+        None => site,
+    };
     let name = passerelle_particulier::NAME;
     let merged = match sites.remove(name) {
         Some(other) => other.merge(site),

@@ -7,6 +7,7 @@ use passerelle_habilitation::content::{ContactKind, CONTACT_PARTS};
 use passerelle_habilitation::form::{Kind, Step, MODALITIES};
 use passerelle_habilitation::workflow::{self, Agent, Demande, Staff};
 use passerelle_habilitation::{possible, Event, Form, Role, State};
+use passerelle_outbox::Status;
 use passerelle_store::{DemandeEvent, DemandeRecord, OutboxItem, TokenRecord};
 
 use crate::{App, BASE};
@@ -856,15 +857,23 @@ fn outbox_row(item: &OutboxItem) -> OutboxRow {
             body["envelope"]["event"].as_str().unwrap_or_default().to_string(),
         )
     };
-    let state = match (item.done_at, item.dead_at) {
-        (Some(at), _) => format!("parti le {}", paris(at)),
-        (None, Some(at)) => format!(
-            "abandonné le {} : {}",
-            paris(at),
+    let state = match passerelle_outbox::status(item) {
+        Status::Pending => "en attente".to_string(),
+        Status::Retrying => format!(
+            "nouvel essai le {} ({})",
+            paris(item.next_at),
             item.last_error.clone().unwrap_or_default()
         ),
-        (None, None) if item.attempts > 0 => format!("nouvel essai le {}", paris(item.next_at)),
-        (None, None) => "en attente".into(),
+        Status::Sent => format!("parti le {}", item.done_at.map(paris).unwrap_or_default()),
+        Status::Kept => format!(
+            "conservé, non envoyé (pas de serveur de courriel configuré) le {}",
+            item.done_at.map(paris).unwrap_or_default()
+        ),
+        Status::Dead => format!(
+            "abandonné le {} : {}",
+            item.dead_at.map(paris).unwrap_or_default(),
+            item.last_error.clone().unwrap_or_default()
+        ),
     };
     OutboxRow {
         at: paris(item.created_at),

@@ -225,7 +225,7 @@ pub fn decide(event: Event, from: Standing, roles: &[Role], reason: Option<&str>
     if !allowed(event, roles) {
         return Err(Refusal::WrongRole { event: event.as_str() });
     }
-    if event.needs_reason() && !reason.is_some_and(|r| !r.trim().is_empty()) {
+    if event.needs_reason() && matches!(reason.map(str::trim), None | Some("")) {
         return Err(Refusal::ReasonMissing);
     }
     Ok(to)

@@ -602,7 +602,7 @@ pub async fn demandes_commit_whole_and_guard_their_version(b: Backend) {
         ..d.clone()
     };
     let mut late = change(&stale, "refuse", &applicant);
-    late.token = Some(TokenChange::Revoke { jti: jti, at: later });
+    late.token = Some(TokenChange::Revoke { jti, at: later });
     assert!(!b.store.commit_demande(&late).await.unwrap());
     assert_eq!(b.store.demande(d.id).await.unwrap().unwrap().state, "validated");
     assert_eq!(b.store.token(jti).await.unwrap().unwrap().revoked_at, None);
@@ -625,7 +625,7 @@ pub async fn demandes_commit_whole_and_guard_their_version(b: Backend) {
     let mut update = change(&reopened, "approve", &applicant);
     let until = later + Duration::days(548);
     update.token = Some(TokenChange::Update {
-        jti: jti,
+        jti,
         scopes: vec!["cnaf_enfants".into()],
         expires_at: until,
     });

@@ -119,7 +119,7 @@ pub trait DataPassStore: Send + Sync {
     /// In one transaction: claims `delivery.key`; unless its `fired_at` is older than
     /// the newest applied to its model, links the model to `change`'s demande and
     /// writes `change` as `commit_demande` does. A failure writes nothing, the key
-    /// included; so does `Duplicate` and `Conflict`. Copies delivered concurrently
+    /// included, and neither do `Duplicate` and `Conflict`. Copies delivered concurrently
     /// apply once: the key is a primary key, and the model's newest `fired_at` moves
     /// by a guarded update of its link.
     async fn apply_datapass(

@@ -122,15 +122,6 @@ impl Agent {
         self.read(answer).await
     }
 
-    /// Follows redirects from `page`, returning the last page.
-    pub async fn follow(&mut self, mut page: Page) -> Page {
-        for _ in 0..10 {
-            let Some(to) = page.location.clone() else { return page };
-            page = self.get(&to).await;
-        }
-        panic!("too many redirects")
-    }
-
     /// The session's CSRF token, as the last page's forms carry it.
     pub fn csrf(page: &Page) -> String {
         capture(&page.body, r#"name="csrf" value="([^"]+)""#).expect("a form with its CSRF token")
@@ -374,4 +365,329 @@ async fn a_demande_goes_from_draft_to_a_working_token_and_its_revocation_closes_
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test]
+async fn each_transition_belongs_to_its_role_and_other_organisations_see_nothing() {
+    let app = TestApp::builder().habilitation(|_| {}).start().await;
+    let (mut camille, demande) = submitted_demande(&app).await;
+
+    // The applicant cannot decide her own demande.
+    for event in ["approve", "refuse", "request_changes", "revoke"] {
+        let refused = act(&mut camille, &demande, event, &[("reason", "moi-même")]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{event}: {}", refused.body);
+    }
+    // The technical contact reads it but neither submits nor archives it.
+    let (mut karim, _) = log_in(&app, KARIM).await;
+    assert_eq!(karim.get(&demande).await.status, StatusCode::OK);
+    let refused = act(&mut karim, &demande, "cancel_reopening", &[]).await;
+    assert!(matches!(refused.status, StatusCode::FORBIDDEN), "{}", refused.body);
+    // Another organisation's agent: as if it did not exist, document included.
+    let (mut sophie, _) = log_in(&app, SOPHIE).await;
+    assert_eq!(sophie.get(&demande).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        sophie.get(&format!("{demande}/jeton")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let listed = sophie.get("/habilitation/demandes").await;
+    assert!(!listed.body.contains("Cantine de Sainte-Colombe"));
+    let shown = camille.get(&demande).await;
+    let document = capture(
+        &shown.body,
+        r#"href="(/habilitation/demandes/[^"]+/documents/[^"]+)" download"#,
+    )
+    .unwrap();
+    assert_eq!(sophie.get(&document).await.status, StatusCode::NOT_FOUND);
+    // The other bouquet's instructor does not instruct it; an agent is no instructor.
+    let (mut thomas, _) = log_in(&app, THOMAS).await;
+    assert_eq!(thomas.get(&demande).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        camille.get("/habilitation/instruction").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        camille.get("/habilitation/admin/courriels").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The instructor: a refusal needs its reason; the applicant cannot submit again.
+    let (mut nadia, _) = log_in(&app, NADIA).await;
+    let bare = act(&mut nadia, &demande, "refuse", &[]).await;
+    assert_eq!(bare.status, StatusCode::FORBIDDEN, "{}", bare.body);
+    assert!(bare.body.contains("motif"), "{}", bare.body);
+    let submit = act(&mut nadia, &demande, "submit", &[("terms", "1"), ("dpo", "1")]).await;
+    assert_eq!(submit.status, StatusCode::FORBIDDEN);
+    let refused = act(&mut nadia, &demande, "refuse", &[("reason", "Pas de délibération")]).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER, "{}", refused.body);
+    // Refused is a dead end, except for archiving by the applicant.
+    assert_eq!(
+        act(&mut nadia, &demande, "approve", &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        act(&mut camille, &demande, "archive", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Every event is in the history, in order, with who fired it.
+    let events = app.store.demande_events(id_of(&demande)).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["create", "update", "update", "submit", "refuse", "archive"]);
+    assert_eq!(events[4].actor, NADIA);
+}
+
+#[tokio::test]
+async fn forms_need_their_csrf_token_and_a_stale_page_changes_nothing() {
+    let app = TestApp::builder().habilitation(|_| {}).start().await;
+    let (mut camille, page) = log_in(&app, CAMILLE).await;
+    let forged = camille
+        .post(
+            "/habilitation/demandes",
+            &[("csrf", "forged"), ("form", "api-particulier-libre")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let demande = new_demande(&mut camille, &page, "api-particulier-libre").await;
+    let shown = camille.get(&demande).await;
+    let csrf = Agent::csrf(&shown);
+    let stale = camille
+        .post(
+            &format!("{demande}/action"),
+            &[("csrf", &csrf), ("event", "archive"), ("version", "0")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    let without = camille
+        .post(&format!("{demande}/action"), &[("event", "archive"), ("version", "1")])
+        .await;
+    assert_eq!(without.status, StatusCode::FORBIDDEN);
+    // An incomplete demande is not submitted, and says what is missing.
+    let incomplete = act(&mut camille, &demande, "submit", &[("terms", "1"), ("dpo", "1")]).await;
+    assert_eq!(incomplete.status, StatusCode::BAD_REQUEST);
+    assert!(
+        incomplete.body.contains("Donnez un nom au projet"),
+        "{}",
+        incomplete.body
+    );
+    // Logged out, the session no longer opens anything.
+    let logout = camille.post("/habilitation/deconnexion", &[("csrf", &csrf)]).await;
+    assert_eq!(logout.status, StatusCode::SEE_OTHER);
+    let after = camille.get(&demande).await;
+    assert_eq!(after.location.as_deref(), Some("/habilitation/connexion"));
+}
+
+#[tokio::test]
+async fn uploads_are_pdf_by_content_and_always_downloads() {
+    let app = TestApp::builder().habilitation(|_| {}).start().await;
+    let (mut camille, page) = log_in(&app, CAMILLE).await;
+    let demande = new_demande(&mut camille, &page, "api-particulier-libre").await;
+    let csrf = Agent::csrf(&camille.get(&demande).await);
+    let html = b"<html><body><script>alert(1)</script></body></html>";
+    let refused = camille
+        .post_multipart(&format!("{demande}/documents"), &csrf, "deliberation.pdf", html)
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("pas un PDF"), "{}", refused.body);
+    let kept = camille
+        .post_multipart(&format!("{demande}/documents"), &csrf, "../../Délibération.pdf", PDF)
+        .await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.body);
+    let shown = camille.get(&demande).await;
+    let link = capture(
+        &shown.body,
+        r#"href="(/habilitation/demandes/[^"]+/documents/[^"]+)" download"#,
+    )
+    .unwrap();
+    let download = camille
+        .client
+        .get(camille.absolute(&link))
+        .header(COOKIE, camille.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.headers()[CONTENT_TYPE], "application/pdf");
+    let disposition = download.headers()["content-disposition"].to_str().unwrap().to_string();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(
+        disposition.contains("filename*=UTF-8''D%C3%A9lib%C3%A9ration.pdf"),
+        "{disposition}"
+    );
+    assert_eq!(download.headers()["cache-control"], "no-store");
+    assert_eq!(download.bytes().await.unwrap().as_ref(), PDF);
+    for _ in 0..5 {
+        let more = camille
+            .post_multipart(&format!("{demande}/documents"), &csrf, "annexe.pdf", PDF)
+            .await;
+        assert_eq!(more.status, StatusCode::SEE_OTHER);
+    }
+    let seventh = camille
+        .post_multipart(&format!("{demande}/documents"), &csrf, "annexe.pdf", PDF)
+        .await;
+    assert_eq!(seventh.status, StatusCode::BAD_REQUEST, "at most six");
+}
+
+#[tokio::test]
+async fn an_account_without_a_second_factor_is_asked_for_one() {
+    let app = TestApp::builder().habilitation(|_| {}).start().await;
+    // `log_in` answers the code page (a wrong code first, refused, then the right one).
+    let (_, page) = log_in(&app, SOPHIE).await;
+    assert!(page.body.contains("Sophie Lefebvre"), "{}", page.body);
+}
+
+fn id_of(demande: &str) -> uuid::Uuid {
+    demande.rsplit('/').next().unwrap().parse().unwrap()
+}
+
+/// The SMTP settings of a test's mail sink.
+fn smtp_to(sink: &passerelle_mail::testing::SmtpSink) -> passerelle_gateway::config::SmtpConfig {
+    passerelle_gateway::config::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: sink.addr().port(),
+        tls: "none".into(),
+        username: None,
+        password: None,
+        from_name: "Habilitations Passerelle".into(),
+        from_email: "habilitations@passerelle.example".into(),
+        timeout_secs: 5,
+    }
+}
+
+/// Each recipient of `messages`, with how many messages reached them.
+fn reached(messages: &[passerelle_mail::testing::ReceivedMessage]) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for message in messages {
+        for to in &message.recipients {
+            *counts.entry(to.to_lowercase()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+#[tokio::test]
+async fn lifecycle_emails_travel_over_smtp_once_per_person() {
+    let sink = passerelle_mail::testing::SmtpSink::start().await;
+    let smtp = smtp_to(&sink);
+    let app = TestApp::builder()
+        .habilitation(move |h| {
+            h.smtp = Some(smtp);
+            h.dispatch_every_ms = 50;
+        })
+        .start()
+        .await;
+    let (_, demande) = submitted_demande(&app).await;
+    let on_submit = sink.wait_for(2, Duration::from_secs(10)).await;
+    let counts = reached(&on_submit);
+    assert_eq!(counts.get(CAMILLE), Some(&1), "one receipt, not two: {counts:?}");
+    assert_eq!(counts.get(NADIA), Some(&1), "the instructor is told: {counts:?}");
+    let receipt = on_submit
+        .iter()
+        .find(|m| m.recipients.iter().any(|r| r == CAMILLE))
+        .unwrap();
+    assert!(
+        receipt.subject().unwrap().starts_with("[API Particulier]"),
+        "{:?}",
+        receipt.subject()
+    );
+
+    let (mut nadia, _) = log_in(&app, NADIA).await;
+    let approved = act(&mut nadia, &demande, "approve", &[]).await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER);
+    let all = sink.wait_for(2 + 4, Duration::from_secs(10)).await;
+    let on_approve = reached(&all[2..]);
+    for person in [
+        CAMILLE,
+        KARIM,
+        "claire.dupont@ville-de-sainte-colombe.example",
+        "dpd@ville-de-sainte-colombe.example",
+    ] {
+        assert_eq!(
+            on_approve.get(person),
+            Some(&1),
+            "{person} gets one letter: {on_approve:?}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 6, "nothing more");
+    let items = app.store.outbox("mail", 50).await.unwrap();
+    assert!(
+        items.iter().all(|i| i.done_at.is_some() && i.attempts == 1),
+        "each sent once"
+    );
+}
+
+#[tokio::test]
+async fn without_a_mail_server_letters_wait_on_the_admins_page() {
+    let app = TestApp::builder()
+        .habilitation(|h| h.dispatch_every_ms = 50)
+        .start()
+        .await;
+    let _ = submitted_demande(&app).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (mut elise, _) = log_in(&app, ELISE).await;
+    let page = elise.get("/habilitation/admin/courriels").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("conservé, non envoyé"), "{}", page.body);
+    assert!(
+        page.body.contains(CAMILLE) && page.body.contains(NADIA),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn datapass_in_front_approves_and_the_token_answers() {
+    const SECRET: &str = "datapass-shared-secret-of-the-test";
+    let app = TestApp::builder()
+        .habilitation(|h| h.datapass_secret = Some(SECRET.into()))
+        .start()
+        .await;
+    let payload = serde_json::json!({
+        "event": "approve",
+        "fired_at": 1_780_000_000,
+        "model_type": "authorization_request/api_particulier",
+        "model_id": 4242,
+        "data": {
+            "id": 4242,
+            "public_id": "6f1c2b1e-8c1a-4c55-9d3b-1d1b1b1b1b1b",
+            "type": "api_particulier",
+            "state": "validated",
+            "form_uid": "api-particulier-commune-cantine",
+            "data": {
+                "intitule": "Cantine",
+                "scopes": ["cnaf_quotient_familial", "cnous_ine"],
+                "modalities": ["params"],
+                "contact_technique_email": "karim.benali@ville-de-sainte-colombe.example"
+            },
+            "organization": {"id": 1, "name": "COMMUNE", "siret": "21349910600010"},
+            "applicant": {"id": 7, "email": CAMILLE, "given_name": "Camille", "family_name": "Martin"}
+        }
+    });
+    let body = serde_json::to_vec(&payload).unwrap();
+    let url = format!("{}/api/datapass/v2/api_particulier/webhook", app.base);
+    let signature = passerelle_webhooks::datapass::signature_header(SECRET.as_bytes(), &body);
+    let forged = app
+        .client
+        .post(&url)
+        .header("X-Hub-Signature-256", "sha256=00")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let send = || {
+        app.client
+            .post(&url)
+            .header("X-Hub-Signature-256", &signature)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.clone())
+            .send()
+    };
+    let first: serde_json::Value = send().await.unwrap().json().await.unwrap();
+    let again: serde_json::Value = send().await.unwrap().json().await.unwrap();
+    let token_id = first["token_id"].as_str().expect("a token id").to_string();
+    assert_eq!(again["token_id"], first["token_id"], "the same delivery has one effect");
+    let record = app.store.token(token_id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(record.scopes, ["cnaf_quotient_familial"], "an unknown scope is dropped");
+    let jwt = passerelle_tokens::jwt_of(app.state.tokens.keys(), &record).unwrap();
+    assert_eq!(call_with(&app, &jwt).await, StatusCode::OK);
 }
