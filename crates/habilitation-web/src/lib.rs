@@ -130,6 +130,7 @@ pub fn router(
         )
         .route(&format!("{BASE}/instruction"), get(pages::instruct))
         .route(&format!("{BASE}/admin/courriels"), get(pages::outbox))
+        .route(&format!("{BASE}/admin/courriels/{{id}}/rejouer"), post(pages::replay))
         // Six documents of 10 MB fit; the upload handler checks each one.
         .layer(DefaultBodyLimit::max(documents::MAX_UPLOAD))
         .with_state(app)

@@ -612,3 +612,28 @@ pub async fn outbox(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<R
     items.sort_by(|a, b| b.created_at.cmp(&a.created_at));
     page(views::Outbox::of(&items, who(&app, Some(&session))))
 }
+
+pub async fn replay(
+    State(app): State<Arc<App>>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, Fault> {
+    let session = logged_in(&app, &headers).await?;
+    check_csrf(&session, &form.csrf)?;
+    let agent = session.agent.as_ref().expect("logged in");
+    if !app.site.staff.is_admin(&agent.email) {
+        return Err(Fault::forbidden("Cette action est réservée aux administrateurs."));
+    }
+    let replayed = passerelle_outbox::replay(app.store.as_ref(), id, Utc::now())
+        .await
+        .map_err(Fault::internal)?;
+    if !replayed {
+        return Err(Fault::bad(
+            "Rien à rejouer",
+            "Seul un envoi abandonné peut être rejoué.",
+        ));
+    }
+    tracing::info!(item = %id, "an outbox item was replayed by an admin");
+    Ok(Redirect::to(&format!("{BASE}/admin/courriels")).into_response())
+}

@@ -801,6 +801,8 @@ pub fn ip_range(text: &str) -> bool {
 // The admin's outbox.
 
 pub struct OutboxRow {
+    pub id: String,
+    pub dead: bool,
     pub at: String,
     pub channel: &'static str,
     pub to: String,
@@ -814,6 +816,7 @@ pub struct OutboxRow {
 pub struct Outbox {
     pub base: &'static str,
     pub who: Option<Who>,
+    pub csrf: String,
     pub mode: &'static str,
     pub rows: Vec<OutboxRow>,
 }
@@ -822,6 +825,7 @@ impl Outbox {
     pub fn of(items: &[OutboxItem], who: Option<Who>) -> Outbox {
         Outbox {
             base: BASE,
+            csrf: who.as_ref().map(|w| w.csrf.clone()).unwrap_or_default(),
             who,
             mode: "Chaque événement d'une demande écrit ses courriels et ses webhooks dans la même transaction ; ils partent ensuite, avec de nouvelles tentatives en cas d'échec.",
             rows: items.iter().map(outbox_row).collect(),
@@ -876,6 +880,8 @@ fn outbox_row(item: &OutboxItem) -> OutboxRow {
         ),
     };
     OutboxRow {
+        id: item.id.to_string(),
+        dead: item.dead_at.is_some(),
         at: paris(item.created_at),
         channel,
         to,

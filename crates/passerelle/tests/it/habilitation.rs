@@ -691,3 +691,208 @@ async fn datapass_in_front_approves_and_the_token_answers() {
     let jwt = passerelle_tokens::jwt_of(app.state.tokens.keys(), &record).unwrap();
     assert_eq!(call_with(&app, &jwt).await, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_reopening_keeps_the_token_string_and_a_transfer_moves_the_rights() {
+    let app = TestApp::builder().habilitation(|_| {}).start().await;
+    let (mut camille, page) = log_in(&app, CAMILLE).await;
+    let demande = new_demande(&mut camille, &page, "api-particulier-editeur-famille-plus").await;
+    let csrf = Agent::csrf(&camille.get(&format!("{demande}/modifier")).await);
+    let mut fields = restauscol_fields(&csrf, KARIM);
+    fields.push((
+        "cadre_juridique_url".into(),
+        "https://ville-de-sainte-colombe.example/deliberation".into(),
+    ));
+    assert_eq!(
+        save(&mut camille, &demande, &fields).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        act(&mut camille, &demande, "submit", &[("terms", "1"), ("dpo", "1")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let (mut nadia, _) = log_in(&app, NADIA).await;
+    assert_eq!(
+        act(&mut nadia, &demande, "approve", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let jwt = jwt_of(&camille.get(&format!("{demande}/jeton")).await);
+
+    // A question from the applicant shows as unread on the instructors' dashboard.
+    let asked = act(
+        &mut camille,
+        &demande,
+        "message",
+        &[("reason", "Pouvons-nous ajouter les enfants ?")],
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER);
+    let queue = nadia.get("/habilitation/instruction?etat=toutes").await;
+    assert!(queue.body.contains("fr-badge--new"), "{}", queue.body);
+
+    // Reopened: the token stays in force; approved again: same string, new scopes.
+    assert_eq!(
+        act(&mut camille, &demande, "reopen", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        call_with(&app, &jwt).await,
+        StatusCode::OK,
+        "in force during the update"
+    );
+    let csrf = Agent::csrf(&camille.get(&format!("{demande}/modifier")).await);
+    let mut wider = fields.clone();
+    wider[0].1 = csrf;
+    wider.push(("scopes".into(), "cnaf_quotient_familial".into()));
+    wider.push(("scopes".into(), "cnaf_enfants".into()));
+    assert_eq!(save(&mut camille, &demande, &wider).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        act(&mut camille, &demande, "submit", &[("terms", "1"), ("dpo", "1")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        act(&mut nadia, &demande, "approve", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let tokens: Vec<_> = app
+        .store
+        .tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.siret == "21349910600010")
+        .collect();
+    assert_eq!(tokens.len(), 1, "no new token");
+    assert_eq!(tokens[0].scopes, ["cnaf_enfants", "cnaf_quotient_familial"]);
+    assert_eq!(call_with(&app, &jwt).await, StatusCode::OK, "the same string");
+
+    // A reopening abandoned goes back to the habilitation in force.
+    assert_eq!(
+        act(&mut camille, &demande, "reopen", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        act(&mut camille, &demande, "cancel_reopening", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(camille.get(&demande).await.body.contains(">Validée<"));
+
+    // Transferred to Karim: he acts as the applicant, Camille no longer does.
+    let moved = act(&mut camille, &demande, "transfer", &[("email", KARIM)]).await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    let page = camille.get(&demande).await;
+    assert!(
+        !page.body.contains("data-event=\"reopen\""),
+        "no button for her any more"
+    );
+    let version = app
+        .store
+        .demande(id_of(&demande))
+        .await
+        .unwrap()
+        .unwrap()
+        .version
+        .to_string();
+    let form = [
+        ("csrf", Agent::csrf(&page)),
+        ("event", "reopen".into()),
+        ("version", version),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = camille.post(&format!("{demande}/action"), &form).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let (mut karim, _) = log_in(&app, KARIM).await;
+    assert_eq!(
+        act(&mut karim, &demande, "reopen", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn integrators_webhooks_are_signed_and_a_dead_one_is_replayed_by_an_admin() {
+    use axum::routing::post;
+    use std::sync::{Arc, Mutex};
+    const SECRET: &str = "integrator-webhook-secret-number-1";
+    let received: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let kept = received.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let kept = kept.clone();
+            async move {
+                let header = headers["passerelle-signature"].to_str().unwrap_or_default().to_string();
+                let fresh = std::time::Duration::from_secs(300);
+                if !passerelle_webhooks::outgoing::verify(&header, &body, SECRET.as_bytes(), chrono::Utc::now(), fresh)
+                {
+                    return StatusCode::UNAUTHORIZED;
+                }
+                kept.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let app = TestApp::builder()
+        .habilitation(move |h| {
+            h.dispatch_every_ms = 50;
+            h.webhooks = vec![passerelle_gateway::config::WebhookConfig {
+                name: "crm".into(),
+                url,
+                events: vec!["submit".into()],
+                bouquets: vec![],
+                secrets: vec![SECRET.into()],
+            }];
+        })
+        .start()
+        .await;
+    let _ = submitted_demande(&app).await;
+    let started = std::time::Instant::now();
+    while received.lock().unwrap().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the webhook arrives");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let first = received.lock().unwrap()[0].clone();
+    assert_eq!(first["event"], "submit");
+    assert!(first["id"].is_string() && first["occurred_at"].is_string(), "{first}");
+
+    // A delivery given up on: the admin sees it and replays it.
+    let sent = app.store.outbox("webhook", 10).await.unwrap().remove(0);
+    let dead = passerelle_store::OutboxItem {
+        id: uuid::Uuid::new_v4(),
+        attempts: 12,
+        done_at: None,
+        dead_at: Some(chrono::Utc::now()),
+        last_error: Some("HTTP 500".into()),
+        ..sent
+    };
+    app.store.enqueue(&[dead.clone()]).await.unwrap();
+    let (mut elise, _) = log_in(&app, ELISE).await;
+    let page = elise.get("/habilitation/admin/courriels").await;
+    assert!(page.body.contains("abandonné") && page.body.contains(&format!("data-replay=\"{}\"", dead.id)));
+    let csrf = Agent::csrf(&page);
+    let replayed = elise
+        .post(
+            &format!("/habilitation/admin/courriels/{}/rejouer", dead.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(replayed.status, StatusCode::SEE_OTHER, "{}", replayed.body);
+    while received.lock().unwrap().len() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(20), "the replay arrives");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (mut camille, _) = log_in(&app, CAMILLE).await;
+    let refused = camille
+        .post(
+            &format!("/habilitation/admin/courriels/{}/rejouer", dead.id),
+            &[("csrf", "x")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
