@@ -591,7 +591,7 @@ pub async fn instruct(
             ));
         }
     }
-    rows.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at));
+    rows.sort_by_key(|r| r.submitted_at);
     page(views::Instruct {
         base: BASE,
         who: who(&app, Some(&session)),
@@ -609,7 +609,7 @@ pub async fn outbox(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<R
     }
     let mut items = app.store.outbox("mail", 200).await.map_err(Fault::internal)?;
     items.extend(app.store.outbox("webhook", 200).await.map_err(Fault::internal)?);
-    items.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    items.sort_by_key(|i| std::cmp::Reverse(i.created_at));
     page(views::Outbox::of(&items, who(&app, Some(&session))))
 }
 

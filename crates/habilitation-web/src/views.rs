@@ -523,7 +523,7 @@ fn documents(d: &Demande) -> Vec<DocumentLine> {
 fn actions(d: &Demande, roles: &[Role]) -> Vec<ActionView> {
     possible(d.standing, roles)
         .into_iter()
-        .filter_map(|event| action_view(event))
+        .filter_map(action_view)
         .collect()
 }
 

@@ -871,7 +871,7 @@ async fn integrators_webhooks_are_signed_and_a_dead_one_is_replayed_by_an_admin(
         last_error: Some("HTTP 500".into()),
         ..sent
     };
-    app.store.enqueue(&[dead.clone()]).await.unwrap();
+    app.store.enqueue(std::slice::from_ref(&dead)).await.unwrap();
     let (mut elise, _) = log_in(&app, ELISE).await;
     let page = elise.get("/habilitation/admin/courriels").await;
     assert!(page.body.contains("abandonné") && page.body.contains(&format!("data-replay=\"{}\"", dead.id)));

@@ -84,6 +84,9 @@ pub fn with_recipient(query: &[(String, String)]) -> Vec<(String, String)> {
     q
 }
 
+/// A change to the habilitation site's test settings.
+type Adjust = Box<dyn FnOnce(&mut HabilitationConfig) + Send>;
+
 pub struct TestAppBuilder {
     config: GatewayConfig,
     dead_upstream: bool,
@@ -91,7 +94,7 @@ pub struct TestAppBuilder {
     france_connect_secret: Option<String>,
     sdh_endpoint_url: Option<String>,
     citizen_record: bool,
-    habilitation: Option<Box<dyn FnOnce(&mut HabilitationConfig) + Send>>,
+    habilitation: Option<Adjust>,
 }
 
 pub struct TestApp {
