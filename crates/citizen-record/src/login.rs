@@ -2,17 +2,10 @@
 //! `client_secret_post`), with the `openidconnect` crate: discovery, the ID token's
 //! signature, issuer, audience, expiry and nonce, then the signed userinfo.
 
-use std::time::Duration;
-
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata,
-};
-use openidconnect::{
-    AccessToken, AdditionalClaims, AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IdToken, IssuerUrl, Nonce, OAuth2TokenResponse, RedirectUrl, Scope, TokenResponse,
-};
+use openidconnect::core::{CoreAuthenticationFlow, CoreGenderClaim};
+use openidconnect::{AdditionalClaims, AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse, Scope, TokenResponse};
 use passerelle_core::Civility;
+use passerelle_oidc::{OidcError, Provider};
 use passerelle_providers::france_connect;
 use serde::{Deserialize, Serialize};
 
@@ -26,14 +19,6 @@ struct FranceConnectClaims {
 }
 
 impl AdditionalClaims for FranceConnectClaims {}
-
-/// FranceConnect signs its userinfo as a JWT (ES256 or RS256): read and checked like
-/// an ID token, which the crate's own userinfo check (RS256 only) cannot do.
-type UserInfoJwt =
-    IdToken<FranceConnectClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
-
-type Discovered =
-    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 /// The identity claims the page needs: the lookup key's parts and a name to greet with.
 const SCOPES: &[&str] = &[
@@ -67,50 +52,30 @@ pub enum LoginError {
     Refused(String),
 }
 
+impl From<OidcError> for LoginError {
+    fn from(error: OidcError) -> LoginError {
+        match error {
+            OidcError::Provider(e) => LoginError::Provider(e),
+            OidcError::Refused(e) => LoginError::Refused(e),
+        }
+    }
+}
+
 pub struct Login {
-    http: reqwest::Client,
-    issuer: String,
-    client_id: String,
-    client_secret: String,
-    redirect: String,
+    provider: Provider,
 }
 
 impl Login {
     pub fn new(settings: &Settings) -> Login {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(3))
-            // A redirect on these back-channel calls is never legitimate (SSRF).
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("a plain HTTP client builds");
+        let redirect = format!("{}{BASE}/retour", settings.public_url);
         Login {
-            http,
-            issuer: settings.issuer.clone(),
-            client_id: settings.client_id.clone(),
-            client_secret: settings.client_secret.clone(),
-            redirect: format!("{}{BASE}/retour", settings.public_url),
+            provider: Provider::new(&settings.issuer, &settings.client_id, &settings.client_secret, redirect),
         }
-    }
-
-    async fn client(&self) -> Result<Discovered, LoginError> {
-        let issuer = IssuerUrl::new(self.issuer.clone()).map_err(|e| LoginError::Provider(e.to_string()))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
-            .await
-            .map_err(|e| LoginError::Provider(e.to_string()))?;
-        let redirect = RedirectUrl::new(self.redirect.clone()).map_err(|e| LoginError::Provider(e.to_string()))?;
-        Ok(CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(self.client_id.clone()),
-            Some(ClientSecret::new(self.client_secret.clone())),
-        )
-        .set_redirect_uri(redirect)
-        .set_auth_type(AuthType::RequestBody))
     }
 
     /// Where to send the browser, and what its return must match.
     pub async fn start(&self) -> Result<(String, Pending), LoginError> {
-        let client = self.client().await?;
+        let client = self.provider.client().await?;
         let (url, state, nonce) = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
@@ -129,12 +94,12 @@ impl Login {
 
     /// The code exchanged, the ID token checked, the signed userinfo read.
     pub async fn finish(&self, code: String, pending: &Pending) -> Result<Person, LoginError> {
-        let client = self.client().await?;
+        let client = self.provider.client().await?;
         let request = client
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|e| LoginError::Provider(e.to_string()))?;
         let tokens = request
-            .request_async(&self.http)
+            .request_async(self.provider.http())
             .await
             .map_err(|e| LoginError::Refused(e.to_string()))?;
         let id_token = tokens
@@ -145,7 +110,10 @@ impl Login {
             .claims(&client.id_token_verifier(), &nonce)
             .map_err(|e| LoginError::Refused(e.to_string()))?;
         let subject = claims.subject().clone();
-        let userinfo = self.userinfo(&client, tokens.access_token()).await?;
+        let userinfo = self
+            .provider
+            .signed_userinfo::<FranceConnectClaims>(&client, tokens.access_token())
+            .await?;
         let info = userinfo
             .claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
             .map_err(|e| LoginError::Refused(e.to_string()))?;
@@ -153,27 +121,6 @@ impl Login {
             return Err(LoginError::Refused("userinfo names another subject".into()));
         }
         person(info)
-    }
-
-    async fn userinfo(&self, client: &Discovered, token: &AccessToken) -> Result<UserInfoJwt, LoginError> {
-        let url = client
-            .user_info_url()
-            .ok_or_else(|| LoginError::Provider("no userinfo endpoint".into()))?;
-        let answer = self
-            .http
-            .get(url.as_str())
-            .bearer_auth(token.secret())
-            .header("accept", "application/jwt")
-            .send()
-            .await
-            .map_err(|e| LoginError::Provider(e.to_string()))?;
-        if !answer.status().is_success() {
-            return Err(LoginError::Refused(format!("userinfo answered {}", answer.status())));
-        }
-        let text = answer.text().await.map_err(|e| LoginError::Provider(e.to_string()))?;
-        text.trim()
-            .parse()
-            .map_err(|e: serde_json::Error| LoginError::Refused(e.to_string()))
     }
 }
 

@@ -4,18 +4,13 @@
 //! is sent back once with a request for a second factor (step-up), as the real portal
 //! does; the session opens only with a second factor.
 
-use std::time::Duration;
-
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata,
-};
+use openidconnect::core::{CoreAuthenticationFlow, CoreGenderClaim, CoreJwsSigningAlgorithm};
 use openidconnect::{
-    AccessToken, AdditionalClaims, AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IdToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, TokenResponse,
+    AdditionalClaims, AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    Scope, TokenResponse,
 };
 use passerelle_habilitation::workflow::Agent;
+use passerelle_oidc::{Discovered, OidcError, Provider};
 use passerelle_providers::pro_connect::{ACR_2FA, ACR_EIDAS1};
 use serde::{Deserialize, Serialize};
 
@@ -29,11 +24,6 @@ struct AgentClaims {
 }
 
 impl AdditionalClaims for AgentClaims {}
-
-type Jwt = IdToken<AgentClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
-
-type Discovered =
-    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 const SCOPES: &[&str] = &["email", "given_name", "usual_name", "uid", "siret", "phone", "idp_id"];
 
@@ -64,50 +54,29 @@ pub enum LoginError {
     Refused(String),
 }
 
+impl From<OidcError> for LoginError {
+    fn from(error: OidcError) -> LoginError {
+        match error {
+            OidcError::Provider(e) => LoginError::Provider(e),
+            OidcError::Refused(e) => LoginError::Refused(e),
+        }
+    }
+}
+
 pub struct Login {
-    http: reqwest::Client,
-    issuer: String,
-    client_id: String,
-    client_secret: String,
-    redirect: String,
+    provider: Provider,
 }
 
 impl Login {
     pub fn new(issuer: &str, client_id: &str, client_secret: &str, redirect: String) -> Login {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(3))
-            // A redirect on these back-channel calls is never legitimate (SSRF).
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("a plain HTTP client builds");
         Login {
-            http,
-            issuer: issuer.into(),
-            client_id: client_id.into(),
-            client_secret: client_secret.into(),
-            redirect,
+            provider: Provider::new(issuer, client_id, client_secret, redirect),
         }
-    }
-
-    async fn client(&self) -> Result<Discovered, LoginError> {
-        let issuer = IssuerUrl::new(self.issuer.clone()).map_err(|e| LoginError::Provider(e.to_string()))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
-            .await
-            .map_err(|e| LoginError::Provider(e.to_string()))?;
-        let redirect = RedirectUrl::new(self.redirect.clone()).map_err(|e| LoginError::Provider(e.to_string()))?;
-        Ok(CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(self.client_id.clone()),
-            Some(ClientSecret::new(self.client_secret.clone())),
-        )
-        .set_redirect_uri(redirect)
-        .set_auth_type(AuthType::RequestBody))
     }
 
     /// Where to send the browser, and what its return must match.
     pub async fn start(&self, step_up: bool, then: String) -> Result<(String, Pending), LoginError> {
-        let client = self.client().await?;
+        let client = self.provider.client().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let acr = if step_up { ACR_2FA } else { ACR_EIDAS1 };
         let (url, state, nonce) = client
@@ -132,13 +101,13 @@ impl Login {
 
     /// The code exchanged, the ID token checked, the signed userinfo read.
     pub async fn finish(&self, code: String, pending: &Pending) -> Result<Outcome, LoginError> {
-        let client = self.client().await?;
+        let client = self.provider.client().await?;
         let request = client
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|e| LoginError::Provider(e.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()));
         let tokens = request
-            .request_async(&self.http)
+            .request_async(self.provider.http())
             .await
             .map_err(|e| LoginError::Refused(e.to_string()))?;
         let id_token = tokens
@@ -159,7 +128,10 @@ impl Login {
             };
         }
         let subject = claims.subject().clone();
-        let userinfo = self.userinfo(&client, tokens.access_token()).await?;
+        let userinfo = self
+            .provider
+            .signed_userinfo::<AgentClaims>(&client, tokens.access_token())
+            .await?;
         let info = userinfo
             .claims(&verifier, |_: Option<&Nonce>| Ok(()))
             .map_err(|e| LoginError::Refused(e.to_string()))?;
@@ -167,27 +139,6 @@ impl Login {
             return Err(LoginError::Refused("userinfo names another subject".into()));
         }
         agent(info).map(Outcome::Agent)
-    }
-
-    async fn userinfo(&self, client: &Discovered, token: &AccessToken) -> Result<Jwt, LoginError> {
-        let url = client
-            .user_info_url()
-            .ok_or_else(|| LoginError::Provider("no userinfo endpoint".into()))?;
-        let answer = self
-            .http
-            .get(url.as_str())
-            .bearer_auth(token.secret())
-            .header("accept", "application/jwt")
-            .send()
-            .await
-            .map_err(|e| LoginError::Provider(e.to_string()))?;
-        if !answer.status().is_success() {
-            return Err(LoginError::Refused(format!("userinfo answered {}", answer.status())));
-        }
-        let text = answer.text().await.map_err(|e| LoginError::Provider(e.to_string()))?;
-        text.trim()
-            .parse()
-            .map_err(|e: serde_json::Error| LoginError::Refused(e.to_string()))
     }
 }
 

@@ -421,9 +421,27 @@ pub async fn edit(State(app): State<Arc<App>>, Path(id): Path<Uuid>, headers: He
 }
 
 /// A form's fields, in order, repeated keys kept (checkboxes).
-fn pairs(body: &Bytes) -> Result<Vec<(String, String)>, Fault> {
-    serde_urlencoded::from_bytes(body)
-        .map_err(|_| Fault::bad("Envoi illisible", "Le formulaire envoyé n'a pas pu être lu."))
+struct Sent(Vec<(String, String)>);
+
+impl Sent {
+    fn read(body: &Bytes) -> Result<Sent, Fault> {
+        let unreadable = |_| Fault::bad("Envoi illisible", "Le formulaire envoyé n'a pas pu être lu.");
+        serde_urlencoded::from_bytes(body).map(Sent).map_err(unreadable)
+    }
+
+    /// The first value of `key`, trimmed; empty when absent.
+    fn one(&self, key: &str) -> String {
+        let found = self.0.iter().find(|(k, _)| k == key);
+        found.map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+    }
+
+    fn many(&self, key: &str) -> BTreeSet<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
 }
 
 pub async fn save(
@@ -433,32 +451,19 @@ pub async fn save(
     body: Bytes,
 ) -> Result<Response, Fault> {
     let session = logged_in(&app, &headers).await?;
-    let pairs = pairs(&body)?;
-    let sent = |key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    check_csrf(&session, &sent("csrf"))?;
+    let sent = Sent::read(&body)?;
+    check_csrf(&session, &sent.one("csrf"))?;
     let (demande, form) = load(&app, id, &session).await?;
-    let many = |key: &str| {
-        pairs
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .collect::<BTreeSet<_>>()
-    };
-    let fields: BTreeMap<String, String> = pairs
+    let fields: BTreeMap<String, String> = sent
+        .0
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "scopes" | "modalities"))
         .map(|(k, v)| (k.clone(), v.chars().take(10_000).collect()))
         .collect();
     let action = Action::Update {
         fields,
-        scopes: many("scopes"),
-        modalities: many("modalities"),
+        scopes: sent.many("scopes"),
+        modalities: sent.many("modalities"),
     };
     commit(&app, &demande, &form, &session, action).await?;
     Ok(Redirect::to(&format!("{BASE}/demandes/{id}?fait=enregistree")).into_response())
@@ -471,44 +476,38 @@ pub async fn act(
     body: Bytes,
 ) -> Result<Response, Fault> {
     let session = logged_in(&app, &headers).await?;
-    let pairs = pairs(&body)?;
-    let sent = |key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    check_csrf(&session, &sent("csrf"))?;
+    let sent = Sent::read(&body)?;
+    check_csrf(&session, &sent.one("csrf"))?;
     let (demande, form) = load(&app, id, &session).await?;
-    if sent("version") != demande.version.to_string() {
+    if sent.one("version") != demande.version.to_string() {
         let detail = "La demande a changé depuis que vous l'avez ouverte. Relisez-la avant d'agir.";
         return Err(Fault::new(StatusCode::CONFLICT, "Demande modifiée entre-temps", detail));
     }
     let event =
-        Event::parse(&sent("event")).ok_or_else(|| Fault::bad("Action inconnue", "Cette action n'existe pas."))?;
-    let reason = views::reason(&demande, event, &sent("template"), &sent("reason"));
+        Event::parse(&sent.one("event")).ok_or_else(|| Fault::bad("Action inconnue", "Cette action n'existe pas."))?;
+    let reason = views::reason(&demande, event, &sent.one("template"), &sent.one("reason"));
     let action = action_of(event, reason, &sent)?;
     commit(&app, &demande, &form, &session, action).await?;
     Ok(Redirect::to(&format!("{BASE}/demandes/{id}?fait={}", event.as_str())).into_response())
 }
 
-fn action_of(event: Event, reason: String, sent: &dyn Fn(&str) -> String) -> Result<Action, Fault> {
+fn action_of(event: Event, reason: String, sent: &Sent) -> Result<Action, Fault> {
     Ok(match event {
         Event::Submit => Action::Submit {
-            terms_accepted: !sent("terms").is_empty(),
-            dpo_informed: !sent("dpo").is_empty(),
+            terms_accepted: !sent.one("terms").is_empty(),
+            dpo_informed: !sent.one("dpo").is_empty(),
         },
         Event::RequestChanges => Action::RequestChanges(reason),
         Event::Approve => {
-            let limit = sent("rate_limit");
+            let limit = sent.one("rate_limit");
             let rate_limit_per_minute = match limit.as_str() {
                 "" => None,
                 text => Some(text.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
                     Fault::bad("Limite invalide", "La limite d'appels est un nombre entier positif.")
                 })?),
             };
-            let allowed_ips = sent("allowed_ips")
+            let allowed_ips = sent
+                .one("allowed_ips")
                 .split_whitespace()
                 .map(str::to_string)
                 .collect::<Vec<_>>();
@@ -529,7 +528,7 @@ fn action_of(event: Event, reason: String, sent: &dyn Fn(&str) -> String) -> Res
         Event::Archive => Action::Archive,
         Event::Reopen => Action::Reopen,
         Event::CancelReopening => Action::CancelReopening,
-        Event::Transfer => Action::Transfer(sent("email")),
+        Event::Transfer => Action::Transfer(sent.one("email")),
         Event::Message => Action::Message(reason),
         Event::Create | Event::Update => return Err(Fault::bad("Action inconnue", "Cette action n'existe pas ici.")),
     })

@@ -643,6 +643,8 @@ fn history_line(e: &DemandeEvent, staff: &Staff, bouquet: &str) -> HistoryLine {
     let text = ["reason", "message"]
         .iter()
         .find_map(|k| body[k].as_str().map(str::to_string))
+        .or_else(|| body["document"].as_str().map(|name| format!("Document joint : {name}")))
+        .or_else(|| body.get("document_removed").map(|_| "Document retiré".to_string()))
         .or_else(|| {
             body["changes"]
                 .as_array()

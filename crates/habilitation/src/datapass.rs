@@ -30,10 +30,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use passerelle_store::{
     DataPassDelivery, DeliveryOutcome, DemandeChange, DemandeEvent, DemandePerson, DemandeRecord, Store, TokenChange,
-    TokenRecord, PARTICULIER,
+    PARTICULIER,
 };
 use passerelle_webhooks::datapass::{
     Applied, Bouquet, DeliveryKey, DemandeState, Event as Wire, Notification, Sink, SinkError,
@@ -43,7 +43,7 @@ use uuid::Uuid;
 
 use crate::content::{ContactKind, Content};
 use crate::state::{Standing, State};
-use crate::workflow::{Agent, Body, Demande, Habilitation, TOKEN_DAYS};
+use crate::workflow::{Agent, Body, Demande, Habilitation};
 
 /// The actor of the history events this path writes.
 pub const ACTOR: &str = "datapass";
@@ -302,7 +302,7 @@ fn token_change(next: &mut Demande, event: Wire, now: DateTime<Utc>) -> Option<T
                 state: "active".into(),
                 scopes: scopes.clone(),
             });
-            issues_token(next).then(|| approved_token(next, scopes, now))
+            issues_token(next).then(|| crate::workflow::approved_token(next, scopes, None, &[], now))
         }
         Wire::Revoke => {
             for h in next.body.habilitations.iter_mut().filter(|h| h.state == "active") {
@@ -318,34 +318,6 @@ fn token_change(next: &mut Demande, event: Wire, now: DateTime<Utc>) -> Option<T
 /// calls with parameters (not only the QF form or FranceConnect).
 fn issues_token(d: &Demande) -> bool {
     d.bouquet != PARTICULIER || d.body.content.modalities.contains("params")
-}
-
-/// A new token on the first approval; the same one, with the new scopes and 18 more
-/// months, on the next ones.
-fn approved_token(next: &mut Demande, scopes: Vec<String>, now: DateTime<Utc>) -> TokenChange {
-    let expires_at = now + Duration::days(TOKEN_DAYS);
-    if let Some(jti) = next.body.token {
-        return TokenChange::Update {
-            jti,
-            scopes,
-            expires_at,
-        };
-    }
-    let jti = Uuid::new_v4();
-    next.body.token = Some(jti);
-    TokenChange::Issue(TokenRecord {
-        jti,
-        name: next.title().to_string(),
-        siret: next.siret.clone(),
-        bouquet: next.bouquet.clone(),
-        scopes,
-        issued_at: now,
-        expires_at,
-        revoked_at: None,
-        rate_limit_per_minute: None,
-        allowed_ips: Vec::new(),
-        dpo_email: next.body.content.contact_email(ContactKind::DelegueProtectionDonnees),
-    })
 }
 
 fn token_detail(token: &TokenChange) -> Value {

@@ -518,7 +518,7 @@ pub fn act(
 
 /// The token of an approval: a new one on the first, the same one (same string)
 /// with the new scopes and 18 more months on a reopening's.
-fn approved_token(
+pub(crate) fn approved_token(
     next: &mut Demande,
     scopes: Vec<String>,
     rate_limit_per_minute: Option<u32>,

@@ -23,6 +23,7 @@ mod france_connect;
 mod france_travail;
 mod gip_mds;
 mod habilitation;
+mod habilitation_browser;
 mod helpers;
 mod inpi;
 mod insee;
