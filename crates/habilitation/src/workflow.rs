@@ -588,7 +588,8 @@ fn person(content: &Content, kind: ContactKind) -> Option<Address> {
 }
 
 /// The e-mails of `lifecycle`, each an outbox item.
-fn letters(demande: &Demande, lifecycle: &Lifecycle, site: &Site, now: DateTime<Utc>) -> Vec<OutboxItem> {
+/// Everyone a letter about `demande` may go to.
+pub fn parties(demande: &Demande, site: &Site) -> Parties {
     let content = &demande.body.content;
     let instructors = site
         .staff
@@ -596,7 +597,7 @@ fn letters(demande: &Demande, lifecycle: &Lifecycle, site: &Site, now: DateTime<
         .get(&demande.bouquet)
         .cloned()
         .unwrap_or_default();
-    let parties = Parties {
+    Parties {
         demandeur: demande.body.applicant.address(),
         technique: person(content, ContactKind::ContactTechnique),
         metier: person(content, ContactKind::ContactMetier),
@@ -607,9 +608,13 @@ fn letters(demande: &Demande, lifecycle: &Lifecycle, site: &Site, now: DateTime<
             .map(|e| Address::new(String::new(), e.clone()))
             .collect(),
         reporters: Vec::new(),
-    };
+    }
+}
+
+/// What letters about `demande` name and link to.
+pub fn mail_context(demande: &Demande, site: &Site, expires_on: Option<chrono::NaiveDate>) -> mail::Context {
     let url = format!("{}/demandes/{}", site.base_url, demande.id);
-    let ctx = mail::Context {
+    mail::Context {
         bouquet_label: bouquet_label(&demande.bouquet).into(),
         bouquet: if demande.bouquet == "entreprise" {
             mail::Bouquet::Entreprise
@@ -621,8 +626,12 @@ fn letters(demande: &Demande, lifecycle: &Lifecycle, site: &Site, now: DateTime<
         token_url: format!("{url}/jeton"),
         demande_url: url,
         portal_url: site.base_url.clone(),
-        expires_on: None,
-    };
+        expires_on,
+    }
+}
+
+fn letters(demande: &Demande, lifecycle: &Lifecycle, site: &Site, now: DateTime<Utc>) -> Vec<OutboxItem> {
+    let (parties, ctx) = (parties(demande, site), mail_context(demande, site, None));
     mail::letters(lifecycle, &parties, &ctx)
         .into_iter()
         .map(|letter| {

@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Europe::Paris;
-use passerelle_habilitation::workflow::{bouquet_label, Demande, Site};
-use passerelle_habilitation::{ContactKind, Content, State};
-use passerelle_mail::{due_notice, letters, Address, Bouquet, Context, Letter, Lifecycle, Parties};
+use passerelle_habilitation::workflow::{self, mail_context, Demande, Site};
+use passerelle_habilitation::State;
+use passerelle_mail::{due_notice, letters, Address, Letter, Lifecycle, Parties};
 use passerelle_store::{OutboxItem, Store, TokenRecord};
 
 const BOUQUETS: [&str; 2] = ["particulier", "entreprise"];
@@ -13,12 +13,13 @@ const BOUQUETS: [&str; 2] = ["particulier", "entreprise"];
 /// force; returns how many letters were queued.
 ///
 /// A token expiring in `days_left` days (Paris calendar days) gets the notice of
-/// the nearest threshold of `EXPIRY_NOTICE_DAYS` at or above it, if any, written to
-/// the applicant with the technical contact. Each letter is keyed on the token, its
-/// expiry date, the threshold and the recipients, so that a notice is never queued
-/// twice, a prolongation starts the schedule again, and a job that was down queues
-/// only the nearest notice, never the ones it missed. Revoked tokens, and tokens
-/// expired for more than a day, get nothing.
+/// the nearest threshold of `EXPIRY_NOTICE_DAYS` at or above it, if any: one letter
+/// to the applicant, one to the technical contact (one only when they are the same
+/// person). Each letter is keyed on the token, its expiry date, the threshold and its
+/// recipient, so that a notice is recorded per recipient and never queued twice, a
+/// prolongation starts the schedule again, and a job that was down queues only the
+/// nearest notice, never the ones it missed. Revoked tokens, and tokens expired for
+/// more than a day, get nothing.
 pub async fn queue_expiry_notices(store: &dyn Store, site: &Site, now: DateTime<Utc>) -> anyhow::Result<u64> {
     let mut queued = 0;
     for bouquet in BOUQUETS {
@@ -65,17 +66,28 @@ fn notices(demande: &Demande, token: &TokenRecord, site: &Site, now: DateTime<Ut
     };
     let key = format!("expiry:{}:{expires_on}:{threshold}", token.jti);
     let notice = Lifecycle::ExpiryNotice { days_left };
-    letters(&notice, &parties(demande), &context(demande, site, expires_on))
+    let ctx = mail_context(demande, site, Some(expires_on));
+    letters(&notice, &parties(demande, site), &ctx)
         .iter()
-        .map(|letter| item(letter, &key, now))
+        .flat_map(each_recipient)
+        .map(|letter| item(&letter, &key, now))
         .collect()
 }
 
+/// The letter once per recipient, each its own record.
+fn each_recipient(letter: &Letter) -> Vec<Letter> {
+    let one = |to: &Address| Letter {
+        to: vec![to.clone()],
+        cc: Vec::new(),
+        ..letter.clone()
+    };
+    letter.recipients().map(one).collect()
+}
+
 fn item(letter: &Letter, key: &str, now: DateTime<Utc>) -> anyhow::Result<OutboxItem> {
-    let mut recipients: Vec<String> = letter.recipients().map(Address::key).collect();
-    recipients.sort();
+    let recipient = letter.to.first().map(Address::key).unwrap_or_default();
     let mut item = OutboxItem::new("mail", serde_json::to_string(letter)?, now);
-    item.dedup = Some(format!("{key}:{}", recipients.join(",")));
+    item.dedup = Some(format!("{key}:{recipient}"));
     Ok(item)
 }
 
@@ -84,39 +96,13 @@ fn paris_date(at: DateTime<Utc>) -> NaiveDate {
 }
 
 /// The notice goes to the applicant and the technical contact only.
-fn parties(demande: &Demande) -> Parties {
-    let applicant = &demande.body.applicant;
+fn parties(demande: &Demande, site: &Site) -> Parties {
     Parties {
-        demandeur: Address::new(applicant.name(), applicant.email.clone()),
-        technique: contact(&demande.body.content, ContactKind::ContactTechnique),
         metier: None,
         dpo: None,
         responsable_traitement: None,
         instructors: Vec::new(),
         reporters: Vec::new(),
-    }
-}
-
-fn contact(content: &Content, kind: ContactKind) -> Option<Address> {
-    let email = content.contact_email(kind)?;
-    let part = |name: &str| content.field(&format!("{}_{name}", kind.key())).trim().to_owned();
-    let name = format!("{} {}", part("given_name"), part("family_name"));
-    Some(Address::new(name.trim(), email))
-}
-
-fn context(demande: &Demande, site: &Site, expires_on: NaiveDate) -> Context {
-    let demande_url = format!("{}/demandes/{}", site.base_url, demande.id);
-    Context {
-        bouquet_label: bouquet_label(&demande.bouquet).into(),
-        bouquet: match demande.bouquet.as_str() {
-            "entreprise" => Bouquet::Entreprise,
-            _ => Bouquet::Particulier,
-        },
-        demande_title: demande.title().into(),
-        demande_number: u64::try_from(demande.number).unwrap_or(0),
-        token_url: format!("{demande_url}/jeton"),
-        demande_url,
-        portal_url: site.base_url.clone(),
-        expires_on: Some(expires_on),
+        ..workflow::parties(demande, site)
     }
 }

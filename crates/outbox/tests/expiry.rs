@@ -121,35 +121,39 @@ async fn notices_follow_the_schedule_once_each() {
         let (_, jti) = validated(store).await;
         store.set_token_expiry(jti, now() + days(15)).await.unwrap();
 
-        assert_eq!(queue_expiry_notices(store, &site, now()).await.unwrap(), 1);
-        let recipients = "camille@ville.example,theo@ville.example";
-        let j15 = format!("expiry:{jti}:2026-03-17:15:{recipients}");
-        assert_eq!(notices(store).await, std::slice::from_ref(&j15));
+        assert_eq!(queue_expiry_notices(store, &site, now()).await.unwrap(), 2);
+        let key = |at: &str, to: &str| format!("expiry:{jti}:{at}:{to}@ville.example");
+        let j15 = [key("2026-03-17:15", "camille"), key("2026-03-17:15", "theo")];
+        assert_eq!(notices(store).await, j15);
         let items = store.outbox("mail", 1000).await.unwrap();
-        let notice = items.iter().find(|i| i.dedup.as_ref() == Some(&j15)).unwrap();
-        let letter: Letter = serde_json::from_str(&notice.body).unwrap();
         let people = |a: &[Address]| {
             a.iter()
                 .map(|a| format!("{} <{}>", a.name, a.email))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(people(&letter.to), ["Camille Martin <camille@ville.example>"]);
-        assert_eq!(people(&letter.cc), ["Théo Benali <theo@ville.example>"]);
-        assert!(letter.subject.contains("15 jours"), "{}", letter.subject);
+        for (dedup, to) in j15.iter().zip([
+            "Camille Martin <camille@ville.example>",
+            "Théo Benali <theo@ville.example>",
+        ]) {
+            let notice = items.iter().find(|i| i.dedup.as_ref() == Some(dedup)).unwrap();
+            let letter: Letter = serde_json::from_str(&notice.body).unwrap();
+            assert_eq!((people(&letter.to), people(&letter.cc)), (vec![to.to_string()], vec![]));
+            assert!(letter.subject.contains("15 jours"), "{}", letter.subject);
+        }
 
         for later in [0, 1, 7] {
             let queued = queue_expiry_notices(store, &site, now() + days(later)).await.unwrap();
             assert_eq!(queued, 0, "J-15 again, {later} days on");
         }
-        assert_eq!(queue_expiry_notices(store, &site, now() + days(8)).await.unwrap(), 1);
-        let j7 = format!("expiry:{jti}:2026-03-17:7:{recipients}");
-        assert_eq!(notices(store).await, [j15.clone(), j7.clone()]);
+        assert_eq!(queue_expiry_notices(store, &site, now() + days(8)).await.unwrap(), 2);
+        let j7 = [key("2026-03-17:7", "camille"), key("2026-03-17:7", "theo")];
+        assert_eq!(notices(store).await, [j15.clone(), j7.clone()].concat());
 
         // Prolonged: the new date's schedule starts.
         store.set_token_expiry(jti, now() + days(68)).await.unwrap();
-        assert_eq!(queue_expiry_notices(store, &site, now() + days(8)).await.unwrap(), 1);
-        let j60 = format!("expiry:{jti}:2026-05-09:60:{recipients}");
-        assert_eq!(notices(store).await, [j15, j7, j60]);
+        assert_eq!(queue_expiry_notices(store, &site, now() + days(8)).await.unwrap(), 2);
+        let j60 = [key("2026-05-09:60", "camille"), key("2026-05-09:60", "theo")];
+        assert_eq!(notices(store).await, [j15, j7, j60].concat());
     }
 }
 
@@ -173,14 +177,12 @@ async fn a_late_job_sends_the_nearest_notice_only() {
         let store = &*place.store;
         let (_, jti) = validated(store).await;
         store.set_token_expiry(jti, now() + days(20)).await.unwrap();
-        assert_eq!(queue_expiry_notices(store, &site(), now()).await.unwrap(), 1);
+        assert_eq!(queue_expiry_notices(store, &site(), now()).await.unwrap(), 2);
         let keys = notices(store).await;
-        assert_eq!(keys.len(), 1);
-        assert!(
-            keys[0].starts_with(&format!("expiry:{jti}:2026-03-22:30:")),
-            "{}",
-            keys[0]
-        );
+        assert_eq!(keys.len(), 2, "J-30 to each, not J-60 and J-90 too");
+        for key in keys {
+            assert!(key.starts_with(&format!("expiry:{jti}:2026-03-22:30:")), "{key}");
+        }
     }
 }
 
@@ -196,7 +198,7 @@ async fn far_or_long_expired_tokens_get_nothing() {
         assert_eq!(queue_expiry_notices(store, &site(), now()).await.unwrap(), 0);
         // Expired yesterday evening: the J-0 notice still goes, once.
         store.set_token_expiry(jti, now() - TimeDelta::hours(12)).await.unwrap();
-        assert_eq!(queue_expiry_notices(store, &site(), now()).await.unwrap(), 1);
+        assert_eq!(queue_expiry_notices(store, &site(), now()).await.unwrap(), 2);
         assert!(notices(store).await[0].contains(":2026-03-01:0:"));
     }
 }
@@ -212,6 +214,6 @@ async fn a_demande_being_reopened_keeps_its_notices() {
         let camille = agent("camille@ville.example", TOWN);
         commit(store, act(&d, form, &camille, Action::Reopen, &site(), now()).unwrap()).await;
         store.set_token_expiry(jti, now() + days(7)).await.unwrap();
-        assert_eq!(queue_expiry_notices(store, &site(), now()).await.unwrap(), 1);
+        assert_eq!(queue_expiry_notices(store, &site(), now()).await.unwrap(), 2);
     }
 }
