@@ -28,7 +28,6 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use describe::Directory;
-pub use sirene::Sirene;
 pub use site::{simulated, sites};
 
 /// Where the site lives under API Particulier's base URL.

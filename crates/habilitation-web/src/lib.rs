@@ -23,7 +23,7 @@ use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
 use object_store::ObjectStore;
-use passerelle_habilitation::workflow::{Site, Staff, WebhookTarget};
+use passerelle_habilitation::workflow::{Organisation, Site, Staff, WebhookTarget};
 use passerelle_habilitation::Forms;
 use passerelle_store::{Store, TokenRecord};
 use tower_http::services::ServeDir;
@@ -59,8 +59,25 @@ pub trait Tokens: Send + Sync {
     fn forget(&self, jti: Uuid);
 }
 
-/// Organisation names by SIRET (INSEE Sirene in a deployment).
-pub type Directory = Arc<dyn passerelle_citizen_record::Directory>;
+/// Organisations by SIRET (INSEE Sirene in a deployment): the name and address a
+/// new demande records.
+pub trait Organisations: Send + Sync {
+    fn find<'a>(&'a self, siret: &'a str) -> Found<'a>;
+}
+
+pub type Found<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Option<Organisation>> + Send + 'a>>;
+
+impl Organisations for passerelle_entreprise_providers::insee::InseeProvider {
+    fn find<'a>(&'a self, siret: &'a str) -> Found<'a> {
+        Box::pin(async move {
+            let found = self.organisation(siret).await?;
+            Some(Organisation {
+                name: found.name,
+                address: found.address,
+            })
+        })
+    }
+}
 
 pub struct App {
     store: Arc<dyn Store>,
@@ -70,7 +87,7 @@ pub struct App {
     sessions: session::Sessions,
     login: login::Login,
     objects: Arc<dyn ObjectStore>,
-    directory: Directory,
+    organisations: Arc<dyn Organisations>,
     limiter: pages::Limiter,
 }
 
@@ -80,7 +97,7 @@ pub fn router(
     store: Arc<dyn Store>,
     tokens: Arc<dyn Tokens>,
     objects: Arc<dyn ObjectStore>,
-    directory: Directory,
+    organisations: Arc<dyn Organisations>,
 ) -> anyhow::Result<Router> {
     let forms = Forms::built_in(passerelle_habilitation::known_scopes)?;
     let dsfr = ServeDir::new(&settings.dsfr_dir);
@@ -102,7 +119,7 @@ pub fn router(
         forms,
         site,
         objects,
-        directory,
+        organisations,
         limiter: pages::Limiter::default(),
     });
     let pages = Router::new()

@@ -364,7 +364,7 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Fo
         .forms
         .get(&f.form)
         .ok_or_else(|| Fault::bad("Formulaire inconnu", "Choisissez un formulaire de la liste."))?;
-    let organisation = app.directory.name(&agent.siret).await;
+    let organisation = app.organisations.find(&agent.siret).await;
     let (demande, change) = workflow::create(form, agent, organisation, Utc::now()).map_err(Fault::internal)?;
     if !app.store.commit_demande(&change).await.map_err(Fault::internal)? {
         return Err(Fault::internal(anyhow::anyhow!("a new demande's id was taken")));

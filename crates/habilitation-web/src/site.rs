@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use passerelle_citizen_record::Sirene;
 use passerelle_entreprise_providers::insee::InseeProvider;
 use passerelle_gateway::config::HabilitationConfig;
 use passerelle_gateway::{AppState, Sites};
@@ -65,13 +64,7 @@ pub fn add_site(sites: &mut Sites, state: &Arc<AppState>, particulier_listen: &s
         webhooks: settings.webhooks.clone(),
     };
     crate::jobs::spawn(config, state.store.clone(), workflow_site)?;
-    let site = router(
-        settings,
-        state.store.clone(),
-        tokens,
-        objects,
-        Arc::new(Sirene::new(insee)),
-    )?;
+    let site = router(settings, state.store.clone(), tokens, objects, Arc::new(insee))?;
     let site = match &config.datapass_secret {
         // DataPass kept in front: its decisions arrive here, signed.
         Some(secret) => {

@@ -348,6 +348,7 @@ pub struct DemandeView {
     pub bouquet: &'static str,
     pub form_title: String,
     pub organisation: String,
+    pub address: String,
     pub siret: String,
     pub applicant: String,
 }
@@ -432,6 +433,7 @@ impl Show {
                 bouquet: workflow::bouquet_label(&d.bouquet),
                 form_title: form.title.clone(),
                 organisation: d.body.organisation.clone().unwrap_or_else(|| "Organisation".into()),
+                address: d.body.address.clone().unwrap_or_default(),
                 siret: d.siret.clone(),
                 applicant: d.body.applicant.email.clone(),
             },

@@ -215,6 +215,7 @@ fn blank(n: &Notification, now: DateTime<Utc>) -> Demande {
             form_version: 0,
             applicant: applicant(n),
             organisation: None,
+            address: None,
             content: Content::default(),
             token: None,
             habilitations: Vec::new(),

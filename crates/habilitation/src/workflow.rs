@@ -91,6 +91,9 @@ pub struct Body {
     pub form_version: u32,
     pub applicant: Agent,
     pub organisation: Option<String>,
+    /// The organisation's postal address, from INSEE Sirene.
+    #[serde(default)]
+    pub address: Option<String>,
     pub content: Content,
     pub token: Option<Uuid>,
     #[serde(default)]
@@ -303,11 +306,18 @@ pub struct WebhookTarget {
     pub bouquets: Vec<String>,
 }
 
+/// An organisation as INSEE Sirene names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub name: String,
+    pub address: String,
+}
+
 /// A new draft from `form`, filed by `agent` for their organisation.
 pub fn create(
     form: &Form,
     agent: &Agent,
-    organisation: Option<String>,
+    organisation: Option<Organisation>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(Demande, DemandeChange)> {
     let demande = Demande {
@@ -324,7 +334,11 @@ pub fn create(
         body: Body {
             form_version: form.version,
             applicant: agent.clone(),
-            organisation,
+            address: organisation
+                .as_ref()
+                .map(|o| o.address.clone())
+                .filter(|a| !a.is_empty()),
+            organisation: organisation.map(|o| o.name),
             content: Content::from_form(form),
             token: None,
             habilitations: Vec::new(),

@@ -19,6 +19,7 @@ pub mod insee;
 pub mod men;
 pub mod mesri;
 pub mod oauth;
+pub(crate) mod oidc_simulator;
 pub mod pro_connect;
 pub mod sdh;
 pub mod simulation;

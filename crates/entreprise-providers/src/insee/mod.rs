@@ -212,11 +212,25 @@ impl InseeProvider {
     /// The name of the organisation at `siret` (its unité légale's denomination), for
     /// pages that show a SIRET to people; `None` when INSEE does not name it publicly.
     pub async fn organisation_name(&self, siret: &str) -> Option<String> {
+        self.organisation(siret).await.map(|o| o.name)
+    }
+
+    /// The organisation at `siret`: its name and its établissement's postal address;
+    /// `None` when INSEE does not name it publicly.
+    pub async fn organisation(&self, siret: &str) -> Option<Organisation> {
         let found = self.direct(Subject::Siret, siret).await.ok()?;
         let unit = found.record.get("uniteLegale")?;
         let public = unit.get("statutDiffusionUniteLegale").and_then(Value::as_str) == Some("O");
         let name = unit.get("denominationUniteLegale").and_then(Value::as_str)?;
-        public.then(|| name.to_string())
+        let address = found
+            .record
+            .get("adresseEtablissement")
+            .map(postal_address)
+            .unwrap_or_default();
+        public.then(|| Organisation {
+            name: name.to_string(),
+            address,
+        })
     }
 
     fn direct_url(&self, subject: Subject, id: &str) -> String {
@@ -437,4 +451,43 @@ impl Provider for InseeProvider {
 /// A call the catalogue should not have routed here.
 fn internal() -> ApiError {
     ApiError::gateway(passerelle_core::codes::INTERNAL)
+}
+
+/// An organisation as pages show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub name: String,
+    /// One line: number, street, postcode and town.
+    pub address: String,
+}
+
+/// The one-line postal address of a Sirene `adresseEtablissement`.
+fn postal_address(address: &Value) -> String {
+    let part = |key: &str| {
+        address
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let street = [
+        part("numeroVoieEtablissement"),
+        part("typeVoieEtablissement"),
+        part("libelleVoieEtablissement"),
+    ];
+    let town = [part("codePostalEtablissement"), part("libelleCommuneEtablissement")];
+    let join = |parts: &[String]| {
+        parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    [join(&street), join(&town)]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

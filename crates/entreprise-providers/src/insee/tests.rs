@@ -328,3 +328,20 @@ async fn the_ping_asks_for_the_reference_etablissement() {
     let down = InseeProvider::new(Settings::simulated("http://127.0.0.1:9")).unwrap();
     assert!(matches!(down.ping().await, Health::Down(code) if code == "01001"));
 }
+
+#[test]
+fn a_postal_address_reads_on_one_line() {
+    let address = serde_json::json!({
+        "numeroVoieEtablissement": "22",
+        "typeVoieEtablissement": "RUE",
+        "libelleVoieEtablissement": "DE LA PAIX",
+        "codePostalEtablissement": "75016",
+        "libelleCommuneEtablissement": "PARIS 16",
+        "complementAdresseEtablissement": null
+    });
+    assert_eq!(super::postal_address(&address), "22 RUE DE LA PAIX, 75016 PARIS 16");
+    assert_eq!(
+        super::postal_address(&serde_json::json!({"codePostalEtablissement": "34500"})),
+        "34500"
+    );
+}

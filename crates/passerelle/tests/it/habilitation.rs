@@ -311,6 +311,8 @@ async fn a_demande_goes_from_draft_to_a_working_token_and_its_revocation_closes_
     let (mut camille, demande) = submitted_demande(&app).await;
     let shown = camille.get(&demande).await;
     assert!(shown.body.contains("En instruction"), "{}", shown.body);
+    let sirene = "COMMUNE DE SAINTE-COLOMBE-LES-EXEMPLES — SIRET 21349910600010 — 1 PL DE LA MAIRIE, 34990";
+    assert!(shown.body.contains(sirene), "named from INSEE Sirene: {}", shown.body);
 
     let (mut nadia, _) = log_in(&app, NADIA).await;
     let queue = nadia.get("/habilitation/instruction").await;

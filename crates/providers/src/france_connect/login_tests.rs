@@ -1,12 +1,14 @@
 //! The login side over real HTTP, the simulator nested under `/france_connect` as the
 //! sandbox runs it.
 
-use reqwest::redirect::Policy;
-use reqwest::{Client, Url};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::france_connect::jose::VerifyingKey;
+use crate::france_connect::jose::{self, VerifyingKey};
+use crate::oidc_simulator::test_support::{
+    after, client, get_json, json_of, location, logout, payload, post_token, query_value, submit, userinfo,
+};
 
 const REDIRECT: &str = "http://127.0.0.1:4321/connexion/retour?depuis=accueil";
 const SCOPE: &str = "openid given_name family_name birthdate gender birthplace birthcountry";
@@ -16,24 +18,7 @@ const ANGELA: &str = "dubois_angela_19620824_75107";
 async fn serve(prefix: &str) -> String {
     // The gateway JWKS is only fetched by check-token, which these tests do not call.
     let simulator = Simulator::with_default_people("http://127.0.0.1:9/jwks");
-    let router = super::super::simulator::router(simulator);
-    let app = if prefix.is_empty() {
-        router
-    } else {
-        axum::Router::new().nest(prefix, router)
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}{prefix}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
-}
-
-async fn get_json(url: impl reqwest::IntoUrl) -> Value {
-    client().get(url).send().await.unwrap().json().await.unwrap()
-}
-
-fn client() -> Client {
-    Client::builder().redirect(Policy::none()).build().unwrap()
+    crate::oidc_simulator::test_support::serve(super::super::simulator::router(simulator), prefix).await
 }
 
 fn authorize_query<'a>(state: &'a str, nonce: &'a str) -> Vec<(&'static str, &'a str)> {
@@ -48,30 +33,17 @@ fn authorize_query<'a>(state: &'a str, nonce: &'a str) -> Vec<(&'static str, &'a
     ]
 }
 
-/// The value of the first `name="{name}" value="…"` of the page, unescaped.
-fn field(html: &str, name: &str) -> String {
-    after(html, &format!("name=\"{name}\" value=\""))
-}
-
-/// The attribute value that follows `marker` (which ends with its opening quote),
-/// unescaped.
-fn after(html: &str, marker: &str) -> String {
-    let start = html.find(marker).unwrap_or_else(|| panic!("no {marker}")) + marker.len();
-    let raw = &html[start..start + html[start..].find('"').unwrap()];
-    raw.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+async fn authorize(base: &str, query: &[(&str, &str)]) -> reqwest::Response {
+    client()
+        .get(format!("{base}{AUTHORIZE_PATH}"))
+        .query(query)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn open_login_page(base: &str, state: &str, nonce: &str) -> String {
-    let response = client()
-        .get(format!("{base}{AUTHORIZE_PATH}"))
-        .query(&authorize_query(state, nonce))
-        .send()
-        .await
-        .unwrap();
+    let response = authorize(base, &authorize_query(state, nonce)).await;
     assert_eq!(response.status(), 200);
     response.text().await.unwrap()
 }
@@ -79,21 +51,7 @@ async fn open_login_page(base: &str, state: &str, nonce: &str) -> String {
 /// Picks `person` on the login page, posting the page's own hidden fields; the
 /// simulator's answer.
 async fn pick(base: &str, page: &str, person: &str) -> reqwest::Response {
-    let names = [
-        "response_type",
-        "client_id",
-        "redirect_uri",
-        "scope",
-        "state",
-        "nonce",
-        "acr_values",
-    ];
-    let mut form: Vec<(&str, String)> = names.iter().map(|n| (*n, field(page, n))).collect();
-    form.push(("person", person.to_string()));
-    let action = after(page, "action=\"");
-    let origin = Url::parse(base).unwrap();
-    let target = origin.join(&action).unwrap();
-    client().post(target).form(&form).send().await.unwrap()
+    submit(base, page, &[("person", person)]).await
 }
 
 /// A fresh code for `person`, through the login page.
@@ -101,15 +59,6 @@ async fn code_for(base: &str, person: &str) -> String {
     let page = open_login_page(base, "etat-du-client", "nonce-du-client").await;
     let location = location(&pick(base, &page, person).await);
     query_value(&location, "code").unwrap()
-}
-
-fn location(response: &reqwest::Response) -> Url {
-    assert_eq!(response.status(), 302);
-    Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
-}
-
-fn query_value(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
 async fn exchange(base: &str, code: &str, secret: &str) -> reqwest::Response {
@@ -121,19 +70,6 @@ async fn exchange(base: &str, code: &str, secret: &str) -> reqwest::Response {
         ("client_secret", secret),
     ];
     post_token(base, &form).await
-}
-
-async fn post_token(base: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    client()
-        .post(format!("{base}{TOKEN_PATH}"))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn json_of(response: reqwest::Response) -> (u16, Value) {
-    (response.status().as_u16(), response.json().await.unwrap())
 }
 
 #[tokio::test]
@@ -168,7 +104,7 @@ async fn discovery_names_the_endpoints_under_the_request_host() {
             assert!(claims.contains(&json!(claim)), "{claim}");
         }
         // The JWKS it names is served and holds the signing key.
-        let jwks: Value = get_json(format!("{issuer}/jwks")).await;
+        let jwks: Value = get_json(&format!("{issuer}/jwks")).await;
         assert_eq!(VerifyingKey::from_jwks(&jwks).len(), 1);
     }
 }
@@ -192,7 +128,7 @@ async fn login_page_lists_active_people_and_escapes_the_request() {
     }
     assert!(!page.contains("<script"), "the state is escaped");
     assert!(page.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""));
-    assert_eq!(field(&page, "state"), state);
+    assert_eq!(after(&page, "name=\"state\" value=\""), state);
     assert!(!page.contains("src=") && !page.contains("href="), "nothing is loaded");
 }
 
@@ -225,12 +161,7 @@ async fn a_foreign_redirect_uri_gets_a_page_and_no_redirect() {
     for redirect in foreign {
         let mut query = authorize_query("s", "n");
         query[2] = ("redirect_uri", redirect);
-        let response = client()
-            .get(format!("{base}{AUTHORIZE_PATH}"))
-            .query(&query)
-            .send()
-            .await
-            .unwrap();
+        let response = authorize(&base, &query).await;
         assert_eq!(response.status(), 400, "{redirect}");
         assert!(response.headers().get("location").is_none(), "{redirect}");
         assert!(response.headers()["content-type"]
@@ -242,21 +173,15 @@ async fn a_foreign_redirect_uri_gets_a_page_and_no_redirect() {
     // A client that is not ours: the same.
     let mut query = authorize_query("s", "n");
     query[1] = ("client_id", "passerelle-demo-quotient_familial");
-    let response = client()
-        .get(format!("{base}{AUTHORIZE_PATH}"))
-        .query(&query)
-        .send()
-        .await
-        .unwrap();
+    let response = authorize(&base, &query).await;
     assert_eq!(response.status(), 400);
     assert!(response.headers().get("location").is_none());
     // And on logout.
-    let response = client()
-        .get(format!("{base}{END_SESSION_PATH}"))
-        .query(&[("post_logout_redirect_uri", "https://evil.example/"), ("state", "s")])
-        .send()
-        .await
-        .unwrap();
+    let response = logout(
+        &base,
+        &[("post_logout_redirect_uri", "https://evil.example/"), ("state", "s")],
+    )
+    .await;
     assert_eq!(response.status(), 400);
     assert!(response.headers().get("location").is_none());
 }
@@ -266,13 +191,7 @@ async fn a_bad_request_from_a_known_client_goes_back_with_an_error() {
     let base = serve("/france_connect").await;
     let mut query = authorize_query("mon-etat", "");
     query.retain(|(name, _)| *name != "nonce");
-    let response = client()
-        .get(format!("{base}{AUTHORIZE_PATH}"))
-        .query(&query)
-        .send()
-        .await
-        .unwrap();
-    let back = location(&response);
+    let back = location(&authorize(&base, &query).await);
     assert_eq!(query_value(&back, "error").as_deref(), Some("invalid_request"));
     assert_eq!(query_value(&back, "state").as_deref(), Some("mon-etat"));
     assert!(query_value(&back, "code").is_none());
@@ -281,7 +200,7 @@ async fn a_bad_request_from_a_known_client_goes_back_with_an_error() {
 #[tokio::test]
 async fn the_full_flow_gives_a_signed_id_token_and_userinfo() {
     let base = serve("/france_connect").await;
-    let meta: Value = get_json(format!("{base}{DISCOVERY_PATH}")).await;
+    let meta: Value = get_json(&format!("{base}{DISCOVERY_PATH}")).await;
     let state = "etat & co/é";
     let nonce = "nonce-0123456789abcdef0123456789abcdef";
     let page = open_login_page(&base, state, nonce).await;
@@ -330,12 +249,8 @@ async fn the_full_flow_gives_a_signed_id_token_and_userinfo() {
     let access_token = tokens["access_token"].as_str().unwrap();
     assert_eq!(id_token["at_hash"], jose::b64(&Sha256::digest(access_token)[..16]));
 
-    let response = client()
-        .get(meta["userinfo_endpoint"].as_str().unwrap())
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(meta["userinfo_endpoint"], json!(format!("{base}{USERINFO_PATH}")));
+    let response = userinfo(&base, access_token).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/jwt");
     let info = jose::verify(&response.text().await.unwrap(), &keys).unwrap();
@@ -368,15 +283,7 @@ async fn claims_follow_the_scopes_granted() {
         ("state", "s"),
         ("nonce", "n"),
     ];
-    let page = client()
-        .get(format!("{base}{AUTHORIZE_PATH}"))
-        .query(&query)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = authorize(&base, &query).await.text().await.unwrap();
     let back = location(&pick(&base, &page, "all_fc").await);
     assert!(back.as_str().starts_with("http://localhost:5000/cb?code="));
     let code = query_value(&back, "code").unwrap();
@@ -389,18 +296,14 @@ async fn claims_follow_the_scopes_granted() {
     ];
     let (_, tokens) = json_of(post_token(&base, &form).await).await;
     assert_eq!(tokens["scope"], "openid family_name");
-    let jws = client()
-        .get(format!("{base}{USERINFO_PATH}"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
+    let jws = userinfo(&base, tokens["access_token"].as_str().unwrap())
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
-    let payload: Value = serde_json::from_slice(&jose::b64_decode(jws.split('.').nth(1).unwrap()).unwrap()).unwrap();
-    assert_eq!(payload["family_name"], "Delatour");
-    assert!(payload.get("given_name").is_none() && payload.get("birthdate").is_none());
+    let info = payload(&jws);
+    assert_eq!(info["family_name"], "Delatour");
+    assert!(info.get("given_name").is_none() && info.get("birthdate").is_none());
 }
 
 #[tokio::test]
@@ -437,21 +340,11 @@ async fn token_endpoint_refusals() {
 #[tokio::test]
 async fn userinfo_refuses_unknown_tokens() {
     let base = serve("/france_connect").await;
-    let response = client()
-        .get(format!("{base}{USERINFO_PATH}"))
-        .bearer_auth("jeton-inconnu")
-        .send()
-        .await
-        .unwrap();
+    let response = userinfo(&base, "jeton-inconnu").await;
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
     // A check-token citizen token is no login access token.
-    let response = client()
-        .get(format!("{base}{USERINFO_PATH}"))
-        .bearer_auth("all_fc")
-        .send()
-        .await
-        .unwrap();
+    let response = userinfo(&base, "all_fc").await;
     assert_eq!(response.status(), 401);
     let response = client().get(format!("{base}{USERINFO_PATH}")).send().await.unwrap();
     assert_eq!(response.status(), 401);
@@ -461,64 +354,17 @@ async fn userinfo_refuses_unknown_tokens() {
 #[tokio::test]
 async fn logout_goes_back_with_the_state_or_shows_a_page() {
     let base = serve("/france_connect").await;
-    let response = client()
-        .get(format!("{base}{END_SESSION_PATH}"))
-        .query(&[
-            ("id_token_hint", "x"),
-            ("state", "fin"),
-            ("post_logout_redirect_uri", "http://127.0.0.1:4321/au-revoir"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let back = [
+        ("id_token_hint", "x"),
+        ("state", "fin"),
+        ("post_logout_redirect_uri", "http://127.0.0.1:4321/au-revoir"),
+    ];
+    let response = logout(&base, &back).await;
     assert_eq!(
         location(&response).as_str(),
         "http://127.0.0.1:4321/au-revoir?state=fin"
     );
-    let response = client().get(format!("{base}{END_SESSION_PATH}")).send().await.unwrap();
+    let response = logout(&base, &[]).await;
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("déconnecté"));
-}
-
-#[test]
-fn codes_are_single_use_and_expire() {
-    let live = Expiring::new(LIFETIME);
-    let key = live.insert(7);
-    assert!(key.len() >= 43);
-    assert_eq!(live.get(&key), Some(7));
-    assert_eq!(live.take(&key), Some(7));
-    assert_eq!(live.take(&key), None);
-
-    let dead = Expiring::new(Duration::ZERO);
-    let key = dead.insert(1);
-    assert_eq!((dead.get(&key), dead.take(&key)), (None, None));
-    dead.insert(2);
-    dead.insert(3);
-    assert_eq!(
-        dead.entries.lock().unwrap().len(),
-        1,
-        "expired entries go at each insert"
-    );
-}
-
-#[test]
-fn only_loopback_redirects_with_a_port() {
-    for ok in ["http://127.0.0.1:8080/cb", "http://localhost:1/a?b=c"] {
-        assert!(loopback_url(ok).is_some(), "{ok}");
-    }
-    for ko in [
-        "http://127.0.0.1/cb",
-        "http://localhost:8080/cb#frag",
-        "http://example.org:8080/cb",
-        "javascript:alert(1)",
-        "http://[::1]:8080/cb",
-    ] {
-        assert!(loopback_url(ko).is_none(), "{ko}");
-    }
-}
-
-#[test]
-fn host_header_is_checked_before_use() {
-    assert!(is_host("127.0.0.1:8090") && is_host("localhost:3000") && is_host("[::1]:80"));
-    assert!(!is_host("evil.example/x") && !is_host("a b") && !is_host(""));
 }

@@ -25,15 +25,11 @@ pub const LOGIN_CLIENT_SECRET: &str = "demo-secret-pc-habilitation";
 /// Where [`crate::simulators_for`] nests the simulator.
 pub const PREFIX: &str = "/pro_connect";
 
-/// The issuer is the simulator's base URL followed by this path.
-pub const ISSUER_PATH: &str = "/api/v2";
-pub const DISCOVERY_PATH: &str = "/api/v2/.well-known/openid-configuration";
-pub const AUTHORIZE_PATH: &str = "/api/v2/authorize";
+// The same paths as FranceConnect's simulated login.
+pub use crate::oidc_simulator::{
+    AUTHORIZE_PATH, DISCOVERY_PATH, END_SESSION_PATH, ISSUER_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH,
+};
 pub const SECOND_FACTOR_PATH: &str = "/api/v2/authorize/second-factor";
-pub const TOKEN_PATH: &str = "/api/v2/token";
-pub const USERINFO_PATH: &str = "/api/v2/userinfo";
-pub const JWKS_PATH: &str = "/api/v2/jwks";
-pub const END_SESSION_PATH: &str = "/api/v2/session/end";
 
 /// The level of a password login.
 pub const ACR_EIDAS1: &str = "eidas1";

@@ -7,14 +7,13 @@
 //! URLs are derived from the request's `Host` and from where the router is nested
 //! (`/pro_connect` among the simulators), so one simulator answers on any port.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
@@ -24,20 +23,16 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{
-    agents, Agent, ACR_2FA, ACR_EIDAS1, AUTHORIZE_PATH, DEMO_OTP, DISCOVERY_PATH, END_SESSION_PATH, IDP_ID,
-    ISSUER_PATH, JWKS_PATH, LOGIN_CLIENT_ID, LOGIN_CLIENT_SECRET, SECOND_FACTOR_PATH, TOKEN_PATH, USERINFO_PATH,
+    agents, Agent, ACR_2FA, ACR_EIDAS1, AUTHORIZE_PATH, DEMO_OTP, DISCOVERY_PATH, END_SESSION_PATH, IDP_ID, JWKS_PATH,
+    LOGIN_CLIENT_ID, LOGIN_CLIENT_SECRET, SECOND_FACTOR_PATH, TOKEN_PATH, USERINFO_PATH,
 };
 use crate::france_connect::jose::{self, SigningKey};
-use crate::simulation;
-
-/// Lifetime of codes, access tokens and ID tokens.
-const LIFETIME: Duration = Duration::from_secs(60);
+use crate::oidc_simulator::{
+    self as oidc, back_to, escape, hidden, html, Expiring, Grant, OauthError, Provider, TokenRequest, LIFETIME,
+};
 
 /// Time an agent has to type the one-time code.
 const SECOND_FACTOR_LIFETIME: Duration = Duration::from_secs(600);
-
-/// Cap on live entries of each table: past it the oldest goes first.
-const MAX_LIVE: usize = 10_000;
 
 /// The scopes a client may ask and the userinfo claim each gives, as ProConnect's.
 const SCOPE_CLAIMS: &[(&str, &str)] = &[
@@ -51,27 +46,16 @@ const SCOPE_CLAIMS: &[(&str, &str)] = &[
     ("idp_id", "idp_id"),
 ];
 
-const ID_TOKEN_CLAIMS: &[&str] = &[
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "iat",
-    "nonce",
-    "acr",
-    "amr",
-    "auth_time",
-    "at_hash",
-];
+const PRO_CONNECT: Provider = Provider {
+    name: "ProConnect",
+    client_id: LOGIN_CLIENT_ID,
+    client_secret: LOGIN_CLIENT_SECRET,
+};
 
-/// What a code, then its access token, stands for.
+/// A grant and what ProConnect adds to it.
 #[derive(Clone)]
-struct Grant {
-    redirect_uri: String,
-    nonce: String,
-    scope: String,
-    agent: usize,
-    auth_time: i64,
+struct Login {
+    grant: Grant,
     /// Whether the agent gave a second factor.
     mfa: bool,
     /// The PKCE S256 challenge, empty when the client sent none.
@@ -81,55 +65,8 @@ struct Grant {
 /// A login waiting for its one-time code.
 #[derive(Clone)]
 struct Pending {
-    grant: Grant,
+    login: Login,
     state: String,
-}
-
-/// Values under random keys, each living `ttl`; expired ones go at each insert.
-struct Expiring<T> {
-    ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, T)>>,
-}
-
-impl<T: Clone> Expiring<T> {
-    fn new(ttl: Duration) -> Self {
-        Expiring {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Stores `value` under a new random key, returned.
-    fn insert(&self, value: T) -> String {
-        let now = Instant::now();
-        let mut entries = self.entries.lock().expect("login table");
-        entries.retain(|_, (expires, _)| *expires > now);
-        if entries.len() >= MAX_LIVE {
-            let oldest = entries
-                .iter()
-                .min_by_key(|(_, (expires, _))| *expires)
-                .map(|(k, _)| k.clone());
-            if let Some(key) = oldest {
-                entries.remove(&key);
-            }
-        }
-        let key = jose::b64(&rand::random::<[u8; 32]>());
-        entries.insert(key.clone(), (now + self.ttl, value));
-        key
-    }
-
-    /// The value if still alive, left in place.
-    fn get(&self, key: &str) -> Option<T> {
-        let entries = self.entries.lock().expect("login table");
-        let (expires, value) = entries.get(key)?;
-        (*expires > Instant::now()).then(|| value.clone())
-    }
-
-    /// The value if still alive, removed: a second take finds nothing.
-    fn take(&self, key: &str) -> Option<T> {
-        let (expires, value) = self.entries.lock().expect("login table").remove(key)?;
-        (expires > Instant::now()).then_some(value)
-    }
 }
 
 /// The simulator: its agents, its signing key, live codes, access tokens and logins
@@ -137,8 +74,8 @@ impl<T: Clone> Expiring<T> {
 pub struct Simulator {
     agents: Vec<Agent>,
     signing: SigningKey,
-    codes: Expiring<Grant>,
-    tokens: Expiring<Grant>,
+    codes: Expiring<Login>,
+    tokens: Expiring<Login>,
     second_factors: Expiring<Pending>,
 }
 
@@ -177,78 +114,31 @@ pub fn router(simulator: Arc<Simulator>) -> Router {
         .with_state(simulator)
 }
 
-/// `http://{Host}` followed by the path the router is nested under, found by taking
-/// `route` off the request's original path.
-fn base_url(headers: &HeaderMap, uri: &OriginalUri, route: &str) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| is_host(h))
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}{}", prefix(uri, route))
-}
-
-/// The path the router is nested under.
-fn prefix<'a>(uri: &'a OriginalUri, route: &str) -> &'a str {
-    uri.path().strip_suffix(route).unwrap_or_default()
-}
-
-/// A host and port, nothing that could bend the URLs built from it.
-fn is_host(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
-}
-
 async fn discovery(uri: OriginalUri, headers: HeaderMap) -> Json<Value> {
-    let base = base_url(&headers, &uri, DISCOVERY_PATH);
-    let scopes: Vec<&str> = std::iter::once("openid")
-        .chain(SCOPE_CLAIMS.iter().map(|(s, _)| *s))
-        .collect();
-    let claims: Vec<&str> = ID_TOKEN_CLAIMS
-        .iter()
-        .copied()
-        .chain(SCOPE_CLAIMS.iter().map(|(_, c)| *c))
-        .collect();
-    Json(json!({
-        "issuer": format!("{base}{ISSUER_PATH}"),
-        "authorization_endpoint": format!("{base}{AUTHORIZE_PATH}"),
-        "token_endpoint": format!("{base}{TOKEN_PATH}"),
-        "userinfo_endpoint": format!("{base}{USERINFO_PATH}"),
-        "jwks_uri": format!("{base}{JWKS_PATH}"),
-        "end_session_endpoint": format!("{base}{END_SESSION_PATH}"),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["ES256"],
-        "userinfo_signing_alg_values_supported": ["ES256"],
+    let own = json!({
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": [ACR_EIDAS1, ACR_2FA],
         "claims_parameter_supported": true,
-        "scopes_supported": scopes,
-        "claims_supported": claims,
-    }))
+    });
+    let scopes: Vec<&str> = SCOPE_CLAIMS.iter().map(|(s, _)| *s).collect();
+    let claims: Vec<&str> = SCOPE_CLAIMS.iter().map(|(_, c)| *c).collect();
+    let base = oidc::base_url(&headers, &uri, DISCOVERY_PATH);
+    oidc::discovery(&base, own, &scopes, &claims)
 }
 
 async fn jwks(State(sim): State<Arc<Simulator>>) -> Json<Value> {
     Json(json!({"keys": [sim.signing.jwk()]}))
 }
 
-/// The authorization request, as a query (GET) or as the login page's form (POST, with
-/// the `agent` chosen).
+/// The authorization request with ProConnect's own parameters.
+type AuthorizeRequest = oidc::AuthorizeRequest<Own>;
+
+/// What ProConnect reads besides the common parameters; the login page's form adds
+/// the `agent` chosen.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct AuthorizeRequest {
-    response_type: String,
-    client_id: String,
-    redirect_uri: String,
-    scope: String,
-    state: String,
-    nonce: String,
-    acr_values: String,
+struct Own {
     claims: String,
     code_challenge: String,
     code_challenge_method: String,
@@ -257,72 +147,43 @@ struct AuthorizeRequest {
 
 impl AuthorizeRequest {
     /// The fields the login page carries over to its POST.
-    fn carried(&self) -> [(&'static str, &str); 10] {
-        [
-            ("response_type", &self.response_type),
-            ("client_id", &self.client_id),
-            ("redirect_uri", &self.redirect_uri),
-            ("scope", &self.scope),
-            ("state", &self.state),
-            ("nonce", &self.nonce),
-            ("acr_values", &self.acr_values),
-            ("claims", &self.claims),
-            ("code_challenge", &self.code_challenge),
-            ("code_challenge_method", &self.code_challenge_method),
-        ]
+    fn carried_all(&self) -> Vec<(&'static str, &str)> {
+        let own = [
+            ("claims", self.own.claims.as_str()),
+            ("code_challenge", &self.own.code_challenge),
+            ("code_challenge_method", &self.own.code_challenge_method),
+        ];
+        self.carried().into_iter().chain(own).collect()
     }
 
     /// Whether the client asks for the second-factor level, by `acr_values` or by a
     /// `claims` request on the ID token's `acr`.
     fn asks_second_factor(&self) -> bool {
         self.acr_values.split_whitespace().any(|acr| acr == ACR_2FA)
-            || serde_json::from_str::<Value>(&self.claims).is_ok_and(|claims| {
+            || serde_json::from_str::<Value>(&self.own.claims).is_ok_and(|claims| {
                 let acr = &claims["id_token"]["acr"];
                 acr["value"] == ACR_2FA || acr["values"].as_array().is_some_and(|v| v.iter().any(|a| a == ACR_2FA))
             })
     }
-}
 
-/// A loopback `http` URL with a port (a local client), else `None`.
-fn loopback_url(raw: &str) -> Option<Url> {
-    let url = Url::parse(raw).ok()?;
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost"));
-    let plain = url.username().is_empty() && url.password().is_none() && url.fragment().is_none();
-    (url.scheme() == "http" && loopback && url.port().is_some() && plain).then_some(url)
-}
+    /// The request, checked; else the answer to give (a page, or a redirect with an
+    /// error).
+    fn checked(&self) -> Result<Url, Response> {
+        PRO_CONNECT.checked(self, self.own_error())
+    }
 
-/// The client's redirect URI once the client is known and the URI registered; else the
-/// page the browser stays on (OIDC forbids redirecting to an unchecked URI).
-fn trusted_redirect(request: &AuthorizeRequest) -> Result<Url, Response> {
-    if request.client_id != LOGIN_CLIENT_ID {
-        return Err(error_page("Le client (client_id) est inconnu du simulateur."));
+    /// What is wrong with the parameters only ProConnect reads.
+    fn own_error(&self) -> Option<OauthError> {
+        if !self.own.claims.is_empty() && !serde_json::from_str::<Value>(&self.own.claims).is_ok_and(|c| c.is_object())
+        {
+            return Some(("invalid_request", "claims must be a JSON object"));
+        }
+        pkce_error(&self.own.code_challenge, &self.own.code_challenge_method)
     }
-    loopback_url(&request.redirect_uri).ok_or_else(|| {
-        error_page(
-            "L’adresse de retour (redirect_uri) doit être http://127.0.0.1:<port>/… ou http://localhost:<port>/….",
-        )
-    })
-}
-
-/// What is wrong with the request besides its client, as an OAuth error and its text.
-fn request_error(request: &AuthorizeRequest) -> Option<(&'static str, &'static str)> {
-    if request.response_type != "code" {
-        return Some(("unsupported_response_type", "response_type must be code"));
-    }
-    if !request.scope.split_whitespace().any(|s| s == "openid") {
-        return Some(("invalid_scope", "scope must contain openid"));
-    }
-    if request.state.is_empty() || request.nonce.is_empty() {
-        return Some(("invalid_request", "state and nonce are required"));
-    }
-    if !request.claims.is_empty() && !serde_json::from_str::<Value>(&request.claims).is_ok_and(|c| c.is_object()) {
-        return Some(("invalid_request", "claims must be a JSON object"));
-    }
-    pkce_error(&request.code_challenge, &request.code_challenge_method)
 }
 
 /// PKCE is optional, and S256 only: `plain` (the default method) would add nothing.
-fn pkce_error(challenge: &str, method: &str) -> Option<(&'static str, &'static str)> {
+fn pkce_error(challenge: &str, method: &str) -> Option<OauthError> {
     match (challenge.is_empty(), method) {
         (true, "") => None,
         (false, "S256") if is_pkce_text(challenge) => None,
@@ -342,33 +203,6 @@ fn is_pkce_text(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-/// The request, checked; else the answer to give (a page, or a redirect with an error).
-fn checked(request: &AuthorizeRequest) -> Result<Url, Response> {
-    let redirect = trusted_redirect(request)?;
-    match request_error(request) {
-        Some(error) => Err(refuse_to(redirect, error, &request.state)),
-        None => Ok(redirect),
-    }
-}
-
-/// 302 to `url` with `params` added to its query (empty values left out).
-fn back_to(mut url: Url, params: &[(&str, &str)]) -> Response {
-    {
-        let mut query = url.query_pairs_mut();
-        for (name, value) in params.iter().filter(|(_, v)| !v.is_empty()) {
-            query.append_pair(name, value);
-        }
-    }
-    no_store((StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response())
-}
-
-fn refuse_to(url: Url, (error, description): (&str, &str), state: &str) -> Response {
-    back_to(
-        url,
-        &[("error", error), ("error_description", description), ("state", state)],
-    )
-}
-
 async fn authorize(
     State(sim): State<Arc<Simulator>>,
     uri: OriginalUri,
@@ -376,15 +210,15 @@ async fn authorize(
     query: Result<Query<AuthorizeRequest>, QueryRejection>,
 ) -> Response {
     let Ok(Query(request)) = query else {
-        return error_page("La demande de connexion est mal formée.");
+        return PRO_CONNECT.error_page("La demande de connexion est mal formée.");
     };
-    let redirect = match checked(&request) {
+    let redirect = match request.checked() {
         Ok(url) => url,
         Err(answer) => return answer,
     };
     // A step-up within an open session asks no one to pick their account again, as
     // ProConnect's own session does.
-    let known = signed_in(&headers).and_then(|email| sim.find(&email));
+    let known = signed_in(&headers).and_then(|email| sim.find(email));
     match known {
         Some(agent) if request.asks_second_factor() => log_in(&sim, &uri, request, agent, redirect),
         _ => html(StatusCode::OK, login_page(uri.path(), &request, &sim.agents)),
@@ -394,15 +228,14 @@ async fn authorize(
 /// The simulator's session cookie: who logged in last from this browser.
 const SESSION_COOKIE: &str = "proconnect_simulateur";
 
-fn signed_in(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+fn signed_in(headers: &HeaderMap) -> Option<&str> {
+    let cookies = headers
+        .get_all(header::COOKIE)
+        .into_iter()
+        .filter_map(|v| v.to_str().ok());
+    cookies
         .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
+        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
 }
 
 async fn choose(
@@ -411,22 +244,22 @@ async fn choose(
     form: Result<Form<AuthorizeRequest>, FormRejection>,
 ) -> Response {
     let Ok(Form(request)) = form else {
-        return error_page("Le formulaire de connexion est mal formé.");
+        return PRO_CONNECT.error_page("Le formulaire de connexion est mal formé.");
     };
-    let redirect = match checked(&request) {
+    let redirect = match request.checked() {
         Ok(url) => url,
         Err(answer) => return answer,
     };
-    let Some(agent) = sim.find(&request.agent) else {
-        return error_page("Cet agent est inconnu du simulateur.");
+    let Some(agent) = sim.find(&request.own.agent) else {
+        return PRO_CONNECT.error_page("Cet agent est inconnu du simulateur.");
     };
     let mut answer = log_in(&sim, &uri, request, agent, redirect);
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
         sim.agents[agent].email
     );
-    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-        answer.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        answer.headers_mut().append(header::SET_COOKIE, value);
     }
     answer
 }
@@ -434,32 +267,23 @@ async fn choose(
 /// The agent logged in: a code back to the client, or first the second-factor page.
 fn log_in(sim: &Simulator, uri: &OriginalUri, request: AuthorizeRequest, agent: usize, redirect: Url) -> Response {
     let wants_mfa = request.asks_second_factor();
-    let grant = Grant {
-        redirect_uri: request.redirect_uri.clone(),
-        nonce: request.nonce.clone(),
-        scope: granted_scope(&request.scope),
-        agent,
-        auth_time: chrono::Utc::now().timestamp(),
+    let known = |scope: &str| SCOPE_CLAIMS.iter().any(|(s, _)| *s == scope);
+    let login = Login {
+        grant: Grant::new(agent, &request, known),
         mfa: wants_mfa && sim.agents[agent].mfa,
-        code_challenge: request.code_challenge.clone(),
+        code_challenge: request.own.code_challenge.clone(),
     };
-    if wants_mfa && !grant.mfa {
+    if wants_mfa && !login.mfa {
         let name = sim.agents[agent].name();
         let transaction = sim.second_factors.insert(Pending {
-            grant,
+            login,
             state: request.state,
         });
-        let action = format!("{}{SECOND_FACTOR_PATH}", prefix(uri, AUTHORIZE_PATH));
+        let action = format!("{}{SECOND_FACTOR_PATH}", oidc::prefix(uri, AUTHORIZE_PATH));
         return html(StatusCode::OK, second_factor_page(&action, &transaction, &name, false));
     }
-    let code = sim.codes.insert(grant);
+    let code = sim.codes.insert(login);
     back_to(redirect, &[("code", &code), ("state", &request.state)])
-}
-
-/// The scopes asked that the simulator knows, in the order asked.
-fn granted_scope(asked: &str) -> String {
-    let known = |s: &&str| *s == "openid" || SCOPE_CLAIMS.iter().any(|(scope, _)| scope == s);
-    asked.split_whitespace().filter(known).collect::<Vec<_>>().join(" ")
 }
 
 #[derive(Deserialize, Default)]
@@ -475,56 +299,36 @@ async fn second_factor(
     form: Result<Form<SecondFactorForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return error_page("Le formulaire du second facteur est mal formé.");
+        return PRO_CONNECT.error_page("Le formulaire du second facteur est mal formé.");
     };
-    let expired = || error_page("Cette connexion a expiré : recommencez depuis le service.");
+    let expired = || PRO_CONNECT.error_page("Cette connexion a expiré : recommencez depuis le service.");
     let Some(pending) = sim.second_factors.get(&form.transaction) else {
         return expired();
     };
     if form.otp.trim() != DEMO_OTP {
-        let name = sim.agents[pending.grant.agent].name();
+        let name = sim.agents[pending.login.grant.account].name();
         return html(
             StatusCode::BAD_REQUEST,
             second_factor_page(uri.path(), &form.transaction, &name, true),
         );
     }
     // Taken only now: a wrong code leaves the agent another try.
-    let Some(Pending { grant, state }) = sim.second_factors.take(&form.transaction) else {
+    let Some(Pending { login, state }) = sim.second_factors.take(&form.transaction) else {
         return expired();
     };
-    let Some(redirect) = loopback_url(&grant.redirect_uri) else {
+    let Some(redirect) = oidc::loopback_url(&login.grant.redirect_uri) else {
         return expired();
     };
-    let code = sim.codes.insert(Grant {
-        mfa: true,
+    let grant = Grant {
         auth_time: chrono::Utc::now().timestamp(),
-        ..grant
+        ..login.grant
+    };
+    let code = sim.codes.insert(Login {
+        grant,
+        mfa: true,
+        ..login
     });
     back_to(redirect, &[("code", &code), ("state", &state)])
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct TokenRequest {
-    grant_type: String,
-    code: String,
-    redirect_uri: String,
-    client_id: String,
-    client_secret: String,
-    code_verifier: String,
-}
-
-/// An RFC 6749 error answer of the token endpoint.
-fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let body = json!({"error": error, "error_description": description});
-    no_store((status, Json(body)).into_response())
-}
-
-fn no_store(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
 }
 
 async fn token(
@@ -534,28 +338,21 @@ async fn token(
     form: Result<Form<TokenRequest>, FormRejection>,
 ) -> Response {
     let Ok(Form(request)) = form else {
-        return token_error(StatusCode::BAD_REQUEST, "invalid_request", "a form body is expected");
+        return oidc::not_a_form();
     };
-    let grant = match authenticate(&headers, &request).and_then(|()| redeem(&sim, &request)) {
-        Ok(grant) => grant,
+    let login = match authenticate(&headers, &request).and_then(|()| redeem(&sim, &request)) {
+        Ok(login) => login,
         Err(refusal) => return refusal,
     };
-    let issuer = format!("{}{ISSUER_PATH}", base_url(&headers, &uri, TOKEN_PATH));
-    let access_token = sim.tokens.insert(grant.clone());
-    let claims = id_token_claims(&issuer, &grant, &sim.agents[grant.agent], &access_token);
-    let Ok(id_token) = sim.signing.sign(&claims) else {
-        return token_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "signing failed");
-    };
-    no_store(
-        Json(json!({
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": LIFETIME.as_secs(),
-            "id_token": id_token,
-            "scope": grant.scope,
-        }))
-        .into_response(),
-    )
+    let issuer = oidc::issuer(&headers, &uri, TOKEN_PATH);
+    let access_token = sim.tokens.insert(login.clone());
+    let subject = PRO_CONNECT.subject(&sim.agents[login.grant.account].uid);
+    let mut claims = PRO_CONNECT.id_token_claims(&issuer, &subject, &login.grant, &access_token);
+    if login.mfa {
+        claims["acr"] = json!(ACR_2FA);
+        claims["amr"] = json!(["pwd", "mfa"]);
+    }
+    oidc::token_answer(&sim.signing, &access_token, &claims, &login.grant.scope)
 }
 
 /// The client, authenticated by `client_secret_basic` or `client_secret_post` (one of
@@ -564,17 +361,21 @@ fn authenticate(headers: &HeaderMap, request: &TokenRequest) -> Result<(), Respo
     let basic = headers.contains_key(header::AUTHORIZATION);
     if basic && !request.client_secret.is_empty() {
         let description = "one client authentication method only";
-        return Err(token_error(StatusCode::BAD_REQUEST, "invalid_request", description));
+        return Err(oidc::token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            description,
+        ));
     }
     let credentials = if basic {
         basic_credentials(headers)
     } else {
         Some((request.client_id.clone(), request.client_secret.clone()))
     };
-    if credentials.is_some_and(|(id, secret)| id == LOGIN_CLIENT_ID && secret == LOGIN_CLIENT_SECRET) {
+    if credentials.is_some_and(|(id, secret)| PRO_CONNECT.is_client(&id, &secret)) {
         return Ok(());
     }
-    let refusal = token_error(
+    let refusal = oidc::token_error(
         StatusCode::UNAUTHORIZED,
         "invalid_client",
         "client authentication failed",
@@ -600,33 +401,18 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((id.to_string(), secret.to_string()))
 }
 
-/// The grant behind the request's code, checked in RFC 6749's order: parameters, grant
-/// type, then the code itself (spent even when the rest does not match).
-fn redeem(sim: &Simulator, request: &TokenRequest) -> Result<Grant, Response> {
-    if request.grant_type.is_empty() || request.code.is_empty() || request.redirect_uri.is_empty() {
-        let description = "grant_type, code and redirect_uri are required";
-        return Err(token_error(StatusCode::BAD_REQUEST, "invalid_request", description));
-    }
-    if request.grant_type != "authorization_code" {
-        let description = "only authorization_code is supported";
-        return Err(token_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            description,
+/// The login behind the request's code, its redirect URI and PKCE verifier checked.
+fn redeem(sim: &Simulator, request: &TokenRequest) -> Result<Login, Response> {
+    let login = oidc::spend_code(&sim.codes, request)?;
+    if login.grant.redirect_uri != request.redirect_uri {
+        return Err(oidc::invalid_grant(
+            "redirect_uri differs from the authorization request's",
         ));
     }
-    let invalid_grant = |description| token_error(StatusCode::BAD_REQUEST, "invalid_grant", description);
-    let grant = sim
-        .codes
-        .take(&request.code)
-        .ok_or_else(|| invalid_grant("unknown, used or expired code"))?;
-    if grant.redirect_uri != request.redirect_uri {
-        return Err(invalid_grant("redirect_uri differs from the authorization request's"));
+    if !pkce_matches(&login.code_challenge, &request.code_verifier) {
+        return Err(oidc::invalid_grant("code_verifier does not match the code_challenge"));
     }
-    if !pkce_matches(&grant.code_challenge, &request.code_verifier) {
-        return Err(invalid_grant("code_verifier does not match the code_challenge"));
-    }
-    Ok(grant)
+    Ok(login)
 }
 
 /// With a challenge, the verifier must hash to it; without, no verifier may come (a
@@ -636,38 +422,6 @@ fn pkce_matches(challenge: &str, verifier: &str) -> bool {
         return verifier.is_empty();
     }
     is_pkce_text(verifier) && jose::b64(&Sha256::digest(verifier.as_bytes())) == challenge
-}
-
-/// Stable for an agent and a client, different across clients. The client id has a
-/// fixed length here, so the concatenation is unambiguous.
-fn subject(agent: &Agent) -> String {
-    hex::encode(Sha256::digest(format!("{}{LOGIN_CLIENT_ID}", agent.uid)))
-}
-
-fn lifetime_secs() -> i64 {
-    i64::try_from(LIFETIME.as_secs()).unwrap_or(60)
-}
-
-fn id_token_claims(issuer: &str, grant: &Grant, agent: &Agent, access_token: &str) -> Value {
-    let now = chrono::Utc::now().timestamp();
-    let (acr, amr) = if grant.mfa {
-        (ACR_2FA, json!(["pwd", "mfa"]))
-    } else {
-        (ACR_EIDAS1, json!(["pwd"]))
-    };
-    json!({
-        "iss": issuer,
-        "sub": subject(agent),
-        "aud": LOGIN_CLIENT_ID,
-        "exp": now + lifetime_secs(),
-        "iat": now,
-        "nonce": grant.nonce,
-        "acr": acr,
-        "amr": amr,
-        "auth_time": grant.auth_time,
-        // OIDC Core 3.1.3.6: the left half of the access token's SHA-256.
-        "at_hash": jose::b64(&Sha256::digest(access_token.as_bytes())[..16]),
-    })
 }
 
 /// The value of a userinfo claim for the agent; `None` when the agent has none.
@@ -687,23 +441,14 @@ fn claim(agent: &Agent, name: &str) -> Option<String> {
 }
 
 async fn userinfo(State(sim): State<Arc<Simulator>>, uri: OriginalUri, headers: HeaderMap) -> Response {
-    let Some(bearer) = simulation::bearer(&headers) else {
-        return unauthorized("Bearer");
+    let login = match oidc::bearer_of(&sim.tokens, &headers) {
+        Ok(login) => login,
+        Err(refusal) => return refusal,
     };
-    let Some(grant) = sim.tokens.get(bearer) else {
-        return unauthorized("Bearer error=\"invalid_token\"");
-    };
-    let agent = &sim.agents[grant.agent];
-    let now = chrono::Utc::now().timestamp();
-    // `iat` and `exp` too, so that a client can check the JWT as it checks an ID token.
-    let mut claims = json!({
-        "iss": format!("{}{ISSUER_PATH}", base_url(&headers, &uri, USERINFO_PATH)),
-        "aud": LOGIN_CLIENT_ID,
-        "sub": subject(agent),
-        "iat": now,
-        "exp": now + lifetime_secs(),
-    });
-    for scope in grant.scope.split_whitespace() {
+    let agent = &sim.agents[login.grant.account];
+    let issuer = oidc::issuer(&headers, &uri, USERINFO_PATH);
+    let mut claims = PRO_CONNECT.userinfo_claims(&issuer, &PRO_CONNECT.subject(&agent.uid));
+    for scope in login.grant.scope.split_whitespace() {
         let Some((_, name)) = SCOPE_CLAIMS.iter().find(|(s, _)| *s == scope) else {
             continue;
         };
@@ -711,94 +456,20 @@ async fn userinfo(State(sim): State<Arc<Simulator>>, uri: OriginalUri, headers: 
             claims[*name] = json!(value);
         }
     }
-    match sim.signing.sign(&claims) {
-        Ok(jws) => no_store(([(header::CONTENT_TYPE, "application/jwt")], jws).into_response()),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    oidc::signed_userinfo(&sim.signing, &claims)
+}
+
+async fn end_session(query: Result<Query<oidc::EndSession>, QueryRejection>) -> Response {
+    match query {
+        Ok(Query(request)) => PRO_CONNECT.end_session(&request),
+        Err(_) => PRO_CONNECT.error_page("La demande de déconnexion est mal formée."),
     }
-}
-
-/// RFC 6750: 401 with the challenge (no error code when no token came at all).
-fn unauthorized(challenge: &'static str) -> Response {
-    let challenge = HeaderValue::from_static(challenge);
-    (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)]).into_response()
-}
-
-/// `id_token_hint` is accepted and ignored: the simulator keeps no session to end.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct EndSession {
-    state: String,
-    post_logout_redirect_uri: String,
-}
-
-async fn end_session(query: Result<Query<EndSession>, QueryRejection>) -> Response {
-    let Ok(Query(request)) = query else {
-        return error_page("La demande de déconnexion est mal formée.");
-    };
-    if request.post_logout_redirect_uri.is_empty() {
-        let body = page(
-            "Déconnexion",
-            "<p>Vous êtes déconnecté(e) du simulateur ProConnect.</p>",
-        );
-        return html(StatusCode::OK, body);
-    }
-    match loopback_url(&request.post_logout_redirect_uri) {
-        Some(url) => back_to(url, &[("state", &request.state)]),
-        None => error_page(
-            "L’adresse de retour (post_logout_redirect_uri) doit être locale (127.0.0.1 ou localhost, avec un port).",
-        ),
-    }
-}
-
-/// Text made safe for HTML content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A whole page around `body` (already HTML); `title` is escaped.
-fn page(title: &str, body: &str) -> String {
-    let title = escape(title);
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title} – ProConnect (simulateur)</title>\n</head>\n<body>\n<main>\n\
-         <h1>{title}</h1>\n{body}\n</main>\n</body>\n</html>\n"
-    )
-}
-
-/// An HTML answer: not cached (it carries the request's state and nonce), not framed,
-/// and loading nothing.
-fn html(status: StatusCode, body: String) -> Response {
-    let mut response = no_store((status, Html(body)).into_response());
-    let csp = HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'");
-    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
-    response
-}
-
-fn error_page(message: &str) -> Response {
-    let body = format!("<p>{}</p>", escape(message));
-    html(StatusCode::BAD_REQUEST, page("Erreur de connexion", &body))
-}
-
-fn hidden(name: &str, value: &str) -> String {
-    format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">\n", escape(value))
 }
 
 /// The page listing the agents, one form each posting the request back to `action`.
 fn login_page(action: &str, request: &AuthorizeRequest, agents: &[Agent]) -> String {
     let hidden: String = request
-        .carried()
+        .carried_all()
         .iter()
         .map(|(name, value)| hidden(name, value))
         .collect();
@@ -816,7 +487,7 @@ fn login_page(action: &str, request: &AuthorizeRequest, agents: &[Agent]) -> Str
         "<p>Simulateur : aucun mot de passe n’est demandé. Choisissez l’agent au nom \
          duquel vous vous connectez.</p>\n{step_up}<ul>\n{items}</ul>"
     );
-    page("Se connecter avec ProConnect", &body)
+    PRO_CONNECT.page("Se connecter avec ProConnect", &body)
 }
 
 fn agent_item(i: usize, agent: &Agent, action: &str, hidden: &str) -> String {
@@ -865,5 +536,5 @@ fn second_factor_page(action: &str, transaction: &str, name: &str, wrong: bool) 
         action = escape(action),
         transaction = hidden("transaction", transaction),
     );
-    page("Second facteur d’authentification", &body)
+    PRO_CONNECT.page("Second facteur d’authentification", &body)
 }

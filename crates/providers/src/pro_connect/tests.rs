@@ -4,14 +4,15 @@
 use base64::Engine;
 use passerelle_core::company::Siren;
 use passerelle_core::Siret;
-use reqwest::redirect::Policy;
-use reqwest::{Client, Url};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::simulator::{router, Simulator};
 use super::*;
 use crate::france_connect::jose::{self, VerifyingKey};
+use crate::oidc_simulator::test_support::{
+    client, get_json, json_of, keys, location, logout, payload, post_token, query_value, submit, userinfo,
+};
 
 const REDIRECT: &str = "http://127.0.0.1:4321/auth/proconnect/retour?depuis=accueil";
 const SCOPE: &str = "openid email given_name usual_name uid siret phone organizational_unit idp_id";
@@ -21,24 +22,7 @@ const DINUM: &str = "13002526500013";
 
 /// The simulator on a free loopback port, nested under `prefix`; its base URL.
 async fn serve(prefix: &str) -> String {
-    let router = router(Simulator::with_default_agents());
-    let app = if prefix.is_empty() {
-        router
-    } else {
-        axum::Router::new().nest(prefix, router)
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}{prefix}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
-}
-
-fn client() -> Client {
-    Client::builder().redirect(Policy::none()).build().unwrap()
-}
-
-async fn get_json(url: &str) -> Value {
-    client().get(url).send().await.unwrap().json().await.unwrap()
+    crate::oidc_simulator::test_support::serve(router(Simulator::with_default_agents()), prefix).await
 }
 
 /// An authorization request of our client; `extra` adds or replaces parameters.
@@ -76,46 +60,8 @@ async fn login_page(base: &str, extra: &[(&'static str, &str)]) -> String {
     response.text().await.unwrap()
 }
 
-/// The attribute value that follows `marker` (which ends with its opening quote),
-/// unescaped.
-fn after(html: &str, marker: &str) -> String {
-    let start = html.find(marker).unwrap_or_else(|| panic!("no {marker}")) + marker.len();
-    let raw = &html[start..start + html[start..].find('"').unwrap()];
-    raw.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The hidden fields of the page's first form, as a browser would post them.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let form = &html[..html.find("</form>").unwrap()];
-    form.split("<input type=\"hidden\" ")
-        .skip(1)
-        .map(|input| (after(input, "name=\""), after(input, "value=\"")))
-        .collect()
-}
-
-/// Posts the page's first form with `extra` fields, as a click on its button does.
-async fn submit(base: &str, html: &str, extra: &[(&str, &str)]) -> reqwest::Response {
-    let mut form = hidden_fields(html);
-    form.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let target = Url::parse(base).unwrap().join(&after(html, "action=\"")).unwrap();
-    client().post(target).form(&form).send().await.unwrap()
-}
-
 async fn pick(base: &str, html: &str, agent: &str) -> reqwest::Response {
     submit(base, html, &[("agent", agent)]).await
-}
-
-fn location(response: &reqwest::Response) -> Url {
-    assert_eq!(response.status(), 302);
-    Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
-}
-
-fn query_value(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
 /// A fresh code for `agent`, through the login page.
@@ -134,19 +80,6 @@ fn token_form<'a>(code: &'a str, secret: &'a str) -> Vec<(&'static str, &'a str)
     ]
 }
 
-async fn post_token(base: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    client()
-        .post(format!("{base}{TOKEN_PATH}"))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn json_of(response: reqwest::Response) -> (u16, Value) {
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 /// The tokens of a code (`client_secret_post`), checked to be a success.
 async fn tokens_of(base: &str, code: &str) -> Value {
     let (status, tokens) = json_of(post_token(base, &token_form(code, LOGIN_CLIENT_SECRET)).await).await;
@@ -156,8 +89,7 @@ async fn tokens_of(base: &str, code: &str) -> Value {
 
 /// The ID token's claims, checked against the simulator's JWKS.
 async fn id_token_of(base: &str, tokens: &Value) -> Value {
-    let keys = VerifyingKey::from_jwks(&get_json(&format!("{base}{JWKS_PATH}")).await);
-    jose::verify(tokens["id_token"].as_str().unwrap(), &keys).unwrap()
+    jose::verify(tokens["id_token"].as_str().unwrap(), &keys(base).await).unwrap()
 }
 
 #[tokio::test]
@@ -249,15 +181,10 @@ async fn the_full_flow_gives_a_signed_id_token_and_userinfo() {
     let access_token = tokens["access_token"].as_str().unwrap();
     assert_eq!(id_token["at_hash"], jose::b64(&Sha256::digest(access_token)[..16]));
 
-    let response = client()
-        .get(meta["userinfo_endpoint"].as_str().unwrap())
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(meta["userinfo_endpoint"], json!(format!("{base}{USERINFO_PATH}")));
+    let response = userinfo(&base, access_token).await;
     assert_eq!(response.headers()["content-type"], "application/jwt");
-    let keys = VerifyingKey::from_jwks(&get_json(meta["jwks_uri"].as_str().unwrap()).await);
-    let info = jose::verify(&response.text().await.unwrap(), &keys).unwrap();
+    let info = jose::verify(&response.text().await.unwrap(), &keys(&base).await).unwrap();
     assert_eq!((&info["sub"], &info["iss"]), (&id_token["sub"], &meta["issuer"]));
     assert_eq!(
         (info["email"].as_str(), info["siret"].as_str()),
@@ -284,16 +211,12 @@ async fn userinfo_gives_the_claims_of_the_scopes_granted() {
     let code = code_for(&base, SOPHIE, &[("scope", "openid email siret inconnu")]).await;
     let tokens = tokens_of(&base, &code).await;
     assert_eq!(tokens["scope"], "openid email siret");
-    let jws = client()
-        .get(format!("{base}{USERINFO_PATH}"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
+    let jws = userinfo(&base, tokens["access_token"].as_str().unwrap())
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
-    let info: Value = serde_json::from_slice(&jose::b64_decode(jws.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let info = payload(&jws);
     assert_eq!(info["siret"], "21359920200016");
     assert!(info.get("given_name").is_none() && info.get("phone_number").is_none());
 }
@@ -512,35 +435,21 @@ async fn step_up_for_an_agent_without_a_second_factor_asks_for_a_code() {
 #[tokio::test]
 async fn userinfo_refuses_unknown_tokens_and_logout_goes_back() {
     let base = serve(PREFIX).await;
-    let response = client()
-        .get(format!("{base}{USERINFO_PATH}"))
-        .bearer_auth("jeton-inconnu")
-        .send()
-        .await
-        .unwrap();
+    let response = userinfo(&base, "jeton-inconnu").await;
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
 
-    let response = client()
-        .get(format!("{base}{END_SESSION_PATH}"))
-        .query(&[
-            ("id_token_hint", "x"),
-            ("state", "fin"),
-            ("post_logout_redirect_uri", "http://127.0.0.1:4321/au-revoir"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let back = [
+        ("id_token_hint", "x"),
+        ("state", "fin"),
+        ("post_logout_redirect_uri", "http://127.0.0.1:4321/au-revoir"),
+    ];
+    let response = logout(&base, &back).await;
     assert_eq!(
         location(&response).as_str(),
         "http://127.0.0.1:4321/au-revoir?state=fin"
     );
-    let response = client()
-        .get(format!("{base}{END_SESSION_PATH}"))
-        .query(&[("post_logout_redirect_uri", "https://evil.example/")])
-        .send()
-        .await
-        .unwrap();
+    let response = logout(&base, &[("post_logout_redirect_uri", "https://evil.example/")]).await;
     assert_eq!(response.status(), 400);
 }
 
