@@ -444,16 +444,28 @@ impl Sent {
     }
 }
 
+/// A form posted about a demande: the session, the form checked against its CSRF
+/// token, the demande and its form.
+async fn posted(
+    app: &App,
+    id: Uuid,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Session, Sent, Demande, DemandeForm), Fault> {
+    let session = logged_in(app, headers).await?;
+    let sent = Sent::read(body)?;
+    check_csrf(&session, &sent.one("csrf"))?;
+    let (demande, form) = load(app, id, &session).await?;
+    Ok((session, sent, demande, form))
+}
+
 pub async fn save(
     State(app): State<Arc<App>>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Fault> {
-    let session = logged_in(&app, &headers).await?;
-    let sent = Sent::read(&body)?;
-    check_csrf(&session, &sent.one("csrf"))?;
-    let (demande, form) = load(&app, id, &session).await?;
+    let (session, sent, demande, form) = posted(&app, id, &headers, &body).await?;
     let fields: BTreeMap<String, String> = sent
         .0
         .iter()
@@ -475,10 +487,7 @@ pub async fn act(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Fault> {
-    let session = logged_in(&app, &headers).await?;
-    let sent = Sent::read(&body)?;
-    check_csrf(&session, &sent.one("csrf"))?;
-    let (demande, form) = load(&app, id, &session).await?;
+    let (session, sent, demande, form) = posted(&app, id, &headers, &body).await?;
     if sent.one("version") != demande.version.to_string() {
         let detail = "La demande a changé depuis que vous l'avez ouverte. Relisez-la avant d'agir.";
         return Err(Fault::new(StatusCode::CONFLICT, "Demande modifiée entre-temps", detail));

@@ -26,14 +26,12 @@
 //! No e-mail leaves from this path, and nothing goes to the outbox: DataPass sends
 //! its own e-mails to the applicant and the contacts.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use passerelle_store::{
-    DataPassDelivery, DeliveryOutcome, DemandeChange, DemandeEvent, DemandePerson, DemandeRecord, Store, TokenChange,
-    PARTICULIER,
+    DataPassDelivery, DeliveryOutcome, DemandeChange, DemandeEvent, Store, TokenChange, PARTICULIER,
 };
 use passerelle_webhooks::datapass::{
     Applied, Bouquet, DeliveryKey, DemandeState, Event as Wire, Notification, Sink, SinkError,
@@ -41,7 +39,7 @@ use passerelle_webhooks::datapass::{
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::content::{ContactKind, Content};
+use crate::content::Content;
 use crate::state::{Standing, State};
 use crate::workflow::{Agent, Body, Demande, Habilitation};
 
@@ -158,12 +156,12 @@ fn plan(
     if current.is_some_and(|d| in_reopening(d, n.event)) {
         // The habilitation in force stays until DataPass approves the reopening.
         detail["kept_in_force"] = json!(true);
-        detail["proposed"] = json!(changes(&next.body.content, &content));
+        detail["proposed"] = json!(crate::workflow::changes(&next.body.content, &content));
     } else {
         let before = next.clone();
         mirror(&mut next, n, content);
         token = token_change(&mut next, n.event, now);
-        detail["changes"] = json!(changes(&before.body.content, &next.body.content));
+        detail["changes"] = json!(crate::workflow::changes(&before.body.content, &next.body.content));
         if before.standing.state != next.standing.state {
             detail["state"] = json!({"before": before.standing.state, "after": next.standing.state});
         }
@@ -177,8 +175,8 @@ fn plan(
         _ => None,
     };
     let change = DemandeChange {
-        demande: record(&next)?,
-        people: people(&next),
+        demande: next.record()?,
+        people: next.people(),
         event: DemandeEvent {
             demande_id: next.id,
             seq: next.version,
@@ -331,57 +329,4 @@ fn token_detail(token: &TokenChange) -> Value {
         } => json!({"updated": jti, "scopes": scopes, "expires_at": expires_at}),
         TokenChange::Revoke { jti, .. } => json!({"revoked": jti}),
     }
-}
-
-/// The fields, scopes and modalities that differ, with both values.
-fn changes(before: &Content, after: &Content) -> Vec<Value> {
-    let keys: BTreeSet<&String> = before.fields.keys().chain(after.fields.keys()).collect();
-    let mut changed: Vec<Value> = keys
-        .into_iter()
-        .filter(|key| before.field(key) != after.field(key))
-        .map(|key| json!({"field": key, "before": before.field(key), "after": after.field(key)}))
-        .collect();
-    for (field, b, a) in [
-        ("scopes", &before.scopes, &after.scopes),
-        ("modalities", &before.modalities, &after.modalities),
-    ] {
-        if b != a {
-            changed.push(json!({"field": field, "before": b, "after": a}));
-        }
-    }
-    changed
-}
-
-/// The applicant and the contacts the bouquet's forms name, by e-mail.
-fn people(d: &Demande) -> Vec<DemandePerson> {
-    let applicant = (d.body.applicant.email.clone(), "applicant");
-    let contacts = ContactKind::of(&d.bouquet)
-        .iter()
-        .filter_map(|kind| Some((d.body.content.contact_email(*kind)?, kind.key())));
-    let people: BTreeSet<(String, &str)> = std::iter::once(applicant).chain(contacts).collect();
-    people
-        .into_iter()
-        .map(|(email, role)| DemandePerson {
-            email,
-            role: role.into(),
-        })
-        .collect()
-}
-
-fn record(d: &Demande) -> anyhow::Result<DemandeRecord> {
-    Ok(DemandeRecord {
-        id: d.id,
-        number: d.number,
-        bouquet: d.bouquet.clone(),
-        form_id: d.form_id.clone(),
-        siret: d.siret.clone(),
-        state: d.standing.state.as_str().into(),
-        reopening: d.standing.reopening,
-        version: d.version,
-        body: serde_json::to_string(&d.body)?,
-        created_at: d.created_at,
-        updated_at: d.updated_at,
-        submitted_at: d.submitted_at,
-        decided_at: d.decided_at,
-    })
 }

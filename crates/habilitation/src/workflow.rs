@@ -183,7 +183,8 @@ impl Demande {
         roles.contains(&Role::Applicant) || technique.is_some_and(|t| t.eq_ignore_ascii_case(&agent.email))
     }
 
-    fn people(&self) -> Vec<DemandePerson> {
+    /// The applicant and the contacts the bouquet's forms name, by e-mail.
+    pub(crate) fn people(&self) -> Vec<DemandePerson> {
         let mut people = vec![DemandePerson {
             email: self.body.applicant.email.to_lowercase(),
             role: "applicant".into(),
@@ -201,7 +202,7 @@ impl Demande {
         people
     }
 
-    fn record(&self) -> anyhow::Result<DemandeRecord> {
+    pub(crate) fn record(&self) -> anyhow::Result<DemandeRecord> {
         Ok(DemandeRecord {
             id: self.id,
             number: self.number,
@@ -576,7 +577,7 @@ fn event(demande: &Demande, actor: &Agent, kind: Event, detail: serde_json::Valu
 }
 
 /// What changed between two contents, field by field (for the history).
-fn changes(before: &Content, after: &Content) -> Vec<serde_json::Value> {
+pub(crate) fn changes(before: &Content, after: &Content) -> Vec<serde_json::Value> {
     let keys: BTreeSet<&String> = before.fields.keys().chain(after.fields.keys()).collect();
     let mut changed: Vec<serde_json::Value> = keys
         .into_iter()
