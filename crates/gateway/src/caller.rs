@@ -225,7 +225,12 @@ pub struct ClientIp(pub IpAddr);
 /// The caller's IP: the peer, or, when the peer is a trusted proxy, the last
 /// `X-Forwarded-For` hop that is not one.
 pub fn client_ip(config: &GatewayConfig, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    let trusted = |ip: IpAddr| passerelle_tokens::ip_listed(&config.trusted_proxies, ip);
+    forwarded_ip(&config.trusted_proxies, headers, peer)
+}
+
+/// `client_ip` for a list of trusted proxies (the web pages' own rate limits).
+pub fn forwarded_ip(trusted_proxies: &[String], headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    let trusted = |ip: IpAddr| passerelle_tokens::ip_listed(trusted_proxies, ip);
     let mut ip = peer.ip();
     if !trusted(ip) {
         return ip;

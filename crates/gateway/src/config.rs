@@ -137,6 +137,8 @@ pub struct HabilitationConfig {
     /// Instructors' e-mail addresses, per bouquet (`particulier`, `entreprise`).
     pub instructors: BTreeMap<String, Vec<String>>,
     pub admins: Vec<String>,
+    /// The organisations (SIRET) whose agents may hold those roles; none: any.
+    pub staff_sirets: Vec<String>,
     /// The mail server; none: e-mails stay in the outbox, readable by admins.
     pub smtp: Option<SmtpConfig>,
     /// Integrators' webhooks, each signed with its secrets (two during a rotation).
@@ -159,6 +161,7 @@ impl Default for HabilitationConfig {
             dsfr_dir: PathBuf::from("web/node_modules/@gouvfr/dsfr/dist"),
             instructors: BTreeMap::new(),
             admins: Vec::new(),
+            staff_sirets: Vec::new(),
             smtp: None,
             webhooks: Vec::new(),
             datapass_secret: None,

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 use passerelle_habilitation::content::{Document, MAX_DOCUMENTS, MAX_DOCUMENT_BYTES};
-use passerelle_habilitation::is_pdf;
 use passerelle_habilitation::workflow::Action;
+use passerelle_habilitation::{is_pdf, Step};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -42,6 +42,13 @@ pub async fn upload(
     let (csrf, file) = read_upload(multipart).await?;
     pages::check_csrf(&session, &csrf)?;
     let (demande, form) = pages::load(&app, id, &session).await?;
+    let agent = session.agent.as_ref().expect("logged in");
+    // Checked before anything is stored: no orphan bytes from a refused upload.
+    if !demande.editable_by(agent, &app.site.staff) || form.locks(Step::Legal) {
+        return Err(Fault::forbidden(
+            "Seul le demandeur joint des documents, tant que la demande est modifiable.",
+        ));
+    }
     let Some((filename, bytes)) = file else {
         return Err(Fault::bad("Aucun fichier", "Choisissez un fichier PDF à joindre."));
     };
@@ -63,11 +70,15 @@ pub async fn upload(
         size: bytes.len() as u64,
         sha256: hex::encode(Sha256::digest(&bytes)),
     };
+    let path = object_path(demande.id, document.id);
     app.objects
-        .put(&object_path(demande.id, document.id), bytes.into())
+        .put(&path, bytes.into())
         .await
         .map_err(|e| Fault::internal(e.into()))?;
-    pages::commit(&app, &demande, &form, &session, Action::AttachDocument(document)).await?;
+    if let Err(refused) = pages::commit(&app, &demande, &form, &session, Action::AttachDocument(document)).await {
+        let _ = app.objects.delete(&path).await;
+        return Err(refused);
+    }
     Ok(Redirect::to(&format!("{BASE}/demandes/{id}?fait=document")).into_response())
 }
 

@@ -49,6 +49,8 @@ pub struct Settings {
     pub dsfr_dir: PathBuf,
     pub staff: Staff,
     pub webhooks: Vec<WebhookTarget>,
+    /// Proxies whose `X-Forwarded-For` names the client (the gateway's list).
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The gateway's tokens, as far as the site needs them.
@@ -89,6 +91,9 @@ pub struct App {
     objects: Arc<dyn ObjectStore>,
     organisations: Arc<dyn Organisations>,
     limiter: pages::Limiter,
+    trusted_proxies: Vec<String>,
+    /// The home page's figures and when they were computed.
+    cards: std::sync::Mutex<Option<(std::time::Instant, Vec<views::BouquetCard>)>>,
 }
 
 /// The site's routes, to merge into API Particulier's router.
@@ -121,6 +126,8 @@ pub fn router(
         objects,
         organisations,
         limiter: pages::Limiter::default(),
+        trusted_proxies: settings.trusted_proxies.clone(),
+        cards: std::sync::Mutex::new(None),
     });
     let pages = Router::new()
         .route(BASE, get(pages::home))
@@ -136,7 +143,11 @@ pub fn router(
         )
         .route(&format!("{BASE}/demandes/{{id}}/action"), post(pages::act))
         .route(&format!("{BASE}/demandes/{{id}}/jeton"), get(pages::token))
-        .route(&format!("{BASE}/demandes/{{id}}/documents"), post(documents::upload))
+        .route(
+            &format!("{BASE}/demandes/{{id}}/documents"),
+            // Only an upload carries a document; the handler checks its size as it reads.
+            post(documents::upload).layer(DefaultBodyLimit::max(documents::MAX_UPLOAD)),
+        )
         .route(
             &format!("{BASE}/demandes/{{id}}/documents/{{doc}}"),
             get(documents::download),
@@ -148,8 +159,8 @@ pub fn router(
         .route(&format!("{BASE}/instruction"), get(pages::instruct))
         .route(&format!("{BASE}/admin/courriels"), get(pages::outbox))
         .route(&format!("{BASE}/admin/courriels/{{id}}/rejouer"), post(pages::replay))
-        // Six documents of 10 MB fit; the upload handler checks each one.
-        .layer(DefaultBodyLimit::max(documents::MAX_UPLOAD))
+        // A form of every field at its longest fits; nothing bigger is read.
+        .layer(DefaultBodyLimit::max(MAX_FORM))
         .with_state(app)
         // Pages show tokens and personal data: never cached, never framed.
         .layer(header_layer(header::CACHE_CONTROL, "no-store"))
@@ -159,6 +170,9 @@ pub fn router(
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
     Ok(pages.nest_service(&format!("{BASE}/dsfr"), dsfr))
 }
+
+/// The largest form body but an upload's.
+const MAX_FORM: usize = 256 * 1024;
 
 /// Only the site's own styles, fonts and images; no script at all.
 const CSP: &str = "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self' data:; \

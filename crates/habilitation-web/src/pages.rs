@@ -120,7 +120,12 @@ pub async fn load(app: &App, id: Uuid, session: &Session) -> Result<(Demande, De
         .map_err(Fault::internal)?
         .filter(|d| d.visible_to(agent, &app.site.staff))
         .ok_or_else(Fault::not_found)?;
-    let form = app.forms.get(&demande.form_id).cloned().ok_or_else(Fault::not_found)?;
+    // DataPass's own forms are not ours: its demandes read with the bouquet's default.
+    let form = match app.forms.get(&demande.form_id) {
+        Some(form) => form.clone(),
+        None if demande.managed_by_datapass() => app.forms.of(&demande.bouquet)[0].clone(),
+        None => return Err(Fault::not_found()),
+    };
     Ok((demande, form))
 }
 
@@ -160,8 +165,8 @@ fn who(app: &App, session: Option<&Session>) -> Option<Who> {
     Some(Who {
         name: agent.name(),
         csrf: session.csrf.clone(),
-        instructor: !app.site.staff.bouquets_of(&agent.email).is_empty(),
-        admin: app.site.staff.is_admin(&agent.email),
+        instructor: !app.site.staff.bouquets_of(agent).is_empty(),
+        admin: app.site.staff.is_admin(agent),
     })
 }
 
@@ -191,9 +196,12 @@ impl Limiter {
     }
 }
 
-fn limited(app: &App, extensions: &Extensions) -> Result<(), Fault> {
-    let peer = extensions.get::<ConnectInfo<SocketAddr>>();
-    let ip = peer.map(|ConnectInfo(a)| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+fn limited(app: &App, extensions: &Extensions, headers: &HeaderMap) -> Result<(), Fault> {
+    let Some(ConnectInfo(peer)) = extensions.get::<ConnectInfo<SocketAddr>>() else {
+        return Ok(());
+    };
+    // Behind a reverse proxy, the client it names, not the proxy for everyone.
+    let ip = passerelle_gateway::caller::forwarded_ip(&app.trusted_proxies, headers, *peer);
     if app.limiter.allow(ip) {
         return Ok(());
     }
@@ -203,24 +211,42 @@ fn limited(app: &App, extensions: &Extensions) -> Result<(), Fault> {
 
 pub async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Fault> {
     let session = app.sessions.current(&headers).await;
-    let mut bouquets = Vec::new();
+    page(views::Home {
+        base: BASE,
+        who: who(&app, session.as_ref()),
+        bouquets: cards(&app).await?,
+    })
+}
+
+/// How long the home page's figures are kept: the page needs no login, and the
+/// median reads every decided demande.
+const CARDS_KEPT: Duration = Duration::from_secs(300);
+
+async fn cards(app: &App) -> Result<Vec<views::BouquetCard>, Fault> {
+    if let Some((at, cards)) = app.cards.lock().expect("home cards").as_ref() {
+        if at.elapsed() < CARDS_KEPT {
+            return Ok(cards.clone());
+        }
+    }
+    let mut cards = Vec::new();
     for bouquet in ["particulier", "entreprise"] {
         let demandes = app.store.demandes_in(bouquet).await.map_err(Fault::internal)?;
-        bouquets.push(views::BouquetCard {
+        cards.push(views::BouquetCard {
             label: workflow::bouquet_label(bouquet),
             forms: app.forms.of(bouquet).len(),
             median: views::median_delay(&demandes, Utc::now()),
         });
     }
-    page(views::Home {
-        base: BASE,
-        who: who(&app, session.as_ref()),
-        bouquets,
-    })
+    *app.cards.lock().expect("home cards") = Some((Instant::now(), cards.clone()));
+    Ok(cards)
 }
 
-pub async fn log_in(State(app): State<Arc<App>>, extensions: Extensions) -> Result<Response, Fault> {
-    limited(&app, &extensions)?;
+pub async fn log_in(
+    State(app): State<Arc<App>>,
+    extensions: Extensions,
+    headers: HeaderMap,
+) -> Result<Response, Fault> {
+    limited(&app, &extensions, &headers)?;
     start_login(&app, false, format!("{BASE}/demandes")).await
 }
 
@@ -250,7 +276,7 @@ pub async fn come_back(
     headers: HeaderMap,
     Query(back): Query<Back>,
 ) -> Result<Response, Fault> {
-    limited(&app, &extensions)?;
+    limited(&app, &extensions, &headers)?;
     let refused = |detail: &str| Fault::new(StatusCode::UNAUTHORIZED, "Connexion refusée", detail);
     let session = app.sessions.current(&headers).await;
     let Some(pending) = session.as_ref().and_then(|s| s.pending.clone()) else {
@@ -365,11 +391,29 @@ pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Fo
         .get(&f.form)
         .ok_or_else(|| Fault::bad("Formulaire inconnu", "Choisissez un formulaire de la liste."))?;
     let organisation = app.organisations.find(&agent.siret).await;
-    let (demande, change) = workflow::create(form, agent, organisation, Utc::now()).map_err(Fault::internal)?;
-    if !app.store.commit_demande(&change).await.map_err(Fault::internal)? {
-        return Err(Fault::internal(anyhow::anyhow!("a new demande's id was taken")));
-    }
+    let demande = create_numbered(&app, form, agent, organisation).await?;
     Ok(Redirect::to(&format!("{BASE}/demandes/{}/modifier", demande.id)).into_response())
+}
+
+/// A new demande: numbered after the highest so far, which two creations at once can
+/// both take on PostgreSQL; the loser tries again.
+async fn create_numbered(
+    app: &App,
+    form: &DemandeForm,
+    agent: &passerelle_habilitation::workflow::Agent,
+    organisation: Option<passerelle_habilitation::workflow::Organisation>,
+) -> Result<Demande, Fault> {
+    let mut last = None;
+    for _ in 0..3 {
+        let (demande, change) =
+            workflow::create(form, agent, organisation.clone(), Utc::now()).map_err(Fault::internal)?;
+        match app.store.commit_demande(&change).await {
+            Ok(true) => return Ok(demande),
+            Ok(false) => last = Some(anyhow::anyhow!("a new demande's id was taken")),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(Fault::internal(last.expect("three attempts")))
 }
 
 #[derive(Deserialize)]
@@ -406,8 +450,7 @@ pub async fn edit(State(app): State<Arc<App>>, Path(id): Path<Uuid>, headers: He
     let session = logged_in(&app, &headers).await?;
     let (demande, form) = load(&app, id, &session).await?;
     let agent = session.agent.as_ref().expect("logged in");
-    let roles = demande.roles(agent, &app.site.staff);
-    if !demande.standing.state.editable() || !roles.contains(&passerelle_habilitation::Role::Applicant) {
+    if !demande.editable_by(agent, &app.site.staff) {
         return Err(Fault::forbidden(
             "Seul le demandeur modifie une demande, en brouillon ou quand des modifications sont demandées.",
         ));
@@ -459,6 +502,16 @@ async fn posted(
     Ok((session, sent, demande, form))
 }
 
+/// Refuses a form sent from a page older than the demande (another tab, another
+/// person): acting on what one did not see.
+fn stale(sent: &Sent, demande: &Demande) -> Result<(), Fault> {
+    if sent.one("version") == demande.version.to_string() {
+        return Ok(());
+    }
+    let detail = "La demande a changé depuis que vous l'avez ouverte. Relisez-la avant d'agir.";
+    Err(Fault::new(StatusCode::CONFLICT, "Demande modifiée entre-temps", detail))
+}
+
 pub async fn save(
     State(app): State<Arc<App>>,
     Path(id): Path<Uuid>,
@@ -466,6 +519,7 @@ pub async fn save(
     body: Bytes,
 ) -> Result<Response, Fault> {
     let (session, sent, demande, form) = posted(&app, id, &headers, &body).await?;
+    stale(&sent, &demande)?;
     let fields: BTreeMap<String, String> = sent
         .0
         .iter()
@@ -488,10 +542,7 @@ pub async fn act(
     body: Bytes,
 ) -> Result<Response, Fault> {
     let (session, sent, demande, form) = posted(&app, id, &headers, &body).await?;
-    if sent.one("version") != demande.version.to_string() {
-        let detail = "La demande a changé depuis que vous l'avez ouverte. Relisez-la avant d'agir.";
-        return Err(Fault::new(StatusCode::CONFLICT, "Demande modifiée entre-temps", detail));
-    }
+    stale(&sent, &demande)?;
     let event =
         Event::parse(&sent.one("event")).ok_or_else(|| Fault::bad("Action inconnue", "Cette action n'existe pas."))?;
     let reason = views::reason(&demande, event, &sent.one("template"), &sent.one("reason"));
@@ -579,7 +630,7 @@ pub async fn instruct(
 ) -> Result<Response, Fault> {
     let session = logged_in(&app, &headers).await?;
     let agent = session.agent.as_ref().expect("logged in");
-    let bouquets = app.site.staff.bouquets_of(&agent.email);
+    let bouquets = app.site.staff.bouquets_of(agent);
     if bouquets.is_empty() {
         return Err(Fault::forbidden("Cette page est réservée aux instructeurs."));
     }
@@ -612,7 +663,7 @@ pub async fn instruct(
 pub async fn outbox(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Fault> {
     let session = logged_in(&app, &headers).await?;
     let agent = session.agent.as_ref().expect("logged in");
-    if !app.site.staff.is_admin(&agent.email) {
+    if !app.site.staff.is_admin(agent) {
         return Err(Fault::forbidden("Cette page est réservée aux administrateurs."));
     }
     let mut items = app.store.outbox("mail", 200).await.map_err(Fault::internal)?;
@@ -630,7 +681,7 @@ pub async fn replay(
     let session = logged_in(&app, &headers).await?;
     check_csrf(&session, &form.csrf)?;
     let agent = session.agent.as_ref().expect("logged in");
-    if !app.site.staff.is_admin(&agent.email) {
+    if !app.site.staff.is_admin(agent) {
         return Err(Fault::forbidden("Cette action est réservée aux administrateurs."));
     }
     let replayed = passerelle_outbox::replay(app.store.as_ref(), id, Utc::now())

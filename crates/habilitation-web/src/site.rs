@@ -50,10 +50,12 @@ pub fn add_site(sites: &mut Sites, state: &Arc<AppState>, particulier_listen: &s
         public_url,
         dsfr_dir: config.dsfr_dir.clone(),
         staff: Staff {
+            sirets: config.staff_sirets.clone(),
             instructors: config.instructors.clone(),
             admins: config.admins.clone(),
         },
         webhooks: targets(config),
+        trusted_proxies: state.config.trusted_proxies.clone(),
     };
     let objects = crate::objects_in(&state.config.documents.backend(&state.config.data_dir)?)?;
     let insee = InseeProvider::new(state.config.entreprise.insee.clone())?;
@@ -118,6 +120,12 @@ pub fn simulated(simulators: &str, public_url: &str) -> HabilitationConfig {
         ]
         .into(),
         admins: with_hint("admin"),
+        // The simulator's staff are DINUM agents: the roles need that organisation too.
+        staff_sirets: agents
+            .iter()
+            .filter(|a| a.role_hint.starts_with("instructeur") || a.role_hint == "admin")
+            .map(|a| a.siret.clone())
+            .collect(),
         ..HabilitationConfig::default()
     }
 }

@@ -38,6 +38,7 @@ pub struct Problem<'a> {
     pub back: &'a str,
 }
 
+#[derive(Clone)]
 pub struct BouquetCard {
     pub label: &'static str,
     pub forms: usize,
@@ -176,6 +177,7 @@ pub struct Edit<'a> {
     pub who: Option<Who>,
     pub id: String,
     pub number: i64,
+    pub version: i64,
     pub form_title: String,
     pub csrf: &'a str,
     pub sections: Vec<Section>,
@@ -250,6 +252,7 @@ impl<'a> Edit<'a> {
             who,
             id: d.id.to_string(),
             number: d.number,
+            version: d.version,
             form_title: form.title.clone(),
             csrf,
             sections,
@@ -343,6 +346,7 @@ pub struct DemandeView {
     pub id: String,
     pub number: i64,
     pub version: i64,
+    pub reopening: bool,
     pub title: String,
     pub state: String,
     pub bouquet: &'static str,
@@ -407,8 +411,7 @@ impl Show {
         done: Option<&str>,
     ) -> ShowPage<'a> {
         let roles = d.roles(agent, &app.site.staff);
-        let applicant = roles.contains(&Role::Applicant);
-        let editable = d.standing.state.editable() && applicant;
+        let editable = d.editable_by(agent, &app.site.staff);
         let problems = if editable {
             let known = passerelle_habilitation::known_scopes(&d.bouquet);
             d.body
@@ -428,6 +431,7 @@ impl Show {
                 id: d.id.to_string(),
                 number: d.number,
                 version: d.version,
+                reopening: d.standing.reopening,
                 title: d.title().into(),
                 state: state_label(d),
                 bouquet: workflow::bouquet_label(&d.bouquet),
@@ -445,7 +449,12 @@ impl Show {
             documents: if may_read_documents { documents(d) } else { Vec::new() },
             editable,
             editable_by_me: editable,
-            actions: actions(d, &roles),
+            // DataPass's demandes change in DataPass.
+            actions: if d.managed_by_datapass() {
+                Vec::new()
+            } else {
+                actions(d, &roles)
+            },
             history: events
                 .iter()
                 .map(|e| history_line(e, &app.site.staff, &d.bouquet))
@@ -653,7 +662,7 @@ fn history_line(e: &DemandeEvent, staff: &Staff, bouquet: &str) -> HistoryLine {
                 .filter(|c| !c.is_empty())
                 .map(|c| changed_fields(c))
         });
-    let who = if staff.instructs(&e.actor, bouquet) || staff.is_admin(&e.actor) {
+    let who = if staff.listed_instructor(&e.actor, bouquet) || staff.listed_admin(&e.actor) {
         format!("{} (instruction)", e.actor)
     } else {
         e.actor.clone()
@@ -782,7 +791,7 @@ pub fn matches(d: &Demande, state: &str, q: &str) -> bool {
 
 /// Whether the last word in the thread is the applicant's (a message not yet answered).
 pub fn unread(events: &[DemandeEvent], staff: &Staff, bouquet: &str) -> bool {
-    let staff_event = |e: &&DemandeEvent| staff.instructs(&e.actor, bouquet) || staff.is_admin(&e.actor);
+    let staff_event = |e: &&DemandeEvent| staff.listed_instructor(&e.actor, bouquet) || staff.listed_admin(&e.actor);
     let last_message = events.iter().rev().find(|e| e.kind == "message" && !staff_event(e));
     let last_staff = events.iter().rev().find(staff_event);
     match (last_message, last_staff) {

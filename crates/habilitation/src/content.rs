@@ -91,6 +91,10 @@ pub struct Problem {
 pub const MAX_DOCUMENTS: usize = 6;
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
 
+/// The longest project name and other field, in characters.
+const MAX_TITLE: usize = 200;
+const MAX_FIELD: usize = 5_000;
+
 /// Beyond 36 months of retention the form asks why.
 const RETENTION_WITHOUT_REASON: u32 = 36;
 
@@ -126,18 +130,20 @@ impl Content {
     ) {
         for (key, value) in fields {
             if editable(form, &key) {
-                self.fields.insert(key, value.trim().to_string());
+                let most = if key == "intitule" { MAX_TITLE } else { MAX_FIELD };
+                self.fields.insert(key, value.trim().chars().take(most).collect());
             }
         }
         if !form.locks(Step::Scopes) {
-            let offered: Vec<&str> = form.scopes.iter().map(String::as_str).collect();
+            let known = crate::known_scopes(&form.bouquet);
+            let offered = form.offered(&known);
             self.scopes = scopes
                 .into_iter()
-                .filter(|s| offered.is_empty() || offered.contains(&s.as_str()))
+                .filter(|s| offered.contains(&s.as_str()))
                 .chain(form.locked_scopes.iter().cloned())
                 .collect();
         }
-        if form.steps.contains(&Step::Modalities) {
+        if form.steps.contains(&Step::Modalities) && !form.locks(Step::Modalities) {
             self.modalities = modalities
                 .into_iter()
                 .filter(|m| MODALITIES.iter().any(|(k, _)| k == m))
@@ -260,7 +266,9 @@ fn editable(form: &Form, key: &str) -> bool {
     let step = match key {
         "intitule" | "description" | "date_prevue_mise_en_production" | "volumetrie_approximative" => Step::BasicInfos,
         "cadre_juridique_nature" | "cadre_juridique_url" => Step::Legal,
-        k if k.starts_with("destinataire_") || k.starts_with("duree_conservation_") => Step::PersonalData,
+        "destinataire_donnees_caractere_personnel"
+        | "duree_conservation_donnees_caractere_personnel"
+        | "duree_conservation_donnees_caractere_personnel_justification" => Step::PersonalData,
         k if contact_keys(&form.bouquet).any(|c| c == k) => Step::Contacts,
         _ => return false,
     };
@@ -281,7 +289,7 @@ fn web_address(url: &str) -> bool {
     rest.is_some_and(|r| r.len() > 3 && r.contains('.') && !r.contains(char::is_whitespace))
 }
 
-fn email_address(email: &str) -> bool {
+pub(crate) fn email_address(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };

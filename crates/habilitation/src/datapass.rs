@@ -46,6 +46,9 @@ use crate::workflow::{Agent, Body, Demande, Habilitation};
 /// The actor of the history events this path writes.
 pub const ACTOR: &str = "datapass";
 
+/// The form id of a demande DataPass instructs: `datapass:<form_uid>`.
+pub const FORM_PREFIX: &str = "datapass:";
+
 /// How many times a change is rebuilt when its demande moved meanwhile (another
 /// delivery about the same DataPass demande committed first).
 const ATTEMPTS: usize = 5;
@@ -202,7 +205,7 @@ fn blank(n: &Notification, now: DateTime<Utc>) -> Demande {
         id: Uuid::new_v4(),
         number: 0,
         bouquet: bouquet(n.bouquet).into(),
-        form_id: format!("datapass:{}", n.data.form_uid),
+        form_id: format!("{FORM_PREFIX}{}", n.data.form_uid),
         siret: n.data.organization.siret.clone(),
         standing: Standing {
             state: State::Draft,
@@ -300,17 +303,27 @@ fn token_change(next: &mut Demande, event: Wire, now: DateTime<Utc>) -> Option<T
                 created_at: now,
                 state: "active".into(),
                 scopes: scopes.clone(),
+                content: Some(next.body.content.clone()),
             });
-            issues_token(next).then(|| crate::workflow::approved_token(next, scopes, None, &[], now))
-        }
-        Wire::Revoke => {
-            for h in next.body.habilitations.iter_mut().filter(|h| h.state == "active") {
-                h.state = "revoked".into();
+            if issues_token(next) {
+                Some(crate::workflow::approved_token(next, scopes, None, &[], now))
+            } else {
+                // An update that gives up calls with parameters ends the token it had.
+                revoked(next, now)
             }
-            next.body.token.map(|jti| TokenChange::Revoke { jti, at: now })
         }
+        // Archived while in force: nothing may call with its token any more.
+        Wire::Revoke | Wire::Archive => revoked(next, now),
         _ => None,
     }
+}
+
+/// The habilitation in force revoked, and its token with it.
+fn revoked(next: &mut Demande, now: DateTime<Utc>) -> Option<TokenChange> {
+    for h in next.body.habilitations.iter_mut().filter(|h| h.state == "active") {
+        h.state = "revoked".into();
+    }
+    next.body.token.map(|jti| TokenChange::Revoke { jti, at: now })
 }
 
 /// API Entreprise always gives a token; API Particulier when the applicant asked for

@@ -181,9 +181,11 @@ pub enum Refusal {
 fn allowed(event: Event, roles: &[Role]) -> bool {
     let has = |r: Role| roles.contains(&r);
     let instructs = has(Role::Instructor) || has(Role::Admin);
+    // No one decides a demande they are party to.
+    let party = has(Role::Applicant) || has(Role::Contact);
     match event {
         Event::Create | Event::Update | Event::Submit | Event::Reopen => has(Role::Applicant),
-        Event::RequestChanges | Event::Approve | Event::Refuse | Event::Revoke => instructs,
+        Event::RequestChanges | Event::Approve | Event::Refuse | Event::Revoke => instructs && !party,
         Event::Archive | Event::CancelReopening | Event::Transfer => has(Role::Applicant) || instructs,
         Event::Message => !roles.is_empty(),
     }
@@ -199,11 +201,14 @@ fn target(event: Event, from: Standing) -> Option<Standing> {
         (Event::Update, Draft | ChangesRequested) => stay,
         (Event::Submit, Draft | ChangesRequested) => to(Submitted, from.reopening),
         (Event::RequestChanges, Submitted) => to(ChangesRequested, from.reopening),
-        (Event::Approve, Submitted | ChangesRequested) => to(Validated, false),
+        // Only what was submitted (and so passed every check) is approved.
+        (Event::Approve, Submitted) => to(Validated, false),
         // A refused update leaves the habilitation in force.
         (Event::Refuse, Submitted | ChangesRequested) if from.reopening => to(Validated, false),
         (Event::Refuse, Submitted | ChangesRequested) => to(Refused, false),
         (Event::Revoke, Validated) => to(Revoked, false),
+        // A token in force during an update can be revoked at once.
+        (Event::Revoke, Draft | Submitted | ChangesRequested) if from.reopening => to(Revoked, false),
         (Event::Archive, Draft) if !from.reopening => to(Archived, false),
         (Event::Archive, Refused | Revoked) => to(Archived, false),
         (Event::Reopen, Validated) => to(Draft, true),
@@ -291,6 +296,26 @@ mod tests {
         ));
         assert!(decide(Event::Message, draft, &[Role::Contact], Some("bonjour")).is_ok());
         assert!(decide(Event::Message, draft, &[], Some("bonjour")).is_err());
+    }
+
+    #[test]
+    fn no_one_decides_their_own_demande() {
+        let submitted = at(State::Submitted);
+        for party in [Role::Applicant, Role::Contact] {
+            for event in [Event::Approve, Event::Refuse, Event::RequestChanges] {
+                let refused = decide(event, submitted, &[party, Role::Instructor, Role::Admin], Some("x"));
+                assert_eq!(refused, Err(Refusal::WrongRole { event: event.as_str() }));
+            }
+        }
+    }
+
+    #[test]
+    fn a_token_in_force_during_an_update_can_be_revoked() {
+        for state in [State::Draft, State::Submitted, State::ChangesRequested] {
+            let revoked = decide(Event::Revoke, reopened(state), &[Role::Instructor], Some("fraude"));
+            assert_eq!(revoked, Ok(at(State::Revoked)));
+            assert!(decide(Event::Revoke, at(state), &[Role::Instructor], Some("x")).is_err());
+        }
     }
 
     #[test]

@@ -17,8 +17,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::content::{ContactKind, Content, Problem};
-use crate::form::Form;
+use crate::form::{Form, Step};
 use crate::state::{decide, Event, Refusal, Role, Standing, State};
+
+/// The longest reason or message, in characters.
+pub const MAX_TEXT: usize = 5_000;
 
 /// 18 months, a token's lifetime from each approval.
 pub const TOKEN_DAYS: i64 = 548;
@@ -48,28 +51,46 @@ impl Agent {
     }
 }
 
-/// Who instructs which bouquet, and who administers the service (by e-mail).
+/// Who instructs which bouquet, and who administers the service: by e-mail, and,
+/// when `sirets` is set, only when ProConnect vouches for the agent in one of those
+/// organisations (an e-mail claim alone never makes an instructor).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Staff {
     pub instructors: BTreeMap<String, Vec<String>>,
     pub admins: Vec<String>,
+    #[serde(default)]
+    pub sirets: Vec<String>,
 }
 
 impl Staff {
-    pub fn instructs(&self, email: &str, bouquet: &str) -> bool {
+    /// Whether `email` is listed as an instructor of `bouquet` (for showing who acted).
+    pub fn listed_instructor(&self, email: &str, bouquet: &str) -> bool {
         self.instructors
             .get(bouquet)
             .is_some_and(|list| list.iter().any(|e| e.eq_ignore_ascii_case(email)))
     }
 
-    pub fn is_admin(&self, email: &str) -> bool {
+    /// Whether `email` is listed as an admin (for showing who acted).
+    pub fn listed_admin(&self, email: &str) -> bool {
         self.admins.iter().any(|e| e.eq_ignore_ascii_case(email))
     }
 
-    /// The bouquets `email` instructs.
-    pub fn bouquets_of(&self, email: &str) -> Vec<String> {
+    fn trusted(&self, agent: &Agent) -> bool {
+        self.sirets.is_empty() || self.sirets.contains(&agent.siret)
+    }
+
+    pub fn instructs(&self, agent: &Agent, bouquet: &str) -> bool {
+        self.trusted(agent) && self.listed_instructor(&agent.email, bouquet)
+    }
+
+    pub fn is_admin(&self, agent: &Agent) -> bool {
+        self.trusted(agent) && self.listed_admin(&agent.email)
+    }
+
+    /// The bouquets `agent` instructs (every one for an admin).
+    pub fn bouquets_of(&self, agent: &Agent) -> Vec<String> {
         let all = self.instructors.keys();
-        all.filter(|b| self.instructs(email, b) || self.is_admin(email))
+        all.filter(|b| self.instructs(agent, b) || self.is_admin(agent))
             .cloned()
             .collect()
     }
@@ -83,6 +104,9 @@ pub struct Habilitation {
     /// `active`, `obsolete` or `revoked`.
     pub state: String,
     pub scopes: Vec<String>,
+    /// The content approved (what a refused or abandoned update goes back to).
+    #[serde(default)]
+    pub content: Option<Content>,
 }
 
 /// What a demande keeps beyond its indexed columns.
@@ -139,6 +163,12 @@ impl Demande {
         })
     }
 
+    /// Whether DataPass instructs it (it came through DataPass's webhook): shown here,
+    /// changed there.
+    pub fn managed_by_datapass(&self) -> bool {
+        self.form_id.starts_with(crate::datapass::FORM_PREFIX)
+    }
+
     pub fn title(&self) -> &str {
         match self.body.content.field("intitule") {
             "" => "Demande sans intitulé",
@@ -160,10 +190,10 @@ impl Demande {
         {
             roles.push(Role::Contact);
         }
-        if staff.instructs(&email, &self.bouquet) {
+        if staff.instructs(agent, &self.bouquet) {
             roles.push(Role::Instructor);
         }
-        if staff.is_admin(&email) {
+        if staff.is_admin(agent) {
             roles.push(Role::Admin);
         }
         roles
@@ -173,6 +203,13 @@ impl Demande {
     /// its bouquet's instructors, the admins.
     pub fn visible_to(&self, agent: &Agent, staff: &Staff) -> bool {
         agent.siret == self.siret || !self.roles(agent, staff).is_empty()
+    }
+
+    /// Whether `agent` may change the demande's fields and documents now.
+    pub fn editable_by(&self, agent: &Agent, staff: &Staff) -> bool {
+        !self.managed_by_datapass()
+            && self.standing.state.editable()
+            && self.roles(agent, staff).contains(&Role::Applicant)
     }
 
     /// Whether `agent` may see the token (§d.3: the applicant and the technical
@@ -374,6 +411,16 @@ pub fn act(
     site: &Site,
     now: DateTime<Utc>,
 ) -> Result<(Demande, DemandeChange), ActError> {
+    if demande.managed_by_datapass() {
+        return Err(ActError::Invalid(
+            "Cette demande est instruite dans DataPass : elle s'y modifie, pas ici.".into(),
+        ));
+    }
+    if action.reason().is_some_and(|r| r.chars().count() > MAX_TEXT) {
+        return Err(ActError::Invalid(format!(
+            "Un message compte au plus {MAX_TEXT} caractères."
+        )));
+    }
     let roles = demande.roles(actor, &site.staff);
     let event_kind = action.event();
     let to = decide(event_kind, demande.standing, &roles, action.reason())?;
@@ -396,6 +443,11 @@ pub fn act(
             detail = json!({"changes": changes(&demande.body.content, &next.body.content)});
         }
         Action::AttachDocument(document) => {
+            if form.locks(Step::Legal) {
+                return Err(ActError::Invalid(
+                    "Le cadre juridique de ce formulaire est fixé.".into(),
+                ));
+            }
             if next.body.content.documents.len() >= crate::content::MAX_DOCUMENTS {
                 return Err(ActError::Invalid(format!(
                     "Au plus {} documents peuvent être joints.",
@@ -424,7 +476,11 @@ pub fn act(
                 return Err(ActError::Incomplete(problems));
             }
             let resubmission = demande.standing.state == State::ChangesRequested;
-            next.submitted_at = demande.submitted_at.or(Some(now));
+            // Each round (the first filing, an update) is timed from its first submission.
+            next.submitted_at = match demande.standing.state {
+                State::Draft => Some(now),
+                _ => demande.submitted_at.or(Some(now)),
+            };
             lifecycle = Some(Lifecycle::Submitted {
                 resubmission,
                 reopening: to.reopening,
@@ -442,6 +498,10 @@ pub fn act(
             rate_limit_per_minute,
             allowed_ips,
         } => {
+            let problems = next.body.content.problems(form, &crate::known_scopes(&demande.bouquet));
+            if !problems.is_empty() {
+                return Err(ActError::Incomplete(problems));
+            }
             next.decided_at = Some(now);
             let scopes: Vec<String> = next.body.content.scopes.iter().cloned().collect();
             for h in next.body.habilitations.iter_mut().filter(|h| h.state == "active") {
@@ -452,6 +512,7 @@ pub fn act(
                 created_at: now,
                 state: "active".into(),
                 scopes: scopes.clone(),
+                content: Some(next.body.content.clone()),
             };
             next.body.habilitations.push(habilitation.clone());
             let first = demande.body.token.is_none();
@@ -469,6 +530,9 @@ pub fn act(
             });
         }
         Action::Refuse(reason) => {
+            if demande.standing.reopening {
+                restore_in_force(&mut next);
+            }
             next.decided_at = Some(now);
             detail = json!({"reason": reason});
             lifecycle = Some(Lifecycle::Refused {
@@ -484,10 +548,11 @@ pub fn act(
             detail = json!({"reason": reason});
             lifecycle = Some(Lifecycle::Revoked { reason: reason.clone() });
         }
-        Action::Archive | Action::Reopen | Action::CancelReopening => {}
+        Action::CancelReopening => restore_in_force(&mut next),
+        Action::Archive | Action::Reopen => {}
         Action::Transfer(email) => {
             let email = email.trim().to_lowercase();
-            if !email.contains('@') || email.eq_ignore_ascii_case(&demande.body.applicant.email) {
+            if !crate::content::email_address(&email) || email.eq_ignore_ascii_case(&demande.body.applicant.email) {
                 return Err(ActError::Invalid("Indiquez l'adresse du nouveau demandeur.".into()));
             }
             let from = demande.body.applicant.address();
@@ -529,6 +594,14 @@ pub fn act(
         token,
     };
     Ok((next, change))
+}
+
+/// An abandoned or refused update: the demande says again what was approved.
+fn restore_in_force(next: &mut Demande) {
+    let approved = next.body.habilitations.iter().rev().find(|h| h.state == "active");
+    if let Some(content) = approved.and_then(|h| h.content.clone()) {
+        next.body.content = content;
+    }
 }
 
 /// The token of an approval: a new one on the first, the same one (same string)
@@ -648,7 +721,9 @@ pub fn mail_context(demande: &Demande, site: &Site, expires_on: Option<chrono::N
 fn letters(demande: &Demande, lifecycle: &Lifecycle, site: &Site, now: DateTime<Utc>) -> Vec<OutboxItem> {
     let (parties, ctx) = (parties(demande, site), mail_context(demande, site, None));
     mail::letters(lifecycle, &parties, &ctx)
-        .into_iter()
+        .iter()
+        // One letter per person: a refused address loses no one else's letter.
+        .flat_map(mail::Letter::each_recipient)
         .map(|letter| {
             OutboxItem::new(
                 "mail",
@@ -724,6 +799,7 @@ mod tests {
         Site {
             base_url: "http://127.0.0.1:3000/habilitation".into(),
             staff: Staff {
+                sirets: Vec::new(),
                 instructors: BTreeMap::from([("particulier".into(), vec!["nadia@numerique.example".into()])]),
                 admins: vec!["elise@numerique.example".into()],
             },
@@ -846,6 +922,20 @@ mod tests {
             panic!("incomplete")
         };
         assert!(problems.iter().any(|p| p.field == "intitule"));
+    }
+
+    #[test]
+    fn staff_roles_need_the_staff_organisation_too() {
+        let mut staff = site().staff;
+        staff.sirets = vec!["13002526500013".into()];
+        let at_dinum = agent("nadia@numerique.example", "13002526500013");
+        let elsewhere = agent("nadia@numerique.example", TOWN);
+        assert!(staff.instructs(&at_dinum, "particulier"));
+        assert!(
+            !staff.instructs(&elsewhere, "particulier"),
+            "an e-mail claim alone is not enough"
+        );
+        assert!(staff.bouquets_of(&elsewhere).is_empty());
     }
 
     #[test]

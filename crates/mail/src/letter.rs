@@ -38,6 +38,17 @@ pub struct Letter {
 }
 
 impl Letter {
+    /// The letter once per recipient, each to them alone: one refused address then
+    /// loses no one else's letter, and each can be recorded on its own.
+    pub fn each_recipient(&self) -> Vec<Letter> {
+        let alone = |to: &Address| Letter {
+            to: vec![to.clone()],
+            cc: Vec::new(),
+            ..self.clone()
+        };
+        self.recipients().map(alone).collect()
+    }
+
     /// Every recipient, `to` first then `cc`.
     pub fn recipients(&self) -> impl Iterator<Item = &Address> {
         self.to.iter().chain(self.cc.iter())

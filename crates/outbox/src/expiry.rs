@@ -69,19 +69,9 @@ fn notices(demande: &Demande, token: &TokenRecord, site: &Site, now: DateTime<Ut
     let ctx = mail_context(demande, site, Some(expires_on));
     letters(&notice, &parties(demande, site), &ctx)
         .iter()
-        .flat_map(each_recipient)
+        .flat_map(Letter::each_recipient)
         .map(|letter| item(&letter, &key, now))
         .collect()
-}
-
-/// The letter once per recipient, each its own record.
-fn each_recipient(letter: &Letter) -> Vec<Letter> {
-    let one = |to: &Address| Letter {
-        to: vec![to.clone()],
-        cc: Vec::new(),
-        ..letter.clone()
-    };
-    letter.recipients().map(one).collect()
 }
 
 fn item(letter: &Letter, key: &str, now: DateTime<Utc>) -> anyhow::Result<OutboxItem> {

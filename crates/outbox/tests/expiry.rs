@@ -39,6 +39,7 @@ fn site() -> Site {
     Site {
         base_url: "https://habilitation.example".into(),
         staff: Staff {
+            sirets: Vec::new(),
             instructors: BTreeMap::from([("particulier".into(), vec!["nadia@numerique.example".into()])]),
             admins: Vec::new(),
         },

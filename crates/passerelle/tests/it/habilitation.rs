@@ -255,8 +255,12 @@ pub fn restauscol_fields(csrf: &str, technique: &str) -> Vec<(String, String)> {
     owned
 }
 
+/// Saves `fields` from the edit page (whose version the form carries).
 pub async fn save(agent: &mut Agent, demande: &str, fields: &[(String, String)]) -> Page {
-    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let page = agent.get(&format!("{demande}/modifier")).await;
+    let version = capture(&page.body, r#"name="version" value="(\d+)""#).unwrap_or_default();
+    let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    pairs.push(("version", &version));
     agent.post(&format!("{demande}/modifier"), &pairs).await
 }
 
@@ -412,8 +416,13 @@ async fn each_transition_belongs_to_its_role_and_other_organisations_see_nothing
         StatusCode::FORBIDDEN
     );
 
+    // An instructor who files a demande does not decide it.
+    let (mut nadia, page) = log_in(&app, NADIA).await;
+    let own = new_demande(&mut nadia, &page, "api-particulier-libre").await;
+    let refused = act(&mut nadia, &own, "request_changes", &[("reason", "moi-même")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+
     // The instructor: a refusal needs its reason; the applicant cannot submit again.
-    let (mut nadia, _) = log_in(&app, NADIA).await;
     let bare = act(&mut nadia, &demande, "refuse", &[]).await;
     assert_eq!(bare.status, StatusCode::FORBIDDEN, "{}", bare.body);
     assert!(bare.body.contains("motif"), "{}", bare.body);
@@ -462,11 +471,29 @@ async fn forms_need_their_csrf_token_and_a_stale_page_changes_nothing() {
         .post(&format!("{demande}/action"), &[("event", "archive"), ("version", "1")])
         .await;
     assert_eq!(without.status, StatusCode::FORBIDDEN);
+    // A save from an edit page older than the demande changes nothing.
+    let edit = camille.get(&format!("{demande}/modifier")).await;
+    let old_version = capture(&edit.body, r#"name="version" value="(\d+)""#).unwrap();
+    let fresh = save(
+        &mut camille,
+        &demande,
+        &[("csrf".into(), csrf.clone()), ("intitule".into(), "Premier".into())],
+    )
+    .await;
+    assert_eq!(fresh.status, StatusCode::SEE_OTHER);
+    let late = camille
+        .post(
+            &format!("{demande}/modifier"),
+            &[("csrf", &csrf), ("version", &old_version), ("intitule", "Écrasé")],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert!(camille.get(&demande).await.body.contains("Premier"));
     // An incomplete demande is not submitted, and says what is missing.
     let incomplete = act(&mut camille, &demande, "submit", &[("terms", "1"), ("dpo", "1")]).await;
     assert_eq!(incomplete.status, StatusCode::BAD_REQUEST);
     assert!(
-        incomplete.body.contains("Donnez un nom au projet"),
+        incomplete.body.contains("Décrivez le projet"),
         "{}",
         incomplete.body
     );
@@ -692,6 +719,31 @@ async fn datapass_in_front_approves_and_the_token_answers() {
     assert_eq!(record.scopes, ["cnaf_quotient_familial"], "an unknown scope is dropped");
     let jwt = passerelle_tokens::jwt_of(app.state.tokens.keys(), &record).unwrap();
     assert_eq!(call_with(&app, &jwt).await, StatusCode::OK);
+
+    // Its people read it here; it changes in DataPass only.
+    let (mut camille, _) = log_in(&app, CAMILLE).await;
+    let listed = camille.get("/habilitation/demandes").await;
+    let link = capture(&listed.body, r#"href="(/habilitation/demandes/[0-9a-f-]+)">Cantine<"#).expect("listed");
+    let page = camille.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(!page.body.contains("data-event="), "no action here");
+    let version = app
+        .store
+        .demande(id_of(&link))
+        .await
+        .unwrap()
+        .unwrap()
+        .version
+        .to_string();
+    let csrf = Agent::csrf(&page);
+    let refused = camille
+        .post(
+            &format!("{link}/action"),
+            &[("csrf", &csrf), ("event", "reopen"), ("version", &version)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("instruite dans DataPass"), "{}", refused.body);
 }
 
 #[tokio::test]
@@ -771,6 +823,37 @@ async fn a_reopening_keeps_the_token_string_and_a_transfer_moves_the_rights() {
     assert_eq!(tokens.len(), 1, "no new token");
     assert_eq!(tokens[0].scopes, ["cnaf_enfants", "cnaf_quotient_familial"]);
     assert_eq!(call_with(&app, &jwt).await, StatusCode::OK, "the same string");
+
+    // An update refused: the demande says again what is in force, the token unchanged.
+    assert_eq!(
+        act(&mut camille, &demande, "reopen", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let csrf = Agent::csrf(&camille.get(&format!("{demande}/modifier")).await);
+    let mut narrower = fields.clone();
+    narrower[0].1 = csrf;
+    narrower.push(("scopes".into(), "cnaf_adresse".into()));
+    assert_eq!(
+        save(&mut camille, &demande, &narrower).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        act(&mut camille, &demande, "submit", &[("terms", "1"), ("dpo", "1")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let refused = act(&mut nadia, &demande, "refuse", &[("reason", "Adresse non justifiée")]).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let kept = app.store.demande(id_of(&demande)).await.unwrap().unwrap();
+    assert_eq!(kept.state, "validated");
+    assert!(
+        kept.body.contains("cnaf_enfants") && !kept.body.contains("\"cnaf_adresse\""),
+        "{}",
+        kept.body
+    );
+    let token = app.store.token(tokens[0].jti).await.unwrap().unwrap();
+    assert_eq!(token.scopes, ["cnaf_enfants", "cnaf_quotient_familial"]);
 
     // A reopening abandoned goes back to the habilitation in force.
     assert_eq!(
