@@ -1,6 +1,6 @@
 //! The site's background work: the outbox dispatcher (e-mails over SMTP, or kept for
 //! the admins' page when no server is configured; integrators' webhooks) and the
-//! hourly job that queues tokens' expiry notices.
+//! hourly job that queues tokens' expiry notices and drops expired sessions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,10 +23,18 @@ pub fn spawn(config: &HabilitationConfig, store: Arc<dyn Store>, site: Site) -> 
         let mut ticks = tokio::time::interval(EXPIRY_EVERY);
         loop {
             ticks.tick().await;
-            match passerelle_outbox::queue_expiry_notices(store.as_ref(), &site, chrono::Utc::now()).await {
+            let now = chrono::Utc::now();
+            match passerelle_outbox::queue_expiry_notices(store.as_ref(), &site, now).await {
                 Ok(0) => {}
                 Ok(queued) => tracing::info!(queued, "expiry notices queued"),
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "the expiry job failed; the next run retries"),
+            }
+            // Every login start leaves a session; the expired ones go.
+            if let Err(e) = store.purge_sessions(now).await {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "expired sessions were not purged; the next run retries"
+                );
             }
         }
     });

@@ -45,12 +45,15 @@ const REPLAY_WINDOW: u32 = 1000;
 /// Consumes the outbox.
 ///
 /// Delivery is at least once. Several replicas may run a dispatcher on the same
-/// store: each one first pushes the `next_at` of the items it took `LEASE` ahead,
-/// so the others skip them while it sends. Two dispatchers reading the outbox in the
-/// same instant (before either pushed) both send: the store offers no conditional
-/// claim. A dispatcher dying between sending and recording sends again after the
-/// lease. Webhook receivers deduplicate on the envelope's `id`, which every retry
-/// and replay keeps; an e-mail may, rarely, arrive twice.
+/// store: each one first claims the items it read, pushing their `next_at` `LEASE`
+/// ahead by a conditional update ([`claim_outbox`]) that only one of several
+/// dispatchers reading the outbox in the same instant wins; it sends only the items
+/// it claimed, and the others skip them. A dispatcher dying between sending and
+/// recording sends again after the lease (as does one whose batch outlasts it).
+/// Webhook receivers deduplicate on the envelope's `id`, which every retry and
+/// replay keeps; an e-mail may, rarely, arrive twice.
+///
+/// [`claim_outbox`]: passerelle_store::HabilitationStore::claim_outbox
 pub struct Dispatcher {
     store: Arc<dyn Store>,
     mail: MailRoute,
@@ -90,12 +93,17 @@ impl Dispatcher {
     /// every time written is `now`, or computed from it.
     pub async fn run_once(&self, now: DateTime<Utc>) -> anyhow::Result<Report> {
         let due = self.store.due_outbox(now, BATCH).await?;
-        // All taken before any is sent: a batch may take minutes.
-        for item in &due {
-            self.store.settle_outbox(&leased(item, now)).await?;
+        // All claimed before any is sent: a batch may take minutes. An item not
+        // claimed was taken (or settled) by another dispatcher since it was read.
+        let until = later(now, LEASE);
+        let mut claimed = Vec::with_capacity(due.len());
+        for item in due {
+            if self.store.claim_outbox(&item, until).await? {
+                claimed.push(item);
+            }
         }
         let mut report = Report::default();
-        for item in due {
+        for item in claimed {
             let (outcome, policy) = self.send(&item).await;
             let item = settle(item, &outcome, policy, now);
             self.store.settle_outbox(&item).await?;
@@ -140,14 +148,6 @@ impl Report {
             _ => &mut self.retried,
         };
         *counter += 1;
-    }
-}
-
-/// `item` held for this dispatcher until `now + LEASE`.
-fn leased(item: &OutboxItem, now: DateTime<Utc>) -> OutboxItem {
-    OutboxItem {
-        next_at: later(now, LEASE),
-        ..item.clone()
     }
 }
 

@@ -171,6 +171,42 @@ async fn a_failing_receiver_is_retried_then_dead_then_replayed() {
     }
 }
 
+/// Two replicas' dispatchers reading the outbox at the same instant: each item is
+/// claimed by one of them, and sent once.
+#[tokio::test]
+async fn racing_dispatchers_send_each_item_once() {
+    for place in places().await {
+        eprintln!("on {}", place.backend);
+        let crm = receiver(vec![OLD], false);
+        let url = start(crm.clone()).await;
+        let mut queued = Vec::new();
+        for _ in 0..8 {
+            queued.push(queue_webhook(&*place.store, "crm").await);
+        }
+        let first = Dispatcher::new(place.store.clone(), MailRoute::Kept, route(&url, &[OLD]));
+        let second = Dispatcher::new(place.store.clone(), MailRoute::Kept, route(&url, &[OLD]));
+        let (a, b) = tokio::join!(first.run_once(now()), second.run_once(now()));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(
+            (a.sent + b.sent, a.retried + b.retried, a.dead + b.dead),
+            (8, 0, 0),
+            "{a:?} {b:?}"
+        );
+        let mut received = crm.received.lock().unwrap().clone();
+        received.sort();
+        queued.sort();
+        assert_eq!(received, queued, "each envelope once");
+        let items = place.store.outbox("webhook", 10).await.unwrap();
+        assert!(items.iter().all(|i| (status(i), i.attempts) == (Status::Sent, 1)));
+        let (a, b) = tokio::join!(first.run_once(now()), second.run_once(now()));
+        assert_eq!(
+            (a.unwrap(), b.unwrap()),
+            (Report::default(), Report::default()),
+            "nothing left"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_webhook_to_a_removed_target_is_dead() {
     for place in places().await {

@@ -259,6 +259,11 @@ impl HabilitationStore for PostgresStore {
         Ok(())
     }
 
+    async fn claim_outbox(&self, item: &OutboxItem, until: DateTime<Utc>) -> anyhow::Result<bool> {
+        let claimed = sql::execute(&self.pool, &mut sql::claim_outbox::<Pg>(item, until)).await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
     async fn outbox(&self, channel: &str, limit: u32) -> anyhow::Result<Vec<OutboxItem>> {
         sql::all(&self.pool, &mut sql::outbox::<Pg>(channel, limit)).await
     }
@@ -275,6 +280,11 @@ impl HabilitationStore for PostgresStore {
     async fn drop_session(&self, id_hash: &str) -> anyhow::Result<()> {
         sql::execute(&self.pool, &mut sql::drop_session::<Pg>(id_hash)).await?;
         Ok(())
+    }
+
+    async fn purge_sessions(&self, now: DateTime<Utc>) -> anyhow::Result<u64> {
+        let purged = sql::execute(&self.pool, &mut sql::purge_sessions::<Pg>(now)).await?;
+        Ok(purged.rows_affected())
     }
 }
 

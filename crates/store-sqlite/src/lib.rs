@@ -229,6 +229,11 @@ impl HabilitationStore for SqliteStore {
         Ok(())
     }
 
+    async fn claim_outbox(&self, item: &OutboxItem, until: DateTime<Utc>) -> anyhow::Result<bool> {
+        let claimed = sql::execute(&self.pool, &mut sql::claim_outbox::<Lite>(item, until)).await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
     async fn outbox(&self, channel: &str, limit: u32) -> anyhow::Result<Vec<OutboxItem>> {
         sql::all(&self.pool, &mut sql::outbox::<Lite>(channel, limit)).await
     }
@@ -247,6 +252,11 @@ impl HabilitationStore for SqliteStore {
     async fn drop_session(&self, id_hash: &str) -> anyhow::Result<()> {
         sql::execute(&self.pool, &mut sql::drop_session::<Lite>(id_hash)).await?;
         Ok(())
+    }
+
+    async fn purge_sessions(&self, now: DateTime<Utc>) -> anyhow::Result<u64> {
+        let purged = sql::execute(&self.pool, &mut sql::purge_sessions::<Lite>(now)).await?;
+        Ok(purged.rows_affected())
     }
 }
 

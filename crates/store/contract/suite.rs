@@ -71,7 +71,9 @@ macro_rules! contract {
             demandes_commit_whole_and_guard_their_version,
             demandes_list_by_organisation_person_and_bouquet,
             outbox_skips_duplicates_and_settles,
+            outbox_items_are_claimed_once,
             web_sessions_expire_and_drop,
+            expired_web_sessions_are_purged,
             datapass_deliveries_apply_once_and_in_order,
             datapass_failures_and_conflicts_write_nothing,
             datapass_concurrent_copies_apply_once,
@@ -734,6 +736,86 @@ pub async fn outbox_skips_duplicates_and_settles(b: Backend) {
     assert_eq!(retried.iter().map(|i| i.id).collect::<Vec<_>>(), [failed.id, later.id]);
     assert_eq!(retried[0].last_error.as_deref(), Some("421 try later"));
     assert_eq!(b.store.outbox("webhook", 10).await.unwrap(), vec![later]);
+}
+
+pub async fn outbox_items_are_claimed_once(b: Backend) {
+    // A time with microseconds, as the dispatcher's `Utc::now()` has.
+    let now = at("2026-12-06T08:00:00.123456Z");
+    let items = [
+        OutboxItem::new("mail", "{}".into(), now),
+        OutboxItem::new("mail", "{}".into(), now),
+        OutboxItem::new("webhook", "{}".into(), now),
+    ];
+    assert_eq!(b.store.enqueue(&items).await.unwrap(), 3);
+    let due = b.store.due_outbox(now, 10).await.unwrap();
+    assert_eq!(due.len(), 3);
+    let until = now + Duration::minutes(15);
+
+    // Two dispatchers read the same item: one claim holds.
+    let (first, second) = (&due[0], due[0].clone());
+    let (one, two) = tokio::join!(b.store.claim_outbox(first, until), b.store.claim_outbox(&second, until));
+    let mut outcomes = [one.unwrap(), two.unwrap()];
+    outcomes.sort();
+    assert_eq!(outcomes, [false, true], "one claim of two");
+    assert!(!b.store.claim_outbox(first, until).await.unwrap(), "not again");
+    let due_now = b.store.due_outbox(now, 10).await.unwrap();
+    assert!(due_now.iter().all(|i| i.id != first.id), "claimed: not due");
+    let after = b.store.due_outbox(until, 10).await.unwrap();
+    let claimed = after.iter().find(|i| i.id == first.id).unwrap();
+    assert_eq!(claimed.next_at, until);
+    assert!(
+        b.store
+            .claim_outbox(claimed, until + Duration::minutes(15))
+            .await
+            .unwrap(),
+        "claimable again, as read after the lease"
+    );
+
+    // Done and dead items are not claimed, even as read before they were settled.
+    let mut done = due[1].clone();
+    done.attempts = 1;
+    done.done_at = Some(now);
+    b.store.settle_outbox(&done).await.unwrap();
+    assert!(!b.store.claim_outbox(&due[1], until).await.unwrap(), "done");
+    let mut dead = due[2].clone();
+    dead.attempts = 1;
+    dead.dead_at = Some(now);
+    dead.last_error = Some("refused".into());
+    b.store.settle_outbox(&dead).await.unwrap();
+    assert!(!b.store.claim_outbox(&due[2], until).await.unwrap(), "dead");
+    assert!(!b.store.claim_outbox(&dead, until).await.unwrap(), "dead, as settled");
+    let mails = b.store.outbox("mail", 10).await.unwrap();
+    let done_now = mails.iter().find(|i| i.id == done.id).unwrap();
+    assert_eq!(done_now.next_at, now, "untouched");
+}
+
+pub async fn expired_web_sessions_are_purged(b: Backend) {
+    let now = at("2026-12-06T08:00:00.250001Z");
+    let session = |id: &str, expires_at| WebSession {
+        id_hash: id.into(),
+        body: "{}".into(),
+        expires_at,
+    };
+    let sessions = [
+        session("long-gone", now - Duration::days(3)),
+        session("just-gone", now - Duration::microseconds(1)),
+        session("at-now", now),
+        session("live", now + Duration::microseconds(1)),
+        session("tomorrow", now + Duration::days(1)),
+    ];
+    for s in &sessions {
+        b.store.put_session(s).await.unwrap();
+    }
+    assert_eq!(b.store.purge_sessions(now).await.unwrap(), 3);
+    assert_eq!(b.store.purge_sessions(now).await.unwrap(), 0, "nothing left to purge");
+    let before = now - Duration::days(7);
+    for s in &sessions {
+        let kept = b.store.session(&s.id_hash, before).await.unwrap();
+        assert_eq!(kept.is_some(), s.expires_at > now, "{}", s.id_hash);
+    }
+    assert_eq!(b.store.session("live", now).await.unwrap(), Some(sessions[3].clone()));
+    assert_eq!(b.store.purge_sessions(now + Duration::days(2)).await.unwrap(), 2);
+    assert_eq!(b.store.session("tomorrow", before).await.unwrap(), None);
 }
 
 pub async fn web_sessions_expire_and_drop(b: Backend) {

@@ -105,12 +105,19 @@ pub trait HabilitationStore: Send + Sync {
     async fn due_outbox(&self, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<OutboxItem>>;
     /// Records an attempt's outcome (attempts, next time, done or dead, error).
     async fn settle_outbox(&self, item: &OutboxItem) -> anyhow::Result<()>;
+    /// Takes `item` for its caller until `until`: moves its `next_at` there if the
+    /// stored item is still as read (same `next_at`, neither done nor dead). True
+    /// when this call took it; false when another (a dispatcher on another replica)
+    /// took or settled it first.
+    async fn claim_outbox(&self, item: &OutboxItem, until: DateTime<Utc>) -> anyhow::Result<bool>;
     /// The newest items of `channel`.
     async fn outbox(&self, channel: &str, limit: u32) -> anyhow::Result<Vec<OutboxItem>>;
     async fn put_session(&self, session: &WebSession) -> anyhow::Result<()>;
     /// The session, unless it has expired at `now`.
     async fn session(&self, id_hash: &str, now: DateTime<Utc>) -> anyhow::Result<Option<WebSession>>;
     async fn drop_session(&self, id_hash: &str) -> anyhow::Result<()>;
+    /// Deletes the sessions expired at `now`; how many.
+    async fn purge_sessions(&self, now: DateTime<Utc>) -> anyhow::Result<u64>;
 }
 
 /// The deliveries of DataPass's webhook and the demande each DataPass demande became.

@@ -492,11 +492,7 @@ async fn forms_need_their_csrf_token_and_a_stale_page_changes_nothing() {
     // An incomplete demande is not submitted, and says what is missing.
     let incomplete = act(&mut camille, &demande, "submit", &[("terms", "1"), ("dpo", "1")]).await;
     assert_eq!(incomplete.status, StatusCode::BAD_REQUEST);
-    assert!(
-        incomplete.body.contains("Décrivez le projet"),
-        "{}",
-        incomplete.body
-    );
+    assert!(incomplete.body.contains("Décrivez le projet"), "{}", incomplete.body);
     // Logged out, the session no longer opens anything.
     let logout = camille.post("/habilitation/deconnexion", &[("csrf", &csrf)]).await;
     assert_eq!(logout.status, StatusCode::SEE_OTHER);

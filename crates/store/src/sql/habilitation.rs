@@ -339,6 +339,23 @@ pub fn settle_outbox<D: Dialect>(i: &OutboxItem) -> Statement<'_, D> {
     Statement::with(&text, values)
 }
 
+/// `i` pushed to `until` if still as read: due (`next_at` unchanged), neither done
+/// nor dead. Changes one row or none.
+pub fn claim_outbox<'a, D: Dialect>(i: &OutboxItem, until: DateTime<Utc>) -> Statement<'a, D> {
+    let text = [
+        "UPDATE outbox SET next_at = ",
+        " WHERE id = ",
+        " AND next_at = ",
+        " AND done_at IS NULL AND dead_at IS NULL",
+    ];
+    let values = vec![
+        Value::Time(Some(until)),
+        Value::Uuid(Some(i.id)),
+        Value::Time(Some(i.next_at)),
+    ];
+    Statement::with(&text, values)
+}
+
 pub fn put_session<D: Dialect>(s: &WebSession) -> Statement<'_, D> {
     let values = vec![
         Value::Text(Some(&s.id_hash)),
@@ -373,5 +390,12 @@ pub fn drop_session<D: Dialect>(id_hash: &str) -> Statement<'_, D> {
     Statement::with(
         &["DELETE FROM web_sessions WHERE id_hash = ", ""],
         vec![Value::Text(Some(id_hash))],
+    )
+}
+
+pub fn purge_sessions<'a, D: Dialect>(now: DateTime<Utc>) -> Statement<'a, D> {
+    Statement::with(
+        &["DELETE FROM web_sessions WHERE expires_at <= ", ""],
+        vec![Value::Time(Some(now))],
     )
 }
