@@ -643,11 +643,7 @@ pub async fn instruct(
             if !views::matches(&demande, &state, &q) {
                 continue;
             }
-            let events = app.store.demande_events(demande.id).await.map_err(Fault::internal)?;
-            rows.push(views::QueueRow::of(
-                &demande,
-                views::unread(&events, &app.site.staff, &demande.bouquet),
-            ));
+            rows.push(views::QueueRow::of(&demande));
         }
     }
     rows.sort_by_key(|r| r.submitted_at);

@@ -4,7 +4,7 @@ use askama::Template;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Europe::Paris;
 use passerelle_habilitation::content::{ContactKind, CONTACT_PARTS};
-use passerelle_habilitation::form::{Kind, Step, MODALITIES};
+use passerelle_habilitation::form::{step_of, Kind, Step, MODALITIES};
 use passerelle_habilitation::workflow::{self, Agent, Demande, Staff};
 use passerelle_habilitation::{possible, Event, Form, Role, State};
 use passerelle_outbox::Status;
@@ -183,52 +183,45 @@ pub struct Edit<'a> {
     pub sections: Vec<Section>,
 }
 
-const STEP_FIELDS: &[(Step, &str, &str, &str)] = &[
-    (Step::BasicInfos, "intitule", "Nom du projet (public)", "text"),
+/// How each field of `form::FIELDS` reads and is typed on the page.
+const FIELD_LABELS: &[(&str, &str, &str)] = &[
+    ("intitule", "Nom du projet (public)", "text"),
     (
-        Step::BasicInfos,
         "description",
         "Description : à quoi serviront les données, pour qui",
         "textarea",
     ),
     (
-        Step::BasicInfos,
         "date_prevue_mise_en_production",
         "Date prévue de mise en service (facultatif)",
         "date",
     ),
     (
-        Step::BasicInfos,
         "volumetrie_approximative",
         "Nombre de dossiers par an (facultatif)",
         "number",
     ),
     (
-        Step::Legal,
         "cadre_juridique_nature",
         "Nature et références du texte (délibération, décret, arrêté…)",
         "textarea",
     ),
     (
-        Step::Legal,
         "cadre_juridique_url",
         "Adresse du texte (ou joignez-le en PDF depuis le résumé)",
         "url",
     ),
     (
-        Step::PersonalData,
         "destinataire_donnees_caractere_personnel",
         "Destinataires des données",
         "textarea",
     ),
     (
-        Step::PersonalData,
         "duree_conservation_donnees_caractere_personnel",
         "Durée de conservation, en mois",
         "number",
     ),
     (
-        Step::PersonalData,
         "duree_conservation_donnees_caractere_personnel_justification",
         "Justification de la durée (obligatoire au-delà de 36 mois)",
         "textarea",
@@ -269,10 +262,10 @@ fn section(d: &Demande, form: &Form, step: Step, problem: &dyn Fn(&str) -> Optio
         value: content.field(key).into(),
         problem: problem(key),
     };
-    let mut fields: Vec<Field> = STEP_FIELDS
+    let mut fields: Vec<Field> = FIELD_LABELS
         .iter()
-        .filter(|(s, ..)| *s == step)
-        .map(|(_, key, label, kind)| field(key, label, kind))
+        .filter(|(key, ..)| step_of(key) == Some(step))
+        .map(|(key, label, kind)| field(key, label, kind))
         .collect();
     let mut checks = Vec::new();
     match step {
@@ -492,10 +485,10 @@ fn notice(done: &str) -> Option<&'static str> {
 
 fn summary(d: &Demande, form: &Form) -> Vec<(String, String)> {
     let content = &d.body.content;
-    let mut lines: Vec<(String, String)> = STEP_FIELDS
+    let mut lines: Vec<(String, String)> = FIELD_LABELS
         .iter()
-        .filter(|(step, ..)| form.steps.contains(step))
-        .map(|(_, key, label, _)| (label.to_string(), content.field(key).to_string()))
+        .filter(|(key, ..)| step_of(key).is_some_and(|step| form.steps.contains(&step)))
+        .map(|(key, label, _)| (label.to_string(), content.field(key).to_string()))
         .filter(|(_, value)| !value.is_empty())
         .collect();
     let scopes: Vec<&str> = content.scopes.iter().map(String::as_str).collect();
@@ -730,7 +723,7 @@ pub struct QueueRow {
 }
 
 impl QueueRow {
-    pub fn of(d: &Demande, unread: bool) -> QueueRow {
+    pub fn of(d: &Demande) -> QueueRow {
         QueueRow {
             id: d.id.to_string(),
             number: d.number,
@@ -740,7 +733,7 @@ impl QueueRow {
             state: d.standing.state.label(),
             submitted: d.submitted_at.map(day).unwrap_or_default(),
             submitted_at: d.submitted_at,
-            unread,
+            unread: d.body.unanswered,
         }
     }
 }
@@ -787,18 +780,6 @@ pub fn matches(d: &Demande, state: &str, q: &str) -> bool {
         .iter()
         .any(|t| t.contains(&q));
     state_ok && text_ok
-}
-
-/// Whether the last word in the thread is the applicant's (a message not yet answered).
-pub fn unread(events: &[DemandeEvent], staff: &Staff, bouquet: &str) -> bool {
-    let staff_event = |e: &&DemandeEvent| staff.listed_instructor(&e.actor, bouquet) || staff.listed_admin(&e.actor);
-    let last_message = events.iter().rev().find(|e| e.kind == "message" && !staff_event(e));
-    let last_staff = events.iter().rev().find(staff_event);
-    match (last_message, last_staff) {
-        (Some(m), Some(s)) => m.seq > s.seq,
-        (Some(_), None) => true,
-        _ => false,
-    }
 }
 
 /// An IPv4 or IPv6 address, or a CIDR block of one.

@@ -263,14 +263,10 @@ impl Content {
 
 /// Whether the agent may change `key` on `form`.
 fn editable(form: &Form, key: &str) -> bool {
-    let step = match key {
-        "intitule" | "description" | "date_prevue_mise_en_production" | "volumetrie_approximative" => Step::BasicInfos,
-        "cadre_juridique_nature" | "cadre_juridique_url" => Step::Legal,
-        "destinataire_donnees_caractere_personnel"
-        | "duree_conservation_donnees_caractere_personnel"
-        | "duree_conservation_donnees_caractere_personnel_justification" => Step::PersonalData,
-        k if contact_keys(&form.bouquet).any(|c| c == k) => Step::Contacts,
-        _ => return false,
+    let step = match crate::form::step_of(key) {
+        Some(step) => step,
+        None if contact_keys(&form.bouquet).any(|c| c == key) => Step::Contacts,
+        None => return false,
     };
     form.steps.contains(&step) && !form.locks(step)
 }

@@ -220,6 +220,7 @@ fn blank(n: &Notification, now: DateTime<Utc>) -> Demande {
             content: Content::default(),
             token: None,
             habilitations: Vec::new(),
+            unanswered: false,
         },
         created_at: now,
         updated_at: now,

@@ -210,18 +210,27 @@ impl Forms {
     }
 }
 
-/// The fields a form may pre-fill.
-pub const FIELDS: &[&str] = &[
-    "intitule",
-    "description",
-    "date_prevue_mise_en_production",
-    "volumetrie_approximative",
-    "cadre_juridique_nature",
-    "cadre_juridique_url",
-    "destinataire_donnees_caractere_personnel",
-    "duree_conservation_donnees_caractere_personnel",
-    "duree_conservation_donnees_caractere_personnel_justification",
+/// The fields of a demande besides contacts (wire keys of §a.2), each with its step:
+/// what a form may pre-fill and what an agent may write.
+pub const FIELDS: &[(&str, Step)] = &[
+    ("intitule", Step::BasicInfos),
+    ("description", Step::BasicInfos),
+    ("date_prevue_mise_en_production", Step::BasicInfos),
+    ("volumetrie_approximative", Step::BasicInfos),
+    ("cadre_juridique_nature", Step::Legal),
+    ("cadre_juridique_url", Step::Legal),
+    ("destinataire_donnees_caractere_personnel", Step::PersonalData),
+    ("duree_conservation_donnees_caractere_personnel", Step::PersonalData),
+    (
+        "duree_conservation_donnees_caractere_personnel_justification",
+        Step::PersonalData,
+    ),
 ];
+
+/// The step of field `key` (not a contact's).
+pub fn step_of(key: &str) -> Option<Step> {
+    FIELDS.iter().find(|(k, _)| *k == key).map(|(_, step)| *step)
+}
 
 /// The modalities of API Particulier (§a.3).
 pub const MODALITIES: &[(&str, &str)] = &[
@@ -247,7 +256,7 @@ fn check(form: &Form, known: &[&'static str]) -> Result<(), String> {
     if let Some(hidden) = extra.clone().find(|s| !offered.contains(s.as_str())) {
         return Err(format!("the scope `{hidden}` is checked but not offered"));
     }
-    if let Some(field) = form.prefill.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+    if let Some(field) = form.prefill.keys().find(|k| step_of(k).is_none()) {
         return Err(format!("the field `{field}` cannot be pre-filled"));
     }
     if let Some(m) = form.modalities.iter().find(|m| !MODALITIES.iter().any(|(k, _)| k == m)) {

@@ -122,6 +122,10 @@ pub struct Body {
     pub token: Option<Uuid>,
     #[serde(default)]
     pub habilitations: Vec<Habilitation>,
+    /// A message from the demande's side awaits the instructors (kept by each event,
+    /// so the dashboard reads no history).
+    #[serde(default)]
+    pub unanswered: bool,
 }
 
 /// A demande read from the store.
@@ -380,6 +384,7 @@ pub fn create(
             content: Content::from_form(form),
             token: None,
             habilitations: Vec::new(),
+            unanswered: false,
         },
         created_at: now,
         updated_at: now,
@@ -579,6 +584,12 @@ pub fn act(
                 excerpt: text.chars().take(280).collect(),
             });
         }
+    }
+    let by_staff = roles.contains(&Role::Instructor) || roles.contains(&Role::Admin);
+    if by_staff {
+        next.body.unanswered = false;
+    } else if event_kind == Event::Message {
+        next.body.unanswered = true;
     }
     let record = next.record().map_err(|e| ActError::Invalid(e.to_string()))?;
     let mut outbox = Vec::new();
