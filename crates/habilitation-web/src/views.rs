@@ -234,7 +234,13 @@ impl<'a> Edit<'a> {
             .body
             .content
             .problems(form, &passerelle_habilitation::known_scopes(&d.bouquet));
-        let problem = |key: &str| problems.iter().find(|p| p.field == key).map(|p| p.message.clone());
+        // Only what was written wrong is flagged here; what is still empty is listed on
+        // the demande's page, not shouted at an agent who has only begun.
+        let written = |key: &str| !d.body.content.field(key).trim().is_empty();
+        let problem = |key: &str| {
+            let found = problems.iter().find(|p| p.field == key && written(key));
+            found.map(|p| p.message.clone())
+        };
         let sections = form
             .steps
             .iter()
