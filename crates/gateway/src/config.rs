@@ -118,6 +118,42 @@ pub struct GatewayConfig {
     /// The habilitation site (docs/habilitation.md): agents apply, instructors decide,
     /// the approval gives the token.
     pub habilitation: HabilitationConfig,
+    /// Each bouquet's public site at its root: catalogue, status, stats (docs/portal.md).
+    pub public_site: PublicSiteConfig,
+}
+
+/// The public pages of each bouquet; off unless a deployment opts in.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PublicSiteConfig {
+    pub enabled: bool,
+    /// The built DSFR (`npm ci` in `web/`).
+    pub dsfr_dir: PathBuf,
+    /// Swagger UI's files (`web/node_modules/swagger-ui-dist`), for the API reference.
+    pub swagger_dir: PathBuf,
+    /// Where visitors get a sandbox token: API Particulier's sandbox base URL. None: the
+    /// page says no sandbox is offered.
+    pub sandbox_url: Option<String>,
+    /// `passerelle sandbox` sets it: `/bac-a-sable` hands a token to whoever asks.
+    pub self_service_tokens: bool,
+    /// How often each provider's ping is run and recorded for the status page, in seconds.
+    pub probe_every_secs: u64,
+    /// How often new journal rows are added to the usage rollups, in seconds.
+    pub rollup_every_secs: u64,
+}
+
+impl Default for PublicSiteConfig {
+    fn default() -> Self {
+        PublicSiteConfig {
+            enabled: false,
+            dsfr_dir: PathBuf::from("web/node_modules/@gouvfr/dsfr/dist"),
+            swagger_dir: PathBuf::from("web/node_modules/swagger-ui-dist"),
+            sandbox_url: None,
+            self_service_tokens: false,
+            probe_every_secs: 60,
+            rollup_every_secs: 60,
+        }
+    }
 }
 
 /// The habilitation site; off unless a deployment opts in.
@@ -270,6 +306,7 @@ impl Default for GatewayConfig {
             sandbox_france_connect: false,
             citizen_record: CitizenRecordConfig::default(),
             habilitation: HabilitationConfig::default(),
+            public_site: PublicSiteConfig::default(),
         }
     }
 }

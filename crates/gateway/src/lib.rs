@@ -202,10 +202,25 @@ pub async fn serve(
 /// share the listener, never the API's layers.
 pub type Sites = std::collections::HashMap<&'static str, Router>;
 
+/// Pages made from a bouquet as it is served (its value and the shared state), for
+/// every bouquet's listener: the public site's catalogue, status and stats.
+pub type Pages = Arc<dyn Fn(&Arc<Served>) -> Router + Send + Sync>;
+
 /// `serve`, each bouquet's site merged into its listener's routes.
 pub async fn serve_with_sites(
     listeners: Vec<(TcpListener, Bouquet)>,
+    sites: Sites,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with_pages(listeners, sites, Vec::new(), state, shutdown).await
+}
+
+/// `serve_with_sites`, and `pages` made for each bouquet and merged too.
+pub async fn serve_with_pages(
+    listeners: Vec<(TcpListener, Bouquet)>,
     mut sites: Sites,
+    pages: Vec<Pages>,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -215,11 +230,17 @@ pub async fn serve_with_sites(
         .into_iter()
         .map(|(listener, bouquet)| {
             let site = sites.remove(bouquet.name);
-            let api = router(state.clone(), bouquet);
-            let routes = match site {
-                Some(site) => api.merge(site),
-                None => api,
-            };
+            let served = Arc::new(Served {
+                app: state.clone(),
+                bouquet,
+            });
+            let mut routes = handlers::routes(served.clone());
+            if let Some(site) = site {
+                routes = routes.merge(site);
+            }
+            for make in &pages {
+                routes = routes.merge(make(&served));
+            }
             (listener, routes)
         })
         .collect();

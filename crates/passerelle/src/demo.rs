@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use chrono::Utc;
 use passerelle_entreprise_providers::EntrepriseProvidersConfig;
 use passerelle_gateway::ip_guard::IpLimits;
+use passerelle_gateway::config::PublicSiteConfig;
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_providers::ProvidersConfig;
 use passerelle_tokens::{TokenRequest, DEFAULT_DAYS};
@@ -70,6 +71,10 @@ pub async fn run(listens: Listens<'_>, data_dir: PathBuf, ip_limit_per_minute: u
             &format!("http://{simulators}"),
             &format!("http://{gateway}"),
         ),
+        public_site: PublicSiteConfig {
+            enabled: true,
+            ..PublicSiteConfig::default()
+        },
         ..GatewayConfig::default()
     };
     let url = config.database_url();
@@ -106,7 +111,8 @@ pub async fn run(listens: Listens<'_>, data_dir: PathBuf, ip_limit_per_minute: u
         (listener, passerelle_particulier::bouquet(&state.config.providers)?),
         (entreprise_listener, entreprise_bouquet(&state.config)?),
     ];
-    passerelle_gateway::serve_with_sites(listeners, sites, state, shutdown_signal()).await?;
+    let pages = passerelle_public_site::pages(&state).into_iter().collect();
+    passerelle_gateway::serve_with_pages(listeners, sites, pages, state, shutdown_signal()).await?;
     Ok(())
 }
 /// A fresh token holding every scope, for the examples printed at start.

@@ -103,7 +103,8 @@ pub async fn serve(config_file: Option<&Path>, overrides: Overrides, store_args:
         };
         println!("{name} listening on http://{}", listener.local_addr()?);
     }
-    passerelle_gateway::serve_with_sites(listeners, sites, state, shutdown_signal()).await?;
+    let pages = passerelle_public_site::pages(&state).into_iter().collect();
+    passerelle_gateway::serve_with_pages(listeners, sites, pages, state, shutdown_signal()).await?;
     println!("gateway stopped");
     Ok(())
 }

@@ -106,6 +106,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             citizens().len()
         );
     }
+    // The sandbox's public site hands a token to whoever asks: its tokens open only it.
+    config.public_site.enabled = true;
+    config.public_site.self_service_tokens = true;
     let data_dir = config.data_dir.clone();
     let particulier = passerelle_particulier::bouquet(&config.providers)?;
     // Every operation of the catalogue, answered by the book: no provider is called.
@@ -150,7 +153,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         }
     })?;
     let listeners = vec![(listener, particulier), (entreprise_listener, entreprise_bouquet)];
-    passerelle_gateway::serve(listeners, state, shutdown_signal()).await?;
+    let pages = passerelle_public_site::pages(&state).into_iter().collect();
+    passerelle_gateway::serve_with_pages(listeners, Default::default(), pages, state, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use passerelle_entreprise_providers::EntrepriseProvidersConfig;
-use passerelle_gateway::config::{HabilitationConfig, ServerConfig};
+use passerelle_gateway::config::{HabilitationConfig, PublicSiteConfig, ServerConfig};
 use passerelle_gateway::ip_guard::IpLimits;
 use passerelle_gateway::maintenance::MaintenanceWindow;
 use passerelle_gateway::{AppState, GatewayConfig};
@@ -185,6 +185,20 @@ impl TestAppBuilder {
         self
     }
 
+    /// Each bouquet's public site on (catalogue, status, stats, sandbox page);
+    /// `adjust` changes its settings.
+    pub fn public_site(mut self, adjust: impl FnOnce(&mut PublicSiteConfig)) -> Self {
+        let mut site = PublicSiteConfig {
+            enabled: true,
+            dsfr_dir: dsfr_dir(),
+            swagger_dir: swagger_dir(),
+            ..PublicSiteConfig::default()
+        };
+        adjust(&mut site);
+        self.config.public_site = site;
+        self
+    }
+
     pub fn sdh_endpoint_url(mut self, url: &str) -> Self {
         self.sdh_endpoint_url = Some(url.into());
         self
@@ -251,10 +265,11 @@ impl TestAppBuilder {
         let mut sites = passerelle_citizen_record::sites(&state, &base).unwrap();
         let listen = base.trim_start_matches("http://").to_string();
         passerelle_habilitation_web::add_site(&mut sites, &state, &listen).unwrap();
+        let pages = passerelle_public_site::pages(&state).into_iter().collect();
         let (tx, rx) = oneshot::channel::<()>();
         let serving = state.clone();
         tokio::spawn(async move {
-            passerelle_gateway::serve_with_sites(bouquets, sites, serving, async {
+            passerelle_gateway::serve_with_pages(bouquets, sites, pages, serving, async {
                 let _ = rx.await;
             })
             .await
@@ -271,6 +286,11 @@ impl TestAppBuilder {
             _shutdown: tx,
         }
     }
+}
+
+/// Swagger UI as `npm ci` in `web/` fetches it.
+pub fn swagger_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/node_modules/swagger-ui-dist")
 }
 
 /// The DSFR as `npm ci` in `web/` builds it.
