@@ -317,3 +317,9 @@ impl passerelle_store::DataPassStore for PostgresStore {
         .pop())
     }
 }
+
+#[async_trait]
+impl passerelle_store::StatusStore for PostgresStore {}
+
+#[async_trait]
+impl passerelle_store::UsageStore for PostgresStore {}

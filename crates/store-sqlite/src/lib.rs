@@ -290,3 +290,9 @@ impl passerelle_store::DataPassStore for SqliteStore {
         )
     }
 }
+
+#[async_trait]
+impl passerelle_store::StatusStore for SqliteStore {}
+
+#[async_trait]
+impl passerelle_store::UsageStore for SqliteStore {}

@@ -77,6 +77,8 @@ macro_rules! contract {
             datapass_deliveries_apply_once_and_in_order,
             datapass_failures_and_conflicts_write_nothing,
             datapass_concurrent_copies_apply_once,
+            // status (status.rs)
+            // usage (usage.rs)
         );
     };
     (@each $fresh:path; $($name:ident),* $(,)?) => {
@@ -1048,3 +1050,8 @@ pub async fn datapass_concurrent_copies_apply_once(b: Backend) {
     )));
     assert_eq!(history(&b, created.id).await, ["create", "update"]);
 }
+
+// The status page's store (its own file).
+include!("status.rs");
+// The usage rollups (their own file).
+include!("usage.rs");

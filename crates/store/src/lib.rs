@@ -7,6 +7,8 @@ mod datapass;
 mod habilitation;
 mod records;
 pub mod sql;
+mod status;
+mod usage;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -15,6 +17,8 @@ use uuid::Uuid;
 pub use datapass::*;
 pub use habilitation::*;
 pub use records::*;
+pub use status::*;
+pub use usage::*;
 
 /// The keys that sign tokens and journal seals, and the secrets made at first start.
 #[async_trait]
@@ -141,7 +145,7 @@ pub trait DataPassStore: Send + Sync {
 /// Everything a backend keeps; what the gateway and the CLI hold.
 #[async_trait]
 pub trait Store:
-    KeyStore + TokenStore + IpBanStore + JournalWriter + JournalAudit + HabilitationStore + DataPassStore
+    KeyStore + TokenStore + IpBanStore + JournalWriter + JournalAudit + HabilitationStore + DataPassStore + StatusStore + UsageStore
 {
     async fn migrate(&self) -> anyhow::Result<()>;
 }
