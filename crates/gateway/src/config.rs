@@ -136,6 +136,9 @@ pub struct PublicSiteConfig {
     pub sandbox_url: Option<String>,
     /// `passerelle sandbox` sets it: `/bac-a-sable` hands a token to whoever asks.
     pub self_service_tokens: bool,
+    /// A call (path and query) per bouquet that the sandbox answers, for the page's curl.
+    #[serde(skip)]
+    pub example_calls: BTreeMap<String, String>,
     /// How often each provider's ping is run and recorded for the status page, in seconds.
     pub probe_every_secs: u64,
     /// How often new journal rows are added to the usage rollups, in seconds.
@@ -150,6 +153,7 @@ impl Default for PublicSiteConfig {
             swagger_dir: PathBuf::from("web/node_modules/swagger-ui-dist"),
             sandbox_url: None,
             self_service_tokens: false,
+            example_calls: BTreeMap::new(),
             probe_every_secs: 60,
             rollup_every_secs: 60,
         }

@@ -106,13 +106,14 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             citizens().len()
         );
     }
-    // The sandbox's public site hands a token to whoever asks: its tokens open only it.
-    config.public_site.enabled = true;
-    config.public_site.self_service_tokens = true;
     let data_dir = config.data_dir.clone();
     let particulier = passerelle_particulier::bouquet(&config.providers)?;
     // Every operation of the catalogue, answered by the book: no provider is called.
     let entreprise_bouquet = passerelle_entreprise::bouquet(entreprise::registry());
+    // The sandbox's public site hands a token to whoever asks: its tokens open only it.
+    config.public_site.enabled = true;
+    config.public_site.self_service_tokens = true;
+    config.public_site.example_calls = example_calls(&sandbox.book(), &entreprise_bouquet);
     let state = AppState::answered_by(config, store.clone(), Answers::Recorded(sandbox.clone())).await?;
     let jwt = all_scopes_token(&state, passerelle_particulier::NAME, "Bac à sable Passerelle").await?;
     let entreprise_jwt = all_scopes_token(&state, passerelle_entreprise::NAME, "Bac à sable Passerelle").await?;
@@ -230,6 +231,21 @@ fn france_connect_example(book: &CaseBook, gateway: &str) -> Option<(String, Str
 
 /// An API Entreprise call that the book answers with a recorded 200: the first such
 /// case of the catalogue's order, with the three traceability parameters.
+/// A call per bouquet that a case of the book answers, as a path and query, for the
+/// sandbox page's curl.
+fn example_calls(book: &CaseBook, entreprise_bouquet: &Bouquet) -> std::collections::BTreeMap<String, String> {
+    // Any base will do: only the path and query are kept.
+    const BASE: &str = "http://sandbox.invalid";
+    let calls = [
+        (passerelle_particulier::NAME, example(book, BASE)),
+        (passerelle_entreprise::NAME, entreprise_example(book, entreprise_bouquet, BASE)),
+    ];
+    calls
+        .into_iter()
+        .filter_map(|(name, url)| Some((name.to_string(), url?.strip_prefix(BASE)?.to_string())))
+        .collect()
+}
+
 fn entreprise_example(book: &CaseBook, bouquet: &Bouquet, base: &str) -> Option<String> {
     bouquet
         .endpoints

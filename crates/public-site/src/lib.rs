@@ -27,6 +27,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub struct Site {
     pub served: Arc<Served>,
     pub config: PublicSiteConfig,
+    /// Sandbox tokens handed out per client address.
+    sandbox_tokens: sandbox::Limiter,
 }
 
 impl Site {
@@ -52,6 +54,7 @@ pub fn pages(state: &Arc<AppState>) -> Option<Pages> {
         router(Arc::new(Site {
             served: served.clone(),
             config: config.clone(),
+            sandbox_tokens: sandbox::Limiter::default(),
         }))
     }))
 }
@@ -61,7 +64,7 @@ fn router(site: Arc<Site>) -> Router {
     Router::new()
         .route("/", get(home))
         .merge(catalogue::routes())
-        .merge(status::routes())
+        .merge(status::routes(&site))
         .merge(stats::routes())
         .merge(sandbox::routes())
         .with_state(site)
