@@ -10,12 +10,13 @@ use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use passerelle_bouquet::Mode;
 use passerelle_core::{codes, ApiError, Civility};
 use passerelle_providers::france_connect::USER_ID;
+use chrono::{DateTime, Utc};
 use passerelle_store::CallerId;
 use sha2::{Digest, Sha256};
 
@@ -106,6 +107,7 @@ pub async fn identify(
     };
     let config = &served.app.config;
     let headers = request.headers();
+    let mut sunset = None;
     let (rate, presented) = if matched.endpoint.mode == Mode::FranceConnect {
         let Some(token) = auth::bearer(headers) else {
             return Errors::from(ApiError::gateway(codes::TOKEN_INVALID)).into_response();
@@ -127,6 +129,7 @@ pub async fn identify(
             Err(e) => return Errors::from(e).into_response(),
         };
         let rate = token_rate(&served, &matched, &caller);
+        sunset = sunset_of(caller.record.expires_at, Utc::now());
         if let Some(recorder) = request.extensions().get::<Recorder>() {
             recorder.update(|r| r.caller = Some(CallerId::Token(caller.record.jti)));
         }
@@ -137,7 +140,25 @@ pub async fn identify(
     if let Some(presented) = presented {
         request.extensions_mut().insert(presented);
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if let Some(value) = sunset {
+        response.headers_mut().insert(SUNSET, value);
+    }
+    response
+}
+
+/// RFC 8594's header: the date after which the token will be refused.
+const SUNSET: HeaderName = HeaderName::from_static("sunset");
+/// A token's last days, when every answer says when it ends (integrators learn of an
+/// expiry from their own logs, not from a failure in production).
+pub const SUNSET_DAYS: i64 = 30;
+
+/// `Sunset: <HTTP-date>` for a token in its last `SUNSET_DAYS`.
+fn sunset_of(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<HeaderValue> {
+    if expires_at - now > chrono::Duration::days(SUNSET_DAYS) {
+        return None;
+    }
+    HeaderValue::from_str(&expires_at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()).ok()
 }
 
 /// A token's quotas. Where the bouquet groups endpoints (API Entreprise): the group's,

@@ -44,7 +44,13 @@ pub async fn introspect(
     headers: HeaderMap,
 ) -> Response {
     match token_of(&served, &headers, peer).await {
-        Ok(r) => Json(json!({"_id": r.jti.to_string(), "name": r.name, "scopes": r.scopes})).into_response(),
+        Ok(r) => Json(json!({
+            "_id": r.jti.to_string(),
+            "name": r.name,
+            "scopes": r.scopes,
+            "expires_at": r.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }))
+        .into_response(),
         Err(errors) => match &served.bouquet.legacy {
             Some(legacy) if crate::legacy::sent_by_legacy_client(&headers) => crate::legacy::flat_error(legacy, errors),
             _ => errors.into_response(),

@@ -117,10 +117,40 @@ async fn introspect_lists_the_stored_scopes() {
     assert_eq!(body["_id"], jti.to_string());
     assert_eq!(body["name"], "Mairie de test");
     assert_eq!(body["scopes"], serde_json::json!(["cnaf_enfants", "prime_activite"]));
+    let record = app.store.token(jti).await.unwrap().unwrap();
+    let expires_at: chrono::DateTime<chrono::Utc> = body["expires_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(expires_at.timestamp(), record.expires_at.timestamp());
     assert_error(
         app.get_raw("/api/introspect", &[], Some("nope"), &[]).await,
         401,
         "00101",
     )
     .await;
+}
+
+/// In a token's last 30 days every answer says when it ends (RFC 8594's `Sunset`);
+/// before, none does.
+#[tokio::test]
+async fn answers_carry_the_tokens_sunset_in_its_last_thirty_days() {
+    let app = TestApp::start().await;
+    let mut request = token_request(&["cnaf_quotient_familial"]);
+    request.expires_in_days = 12;
+    let (jti, ending) = app.issue(request).await;
+    let answer = app.get(QF, &pairs(AXELLE), Some(&ending)).await;
+    assert_eq!(answer.status(), 200);
+    let sunset = answer.headers()["sunset"].to_str().unwrap().to_string();
+    let expires_at = app.store.token(jti).await.unwrap().unwrap().expires_at;
+    let parsed = chrono::DateTime::parse_from_rfc2822(&sunset.replace("GMT", "+0000")).unwrap();
+    assert_eq!(parsed.timestamp(), expires_at.timestamp(), "{sunset}");
+    // A refusal after the token was checked says it too (here: a scope it lacks).
+    let refused = app.get("/v3/dss/revenu_solidarite_active/identite", &pairs(AXELLE), Some(&ending)).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(refused.headers()["sunset"], sunset.as_str());
+
+    let mut request = token_request(&["cnaf_quotient_familial"]);
+    request.expires_in_days = 31;
+    let (_, lasting) = app.issue(request).await;
+    let answer = app.get(QF, &pairs(AXELLE), Some(&lasting)).await;
+    assert_eq!(answer.status(), 200);
+    assert!(answer.headers().get("sunset").is_none());
 }
