@@ -221,6 +221,9 @@ fn blank(n: &Notification, now: DateTime<Utc>) -> Demande {
             token: None,
             habilitations: Vec::new(),
             unanswered: false,
+            allowance: Default::default(),
+            retired_tokens: Vec::new(),
+            token_labels: Default::default(),
         },
         created_at: now,
         updated_at: now,
@@ -342,5 +345,8 @@ fn token_detail(token: &TokenChange) -> Value {
             expires_at,
         } => json!({"updated": jti, "scopes": scopes, "expires_at": expires_at}),
         TokenChange::Revoke { jti, .. } => json!({"revoked": jti}),
+        // DataPass never rotates nor restricts: its holders do, here.
+        TokenChange::Rotate { new, old, .. } => json!({"rotated": old, "new": new.jti}),
+        TokenChange::Restrict { jti, .. } => json!({"restricted": jti}),
     }
 }

@@ -7,6 +7,7 @@ pub mod content;
 pub mod datapass;
 pub mod form;
 pub mod state;
+pub mod tokens;
 pub mod workflow;
 
 pub use content::{is_pdf, ContactKind, Content, Document, Problem};

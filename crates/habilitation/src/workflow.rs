@@ -126,6 +126,23 @@ pub struct Body {
     /// so the dashboard reads no history).
     #[serde(default)]
     pub unanswered: bool,
+    /// What the instructor allowed at the first approval: the ceiling of the holders'
+    /// own restrictions.
+    #[serde(default)]
+    pub allowance: Allowance,
+    /// Tokens replaced by a rotation, oldest first (`token` is the one in use).
+    #[serde(default)]
+    pub retired_tokens: Vec<Uuid>,
+    /// The names their holders gave the tokens.
+    #[serde(default)]
+    pub token_labels: BTreeMap<Uuid, String>,
+}
+
+/// The per-minute limit and client addresses an instructor set on approval.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Allowance {
+    pub rate_limit_per_minute: Option<u32>,
+    pub allowed_ips: Vec<String>,
 }
 
 /// A demande read from the store.
@@ -385,6 +402,9 @@ pub fn create(
             token: None,
             habilitations: Vec::new(),
             unanswered: false,
+            allowance: Allowance::default(),
+            retired_tokens: Vec::new(),
+            token_labels: BTreeMap::new(),
         },
         created_at: now,
         updated_at: now,
@@ -634,6 +654,10 @@ pub(crate) fn approved_token(
     }
     let jti = Uuid::new_v4();
     next.body.token = Some(jti);
+    next.body.allowance = Allowance {
+        rate_limit_per_minute,
+        allowed_ips: allowed_ips.to_vec(),
+    };
     TokenChange::Issue(TokenRecord {
         jti,
         name: next.title().to_string(),
@@ -788,11 +812,11 @@ pub fn bouquet_label(bouquet: &str) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::form::Forms;
 
-    fn agent(email: &str, siret: &str) -> Agent {
+    pub(crate) fn agent(email: &str, siret: &str) -> Agent {
         Agent {
             uid: email.into(),
             email: email.into(),
@@ -804,9 +828,9 @@ mod tests {
         }
     }
 
-    const TOWN: &str = "21349910600010";
+    pub(crate) const TOWN: &str = "21349910600010";
 
-    fn site() -> Site {
+    pub(crate) fn site() -> Site {
         Site {
             base_url: "http://127.0.0.1:3000/habilitation".into(),
             staff: Staff {
@@ -823,7 +847,7 @@ mod tests {
         }
     }
 
-    fn filled(form: &Form) -> Action {
+    pub(crate) fn filled(form: &Form) -> Action {
         let mut fields = BTreeMap::from([
             ("intitule".to_string(), "Cantine".to_string()),
             (
@@ -849,7 +873,7 @@ mod tests {
         }
     }
 
-    fn submit() -> Action {
+    pub(crate) fn submit() -> Action {
         Action::Submit {
             terms_accepted: true,
             dpo_informed: true,

@@ -70,6 +70,7 @@ macro_rules! contract {
             large_batches_are_split_under_the_parameter_limit,
             demandes_commit_whole_and_guard_their_version,
             demandes_list_by_organisation_person_and_bouquet,
+            tokens_rotate_and_restrict_with_their_demande,
             outbox_skips_duplicates_and_settles,
             outbox_items_are_claimed_once,
             web_sessions_expire_and_drop,
@@ -639,6 +640,63 @@ pub async fn demandes_commit_whole_and_guard_their_version(b: Backend) {
         (kept.scopes, kept.expires_at),
         (vec!["cnaf_enfants".to_string()], until)
     );
+}
+
+pub async fn tokens_rotate_and_restrict_with_their_demande(b: Backend) {
+    let now = at("2026-12-06T08:00:00Z");
+    let applicant = [("camille@ville.example", "applicant")];
+    let d = demande("21000000000019", 1, now);
+    let mut approval = change(&d, "approve", &applicant);
+    let first = token();
+    approval.token = Some(TokenChange::Issue(first.clone()));
+    assert!(b.store.commit_demande(&approval).await.unwrap());
+
+    // Rotation: the new token and the old one's end, with the demande, or nothing.
+    let overlap_end = now + Duration::days(7);
+    let new = TokenRecord {
+        jti: Uuid::new_v4(),
+        ..first.clone()
+    };
+    let rotated = DemandeRecord {
+        version: 2,
+        ..d.clone()
+    };
+    let mut rotation = change(&rotated, "token", &applicant);
+    rotation.token = Some(TokenChange::Rotate {
+        new: new.clone(),
+        old: first.jti,
+        old_expires_at: overlap_end,
+    });
+    assert!(b.store.commit_demande(&rotation).await.unwrap());
+    assert_eq!(b.store.token(new.jti).await.unwrap().unwrap(), new);
+    assert_eq!(b.store.token(first.jti).await.unwrap().unwrap().expires_at, overlap_end);
+
+    let mut stale = change(&rotated, "token", &applicant);
+    stale.token = Some(TokenChange::Restrict {
+        jti: new.jti,
+        allowed_ips: vec!["192.0.2.0/24".into()],
+        rate_limit_per_minute: Some(60),
+    });
+    assert!(!b.store.commit_demande(&stale).await.unwrap(), "a stale page writes nothing");
+    assert_eq!(b.store.token(new.jti).await.unwrap().unwrap(), new);
+
+    let mut fresh = change(&DemandeRecord { version: 3, ..d.clone() }, "token", &applicant);
+    fresh.token = stale.token.clone();
+    assert!(b.store.commit_demande(&fresh).await.unwrap());
+    let restricted = b.store.token(new.jti).await.unwrap().unwrap();
+    assert_eq!(
+        (restricted.allowed_ips, restricted.rate_limit_per_minute),
+        (vec!["192.0.2.0/24".to_string()], Some(60))
+    );
+    let mut lifted = change(&DemandeRecord { version: 4, ..d.clone() }, "token", &applicant);
+    lifted.token = Some(TokenChange::Restrict {
+        jti: new.jti,
+        allowed_ips: Vec::new(),
+        rate_limit_per_minute: None,
+    });
+    assert!(b.store.commit_demande(&lifted).await.unwrap());
+    let back = b.store.token(new.jti).await.unwrap().unwrap();
+    assert_eq!((back.allowed_ips.len(), back.rate_limit_per_minute), (0, None));
 }
 
 pub async fn demandes_list_by_organisation_person_and_bouquet(b: Backend) {

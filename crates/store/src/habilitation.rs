@@ -100,6 +100,19 @@ pub enum TokenChange {
         jti: Uuid,
         at: DateTime<Utc>,
     },
+    /// Its holders' rotation: a new token, and the old one's end brought forward to
+    /// the close of the overlap (both answer until then).
+    Rotate {
+        new: TokenRecord,
+        old: Uuid,
+        old_expires_at: DateTime<Utc>,
+    },
+    /// Its holders' own restrictions: client addresses and a per-minute limit.
+    Restrict {
+        jti: Uuid,
+        allowed_ips: Vec<String>,
+        rate_limit_per_minute: Option<u32>,
+    },
 }
 
 /// Everything one event writes, in one transaction: the demande at its new version,

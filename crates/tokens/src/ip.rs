@@ -36,6 +36,33 @@ fn cidr_contains(entry: &str, ip: IpAddr) -> bool {
     }
 }
 
+/// An address or a CIDR block, as a network and its prefix length; `None` when it is
+/// neither.
+fn block(entry: &str) -> Option<(IpAddr, u32)> {
+    let (network, bits) = entry.trim().split_once('/').unwrap_or((entry.trim(), ""));
+    let network = network.parse::<IpAddr>().ok()?;
+    let width = if network.is_ipv4() { 32 } else { 128 };
+    let bits = if bits.is_empty() { width } else { bits.parse().ok()? };
+    (bits <= width).then_some((network, bits))
+}
+
+/// Whether `entry` is an address or a CIDR block.
+pub fn ip_range_valid(entry: &str) -> bool {
+    block(entry).is_some()
+}
+
+/// Whether every address of the block `inner` lies in one block of `outer`: its
+/// network is listed there under a prefix no longer than its own.
+pub fn range_within(inner: &str, outer: &[String]) -> bool {
+    let Some((network, bits)) = block(inner) else {
+        return false;
+    };
+    outer
+        .iter()
+        .filter_map(|o| block(o))
+        .any(|(o_network, o_bits)| o_bits <= bits && cidr_contains(&format!("{o_network}/{o_bits}"), network))
+}
+
 fn prefix_eq(network: u128, addr: u128, bits: u32, width: u32) -> bool {
     if bits > width {
         return false;
@@ -68,6 +95,21 @@ mod tests {
         assert!(!ip_allowed(&list, ip("11.0.0.1")));
         assert!(ip_allowed(&["0.0.0.0/0".to_string()], ip("8.8.8.8")));
         assert!(!ip_allowed(&["garbage".to_string()], ip("8.8.8.8")));
+    }
+
+    #[test]
+    fn blocks_within_blocks() {
+        let outer = vec!["10.0.0.0/8".to_string(), "2001:db8::/32".to_string()];
+        assert!(range_within("10.1.0.0/16", &outer));
+        assert!(range_within("10.1.2.3", &outer));
+        assert!(range_within("10.0.0.0/8", &outer));
+        assert!(!range_within("10.0.0.0/7", &outer), "wider than what is allowed");
+        assert!(!range_within("11.0.0.0/16", &outer));
+        assert!(range_within("2001:db8:1::/48", &outer));
+        assert!(!range_within("2001:db9::/48", &outer));
+        assert!(!range_within("garbage", &outer));
+        assert!(!range_within("10.0.0.0/33", &outer));
+        assert!(ip_range_valid("192.0.2.0/24") && ip_range_valid("::1") && !ip_range_valid("1.2.3.4/40"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod keys;
 mod records;
 mod verify;
 
-pub use ip::{ip_allowed, ip_listed};
+pub use ip::{ip_allowed, ip_listed, ip_range_valid, range_within};
 pub use keys::{Claims, KeyRing};
 pub use passerelle_store::TokenRecord;
 pub use records::{issue, jwt_of, list, prolong, revoke, TokenRequest, TokenState, DEFAULT_DAYS};

@@ -127,6 +127,19 @@ pub fn commit_demande<D: Dialect>(change: &DemandeChange) -> anyhow::Result<Vec<
             expires_at,
         }) => statements.push(update_token(*jti, scopes, *expires_at)),
         Some(TokenChange::Revoke { jti, at }) => statements.push(super::revoke_token(*jti, *at)),
+        Some(TokenChange::Rotate {
+            new,
+            old,
+            old_expires_at,
+        }) => {
+            statements.push(super::insert_token(new)?);
+            statements.push(super::set_token_expiry(*old, *old_expires_at));
+        }
+        Some(TokenChange::Restrict {
+            jti,
+            allowed_ips,
+            rate_limit_per_minute,
+        }) => statements.push(restrict_token(*jti, allowed_ips, *rate_limit_per_minute)?),
     }
     Ok(statements)
 }
@@ -235,6 +248,20 @@ fn update_token<'a, D: Dialect>(jti: Uuid, scopes: &'a [String], expires_at: Dat
         Value::Uuid(Some(jti)),
     ];
     Statement::with(&text, values)
+}
+
+fn restrict_token<'a, D: Dialect>(
+    jti: Uuid,
+    allowed_ips: &'a [String],
+    rate_limit_per_minute: Option<u32>,
+) -> anyhow::Result<Statement<'a, D>> {
+    let text = ["UPDATE tokens SET allowed_ips = ", ", rate_limit_per_minute = ", " WHERE jti = ", ""];
+    let values = vec![
+        Value::List(allowed_ips),
+        Value::Int(rate_limit_per_minute.map(i32::try_from).transpose()?),
+        Value::Uuid(Some(jti)),
+    ];
+    Ok(Statement::with(&text, values))
 }
 
 pub fn insert_outbox<D: Dialect>(items: &[OutboxItem]) -> Statement<'_, D> {
