@@ -34,8 +34,23 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Checks the caller's token: signature, record, revocation, expiry, IP allow-list.
 pub async fn authenticate(tokens: &Verifier, headers: &HeaderMap, ip: IpAddr) -> Result<Caller, ApiError> {
-    let token = bearer(headers).ok_or_else(|| ApiError::gateway(codes::TOKEN_INVALID))?;
-    let record = tokens.verify(token, ip).await.map_err(refusal)?;
+    authenticate_or_name(tokens, headers, ip)
+        .await
+        .map_err(|(error, _)| error)
+}
+
+/// `authenticate`; a refusal also names the token refused when it is one of ours
+/// (revoked, expired, from an address it does not allow), for its holders' usage.
+pub async fn authenticate_or_name(
+    tokens: &Verifier,
+    headers: &HeaderMap,
+    ip: IpAddr,
+) -> Result<Caller, (ApiError, Option<uuid::Uuid>)> {
+    let token = bearer(headers).ok_or_else(|| (ApiError::gateway(codes::TOKEN_INVALID), None))?;
+    let record = tokens.verify(token, ip).await.map_err(|r| {
+        let jti = r.token();
+        (refusal(r), jti)
+    })?;
     let scopes = record.scopes.iter().cloned().collect();
     Ok(Caller { record, scopes })
 }
@@ -43,9 +58,9 @@ pub async fn authenticate(tokens: &Verifier, headers: &HeaderMap, ip: IpAddr) ->
 pub(crate) fn refusal(rejection: Rejection) -> ApiError {
     let code = match rejection {
         Rejection::Invalid => codes::TOKEN_INVALID,
-        Rejection::Revoked => codes::TOKEN_REVOKED,
-        Rejection::Expired => codes::TOKEN_EXPIRED,
-        Rejection::IpRefused => codes::IP_REFUSED,
+        Rejection::Revoked(_) => codes::TOKEN_REVOKED,
+        Rejection::Expired(_) => codes::TOKEN_EXPIRED,
+        Rejection::IpRefused(_) => codes::IP_REFUSED,
         Rejection::StoreUnavailable(why) => {
             tracing::error!(error = %why, "token lookup failed");
             codes::JOURNAL_UNAVAILABLE
@@ -80,9 +95,9 @@ mod tests {
     fn refusals_map_to_the_contract_codes() {
         let cases = [
             (Rejection::Invalid, "00101", 401),
-            (Rejection::Revoked, "00105", 401),
-            (Rejection::Expired, "00103", 401),
-            (Rejection::IpRefused, "00107", 403),
+            (Rejection::Revoked(uuid::Uuid::nil()), "00105", 401),
+            (Rejection::Expired(uuid::Uuid::nil()), "00103", 401),
+            (Rejection::IpRefused(uuid::Uuid::nil()), "00107", 403),
             (Rejection::StoreUnavailable("down".into()), "00503", 503),
         ];
         for (rejection, code, status) in cases {

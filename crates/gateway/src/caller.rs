@@ -13,10 +13,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use passerelle_bouquet::Mode;
 use passerelle_core::{codes, ApiError, Civility};
 use passerelle_providers::france_connect::USER_ID;
-use chrono::{DateTime, Utc};
 use passerelle_store::CallerId;
 use sha2::{Digest, Sha256};
 
@@ -122,11 +122,17 @@ pub async fn identify(
             Some(ClientIp(ip)) => *ip,
             None => client_ip(config, headers, peer),
         };
-        let caller = match auth::authenticate(&served.app.tokens, headers, ip).await {
+        let caller = match auth::authenticate_or_name(&served.app.tokens, headers, ip).await {
             // A token opens the routes of its own bouquet only.
             Ok(caller) if caller.record.bouquet == served.bouquet.name => caller,
             Ok(_) => return Errors::from(ApiError::gateway(codes::TOKEN_INVALID)).into_response(),
-            Err(e) => return Errors::from(e).into_response(),
+            Err((e, refused)) => {
+                // Its holders see the refusals of their own token in the portal.
+                if let (Some(jti), Some(recorder)) = (refused, request.extensions().get::<Recorder>()) {
+                    recorder.update(|r| r.caller = Some(CallerId::Token(jti)));
+                }
+                return Errors::from(e).into_response();
+            }
         };
         let rate = token_rate(&served, &matched, &caller);
         sunset = sunset_of(caller.record.expires_at, Utc::now());

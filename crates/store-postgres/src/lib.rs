@@ -178,6 +178,10 @@ impl JournalAudit for PostgresStore {
         bounded(sql::all(&self.pool, &mut sql::calls_about::<Pg>(subject, limit))).await
     }
 
+    async fn token_calls(&self, jti: Uuid, limit: u32) -> anyhow::Result<Vec<JournalRow>> {
+        bounded(sql::all(&self.pool, &mut sql::token_calls::<Pg>(jti, limit))).await
+    }
+
     async fn journal_page(&self, range: TimeRange, after: i64, limit: u32) -> anyhow::Result<Vec<(i64, ChainedRow)>> {
         bounded(sql::all(&self.pool, &mut sql::journal_page::<Pg>(range, after, limit))).await
     }
@@ -319,7 +323,109 @@ impl passerelle_store::DataPassStore for PostgresStore {
 }
 
 #[async_trait]
-impl passerelle_store::StatusStore for PostgresStore {}
+impl passerelle_store::StatusStore for PostgresStore {
+    async fn record_check(&self, check: &passerelle_store::Check) -> anyhow::Result<()> {
+        bounded(sql::execute(&self.pool, &mut sql::record_check::<Pg>(check))).await?;
+        Ok(())
+    }
+
+    async fn check_days(
+        &self,
+        bouquet: &str,
+        since: chrono::NaiveDate,
+    ) -> anyhow::Result<Vec<passerelle_store::CheckDay>> {
+        bounded(sql::all(&self.pool, &mut sql::check_days::<Pg>(bouquet, since))).await
+    }
+
+    async fn open_notice(&self, notice: &passerelle_store::NewNotice) -> anyhow::Result<passerelle_store::Notice> {
+        let id = Uuid::new_v4();
+        bounded(sql::transaction(&self.pool, &mut sql::open_notice::<Pg>(id, notice))).await?;
+        let opened = passerelle_store::StatusStore::find_notices(self, &passerelle_store::NoticeFilter::Id(id)).await?;
+        opened
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("notice {id} vanished"))
+    }
+
+    async fn add_note(&self, number: i64, note: &passerelle_store::NoticeNote) -> anyhow::Result<bool> {
+        let added = bounded(sql::execute(
+            &self.pool,
+            &mut sql::add_note::<Pg>(number, note.at, &note.text),
+        ))
+        .await?;
+        Ok(added.rows_affected() == 1)
+    }
+
+    async fn close_notice(&self, number: i64, at: DateTime<Utc>, note: Option<&str>) -> anyhow::Result<bool> {
+        let mut statements = sql::close_notice::<Pg>(number, at, note);
+        bounded(sql::guarded_transaction(&self.pool, &mut statements)).await
+    }
+
+    async fn find_notices(
+        &self,
+        filter: &passerelle_store::NoticeFilter<'_>,
+    ) -> anyhow::Result<Vec<passerelle_store::Notice>> {
+        let notices = bounded(sql::all(&self.pool, &mut sql::notices::<Pg>(filter))).await?;
+        let notes = bounded(sql::all(&self.pool, &mut sql::notice_notes::<Pg>(filter))).await?;
+        Ok(sql::with_notes(notices, notes))
+    }
+}
 
 #[async_trait]
-impl passerelle_store::UsageStore for PostgresStore {}
+impl passerelle_store::UsageStore for PostgresStore {
+    /// PostgreSQL hands out `id`s when rows are inserted, not when they commit: a
+    /// journal batch may commit after a later one, and a step that moved the
+    /// watermark past a gap would skip that batch for good. The lag protects the
+    /// batches that commit within this long of their calls' `at` (the journal's
+    /// writes are bounded by `OPERATION_TIMEOUT`). It does not protect a transaction
+    /// the server commits later than that (one the gateway gave up on but the server
+    /// still committed after a long stall), nor gateway clocks that run behind the
+    /// rollup's by more than the lag: such rows stay in the journal but are missing
+    /// from the rollups. Clocks ahead only delay the step (a young row stops it).
+    fn rollup_lag(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+
+    async fn roll_up_usage(&self, cutoff: DateTime<Utc>, limit: u32) -> anyhow::Result<passerelle_store::RollupStep> {
+        use passerelle_store::RollupStep;
+        // A step reads and aggregates up to `limit` rows: more than one call's time.
+        const STEP_TIMEOUT: Duration = Duration::from_secs(120);
+        let after = passerelle_store::UsageStore::usage_watermark(self).await?.last_id;
+        let mut bound = sql::rollup_bound::<Pg>(after, cutoff, limit);
+        let bound = tokio::time::timeout(STEP_TIMEOUT, sql::all(&self.pool, &mut bound)).await??;
+        let Some((Some(last), rows)) = bound.into_iter().next() else {
+            return Ok(RollupStep::Idle);
+        };
+        let mut statements = sql::roll_up::<Pg>(after, last, rows, Utc::now());
+        let step = sql::guarded_transaction(&self.pool, &mut statements);
+        Ok(match tokio::time::timeout(STEP_TIMEOUT, step).await?? {
+            true => RollupStep::Counted { rows, last_id: last },
+            false => RollupStep::Lost,
+        })
+    }
+
+    async fn usage_watermark(&self) -> anyhow::Result<passerelle_store::UsageWatermark> {
+        let mark = bounded(sql::all(&self.pool, &mut sql::usage_watermark::<Pg>())).await?;
+        mark.into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("the usage watermark is missing"))
+    }
+
+    async fn bouquet_usage(
+        &self,
+        bouquet: &str,
+        range: TimeRange,
+        by: passerelle_store::Grouping,
+    ) -> anyhow::Result<Vec<passerelle_store::UsageLine>> {
+        bounded(sql::all(&self.pool, &mut sql::bouquet_usage::<Pg>(bouquet, range, by))).await
+    }
+
+    async fn token_usage(
+        &self,
+        jti: Uuid,
+        range: TimeRange,
+        by: passerelle_store::Grouping,
+    ) -> anyhow::Result<Vec<passerelle_store::UsageLine>> {
+        bounded(sql::all(&self.pool, &mut sql::token_usage::<Pg>(jti, range, by))).await
+    }
+}

@@ -150,6 +150,10 @@ impl JournalAudit for SqliteStore {
         sql::all(&self.pool, &mut sql::calls_about::<Lite>(subject, limit)).await
     }
 
+    async fn token_calls(&self, jti: Uuid, limit: u32) -> anyhow::Result<Vec<JournalRow>> {
+        sql::all(&self.pool, &mut sql::token_calls::<Lite>(jti, limit)).await
+    }
+
     async fn journal_page(&self, range: TimeRange, after: i64, limit: u32) -> anyhow::Result<Vec<(i64, ChainedRow)>> {
         sql::all(&self.pool, &mut sql::journal_page::<Lite>(range, after, limit)).await
     }
@@ -292,7 +296,97 @@ impl passerelle_store::DataPassStore for SqliteStore {
 }
 
 #[async_trait]
-impl passerelle_store::StatusStore for SqliteStore {}
+impl passerelle_store::StatusStore for SqliteStore {
+    async fn record_check(&self, check: &passerelle_store::Check) -> anyhow::Result<()> {
+        sql::execute(&self.pool, &mut sql::record_check::<Lite>(check)).await?;
+        Ok(())
+    }
+
+    async fn check_days(
+        &self,
+        bouquet: &str,
+        since: chrono::NaiveDate,
+    ) -> anyhow::Result<Vec<passerelle_store::CheckDay>> {
+        sql::all(&self.pool, &mut sql::check_days::<Lite>(bouquet, since)).await
+    }
+
+    async fn open_notice(&self, notice: &passerelle_store::NewNotice) -> anyhow::Result<passerelle_store::Notice> {
+        let id = Uuid::new_v4();
+        sql::transaction(&self.pool, &mut sql::open_notice::<Lite>(id, notice)).await?;
+        let opened = passerelle_store::StatusStore::find_notices(self, &passerelle_store::NoticeFilter::Id(id)).await?;
+        opened
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("notice {id} vanished"))
+    }
+
+    async fn add_note(&self, number: i64, note: &passerelle_store::NoticeNote) -> anyhow::Result<bool> {
+        let added = sql::execute(&self.pool, &mut sql::add_note::<Lite>(number, note.at, &note.text)).await?;
+        Ok(added.rows_affected() == 1)
+    }
+
+    async fn close_notice(&self, number: i64, at: DateTime<Utc>, note: Option<&str>) -> anyhow::Result<bool> {
+        let mut statements = sql::close_notice::<Lite>(number, at, note);
+        Ok(sql::guarded_transaction(&self.pool, &mut statements).await?)
+    }
+
+    async fn find_notices(
+        &self,
+        filter: &passerelle_store::NoticeFilter<'_>,
+    ) -> anyhow::Result<Vec<passerelle_store::Notice>> {
+        let notices = sql::all(&self.pool, &mut sql::notices::<Lite>(filter)).await?;
+        let notes = sql::all(&self.pool, &mut sql::notice_notes::<Lite>(filter)).await?;
+        Ok(sql::with_notes(notices, notes))
+    }
+}
 
 #[async_trait]
-impl passerelle_store::UsageStore for SqliteStore {}
+impl passerelle_store::UsageStore for SqliteStore {
+    /// None: SQLite has one writer at a time, so a transaction holding a lower `id`
+    /// has committed (or rolled back) before any higher `id` is visible.
+    fn rollup_lag(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    async fn roll_up_usage(&self, cutoff: DateTime<Utc>, limit: u32) -> anyhow::Result<passerelle_store::RollupStep> {
+        use passerelle_store::RollupStep;
+        // A step holds the one write lock the journal's writer needs: short steps.
+        const MAX_STEP: u32 = 20_000;
+        let limit = limit.min(MAX_STEP);
+        let after = passerelle_store::UsageStore::usage_watermark(self).await?.last_id;
+        let bound = sql::all(&self.pool, &mut sql::rollup_bound::<Lite>(after, cutoff, limit)).await?;
+        let Some((Some(last), rows)) = bound.into_iter().next() else {
+            return Ok(RollupStep::Idle);
+        };
+        let mut statements = sql::roll_up::<Lite>(after, last, rows, Utc::now());
+        Ok(match sql::guarded_transaction(&self.pool, &mut statements).await? {
+            true => RollupStep::Counted { rows, last_id: last },
+            false => RollupStep::Lost,
+        })
+    }
+
+    async fn usage_watermark(&self) -> anyhow::Result<passerelle_store::UsageWatermark> {
+        let mark = sql::all(&self.pool, &mut sql::usage_watermark::<Lite>()).await?;
+        mark.into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("the usage watermark is missing"))
+    }
+
+    async fn bouquet_usage(
+        &self,
+        bouquet: &str,
+        range: TimeRange,
+        by: passerelle_store::Grouping,
+    ) -> anyhow::Result<Vec<passerelle_store::UsageLine>> {
+        sql::all(&self.pool, &mut sql::bouquet_usage::<Lite>(bouquet, range, by)).await
+    }
+
+    async fn token_usage(
+        &self,
+        jti: Uuid,
+        range: TimeRange,
+        by: passerelle_store::Grouping,
+    ) -> anyhow::Result<Vec<passerelle_store::UsageLine>> {
+        sql::all(&self.pool, &mut sql::token_usage::<Lite>(jti, range, by)).await
+    }
+}

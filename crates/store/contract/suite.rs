@@ -64,6 +64,7 @@ macro_rules! contract {
             journal_rows_keep_bouquet_caller_and_purpose,
             journal_pages_by_time_range,
             calls_about_a_person_are_hers_only_newest_first,
+            a_tokens_last_calls_are_its_own_newest_first,
             journal_seals_round_trip,
             purge_keeps_the_rest_and_anchors_it,
             call_counts_group_by_bouquet_caller_endpoint_status,
@@ -79,7 +80,16 @@ macro_rules! contract {
             datapass_failures_and_conflicts_write_nothing,
             datapass_concurrent_copies_apply_once,
             // status (status.rs)
+            status_checks_roll_up_by_day_and_keep_the_newest,
+            status_checks_from_many_replicas_all_count,
+            status_notices_open_take_notes_and_close_once,
+            status_recent_notices_are_the_open_ones_and_those_ended_since,
             // usage (usage.rs)
+            usage_rows_roll_up_once,
+            usage_rollup_steps_are_bounded,
+            usage_rollup_waits_for_the_lag,
+            concurrent_usage_rollups_count_each_row_once,
+            usage_queries_by_range_period_and_endpoint,
         );
     };
     (@each $fresh:path; $($name:ident),* $(,)?) => {
@@ -381,6 +391,24 @@ pub async fn calls_about_a_person_are_hers_only_newest_first(b: Backend) {
     assert_eq!(b.store.writer_rows(writer, 0, 10).await.unwrap(), rows);
 }
 
+pub async fn a_tokens_last_calls_are_its_own_newest_first(b: Backend) {
+    let (mine, theirs) = (Uuid::new_v4(), Uuid::new_v4());
+    let start = at("2026-03-01T10:00:00Z");
+    let rows = (0..7)
+        .map(|i| {
+            let caller = if i % 2 == 0 { mine } else { theirs };
+            call(i, start + Duration::minutes(i as i64), Some(CallerId::Token(caller)))
+        })
+        .collect();
+    let rows = chained(Uuid::new_v4(), 1, GENESIS, rows);
+    b.store.append_journal(&rows, None).await.unwrap();
+    let found = b.store.token_calls(mine, 3).await.unwrap();
+    let ids: Vec<_> = found.iter().map(|r| r.request_id.as_str()).collect();
+    assert_eq!(ids, ["req-6", "req-4", "req-2"]);
+    assert_eq!(found[0], rows[6].row);
+    assert!(b.store.token_calls(Uuid::new_v4(), 3).await.unwrap().is_empty());
+}
+
 pub async fn journal_pages_by_time_range(b: Backend) {
     let writer = Uuid::new_v4();
     let start = at("2026-03-01T00:00:00Z");
@@ -677,10 +705,20 @@ pub async fn tokens_rotate_and_restrict_with_their_demande(b: Backend) {
         allowed_ips: vec!["192.0.2.0/24".into()],
         rate_limit_per_minute: Some(60),
     });
-    assert!(!b.store.commit_demande(&stale).await.unwrap(), "a stale page writes nothing");
+    assert!(
+        !b.store.commit_demande(&stale).await.unwrap(),
+        "a stale page writes nothing"
+    );
     assert_eq!(b.store.token(new.jti).await.unwrap().unwrap(), new);
 
-    let mut fresh = change(&DemandeRecord { version: 3, ..d.clone() }, "token", &applicant);
+    let mut fresh = change(
+        &DemandeRecord {
+            version: 3,
+            ..d.clone()
+        },
+        "token",
+        &applicant,
+    );
     fresh.token = stale.token.clone();
     assert!(b.store.commit_demande(&fresh).await.unwrap());
     let restricted = b.store.token(new.jti).await.unwrap().unwrap();
@@ -688,7 +726,14 @@ pub async fn tokens_rotate_and_restrict_with_their_demande(b: Backend) {
         (restricted.allowed_ips, restricted.rate_limit_per_minute),
         (vec!["192.0.2.0/24".to_string()], Some(60))
     );
-    let mut lifted = change(&DemandeRecord { version: 4, ..d.clone() }, "token", &applicant);
+    let mut lifted = change(
+        &DemandeRecord {
+            version: 4,
+            ..d.clone()
+        },
+        "token",
+        &applicant,
+    );
     lifted.token = Some(TokenChange::Restrict {
         jti: new.jti,
         allowed_ips: Vec::new(),

@@ -69,6 +69,8 @@ pub trait JournalAudit: Send + Sync {
     /// that name a caller, so that the person's own reads of their record (rows with
     /// their key and no caller) never crowd out the calls.
     async fn calls_about(&self, subject: &str, limit: u32) -> anyhow::Result<Vec<JournalRow>>;
+    /// A token's last calls, newest first (what its holders see in the portal).
+    async fn token_calls(&self, jti: Uuid, limit: u32) -> anyhow::Result<Vec<JournalRow>>;
     /// Up to `limit` rows of `range` in writing order, after the row numbered `after`
     /// (0 to start); each comes with its number, to ask for the next page.
     async fn journal_page(&self, range: TimeRange, after: i64, limit: u32) -> anyhow::Result<Vec<(i64, ChainedRow)>>;
@@ -145,7 +147,15 @@ pub trait DataPassStore: Send + Sync {
 /// Everything a backend keeps; what the gateway and the CLI hold.
 #[async_trait]
 pub trait Store:
-    KeyStore + TokenStore + IpBanStore + JournalWriter + JournalAudit + HabilitationStore + DataPassStore + StatusStore + UsageStore
+    KeyStore
+    + TokenStore
+    + IpBanStore
+    + JournalWriter
+    + JournalAudit
+    + HabilitationStore
+    + DataPassStore
+    + StatusStore
+    + UsageStore
 {
     async fn migrate(&self) -> anyhow::Result<()>;
 }

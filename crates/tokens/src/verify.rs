@@ -20,21 +20,32 @@ use crate::{ip_allowed, Backend, KeyRing};
 pub enum Rejection {
     /// Not signed by one of our keys, a `jti` that is not a lower-case UUID, or no record.
     Invalid,
-    Revoked,
-    Expired,
+    /// A token of ours, revoked (its id: the refusal is its holders' to see).
+    Revoked(Uuid),
+    Expired(Uuid),
     /// The caller's address is not on the token's allow-list.
-    IpRefused,
+    IpRefused(Uuid),
     /// The record could not be read (the store's error): the token is neither good nor bad.
     StoreUnavailable(String),
+}
+
+impl Rejection {
+    /// The token refused, when it is one of ours (its signature and record are good).
+    pub fn token(&self) -> Option<Uuid> {
+        match self {
+            Rejection::Revoked(jti) | Rejection::Expired(jti) | Rejection::IpRefused(jti) => Some(*jti),
+            Rejection::Invalid | Rejection::StoreUnavailable(_) => None,
+        }
+    }
 }
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Rejection::Invalid => f.write_str("invalid token"),
-            Rejection::Revoked => f.write_str("revoked token"),
-            Rejection::Expired => f.write_str("expired token"),
-            Rejection::IpRefused => f.write_str("address not allowed for this token"),
+            Rejection::Revoked(_) => f.write_str("revoked token"),
+            Rejection::Expired(_) => f.write_str("expired token"),
+            Rejection::IpRefused(_) => f.write_str("address not allowed for this token"),
             Rejection::StoreUnavailable(why) => write!(f, "token store unavailable: {why}"),
         }
     }
@@ -124,13 +135,13 @@ impl Verifier {
 
 fn admit(record: TokenRecord, now: DateTime<Utc>, ip: IpAddr) -> Result<TokenRecord, Rejection> {
     if record.revoked_at.is_some_and(|at| at <= now) {
-        return Err(Rejection::Revoked);
+        return Err(Rejection::Revoked(record.jti));
     }
     if record.expires_at <= now {
-        return Err(Rejection::Expired);
+        return Err(Rejection::Expired(record.jti));
     }
     if !ip_allowed(&record.allowed_ips, ip) {
-        return Err(Rejection::IpRefused);
+        return Err(Rejection::IpRefused(record.jti));
     }
     Ok(record)
 }
@@ -197,7 +208,7 @@ mod tests {
         assert_eq!(verifier.verify(&forged, HOME).await, Err(Rejection::Invalid));
         assert_eq!(verifier.signed.jti(&forged), None, "refused tokens are not remembered");
         revoke(scratch.store(), record.jti, Utc::now()).await.unwrap();
-        assert_eq!(verifier.verify(&jwt, HOME).await, Err(Rejection::Revoked));
+        assert!(matches!(verifier.verify(&jwt, HOME).await, Err(Rejection::Revoked(_))));
     }
 
     #[test]
@@ -235,7 +246,7 @@ mod tests {
         let (record, jwt) = issued(&scratch, &verifier).await;
         let past = Utc::now() - chrono::Duration::seconds(1);
         scratch.store().set_token_expiry(record.jti, past).await.unwrap();
-        assert_eq!(verifier.verify(&jwt, HOME).await, Err(Rejection::Expired));
+        assert!(matches!(verifier.verify(&jwt, HOME).await, Err(Rejection::Expired(_))));
     }
 
     #[tokio::test]
@@ -247,7 +258,7 @@ mod tests {
         revoke(scratch.store(), record.jti, Utc::now()).await.unwrap();
         assert!(verifier.verify(&jwt, HOME).await.is_ok(), "still cached");
         tokio::time::sleep(Duration::from_millis(350)).await;
-        assert_eq!(verifier.verify(&jwt, HOME).await, Err(Rejection::Revoked));
+        assert!(matches!(verifier.verify(&jwt, HOME).await, Err(Rejection::Revoked(_))));
     }
 
     #[tokio::test]
@@ -259,7 +270,7 @@ mod tests {
         revoke(scratch.store(), record.jti, Utc::now()).await.unwrap();
         assert!(verifier.verify(&jwt, HOME).await.is_ok(), "still cached");
         verifier.forget(record.jti);
-        assert_eq!(verifier.verify(&jwt, HOME).await, Err(Rejection::Revoked));
+        assert!(matches!(verifier.verify(&jwt, HOME).await, Err(Rejection::Revoked(_))));
     }
 
     #[tokio::test]
@@ -279,7 +290,7 @@ mod tests {
         }
         for outside in ["192.0.2.1", "2001:db9::1"] {
             let refused = verifier.verify(&jwt, outside.parse().unwrap()).await;
-            assert_eq!(refused, Err(Rejection::IpRefused), "{outside}");
+            assert!(matches!(refused, Err(Rejection::IpRefused(_))), "{outside}");
         }
     }
 }

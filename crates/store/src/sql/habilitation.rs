@@ -255,7 +255,12 @@ fn restrict_token<'a, D: Dialect>(
     allowed_ips: &'a [String],
     rate_limit_per_minute: Option<u32>,
 ) -> anyhow::Result<Statement<'a, D>> {
-    let text = ["UPDATE tokens SET allowed_ips = ", ", rate_limit_per_minute = ", " WHERE jti = ", ""];
+    let text = [
+        "UPDATE tokens SET allowed_ips = ",
+        ", rate_limit_per_minute = ",
+        " WHERE jti = ",
+        "",
+    ];
     let values = vec![
         Value::List(allowed_ips),
         Value::Int(rate_limit_per_minute.map(i32::try_from).transpose()?),

@@ -8,6 +8,8 @@ mod columns;
 mod datapass;
 mod habilitation;
 mod statements;
+mod status;
+mod usage;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type};
@@ -19,6 +21,8 @@ pub use columns::*;
 pub use datapass::*;
 pub use habilitation::*;
 pub use statements::*;
+pub use status::*;
+pub use usage::*;
 
 /// How a backend stores what its SQL types do not share.
 pub trait Dialect: Sized + 'static {

@@ -225,6 +225,12 @@ pub fn calls_about<'a, D: Dialect>(subject: &'a str, limit: u32) -> Select<'a, D
     Statement::with(&text, vec![Value::Text(Some(subject)), Value::BigInt(limit.into())]).select(JournalColumns::row)
 }
 
+/// A token's last calls, newest first.
+pub fn token_calls<'a, D: Dialect>(jti: Uuid, limit: u32) -> Select<'a, D, JournalColumns<D>, JournalRow> {
+    let text = ["SELECT * FROM journal WHERE jti = ", " ORDER BY id DESC LIMIT ", ""];
+    Statement::with(&text, vec![Value::Uuid(Some(jti)), Value::BigInt(limit.into())]).select(JournalColumns::row)
+}
+
 pub fn journal_page<'a, D: Dialect>(
     range: TimeRange,
     after: i64,
