@@ -44,7 +44,7 @@ pub struct Settings {
     pub client_secret: String,
     /// The site's address as browsers reach it, without a trailing slash.
     pub public_url: String,
-    /// The built DSFR (`web/node_modules/@gouvfr/dsfr/dist`), served under `/dsfr`.
+    /// The built DSFR (`web/node_modules/@gouvfr/dsfr/dist`), served under `/mon-historique/dsfr`.
     pub dsfr_dir: PathBuf,
 }
 
@@ -82,7 +82,8 @@ pub fn router(settings: Settings, store: Arc<dyn Store>, journal: Journal, direc
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
-    pages.nest_service("/dsfr", dsfr)
+    // Under the site's own path: the public site serves the DSFR at `/dsfr`.
+    pages.nest_service(&format!("{BASE}/dsfr"), dsfr)
 }
 
 /// Only the site's own styles, fonts and images; no script at all.

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use passerelle_entreprise_providers::EntrepriseProvidersConfig;
-use passerelle_gateway::ip_guard::IpLimits;
 use passerelle_gateway::config::PublicSiteConfig;
+use passerelle_gateway::ip_guard::IpLimits;
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_providers::ProvidersConfig;
 use passerelle_tokens::{TokenRequest, DEFAULT_DAYS};
@@ -105,6 +105,9 @@ pub async fn run(listens: Listens<'_>, data_dir: PathBuf, ip_limit_per_minute: u
     println!("  curl -s -H 'Authorization: Bearer {ANGELA}' 'http://{gateway}/v3/dss/allocation_adulte_handicape/france_connect?recipient={DEMO_SIRET}'");
     println!("  http://{gateway}{}", passerelle_citizen_record::BASE);
     print_habilitation(&gateway.to_string());
+    println!("Public sites (catalogue, status, stats; the sandbox token is on `passerelle sandbox`):");
+    println!("  http://{gateway}/catalogue  http://{gateway}/statut  http://{gateway}/stats");
+    println!("  http://{entreprise}/catalogue  http://{entreprise}/statut  http://{entreprise}/stats");
     let mut sites = passerelle_citizen_record::sites(&state, &gateway.to_string())?;
     passerelle_habilitation_web::add_site(&mut sites, &state, &gateway.to_string())?;
     let listeners = vec![
@@ -133,7 +136,7 @@ pub async fn all_scopes_token(state: &AppState, bouquet: &str, name: &str) -> an
 
 /// The habilitation site's address and the ProConnect simulator's agents.
 fn print_habilitation(gateway: &str) {
-    println!("Habilitations (apply, instruct, get a token; log in through the ProConnect simulator):");
+    println!("Habilitations (apply, instruct, get a token; then rotate it and read its usage under \"Mes habilitations\"; log in through the ProConnect simulator):");
     println!("  http://{gateway}{}", passerelle_habilitation_web::BASE);
     for agent in passerelle_providers::pro_connect::agents() {
         let second_factor = if agent.mfa { "" } else { ", second factor code 123456" };

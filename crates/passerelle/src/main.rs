@@ -10,6 +10,7 @@ mod keys;
 mod logs;
 mod run;
 mod sandbox;
+mod status;
 mod token;
 mod verify_answer;
 
@@ -116,6 +117,13 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Open, annotate, close and list the incident and maintenance notices of `/statut`.
+    Status {
+        #[command(subcommand)]
+        command: status::StatusCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Verify, export and purge the journal; count calls.
     Journal {
         #[command(subcommand)]
@@ -185,6 +193,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Token { command, store } => token::run(command, &store).await,
         Command::Keys { command, store } => keys::run(command, &store).await,
         Command::IpBans { command, store } => ip_bans::run(command, &store).await,
+        Command::Status { command, store } => status::run(command, &store).await,
         Command::Journal { command, config, store } => journal::run(command, config, &store).await,
         Command::Conformance(options) => conformance::run(options).await,
         Command::Sandbox(options) => sandbox::run(options).await,

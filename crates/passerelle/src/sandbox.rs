@@ -113,6 +113,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     // The sandbox's public site hands a token to whoever asks: its tokens open only it.
     config.public_site.enabled = true;
     config.public_site.self_service_tokens = true;
+    // Recorded answers, no provider: nothing to probe.
+    config.public_site.probe_every_secs = 0;
     config.public_site.example_calls = example_calls(&sandbox.book(), &entreprise_bouquet);
     let state = AppState::answered_by(config, store.clone(), Answers::Recorded(sandbox.clone())).await?;
     let jwt = all_scopes_token(&state, passerelle_particulier::NAME, "Bac à sable Passerelle").await?;
@@ -238,7 +240,10 @@ fn example_calls(book: &CaseBook, entreprise_bouquet: &Bouquet) -> std::collecti
     const BASE: &str = "http://sandbox.invalid";
     let calls = [
         (passerelle_particulier::NAME, example(book, BASE)),
-        (passerelle_entreprise::NAME, entreprise_example(book, entreprise_bouquet, BASE)),
+        (
+            passerelle_entreprise::NAME,
+            entreprise_example(book, entreprise_bouquet, BASE),
+        ),
     ];
     calls
         .into_iter()

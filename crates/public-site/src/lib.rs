@@ -65,7 +65,7 @@ fn router(site: Arc<Site>) -> Router {
         .route("/", get(home))
         .merge(catalogue::routes())
         .merge(status::routes(&site))
-        .merge(stats::routes())
+        .merge(stats::routes(&site))
         .merge(sandbox::routes())
         .with_state(site)
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))

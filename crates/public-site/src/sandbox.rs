@@ -143,7 +143,9 @@ async fn issue(site: &Site, name: &str) -> anyhow::Result<(String, DateTime<Utc>
 fn curl(site: &Site, headers: &HeaderMap, jwt: &str) -> Option<String> {
     let call = site.config.example_calls.get(site.bouquet().name)?;
     let host = headers.get(header::HOST)?.to_str().ok()?;
-    Some(format!("curl -sg -H 'Authorization: Bearer {jwt}' 'http://{host}{call}'"))
+    Some(format!(
+        "curl -sg -H 'Authorization: Bearer {jwt}' 'http://{host}{call}'"
+    ))
 }
 
 /// The form's token is the one its page's cookie holds (a cross-site form cannot read
@@ -174,7 +176,10 @@ fn respond(status: StatusCode, page: &SandboxPage, csrf_cookie: Option<&str>) ->
     // A page with a token, or a form bound to a cookie, is never kept by a cache.
     let mut response = (
         status,
-        [(header::CONTENT_SECURITY_POLICY, CSP), (header::CACHE_CONTROL, "no-store")],
+        [
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         Html(html),
     )
         .into_response();

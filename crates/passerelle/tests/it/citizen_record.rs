@@ -376,10 +376,10 @@ async fn the_design_system_is_served_by_passerelle_itself() {
         .await
         .unwrap();
     let html = html.text().await.unwrap();
-    assert!(html.contains("href=\"/dsfr/dsfr.min.css\"") && !html.contains("https://cdn"));
+    assert!(html.contains("href=\"/mon-historique/dsfr/dsfr.min.css\"") && !html.contains("https://cdn"));
     let css = app
         .client
-        .get(format!("{}/dsfr/dsfr.min.css", app.base))
+        .get(format!("{}/mon-historique/dsfr/dsfr.min.css", app.base))
         .send()
         .await
         .unwrap();

@@ -64,7 +64,7 @@ async fn a_citizen_sees_exactly_her_calls_in_a_real_browser() {
         .await;
     let sheets: Vec<&str> = sheets.as_array().unwrap().iter().filter_map(|s| s.as_str()).collect();
     assert!(
-        sheets.contains(&format!("{}/dsfr/dsfr.min.css", app.base).as_str()),
+        sheets.contains(&format!("{}/mon-historique/dsfr/dsfr.min.css", app.base).as_str()),
         "{sheets:?}"
     );
     assert!(sheets.iter().all(|s| s.starts_with(&app.base)), "{sheets:?}");

@@ -95,6 +95,7 @@ pub struct TestAppBuilder {
     sdh_endpoint_url: Option<String>,
     citizen_record: bool,
     habilitation: Option<Adjust>,
+    own_dsnj_simulator: bool,
 }
 
 pub struct TestApp {
@@ -108,6 +109,8 @@ pub struct TestApp {
     pub state: Arc<AppState>,
     _dir: tempfile::TempDir,
     _shutdown: oneshot::Sender<()>,
+    /// Stops DSNJ's own simulator (`own_dsnj_simulator`).
+    dsnj_simulator: Option<oneshot::Sender<()>>,
 }
 
 impl TestAppBuilder {
@@ -199,6 +202,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// Points DSNJ at simulators of its own, which `stop_dsnj_simulator` stops.
+    pub fn own_dsnj_simulator(mut self) -> Self {
+        self.own_dsnj_simulator = true;
+        self
+    }
+
     pub fn sdh_endpoint_url(mut self, url: &str) -> Self {
         self.sdh_endpoint_url = Some(url.into());
         self
@@ -226,6 +235,13 @@ impl TestAppBuilder {
         self.config.providers.dss.client_secret = secret;
         self.config.providers.dss.timeout_secs = self.config.limits.provider_timeout_secs;
         self.config.providers.sdh.endpoint_url = self.sdh_endpoint_url.clone();
+        let dsnj_simulator = match self.own_dsnj_simulator {
+            true => Some(stoppable_simulators(&format!("{base}/api/france_connect_jwks")).await),
+            false => None,
+        };
+        if let Some((address, _)) = &dsnj_simulator {
+            self.config.providers.dsnj = ProvidersConfig::simulated(&format!("http://{address}")).dsnj;
+        }
         self.config.entreprise = EntrepriseProvidersConfig::simulated(&format!("http://{upstream}"), &entreprise_base);
         self.config.data_dir = dir.path().to_path_buf();
         if self.citizen_record {
@@ -284,6 +300,7 @@ impl TestAppBuilder {
             state,
             _dir: dir,
             _shutdown: tx,
+            dsnj_simulator: dsnj_simulator.map(|(_, stop)| stop),
         }
     }
 }
@@ -305,6 +322,19 @@ pub(crate) async fn start_simulators(gateway_jwks_url: &str) -> SocketAddr {
         passerelle_providers::simulators_for(gateway_jwks_url).merge(passerelle_entreprise_providers::simulators());
     tokio::spawn(async move { axum::serve(listener, simulators).await.unwrap() });
     address
+}
+
+/// Simulators on a port of their own, and what stops them (idle connections closed).
+async fn stoppable_simulators(gateway_jwks_url: &str) -> (SocketAddr, oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let simulators = passerelle_providers::simulators_for(gateway_jwks_url);
+    let serving = axum::serve(listener, simulators).with_graceful_shutdown(async {
+        let _ = stopped.await;
+    });
+    tokio::spawn(async move { serving.await.unwrap() });
+    (address, stop)
 }
 
 /// An address that refuses connections (bound, then closed).
@@ -359,11 +389,18 @@ impl TestApp {
             sdh_endpoint_url: None,
             citizen_record: false,
             habilitation: None,
+            own_dsnj_simulator: false,
         }
     }
 
     pub async fn start() -> TestApp {
         TestApp::builder().start().await
+    }
+
+    /// Stops DSNJ's own simulator: its checks fail from then on.
+    pub fn stop_dsnj_simulator(&mut self) {
+        let stop = self.dsnj_simulator.take().expect("started with own_dsnj_simulator()");
+        let _ = stop.send(());
     }
 
     pub async fn issue(&self, request: TokenRequest) -> (Uuid, String) {

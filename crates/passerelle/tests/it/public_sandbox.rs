@@ -46,9 +46,19 @@ async fn form(client: &reqwest::Client, base: &str) -> (String, String) {
     let page = client.get(format!("{base}/bac-a-sable")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(page.headers()[CACHE_CONTROL], "no-store");
-    let cookie = page.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = page.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let body = page.text().await.unwrap();
-    let csrf = Regex::new(r#"name="csrf" value="([0-9a-f]+)""#).unwrap().captures(&body).unwrap()[1].to_string();
+    let csrf = Regex::new(r#"name="csrf" value="([0-9a-f]+)""#)
+        .unwrap()
+        .captures(&body)
+        .unwrap()[1]
+        .to_string();
     (csrf, cookie)
 }
 
@@ -74,13 +84,20 @@ fn textarea(body: &str, id: &str) -> String {
         let code = u32::from_str_radix(&c[2], radix).unwrap();
         char::from_u32(code).unwrap().to_string()
     });
-    text.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// Runs the page's curl line as a user pastes it in a shell.
 fn run_curl(line: &str) -> Value {
     assert!(line.starts_with("curl -sg -H 'Authorization: Bearer "), "{line}");
-    let output = std::process::Command::new("sh").arg("-c").arg(line).output().expect("curl runs");
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(line)
+        .output()
+        .expect("curl runs");
     assert!(output.status.success(), "{output:?}");
     serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stdout)))
 }
@@ -105,7 +122,13 @@ async fn a_visitor_takes_a_sandbox_token_and_its_curl_answers_the_cases_payload(
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("Indiquez le nom"), "{body}");
 
-    let (status, body) = take(&client, &base, &cookie, &[("nom", "Logiciel <Cantine>"), ("csrf", &csrf)]).await;
+    let (status, body) = take(
+        &client,
+        &base,
+        &cookie,
+        &[("nom", "Logiciel <Cantine>"), ("csrf", &csrf)],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("Logiciel &lt;Cantine&gt;") || !body.contains("<Cantine>"));
     let jwt = textarea(&body, "jeton");
@@ -126,7 +149,10 @@ async fn a_visitor_takes_a_sandbox_token_and_its_curl_answers_the_cases_payload(
     let production = TestApp::builder().start().await;
     let refused = production
         .client
-        .get(format!("{}/v3/mesri/statut_etudiant/ine?recipient={RECIPIENT}&ine=655888578AE", production.base))
+        .get(format!(
+            "{}/v3/mesri/statut_etudiant/ine?recipient={RECIPIENT}&ine=655888578AE",
+            production.base
+        ))
         .bearer_auth(&jwt)
         .send()
         .await
@@ -163,9 +189,14 @@ async fn an_address_takes_five_tokens_an_hour_and_each_bouquet_issues_its_own() 
         .await
         .unwrap();
     let scopes = privileges["data"]["privileges"].as_array().unwrap();
-    assert_eq!(scopes.len(), passerelle_entreprise::bouquet(passerelle_sandbox::entreprise::registry()).scopes().len());
+    assert_eq!(
+        scopes.len(),
+        passerelle_entreprise::bouquet(passerelle_sandbox::entreprise::registry())
+            .scopes()
+            .len()
+    );
     let curl = textarea(&body, "essai");
-    assert_eq!(run_curl(&curl)["data"].is_object(), true, "{curl}");
+    assert!(run_curl(&curl)["data"].is_object(), "{curl}");
 }
 
 #[tokio::test]
@@ -174,17 +205,36 @@ async fn a_production_gateway_sends_visitors_to_its_sandbox_and_issues_nothing()
         .public_site(|site| site.sandbox_url = Some("https://sandbox.example".into()))
         .start()
         .await;
-    let page = app.client.get(format!("{}/bac-a-sable", app.base)).send().await.unwrap();
+    let page = app
+        .client
+        .get(format!("{}/bac-a-sable", app.base))
+        .send()
+        .await
+        .unwrap();
     let body = page.text().await.unwrap();
     assert!(body.contains(r#"href="https://sandbox.example/bac-a-sable""#), "{body}");
     assert!(!body.contains("id=\"obtenir\""));
-    let (status, body) = take(&app.client, &app.base, "bac_a_sable=00", &[("nom", "Essai"), ("csrf", "00")]).await;
+    let (status, body) = take(
+        &app.client,
+        &app.base,
+        "bac_a_sable=00",
+        &[("nom", "Essai"), ("csrf", "00")],
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!body.contains("id=\"jeton\""));
     assert!(app.store.tokens().await.unwrap().is_empty(), "no token was stored");
 
     let bare = TestApp::builder().public_site(|_| {}).start().await;
-    let body = bare.client.get(format!("{}/bac-a-sable", bare.base)).send().await.unwrap().text().await.unwrap();
+    let body = bare
+        .client
+        .get(format!("{}/bac-a-sable", bare.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(body.contains("passerelle sandbox --cases"), "{body}");
 }
 
@@ -198,7 +248,12 @@ async fn in_a_browser_the_sandbox_token_is_taken_and_used_in_a_curl() {
     let (_sandbox, base, _) = sandbox(data.path()).await;
     browser.goto(&format!("{base}/")).await;
     browser.click("a[href=\"/bac-a-sable\"]").await;
-    browser.find("#nom").await.send_keys("Mairie de Sainte-Colombe (tests)").await.unwrap();
+    browser
+        .find("#nom")
+        .await
+        .send_keys("Mairie de Sainte-Colombe (tests)")
+        .await
+        .unwrap();
     browser.screenshot("bac-a-sable-01-formulaire").await;
     browser.click("#obtenir").await;
     let curl = browser.find("#essai").await.prop("value").await.unwrap().unwrap();
