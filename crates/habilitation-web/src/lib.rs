@@ -11,6 +11,7 @@ mod documents;
 mod jobs;
 mod login;
 mod pages;
+mod portal;
 mod session;
 mod site;
 mod views;
@@ -51,6 +52,9 @@ pub struct Settings {
     pub webhooks: Vec<WebhookTarget>,
     /// Proxies whose `X-Forwarded-For` names the client (the gateway's list).
     pub trusted_proxies: Vec<String>,
+    /// The highest per-minute limit holders may set when the instructor set none
+    /// (the gateway's default rate).
+    pub default_per_minute: u32,
 }
 
 /// The gateway's tokens, as far as the site needs them.
@@ -92,6 +96,7 @@ pub struct App {
     organisations: Arc<dyn Organisations>,
     limiter: pages::Limiter,
     trusted_proxies: Vec<String>,
+    default_per_minute: u32,
     /// The home page's figures and when they were computed.
     cards: std::sync::Mutex<Option<(std::time::Instant, Vec<views::BouquetCard>)>>,
 }
@@ -127,6 +132,7 @@ pub fn router(
         organisations,
         limiter: pages::Limiter::default(),
         trusted_proxies: settings.trusted_proxies.clone(),
+        default_per_minute: settings.default_per_minute,
         cards: std::sync::Mutex::new(None),
     });
     let pages = Router::new()
@@ -156,6 +162,13 @@ pub fn router(
             &format!("{BASE}/demandes/{{id}}/documents/{{doc}}/retrait"),
             post(documents::remove),
         )
+        .route(&format!("{BASE}/habilitations"), get(portal::habilitations))
+        .route(
+            &format!("{BASE}/demandes/{{id}}/jetons"),
+            get(portal::tokens_page).post(portal::manage),
+        )
+        .route(&format!("{BASE}/demandes/{{id}}/usage"), get(portal::usage_page))
+        .route(&format!("{BASE}/demandes/{{id}}/usage.csv"), get(portal::usage_csv))
         .route(&format!("{BASE}/instruction"), get(pages::instruct))
         .route(&format!("{BASE}/admin/courriels"), get(pages::outbox))
         .route(&format!("{BASE}/admin/courriels/{{id}}/rejouer"), post(pages::replay))

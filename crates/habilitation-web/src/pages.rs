@@ -148,8 +148,7 @@ pub async fn commit(
         Err(ActError::Invalid(why)) => return Err(Fault::bad("Action impossible", &why)),
     };
     if !app.store.commit_demande(&change).await.map_err(Fault::internal)? {
-        let detail = "Quelqu'un a modifié la demande en même temps que vous. Rechargez-la et recommencez.";
-        return Err(Fault::new(StatusCode::CONFLICT, "Demande modifiée entre-temps", detail));
+        return Err(conflict());
     }
     if let Some(passerelle_store::TokenChange::Revoke { jti, .. } | passerelle_store::TokenChange::Update { jti, .. }) =
         &change.token
@@ -159,7 +158,13 @@ pub async fn commit(
     Ok(next)
 }
 
-fn who(app: &App, session: Option<&Session>) -> Option<Who> {
+/// Another writer changed the demande first: nothing was written.
+pub(crate) fn conflict() -> Fault {
+    let detail = "Quelqu'un a modifié la demande en même temps que vous. Rechargez-la et recommencez.";
+    Fault::new(StatusCode::CONFLICT, "Demande modifiée entre-temps", detail)
+}
+
+pub(crate) fn who(app: &App, session: Option<&Session>) -> Option<Who> {
     let session = session?;
     let agent = session.agent.as_ref()?;
     Some(Who {
@@ -464,7 +469,7 @@ pub async fn edit(State(app): State<Arc<App>>, Path(id): Path<Uuid>, headers: He
 }
 
 /// A form's fields, in order, repeated keys kept (checkboxes).
-struct Sent(Vec<(String, String)>);
+pub(crate) struct Sent(Vec<(String, String)>);
 
 impl Sent {
     fn read(body: &Bytes) -> Result<Sent, Fault> {
@@ -473,7 +478,7 @@ impl Sent {
     }
 
     /// The first value of `key`, trimmed; empty when absent.
-    fn one(&self, key: &str) -> String {
+    pub(crate) fn one(&self, key: &str) -> String {
         let found = self.0.iter().find(|(k, _)| k == key);
         found.map(|(_, v)| v.trim().to_string()).unwrap_or_default()
     }
@@ -489,7 +494,7 @@ impl Sent {
 
 /// A form posted about a demande: the session, the form checked against its CSRF
 /// token, the demande and its form.
-async fn posted(
+pub(crate) async fn posted(
     app: &App,
     id: Uuid,
     headers: &HeaderMap,
@@ -504,7 +509,7 @@ async fn posted(
 
 /// Refuses a form sent from a page older than the demande (another tab, another
 /// person): acting on what one did not see.
-fn stale(sent: &Sent, demande: &Demande) -> Result<(), Fault> {
+pub(crate) fn stale(sent: &Sent, demande: &Demande) -> Result<(), Fault> {
     if sent.one("version") == demande.version.to_string() {
         return Ok(());
     }

@@ -56,6 +56,7 @@ pub fn add_site(sites: &mut Sites, state: &Arc<AppState>, particulier_listen: &s
         },
         webhooks: targets(config),
         trusted_proxies: state.config.trusted_proxies.clone(),
+        default_per_minute: state.config.limits.per_second.saturating_mul(60),
     };
     let objects = crate::objects_in(&state.config.documents.backend(&state.config.data_dir)?)?;
     let insee = InseeProvider::new(state.config.entreprise.insee.clone())?;
@@ -66,6 +67,10 @@ pub fn add_site(sites: &mut Sites, state: &Arc<AppState>, particulier_listen: &s
         webhooks: settings.webhooks.clone(),
     };
     crate::jobs::spawn(config, state.store.clone(), workflow_site)?;
+    // The portal's usage pages read the journal's rollups: counted even without the
+    // public site (one job per store whoever asks).
+    let every = std::time::Duration::from_secs(state.config.public_site.rollup_every_secs);
+    passerelle_usage::spawn(&state.store, every);
     let site = router(settings, state.store.clone(), tokens, objects, Arc::new(insee))?;
     let site = match &config.datapass_secret {
         // DataPass kept in front: its decisions arrive here, signed.

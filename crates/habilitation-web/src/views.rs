@@ -667,7 +667,12 @@ fn history_line(e: &DemandeEvent, staff: &Staff, bouquet: &str) -> HistoryLine {
         e.actor.clone()
     };
     HistoryLine {
-        label: Event::parse(&e.kind).map(Event::label).unwrap_or("Événement"),
+        label: Event::parse(&e.kind)
+            .map(Event::label)
+            .unwrap_or(match e.kind.as_str() {
+                passerelle_habilitation::tokens::EVENT => "Jetons gérés",
+                _ => "Événement",
+            }),
         at: paris(e.at),
         actor: who,
         text,

@@ -143,7 +143,13 @@ async fn answers_carry_the_tokens_sunset_in_its_last_thirty_days() {
     let parsed = chrono::DateTime::parse_from_rfc2822(&sunset.replace("GMT", "+0000")).unwrap();
     assert_eq!(parsed.timestamp(), expires_at.timestamp(), "{sunset}");
     // A refusal after the token was checked says it too (here: a scope it lacks).
-    let refused = app.get("/v3/dss/revenu_solidarite_active/identite", &pairs(AXELLE), Some(&ending)).await;
+    let refused = app
+        .get(
+            "/v3/dss/revenu_solidarite_active/identite",
+            &pairs(AXELLE),
+            Some(&ending),
+        )
+        .await;
     assert_eq!(refused.status(), 403);
     assert_eq!(refused.headers()["sunset"], sunset.as_str());
 

@@ -14,7 +14,7 @@ use crate::helpers::*;
 const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Waits (at most 10 s) until the browser's address satisfies `wanted`.
-async fn wait_for_url(browser: &Browser, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+pub(crate) async fn wait_for_url(browser: &Browser, what: &str, wanted: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
     loop {
         let url = browser.url().await;
@@ -27,12 +27,12 @@ async fn wait_for_url(browser: &Browser, what: &str, wanted: impl Fn(&str) -> bo
 }
 
 /// The text of the element `css` selects.
-async fn text_of(browser: &Browser, css: &str) -> String {
+pub(crate) async fn text_of(browser: &Browser, css: &str) -> String {
     browser.find(css).await.text().await.unwrap().trim().to_string()
 }
 
 /// Types `value` into the field `#key` (emptied first).
-async fn fill(browser: &Browser, key: &str, value: &str) {
+pub(crate) async fn fill(browser: &Browser, key: &str, value: &str) {
     let field = browser.find(&format!("#{key}")).await;
     field.clear().await.unwrap_or_else(|e| panic!("clear #{key}: {e}"));
     field
@@ -58,7 +58,7 @@ async fn fire(browser: &Browser, event: &str) {
 
 /// From the site's home page through the ProConnect simulator to "Mes demandes"; the
 /// simulator's second authorize round trip (the second factor) happens by redirect.
-async fn log_in(browser: &Browser, app: &TestApp, email: &str, shot: Option<&str>) {
+pub(crate) async fn log_in(browser: &Browser, app: &TestApp, email: &str, shot: Option<&str>) {
     browser.goto(&format!("{}/habilitation", app.base)).await;
     browser.click("#se-connecter").await;
     let agent = format!("button[data-agent=\"{email}\"]");

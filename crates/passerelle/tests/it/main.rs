@@ -36,6 +36,8 @@ mod metrics;
 mod params;
 mod pg;
 mod pipeline;
+mod portal;
+mod portal_browser;
 mod public_catalogue;
 mod public_sandbox;
 mod public_site;

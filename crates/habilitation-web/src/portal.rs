@@ -1,0 +1,728 @@
+//! The portal: a habilitation's tokens and their usage, for its people. Everyone
+//! named on a demande in force sees its tokens' states and usage; its applicant and
+//! technical contact also rotate, retire, name and restrict them (`tokens::manage`).
+//! Usage comes from the journal's rollups, never from a scan of the journal.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use passerelle_habilitation::state::State as DemandeState;
+use passerelle_habilitation::tokens::{self, Held, TokenAction};
+use passerelle_habilitation::workflow::{self, ActError, Demande};
+use passerelle_store::{Grouping, Period, TimeRange, TokenChange, TokenRecord, UsageCounts, UsageLine};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::pages::{html, load, logged_in, posted, stale, who, Fault};
+use crate::views::Who;
+use crate::{App, BASE};
+
+/// Below this many days left, the page asks for a prolongation.
+const PROLONG_WITHIN_DAYS: i64 = 90;
+const LAST_CALLS: u32 = 20;
+
+// The list of one's habilitations.
+
+#[derive(Template)]
+#[template(path = "habilitations.html")]
+pub struct HabilitationsPage {
+    base: &'static str,
+    who: Option<Who>,
+    rows: Vec<HabilitationRow>,
+}
+
+pub struct HabilitationRow {
+    id: Uuid,
+    number: i64,
+    title: String,
+    bouquet: &'static str,
+    token_state: &'static str,
+    expires: String,
+    days_left: i64,
+    /// DSFR badge of the time left: green, orange under 90 days, red under 30.
+    badge: &'static str,
+    calls_7d: u64,
+    expected: String,
+}
+
+pub async fn habilitations(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Fault> {
+    let session = logged_in(&app, &headers).await?;
+    let agent = session.agent.as_ref().expect("logged in");
+    let records = app
+        .store
+        .demandes_of(&agent.siret, &agent.email)
+        .await
+        .map_err(Fault::internal)?;
+    let now = Utc::now();
+    let mut rows = Vec::new();
+    for demande in records.into_iter().filter_map(|r| Demande::read(r).ok()) {
+        if !demande.visible_to(agent, &app.site.staff) {
+            continue;
+        }
+        if let Some((main, retired)) = held_tokens(&app, &demande).await? {
+            rows.push(habilitation_row(&app, &demande, &main, &retired, now).await?);
+        }
+    }
+    rows.sort_by_key(|r| r.days_left);
+    Ok(html(
+        StatusCode::OK,
+        HabilitationsPage {
+            base: BASE,
+            who: who(&app, Some(&session)),
+            rows,
+        },
+    ))
+}
+
+async fn habilitation_row(
+    app: &App,
+    demande: &Demande,
+    main: &TokenRecord,
+    retired: &[TokenRecord],
+    now: DateTime<Utc>,
+) -> Result<HabilitationRow, Fault> {
+    let days_left = (main.expires_at - now).num_days();
+    let calls_7d = total(&usage(app, main.jti, now - Duration::days(7), now, By::Nothing).await?).calls;
+    let mut retired_in_use = false;
+    for old in retired
+        .iter()
+        .filter(|t| state_of(t, false, now) == tokens::Standing::Overlapping)
+    {
+        retired_in_use |= total(&usage(app, old.jti, now - Duration::days(1), now, By::Nothing).await?).calls > 0;
+    }
+    Ok(HabilitationRow {
+        id: demande.id,
+        number: demande.number,
+        title: demande.title().to_string(),
+        bouquet: workflow::bouquet_label(&demande.bouquet),
+        token_state: label_of(state_of(main, true, now)),
+        expires: day(main.expires_at),
+        days_left,
+        badge: badge(days_left),
+        calls_7d,
+        expected: expected(demande, main, days_left, calls_7d, retired_in_use),
+    })
+}
+
+/// What the habilitation's people should do next, in one sentence.
+fn expected(demande: &Demande, main: &TokenRecord, days_left: i64, calls_7d: u64, retired_in_use: bool) -> String {
+    if main.revoked_at.is_some() || days_left < 0 {
+        return "Le jeton ne répond plus : demandez une nouvelle habilitation.".into();
+    }
+    if demande.standing.reopening {
+        return "Une mise à jour est en cours : finissez-la ou attendez l'instruction.".into();
+    }
+    if retired_in_use {
+        return "L'ancien jeton sert encore : déployez le nouveau avant la fin du chevauchement.".into();
+    }
+    if days_left < PROLONG_WITHIN_DAYS {
+        return format!("Le jeton expire dans {days_left} jours : mettez à jour la demande pour le prolonger.");
+    }
+    if calls_7d == 0 {
+        return "Le jeton n'a servi à aucun appel ces 7 derniers jours : utilisez-le, ou vérifiez votre logiciel."
+            .into();
+    }
+    "Aucune action attendue.".into()
+}
+
+fn badge(days_left: i64) -> &'static str {
+    match days_left {
+        d if d < 30 => "fr-badge--error",
+        d if d < PROLONG_WITHIN_DAYS => "fr-badge--warning",
+        _ => "fr-badge--success",
+    }
+}
+
+// One habilitation's tokens.
+
+#[derive(Template)]
+#[template(path = "jetons.html")]
+pub struct TokensPage {
+    base: &'static str,
+    who: Option<Who>,
+    id: Uuid,
+    number: i64,
+    title: String,
+    version: i64,
+    /// The applicant or the technical contact: the forms are theirs.
+    manages: bool,
+    main: TokenRow,
+    others: Vec<TokenRow>,
+    overlaps: Vec<(u32, bool)>,
+    allowed_ips: String,
+    per_minute: String,
+    allowance: String,
+    done: Option<&'static str>,
+}
+
+pub struct TokenRow {
+    jti: Uuid,
+    label: String,
+    state: &'static str,
+    badge: &'static str,
+    issued: String,
+    expires: String,
+    last_used: String,
+    calls_7d: u64,
+    retirable: bool,
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    fait: Option<String>,
+}
+
+pub async fn tokens_page(
+    State(app): State<Arc<App>>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Query(done): Query<Done>,
+) -> Result<Response, Fault> {
+    let session = logged_in(&app, &headers).await?;
+    let (demande, _) = load(&app, id, &session).await?;
+    let agent = session.agent.as_ref().expect("logged in");
+    let (main, retired) = held_tokens(&app, &demande).await?.ok_or_else(no_token)?;
+    let now = Utc::now();
+    let mut others = Vec::new();
+    for old in retired.iter().rev() {
+        others.push(token_row(&app, &demande, old, false, now).await?);
+    }
+    let allowance = &demande.body.allowance;
+    let page = TokensPage {
+        base: BASE,
+        who: who(&app, Some(&session)),
+        id,
+        number: demande.number,
+        title: demande.title().to_string(),
+        version: demande.version,
+        manages: demande.may_see_token(agent, &app.site.staff),
+        main: token_row(&app, &demande, &main, true, now).await?,
+        others,
+        overlaps: [0, 1, 7, 14, 30]
+            .into_iter()
+            .map(|d| (d, d == tokens::DEFAULT_OVERLAP_DAYS))
+            .collect(),
+        allowed_ips: main.allowed_ips.join("\n"),
+        per_minute: main.rate_limit_per_minute.map(|n| n.to_string()).unwrap_or_default(),
+        allowance: allowance_text(allowance, app.default_per_minute),
+        done: done.fait.as_deref().and_then(done_message),
+    };
+    Ok(html(StatusCode::OK, page))
+}
+
+async fn token_row(
+    app: &App,
+    demande: &Demande,
+    record: &TokenRecord,
+    is_main: bool,
+    now: DateTime<Utc>,
+) -> Result<TokenRow, Fault> {
+    let hourly = usage(app, record.jti, now - Duration::days(90), now, By::Period(Period::Hour)).await?;
+    let last_used = hourly
+        .iter()
+        .filter(|l| l.counts.calls > 0)
+        .filter_map(|l| l.period)
+        .max()
+        .map(|at| format!("heure du {}", paris(at)))
+        .unwrap_or_else(|| "jamais (90 derniers jours)".into());
+    let week: u64 = hourly
+        .iter()
+        .filter(|l| l.period.is_some_and(|p| p >= now - Duration::days(7)))
+        .map(|l| l.counts.calls)
+        .sum();
+    let state = state_of(record, is_main, now);
+    Ok(TokenRow {
+        jti: record.jti,
+        label: demande.body.token_labels.get(&record.jti).cloned().unwrap_or_else(|| {
+            if is_main {
+                "Jeton principal".into()
+            } else {
+                "Ancien jeton".into()
+            }
+        }),
+        state: label_of(state),
+        badge: match state {
+            tokens::Standing::Active => "fr-badge--success",
+            tokens::Standing::Overlapping => "fr-badge--warning",
+            _ => "fr-badge--error",
+        },
+        issued: paris(record.issued_at),
+        expires: paris(record.expires_at),
+        last_used,
+        calls_7d: week,
+        retirable: !is_main && state == tokens::Standing::Overlapping,
+    })
+}
+
+fn allowance_text(allowance: &workflow::Allowance, default_per_minute: u32) -> String {
+    let per_minute = allowance.rate_limit_per_minute.unwrap_or(default_per_minute);
+    let ips = if allowance.allowed_ips.is_empty() {
+        "toute adresse".to_string()
+    } else {
+        allowance.allowed_ips.join(", ")
+    };
+    format!("au plus {per_minute} appels par minute ; adresses : {ips}")
+}
+
+fn done_message(what: &str) -> Option<&'static str> {
+    Some(match what {
+        "rotate" => {
+            "Le nouveau jeton est prêt : « Voir le jeton » le montre. L'ancien répond jusqu'à la fin du chevauchement."
+        }
+        "retire" => "L'ancien jeton ne répond plus.",
+        "label" => "Le nom du jeton est enregistré.",
+        "restrict" => {
+            "Les restrictions du jeton sont enregistrées ; elles s'appliquent dans les secondes qui viennent."
+        }
+        _ => return None,
+    })
+}
+
+/// A form of the tokens page: its action, checked and written with the demande.
+pub async fn manage(
+    State(app): State<Arc<App>>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Fault> {
+    let (session, sent, demande, _) = posted(&app, id, &headers, &body).await?;
+    stale(&sent, &demande)?;
+    let (main, retired) = held_tokens(&app, &demande).await?.ok_or_else(no_token)?;
+    let what = sent.one("quoi");
+    let action = match what.as_str() {
+        "rotate" => TokenAction::Rotate {
+            overlap_days: number(&sent.one("chevauchement"), "La durée du chevauchement")?.unwrap_or(0),
+            label: sent.one("nom"),
+        },
+        "retire" => TokenAction::Retire(uuid(&sent.one("jeton"))?),
+        "label" => TokenAction::Label {
+            jti: uuid(&sent.one("jeton"))?,
+            label: sent.one("nom"),
+        },
+        "restrict" => TokenAction::Restrict {
+            allowed_ips: sent.one("adresses").split_whitespace().map(str::to_string).collect(),
+            rate_limit_per_minute: number(&sent.one("par_minute"), "La limite par minute")?,
+        },
+        _ => return Err(Fault::bad("Action inconnue", "Cette action n'existe pas.")),
+    };
+    let agent = session.agent.as_ref().expect("logged in");
+    let held = Held {
+        main: &main,
+        retired: &retired,
+    };
+    let now = Utc::now();
+    let (_, change) = match tokens::manage(
+        &demande,
+        &held,
+        agent,
+        &app.site.staff,
+        action,
+        app.default_per_minute,
+        now,
+    ) {
+        Ok(done) => done,
+        Err(ActError::Refused(_)) => {
+            return Err(Fault::forbidden(
+                "Seuls le demandeur et le contact technique gèrent les jetons ; demandez-le au demandeur.",
+            ))
+        }
+        Err(ActError::Invalid(why)) => return Err(Fault::bad("Changement impossible", &why)),
+        Err(ActError::Incomplete(_)) => return Err(Fault::bad("Changement impossible", "La demande est incomplète.")),
+    };
+    if !app.store.commit_demande(&change).await.map_err(Fault::internal)? {
+        return Err(crate::pages::conflict());
+    }
+    forget(&app, &change.token);
+    tracing::info!(demande = %demande.id, action = %what, "a habilitation's tokens changed");
+    Ok(Redirect::to(&format!("{BASE}/demandes/{id}/jetons?fait={what}")).into_response())
+}
+
+/// This replica's cache drops what changed; others see it within the cache's life.
+fn forget(app: &App, change: &Option<TokenChange>) {
+    match change {
+        Some(TokenChange::Rotate { old, .. }) => app.tokens.forget(*old),
+        Some(TokenChange::Revoke { jti, .. } | TokenChange::Restrict { jti, .. }) => app.tokens.forget(*jti),
+        _ => {}
+    }
+}
+
+fn number(text: &str, what: &str) -> Result<Option<u32>, Fault> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|_| Fault::bad("Nombre invalide", &format!("{what} est un nombre entier positif.")))
+}
+
+fn uuid(text: &str) -> Result<Uuid, Fault> {
+    text.parse()
+        .map_err(|_| Fault::bad("Jeton inconnu", "Ce jeton n'est pas celui de cette habilitation."))
+}
+
+fn no_token() -> Fault {
+    Fault::bad(
+        "Pas de jeton",
+        "Cette demande n'a pas encore de jeton : il naît à la validation de l'habilitation.",
+    )
+}
+
+// Usage.
+
+#[derive(Template)]
+#[template(path = "usage.html")]
+pub struct UsagePage {
+    base: &'static str,
+    who: Option<Who>,
+    id: Uuid,
+    number: i64,
+    title: String,
+    token: Uuid,
+    token_label: String,
+    choices: Vec<(Uuid, String, bool)>,
+    month: bool,
+    total: CountsRow,
+    endpoints: Vec<CountsRow>,
+    bars: Vec<Bar>,
+    most: u64,
+    last_throttled: Option<String>,
+    recent: Vec<RecentCall>,
+}
+
+pub struct CountsRow {
+    endpoint: String,
+    calls: u64,
+    ok: u64,
+    client_errors: u64,
+    server_errors: u64,
+    throttled: u64,
+    refused: u64,
+    p50: String,
+    p95: String,
+}
+
+pub struct Bar {
+    label: String,
+    calls: u64,
+    throttled: u64,
+}
+
+pub struct RecentCall {
+    at: String,
+    request_id: String,
+    endpoint: String,
+    status: u16,
+}
+
+#[derive(Deserialize)]
+pub struct UsageQuery {
+    periode: Option<String>,
+    jeton: Option<String>,
+}
+
+/// The usage of one of the habilitation's tokens over 24 hours or 30 days.
+pub async fn usage_page(
+    State(app): State<Arc<App>>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Query(query): Query<UsageQuery>,
+) -> Result<Response, Fault> {
+    let session = logged_in(&app, &headers).await?;
+    let (demande, _) = load(&app, id, &session).await?;
+    let (main, retired) = held_tokens(&app, &demande).await?.ok_or_else(no_token)?;
+    let token = chosen(&query, &main, &retired);
+    let month = query.periode.as_deref() == Some("30j");
+    let now = Utc::now();
+    let (from, period) = if month {
+        (now - Duration::days(30), Period::Day)
+    } else {
+        (now - Duration::hours(24), Period::Hour)
+    };
+    let by_endpoint = usage(&app, token, from, now, By::Endpoint).await?;
+    let by_period = usage(&app, token, from, now, By::Period(Period::Hour)).await?;
+    let bars = bars(&by_period, period, from, now);
+    let total = total(&by_endpoint);
+    let last_throttled = by_period
+        .iter()
+        .filter(|l| l.counts.throttled > 0)
+        .filter_map(|l| l.period)
+        .max()
+        .map(paris);
+    let recent = app
+        .store
+        .token_calls(token, LAST_CALLS)
+        .await
+        .map_err(Fault::internal)?
+        .into_iter()
+        .map(|c| RecentCall {
+            at: paris_seconds(c.at),
+            request_id: c.request_id,
+            endpoint: c.endpoint,
+            status: c.status,
+        })
+        .collect();
+    let mut choices = vec![(main.jti, label(&demande, main.jti, true), main.jti == token)];
+    choices.extend(
+        retired
+            .iter()
+            .rev()
+            .map(|t| (t.jti, label(&demande, t.jti, false), t.jti == token)),
+    );
+    let page = UsagePage {
+        base: BASE,
+        who: who(&app, Some(&session)),
+        id,
+        number: demande.number,
+        title: demande.title().to_string(),
+        token,
+        token_label: label(&demande, token, token == main.jti),
+        choices,
+        month,
+        most: bars.iter().map(|b| b.calls).max().unwrap_or(0).max(1),
+        bars,
+        endpoints: by_endpoint.iter().map(counts_row).collect(),
+        total: counts_row(&UsageLine {
+            period: None,
+            endpoint: Some("Tous".into()),
+            counts: total,
+        }),
+        last_throttled,
+        recent,
+    };
+    Ok(html(StatusCode::OK, page))
+}
+
+/// The same figures per endpoint and period, as CSV (never the people's data).
+pub async fn usage_csv(
+    State(app): State<Arc<App>>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Query(query): Query<UsageQuery>,
+) -> Result<Response, Fault> {
+    let session = logged_in(&app, &headers).await?;
+    let (demande, _) = load(&app, id, &session).await?;
+    let (main, retired) = held_tokens(&app, &demande).await?.ok_or_else(no_token)?;
+    let token = chosen(&query, &main, &retired);
+    let now = Utc::now();
+    let (from, period) = match query.periode.as_deref() {
+        Some("30j") => (now - Duration::days(30), Period::Day),
+        _ => (now - Duration::hours(24), Period::Hour),
+    };
+    let lines = app
+        .store
+        .token_usage(
+            token,
+            range(from, now),
+            Grouping {
+                period: Some(period),
+                endpoint: true,
+            },
+        )
+        .await
+        .map_err(Fault::internal)?;
+    let mut csv = String::from("periode,point_d_acces,appels,succes_2xx,erreurs_4xx,erreurs_5xx,quota_depasse_429,refus_401_403,latence_p50_ms,latence_p95_ms\n");
+    for line in &lines {
+        let c = &line.counts;
+        let period = line.period.map(|p| p.to_rfc3339()).unwrap_or_default();
+        let endpoint = line.endpoint.clone().unwrap_or_default().replace(['"', ','], " ");
+        csv.push_str(&format!(
+            "{period},{endpoint},{},{},{},{},{},{},{},{}\n",
+            c.calls,
+            c.ok,
+            c.client_errors,
+            c.server_errors,
+            c.throttled,
+            c.refused,
+            quantile(c, 0.5),
+            quantile(c, 0.95)
+        ));
+    }
+    let name = format!("attachment; filename=\"usage-demande-{}-{token}.csv\"", demande.number);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+/// The token the query names, if it is one of the habilitation's; else the main one.
+fn chosen(query: &UsageQuery, main: &TokenRecord, retired: &[TokenRecord]) -> Uuid {
+    query
+        .jeton
+        .as_deref()
+        .and_then(|t| t.parse::<Uuid>().ok())
+        .filter(|t| retired.iter().any(|r| r.jti == *t))
+        .unwrap_or(main.jti)
+}
+
+/// One bar per hour (24 h) or per day (30 days), empty periods included.
+fn bars(hourly: &[UsageLine], period: Period, from: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Bar> {
+    let step = if period == Period::Day {
+        Duration::days(1)
+    } else {
+        Duration::hours(1)
+    };
+    let start = truncate(from, period);
+    let mut bars = Vec::new();
+    let mut at = start;
+    while at <= now {
+        let end = at + step;
+        let inside = hourly.iter().filter(|l| l.period.is_some_and(|p| p >= at && p < end));
+        let (calls, throttled) = inside.fold((0, 0), |(c, t), l| (c + l.counts.calls, t + l.counts.throttled));
+        let label = if period == Period::Day {
+            at.with_timezone(&chrono_tz::Europe::Paris).format("%d/%m").to_string()
+        } else {
+            at.with_timezone(&chrono_tz::Europe::Paris).format("%Hh").to_string()
+        };
+        bars.push(Bar {
+            label,
+            calls,
+            throttled,
+        });
+        at = end;
+    }
+    bars
+}
+
+/// The start of `at`'s UTC hour or day (the rollups' periods).
+fn truncate(at: DateTime<Utc>, period: Period) -> DateTime<Utc> {
+    let step = if period == Period::Day {
+        Duration::days(1)
+    } else {
+        Duration::hours(1)
+    };
+    at.duration_trunc(step).unwrap_or(at)
+}
+
+// Shared.
+
+/// The demande's main token and the ones it replaced, when it has a token.
+async fn held_tokens(app: &App, demande: &Demande) -> Result<Option<(TokenRecord, Vec<TokenRecord>)>, Fault> {
+    let Some(jti) = demande.body.token else {
+        return Ok(None);
+    };
+    let approved = demande.standing.state == DemandeState::Validated
+        || demande.standing.state == DemandeState::Revoked
+        || demande.standing.reopening;
+    if !approved {
+        return Ok(None);
+    }
+    let Some(main) = app.store.token(jti).await.map_err(Fault::internal)? else {
+        return Ok(None);
+    };
+    let mut retired = Vec::new();
+    for old in &demande.body.retired_tokens {
+        if let Some(record) = app.store.token(*old).await.map_err(Fault::internal)? {
+            retired.push(record);
+        }
+    }
+    Ok(Some((main, retired)))
+}
+
+/// How a token's usage is cut.
+#[derive(Clone, Copy)]
+enum By {
+    Nothing,
+    Endpoint,
+    Period(Period),
+}
+
+async fn usage(app: &App, jti: Uuid, from: DateTime<Utc>, to: DateTime<Utc>, by: By) -> Result<Vec<UsageLine>, Fault> {
+    let grouping = Grouping {
+        period: match by {
+            By::Period(period) => Some(period),
+            _ => None,
+        },
+        endpoint: matches!(by, By::Endpoint),
+    };
+    app.store
+        .token_usage(jti, range(from, to), grouping)
+        .await
+        .map_err(Fault::internal)
+}
+
+/// The hours whose start is in [from, to]: from's own hour included.
+fn range(from: DateTime<Utc>, to: DateTime<Utc>) -> TimeRange {
+    TimeRange {
+        since: Some(truncate(from, Period::Hour)),
+        until: Some(to),
+    }
+}
+
+fn total(lines: &[UsageLine]) -> UsageCounts {
+    let mut total = UsageCounts::default();
+    for line in lines {
+        total.add(&line.counts);
+    }
+    total
+}
+
+fn counts_row(line: &UsageLine) -> CountsRow {
+    let c = &line.counts;
+    CountsRow {
+        endpoint: line.endpoint.clone().unwrap_or_default(),
+        calls: c.calls,
+        ok: c.ok,
+        client_errors: c.client_errors,
+        server_errors: c.server_errors,
+        throttled: c.throttled,
+        refused: c.refused,
+        p50: quantile(c, 0.5),
+        p95: quantile(c, 0.95),
+    }
+}
+
+fn quantile(counts: &UsageCounts, p: f64) -> String {
+    passerelle_usage::percentile::estimate(&counts.latency, p)
+        .map(|ms| format!("{ms:.0}"))
+        .unwrap_or_default()
+}
+
+fn state_of(record: &TokenRecord, is_main: bool, now: DateTime<Utc>) -> tokens::Standing {
+    tokens::standing(record, is_main, now)
+}
+
+fn label_of(state: tokens::Standing) -> &'static str {
+    match state {
+        tokens::Standing::Active => "actif",
+        tokens::Standing::Overlapping => "remplacé, répond encore",
+        tokens::Standing::Expired => "expiré",
+        tokens::Standing::Revoked => "révoqué",
+    }
+}
+
+fn label(demande: &Demande, jti: Uuid, is_main: bool) -> String {
+    demande.body.token_labels.get(&jti).cloned().unwrap_or_else(|| {
+        if is_main {
+            "Jeton principal".into()
+        } else {
+            "Ancien jeton".into()
+        }
+    })
+}
+
+fn paris(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::Paris)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
+}
+
+fn paris_seconds(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::Paris)
+        .format("%d/%m/%Y %H:%M:%S")
+        .to_string()
+}
+
+fn day(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::Paris)
+        .format("%d/%m/%Y")
+        .to_string()
+}
