@@ -179,7 +179,9 @@ fn retire(next: &Demande, held: &Held, jti: Uuid, now: DateTime<Utc>) -> Result<
 fn relabel(next: &mut Demande, jti: Uuid, label: &str) -> Result<Outcome, ActError> {
     let known = next.body.token == Some(jti) || next.body.retired_tokens.contains(&jti);
     if !known {
-        return Err(ActError::Invalid("Ce jeton n'est pas celui de cette habilitation.".into()));
+        return Err(ActError::Invalid(
+            "Ce jeton n'est pas celui de cette habilitation.".into(),
+        ));
     }
     let Some(label) = clean_label(label)? else {
         return Err(ActError::Invalid("Donnez un nom au jeton.".into()));
@@ -281,7 +283,13 @@ mod tests {
         agent(email, TOWN)
     }
 
-    fn run(d: &Demande, held: &Held, who: &Agent, action: TokenAction, now: DateTime<Utc>) -> Result<(Demande, DemandeChange), ActError> {
+    fn run(
+        d: &Demande,
+        held: &Held,
+        who: &Agent,
+        action: TokenAction,
+        now: DateTime<Utc>,
+    ) -> Result<(Demande, DemandeChange), ActError> {
         manage(d, held, who, &site().staff, action, 1200, now)
     }
 
@@ -290,13 +298,21 @@ mod tests {
         let now = Utc::now();
         let (d, main) = approved(now);
         let later = now + Duration::days(30);
-        let held = Held { main: &main, retired: &[] };
+        let held = Held {
+            main: &main,
+            retired: &[],
+        };
         let rotate = TokenAction::Rotate {
             overlap_days: 7,
             label: " Serveur de production ".into(),
         };
         let (next, change) = run(&d, &held, &by("camille@ville.example"), rotate, later).unwrap();
-        let Some(TokenChange::Rotate { new, old, old_expires_at }) = change.token else {
+        let Some(TokenChange::Rotate {
+            new,
+            old,
+            old_expires_at,
+        }) = change.token
+        else {
             panic!("a rotation")
         };
         assert_eq!(old, main.jti);
@@ -304,42 +320,87 @@ mod tests {
         assert_ne!(new.jti, main.jti);
         assert_eq!(
             (&new.scopes, new.expires_at, new.rate_limit_per_minute, &new.allowed_ips),
-            (&main.scopes, main.expires_at, main.rate_limit_per_minute, &main.allowed_ips)
+            (
+                &main.scopes,
+                main.expires_at,
+                main.rate_limit_per_minute,
+                &main.allowed_ips
+            )
         );
         assert_eq!(next.body.token, Some(new.jti));
         assert_eq!(next.body.retired_tokens, [main.jti]);
         assert_eq!(next.body.token_labels[&new.jti], "Serveur de production");
-        assert_eq!((change.event.kind.as_str(), change.demande.version), (EVENT, d.version + 1));
+        assert_eq!(
+            (change.event.kind.as_str(), change.demande.version),
+            (EVENT, d.version + 1)
+        );
 
         // The technical contact may rotate too; the overlap never outlives the token.
         let near_end = main.expires_at - Duration::days(2);
-        let rotate = TokenAction::Rotate { overlap_days: 30, label: String::new() };
+        let rotate = TokenAction::Rotate {
+            overlap_days: 30,
+            label: String::new(),
+        };
         let (_, change) = run(&d, &held, &by("karim@ville.example"), rotate, near_end).unwrap();
-        assert!(matches!(change.token, Some(TokenChange::Rotate { old_expires_at, .. }) if old_expires_at == main.expires_at));
+        assert!(
+            matches!(change.token, Some(TokenChange::Rotate { old_expires_at, .. }) if old_expires_at == main.expires_at)
+        );
     }
 
     #[test]
     fn only_the_applicant_and_technical_contact_manage_tokens_of_a_habilitation_in_force() {
         let now = Utc::now();
         let (d, main) = approved(now);
-        let held = Held { main: &main, retired: &[] };
-        let rotate = || TokenAction::Rotate { overlap_days: 1, label: String::new() };
+        let held = Held {
+            main: &main,
+            retired: &[],
+        };
+        let rotate = || TokenAction::Rotate {
+            overlap_days: 1,
+            label: String::new(),
+        };
         for stranger in ["nadia@numerique.example", "someone@ville.example"] {
-            let refused = manage(&d, &held, &agent(stranger, "13002526500013"), &site().staff, rotate(), 1200, now);
+            let refused = manage(
+                &d,
+                &held,
+                &agent(stranger, "13002526500013"),
+                &site().staff,
+                rotate(),
+                1200,
+                now,
+            );
             assert!(matches!(refused, Err(ActError::Refused(_))), "{stranger}");
         }
-        let too_long = TokenAction::Rotate { overlap_days: 31, label: String::new() };
-        assert!(matches!(run(&d, &held, &by("camille@ville.example"), too_long, now), Err(ActError::Invalid(_))));
-        let revoked = TokenRecord { revoked_at: Some(now), ..main.clone() };
-        let held = Held { main: &revoked, retired: &[] };
-        assert!(matches!(run(&d, &held, &by("camille@ville.example"), rotate(), now), Err(ActError::Invalid(_))));
+        let too_long = TokenAction::Rotate {
+            overlap_days: 31,
+            label: String::new(),
+        };
+        assert!(matches!(
+            run(&d, &held, &by("camille@ville.example"), too_long, now),
+            Err(ActError::Invalid(_))
+        ));
+        let revoked = TokenRecord {
+            revoked_at: Some(now),
+            ..main.clone()
+        };
+        let held = Held {
+            main: &revoked,
+            retired: &[],
+        };
+        assert!(matches!(
+            run(&d, &held, &by("camille@ville.example"), rotate(), now),
+            Err(ActError::Invalid(_))
+        ));
     }
 
     #[test]
     fn restrictions_stay_within_what_the_instructor_allowed() {
         let now = Utc::now();
         let (d, main) = approved(now);
-        let held = Held { main: &main, retired: &[] };
+        let held = Held {
+            main: &main,
+            retired: &[],
+        };
         let camille = by("camille@ville.example");
         let restrict = |ips: &[&str], per_minute| TokenAction::Restrict {
             allowed_ips: ips.iter().map(|s| s.to_string()).collect(),
@@ -352,7 +413,13 @@ mod tests {
         ));
         // No limit of their own: the instructor's stays.
         let (_, change) = run(&d, &held, &camille, restrict(&["192.0.2.0/24"], None), now).unwrap();
-        assert!(matches!(change.token, Some(TokenChange::Restrict { rate_limit_per_minute: Some(120), .. })));
+        assert!(matches!(
+            change.token,
+            Some(TokenChange::Restrict {
+                rate_limit_per_minute: Some(120),
+                ..
+            })
+        ));
         for (ips, per_minute) in [
             (&["198.51.100.0/24"][..], Some(60)),
             (&["192.0.2.0/23"][..], Some(60)),
@@ -371,22 +438,49 @@ mod tests {
         let now = Utc::now();
         let (d, main) = approved(now);
         let camille = by("camille@ville.example");
-        let held = Held { main: &main, retired: &[] };
-        let rotate = TokenAction::Rotate { overlap_days: 7, label: String::new() };
+        let held = Held {
+            main: &main,
+            retired: &[],
+        };
+        let rotate = TokenAction::Rotate {
+            overlap_days: 7,
+            label: String::new(),
+        };
         let (d, change) = run(&d, &held, &camille, rotate, now).unwrap();
-        let Some(TokenChange::Rotate { new, old_expires_at, .. }) = change.token else {
+        let Some(TokenChange::Rotate {
+            new, old_expires_at, ..
+        }) = change.token
+        else {
             panic!("a rotation")
         };
-        let old = TokenRecord { expires_at: old_expires_at, ..main.clone() };
-        let held = Held { main: &new, retired: std::slice::from_ref(&old) };
+        let old = TokenRecord {
+            expires_at: old_expires_at,
+            ..main.clone()
+        };
+        let held = Held {
+            main: &new,
+            retired: std::slice::from_ref(&old),
+        };
         let refused = run(&d, &held, &camille, TokenAction::Retire(new.jti), now);
         assert!(matches!(refused, Err(ActError::Invalid(_))));
         let (_, change) = run(&d, &held, &camille, TokenAction::Retire(old.jti), now).unwrap();
         assert!(matches!(change.token, Some(TokenChange::Revoke { jti, .. }) if jti == old.jti));
-        let gone = TokenRecord { revoked_at: Some(now), ..old.clone() };
-        let held = Held { main: &new, retired: std::slice::from_ref(&gone) };
-        assert!(matches!(run(&d, &held, &camille, TokenAction::Retire(old.jti), now), Err(ActError::Invalid(_))));
-        let label = TokenAction::Label { jti: old.jti, label: "Ancien serveur".into() };
+        let gone = TokenRecord {
+            revoked_at: Some(now),
+            ..old.clone()
+        };
+        let held = Held {
+            main: &new,
+            retired: std::slice::from_ref(&gone),
+        };
+        assert!(matches!(
+            run(&d, &held, &camille, TokenAction::Retire(old.jti), now),
+            Err(ActError::Invalid(_))
+        ));
+        let label = TokenAction::Label {
+            jti: old.jti,
+            label: "Ancien serveur".into(),
+        };
         let (d, change) = run(&d, &held, &camille, label, now).unwrap();
         assert!(change.token.is_none());
         assert_eq!(d.body.token_labels[&old.jti], "Ancien serveur");
