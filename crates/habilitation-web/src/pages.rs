@@ -423,7 +423,7 @@ async fn create_numbered(
 
 #[derive(Deserialize)]
 pub struct Shown {
-    fait: Option<String>,
+    pub fait: Option<String>,
 }
 
 pub async fn show(

@@ -18,7 +18,8 @@ use passerelle_store::{Grouping, Period, TimeRange, TokenChange, TokenRecord, Us
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::pages::{html, load, logged_in, posted, stale, who, Fault};
+use crate::pages::{html, load, logged_in, posted, stale, who, Fault, Shown};
+use crate::session::Session;
 use crate::views::Who;
 use crate::{App, BASE};
 
@@ -172,21 +173,14 @@ pub struct TokenRow {
     retirable: bool,
 }
 
-#[derive(Deserialize)]
-pub struct Done {
-    fait: Option<String>,
-}
-
 pub async fn tokens_page(
     State(app): State<Arc<App>>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
-    Query(done): Query<Done>,
+    Query(done): Query<Shown>,
 ) -> Result<Response, Fault> {
-    let session = logged_in(&app, &headers).await?;
-    let (demande, _) = load(&app, id, &session).await?;
+    let (session, demande, main, retired) = opened(&app, id, &headers).await?;
     let agent = session.agent.as_ref().expect("logged in");
-    let (main, retired) = held_tokens(&app, &demande).await?.ok_or_else(no_token)?;
     let now = Utc::now();
     let mut others = Vec::new();
     for old in retired.iter().rev() {
@@ -432,9 +426,7 @@ pub async fn usage_page(
     headers: HeaderMap,
     Query(query): Query<UsageQuery>,
 ) -> Result<Response, Fault> {
-    let session = logged_in(&app, &headers).await?;
-    let (demande, _) = load(&app, id, &session).await?;
-    let (main, retired) = held_tokens(&app, &demande).await?.ok_or_else(no_token)?;
+    let (session, demande, main, retired) = opened(&app, id, &headers).await?;
     let token = chosen(&query, &main, &retired);
     let month = query.periode.as_deref() == Some("30j");
     let now = Utc::now();
@@ -504,9 +496,7 @@ pub async fn usage_csv(
     headers: HeaderMap,
     Query(query): Query<UsageQuery>,
 ) -> Result<Response, Fault> {
-    let session = logged_in(&app, &headers).await?;
-    let (demande, _) = load(&app, id, &session).await?;
-    let (main, retired) = held_tokens(&app, &demande).await?.ok_or_else(no_token)?;
+    let (_, demande, main, retired) = opened(&app, id, &headers).await?;
     let token = chosen(&query, &main, &retired);
     let now = Utc::now();
     let (from, period) = match query.periode.as_deref() {
@@ -603,6 +593,18 @@ fn truncate(at: DateTime<Utc>, period: Period) -> DateTime<Utc> {
 }
 
 // Shared.
+
+/// The session, the demande it may see, its main token and the ones it replaced.
+async fn opened(
+    app: &App,
+    id: Uuid,
+    headers: &HeaderMap,
+) -> Result<(Session, Demande, TokenRecord, Vec<TokenRecord>), Fault> {
+    let session = logged_in(app, headers).await?;
+    let (demande, _) = load(app, id, &session).await?;
+    let (main, retired) = held_tokens(app, &demande).await?.ok_or_else(no_token)?;
+    Ok((session, demande, main, retired))
+}
 
 /// The demande's main token and the ones it replaced, when it has a token.
 async fn held_tokens(app: &App, demande: &Demande) -> Result<Option<(TokenRecord, Vec<TokenRecord>)>, Fault> {

@@ -4,6 +4,7 @@
 //! is served and the store; they never pass through the API's layers.
 
 mod catalogue;
+mod french;
 mod sandbox;
 mod stats;
 mod status;

@@ -5,7 +5,7 @@
 //! `passerelle status`.
 
 mod atom;
-mod french;
+
 mod probe;
 mod view;
 
@@ -22,7 +22,7 @@ use chrono::{Duration, Utc};
 use passerelle_bouquet::{Bouquet, MaintenanceWindow};
 use passerelle_store::Notice;
 
-use crate::{Frame, Site};
+use crate::{french, Frame, Site};
 
 const STYLESHEET: &str = include_str!("../assets/statut.css");
 

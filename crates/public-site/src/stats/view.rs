@@ -6,20 +6,8 @@ use passerelle_usage::figures::{Month, RouteFigures};
 use passerelle_usage::instruction::{InstructionTimes, Quantiles, UseCase};
 use passerelle_usage::PublicStats;
 
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
+use crate::french::MONTHS;
+
 const SHORT_MONTHS: [&str; 12] = [
     "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.",
 ];

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use passerelle_store::{Notice, NoticeKind};
 
-use super::french;
+use crate::french;
 
 /// The feed of `notices` (any order) of the bouquet `name` titled `title`; `scope`
 /// names what a notice concerns.

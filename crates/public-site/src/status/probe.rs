@@ -15,7 +15,7 @@ use passerelle_store::{Check, CheckStatus, Notice, NoticeKind};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
-use super::french;
+use crate::french;
 use crate::Site;
 
 /// What a ping may take, as on the ping routes.

@@ -9,7 +9,7 @@ use chrono_tz::Europe::Paris;
 use passerelle_bouquet::MaintenanceWindow;
 use passerelle_store::{CheckDay, CheckStatus, Notice, NoticeKind};
 
-use super::french;
+use crate::french;
 
 /// The days the bar shows, today included.
 pub const DAYS: i64 = 90;

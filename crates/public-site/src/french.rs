@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc, Weekday};
 use chrono_tz::Europe::Paris;
 
-const MONTHS: [&str; 12] = [
+pub(crate) const MONTHS: [&str; 12] = [
     "janvier",
     "février",
     "mars",
