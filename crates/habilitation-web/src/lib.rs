@@ -163,6 +163,7 @@ pub fn router(
             post(documents::remove),
         )
         .route(&format!("{BASE}/habilitations"), get(portal::habilitations))
+        .route(&format!("{BASE}/lien/{{code}}"), get(portal::open_link))
         .route(
             &format!("{BASE}/demandes/{{id}}/jetons"),
             get(portal::tokens_page).post(portal::manage),

@@ -22,6 +22,7 @@ use crate::pages::{html, load, logged_in, posted, stale, who, Fault, Shown};
 use crate::session::Session;
 use crate::views::Who;
 use crate::{App, BASE};
+use sha2::{Digest, Sha256};
 
 /// Below this many days left, the page asks for a prolongation.
 const PROLONG_WITHIN_DAYS: i64 = 90;
@@ -273,6 +274,7 @@ fn done_message(what: &str) -> Option<&'static str> {
         "restrict" => {
             "Les restrictions du jeton sont enregistrées ; elles s'appliquent dans les secondes qui viennent."
         }
+        "transmit" => "Le lien est envoyé. Il montre le jeton une seule fois, pendant 4 heures.",
         _ => return None,
     })
 }
@@ -288,6 +290,11 @@ pub async fn manage(
     stale(&sent, &demande)?;
     let (main, retired) = held_tokens(&app, &demande).await?.ok_or_else(no_token)?;
     let what = sent.one("quoi");
+    let agent = session.agent.as_ref().expect("logged in");
+    let now = Utc::now();
+    if what == "transmit" {
+        return transmit(&app, &demande, &main, agent, &sent.one("destinataire"), now).await;
+    }
     let action = match what.as_str() {
         "rotate" => TokenAction::Rotate {
             overlap_days: number(&sent.one("chevauchement"), "La durée du chevauchement")?.unwrap_or(0),
@@ -304,12 +311,10 @@ pub async fn manage(
         },
         _ => return Err(Fault::bad("Action inconnue", "Cette action n'existe pas.")),
     };
-    let agent = session.agent.as_ref().expect("logged in");
     let held = Held {
         main: &main,
         retired: &retired,
     };
-    let now = Utc::now();
     let (_, change) = match tokens::manage(
         &demande,
         &held,
@@ -334,6 +339,98 @@ pub async fn manage(
     forget(&app, &change.token);
     tracing::info!(demande = %demande.id, action = %what, "a habilitation's tokens changed");
     Ok(Redirect::to(&format!("{BASE}/demandes/{id}/jetons?fait={what}")).into_response())
+}
+
+/// The main token sent to `to` as a one-time link: the link's record first (it opens
+/// nothing until the letter, written with the demande, carries its code).
+async fn transmit(
+    app: &App,
+    demande: &Demande,
+    main: &TokenRecord,
+    agent: &workflow::Agent,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<Response, Fault> {
+    let code = hex::encode(rand::random::<[u8; 16]>());
+    let (_, change) = match tokens::transmit(demande, main, agent, to, &code, &app.site, now) {
+        Ok(done) => done,
+        Err(ActError::Refused(_)) => {
+            return Err(Fault::forbidden(
+                "Seul le demandeur transmet le jeton ; le contact technique le voit sur cette page.",
+            ))
+        }
+        Err(ActError::Invalid(why)) => return Err(Fault::bad("Transmission impossible", &why)),
+        Err(ActError::Incomplete(_)) => {
+            return Err(Fault::bad("Transmission impossible", "La demande est incomplète."))
+        }
+    };
+    let link = passerelle_store::TokenLink {
+        code_hash: link_hash(&code),
+        demande_id: demande.id,
+        jti: main.jti,
+        recipient: to.trim().to_lowercase(),
+        created_at: now,
+        expires_at: now + Duration::hours(tokens::LINK_HOURS),
+    };
+    app.store.put_token_link(&link).await.map_err(Fault::internal)?;
+    if !app.store.commit_demande(&change).await.map_err(Fault::internal)? {
+        return Err(crate::pages::conflict());
+    }
+    tracing::info!(demande = %demande.id, "a token was sent as a one-time link");
+    Ok(Redirect::to(&format!("{BASE}/demandes/{}/jetons?fait=transmit", demande.id)).into_response())
+}
+
+fn link_hash(code: &str) -> String {
+    hex::encode(Sha256::digest(code.trim().as_bytes()))
+}
+
+#[derive(Template)]
+#[template(path = "lien.html")]
+pub struct LinkPage {
+    base: &'static str,
+    who: Option<Who>,
+    /// The token, when the link was good.
+    jwt: Option<String>,
+    title: String,
+    until: String,
+}
+
+/// `GET /habilitation/lien/{code}`: the token, once, to whoever holds the letter.
+pub async fn open_link(State(app): State<Arc<App>>, Path(code): Path<String>) -> Result<Response, Fault> {
+    let now = Utc::now();
+    let gone = |title: &str| LinkPage {
+        base: BASE,
+        who: None,
+        jwt: None,
+        title: title.into(),
+        until: String::new(),
+    };
+    let Some(link) = app
+        .store
+        .open_token_link(&link_hash(&code), now)
+        .await
+        .map_err(Fault::internal)?
+    else {
+        let page = gone("Ce lien a déjà servi, a expiré ou n'existe pas.");
+        return Ok(html(StatusCode::GONE, page));
+    };
+    let record = app.store.token(link.jti).await.map_err(Fault::internal)?;
+    let Some(record) = record.filter(|r| tokens::standing(r, true, now) == tokens::Standing::Active) else {
+        return Ok(html(
+            StatusCode::GONE,
+            gone("Ce jeton ne répond plus : demandez-en un nouveau."),
+        ));
+    };
+    let jwt = app.tokens.jwt(&record).map_err(Fault::internal)?;
+    tracing::info!(demande = %link.demande_id, token = %link.jti, "a token was shown through its one-time link");
+    let page = LinkPage {
+        base: BASE,
+        who: None,
+        jwt: Some(jwt),
+        title: record.name.clone(),
+        until: day(record.expires_at),
+    };
+    Ok(html(StatusCode::OK, page))
 }
 
 /// This replica's cache drops what changed; others see it within the cache's life.

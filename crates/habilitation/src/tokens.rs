@@ -43,6 +43,68 @@ pub struct Held<'a> {
     pub retired: &'a [TokenRecord],
 }
 
+/// How long a token's one-time link may be opened.
+pub const LINK_HOURS: i64 = 4;
+
+/// The applicant sends the main token to `to` (a developer, an editor) as a one-time
+/// link whose `code` only the letter carries; what to write with the link's record.
+pub fn transmit(
+    demande: &Demande,
+    main: &TokenRecord,
+    actor: &Agent,
+    to: &str,
+    code: &str,
+    site: &crate::workflow::Site,
+    now: DateTime<Utc>,
+) -> Result<(Demande, DemandeChange), ActError> {
+    let applicant = demande
+        .roles(actor, &site.staff)
+        .contains(&crate::state::Role::Applicant);
+    if !applicant {
+        return Err(Refusal::WrongRole { event: EVENT }.into());
+    }
+    if !in_force(demande, main, now) {
+        return Err(ActError::Invalid(
+            "Cette habilitation n'a pas de jeton en vigueur : rien à transmettre.".into(),
+        ));
+    }
+    let to = to.trim().to_lowercase();
+    if !crate::content::email_address(&to) {
+        return Err(ActError::Invalid(format!(
+            "« {to} » n'est pas une adresse électronique."
+        )));
+    }
+    let mut next = demande.clone();
+    next.version += 1;
+    next.updated_at = now;
+    let until = now + Duration::hours(LINK_HOURS);
+    let link = format!("{}/lien/{code}", site.base_url);
+    let ctx = crate::workflow::mail_context(&next, site, None);
+    let sender = crate::workflow::parties(&next, site).demandeur;
+    let letter = passerelle_mail::token_link_letter(&ctx, &sender, &to, &link, until);
+    let item = passerelle_store::OutboxItem::new(
+        "mail",
+        serde_json::to_string(&letter).map_err(|e| ActError::Invalid(e.to_string()))?,
+        now,
+    );
+    let event = passerelle_store::DemandeEvent {
+        demande_id: next.id,
+        seq: next.version,
+        at: now,
+        actor: actor.email.to_lowercase(),
+        kind: EVENT.into(),
+        body: json!({"action": "transmit", "token": main.jti, "to": to, "until": until}).to_string(),
+    };
+    let change = DemandeChange {
+        demande: next.record().map_err(|e| ActError::Invalid(e.to_string()))?,
+        people: next.people(),
+        event,
+        outbox: vec![item],
+        token: None,
+    };
+    Ok((next, change))
+}
+
 /// The state of one token, for a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {

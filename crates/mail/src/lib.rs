@@ -15,5 +15,5 @@ mod wording;
 
 pub use expiry::{due_notice, EXPIRY_NOTICE_DAYS};
 pub use letter::{Address, Letter};
-pub use lifecycle::{letters, Bouquet, Context, Lifecycle, Parties, Person};
+pub use lifecycle::{letters, token_link_letter, Bouquet, Context, Lifecycle, Parties, Person};
 pub use mailer::{MailError, Mailer, SmtpMailer, SmtpSettings, TlsMode};

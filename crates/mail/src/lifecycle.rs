@@ -286,3 +286,15 @@ impl Outbox {
             .collect()
     }
 }
+
+/// The letter that carries a token's one-time link to whom the applicant named.
+pub fn token_link_letter(ctx: &Context, sender: &Person, to: &str, link: &str, until: DateTime<Utc>) -> Letter {
+    let draft = wording::token_link(ctx, &sender.name, link, until);
+    Letter {
+        to: vec![Address::new("", to)],
+        cc: Vec::new(),
+        subject: draft.subject,
+        text: format!("Bonjour,\n\n{}", draft.body),
+        html: None,
+    }
+}

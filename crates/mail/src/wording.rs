@@ -265,6 +265,29 @@ pub(crate) fn expiry_notice(ctx: &Context, days_left: i64) -> Draft {
     draft(ctx, subject, &body)
 }
 
+#[derive(Template)]
+#[template(path = "token_link.txt")]
+struct TokenLink<'a> {
+    ctx: &'a Context,
+    sender: &'a str,
+    link: &'a str,
+    until: String,
+}
+
+pub(crate) fn token_link(ctx: &Context, sender: &str, link: &str, until: DateTime<Utc>) -> Draft {
+    let subject = format!(
+        "Jeton de l'habilitation n° {} : lien à usage unique",
+        ctx.demande_number
+    );
+    let body = TokenLink {
+        ctx,
+        sender,
+        link,
+        until: french_date_time(until),
+    };
+    draft(ctx, subject, &body)
+}
+
 pub(crate) fn token_banned(ctx: &Context, reason: &str, at: DateTime<Utc>) -> Draft {
     let subject = format!("Jeton de l'habilitation n° {} désactivé", ctx.demande_number);
     let body = TokenBanned {

@@ -290,6 +290,21 @@ impl HabilitationStore for PostgresStore {
         let purged = sql::execute(&self.pool, &mut sql::purge_sessions::<Pg>(now)).await?;
         Ok(purged.rows_affected())
     }
+
+    async fn put_token_link(&self, link: &passerelle_store::TokenLink) -> anyhow::Result<()> {
+        sql::execute(&self.pool, &mut sql::put_token_link::<Pg>(link)).await?;
+        Ok(())
+    }
+
+    async fn open_token_link(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<passerelle_store::TokenLink>> {
+        Ok(sql::all(&self.pool, &mut sql::open_token_link::<Pg>(code_hash, now))
+            .await?
+            .pop())
+    }
 }
 
 #[async_trait]

@@ -76,6 +76,7 @@ macro_rules! contract {
             outbox_items_are_claimed_once,
             web_sessions_expire_and_drop,
             expired_web_sessions_are_purged,
+            token_links_open_once_and_in_time,
             datapass_deliveries_apply_once_and_in_order,
             datapass_failures_and_conflicts_write_nothing,
             datapass_concurrent_copies_apply_once,
@@ -892,6 +893,46 @@ pub async fn outbox_items_are_claimed_once(b: Backend) {
     let mails = b.store.outbox("mail", 10).await.unwrap();
     let done_now = mails.iter().find(|i| i.id == done.id).unwrap();
     assert_eq!(done_now.next_at, now, "untouched");
+}
+
+pub async fn token_links_open_once_and_in_time(b: Backend) {
+    let now = at("2026-12-06T08:00:00Z");
+    let link = passerelle_store::TokenLink {
+        code_hash: "ab".repeat(32),
+        demande_id: Uuid::new_v4(),
+        jti: Uuid::new_v4(),
+        recipient: "dev@editeur.example".into(),
+        created_at: now,
+        expires_at: now + Duration::hours(4),
+    };
+    b.store.put_token_link(&link).await.unwrap();
+    let late = passerelle_store::TokenLink {
+        code_hash: "cd".repeat(32),
+        ..link.clone()
+    };
+    b.store.put_token_link(&late).await.unwrap();
+    assert_eq!(b.store.open_token_link(&"ef".repeat(32), now).await.unwrap(), None);
+    assert_eq!(
+        b.store
+            .open_token_link(&late.code_hash, now + Duration::hours(4))
+            .await
+            .unwrap(),
+        None,
+        "its end is excluded"
+    );
+    let (first, second) = tokio::join!(
+        b.store.open_token_link(&link.code_hash, now + Duration::hours(1)),
+        b.store.open_token_link(&link.code_hash, now + Duration::hours(1)),
+    );
+    let opened: Vec<_> = [first.unwrap(), second.unwrap()].into_iter().flatten().collect();
+    assert_eq!(opened, [link.clone()], "one opening gets it");
+    assert_eq!(
+        b.store
+            .open_token_link(&link.code_hash, now + Duration::hours(2))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn expired_web_sessions_are_purged(b: Backend) {

@@ -126,6 +126,18 @@ pub struct DemandeChange {
     pub token: Option<TokenChange>,
 }
 
+/// A one-time link that shows a token to the person it was sent to, kept by the
+/// SHA-256 of its code (the code itself is only in the e-mail).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenLink {
+    pub code_hash: String,
+    pub demande_id: Uuid,
+    pub jti: Uuid,
+    pub recipient: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A web session, kept by the hash of its cookie.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebSession {

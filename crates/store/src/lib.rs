@@ -124,6 +124,9 @@ pub trait HabilitationStore: Send + Sync {
     async fn drop_session(&self, id_hash: &str) -> anyhow::Result<()>;
     /// Deletes the sessions expired at `now`; how many.
     async fn purge_sessions(&self, now: DateTime<Utc>) -> anyhow::Result<u64>;
+    async fn put_token_link(&self, link: &TokenLink) -> anyhow::Result<()>;
+    /// The link, used up: only its first opening before its end gets it.
+    async fn open_token_link(&self, code_hash: &str, now: DateTime<Utc>) -> anyhow::Result<Option<TokenLink>>;
 }
 
 /// The deliveries of DataPass's webhook and the demande each DataPass demande became.

@@ -298,3 +298,69 @@ async fn a_burst_over_the_limit_shows_quota_exceeded_with_the_last_calls_and_a_c
         ("10", "3", "5", "2")
     );
 }
+
+/// The applicant sends the token as a one-time link: the letter carries it, the first
+/// opening shows the token, the second nothing; no one else may send one.
+#[tokio::test]
+async fn the_applicant_sends_the_token_as_a_one_time_link_valid_once() {
+    let app = TestApp::builder().habilitation(|_| {}).start().await;
+    let (mut camille, demande) = approved(&app).await;
+    let token = jwt(&mut camille, &demande).await;
+    let refused = manage(
+        &mut camille,
+        &demande,
+        &[("quoi", "transmit"), ("destinataire", "pas-une-adresse")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let sent = manage(
+        &mut camille,
+        &demande,
+        &[("quoi", "transmit"), ("destinataire", "Dev@Editeur.example")],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+
+    let letters = app.store.outbox("mail", 100).await.unwrap();
+    let letter = letters
+        .iter()
+        .map(|item| serde_json::from_str::<serde_json::Value>(&item.body).unwrap())
+        .find(|l| l["to"][0]["email"] == "dev@editeur.example")
+        .expect("a letter to the developer");
+    let text = letter["text"].as_str().unwrap();
+    assert!(!text.contains(&token), "the letter never carries the token itself");
+    let link = capture(text, r"(http://\S+/habilitation/lien/[0-9a-f]{32})");
+    let client = reqwest::Client::new();
+    let first = client.get(&link).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()["cache-control"], "no-store");
+    let page = first.text().await.unwrap();
+    let shown = capture(&page, r#"(?s)id="jeton"[^>]*>([^<]+)</textarea>"#);
+    assert_eq!(shown.trim(), token);
+    let again = client.get(&link).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::GONE, "a one-time link");
+    let made_up = client
+        .get(format!("{}/habilitation/lien/{}", app.base, "0".repeat(32)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made_up.status(), StatusCode::GONE);
+
+    // The technical contact sees the token but does not send it.
+    let (mut karim, _) = log_in(&app, crate::habilitation::KARIM).await;
+    let page = karim.get(&format!("{demande}/jetons")).await;
+    let csrf = Agent::csrf(&page);
+    let version = capture(&page.body, r#"name="version" value="(\d+)""#);
+    let forbidden = karim
+        .post(
+            &format!("{demande}/jetons"),
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("quoi", "transmit"),
+                ("destinataire", "x@editeur.example"),
+            ],
+        )
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN, "{}", forbidden.body);
+}

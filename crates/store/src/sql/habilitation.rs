@@ -5,7 +5,9 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Dialect, Select, Statement, Value};
-use crate::{DemandeChange, DemandeEvent, DemandePerson, DemandeRecord, OutboxItem, TokenChange, WebSession};
+use crate::{
+    DemandeChange, DemandeEvent, DemandePerson, DemandeRecord, OutboxItem, TokenChange, TokenLink, WebSession,
+};
 
 #[derive(FromRow)]
 pub struct DemandeColumns<D: Dialect> {
@@ -413,6 +415,50 @@ pub fn session<'a, D: Dialect>(
         Ok(WebSession {
             id_hash,
             body,
+            expires_at,
+        })
+    })
+}
+
+pub fn put_token_link<D: Dialect>(link: &TokenLink) -> Statement<'_, D> {
+    let values = vec![
+        Value::Text(Some(&link.code_hash)),
+        Value::OwnedText(link.demande_id.to_string()),
+        Value::OwnedText(link.jti.to_string()),
+        Value::Text(Some(&link.recipient)),
+        Value::Time(Some(link.created_at)),
+        Value::Time(Some(link.expires_at)),
+    ];
+    let head = "INSERT INTO token_links (code_hash, demande_id, jti, recipient, created_at, expires_at)";
+    Statement::insert(head, [values])
+}
+
+type LinkColumns = (String, String, String, String, DateTime<Utc>, DateTime<Utc>);
+
+/// Marks the link opened, if it is still unopened and in time, and returns it: one
+/// conditional update, so two openings at once never both get the token.
+pub fn open_token_link<'a, D: Dialect>(
+    code_hash: &'a str,
+    now: DateTime<Utc>,
+) -> Select<'a, D, LinkColumns, TokenLink> {
+    let text = [
+        "UPDATE token_links SET opened_at = ",
+        " WHERE code_hash = ",
+        " AND opened_at IS NULL AND expires_at > ",
+        " RETURNING code_hash, demande_id, jti, recipient, created_at, expires_at",
+    ];
+    let values = vec![
+        Value::Time(Some(now)),
+        Value::Text(Some(code_hash)),
+        Value::Time(Some(now)),
+    ];
+    Statement::with(&text, values).select(|(code_hash, demande, jti, recipient, created_at, expires_at)| {
+        Ok(TokenLink {
+            code_hash,
+            demande_id: demande.parse()?,
+            jti: jti.parse()?,
+            recipient,
+            created_at,
             expires_at,
         })
     })
