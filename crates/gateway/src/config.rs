@@ -135,6 +135,9 @@ pub struct PublicSiteConfig {
     /// page says no sandbox is offered.
     pub sandbox_url: Option<String>,
     /// `passerelle sandbox` sets it: `/bac-a-sable` hands a token to whoever asks.
+    /// Never read from a file or the environment: a production gateway cannot be
+    /// made to give tokens away by configuration.
+    #[serde(skip)]
     pub self_service_tokens: bool,
     /// A call (path and query) per bouquet that the sandbox answers, for the page's curl.
     #[serde(skip)]

@@ -163,7 +163,10 @@ pub fn router(
             post(documents::remove),
         )
         .route(&format!("{BASE}/habilitations"), get(portal::habilitations))
-        .route(&format!("{BASE}/lien/{{code}}"), get(portal::open_link))
+        .route(
+            &format!("{BASE}/lien/{{code}}"),
+            get(portal::link_page).post(portal::open_link),
+        )
         .route(
             &format!("{BASE}/demandes/{{id}}/jetons"),
             get(portal::tokens_page).post(portal::manage),

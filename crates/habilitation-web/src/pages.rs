@@ -150,12 +150,16 @@ pub async fn commit(
     if !app.store.commit_demande(&change).await.map_err(Fault::internal)? {
         return Err(conflict());
     }
-    if let Some(passerelle_store::TokenChange::Revoke { jti, .. } | passerelle_store::TokenChange::Update { jti, .. }) =
-        &change.token
-    {
-        app.tokens.forget(*jti);
-    }
+    forget(app, &change.token);
     Ok(next)
+}
+
+/// This replica's cache drops every token a change wrote; other replicas see it
+/// within their cache's life.
+pub(crate) fn forget(app: &App, change: &Option<passerelle_store::TokenChange>) {
+    for jti in change.iter().flat_map(|c| c.touched()) {
+        app.tokens.forget(jti);
+    }
 }
 
 /// Another writer changed the demande first: nothing was written.

@@ -10,15 +10,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
 use passerelle_habilitation::state::State as DemandeState;
 use passerelle_habilitation::tokens::{self, Held, TokenAction};
 use passerelle_habilitation::workflow::{self, ActError, Demande};
-use passerelle_store::{Grouping, Period, TimeRange, TokenChange, TokenRecord, UsageCounts, UsageLine};
+use passerelle_store::{Grouping, Period, TimeRange, TokenRecord, UsageCounts, UsageLine};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::pages::{html, load, logged_in, posted, stale, who, Fault, Shown};
+use crate::pages::{forget, html, load, logged_in, posted, stale, who, Fault, Shown};
 use crate::session::Session;
 use crate::views::Who;
 use crate::{App, BASE};
@@ -88,7 +88,8 @@ async fn habilitation_row(
     retired: &[TokenRecord],
     now: DateTime<Utc>,
 ) -> Result<HabilitationRow, Fault> {
-    let days_left = (main.expires_at - now).num_days();
+    // Whole days left, rounded down: an expired token has a negative count.
+    let days_left = (main.expires_at - now).num_seconds().div_euclid(86_400);
     let calls_7d = total(&usage(app, main.jti, now - Duration::days(7), now, By::Nothing).await?).calls;
     let mut retired_in_use = false;
     for old in retired
@@ -187,7 +188,11 @@ pub async fn tokens_page(
     for old in retired.iter().rev() {
         others.push(token_row(&app, &demande, old, false, now).await?);
     }
-    let allowance = &demande.body.allowance;
+    // Before any allowance was kept, the token's own restrictions are its ceiling.
+    let allowance = demande.body.allowance.clone().unwrap_or_else(|| workflow::Allowance {
+        rate_limit_per_minute: main.rate_limit_per_minute,
+        allowed_ips: main.allowed_ips.clone(),
+    });
     let page = TokensPage {
         base: BASE,
         who: who(&app, Some(&session)),
@@ -204,7 +209,7 @@ pub async fn tokens_page(
             .collect(),
         allowed_ips: main.allowed_ips.join("\n"),
         per_minute: main.rate_limit_per_minute.map(|n| n.to_string()).unwrap_or_default(),
-        allowance: allowance_text(allowance, app.default_per_minute),
+        allowance: allowance_text(&allowance, app.default_per_minute),
         done: done.fait.as_deref().and_then(done_message),
     };
     Ok(html(StatusCode::OK, page))
@@ -391,17 +396,34 @@ pub struct LinkPage {
     who: Option<Who>,
     /// The token, when the link was good.
     jwt: Option<String>,
+    /// Not opened yet: the button that opens it.
+    unopened: bool,
     title: String,
     until: String,
 }
 
-/// `GET /habilitation/lien/{code}`: the token, once, to whoever holds the letter.
+/// `GET /habilitation/lien/{code}`: a button, not the token: mail filters that
+/// follow links to scan them must not use the link up.
+pub async fn link_page() -> Response {
+    let page = LinkPage {
+        base: BASE,
+        who: None,
+        jwt: None,
+        unopened: true,
+        title: String::new(),
+        until: String::new(),
+    };
+    html(StatusCode::OK, page)
+}
+
+/// `POST /habilitation/lien/{code}`: the token, once, to whoever holds the letter.
 pub async fn open_link(State(app): State<Arc<App>>, Path(code): Path<String>) -> Result<Response, Fault> {
     let now = Utc::now();
     let gone = |title: &str| LinkPage {
         base: BASE,
         who: None,
         jwt: None,
+        unopened: false,
         title: title.into(),
         until: String::new(),
     };
@@ -427,19 +449,11 @@ pub async fn open_link(State(app): State<Arc<App>>, Path(code): Path<String>) ->
         base: BASE,
         who: None,
         jwt: Some(jwt),
+        unopened: false,
         title: record.name.clone(),
         until: day(record.expires_at),
     };
     Ok(html(StatusCode::OK, page))
-}
-
-/// This replica's cache drops what changed; others see it within the cache's life.
-fn forget(app: &App, change: &Option<TokenChange>) {
-    match change {
-        Some(TokenChange::Rotate { old, .. }) => app.tokens.forget(*old),
-        Some(TokenChange::Revoke { jti, .. } | TokenChange::Restrict { jti, .. }) => app.tokens.forget(*jti),
-        _ => {}
-    }
 }
 
 fn number(text: &str, what: &str) -> Result<Option<u32>, Fault> {
@@ -527,14 +541,11 @@ pub async fn usage_page(
     let token = chosen(&query, &main, &retired);
     let month = query.periode.as_deref() == Some("30j");
     let now = Utc::now();
-    let (from, period) = if month {
-        (now - Duration::days(30), Period::Day)
-    } else {
-        (now - Duration::hours(24), Period::Hour)
-    };
+    let starts = if month { paris_days(now, 30) } else { hours(now, 24) };
+    let from = starts.first().copied().unwrap_or(now - Duration::days(30));
     let by_endpoint = usage(&app, token, from, now, By::Endpoint).await?;
     let by_period = usage(&app, token, from, now, By::Period(Period::Hour)).await?;
-    let bars = bars(&by_period, period, from, now);
+    let bars = bars(&by_period, &starts, month);
     let total = total(&by_endpoint);
     let last_throttled = by_period
         .iter()
@@ -650,43 +661,56 @@ fn chosen(query: &UsageQuery, main: &TokenRecord, retired: &[TokenRecord]) -> Uu
         .unwrap_or(main.jti)
 }
 
-/// One bar per hour (24 h) or per day (30 days), empty periods included.
-fn bars(hourly: &[UsageLine], period: Period, from: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Bar> {
-    let step = if period == Period::Day {
-        Duration::days(1)
-    } else {
-        Duration::hours(1)
-    };
-    let start = truncate(from, period);
-    let mut bars = Vec::new();
-    let mut at = start;
-    while at <= now {
-        let end = at + step;
-        let inside = hourly.iter().filter(|l| l.period.is_some_and(|p| p >= at && p < end));
-        let (calls, throttled) = inside.fold((0, 0), |(c, t), l| (c + l.counts.calls, t + l.counts.throttled));
-        let label = if period == Period::Day {
-            at.with_timezone(&chrono_tz::Europe::Paris).format("%d/%m").to_string()
-        } else {
-            at.with_timezone(&chrono_tz::Europe::Paris).format("%Hh").to_string()
-        };
-        bars.push(Bar {
-            label,
-            calls,
-            throttled,
-        });
-        at = end;
-    }
-    bars
+/// One bar per period starting at `starts` (Paris days or hours), empty ones included;
+/// the rollups' UTC hours fall in the Paris day they belong to.
+fn bars(hourly: &[UsageLine], starts: &[DateTime<Utc>], days: bool) -> Vec<Bar> {
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, &start)| {
+            let end = starts.get(i + 1).copied();
+            let inside = hourly
+                .iter()
+                .filter(|l| l.period.is_some_and(|p| p >= start && end.is_none_or(|end| p < end)));
+            let (calls, throttled) = inside.fold((0, 0), |(c, t), l| (c + l.counts.calls, t + l.counts.throttled));
+            let local = start.with_timezone(&chrono_tz::Europe::Paris);
+            let label = if days {
+                local.format("%d/%m")
+            } else {
+                local.format("%Hh")
+            };
+            Bar {
+                label: label.to_string(),
+                calls,
+                throttled,
+            }
+        })
+        .collect()
 }
 
-/// The start of `at`'s UTC hour or day (the rollups' periods).
-fn truncate(at: DateTime<Utc>, period: Period) -> DateTime<Utc> {
-    let step = if period == Period::Day {
-        Duration::days(1)
-    } else {
-        Duration::hours(1)
-    };
-    at.duration_trunc(step).unwrap_or(at)
+/// The starts of the last `count` hours, the current one included.
+fn hours(now: DateTime<Utc>, count: i64) -> Vec<DateTime<Utc>> {
+    let this = hour_of(now);
+    (0..count).rev().map(|i| this - Duration::hours(i)).collect()
+}
+
+/// The Paris midnights of the last `count` days, today included (in UTC).
+fn paris_days(now: DateTime<Utc>, count: i64) -> Vec<DateTime<Utc>> {
+    let today = now.with_timezone(&chrono_tz::Europe::Paris).date_naive();
+    (0..count)
+        .rev()
+        .filter_map(|i| {
+            let day = today - Duration::days(i);
+            let midnight = day.and_hms_opt(0, 0, 0)?;
+            let local = chrono_tz::Europe::Paris.from_local_datetime(&midnight).earliest()?;
+            Some(local.with_timezone(&Utc))
+        })
+        .collect()
+}
+
+/// The start of `at`'s hour (the rollups' period).
+fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(Duration::hours(1)).unwrap_or(at)
 }
 
 // Shared.
@@ -751,7 +775,7 @@ async fn usage(app: &App, jti: Uuid, from: DateTime<Utc>, to: DateTime<Utc>, by:
 /// The hours whose start is in [from, to]: from's own hour included.
 fn range(from: DateTime<Utc>, to: DateTime<Utc>) -> TimeRange {
     TimeRange {
-        since: Some(truncate(from, Period::Hour)),
+        since: Some(hour_of(from)),
         until: Some(to),
     }
 }

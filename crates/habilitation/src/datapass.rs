@@ -221,7 +221,7 @@ fn blank(n: &Notification, now: DateTime<Utc>) -> Demande {
             token: None,
             habilitations: Vec::new(),
             unanswered: false,
-            allowance: Default::default(),
+            allowance: None,
             retired_tokens: Vec::new(),
             token_labels: Default::default(),
         },
@@ -327,7 +327,11 @@ fn revoked(next: &mut Demande, now: DateTime<Utc>) -> Option<TokenChange> {
     for h in next.body.habilitations.iter_mut().filter(|h| h.state == "active") {
         h.state = "revoked".into();
     }
-    next.body.token.map(|jti| TokenChange::Revoke { jti, at: now })
+    next.body.token.map(|jti| TokenChange::Revoke {
+        jti,
+        at: now,
+        also: next.body.retired_tokens.clone(),
+    })
 }
 
 /// API Entreprise always gives a token; API Particulier when the applicant asked for
@@ -343,6 +347,7 @@ fn token_detail(token: &TokenChange) -> Value {
             jti,
             scopes,
             expires_at,
+            ..
         } => json!({"updated": jti, "scopes": scopes, "expires_at": expires_at}),
         TokenChange::Revoke { jti, .. } => json!({"revoked": jti}),
         // DataPass never rotates nor restricts: its holders do, here.

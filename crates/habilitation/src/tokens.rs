@@ -150,13 +150,32 @@ pub fn manage(
     next.version += 1;
     next.updated_at = now;
     let (token, detail) = match action {
-        TokenAction::Rotate { overlap_days, label } => rotate(&mut next, held.main, overlap_days, &label, now)?,
+        TokenAction::Rotate { overlap_days, label } => {
+            // At most two tokens answer at once: a rotation never multiplies rights or quotas.
+            if held
+                .retired
+                .iter()
+                .any(|t| standing(t, false, now) == Standing::Overlapping)
+            {
+                return Err(ActError::Invalid(
+                    "L'ancien jeton répond encore : arrêtez-le, ou attendez la fin du chevauchement, avant d'en créer un autre."
+                        .into(),
+                ));
+            }
+            rotate(&mut next, held.main, overlap_days, &label, now)?
+        }
         TokenAction::Retire(jti) => retire(&next, held, jti, now)?,
         TokenAction::Label { jti, label } => relabel(&mut next, jti, &label)?,
         TokenAction::Restrict {
             allowed_ips,
             rate_limit_per_minute,
-        } => restrict(&next, held.main, allowed_ips, rate_limit_per_minute, ceiling_per_minute)?,
+        } => restrict(
+            &mut next,
+            held.main,
+            allowed_ips,
+            rate_limit_per_minute,
+            ceiling_per_minute,
+        )?,
     };
     let event = passerelle_store::DemandeEvent {
         demande_id: next.id,
@@ -233,7 +252,11 @@ fn retire(next: &Demande, held: &Held, jti: Uuid, now: DateTime<Utc>) -> Result<
         return Err(ActError::Invalid("Ce jeton ne répond déjà plus.".into()));
     }
     Ok((
-        Some(TokenChange::Revoke { jti, at: now }),
+        Some(TokenChange::Revoke {
+            jti,
+            at: now,
+            also: Vec::new(),
+        }),
         json!({"action": "retire", "token": jti}),
     ))
 }
@@ -263,13 +286,22 @@ fn clean_label(label: &str) -> Result<Option<String>, ActError> {
 }
 
 fn restrict(
-    next: &Demande,
+    next: &mut Demande,
     main: &TokenRecord,
     allowed_ips: Vec<String>,
     per_minute: Option<u32>,
     ceiling_per_minute: u32,
 ) -> Result<Outcome, ActError> {
-    let allowance = &next.body.allowance;
+    // Approved before the allowance was kept: the token's own restrictions are the
+    // ceiling, kept from now on (they never widen).
+    let allowance = next
+        .body
+        .allowance
+        .get_or_insert_with(|| crate::workflow::Allowance {
+            rate_limit_per_minute: main.rate_limit_per_minute,
+            allowed_ips: main.allowed_ips.clone(),
+        })
+        .clone();
     if allowed_ips.len() > MAX_RANGES {
         return Err(ActError::Invalid(format!("Au plus {MAX_RANGES} plages d'adresses.")));
     }
@@ -546,5 +578,74 @@ mod tests {
         let (d, change) = run(&d, &held, &camille, label, now).unwrap();
         assert!(change.token.is_none());
         assert_eq!(d.body.token_labels[&old.jti], "Ancien serveur");
+    }
+
+    #[test]
+    fn a_second_rotation_waits_for_the_first_overlap_to_end() {
+        let now = Utc::now();
+        let (d, main) = approved(now);
+        let camille = by("camille@ville.example");
+        let rotate = || TokenAction::Rotate {
+            overlap_days: 7,
+            label: String::new(),
+        };
+        let held = Held {
+            main: &main,
+            retired: &[],
+        };
+        let (d, change) = run(&d, &held, &camille, rotate(), now).unwrap();
+        let Some(TokenChange::Rotate {
+            new, old_expires_at, ..
+        }) = change.token
+        else {
+            panic!("a rotation")
+        };
+        let old = TokenRecord {
+            expires_at: old_expires_at,
+            ..main.clone()
+        };
+        let held = Held {
+            main: &new,
+            retired: std::slice::from_ref(&old),
+        };
+        assert!(matches!(
+            run(&d, &held, &camille, rotate(), now),
+            Err(ActError::Invalid(_))
+        ));
+        let later = old_expires_at + Duration::seconds(1);
+        assert!(
+            run(&d, &held, &camille, rotate(), later).is_ok(),
+            "once the old one ended"
+        );
+    }
+
+    #[test]
+    fn before_the_allowance_was_kept_the_tokens_own_restrictions_are_the_ceiling() {
+        let now = Utc::now();
+        let (mut d, main) = approved(now);
+        d.body.allowance = None;
+        let held = Held {
+            main: &main,
+            retired: &[],
+        };
+        let camille = by("camille@ville.example");
+        let wider = TokenAction::Restrict {
+            allowed_ips: Vec::new(),
+            rate_limit_per_minute: Some(1000),
+        };
+        assert!(matches!(
+            run(&d, &held, &camille, wider, now),
+            Err(ActError::Invalid(_))
+        ));
+        let narrower = TokenAction::Restrict {
+            allowed_ips: vec!["192.0.2.7".into()],
+            rate_limit_per_minute: Some(10),
+        };
+        let (next, _) = run(&d, &held, &camille, narrower, now).unwrap();
+        assert_eq!(
+            next.body.allowance.map(|a| (a.allowed_ips, a.rate_limit_per_minute)),
+            Some((vec!["192.0.2.0/24".to_string()], Some(120))),
+            "kept from the token as it was"
+        );
     }
 }

@@ -127,9 +127,10 @@ pub struct Body {
     #[serde(default)]
     pub unanswered: bool,
     /// What the instructor allowed at the first approval: the ceiling of the holders'
-    /// own restrictions.
+    /// own restrictions (none on demandes approved before it was kept: their token's
+    /// restrictions at the first change are taken as the ceiling then).
     #[serde(default)]
-    pub allowance: Allowance,
+    pub allowance: Option<Allowance>,
     /// Tokens replaced by a rotation, oldest first (`token` is the one in use).
     #[serde(default)]
     pub retired_tokens: Vec<Uuid>,
@@ -402,7 +403,7 @@ pub fn create(
             token: None,
             habilitations: Vec::new(),
             unanswered: false,
-            allowance: Allowance::default(),
+            allowance: None,
             retired_tokens: Vec::new(),
             token_labels: BTreeMap::new(),
         },
@@ -569,7 +570,11 @@ pub fn act(
             for h in next.body.habilitations.iter_mut().filter(|h| h.state == "active") {
                 h.state = "revoked".into();
             }
-            token = next.body.token.map(|jti| TokenChange::Revoke { jti, at: now });
+            token = next.body.token.map(|jti| TokenChange::Revoke {
+                jti,
+                at: now,
+                also: next.body.retired_tokens.clone(),
+            });
             detail = json!({"reason": reason});
             lifecycle = Some(Lifecycle::Revoked { reason: reason.clone() });
         }
@@ -650,14 +655,15 @@ pub(crate) fn approved_token(
             jti,
             scopes,
             expires_at,
+            also: next.body.retired_tokens.clone(),
         };
     }
     let jti = Uuid::new_v4();
     next.body.token = Some(jti);
-    next.body.allowance = Allowance {
+    next.body.allowance = Some(Allowance {
         rate_limit_per_minute,
         allowed_ips: allowed_ips.to_vec(),
-    };
+    });
     TokenChange::Issue(TokenRecord {
         jti,
         name: next.title().to_string(),

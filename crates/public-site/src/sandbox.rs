@@ -199,17 +199,53 @@ pub struct Limiter {
 }
 
 impl Limiter {
+    /// Addresses followed at once; when as many are active, tokens wait for the hour
+    /// to pass (a flood of addresses fills neither memory nor the store).
+    const MOST: usize = 10_000;
+
     fn allow(&self, ip: IpAddr) -> bool {
         const HOUR: Duration = Duration::from_secs(3600);
+        let key = network_of(ip);
         let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if windows.len() > 10_000 {
+        if windows.len() >= Self::MOST && !windows.contains_key(&key) {
             windows.retain(|_, (at, _)| at.elapsed() < HOUR);
+            if windows.len() >= Self::MOST {
+                return false;
+            }
         }
-        let window = windows.entry(ip).or_insert((Instant::now(), 0));
+        let window = windows.entry(key).or_insert((Instant::now(), 0));
         if window.0.elapsed() >= HOUR {
             *window = (Instant::now(), 0);
         }
         window.1 += 1;
         window.1 <= TOKENS_PER_HOUR
+    }
+}
+
+/// The client's address, or its /64 for IPv6: one subscriber holds a whole /64.
+fn network_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_subscriber_counts_once_for_its_whole_64() {
+        let limiter = Limiter::default();
+        for i in 0..TOKENS_PER_HOUR {
+            let ip: IpAddr = format!("2001:db8:1:2::{:x}", i + 1).parse().unwrap();
+            assert!(limiter.allow(ip));
+        }
+        assert!(!limiter.allow("2001:db8:1:2:ffff::9".parse().unwrap()));
+        assert!(limiter.allow("2001:db8:1:3::1".parse().unwrap()), "another /64");
+        assert!(limiter.allow("192.0.2.1".parse().unwrap()));
     }
 }

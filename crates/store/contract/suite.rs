@@ -636,7 +636,11 @@ pub async fn demandes_commit_whole_and_guard_their_version(b: Backend) {
         ..d.clone()
     };
     let mut late = change(&stale, "refuse", &applicant);
-    late.token = Some(TokenChange::Revoke { jti, at: later });
+    late.token = Some(TokenChange::Revoke {
+        jti,
+        at: later,
+        also: Vec::new(),
+    });
     assert!(!b.store.commit_demande(&late).await.unwrap());
     assert_eq!(b.store.demande(d.id).await.unwrap().unwrap().state, "validated");
     assert_eq!(b.store.token(jti).await.unwrap().unwrap().revoked_at, None);
@@ -662,6 +666,7 @@ pub async fn demandes_commit_whole_and_guard_their_version(b: Backend) {
         jti,
         scopes: vec!["cnaf_enfants".into()],
         expires_at: until,
+        also: Vec::new(),
     });
     assert!(b.store.commit_demande(&update).await.unwrap());
     let kept = b.store.token(jti).await.unwrap().unwrap();
@@ -925,7 +930,7 @@ pub async fn token_links_open_once_and_in_time(b: Backend) {
         b.store.open_token_link(&link.code_hash, now + Duration::hours(1)),
     );
     let opened: Vec<_> = [first.unwrap(), second.unwrap()].into_iter().flatten().collect();
-    assert_eq!(opened, [link.clone()], "one opening gets it");
+    assert_eq!(opened, std::slice::from_ref(&link), "one opening gets it");
     assert_eq!(
         b.store
             .open_token_link(&link.code_hash, now + Duration::hours(2))

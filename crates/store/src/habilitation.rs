@@ -91,14 +91,19 @@ impl OutboxItem {
 pub enum TokenChange {
     Issue(TokenRecord),
     /// A reopening's approval: the same token string, new scopes and expiry.
+    /// `also`: tokens a rotation replaced that still answer, given the new scopes
+    /// (their end stays: never later than the main token's).
     Update {
         jti: Uuid,
         scopes: Vec<String>,
         expires_at: DateTime<Utc>,
+        also: Vec<Uuid>,
     },
+    /// `also`: tokens a rotation replaced, revoked with it.
     Revoke {
         jti: Uuid,
         at: DateTime<Utc>,
+        also: Vec<Uuid>,
     },
     /// Its holders' rotation: a new token, and the old one's end brought forward to
     /// the close of the overlap (both answer until then).
@@ -113,6 +118,20 @@ pub enum TokenChange {
         allowed_ips: Vec<String>,
         rate_limit_per_minute: Option<u32>,
     },
+}
+
+impl TokenChange {
+    /// Every token whose record the change writes (what caches must forget).
+    pub fn touched(&self) -> Vec<Uuid> {
+        match self {
+            TokenChange::Issue(t) => vec![t.jti],
+            TokenChange::Update { jti, also, .. } | TokenChange::Revoke { jti, also, .. } => {
+                std::iter::once(*jti).chain(also.iter().copied()).collect()
+            }
+            TokenChange::Rotate { new, old, .. } => vec![new.jti, *old],
+            TokenChange::Restrict { jti, .. } => vec![*jti],
+        }
+    }
 }
 
 /// Everything one event writes, in one transaction: the demande at its new version,

@@ -57,9 +57,12 @@ pub fn range_within(inner: &str, outer: &[String]) -> bool {
     let Some((network, bits)) = block(inner) else {
         return false;
     };
+    // Same family only: an IPv4-mapped IPv6 block's prefix does not compare with an
+    // IPv4 one (`::ffff:192.0.2.0/96` would hold every IPv4 address).
     outer
         .iter()
         .filter_map(|o| block(o))
+        .filter(|(o_network, _)| o_network.is_ipv4() == network.is_ipv4())
         .any(|(o_network, o_bits)| o_bits <= bits && cidr_contains(&format!("{o_network}/{o_bits}"), network))
 }
 
@@ -108,6 +111,11 @@ mod tests {
         assert!(range_within("2001:db8:1::/48", &outer));
         assert!(!range_within("2001:db9::/48", &outer));
         assert!(!range_within("garbage", &outer));
+        assert!(
+            !range_within("::ffff:10.0.0.0/96", &outer),
+            "a mapped block is no IPv4 block"
+        );
+        assert!(!range_within("::ffff:10.1.0.0/112", &outer));
         assert!(!range_within("10.0.0.0/33", &outer));
         assert!(ip_range_valid("192.0.2.0/24") && ip_range_valid("::1") && !ip_range_valid("1.2.3.4/40"));
     }

@@ -331,16 +331,22 @@ async fn the_applicant_sends_the_token_as_a_one_time_link_valid_once() {
     assert!(!text.contains(&token), "the letter never carries the token itself");
     let link = capture(text, r"(http://\S+/habilitation/lien/[0-9a-f]{32})");
     let client = reqwest::Client::new();
-    let first = client.get(&link).send().await.unwrap();
+    // A mail filter that follows the link uses nothing up.
+    for _ in 0..2 {
+        let scanned = client.get(&link).send().await.unwrap();
+        assert_eq!(scanned.status(), StatusCode::OK);
+        assert!(scanned.text().await.unwrap().contains("id=\"afficher\""));
+    }
+    let first = client.post(&link).send().await.unwrap();
     assert_eq!(first.status(), StatusCode::OK);
     assert_eq!(first.headers()["cache-control"], "no-store");
     let page = first.text().await.unwrap();
     let shown = capture(&page, r#"(?s)id="jeton"[^>]*>([^<]+)</textarea>"#);
     assert_eq!(shown.trim(), token);
-    let again = client.get(&link).send().await.unwrap();
+    let again = client.post(&link).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::GONE, "a one-time link");
     let made_up = client
-        .get(format!("{}/habilitation/lien/{}", app.base, "0".repeat(32)))
+        .post(format!("{}/habilitation/lien/{}", app.base, "0".repeat(32)))
         .send()
         .await
         .unwrap();
@@ -363,4 +369,27 @@ async fn the_applicant_sends_the_token_as_a_one_time_link_valid_once() {
         )
         .await;
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN, "{}", forbidden.body);
+}
+
+/// Revoking a habilitation stops every token it holds, the one a rotation replaced too.
+#[tokio::test]
+async fn a_revocation_stops_the_token_a_rotation_replaced_too() {
+    let app = TestApp::builder().habilitation(|_| {}).start().await;
+    let (mut camille, demande) = approved(&app).await;
+    let first = jwt(&mut camille, &demande).await;
+    let rotated = manage(&mut camille, &demande, &[("quoi", "rotate"), ("chevauchement", "30")]).await;
+    assert_eq!(rotated.status, StatusCode::SEE_OTHER, "{}", rotated.body);
+    let second = jwt(&mut camille, &demande).await;
+    let again = manage(&mut camille, &demande, &[("quoi", "rotate"), ("chevauchement", "30")]).await;
+    assert_eq!(
+        again.status,
+        StatusCode::BAD_REQUEST,
+        "one overlap at a time: {}",
+        again.body
+    );
+    let (mut nadia, _) = log_in(&app, NADIA).await;
+    let revoked = act(&mut nadia, &demande, "revoke", &[("reason", "Fin du marché")]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.body);
+    until_status(&app, &second, StatusCode::UNAUTHORIZED).await;
+    until_status(&app, &first, StatusCode::UNAUTHORIZED).await;
 }

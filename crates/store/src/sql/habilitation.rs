@@ -127,8 +127,14 @@ pub fn commit_demande<D: Dialect>(change: &DemandeChange) -> anyhow::Result<Vec<
             jti,
             scopes,
             expires_at,
-        }) => statements.push(update_token(*jti, scopes, *expires_at)),
-        Some(TokenChange::Revoke { jti, at }) => statements.push(super::revoke_token(*jti, *at)),
+            also,
+        }) => {
+            statements.push(update_token(*jti, scopes, *expires_at));
+            statements.extend(also.iter().map(|old| update_scopes(*old, scopes)));
+        }
+        Some(TokenChange::Revoke { jti, at, also }) => {
+            statements.extend(std::iter::once(jti).chain(also).map(|t| super::revoke_token(*t, *at)));
+        }
         Some(TokenChange::Rotate {
             new,
             old,
@@ -250,6 +256,11 @@ fn update_token<'a, D: Dialect>(jti: Uuid, scopes: &'a [String], expires_at: Dat
         Value::Uuid(Some(jti)),
     ];
     Statement::with(&text, values)
+}
+
+fn update_scopes<'a, D: Dialect>(jti: Uuid, scopes: &'a [String]) -> Statement<'a, D> {
+    let text = ["UPDATE tokens SET scopes = ", " WHERE jti = ", ""];
+    Statement::with(&text, vec![Value::List(scopes), Value::Uuid(Some(jti))])
 }
 
 fn restrict_token<'a, D: Dialect>(
