@@ -172,6 +172,10 @@ pub fn router(
             get(portal::tokens_page).post(portal::manage),
         )
         .route(&format!("{BASE}/demandes/{{id}}/usage"), get(portal::usage_page))
+        .route(
+            &format!("{BASE}/demandes/{{id}}/prolonger"),
+            get(portal::prolong_page).post(portal::prolong),
+        )
         .route(&format!("{BASE}/demandes/{{id}}/usage.csv"), get(portal::usage_csv))
         .route(&format!("{BASE}/instruction"), get(pages::instruct))
         .route(&format!("{BASE}/admin/courriels"), get(pages::outbox))

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
+use passerelle_habilitation::content::ContactKind;
 use passerelle_habilitation::state::State as DemandeState;
 use passerelle_habilitation::tokens::{self, Held, TokenAction};
 use passerelle_habilitation::workflow::{self, ActError, Demande};
@@ -24,8 +25,7 @@ use crate::views::Who;
 use crate::{App, BASE};
 use sha2::{Digest, Sha256};
 
-/// Below this many days left, the page asks for a prolongation.
-const PROLONG_WITHIN_DAYS: i64 = 90;
+use tokens::PROLONG_WITHIN_DAYS;
 const LAST_CALLS: u32 = 20;
 
 // The list of one's habilitations.
@@ -124,7 +124,9 @@ fn expected(demande: &Demande, main: &TokenRecord, days_left: i64, calls_7d: u64
         return "L'ancien jeton sert encore : déployez le nouveau avant la fin du chevauchement.".into();
     }
     if days_left < PROLONG_WITHIN_DAYS {
-        return format!("Le jeton expire dans {days_left} jours : mettez à jour la demande pour le prolonger.");
+        return format!(
+            "Le jeton expire dans {days_left} jours : prolongez-le (« Prolonger » sur la page des jetons)."
+        );
     }
     if calls_7d == 0 {
         return "Le jeton n'a servi à aucun appel ces 7 derniers jours : utilisez-le, ou vérifiez votre logiciel."
@@ -154,6 +156,8 @@ pub struct TokensPage {
     version: i64,
     /// The applicant or the technical contact: the forms are theirs.
     manages: bool,
+    /// The applicant, in the token's last 90 days: the wizard is offered.
+    prolongable: bool,
     main: TokenRow,
     others: Vec<TokenRow>,
     overlaps: Vec<(u32, bool)>,
@@ -201,6 +205,7 @@ pub async fn tokens_page(
         title: demande.title().to_string(),
         version: demande.version,
         manages: demande.may_see_token(agent, &app.site.staff),
+        prolongable: tokens::prolong(&demande, &main, agent, &app.site, now).is_ok(),
         main: token_row(&app, &demande, &main, true, now).await?,
         others,
         overlaps: [0, 1, 7, 14, 30]
@@ -280,6 +285,9 @@ fn done_message(what: &str) -> Option<&'static str> {
             "Les restrictions du jeton sont enregistrées ; elles s'appliquent dans les secondes qui viennent."
         }
         "transmit" => "Le lien est envoyé. Il montre le jeton une seule fois, pendant 4 heures.",
+        "prolong" => {
+            "Le jeton est prolongé de 18 mois, ajoutés à sa date de fin : la même chaîne continue de répondre."
+        }
         _ => return None,
     })
 }
@@ -344,6 +352,105 @@ pub async fn manage(
     forget(&app, &change.token);
     tracing::info!(demande = %demande.id, action = %what, "a habilitation's tokens changed");
     Ok(Redirect::to(&format!("{BASE}/demandes/{id}/jetons?fait={what}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "prolonger.html")]
+pub struct ProlongPage {
+    base: &'static str,
+    who: Option<Who>,
+    id: Uuid,
+    number: i64,
+    title: String,
+    version: i64,
+    expires: String,
+    purpose: String,
+    contacts: Vec<(&'static str, String)>,
+    /// Why the token cannot be prolonged here, when it cannot.
+    refusal: Option<String>,
+}
+
+/// `GET …/prolonger`: the wizard's three questions, all on one page.
+pub async fn prolong_page(
+    State(app): State<Arc<App>>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> Result<Response, Fault> {
+    let (session, demande, main, _) = opened(&app, id, &headers).await?;
+    let agent = session.agent.as_ref().expect("logged in");
+    let refusal = match tokens::prolong(&demande, &main, agent, &app.site, Utc::now()) {
+        Ok(_) => None,
+        Err(ActError::Refused(_)) => {
+            Some("Seul le demandeur prolonge le jeton ; les contacts peuvent le lui rappeler.".into())
+        }
+        Err(ActError::Invalid(why)) => Some(why),
+        Err(ActError::Incomplete(_)) => Some("La demande est incomplète.".into()),
+    };
+    let content = &demande.body.content;
+    let contacts = [
+        ("Contact métier", ContactKind::ContactMetier),
+        ("Contact technique", ContactKind::ContactTechnique),
+    ]
+    .into_iter()
+    .map(|(label, kind)| (label, content.contact_email(kind).unwrap_or_else(|| "—".into())))
+    .collect();
+    let page = ProlongPage {
+        base: BASE,
+        who: who(&app, Some(&session)),
+        id,
+        number: demande.number,
+        title: demande.title().to_string(),
+        version: demande.version,
+        expires: day(main.expires_at),
+        purpose: content.field("description").to_string(),
+        contacts,
+        refusal,
+    };
+    Ok(html(StatusCode::OK, page))
+}
+
+/// `POST …/prolonger`: prolonged at once when nothing changed; otherwise the
+/// demande is to be updated (and instructed) first.
+pub async fn prolong(
+    State(app): State<Arc<App>>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Fault> {
+    let (session, sent, demande, _) = posted(&app, id, &headers, &body).await?;
+    stale(&sent, &demande)?;
+    let (main, _) = held_tokens(&app, &demande).await?.ok_or_else(no_token)?;
+    let answers = [
+        sent.one("responsable"),
+        sent.one("meme_objet"),
+        sent.one("memes_contacts"),
+    ];
+    if answers.iter().any(|a| a.is_empty()) {
+        return Err(Fault::bad("Réponses manquantes", "Répondez aux trois questions."));
+    }
+    if answers[0] == "non" {
+        let why = "Vous n'êtes plus en charge de cette habilitation : transférez la demande à la personne qui vous succède, depuis la page de la demande ; elle prolongera le jeton.";
+        return Err(Fault::bad("Transférez d'abord la demande", why));
+    }
+    if answers[1] != "oui" || answers[2] != "oui" {
+        let why = "L'objet ou les contacts ont changé : mettez à jour la demande depuis sa page (« Mettre à jour »). Le jeton en vigueur continue de répondre pendant l'instruction, et sa validation le prolonge.";
+        return Err(Fault::bad("Mettez à jour la demande", why));
+    }
+    let agent = session.agent.as_ref().expect("logged in");
+    let (_, change) = match tokens::prolong(&demande, &main, agent, &app.site, Utc::now()) {
+        Ok(done) => done,
+        Err(ActError::Refused(_)) => return Err(Fault::forbidden("Seul le demandeur prolonge le jeton.")),
+        Err(ActError::Invalid(why)) => return Err(Fault::bad("Prolongation impossible", &why)),
+        Err(ActError::Incomplete(_)) => {
+            return Err(Fault::bad("Prolongation impossible", "La demande est incomplète."))
+        }
+    };
+    if !app.store.commit_demande(&change).await.map_err(Fault::internal)? {
+        return Err(crate::pages::conflict());
+    }
+    forget(&app, &change.token);
+    tracing::info!(demande = %demande.id, "a token was prolonged by its applicant");
+    Ok(Redirect::to(&format!("{BASE}/demandes/{id}/jetons?fait=prolong")).into_response())
 }
 
 /// The main token sent to `to` as a one-time link: the link's record first (it opens

@@ -43,6 +43,64 @@ pub struct Held<'a> {
     pub retired: &'a [TokenRecord],
 }
 
+/// Below this many days left, the applicant may prolong the token without instruction.
+pub const PROLONG_WITHIN_DAYS: i64 = 90;
+
+/// The prolongation wizard's answer: the applicant is still in charge, the purpose and
+/// both contacts are unchanged. The token gets 18 more months, added to its end (or to
+/// now, once expired): an early prolongation loses no day. Anything changed goes
+/// through an update of the demande instead, and its instruction.
+pub fn prolong(
+    demande: &Demande,
+    main: &TokenRecord,
+    actor: &Agent,
+    site: &crate::workflow::Site,
+    now: DateTime<Utc>,
+) -> Result<(Demande, DemandeChange), ActError> {
+    if !demande
+        .roles(actor, &site.staff)
+        .contains(&crate::state::Role::Applicant)
+    {
+        return Err(Refusal::WrongRole { event: EVENT }.into());
+    }
+    let approved = demande.standing.state == State::Validated && !demande.standing.reopening;
+    if !approved || demande.body.token != Some(main.jti) || main.revoked_at.is_some() {
+        return Err(ActError::Invalid(
+            "Seul le jeton en vigueur d'une habilitation validée, hors mise à jour en cours, se prolonge.".into(),
+        ));
+    }
+    if main.expires_at - now >= Duration::days(PROLONG_WITHIN_DAYS) {
+        return Err(ActError::Invalid(format!(
+            "La prolongation s'ouvre {PROLONG_WITHIN_DAYS} jours avant la fin du jeton."
+        )));
+    }
+    let expires_at = main.expires_at.max(now) + Duration::days(crate::workflow::TOKEN_DAYS);
+    let mut next = demande.clone();
+    next.version += 1;
+    next.updated_at = now;
+    let event = passerelle_store::DemandeEvent {
+        demande_id: next.id,
+        seq: next.version,
+        at: now,
+        actor: actor.email.to_lowercase(),
+        kind: EVENT.into(),
+        body: json!({"action": "prolong", "token": main.jti, "from": main.expires_at, "to": expires_at}).to_string(),
+    };
+    let change = DemandeChange {
+        demande: next.record().map_err(|e| ActError::Invalid(e.to_string()))?,
+        people: next.people(),
+        event,
+        outbox: Vec::new(),
+        token: Some(TokenChange::Update {
+            jti: main.jti,
+            scopes: main.scopes.clone(),
+            expires_at,
+            also: Vec::new(),
+        }),
+    };
+    Ok((next, change))
+}
+
 /// How long a token's one-time link may be opened.
 pub const LINK_HOURS: i64 = 4;
 
@@ -647,5 +705,44 @@ mod tests {
             Some((vec!["192.0.2.0/24".to_string()], Some(120))),
             "kept from the token as it was"
         );
+    }
+
+    #[test]
+    fn a_prolongation_adds_eighteen_months_to_the_end_within_ninety_days() {
+        let now = Utc::now();
+        let (d, main) = approved(now);
+        let site = site();
+        let camille = by("camille@ville.example");
+        assert!(
+            matches!(prolong(&d, &main, &camille, &site, now), Err(ActError::Invalid(_))),
+            "too early"
+        );
+        let ending = TokenRecord {
+            expires_at: now + Duration::days(40),
+            ..main.clone()
+        };
+        let (_, change) = prolong(&d, &ending, &camille, &site, now).unwrap();
+        let expected = ending.expires_at + Duration::days(crate::workflow::TOKEN_DAYS);
+        assert!(matches!(change.token, Some(TokenChange::Update { expires_at, .. }) if expires_at == expected));
+        let karim = by("karim@ville.example");
+        assert!(matches!(
+            prolong(&d, &ending, &karim, &site, now),
+            Err(ActError::Refused(_))
+        ));
+        let expired = TokenRecord {
+            expires_at: now - Duration::days(3),
+            ..main.clone()
+        };
+        let (_, change) = prolong(&d, &expired, &camille, &site, now).unwrap();
+        let from_now = now + Duration::days(crate::workflow::TOKEN_DAYS);
+        assert!(matches!(change.token, Some(TokenChange::Update { expires_at, .. }) if expires_at == from_now));
+        let revoked = TokenRecord {
+            revoked_at: Some(now),
+            ..ending
+        };
+        assert!(matches!(
+            prolong(&d, &revoked, &camille, &site, now),
+            Err(ActError::Invalid(_))
+        ));
     }
 }

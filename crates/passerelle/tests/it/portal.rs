@@ -393,3 +393,60 @@ async fn a_revocation_stops_the_token_a_rotation_replaced_too() {
     until_status(&app, &second, StatusCode::UNAUTHORIZED).await;
     until_status(&app, &first, StatusCode::UNAUTHORIZED).await;
 }
+
+/// In the token's last 90 days the applicant prolongs it at once when nothing changed:
+/// 18 months added to its end; a changed purpose sends to an update instead.
+#[tokio::test]
+async fn the_applicant_prolongs_a_token_near_its_end_by_eighteen_months_added() {
+    let app = TestApp::builder().habilitation(|_| {}).start().await;
+    let (mut camille, demande) = approved(&app).await;
+    let token = jwt(&mut camille, &demande).await;
+    let page = camille.get(&format!("{demande}/jetons")).await.body;
+    assert!(!page.contains("id=\"prolonger\""), "not offered 18 months ahead");
+    let jti: uuid::Uuid = capture(&page, r#"data-jeton="([0-9a-f-]+)""#).parse().unwrap();
+    let near_end = chrono::Utc::now() + chrono::Duration::days(30);
+    assert!(app.store.set_token_expiry(jti, near_end).await.unwrap());
+    let ending = app.store.token(jti).await.unwrap().unwrap().expires_at;
+
+    let page = camille.get(&format!("{demande}/jetons")).await.body;
+    assert!(page.contains("id=\"prolonger\""), "{page}");
+    let wizard = camille.get(&format!("{demande}/prolonger")).await;
+    let csrf = Agent::csrf(&wizard);
+    let version = capture(&wizard.body, r#"name="version" value="(\d+)""#);
+    let answer = |purpose: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("version", version.clone()),
+            ("responsable", "oui".to_string()),
+            ("meme_objet", purpose.to_string()),
+            ("memes_contacts", "oui".to_string()),
+        ]
+    };
+    let changed = answer("non");
+    let changed: Vec<(&str, &str)> = changed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = camille.post(&format!("{demande}/prolonger"), &changed).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("Mettez à jour la demande"), "{}", refused.body);
+    assert_eq!(app.store.token(jti).await.unwrap().unwrap().expires_at, ending);
+
+    let same = answer("oui");
+    let same: Vec<(&str, &str)> = same.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = camille.post(&format!("{demande}/prolonger"), &same).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let prolonged = app.store.token(jti).await.unwrap().unwrap().expires_at;
+    assert_eq!(
+        prolonged,
+        ending + chrono::Duration::days(548),
+        "added to its end, not from today"
+    );
+    assert_eq!(
+        status_of(&app, &token).await,
+        StatusCode::OK,
+        "the same string still answers"
+    );
+
+    // The technical contact reminds; the applicant prolongs.
+    let (mut karim, _) = log_in(&app, crate::habilitation::KARIM).await;
+    let theirs = karim.get(&format!("{demande}/prolonger")).await;
+    assert!(theirs.body.contains("id=\"pas-de-prolongation\""), "{}", theirs.body);
+}
