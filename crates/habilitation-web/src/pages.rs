@@ -335,20 +335,22 @@ pub async fn log_out(
 
 // Demandes.
 
-pub async fn list(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Fault> {
-    let session = logged_in(&app, &headers).await?;
-    let agent = session.agent.as_ref().expect("logged in");
+/// The demandes of the agent's organisation, and those naming them, that they may see.
+pub(crate) async fn visible_demandes(app: &App, agent: &workflow::Agent) -> Result<Vec<Demande>, Fault> {
     let records = app
         .store
         .demandes_of(&agent.siret, &agent.email)
         .await
         .map_err(Fault::internal)?;
-    let demandes: Vec<Demande> = records.into_iter().filter_map(|r| Demande::read(r).ok()).collect();
-    let rows = demandes
-        .iter()
-        .filter(|d| d.visible_to(agent, &app.site.staff))
-        .map(views::Row::of)
-        .collect();
+    let demandes = records.into_iter().filter_map(|r| Demande::read(r).ok());
+    Ok(demandes.filter(|d| d.visible_to(agent, &app.site.staff)).collect())
+}
+
+pub async fn list(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Fault> {
+    let session = logged_in(&app, &headers).await?;
+    let agent = session.agent.as_ref().expect("logged in");
+    let demandes = visible_demandes(&app, agent).await?;
+    let rows = demandes.iter().map(views::Row::of).collect();
     page(views::List {
         base: BASE,
         who: who(&app, Some(&session)),

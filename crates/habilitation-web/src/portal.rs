@@ -19,9 +19,9 @@ use passerelle_store::{Grouping, Period, TimeRange, TokenRecord, UsageCounts, Us
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::pages::{forget, html, load, logged_in, posted, stale, who, Fault, Shown};
+use crate::pages::{forget, html, load, logged_in, posted, stale, visible_demandes, who, Fault, Shown};
 use crate::session::Session;
-use crate::views::Who;
+use crate::views::{day, paris, Who};
 use crate::{App, BASE};
 use sha2::{Digest, Sha256};
 
@@ -55,17 +55,9 @@ pub struct HabilitationRow {
 pub async fn habilitations(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Fault> {
     let session = logged_in(&app, &headers).await?;
     let agent = session.agent.as_ref().expect("logged in");
-    let records = app
-        .store
-        .demandes_of(&agent.siret, &agent.email)
-        .await
-        .map_err(Fault::internal)?;
     let now = Utc::now();
     let mut rows = Vec::new();
-    for demande in records.into_iter().filter_map(|r| Demande::read(r).ok()) {
-        if !demande.visible_to(agent, &app.site.staff) {
-            continue;
-        }
+    for demande in visible_demandes(&app, agent).await? {
         if let Some((main, retired)) = held_tokens(&app, &demande).await? {
             rows.push(habilitation_row(&app, &demande, &main, &retired, now).await?);
         }
@@ -243,13 +235,7 @@ async fn token_row(
     let state = state_of(record, is_main, now);
     Ok(TokenRow {
         jti: record.jti,
-        label: demande.body.token_labels.get(&record.jti).cloned().unwrap_or_else(|| {
-            if is_main {
-                "Jeton principal".into()
-            } else {
-                "Ancien jeton".into()
-            }
-        }),
+        label: label(demande, record.jti, is_main),
         state: label_of(state),
         badge: match state {
             tokens::Standing::Active => "fr-badge--success",
@@ -328,7 +314,7 @@ pub async fn manage(
         main: &main,
         retired: &retired,
     };
-    let (_, change) = match tokens::manage(
+    let done = tokens::manage(
         &demande,
         &held,
         agent,
@@ -336,20 +322,15 @@ pub async fn manage(
         action,
         app.default_per_minute,
         now,
-    ) {
-        Ok(done) => done,
-        Err(ActError::Refused(_)) => {
-            return Err(Fault::forbidden(
-                "Seuls le demandeur et le contact technique gèrent les jetons ; demandez-le au demandeur.",
-            ))
-        }
-        Err(ActError::Invalid(why)) => return Err(Fault::bad("Changement impossible", &why)),
-        Err(ActError::Incomplete(_)) => return Err(Fault::bad("Changement impossible", "La demande est incomplète.")),
-    };
-    if !app.store.commit_demande(&change).await.map_err(Fault::internal)? {
-        return Err(crate::pages::conflict());
-    }
-    forget(&app, &change.token);
+    );
+    let (_, change) = done.map_err(|e| {
+        refused(
+            e,
+            "Changement impossible",
+            "Seuls le demandeur et le contact technique gèrent les jetons ; demandez-le au demandeur.",
+        )
+    })?;
+    write(&app, &change).await?;
     tracing::info!(demande = %demande.id, action = %what, "a habilitation's tokens changed");
     Ok(Redirect::to(&format!("{BASE}/demandes/{id}/jetons?fait={what}")).into_response())
 }
@@ -437,18 +418,9 @@ pub async fn prolong(
         return Err(Fault::bad("Mettez à jour la demande", why));
     }
     let agent = session.agent.as_ref().expect("logged in");
-    let (_, change) = match tokens::prolong(&demande, &main, agent, &app.site, Utc::now()) {
-        Ok(done) => done,
-        Err(ActError::Refused(_)) => return Err(Fault::forbidden("Seul le demandeur prolonge le jeton.")),
-        Err(ActError::Invalid(why)) => return Err(Fault::bad("Prolongation impossible", &why)),
-        Err(ActError::Incomplete(_)) => {
-            return Err(Fault::bad("Prolongation impossible", "La demande est incomplète."))
-        }
-    };
-    if !app.store.commit_demande(&change).await.map_err(Fault::internal)? {
-        return Err(crate::pages::conflict());
-    }
-    forget(&app, &change.token);
+    let (_, change) = tokens::prolong(&demande, &main, agent, &app.site, Utc::now())
+        .map_err(|e| refused(e, "Prolongation impossible", "Seul le demandeur prolonge le jeton."))?;
+    write(&app, &change).await?;
     tracing::info!(demande = %demande.id, "a token was prolonged by its applicant");
     Ok(Redirect::to(&format!("{BASE}/demandes/{id}/jetons?fait=prolong")).into_response())
 }
@@ -464,18 +436,13 @@ async fn transmit(
     now: DateTime<Utc>,
 ) -> Result<Response, Fault> {
     let code = hex::encode(rand::random::<[u8; 16]>());
-    let (_, change) = match tokens::transmit(demande, main, agent, to, &code, &app.site, now) {
-        Ok(done) => done,
-        Err(ActError::Refused(_)) => {
-            return Err(Fault::forbidden(
-                "Seul le demandeur transmet le jeton ; le contact technique le voit sur cette page.",
-            ))
-        }
-        Err(ActError::Invalid(why)) => return Err(Fault::bad("Transmission impossible", &why)),
-        Err(ActError::Incomplete(_)) => {
-            return Err(Fault::bad("Transmission impossible", "La demande est incomplète."))
-        }
-    };
+    let (_, change) = tokens::transmit(demande, main, agent, to, &code, &app.site, now).map_err(|e| {
+        refused(
+            e,
+            "Transmission impossible",
+            "Seul le demandeur transmet le jeton ; le contact technique le voit sur cette page.",
+        )
+    })?;
     let link = passerelle_store::TokenLink {
         code_hash: link_hash(&code),
         demande_id: demande.id,
@@ -485,11 +452,28 @@ async fn transmit(
         expires_at: now + Duration::hours(tokens::LINK_HOURS),
     };
     app.store.put_token_link(&link).await.map_err(Fault::internal)?;
-    if !app.store.commit_demande(&change).await.map_err(Fault::internal)? {
-        return Err(crate::pages::conflict());
-    }
+    write(app, &change).await?;
     tracing::info!(demande = %demande.id, "a token was sent as a one-time link");
     Ok(Redirect::to(&format!("{BASE}/demandes/{}/jetons?fait=transmit", demande.id)).into_response())
+}
+
+/// A token action refused: the role's own message (403), or why (400).
+fn refused(error: ActError, title: &str, role: &str) -> Fault {
+    match error {
+        ActError::Refused(_) => Fault::forbidden(role),
+        ActError::Invalid(why) => Fault::bad(title, &why),
+        ActError::Incomplete(_) => Fault::bad(title, "La demande est incomplète."),
+    }
+}
+
+/// Commits the change under the demande's version; this replica forgets the tokens
+/// it wrote.
+async fn write(app: &App, change: &passerelle_store::DemandeChange) -> Result<(), Fault> {
+    if !app.store.commit_demande(change).await.map_err(Fault::internal)? {
+        return Err(crate::pages::conflict());
+    }
+    forget(app, &change.token);
+    Ok(())
 }
 
 fn link_hash(code: &str) -> String {
@@ -939,20 +923,8 @@ fn label(demande: &Demande, jti: Uuid, is_main: bool) -> String {
     })
 }
 
-fn paris(at: DateTime<Utc>) -> String {
-    at.with_timezone(&chrono_tz::Europe::Paris)
-        .format("%d/%m/%Y %H:%M")
-        .to_string()
-}
-
 fn paris_seconds(at: DateTime<Utc>) -> String {
     at.with_timezone(&chrono_tz::Europe::Paris)
         .format("%d/%m/%Y %H:%M:%S")
-        .to_string()
-}
-
-fn day(at: DateTime<Utc>) -> String {
-    at.with_timezone(&chrono_tz::Europe::Paris)
-        .format("%d/%m/%Y")
         .to_string()
 }

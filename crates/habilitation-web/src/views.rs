@@ -20,11 +20,11 @@ pub struct Who {
     pub admin: bool,
 }
 
-fn paris(at: DateTime<Utc>) -> String {
+pub(crate) fn paris(at: DateTime<Utc>) -> String {
     at.with_timezone(&Paris).format("%d/%m/%Y %H:%M").to_string()
 }
 
-fn day(at: DateTime<Utc>) -> String {
+pub(crate) fn day(at: DateTime<Utc>) -> String {
     at.with_timezone(&Paris).format("%d/%m/%Y").to_string()
 }
 

@@ -75,30 +75,14 @@ pub fn prolong(
         )));
     }
     let expires_at = main.expires_at.max(now) + Duration::days(crate::workflow::TOKEN_DAYS);
-    let mut next = demande.clone();
-    next.version += 1;
-    next.updated_at = now;
-    let event = passerelle_store::DemandeEvent {
-        demande_id: next.id,
-        seq: next.version,
-        at: now,
-        actor: actor.email.to_lowercase(),
-        kind: EVENT.into(),
-        body: json!({"action": "prolong", "token": main.jti, "from": main.expires_at, "to": expires_at}).to_string(),
+    let detail = json!({"action": "prolong", "token": main.jti, "from": main.expires_at, "to": expires_at});
+    let token = TokenChange::Update {
+        jti: main.jti,
+        scopes: main.scopes.clone(),
+        expires_at,
+        also: Vec::new(),
     };
-    let change = DemandeChange {
-        demande: next.record().map_err(|e| ActError::Invalid(e.to_string()))?,
-        people: next.people(),
-        event,
-        outbox: Vec::new(),
-        token: Some(TokenChange::Update {
-            jti: main.jti,
-            scopes: main.scopes.clone(),
-            expires_at,
-            also: Vec::new(),
-        }),
-    };
-    Ok((next, change))
+    written(demande.clone(), actor, now, detail, Vec::new(), Some(token))
 }
 
 /// How long a token's one-time link may be opened.
@@ -132,35 +116,18 @@ pub fn transmit(
             "« {to} » n'est pas une adresse électronique."
         )));
     }
-    let mut next = demande.clone();
-    next.version += 1;
-    next.updated_at = now;
     let until = now + Duration::hours(LINK_HOURS);
     let link = format!("{}/lien/{code}", site.base_url);
-    let ctx = crate::workflow::mail_context(&next, site, None);
-    let sender = crate::workflow::parties(&next, site).demandeur;
+    let ctx = crate::workflow::mail_context(demande, site, None);
+    let sender = crate::workflow::parties(demande, site).demandeur;
     let letter = passerelle_mail::token_link_letter(&ctx, &sender, &to, &link, until);
     let item = passerelle_store::OutboxItem::new(
         "mail",
         serde_json::to_string(&letter).map_err(|e| ActError::Invalid(e.to_string()))?,
         now,
     );
-    let event = passerelle_store::DemandeEvent {
-        demande_id: next.id,
-        seq: next.version,
-        at: now,
-        actor: actor.email.to_lowercase(),
-        kind: EVENT.into(),
-        body: json!({"action": "transmit", "token": main.jti, "to": to, "until": until}).to_string(),
-    };
-    let change = DemandeChange {
-        demande: next.record().map_err(|e| ActError::Invalid(e.to_string()))?,
-        people: next.people(),
-        event,
-        outbox: vec![item],
-        token: None,
-    };
-    Ok((next, change))
+    let detail = json!({"action": "transmit", "token": main.jti, "to": to, "until": until});
+    written(demande.clone(), actor, now, detail, vec![item], None)
 }
 
 /// The state of one token, for a page.
@@ -205,8 +172,6 @@ pub fn manage(
         ));
     }
     let mut next = demande.clone();
-    next.version += 1;
-    next.updated_at = now;
     let (token, detail) = match action {
         TokenAction::Rotate { overlap_days, label } => {
             // At most two tokens answer at once: a rotation never multiplies rights or quotas.
@@ -235,6 +200,21 @@ pub fn manage(
             ceiling_per_minute,
         )?,
     };
+    written(next, actor, now, detail, Vec::new(), token)
+}
+
+/// `next` at its next version, with the history event of `detail`, its letters and
+/// its token change: what one commit writes.
+fn written(
+    mut next: Demande,
+    actor: &Agent,
+    now: DateTime<Utc>,
+    detail: serde_json::Value,
+    outbox: Vec<passerelle_store::OutboxItem>,
+    token: Option<TokenChange>,
+) -> Result<(Demande, DemandeChange), ActError> {
+    next.version += 1;
+    next.updated_at = now;
     let event = passerelle_store::DemandeEvent {
         demande_id: next.id,
         seq: next.version,
@@ -247,7 +227,7 @@ pub fn manage(
         demande: next.record().map_err(|e| ActError::Invalid(e.to_string()))?,
         people: next.people(),
         event,
-        outbox: Vec::new(),
+        outbox,
         token,
     };
     Ok((next, change))
