@@ -191,6 +191,9 @@ pub struct HabilitationConfig {
     pub datapass_secret: Option<String>,
     /// How often the outbox is read, in milliseconds.
     pub dispatch_every_ms: u64,
+    /// API Entreprise's address as the site calls it, for the portal's attestations;
+    /// `passerelle run` and the demo fill it with their own listener when empty.
+    pub entreprise_url: String,
 }
 
 impl Default for HabilitationConfig {
@@ -209,6 +212,7 @@ impl Default for HabilitationConfig {
             webhooks: Vec::new(),
             datapass_secret: None,
             dispatch_every_ms: 1000,
+            entreprise_url: String::new(),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! It shares the store with the gateway and only two things of its tokens: the key
 //! ring (to show a token's JWT) and the cache to forget a revoked token at once.
 
+mod attestations;
 mod documents;
 mod jobs;
 mod login;
@@ -55,6 +56,9 @@ pub struct Settings {
     /// The highest per-minute limit holders may set when the instructor set none
     /// (the gateway's default rate).
     pub default_per_minute: u32,
+    /// API Entreprise's address from the site (the portal's attestations); none: no
+    /// attestations page.
+    pub entreprise_url: Option<String>,
 }
 
 /// The gateway's tokens, as far as the site needs them.
@@ -97,6 +101,7 @@ pub struct App {
     limiter: pages::Limiter,
     trusted_proxies: Vec<String>,
     default_per_minute: u32,
+    entreprise: Option<attestations::Entreprise>,
     /// The home page's figures and when they were computed.
     cards: std::sync::Mutex<Option<(std::time::Instant, Vec<views::BouquetCard>)>>,
 }
@@ -133,6 +138,7 @@ pub fn router(
         limiter: pages::Limiter::default(),
         trusted_proxies: settings.trusted_proxies.clone(),
         default_per_minute: settings.default_per_minute,
+        entreprise: settings.entreprise_url.as_deref().map(attestations::Entreprise::new).transpose()?,
         cards: std::sync::Mutex::new(None),
     });
     let pages = Router::new()
@@ -177,6 +183,10 @@ pub fn router(
             get(portal::prolong_page).post(portal::prolong),
         )
         .route(&format!("{BASE}/demandes/{{id}}/usage.csv"), get(portal::usage_csv))
+        .route(
+            &format!("{BASE}/demandes/{{id}}/attestations"),
+            get(attestations::page).post(attestations::download),
+        )
         .route(&format!("{BASE}/instruction"), get(pages::instruct))
         .route(&format!("{BASE}/admin/courriels"), get(pages::outbox))
         .route(&format!("{BASE}/admin/courriels/{{id}}/rejouer"), post(pages::replay))

@@ -54,7 +54,7 @@ impl Fault {
         Fault::new(StatusCode::INTERNAL_SERVER_ERROR, "Erreur du service", detail)
     }
 
-    fn new(status: StatusCode, title: &str, detail: &str) -> Fault {
+    pub(crate) fn new(status: StatusCode, title: &str, detail: &str) -> Fault {
         Fault {
             status,
             title: title.into(),

@@ -150,6 +150,8 @@ pub struct TokensPage {
     manages: bool,
     /// The applicant, in the token's last 90 days: the wizard is offered.
     prolongable: bool,
+    /// API Entreprise's attestations this agent may download with the token.
+    attestations: bool,
     main: TokenRow,
     others: Vec<TokenRow>,
     overlaps: Vec<(u32, bool)>,
@@ -198,6 +200,9 @@ pub async fn tokens_page(
         version: demande.version,
         manages: demande.may_see_token(agent, &app.site.staff),
         prolongable: tokens::prolong(&demande, &main, agent, &app.site, now).is_ok(),
+        attestations: app.entreprise.is_some()
+            && passerelle_habilitation::attestations::may_download(&demande, agent, &app.site.staff)
+            && !passerelle_habilitation::attestations::available(&demande, &main).is_empty(),
         main: token_row(&app, &demande, &main, true, now).await?,
         others,
         overlaps: [0, 1, 7, 14, 30]
@@ -807,7 +812,7 @@ fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
 // Shared.
 
 /// The session, the demande it may see, its main token and the ones it replaced.
-async fn opened(
+pub(crate) async fn opened(
     app: &App,
     id: Uuid,
     headers: &HeaderMap,
@@ -819,7 +824,7 @@ async fn opened(
 }
 
 /// The demande's main token and the ones it replaced, when it has a token.
-async fn held_tokens(app: &App, demande: &Demande) -> Result<Option<(TokenRecord, Vec<TokenRecord>)>, Fault> {
+pub(crate) async fn held_tokens(app: &App, demande: &Demande) -> Result<Option<(TokenRecord, Vec<TokenRecord>)>, Fault> {
     let Some(jti) = demande.body.token else {
         return Ok(None);
     };

@@ -57,6 +57,7 @@ pub fn add_site(sites: &mut Sites, state: &Arc<AppState>, particulier_listen: &s
         webhooks: targets(config),
         trusted_proxies: state.config.trusted_proxies.clone(),
         default_per_minute: state.config.limits.per_second.saturating_mul(60),
+        entreprise_url: Some(config.entreprise_url.clone()).filter(|u| !u.is_empty()),
     };
     let objects = crate::objects_in(&state.config.documents.backend(&state.config.data_dir)?)?;
     let insee = InseeProvider::new(state.config.entreprise.insee.clone())?;

@@ -3,6 +3,7 @@
 //! submission (`content`), and the state machine with the roles that may move it
 //! (`state`). Pure domain: the store keeps demandes, the web application shows them.
 
+pub mod attestations;
 pub mod content;
 pub mod datapass;
 pub mod form;

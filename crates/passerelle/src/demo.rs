@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use passerelle_entreprise_providers::EntrepriseProvidersConfig;
-use passerelle_gateway::config::PublicSiteConfig;
+use passerelle_gateway::config::{HabilitationConfig, PublicSiteConfig};
 use passerelle_gateway::ip_guard::IpLimits;
 use passerelle_gateway::{AppState, GatewayConfig};
 use passerelle_providers::ProvidersConfig;
@@ -67,10 +67,10 @@ pub async fn run(listens: Listens<'_>, data_dir: PathBuf, ip_limit_per_minute: u
             &format!("http://{simulators}"),
             &format!("http://{gateway}"),
         ),
-        habilitation: passerelle_habilitation_web::simulated(
-            &format!("http://{simulators}"),
-            &format!("http://{gateway}"),
-        ),
+        habilitation: HabilitationConfig {
+            entreprise_url: format!("http://{entreprise}"),
+            ..passerelle_habilitation_web::simulated(&format!("http://{simulators}"), &format!("http://{gateway}"))
+        },
         public_site: PublicSiteConfig {
             enabled: true,
             ..PublicSiteConfig::default()

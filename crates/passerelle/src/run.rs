@@ -91,6 +91,9 @@ pub async fn serve(config_file: Option<&Path>, overrides: Overrides, store_args:
     }
     let listeners = bind_bouquets(&config).await?;
     let particulier_address = listeners[0].0.local_addr()?.to_string();
+    if config.habilitation.entreprise_url.is_empty() {
+        config.habilitation.entreprise_url = reachable(listeners[1].0.local_addr()?);
+    }
     let state = AppState::new(config, store).await?;
     let mut sites = passerelle_citizen_record::sites(&state, &particulier_address)?;
     passerelle_habilitation_web::add_site(&mut sites, &state, &particulier_address)?;
@@ -117,6 +120,18 @@ pub async fn bind_bouquets(config: &GatewayConfig) -> anyhow::Result<Vec<(TcpLis
         (particulier, passerelle_particulier::bouquet(&config.providers)?),
         (entreprise, entreprise_bouquet(config)?),
     ])
+}
+
+/// The address a listener is reached at from this machine (a wildcard bind is
+/// reached on the loopback).
+fn reachable(mut address: std::net::SocketAddr) -> String {
+    if address.ip().is_unspecified() {
+        address.set_ip(match address {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{address}")
 }
 
 /// API Entreprise, answered by its providers as configured.

@@ -100,6 +100,17 @@ impl Agent {
         self.read(answer).await
     }
 
+    /// A form posted, its answer as it came (a download's bytes and headers).
+    pub async fn post_raw(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.absolute(url))
+            .header(COOKIE, self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post_multipart(&mut self, url: &str, csrf: &str, filename: &str, bytes: &[u8]) -> Page {
         let boundary = "passerelle-test-boundary";
         let mut body = format!(

@@ -252,6 +252,7 @@ impl TestAppBuilder {
         if let Some(adjust) = self.habilitation.take() {
             let mut habilitation = passerelle_habilitation_web::simulated(&format!("http://{simulators}"), &base);
             habilitation.dsfr_dir = dsfr_dir();
+            habilitation.entreprise_url = entreprise_base.clone();
             adjust(&mut habilitation);
             self.config.habilitation = habilitation;
         }

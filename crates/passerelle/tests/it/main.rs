@@ -37,6 +37,7 @@ mod params;
 mod pg;
 mod pipeline;
 mod portal;
+mod portal_attestations;
 mod portal_browser;
 mod public_catalogue;
 mod public_sandbox;
