@@ -134,6 +134,7 @@ pub async fn identify(
                 return Errors::from(e).into_response();
             }
         };
+        served.app.addresses.saw(caller.record.jti, ip);
         let rate = token_rate(&served, &matched, &caller);
         sunset = sunset_of(caller.record.expires_at, Utc::now());
         if let Some(recorder) = request.extensions().get::<Recorder>() {

@@ -182,6 +182,9 @@ pub struct HabilitationConfig {
     pub admins: Vec<String>,
     /// The organisations (SIRET) whose agents may hold those roles; none: any.
     pub staff_sirets: Vec<String>,
+    /// Each data provider's people (provider id → e-mails): they read their provider's
+    /// back-office page (calls on its endpoints, habilitations holding its scopes).
+    pub providers: BTreeMap<String, Vec<String>>,
     /// The mail server; none: e-mails stay in the outbox, readable by admins.
     pub smtp: Option<SmtpConfig>,
     /// Integrators' webhooks, each signed with its secrets (two during a rotation).
@@ -191,9 +194,14 @@ pub struct HabilitationConfig {
     pub datapass_secret: Option<String>,
     /// How often the outbox is read, in milliseconds.
     pub dispatch_every_ms: u64,
+    /// Software editors whose agents act for their clients through delegations
+    /// (`[[habilitation.editors]]`).
+    pub editors: Vec<EditorConfig>,
     /// API Entreprise's address as the site calls it, for the portal's attestations;
     /// `passerelle run` and the demo fill it with their own listener when empty.
     pub entreprise_url: String,
+    /// The portal's alerts about tokens (`[habilitation.alerts]`).
+    pub alerts: AlertsConfig,
 }
 
 impl Default for HabilitationConfig {
@@ -208,13 +216,55 @@ impl Default for HabilitationConfig {
             instructors: BTreeMap::new(),
             admins: Vec::new(),
             staff_sirets: Vec::new(),
+            providers: BTreeMap::new(),
             smtp: None,
             webhooks: Vec::new(),
             datapass_secret: None,
             dispatch_every_ms: 1000,
+            editors: Vec::new(),
             entreprise_url: String::new(),
+            alerts: AlertsConfig::default(),
         }
     }
+}
+
+/// The portal's alerts about a habilitation's tokens (docs/portal.md, "Alerts").
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AlertsConfig {
+    /// How often each replica checks the tokens, in seconds.
+    pub every_secs: u64,
+    /// A spike is at least this many refused calls (401, 403, 429) since the start of
+    /// the previous hour…
+    pub spike_min_calls: u64,
+    /// … and more than this many times the token's hourly mean over the 7 days before.
+    pub spike_factor: f64,
+    /// Hours without another spike alert for the same token.
+    pub spike_quiet_hours: i64,
+    /// Days without a call before a token is reported unused.
+    pub unused_days: i64,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            every_secs: 300,
+            spike_min_calls: 50,
+            spike_factor: 10.0,
+            spike_quiet_hours: 6,
+            unused_days: 60,
+        }
+    }
+}
+
+/// A software editor: an agent ProConnect vouches for in one of its organisations is
+/// one of its users.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct EditorConfig {
+    /// A short stable name (`[a-z0-9-]`), kept on delegations.
+    pub id: String,
+    pub name: String,
+    pub sirets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

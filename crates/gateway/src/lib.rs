@@ -14,6 +14,7 @@
 // `ApiError` is only built on failure paths, where its size costs nothing worth boxing.
 #![allow(clippy::result_large_err)]
 
+pub mod addresses;
 pub mod auth;
 pub mod cache;
 pub mod caller;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub ip_bans: Arc<ip_guard::IpBans>,
     /// The key of the citizen record's lookup keys, when the deployment keeps one.
     pub citizen_secret: Option<Vec<u8>>,
+    /// The addresses each token calls from, flushed to the store every few seconds.
+    pub addresses: Arc<addresses::AddressBook>,
 }
 
 /// One bouquet served with the shared state: the state of its router.
@@ -129,6 +132,7 @@ impl AppState {
             }),
         };
         let citizen_secret = config.citizen_record.key_secret()?;
+        let addresses = addresses::AddressBook::start(store.clone(), addresses::FLUSH_EVERY);
         Ok(Arc::new(AppState {
             citizen_secret,
             tokens: Verifier::new(store.clone(), keys, Duration::from_millis(config.limits.token_cache_ms)),
@@ -143,6 +147,7 @@ impl AppState {
             documents,
             answers: signer,
             ip_bans,
+            addresses,
         }))
     }
 }
@@ -256,6 +261,9 @@ pub async fn serve_with_pages(
         tracing::info!("journal flushed: every answered call has its row");
     } else {
         tracing::error!("journal rows still unwritten at exit");
+    }
+    if let Err(e) = state.addresses.flush().await {
+        tracing::warn!(error = format!("{e:#}"), "the last tokens' addresses were not written");
     }
     if !journal.seal().await {
         tracing::error!("journal: the last rows could not be covered by a signed checkpoint");

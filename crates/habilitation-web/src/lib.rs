@@ -7,12 +7,17 @@
 //! It shares the store with the gateway and only two things of its tokens: the key
 //! ring (to show a token's JWT) and the cache to forget a revoked token at once.
 
+mod admin;
+mod alerts;
 mod attestations;
+mod audit;
 mod documents;
+mod editors;
 mod jobs;
 mod login;
 mod pages;
 mod portal;
+mod providers;
 mod session;
 mod site;
 mod views;
@@ -33,6 +38,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use uuid::Uuid;
 
 pub use documents::objects_in;
+pub use providers::Directory;
 pub use site::{add_site, simulated};
 
 /// Where the site lives on API Particulier's listener.
@@ -56,6 +62,10 @@ pub struct Settings {
     /// The highest per-minute limit holders may set when the instructor set none
     /// (the gateway's default rate).
     pub default_per_minute: u32,
+    /// The software editors clients may delegate their habilitations to.
+    pub editors: passerelle_habilitation::delegations::Editors,
+    /// The data providers of the served bouquets (the per-provider pages).
+    pub providers: Directory,
     /// API Entreprise's address from the site (the portal's attestations); none: no
     /// attestations page.
     pub entreprise_url: Option<String>,
@@ -101,6 +111,8 @@ pub struct App {
     limiter: pages::Limiter,
     trusted_proxies: Vec<String>,
     default_per_minute: u32,
+    editors: passerelle_habilitation::delegations::Editors,
+    providers: Directory,
     entreprise: Option<attestations::Entreprise>,
     /// The home page's figures and when they were computed.
     cards: std::sync::Mutex<Option<(std::time::Instant, Vec<views::BouquetCard>)>>,
@@ -138,7 +150,13 @@ pub fn router(
         limiter: pages::Limiter::default(),
         trusted_proxies: settings.trusted_proxies.clone(),
         default_per_minute: settings.default_per_minute,
-        entreprise: settings.entreprise_url.as_deref().map(attestations::Entreprise::new).transpose()?,
+        editors: settings.editors.clone(),
+        providers: settings.providers.clone(),
+        entreprise: settings
+            .entreprise_url
+            .as_deref()
+            .map(attestations::Entreprise::new)
+            .transpose()?,
         cards: std::sync::Mutex::new(None),
     });
     let pages = Router::new()
@@ -187,9 +205,44 @@ pub fn router(
             &format!("{BASE}/demandes/{{id}}/attestations"),
             get(attestations::page).post(attestations::download),
         )
+        .route(
+            &format!("{BASE}/demandes/{{id}}/delegations"),
+            get(editors::delegations_page).post(editors::delegate),
+        )
+        .route(&format!("{BASE}/editeur"), get(editors::space))
+        .route(&format!("{BASE}/editeur/export.csv"), get(editors::export))
+        .route(&format!("{BASE}/editeur/{{id}}"), get(editors::habilitation))
+        .route(
+            &format!("{BASE}/editeur/{{id}}/jeton"),
+            get(editors::show_token).post(editors::take),
+        )
+        .route(&format!("{BASE}/editeur/{{id}}/usage"), get(editors::usage))
+        .route(&format!("{BASE}/editeur/{{id}}/usage.csv"), get(editors::usage_csv))
+        .route(
+            &format!("{BASE}/demandes/{{id}}/alertes"),
+            get(alerts::alerts_page).post(alerts::save_alerts),
+        )
         .route(&format!("{BASE}/instruction"), get(pages::instruct))
         .route(&format!("{BASE}/admin/courriels"), get(pages::outbox))
         .route(&format!("{BASE}/admin/courriels/{{id}}/rejouer"), post(pages::replay))
+        .route(&format!("{BASE}/admin/audit"), get(audit::page).post(audit::send))
+        .route(&format!("{BASE}/admin/fournisseurs"), get(providers::list))
+        .route(&format!("{BASE}/admin/fournisseurs/{{provider}}"), get(providers::show))
+        .route(&format!("{BASE}/admin"), get(admin::home))
+        .route(&format!("{BASE}/admin/organisations"), get(admin::organisations))
+        .route(
+            &format!("{BASE}/admin/organisations/{{siret}}"),
+            get(admin::organisation),
+        )
+        .route(
+            &format!("{BASE}/admin/demandes/{{id}}/jetons"),
+            post(admin::token_action),
+        )
+        .route(&format!("{BASE}/admin/imitation"), post(admin::impersonate))
+        .route(&format!("{BASE}/admin/imitation/fin"), post(admin::stop))
+        .route(&format!("{BASE}/admin/journal"), get(admin::journal))
+        // An admin seeing the site as an agent: journaled, read-only.
+        .layer(axum::middleware::from_fn_with_state(app.clone(), admin::guard))
         // A form of every field at its longest fits; nothing bigger is read.
         .layer(DefaultBodyLimit::max(MAX_FORM))
         .with_state(app)

@@ -176,6 +176,9 @@ pub(crate) fn who(app: &App, session: Option<&Session>) -> Option<Who> {
         csrf: session.csrf.clone(),
         instructor: !app.site.staff.bouquets_of(agent).is_empty(),
         admin: app.site.staff.is_admin(agent),
+        editor: app.editors.of(agent).is_some(),
+        impersonated: session.impersonator().map(|_| agent.email.clone()),
+        provider: !app.site.staff.is_admin(agent) && app.site.staff.provider_staff(agent),
     })
 }
 
@@ -621,6 +624,16 @@ pub async fn token(State(app): State<Arc<App>>, Path(id): Path<Uuid>, headers: H
         .await
         .map_err(Fault::internal)?
         .ok_or_else(Fault::not_found)?;
+    // An admin seeing the site as the agent never sees the token itself.
+    if session.impersonator().is_some() {
+        let masked = crate::admin::MASKED.to_string();
+        return page(views::TokenPage::of(
+            &demande,
+            &record,
+            masked,
+            who(&app, Some(&session)),
+        ));
+    }
     let jwt = app.tokens.jwt(&record).map_err(Fault::internal)?;
     tracing::info!(demande = %demande.id, token = %jti, "a token was shown");
     page(views::TokenPage::of(&demande, &record, jwt, who(&app, Some(&session))))

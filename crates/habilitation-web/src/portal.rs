@@ -100,8 +100,20 @@ async fn habilitation_row(
         days_left,
         badge: badge(days_left),
         calls_7d,
-        expected: expected(demande, main, days_left, calls_7d, retired_in_use),
+        expected: match banned_on(main, retired, now) {
+            Some(at) => format!(
+                "Remplacez le jeton banni avant le {} : il cessera alors de répondre.",
+                paris(at)
+            ),
+            None => expected(demande, main, days_left, calls_7d, retired_in_use),
+        },
     })
+}
+
+/// The earliest ban an operator set for later on one of the habilitation's tokens.
+fn banned_on(main: &TokenRecord, retired: &[TokenRecord], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let answering = std::iter::once(main).chain(retired).filter(|t| t.expires_at > now);
+    answering.filter_map(|t| t.revoked_at).filter(|at| *at > now).min()
 }
 
 /// What the habilitation's people should do next, in one sentence.
@@ -158,6 +170,8 @@ pub struct TokensPage {
     allowed_ips: String,
     per_minute: String,
     allowance: String,
+    /// The addresses each token called from ("the IPs actually used").
+    addresses: Vec<crate::alerts::AddressRow>,
     done: Option<&'static str>,
 }
 
@@ -212,6 +226,12 @@ pub async fn tokens_page(
         allowed_ips: main.allowed_ips.join("\n"),
         per_minute: main.rate_limit_per_minute.map(|n| n.to_string()).unwrap_or_default(),
         allowance: allowance_text(&allowance, app.default_per_minute),
+        addresses: crate::alerts::addresses_of(
+            &app,
+            &demande,
+            &std::iter::once(&main).chain(&retired).collect::<Vec<_>>(),
+        )
+        .await?,
         done: done.fait.as_deref().and_then(done_message),
     };
     Ok(html(StatusCode::OK, page))
@@ -328,13 +348,16 @@ pub async fn manage(
         app.default_per_minute,
         now,
     );
-    let (_, change) = done.map_err(|e| {
+    let (next, mut change) = done.map_err(|e| {
         refused(
             e,
             "Changement impossible",
             "Seuls le demandeur et le contact technique gèrent les jetons ; demandez-le au demandeur.",
         )
     })?;
+    // A rotation is told to the applicant and the technical contact, in its commit.
+    let letters = tokens::rotation_letters(&next, &change, agent, &app.site, now);
+    change.outbox.extend(letters);
     write(&app, &change).await?;
     tracing::info!(demande = %demande.id, action = %what, "a habilitation's tokens changed");
     Ok(Redirect::to(&format!("{BASE}/demandes/{id}/jetons?fait={what}")).into_response())
@@ -580,12 +603,14 @@ fn no_token() -> Fault {
 pub struct UsagePage {
     base: &'static str,
     who: Option<Who>,
-    id: Uuid,
     number: i64,
     title: String,
     token: Uuid,
     token_label: String,
     choices: Vec<(Uuid, String, bool)>,
+    /// The page's own path, and where "back" goes.
+    here: String,
+    back: String,
     month: bool,
     total: CountsRow,
     endpoints: Vec<CountsRow>,
@@ -635,12 +660,50 @@ pub async fn usage_page(
 ) -> Result<Response, Fault> {
     let (session, demande, main, retired) = opened(&app, id, &headers).await?;
     let token = chosen(&query, &main, &retired);
+    let mut choices = vec![(main.jti, label(&demande, main.jti, true), main.jti == token)];
+    choices.extend(
+        retired
+            .iter()
+            .rev()
+            .map(|t| (t.jti, label(&demande, t.jti, false), t.jti == token)),
+    );
+    let shown = UsageOf {
+        token,
+        label: label(&demande, token, token == main.jti),
+        choices,
+        here: format!("{BASE}/demandes/{id}/usage"),
+        back: format!("{BASE}/demandes/{id}/jetons"),
+    };
     let month = query.periode.as_deref() == Some("30j");
+    let page = usage_view(&app, who(&app, Some(&session)), &demande, shown, month).await?;
+    Ok(html(StatusCode::OK, page))
+}
+
+/// Which token a usage page shows, the others it offers, and where the page lives.
+pub(crate) struct UsageOf {
+    pub token: Uuid,
+    pub label: String,
+    pub choices: Vec<(Uuid, String, bool)>,
+    /// The page's own path (its form and its CSV export hang from it).
+    pub here: String,
+    pub back: String,
+}
+
+/// The usage page of one token of `demande` over 24 hours or 30 days (`month`): what
+/// the portal shows the habilitation's people, and an editor of its delegated token.
+pub(crate) async fn usage_view(
+    app: &App,
+    who: Option<Who>,
+    demande: &Demande,
+    shown: UsageOf,
+    month: bool,
+) -> Result<UsagePage, Fault> {
+    let token = shown.token;
     let now = Utc::now();
     let starts = if month { paris_days(now, 30) } else { hours(now, 24) };
     let from = starts.first().copied().unwrap_or(now - Duration::days(30));
-    let by_endpoint = usage(&app, token, from, now, By::Endpoint).await?;
-    let by_period = usage(&app, token, from, now, By::Period(Period::Hour)).await?;
+    let by_endpoint = usage(app, token, from, now, By::Endpoint).await?;
+    let by_period = usage(app, token, from, now, By::Period(Period::Hour)).await?;
     let bars = bars(&by_period, &starts, month);
     let total = total(&by_endpoint);
     let last_throttled = by_period
@@ -662,22 +725,16 @@ pub async fn usage_page(
             status: c.status,
         })
         .collect();
-    let mut choices = vec![(main.jti, label(&demande, main.jti, true), main.jti == token)];
-    choices.extend(
-        retired
-            .iter()
-            .rev()
-            .map(|t| (t.jti, label(&demande, t.jti, false), t.jti == token)),
-    );
-    let page = UsagePage {
+    Ok(UsagePage {
         base: BASE,
-        who: who(&app, Some(&session)),
-        id,
+        who,
         number: demande.number,
         title: demande.title().to_string(),
         token,
-        token_label: label(&demande, token, token == main.jti),
-        choices,
+        token_label: shown.label,
+        choices: shown.choices,
+        here: shown.here,
+        back: shown.back,
         month,
         most: bars.iter().map(|b| b.calls).max().unwrap_or(0).max(1),
         bars,
@@ -689,8 +746,7 @@ pub async fn usage_page(
         }),
         last_throttled,
         recent,
-    };
-    Ok(html(StatusCode::OK, page))
+    })
 }
 
 /// The same figures per endpoint and period, as CSV (never the people's data).
@@ -702,8 +758,19 @@ pub async fn usage_csv(
 ) -> Result<Response, Fault> {
     let (_, demande, main, retired) = opened(&app, id, &headers).await?;
     let token = chosen(&query, &main, &retired);
+    usage_csv_of(&app, demande.number, token, query.periode.as_deref()).await
+}
+
+/// One token's usage per endpoint and period (`periode`: `30j` by day, else 24 hours
+/// by hour), as a CSV download.
+pub(crate) async fn usage_csv_of(
+    app: &App,
+    number: i64,
+    token: Uuid,
+    periode: Option<&str>,
+) -> Result<Response, Fault> {
     let now = Utc::now();
-    let (from, period) = match query.periode.as_deref() {
+    let (from, period) = match periode {
         Some("30j") => (now - Duration::days(30), Period::Day),
         _ => (now - Duration::hours(24), Period::Hour),
     };
@@ -736,7 +803,7 @@ pub async fn usage_csv(
             quantile(c, 0.95)
         ));
     }
-    let name = format!("attachment; filename=\"usage-demande-{}-{token}.csv\"", demande.number);
+    let name = format!("attachment; filename=\"usage-demande-{number}-{token}.csv\"");
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -824,7 +891,10 @@ pub(crate) async fn opened(
 }
 
 /// The demande's main token and the ones it replaced, when it has a token.
-pub(crate) async fn held_tokens(app: &App, demande: &Demande) -> Result<Option<(TokenRecord, Vec<TokenRecord>)>, Fault> {
+pub(crate) async fn held_tokens(
+    app: &App,
+    demande: &Demande,
+) -> Result<Option<(TokenRecord, Vec<TokenRecord>)>, Fault> {
     let Some(jti) = demande.body.token else {
         return Ok(None);
     };

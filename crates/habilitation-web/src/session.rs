@@ -2,14 +2,16 @@
 //! random 256-bit id, the store its SHA-256 (a stolen table opens no session). The
 //! cookie is `HttpOnly`, `SameSite=Lax` (ProConnect comes back by a top-level
 //! redirect) and `Secure` over HTTPS; a login gets a new id (no fixation); every form
-//! carries the session's CSRF token.
+//! carries the session's CSRF token. An admin may see the site as another agent
+//! (read-only impersonation): the session then holds that agent, and the admin
+//! behind it, for an hour at most.
 
 use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use passerelle_habilitation::workflow::Agent;
 use passerelle_store::{Store, WebSession};
 use serde::{Deserialize, Serialize};
@@ -20,6 +22,7 @@ use crate::login::Pending;
 pub const COOKIE: &str = "passerelle_habilitation";
 const LOGGED_IN_HOURS: i64 = 8;
 const LOGGING_IN_MINUTES: i64 = 15;
+const IMPERSONATING_MINUTES: i64 = 60;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
@@ -28,6 +31,36 @@ pub struct Session {
     pub csrf: String,
     pub agent: Option<Agent>,
     pub pending: Option<Pending>,
+    /// Set while an admin sees the site as `agent`.
+    #[serde(default)]
+    pub impersonation: Option<Impersonation>,
+}
+
+/// Who is really behind a session that shows the site as another agent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Impersonation {
+    pub admin: Agent,
+    pub started_at: DateTime<Utc>,
+}
+
+impl Session {
+    /// The admin behind the session, while they see the site as another agent.
+    pub fn impersonator(&self) -> Option<&Agent> {
+        self.impersonation.as_ref().map(|i| &i.admin)
+    }
+
+    /// The session's agent becomes `target`; the admin is kept aside.
+    pub fn impersonate(&mut self, target: Agent, now: DateTime<Utc>) {
+        if let Some(admin) = self.agent.replace(target) {
+            self.impersonation = Some(Impersonation { admin, started_at: now });
+        }
+    }
+
+    /// Back to the admin; the agent who was shown, if one was.
+    pub fn stop_impersonating(&mut self) -> Option<Agent> {
+        let impersonation = self.impersonation.take()?;
+        self.agent.replace(impersonation.admin)
+    }
 }
 
 pub struct Sessions {
@@ -61,6 +94,7 @@ impl Sessions {
             csrf: random(),
             agent,
             pending,
+            impersonation: None,
         };
         self.save(&session).await?;
         let cookie = self.cookie(&session.id, self.lifetime(&session).num_seconds());
@@ -83,6 +117,8 @@ impl Sessions {
 
     fn lifetime(&self, session: &Session) -> Duration {
         match session.agent {
+            // Seeing the site as someone else ends the whole session within the hour.
+            Some(_) if session.impersonation.is_some() => Duration::minutes(IMPERSONATING_MINUTES),
             Some(_) => Duration::hours(LOGGED_IN_HOURS),
             None => Duration::minutes(LOGGING_IN_MINUTES),
         }

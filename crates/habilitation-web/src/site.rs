@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use passerelle_entreprise_providers::insee::InseeProvider;
-use passerelle_gateway::config::HabilitationConfig;
+use passerelle_gateway::config::{EditorConfig, HabilitationConfig};
 use passerelle_gateway::{AppState, Sites};
+use passerelle_habilitation::delegations::{Editor, Editors};
 use passerelle_habilitation::workflow::{Site, Staff, WebhookTarget};
 use passerelle_providers::pro_connect;
 use passerelle_store::TokenRecord;
@@ -53,10 +54,13 @@ pub fn add_site(sites: &mut Sites, state: &Arc<AppState>, particulier_listen: &s
             sirets: config.staff_sirets.clone(),
             instructors: config.instructors.clone(),
             admins: config.admins.clone(),
+            providers: config.providers.clone(),
         },
         webhooks: targets(config),
         trusted_proxies: state.config.trusted_proxies.clone(),
         default_per_minute: state.config.limits.per_second.saturating_mul(60),
+        editors: editors(config)?,
+        providers: directory(&state.config)?,
         entreprise_url: Some(config.entreprise_url.clone()).filter(|u| !u.is_empty()),
     };
     let objects = crate::objects_in(&state.config.documents.backend(&state.config.data_dir)?)?;
@@ -72,6 +76,22 @@ pub fn add_site(sites: &mut Sites, state: &Arc<AppState>, particulier_listen: &s
     // public site (one job per store whoever asks).
     let every = std::time::Duration::from_secs(state.config.public_site.rollup_every_secs);
     passerelle_usage::spawn(&state.store, every);
+    // The tokens' alerts read those rollups and the gateway's addresses (one job per
+    // store, whoever asks).
+    let alerts = &config.alerts;
+    let rules = passerelle_alerts::Rules {
+        spike_min_calls: alerts.spike_min_calls,
+        spike_factor: alerts.spike_factor,
+        spike_quiet_hours: alerts.spike_quiet_hours,
+        unused_days: alerts.unused_days,
+    };
+    let alert_site = Site {
+        base_url: format!("{}{}", settings.public_url, crate::BASE),
+        staff: settings.staff.clone(),
+        webhooks: settings.webhooks.clone(),
+    };
+    let every = std::time::Duration::from_secs(alerts.every_secs);
+    passerelle_alerts::spawn(&state.store, alert_site, rules, every);
     let site = router(settings, state.store.clone(), tokens, objects, Arc::new(insee))?;
     let site = match &config.datapass_secret {
         // DataPass kept in front: its decisions arrive here, signed.
@@ -88,6 +108,16 @@ pub fn add_site(sites: &mut Sites, state: &Arc<AppState>, particulier_listen: &s
     };
     sites.insert(name, merged);
     Ok(())
+}
+
+/// The declared editors, checked (a bad declaration stops the start).
+fn editors(config: &HabilitationConfig) -> anyhow::Result<Editors> {
+    let list = config.editors.iter().map(|e| Editor {
+        id: e.id.clone(),
+        name: e.name.clone(),
+        sirets: e.sirets.clone(),
+    });
+    Editors::new(list.collect())
 }
 
 fn targets(config: &HabilitationConfig) -> Vec<WebhookTarget> {
@@ -132,6 +162,25 @@ pub fn simulated(simulators: &str, public_url: &str) -> HabilitationConfig {
             .filter(|a| a.role_hint.starts_with("instructeur") || a.role_hint == "admin")
             .map(|a| a.siret.clone())
             .collect(),
+        // The agglomeration's shared digital service, as the software editor of its
+        // member communes (Sainte-Colombe's people may delegate to it).
+        editors: vec![EditorConfig {
+            id: "numerique-mutualise".into(),
+            name: "Service numérique mutualisé Hérault Méditerranée".into(),
+            sirets: agents
+                .iter()
+                .filter(|a| a.organisation == "COMMUNAUTE D AGGLOMERATION HERAULT MEDITERRANEE")
+                .map(|a| a.siret.clone())
+                .collect(),
+        }],
         ..HabilitationConfig::default()
     }
+}
+
+/// The providers of both bouquets, from the bouquets as the gateway builds them (the
+/// registries name the providers).
+fn directory(config: &passerelle_gateway::GatewayConfig) -> anyhow::Result<crate::Directory> {
+    let particulier = passerelle_particulier::bouquet(&config.providers)?;
+    let entreprise = passerelle_entreprise::bouquet(passerelle_entreprise_providers::registry(&config.entreprise)?);
+    Ok(crate::Directory::of(&[&particulier, &entreprise]))
 }

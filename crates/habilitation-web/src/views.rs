@@ -18,6 +18,12 @@ pub struct Who {
     pub csrf: String,
     pub instructor: bool,
     pub admin: bool,
+    /// A user of a declared software editor: the editor's space is offered.
+    pub editor: bool,
+    /// The agent's e-mail while an admin sees the site as them (the banner).
+    pub impersonated: Option<String>,
+    /// One of a data provider's people (not an admin): their provider's pages are offered.
+    pub provider: bool,
 }
 
 pub(crate) fn paris(at: DateTime<Utc>) -> String {
@@ -671,6 +677,8 @@ fn history_line(e: &DemandeEvent, staff: &Staff, bouquet: &str) -> HistoryLine {
             .map(Event::label)
             .unwrap_or(match e.kind.as_str() {
                 passerelle_habilitation::tokens::EVENT => "Jetons gérés",
+                passerelle_habilitation::delegations::EVENT => "Délégation à un éditeur",
+                passerelle_habilitation::audit::EVENT => "Appels non conformes signalés",
                 _ => "Événement",
             }),
         at: paris(e.at),
@@ -701,9 +709,11 @@ pub struct TokenPage {
 
 impl TokenPage {
     pub fn of(d: &Demande, record: &TokenRecord, jwt: String, who: Option<Who>) -> TokenPage {
-        let state = match (record.revoked_at, record.expires_at < Utc::now()) {
-            (Some(_), _) => "révoqué",
-            (None, true) => "expiré",
+        let now = Utc::now();
+        let state = match (record.revoked_at, record.expires_at < now) {
+            (Some(at), _) if at <= now => "révoqué",
+            (_, true) => "expiré",
+            (Some(_), false) => "banni à une date prochaine, répond jusque-là",
             (None, false) => "actif",
         };
         TokenPage {

@@ -224,6 +224,7 @@ fn blank(n: &Notification, now: DateTime<Utc>) -> Demande {
             allowance: None,
             retired_tokens: Vec::new(),
             token_labels: Default::default(),
+            delegated_tokens: Vec::new(),
         },
         created_at: now,
         updated_at: now,
@@ -330,7 +331,7 @@ fn revoked(next: &mut Demande, now: DateTime<Utc>) -> Option<TokenChange> {
     next.body.token.map(|jti| TokenChange::Revoke {
         jti,
         at: now,
-        also: next.body.retired_tokens.clone(),
+        also: next.body.tokens_besides_main(),
     })
 }
 

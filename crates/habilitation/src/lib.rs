@@ -4,9 +4,12 @@
 //! (`state`). Pure domain: the store keeps demandes, the web application shows them.
 
 pub mod attestations;
+pub mod audit;
 pub mod content;
 pub mod datapass;
+pub mod delegations;
 pub mod form;
+pub mod operator;
 pub mod state;
 pub mod tokens;
 pub mod workflow;

@@ -141,7 +141,8 @@ pub enum Standing {
 }
 
 pub fn standing(record: &TokenRecord, is_main: bool, now: DateTime<Utc>) -> Standing {
-    if record.revoked_at.is_some() {
+    // A ban set for later (an operator's) lets the token answer until then.
+    if record.revoked_at.is_some_and(|at| at <= now) {
         Standing::Revoked
     } else if record.expires_at <= now {
         Standing::Expired
@@ -205,7 +206,7 @@ pub fn manage(
 
 /// `next` at its next version, with the history event of `detail`, its letters and
 /// its token change: what one commit writes.
-fn written(
+pub(crate) fn written(
     mut next: Demande,
     actor: &Agent,
     now: DateTime<Utc>,
@@ -231,6 +232,26 @@ fn written(
         token,
     };
     Ok((next, change))
+}
+
+/// The letters of a holder's rotation (`change` as `manage` made it) to the applicant
+/// and the technical contact: a rotation neither expected is a warning.
+pub fn rotation_letters(
+    demande: &Demande,
+    change: &DemandeChange,
+    by: &Agent,
+    site: &crate::workflow::Site,
+    now: DateTime<Utc>,
+) -> Vec<passerelle_store::OutboxItem> {
+    let Some(TokenChange::Rotate { old_expires_at, .. }) = &change.token else {
+        return Vec::new();
+    };
+    let name = by.name();
+    let rotated = passerelle_mail::Lifecycle::TokenRotated {
+        by: if name.is_empty() { by.email.clone() } else { name },
+        old_ends_at: (*old_expires_at > now).then_some(*old_expires_at),
+    };
+    crate::workflow::letters(demande, &rotated, site, now)
 }
 
 /// A habilitation in force (also during an update) whose main token still answers.

@@ -60,6 +60,10 @@ pub struct Staff {
     pub admins: Vec<String>,
     #[serde(default)]
     pub sirets: Vec<String>,
+    /// Each data provider's people (provider id → e-mails), who read their provider's
+    /// page. The staff organisations do not apply: they work for the provider.
+    #[serde(default)]
+    pub providers: BTreeMap<String, Vec<String>>,
 }
 
 impl Staff {
@@ -85,6 +89,21 @@ impl Staff {
 
     pub fn is_admin(&self, agent: &Agent) -> bool {
         self.trusted(agent) && self.listed_admin(&agent.email)
+    }
+
+    /// Whether `agent` is listed among some provider's people.
+    pub fn provider_staff(&self, agent: &Agent) -> bool {
+        let listed = |list: &Vec<String>| list.iter().any(|e| e.eq_ignore_ascii_case(&agent.email));
+        self.providers.values().any(listed)
+    }
+
+    /// Whether `agent` may read provider `provider`'s page: an admin, or one of its people.
+    pub fn reads_provider(&self, agent: &Agent, provider: &str) -> bool {
+        self.is_admin(agent)
+            || self
+                .providers
+                .get(provider)
+                .is_some_and(|list| list.iter().any(|e| e.eq_ignore_ascii_case(&agent.email)))
     }
 
     /// The bouquets `agent` instructs (every one for an admin).
@@ -137,6 +156,22 @@ pub struct Body {
     /// The names their holders gave the tokens.
     #[serde(default)]
     pub token_labels: BTreeMap<Uuid, String>,
+    /// Editors' delegated tokens that may still answer (`delegations`): revoked with
+    /// the habilitation, given its new scopes on an update's approval.
+    #[serde(default)]
+    pub delegated_tokens: Vec<Uuid>,
+}
+
+impl Body {
+    /// The tokens besides the main one that follow what the instructor decides: those
+    /// a rotation replaced and the editors' delegated tokens.
+    pub fn tokens_besides_main(&self) -> Vec<Uuid> {
+        self.retired_tokens
+            .iter()
+            .chain(&self.delegated_tokens)
+            .copied()
+            .collect()
+    }
 }
 
 /// The per-minute limit and client addresses an instructor set on approval.
@@ -406,6 +441,7 @@ pub fn create(
             allowance: None,
             retired_tokens: Vec::new(),
             token_labels: BTreeMap::new(),
+            delegated_tokens: Vec::new(),
         },
         created_at: now,
         updated_at: now,
@@ -573,7 +609,7 @@ pub fn act(
             token = next.body.token.map(|jti| TokenChange::Revoke {
                 jti,
                 at: now,
-                also: next.body.retired_tokens.clone(),
+                also: next.body.tokens_besides_main(),
             });
             detail = json!({"reason": reason});
             lifecycle = Some(Lifecycle::Revoked { reason: reason.clone() });
@@ -655,7 +691,7 @@ pub(crate) fn approved_token(
             jti,
             scopes,
             expires_at,
-            also: next.body.retired_tokens.clone(),
+            also: next.body.tokens_besides_main(),
         };
     }
     let jti = Uuid::new_v4();
@@ -759,7 +795,7 @@ pub fn mail_context(demande: &Demande, site: &Site, expires_on: Option<chrono::N
     }
 }
 
-fn letters(demande: &Demande, lifecycle: &Lifecycle, site: &Site, now: DateTime<Utc>) -> Vec<OutboxItem> {
+pub(crate) fn letters(demande: &Demande, lifecycle: &Lifecycle, site: &Site, now: DateTime<Utc>) -> Vec<OutboxItem> {
     let (parties, ctx) = (parties(demande, site), mail_context(demande, site, None));
     mail::letters(lifecycle, &parties, &ctx)
         .iter()
@@ -843,6 +879,7 @@ pub(crate) mod tests {
                 sirets: Vec::new(),
                 instructors: BTreeMap::from([("particulier".into(), vec!["nadia@numerique.example".into()])]),
                 admins: vec!["elise@numerique.example".into()],
+                providers: BTreeMap::new(),
             },
             webhooks: vec![WebhookTarget {
                 name: "crm".into(),

@@ -6,6 +6,9 @@
 //! delivers the letters, and [`testing::SmtpSink`] is a real SMTP server that
 //! keeps what it receives, for tests.
 
+mod alert;
+mod audit;
+mod delegation;
 mod expiry;
 mod letter;
 mod lifecycle;
@@ -13,6 +16,9 @@ mod mailer;
 pub mod testing;
 mod wording;
 
+pub use alert::{alert_letters, TokenAlert};
+pub use audit::{audit_notice_letters, AuditNotice, AuditedCall, AUDIT_CALLS_SHOWN};
+pub use delegation::{delegation_letter, DelegationChange};
 pub use expiry::{due_notice, EXPIRY_NOTICE_DAYS};
 pub use letter::{Address, Letter};
 pub use lifecycle::{letters, token_link_letter, Bouquet, Context, Lifecycle, Parties, Person};

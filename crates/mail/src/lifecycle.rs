@@ -82,9 +82,19 @@ pub enum Lifecycle {
     ExpiryNotice {
         days_left: i64,
     },
+    /// An operator bans the token at `at` (`scheduled`: later than the sending);
+    /// `replaced`: a replacement token, with the same rights and end, awaits.
     TokenBanned {
         reason: String,
         at: DateTime<Utc>,
+        scheduled: bool,
+        replaced: bool,
+    },
+    /// A holder (`by`) rotated the token; the old one answers until `old_ends_at`
+    /// (`None`: it stopped at once).
+    TokenRotated {
+        by: String,
+        old_ends_at: Option<DateTime<Utc>>,
     },
 }
 
@@ -193,8 +203,17 @@ pub fn letters(event: &Lifecycle, parties: &Parties, ctx: &Context) -> Vec<Lette
             let draft = wording::expiry_notice(ctx, *days_left);
             outbox.post(&[demandeur], &option(technique), draft);
         }
-        Lifecycle::TokenBanned { reason, at } => {
-            let draft = wording::token_banned(ctx, reason, *at);
+        Lifecycle::TokenBanned {
+            reason,
+            at,
+            scheduled,
+            replaced,
+        } => {
+            let draft = wording::token_banned(ctx, reason, *at, *scheduled, *replaced);
+            outbox.post(&[demandeur], &option(technique), draft);
+        }
+        Lifecycle::TokenRotated { by, old_ends_at } => {
+            let draft = wording::token_rotated(ctx, by, *old_ends_at);
             outbox.post(&[demandeur], &option(technique), draft);
         }
     }

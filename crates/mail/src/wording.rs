@@ -115,6 +115,16 @@ struct TokenBanned<'a> {
     ctx: &'a Context,
     reason: &'a str,
     at: String,
+    scheduled: bool,
+    replaced: bool,
+}
+
+#[derive(Template)]
+#[template(path = "token_rotated.txt")]
+struct TokenRotated<'a> {
+    ctx: &'a Context,
+    by: &'a str,
+    old_ends_at: Option<String>,
 }
 
 pub(crate) fn receipt(ctx: &Context, resubmission: bool, reopening: bool) -> Draft {
@@ -288,12 +298,29 @@ pub(crate) fn token_link(ctx: &Context, sender: &str, link: &str, until: DateTim
     draft(ctx, subject, &body)
 }
 
-pub(crate) fn token_banned(ctx: &Context, reason: &str, at: DateTime<Utc>) -> Draft {
-    let subject = format!("Jeton de l'habilitation n° {} désactivé", ctx.demande_number);
+pub(crate) fn token_banned(ctx: &Context, reason: &str, at: DateTime<Utc>, scheduled: bool, replaced: bool) -> Draft {
+    let n = ctx.demande_number;
+    let subject = if scheduled {
+        format!("Jeton de l'habilitation n° {n} banni le {}", french_date_time(at))
+    } else {
+        format!("Jeton de l'habilitation n° {n} désactivé")
+    };
     let body = TokenBanned {
         ctx,
         reason,
         at: french_date_time(at),
+        scheduled,
+        replaced,
+    };
+    draft(ctx, subject, &body)
+}
+
+pub(crate) fn token_rotated(ctx: &Context, by: &str, old_ends_at: Option<DateTime<Utc>>) -> Draft {
+    let subject = format!("Jeton de l'habilitation n° {} renouvelé", ctx.demande_number);
+    let body = TokenRotated {
+        ctx,
+        by,
+        old_ends_at: old_ends_at.map(french_date_time),
     };
     draft(ctx, subject, &body)
 }

@@ -85,6 +85,8 @@ fn decisions_go_to_the_demandeur_with_the_technical_contact_in_copy() {
         Lifecycle::TokenBanned {
             reason: "Précisez la délibération.".to_owned(),
             at: Utc.with_ymd_and_hms(2026, 8, 15, 12, 5, 0).unwrap(),
+            scheduled: false,
+            replaced: false,
         },
     ];
     for event in events {
@@ -101,8 +103,45 @@ fn the_ban_date_is_given_in_french_time() {
     let sent = sent(Lifecycle::TokenBanned {
         reason: "Jeton publié par erreur.".to_owned(),
         at: Utc.with_ymd_and_hms(2026, 1, 10, 8, 30, 0).unwrap(),
+        scheduled: false,
+        replaced: false,
     });
     assert!(sent[0].text.contains("10 janvier 2026 à 09 h 30"));
+}
+
+#[test]
+fn a_scheduled_ban_with_a_replacement_says_when_and_where_the_new_token_is() {
+    let sent = sent(Lifecycle::TokenBanned {
+        reason: "Jeton publié par erreur.".to_owned(),
+        at: Utc.with_ymd_and_hms(2026, 1, 10, 8, 30, 0).unwrap(),
+        scheduled: true,
+        replaced: true,
+    });
+    assert!(
+        sent[0].subject.contains("banni le 10 janvier 2026 à 09 h 30"),
+        "{}",
+        sent[0].subject
+    );
+    assert!(
+        sent[0]
+            .text
+            .contains("cessera de répondre le 10 janvier 2026 à 09 h 30"),
+        "{}",
+        sent[0].text
+    );
+    assert!(sent[0].text.contains("jeton de remplacement"), "{}", sent[0].text);
+}
+
+#[test]
+fn a_rotation_tells_who_did_it_and_until_when_the_old_token_answers() {
+    let sent = sent(Lifecycle::TokenRotated {
+        by: "Karim Benali".to_owned(),
+        old_ends_at: Some(Utc.with_ymd_and_hms(2026, 1, 17, 8, 30, 0).unwrap()),
+    });
+    assert_eq!(emails(&sent[0].to), ["anne.dupont@mairie.example"]);
+    assert_eq!(emails(&sent[0].cc), ["bruno.martin@prestataire.example"]);
+    assert!(sent[0].text.contains("Karim Benali"), "{}", sent[0].text);
+    assert!(sent[0].text.contains("17 janvier 2026 à 09 h 30"), "{}", sent[0].text);
 }
 
 #[test]

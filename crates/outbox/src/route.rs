@@ -70,6 +70,17 @@ struct Target {
 struct WebhookBody {
     target: String,
     envelope: Envelope,
+    /// A receiver no configuration names: a habilitation's own, for its alerts
+    /// (`passerelle_alerts`). `target` then only labels it.
+    #[serde(default)]
+    inline: Option<InlineTarget>,
+}
+
+/// The URL and secret a habilitation's holders set, carried by the item.
+#[derive(Deserialize)]
+struct InlineTarget {
+    url: String,
+    secret: String,
 }
 
 impl WebhookRoute {
@@ -112,12 +123,15 @@ impl WebhookRoute {
         let Ok(body) = serde_json::from_str::<WebhookBody>(body) else {
             return Outcome::Refused("the webhook is unreadable".into());
         };
-        let Some(target) = self.targets.get(&body.target) else {
-            let name = body.target;
-            return Outcome::Refused(format!("webhook target {name:?} is no longer configured"));
+        let (url, secrets): (&str, Vec<&[u8]>) = match (&body.inline, self.targets.get(&body.target)) {
+            (Some(own), _) => (&own.url, vec![own.secret.as_bytes()]),
+            (None, Some(target)) => (&target.url, target.secrets.iter().map(Vec::as_slice).collect()),
+            (None, None) => {
+                let name = body.target;
+                return Outcome::Refused(format!("webhook target {name:?} is no longer configured"));
+            }
         };
-        let secrets: Vec<&[u8]> = target.secrets.iter().map(Vec::as_slice).collect();
-        let attempt = self.deliverer.deliver(&target.url, &secrets, &body.envelope).await;
+        let attempt = self.deliverer.deliver(url, &secrets, &body.envelope).await;
         if attempt.ok {
             Outcome::Sent
         } else {

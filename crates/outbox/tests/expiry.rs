@@ -42,6 +42,7 @@ fn site() -> Site {
             sirets: Vec::new(),
             instructors: BTreeMap::from([("particulier".into(), vec!["nadia@numerique.example".into()])]),
             admins: Vec::new(),
+            providers: BTreeMap::new(),
         },
         webhooks: Vec::new(),
     }

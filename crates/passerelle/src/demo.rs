@@ -104,7 +104,7 @@ pub async fn run(listens: Listens<'_>, data_dir: PathBuf, ip_limit_per_minute: u
     println!("Qui a consulté mes données ? Call about Angela DUBOIS, then log in as her (FranceConnect simulator):");
     println!("  curl -s -H 'Authorization: Bearer {ANGELA}' 'http://{gateway}/v3/dss/allocation_adulte_handicape/france_connect?recipient={DEMO_SIRET}'");
     println!("  http://{gateway}{}", passerelle_citizen_record::BASE);
-    print_habilitation(&gateway.to_string());
+    print_habilitation(&gateway.to_string(), &state.config.habilitation.editors);
     println!("Public sites (catalogue, status, stats; the sandbox token is on `passerelle sandbox`):");
     println!("  http://{gateway}/catalogue  http://{gateway}/statut  http://{gateway}/stats");
     println!("  http://{entreprise}/catalogue  http://{entreprise}/statut  http://{entreprise}/stats");
@@ -135,7 +135,7 @@ pub async fn all_scopes_token(state: &AppState, bouquet: &str, name: &str) -> an
 }
 
 /// The habilitation site's address and the ProConnect simulator's agents.
-fn print_habilitation(gateway: &str) {
+fn print_habilitation(gateway: &str, editors: &[passerelle_gateway::config::EditorConfig]) {
     println!("Habilitations (apply, instruct, get a token; then rotate it and read its usage under \"Mes habilitations\"; log in through the ProConnect simulator):");
     println!("  http://{gateway}{}", passerelle_habilitation_web::BASE);
     for agent in passerelle_providers::pro_connect::agents() {
@@ -143,6 +143,15 @@ fn print_habilitation(gateway: &str) {
         println!(
             "  - {} ({}, {}{second_factor})",
             agent.email, agent.role_hint, agent.organisation
+        );
+    }
+    // Their agents find what clients delegate to them in the editor's space.
+    for editor in editors {
+        println!(
+            "  editor {} (SIRET {}): its agents' space at http://{gateway}{}/editeur",
+            editor.name,
+            editor.sirets.join(", "),
+            passerelle_habilitation_web::BASE
         );
     }
 }

@@ -444,3 +444,128 @@ impl passerelle_store::UsageStore for PostgresStore {
         bounded(sql::all(&self.pool, &mut sql::token_usage::<Pg>(jti, range, by))).await
     }
 }
+
+#[async_trait]
+impl passerelle_store::AuditStore for PostgresStore {
+    async fn calls_of_tokens(&self, request_ids: &[String], tokens: &[Uuid]) -> anyhow::Result<Vec<JournalRow>> {
+        bounded(sql::all(
+            &self.pool,
+            &mut sql::calls_of_tokens::<Pg>(request_ids, tokens),
+        ))
+        .await
+    }
+
+    async fn events_of_kind(&self, kind: &str, limit: u32) -> anyhow::Result<Vec<DemandeEvent>> {
+        bounded(sql::all(&self.pool, &mut sql::events_of_kind::<Pg>(kind, limit))).await
+    }
+}
+
+#[async_trait]
+impl passerelle_store::OperatorStore for PostgresStore {
+    async fn record_operator_action(&self, action: &passerelle_store::OperatorAction) -> anyhow::Result<()> {
+        sql::execute(&self.pool, &mut sql::insert_operator_action::<Pg>(action)).await?;
+        Ok(())
+    }
+
+    async fn operator_actions(&self, limit: u32) -> anyhow::Result<Vec<passerelle_store::OperatorAction>> {
+        sql::all(&self.pool, &mut sql::operator_actions::<Pg>(limit)).await
+    }
+
+    async fn commit_operator(
+        &self,
+        change: &DemandeChange,
+        issued: Option<&TokenRecord>,
+        action: &passerelle_store::OperatorAction,
+    ) -> anyhow::Result<bool> {
+        let mut statements = sql::commit_operator::<Pg>(change, issued, action)?;
+        Ok(sql::guarded_transaction(&self.pool, &mut statements).await?)
+    }
+
+    async fn all_demandes(&self) -> anyhow::Result<Vec<DemandeRecord>> {
+        sql::all(&self.pool, &mut sql::all_demandes::<Pg>()).await
+    }
+
+    async fn organisation_demandes(&self, siret: &str) -> anyhow::Result<Vec<DemandeRecord>> {
+        sql::all(&self.pool, &mut sql::organisation_demandes::<Pg>(siret)).await
+    }
+}
+
+#[async_trait]
+impl passerelle_store::DelegationStore for PostgresStore {
+    async fn commit_delegation(
+        &self,
+        change: &DemandeChange,
+        write: &passerelle_store::DelegationWrite,
+    ) -> anyhow::Result<bool> {
+        let mut statements = sql::commit_delegation::<Pg>(change, write)?;
+        Ok(sql::guarded_transaction(&self.pool, &mut statements).await?)
+    }
+
+    async fn delegations_of(&self, demande: Uuid) -> anyhow::Result<Vec<passerelle_store::Delegation>> {
+        bounded(sql::all(&self.pool, &mut sql::delegations_of::<Pg>(demande))).await
+    }
+
+    async fn delegations_to(&self, editor: &str) -> anyhow::Result<Vec<passerelle_store::Delegation>> {
+        bounded(sql::all(&self.pool, &mut sql::delegations_to::<Pg>(editor))).await
+    }
+
+    async fn delegated_tokens(&self, delegation: Uuid) -> anyhow::Result<Vec<passerelle_store::DelegatedToken>> {
+        bounded(sql::all(&self.pool, &mut sql::delegated_tokens::<Pg>(delegation))).await
+    }
+}
+
+#[async_trait]
+impl passerelle_store::AlertStore for PostgresStore {
+    async fn record_addresses(&self, seen: &[passerelle_store::TokenAddress]) -> anyhow::Result<()> {
+        if seen.is_empty() {
+            return Ok(());
+        }
+        bounded(sql::transaction(&self.pool, &mut sql::record_addresses::<Pg>(seen))).await?;
+        Ok(())
+    }
+
+    async fn token_addresses(&self, jti: Uuid, limit: u32) -> anyhow::Result<Vec<passerelle_store::TokenAddress>> {
+        bounded(sql::all(&self.pool, &mut sql::token_addresses::<Pg>(jti, limit))).await
+    }
+
+    async fn fresh_addresses(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<passerelle_store::FreshAddress>> {
+        bounded(sql::all(&self.pool, &mut sql::fresh_addresses::<Pg>(since, limit))).await
+    }
+
+    async fn alert_settings(&self, demande_id: Uuid) -> anyhow::Result<Option<passerelle_store::AlertSettings>> {
+        Ok(
+            bounded(sql::all(&self.pool, &mut sql::alert_settings::<Pg>(demande_id)))
+                .await?
+                .pop(),
+        )
+    }
+
+    async fn put_alert_settings(&self, settings: &passerelle_store::AlertSettings) -> anyhow::Result<()> {
+        bounded(sql::execute(&self.pool, &mut sql::put_alert_settings::<Pg>(settings))).await?;
+        Ok(())
+    }
+
+    async fn raise_alert(
+        &self,
+        alert: &passerelle_store::AlertRecord,
+        mark: &passerelle_store::AlertMark,
+        outbox: &[OutboxItem],
+    ) -> anyhow::Result<bool> {
+        let mut statements = sql::raise_alert::<Pg>(alert, mark, outbox);
+        Ok(bounded(sql::guarded_transaction(&self.pool, &mut statements)).await?)
+    }
+
+    async fn alert_mark(&self, jti: Uuid, kind: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+        Ok(bounded(sql::all(&self.pool, &mut sql::alert_mark::<Pg>(jti, kind)))
+            .await?
+            .pop())
+    }
+
+    async fn alerts_of(&self, demande_id: Uuid, limit: u32) -> anyhow::Result<Vec<passerelle_store::AlertRecord>> {
+        bounded(sql::all(&self.pool, &mut sql::alerts_of::<Pg>(demande_id, limit))).await
+    }
+}

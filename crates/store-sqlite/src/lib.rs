@@ -405,3 +405,122 @@ impl passerelle_store::UsageStore for SqliteStore {
         sql::all(&self.pool, &mut sql::token_usage::<Lite>(jti, range, by)).await
     }
 }
+
+#[async_trait]
+impl passerelle_store::AuditStore for SqliteStore {
+    async fn calls_of_tokens(&self, request_ids: &[String], tokens: &[Uuid]) -> anyhow::Result<Vec<JournalRow>> {
+        sql::all(&self.pool, &mut sql::calls_of_tokens::<Lite>(request_ids, tokens)).await
+    }
+
+    async fn events_of_kind(&self, kind: &str, limit: u32) -> anyhow::Result<Vec<DemandeEvent>> {
+        sql::all(&self.pool, &mut sql::events_of_kind::<Lite>(kind, limit)).await
+    }
+}
+
+#[async_trait]
+impl passerelle_store::OperatorStore for SqliteStore {
+    async fn record_operator_action(&self, action: &passerelle_store::OperatorAction) -> anyhow::Result<()> {
+        sql::execute(&self.pool, &mut sql::insert_operator_action::<Lite>(action)).await?;
+        Ok(())
+    }
+
+    async fn operator_actions(&self, limit: u32) -> anyhow::Result<Vec<passerelle_store::OperatorAction>> {
+        sql::all(&self.pool, &mut sql::operator_actions::<Lite>(limit)).await
+    }
+
+    async fn commit_operator(
+        &self,
+        change: &DemandeChange,
+        issued: Option<&TokenRecord>,
+        action: &passerelle_store::OperatorAction,
+    ) -> anyhow::Result<bool> {
+        let mut statements = sql::commit_operator::<Lite>(change, issued, action)?;
+        Ok(sql::guarded_transaction(&self.pool, &mut statements).await?)
+    }
+
+    async fn all_demandes(&self) -> anyhow::Result<Vec<DemandeRecord>> {
+        sql::all(&self.pool, &mut sql::all_demandes::<Lite>()).await
+    }
+
+    async fn organisation_demandes(&self, siret: &str) -> anyhow::Result<Vec<DemandeRecord>> {
+        sql::all(&self.pool, &mut sql::organisation_demandes::<Lite>(siret)).await
+    }
+}
+
+#[async_trait]
+impl passerelle_store::DelegationStore for SqliteStore {
+    async fn commit_delegation(
+        &self,
+        change: &DemandeChange,
+        write: &passerelle_store::DelegationWrite,
+    ) -> anyhow::Result<bool> {
+        let mut statements = sql::commit_delegation::<Lite>(change, write)?;
+        Ok(sql::guarded_transaction(&self.pool, &mut statements).await?)
+    }
+
+    async fn delegations_of(&self, demande: Uuid) -> anyhow::Result<Vec<passerelle_store::Delegation>> {
+        sql::all(&self.pool, &mut sql::delegations_of::<Lite>(demande)).await
+    }
+
+    async fn delegations_to(&self, editor: &str) -> anyhow::Result<Vec<passerelle_store::Delegation>> {
+        sql::all(&self.pool, &mut sql::delegations_to::<Lite>(editor)).await
+    }
+
+    async fn delegated_tokens(&self, delegation: Uuid) -> anyhow::Result<Vec<passerelle_store::DelegatedToken>> {
+        sql::all(&self.pool, &mut sql::delegated_tokens::<Lite>(delegation)).await
+    }
+}
+
+#[async_trait]
+impl passerelle_store::AlertStore for SqliteStore {
+    async fn record_addresses(&self, seen: &[passerelle_store::TokenAddress]) -> anyhow::Result<()> {
+        if seen.is_empty() {
+            return Ok(());
+        }
+        sql::transaction(&self.pool, &mut sql::record_addresses::<Lite>(seen)).await?;
+        Ok(())
+    }
+
+    async fn token_addresses(&self, jti: Uuid, limit: u32) -> anyhow::Result<Vec<passerelle_store::TokenAddress>> {
+        sql::all(&self.pool, &mut sql::token_addresses::<Lite>(jti, limit)).await
+    }
+
+    async fn fresh_addresses(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<passerelle_store::FreshAddress>> {
+        sql::all(&self.pool, &mut sql::fresh_addresses::<Lite>(since, limit)).await
+    }
+
+    async fn alert_settings(&self, demande_id: Uuid) -> anyhow::Result<Option<passerelle_store::AlertSettings>> {
+        Ok(sql::all(&self.pool, &mut sql::alert_settings::<Lite>(demande_id))
+            .await?
+            .pop())
+    }
+
+    async fn put_alert_settings(&self, settings: &passerelle_store::AlertSettings) -> anyhow::Result<()> {
+        sql::execute(&self.pool, &mut sql::put_alert_settings::<Lite>(settings)).await?;
+        Ok(())
+    }
+
+    async fn raise_alert(
+        &self,
+        alert: &passerelle_store::AlertRecord,
+        mark: &passerelle_store::AlertMark,
+        outbox: &[OutboxItem],
+    ) -> anyhow::Result<bool> {
+        let mut statements = sql::raise_alert::<Lite>(alert, mark, outbox);
+        Ok(sql::guarded_transaction(&self.pool, &mut statements).await?)
+    }
+
+    async fn alert_mark(&self, jti: Uuid, kind: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+        Ok(sql::all(&self.pool, &mut sql::alert_mark::<Lite>(jti, kind))
+            .await?
+            .pop())
+    }
+
+    async fn alerts_of(&self, demande_id: Uuid, limit: u32) -> anyhow::Result<Vec<passerelle_store::AlertRecord>> {
+        sql::all(&self.pool, &mut sql::alerts_of::<Lite>(demande_id, limit)).await
+    }
+}

@@ -91,6 +91,21 @@ macro_rules! contract {
             usage_rollup_waits_for_the_lag,
             concurrent_usage_rollups_count_each_row_once,
             usage_queries_by_range_period_and_endpoint,
+            // alerts (alerts.rs)
+            token_addresses_keep_their_first_and_last_sight_and_add_calls,
+            alerts_are_raised_once_per_mark_and_again_after_their_quiet_time,
+            concurrent_replicas_raise_an_alert_once,
+            alert_settings_round_trip_and_replace,
+            // audit notices (audit.rs)
+            audit_calls_are_those_of_the_given_tokens_only_newest_first,
+            audit_events_of_a_kind_list_newest_first_across_demandes,
+            // delegations (delegations.rs)
+            delegations_are_granted_listed_and_revoked_with_their_demande,
+            delegated_tokens_are_issued_and_revoked_with_their_demande,
+            // operator (operator.rs)
+            operator_actions_are_kept_and_read_newest_first,
+            operator_commits_write_the_demande_its_replacement_and_the_action_or_nothing,
+            every_demande_and_an_organisations_own_are_listed,
         );
     };
     (@each $fresh:path; $($name:ident),* $(,)?) => {
@@ -227,6 +242,12 @@ pub async fn tokens_round_trip_and_change(b: Backend) {
     assert!(store.revoke_token(t.jti, later).await.unwrap());
     let changed = store.token(t.jti).await.unwrap().unwrap();
     assert_eq!((changed.expires_at, changed.revoked_at), (later, Some(later)));
+    // The earliest revocation wins: an earlier one moves it, a later one never.
+    let sooner = later - Duration::days(2);
+    assert!(store.revoke_token(t.jti, sooner).await.unwrap());
+    assert!(store.revoke_token(t.jti, later).await.unwrap());
+    let revoked = store.token(t.jti).await.unwrap().unwrap().revoked_at;
+    assert_eq!(revoked, Some(sooner));
     assert!(!store.revoke_token(Uuid::new_v4(), later).await.unwrap());
     assert!(!store.set_token_expiry(Uuid::new_v4(), later).await.unwrap());
     let listed = store.tokens().await.unwrap();
@@ -1204,3 +1225,11 @@ pub async fn datapass_concurrent_copies_apply_once(b: Backend) {
 include!("status.rs");
 // The usage rollups (their own file).
 include!("usage.rs");
+// The back-office (its own file).
+include!("operator.rs");
+// Delegations to editors (their own file).
+include!("delegations.rs");
+// The audit notices (their own file).
+include!("audit.rs");
+// The portal's alerts (their own file).
+include!("alerts.rs");

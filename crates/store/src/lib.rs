@@ -3,8 +3,12 @@
 //! is the embedded default, PostgreSQL (`passerelle-store-postgres`) serves several
 //! replicas; one contract suite (`contract/suite.rs`) runs on both.
 
+mod alerts;
+mod audit;
 mod datapass;
+mod delegations;
 mod habilitation;
+mod operator;
 mod records;
 pub mod sql;
 mod status;
@@ -14,8 +18,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub use alerts::*;
+pub use audit::*;
 pub use datapass::*;
+pub use delegations::*;
 pub use habilitation::*;
+pub use operator::*;
 pub use records::*;
 pub use status::*;
 pub use usage::*;
@@ -159,6 +167,10 @@ pub trait Store:
     + DataPassStore
     + StatusStore
     + UsageStore
+    + DelegationStore
+    + OperatorStore
+    + AuditStore
+    + AlertStore
 {
     async fn migrate(&self) -> anyhow::Result<()>;
 }

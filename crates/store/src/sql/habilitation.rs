@@ -27,7 +27,7 @@ pub struct DemandeColumns<D: Dialect> {
 }
 
 impl<D: Dialect> DemandeColumns<D> {
-    fn record(self) -> anyhow::Result<DemandeRecord> {
+    pub(super) fn record(self) -> anyhow::Result<DemandeRecord> {
         Ok(DemandeRecord {
             id: self.id.into(),
             number: self.number,
@@ -57,7 +57,7 @@ pub struct EventColumns<D: Dialect> {
 }
 
 impl<D: Dialect> EventColumns<D> {
-    fn record(self) -> anyhow::Result<DemandeEvent> {
+    pub(super) fn record(self) -> anyhow::Result<DemandeEvent> {
         Ok(DemandeEvent {
             demande_id: self.demande_id.into(),
             seq: self.seq,
@@ -100,8 +100,9 @@ impl<D: Dialect> OutboxColumns<D> {
     }
 }
 
-const DEMANDE_COLUMNS: &str = "id, number, bouquet, form_id, siret, state, reopening, version, body, created_at, \
-                               updated_at, submitted_at, decided_at";
+pub(super) const DEMANDE_COLUMNS: &str =
+    "id, number, bouquet, form_id, siret, state, reopening, version, body, created_at, updated_at, submitted_at, \
+     decided_at";
 
 /// The statements of `change`, the demande's write first: the transaction holds only
 /// if that one changes a row (see `guarded_transaction`).

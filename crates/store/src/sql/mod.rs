@@ -4,9 +4,13 @@
 //! (`Dialect`), opens its pool and runs the statements with the functions below; both
 //! schemas hold the same columns under the same names.
 
+mod alerts;
+mod audit;
 mod columns;
 mod datapass;
+mod delegations;
 mod habilitation;
+mod operator;
 mod statements;
 mod status;
 mod usage;
@@ -17,9 +21,13 @@ use uuid::Uuid;
 
 use crate::TimeRange;
 
+pub use alerts::*;
+pub use audit::*;
 pub use columns::*;
 pub use datapass::*;
+pub use delegations::*;
 pub use habilitation::*;
+pub use operator::*;
 pub use statements::*;
 pub use status::*;
 pub use usage::*;

@@ -92,8 +92,19 @@ fn set_token_time<'a, D: Dialect>(column: &str, jti: Uuid, at: DateTime<Utc>) ->
     Statement::with(&text, vec![Value::Time(Some(at)), Value::Uuid(Some(jti))])
 }
 
+/// The earliest revocation wins: a later one (a ban set for a date, reaching a token
+/// already stopped) never brings a token back.
 pub fn revoke_token<'a, D: Dialect>(jti: Uuid, at: DateTime<Utc>) -> Statement<'a, D> {
-    set_token_time("revoked_at", jti, at)
+    let text = [
+        "UPDATE tokens SET revoked_at = CASE WHEN revoked_at IS NULL OR revoked_at > ",
+        " THEN ",
+        " ELSE revoked_at END WHERE jti = ",
+        "",
+    ];
+    Statement::with(
+        &text,
+        vec![Value::Time(Some(at)), Value::Time(Some(at)), Value::Uuid(Some(jti))],
+    )
 }
 
 pub fn set_token_expiry<'a, D: Dialect>(jti: Uuid, expires_at: DateTime<Utc>) -> Statement<'a, D> {
