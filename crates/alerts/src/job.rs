@@ -80,7 +80,6 @@ async fn run(_job: Arc<AlertJob>, store: Weak<dyn Store>, site: Site, rules: Rul
 struct Held<'a> {
     demande: &'a Demande,
     token: TokenRecord,
-    is_main: bool,
     settings: Option<&'a AlertSettings>,
 }
 
@@ -110,7 +109,6 @@ pub async fn run_once(store: &dyn Store, site: &Site, rules: &Rules, now: DateTi
                 held.push(Held {
                     demande,
                     token,
-                    is_main,
                     settings,
                 });
             }
@@ -304,7 +302,7 @@ async fn raise(
         at: now,
         detail: found.detail.clone(),
     };
-    let label = token_label(demande, held.token.jti, held.is_main);
+    let label = demande.token_label(held.token.jti);
     let mut outbox = Vec::new();
     if wanted(held.settings, Channel::Mail, found.kind) {
         let ctx = mail_context(demande, site, None);
@@ -356,14 +354,4 @@ fn webhook(held: &Held<'_>, found: &Found, alert: &AlertRecord, label: &str) -> 
     let mut item = OutboxItem::new("webhook", body.to_string(), alert.at);
     item.dedup = Some(format!("alert:{}:webhook", alert.id));
     Some(item)
-}
-
-fn token_label(demande: &Demande, jti: Uuid, is_main: bool) -> String {
-    demande.body.token_labels.get(&jti).cloned().unwrap_or_else(|| {
-        if is_main {
-            "Jeton principal".into()
-        } else {
-            "Ancien jeton".into()
-        }
-    })
 }

@@ -268,10 +268,9 @@ async fn token_line(
     now: DateTime<Utc>,
 ) -> Result<TokenLine, Fault> {
     let answering = matches!(standing(record, is_main, now), Standing::Active | Standing::Overlapping);
-    let label = demande.body.token_labels.get(&record.jti).cloned();
     Ok(TokenLine {
         jti: record.jti,
-        label: label.unwrap_or_else(|| if is_main { "Jeton principal" } else { "Ancien jeton" }.into()),
+        label: demande.token_label(record.jti),
         state: token_state(record, is_main, now),
         issued: paris(record.issued_at),
         expires: paris(record.expires_at),

@@ -91,7 +91,7 @@ pub async fn alerts_page(
         .map(|a| AlertRow {
             at: paris(a.at),
             kind: Kind::parse(&a.kind).map(Kind::label).unwrap_or("Alerte"),
-            token: label(&demande, a.jti),
+            token: demande.token_label(a.jti),
             detail: a.detail,
         })
         .collect();
@@ -232,17 +232,6 @@ fn with_token(demande: &Demande) -> Result<(), Fault> {
     }
 }
 
-fn label(demande: &Demande, jti: Uuid) -> String {
-    let is_main = demande.body.token == Some(jti);
-    demande.body.token_labels.get(&jti).cloned().unwrap_or_else(|| {
-        if is_main {
-            "Jeton principal".into()
-        } else {
-            "Ancien jeton".into()
-        }
-    })
-}
-
 /// The addresses `tokens` called from, each token's most recent first.
 pub(crate) async fn addresses_of(
     app: &App,
@@ -257,7 +246,7 @@ pub(crate) async fn addresses_of(
             .await
             .map_err(Fault::internal)?;
         rows.extend(seen.into_iter().map(|a| AddressRow {
-            token: label(demande, token.jti),
+            token: demande.token_label(token.jti),
             address: a.address,
             first_seen: paris(a.first_seen),
             last_seen: paris(a.last_seen),

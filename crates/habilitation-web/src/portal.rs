@@ -260,7 +260,7 @@ async fn token_row(
     let state = state_of(record, is_main, now);
     Ok(TokenRow {
         jti: record.jti,
-        label: label(demande, record.jti, is_main),
+        label: demande.token_label(record.jti),
         state: label_of(state),
         badge: match state {
             tokens::Standing::Active => "fr-badge--success",
@@ -660,16 +660,16 @@ pub async fn usage_page(
 ) -> Result<Response, Fault> {
     let (session, demande, main, retired) = opened(&app, id, &headers).await?;
     let token = chosen(&query, &main, &retired);
-    let mut choices = vec![(main.jti, label(&demande, main.jti, true), main.jti == token)];
+    let mut choices = vec![(main.jti, demande.token_label(main.jti), main.jti == token)];
     choices.extend(
         retired
             .iter()
             .rev()
-            .map(|t| (t.jti, label(&demande, t.jti, false), t.jti == token)),
+            .map(|t| (t.jti, demande.token_label(t.jti), t.jti == token)),
     );
     let shown = UsageOf {
         token,
-        label: label(&demande, token, token == main.jti),
+        label: demande.token_label(token),
         choices,
         here: format!("{BASE}/demandes/{id}/usage"),
         back: format!("{BASE}/demandes/{id}/jetons"),
@@ -986,16 +986,6 @@ fn label_of(state: tokens::Standing) -> &'static str {
         tokens::Standing::Expired => "expiré",
         tokens::Standing::Revoked => "révoqué",
     }
-}
-
-fn label(demande: &Demande, jti: Uuid, is_main: bool) -> String {
-    demande.body.token_labels.get(&jti).cloned().unwrap_or_else(|| {
-        if is_main {
-            "Jeton principal".into()
-        } else {
-            "Ancien jeton".into()
-        }
-    })
 }
 
 fn paris_seconds(at: DateTime<Utc>) -> String {

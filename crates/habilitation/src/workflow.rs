@@ -226,6 +226,15 @@ impl Demande {
         self.form_id.starts_with(crate::datapass::FORM_PREFIX)
     }
 
+    /// A token's name: the one its holders gave, or what it is to the demande.
+    pub fn token_label(&self, jti: Uuid) -> String {
+        match self.body.token_labels.get(&jti) {
+            Some(label) => label.clone(),
+            None if self.body.token == Some(jti) => "Jeton principal".into(),
+            None => "Ancien jeton".into(),
+        }
+    }
+
     pub fn title(&self) -> &str {
         match self.body.content.field("intitule") {
             "" => "Demande sans intitulé",
