@@ -84,14 +84,21 @@ struct Held<'a> {
 }
 
 /// Checks every token answering at `now`; returns how many alerts this call raised.
+///
+/// A run reads the demandes of both bouquets, all tokens and all settings (a query
+/// each), then per token answering: its refusals of the last two hours (and of the
+/// week before when they reach the minimum, and its spike mark when they spike), its
+/// calls of the last `unused_days` when it is older than that (and its mark); and
+/// the new addresses of the last day not alerted yet, in one query.
 pub async fn run_once(store: &dyn Store, site: &Site, rules: &Rules, now: DateTime<Utc>) -> anyhow::Result<u64> {
     let demandes = in_force(store).await?;
-    let mut settings = HashMap::new();
-    for demande in &demandes {
-        if let Some(kept) = store.alert_settings(demande.id).await? {
-            settings.insert(demande.id, kept);
-        }
-    }
+    let settings: HashMap<Uuid, AlertSettings> = store
+        .every_alert_settings()
+        .await?
+        .into_iter()
+        .map(|s| (s.demande_id, s))
+        .collect();
+    let mut tokens: HashMap<Uuid, TokenRecord> = store.tokens().await?.into_iter().map(|t| (t.jti, t)).collect();
     let mut held = Vec::new();
     for demande in &demandes {
         for (jti, is_main) in demande
@@ -101,15 +108,14 @@ pub async fn run_once(store: &dyn Store, site: &Site, rules: &Rules, now: DateTi
             .into_iter()
             .chain(demande.body.retired_tokens.iter().map(|t| (*t, false)))
         {
-            let Some(token) = store.token(jti).await? else {
+            let Some(token) = tokens.remove(&jti) else {
                 continue;
             };
             if matches!(standing(&token, is_main, now), Standing::Active | Standing::Overlapping) {
-                let settings = settings.get(&demande.id);
                 held.push(Held {
                     demande,
                     token,
-                    settings,
+                    settings: settings.get(&demande.id),
                 });
             }
         }
@@ -135,6 +141,8 @@ async fn in_force(store: &dyn Store) -> anyhow::Result<Vec<Demande>> {
         for record in store.demandes_in(bouquet).await? {
             let id = record.id;
             match Demande::read(record) {
+                // Alerts are about tokens: a demande that never had one has none.
+                Ok(d) if d.body.token.is_none() && d.body.retired_tokens.is_empty() => {}
                 Ok(d) if d.standing.state == State::Validated || d.standing.reopening => demandes.push(d),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(demande = %id, error = %e, "demande unreadable, no alert"),
@@ -194,13 +202,22 @@ async fn spike_of(
     if !spike::is_spike(refused, baseline, rules) {
         return Ok(None);
     }
+    // A spike lasts a while: read its mark rather than try a write every run.
+    let quiet_since = now - TimeDelta::hours(rules.spike_quiet_hours);
+    if store
+        .alert_mark(jti, Kind::Spike.key())
+        .await?
+        .is_some_and(|raised| raised >= quiet_since)
+    {
+        return Ok(None);
+    }
     let usual = spike::usual(baseline);
     Ok(Some(Found {
         kind: Kind::Spike,
         mark: AlertMark {
             jti,
             kind: Kind::Spike.key().into(),
-            quiet_since: Some(now - TimeDelta::hours(rules.spike_quiet_hours)),
+            quiet_since: Some(quiet_since),
         },
         alert: TokenAlert::Spike { refused, usual },
         detail: format!(
@@ -326,9 +343,12 @@ async fn raise(
 }
 
 /// The signed webhook, when the habilitation set a URL and wants this kind there.
+/// The item names the demande, not the URL nor the secret: the outbox reads them at
+/// delivery, so a new secret or URL applies to what is queued, and a removed URL
+/// drops it.
 fn webhook(held: &Held<'_>, found: &Found, alert: &AlertRecord, label: &str) -> Option<OutboxItem> {
     let settings = held.settings?;
-    let (url, secret) = (settings.webhook_url.as_ref()?, settings.webhook_secret.as_ref()?);
+    settings.webhook_url.as_ref()?;
     if !wanted(Some(settings), Channel::Webhook, found.kind) {
         return None;
     }
@@ -348,7 +368,7 @@ fn webhook(held: &Held<'_>, found: &Found, alert: &AlertRecord, label: &str) -> 
     };
     let body = json!({
         "target": format!("alertes de la demande n° {}", held.demande.number),
-        "inline": { "url": url, "secret": secret },
+        "habilitation": alert.demande_id,
         "envelope": envelope,
     });
     let mut item = OutboxItem::new("webhook", body.to_string(), alert.at);

@@ -75,17 +75,7 @@ impl AddressBook {
         if taken.is_empty() {
             return Ok(());
         }
-        let rows: Vec<TokenAddress> = taken
-            .iter()
-            .map(|((jti, ip), seen)| TokenAddress {
-                jti: *jti,
-                address: written(*ip),
-                first_seen: seen.first,
-                last_seen: seen.last,
-                calls: seen.calls,
-            })
-            .collect();
-        if let Err(e) = self.store.record_addresses(&rows).await {
+        if let Err(e) = self.store.record_addresses(&rows(&taken)).await {
             self.put_back(taken);
             return Err(e);
         }
@@ -107,6 +97,23 @@ impl AddressBook {
             }
         }
     }
+}
+
+/// The rows to write, ordered by token and address: replicas flushing at the same
+/// time then lock PostgreSQL's rows in the same order, and never deadlock.
+fn rows(taken: &HashMap<(Uuid, IpAddr), Sighting>) -> Vec<TokenAddress> {
+    let mut rows: Vec<TokenAddress> = taken
+        .iter()
+        .map(|((jti, ip), seen)| TokenAddress {
+            jti: *jti,
+            address: written(*ip),
+            first_seen: seen.first,
+            last_seen: seen.last,
+            calls: seen.calls,
+        })
+        .collect();
+    rows.sort_unstable_by(|a, b| (a.jti, &a.address).cmp(&(b.jti, &b.address)));
+    rows
 }
 
 async fn flush_loop(book: Weak<AddressBook>, every: Duration) {
@@ -158,5 +165,23 @@ mod tests {
         assert_eq!(counted("2001:db8:1:2::1"), counted("2001:db8:1:2:ffff:ffff:ffff:ffff"));
         assert_ne!(counted("2001:db8:1:2::1"), counted("2001:db8:1:3::1"));
         assert_eq!(counted("::ffff:192.0.2.7"), "192.0.2.7");
+    }
+
+    #[test]
+    fn rows_are_written_in_token_then_address_order() {
+        let now = Utc::now();
+        let seen = Sighting {
+            first: now,
+            last: now,
+            calls: 1,
+        };
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut taken = HashMap::new();
+        for (jti, ip) in [(b, "192.0.2.1"), (a, "192.0.2.9"), (b, "10.0.0.1"), (a, "192.0.2.10")] {
+            taken.insert((jti, ip.parse().unwrap()), seen);
+        }
+        let order: Vec<(Uuid, String)> = rows(&taken).into_iter().map(|r| (r.jti, r.address)).collect();
+        let expected = [(a, "192.0.2.10"), (a, "192.0.2.9"), (b, "10.0.0.1"), (b, "192.0.2.1")];
+        assert_eq!(order, expected.map(|(j, s)| (j, s.to_string())));
     }
 }

@@ -243,6 +243,9 @@ pub struct AlertsConfig {
     pub spike_quiet_hours: i64,
     /// Days without a call before a token is reported unused.
     pub unused_days: i64,
+    /// Whether a habilitation's alert webhook may go to this machine (`http://127.0.0.1…`):
+    /// the demo and tests only. Otherwise only https to public addresses.
+    pub allow_loopback_webhooks: bool,
 }
 
 impl Default for AlertsConfig {
@@ -253,6 +256,7 @@ impl Default for AlertsConfig {
             spike_factor: 10.0,
             spike_quiet_hours: 6,
             unused_days: 60,
+            allow_loopback_webhooks: false,
         }
     }
 }

@@ -4,15 +4,16 @@
 //! and bans (`passerelle_habilitation::operator`); read-only impersonation of an
 //! agent; and the journal of what admins did.
 //!
-//! While an admin sees the site as an agent, `guard` journals every page they view
-//! and refuses every form that would change something.
+//! While an admin sees the site as an agent, `guard` journals every page they view;
+//! `pages::check_csrf`, which every form that changes something goes through, refuses
+//! them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -25,9 +26,10 @@ use passerelle_store::{Grouping, OperatorAction, Period, TimeRange, TokenRecord}
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::pages::{check_csrf, conflict, forget, html, logged_in, who, CsrfOnly, Fault, Shown};
-use crate::session::Session;
-use crate::views::{paris, Who};
+use crate::pages::{
+    admin, check_csrf, check_form_token, conflict, forget, html, logged_in, who, CsrfOnly, Fault, Shown,
+};
+use crate::views::{paris, paris_seconds, Who};
 use crate::{App, BASE};
 
 /// What an impersonating admin reads instead of a token.
@@ -35,20 +37,8 @@ pub const MASKED: &str = "•••••••• (jeton masqué : vous voyez l
 
 /// Where the banner's "stop" button posts.
 const STOP: &str = "/habilitation/admin/imitation/fin";
-const LOG_OUT: &str = "/habilitation/deconnexion";
 /// The journal shows this many actions.
 const JOURNAL_ROWS: u32 = 500;
-
-/// The logged-in admin, or 403 for anyone else (an impersonating admin included:
-/// their session's agent is the one they see the site as).
-async fn admin(app: &App, headers: &HeaderMap) -> Result<(Session, Agent), Fault> {
-    let session = logged_in(app, headers).await?;
-    let agent = session.agent.clone().expect("logged in");
-    if !app.site.staff.is_admin(&agent) {
-        return Err(Fault::forbidden("Cette page est réservée aux administrateurs."));
-    }
-    Ok((session, agent))
-}
 
 fn page(page: impl Template) -> Result<Response, Fault> {
     Ok(html(StatusCode::OK, page))
@@ -216,18 +206,17 @@ async fn organisation_demandes(app: &App, siret: &str) -> Result<Vec<Demande>, F
 }
 
 async fn demande_block(app: &App, demande: &Demande, now: DateTime<Utc>) -> Result<DemandeBlock, Fault> {
-    let (main, retired) = tokens_of(app, demande).await?;
+    let (main, retired, delegated) = tokens_of(app, demande).await?;
     let tokens = Tokens {
         main: main.as_ref(),
         retired: &retired,
+        delegated: &delegated,
     };
     let mut lines = Vec::new();
-    for (record, is_main) in main
-        .iter()
-        .map(|m| (m, true))
-        .chain(retired.iter().rev().map(|r| (r, false)))
-    {
-        lines.push(token_line(app, demande, record, is_main, now).await?);
+    let roles = main.iter().map(|m| (m, Role::Main));
+    let roles = roles.chain(retired.iter().rev().map(|r| (r, Role::Retired)));
+    for (record, role) in roles.chain(delegated.iter().map(|d| (d, Role::Delegated))) {
+        lines.push(token_line(app, demande, record, role, now).await?);
     }
     let mut state = demande.standing.state.label().to_string();
     if demande.standing.reopening {
@@ -245,33 +234,60 @@ async fn demande_block(app: &App, demande: &Demande, now: DateTime<Utc>) -> Resu
     })
 }
 
-/// The demande's main token (when the store holds it) and the ones set aside.
-async fn tokens_of(app: &App, demande: &Demande) -> Result<(Option<TokenRecord>, Vec<TokenRecord>), Fault> {
-    let main = match demande.body.token {
-        Some(jti) => app.store.token(jti).await.map_err(Fault::internal)?,
-        None => None,
-    };
-    let mut retired = Vec::new();
-    for jti in &demande.body.retired_tokens {
-        if let Some(record) = app.store.token(*jti).await.map_err(Fault::internal)? {
-            retired.push(record);
-        }
-    }
-    Ok((main, retired))
+/// The demande's tokens the store holds, in one read: the main one, the ones set
+/// aside (in the demande's order) and the editors' delegated tokens.
+async fn tokens_of(
+    app: &App,
+    demande: &Demande,
+) -> Result<(Option<TokenRecord>, Vec<TokenRecord>, Vec<TokenRecord>), Fault> {
+    let body = &demande.body;
+    let wanted: Vec<Uuid> = body.token.iter().chain(&body.tokens_besides_main()).copied().collect();
+    let mut found: BTreeMap<Uuid, TokenRecord> = app
+        .store
+        .tokens_in(&wanted)
+        .await
+        .map_err(Fault::internal)?
+        .into_iter()
+        .map(|t| (t.jti, t))
+        .collect();
+    let main = body.token.and_then(|jti| found.remove(&jti));
+    let mut take = |list: &[Uuid]| -> Vec<TokenRecord> { list.iter().filter_map(|jti| found.remove(jti)).collect() };
+    let retired = take(&body.retired_tokens);
+    let delegated = take(&body.delegated_tokens);
+    Ok((main, retired, delegated))
+}
+
+/// What a token is to its demande.
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    Main,
+    /// Set aside by a rotation or a replacement.
+    Retired,
+    /// An editor's, through a delegation: it answers until its end, as the main one.
+    Delegated,
 }
 
 async fn token_line(
     app: &App,
     demande: &Demande,
     record: &TokenRecord,
-    is_main: bool,
+    role: Role,
     now: DateTime<Utc>,
 ) -> Result<TokenLine, Fault> {
-    let answering = matches!(standing(record, is_main, now), Standing::Active | Standing::Overlapping);
+    let answers_alone = role != Role::Retired;
+    let answering = matches!(
+        standing(record, answers_alone, now),
+        Standing::Active | Standing::Overlapping
+    );
+    let label = match role {
+        Role::Delegated if !demande.body.token_labels.contains_key(&record.jti) => "Jeton délégué à un éditeur".into(),
+        _ => demande.token_label(record.jti),
+    };
+    let is_main = role == Role::Main;
     Ok(TokenLine {
         jti: record.jti,
-        label: demande.token_label(record.jti),
-        state: token_state(record, is_main, now),
+        label,
+        state: token_state(record, answers_alone, now),
         issued: paris(record.issued_at),
         expires: paris(record.expires_at),
         last_used: last_used(app, record.jti, now).await?,
@@ -374,10 +390,11 @@ pub async fn token_action(
     if form.version != demande.version.to_string() {
         return Err(conflict());
     }
-    let (main, retired) = tokens_of(&app, &demande).await?;
+    let (main, retired, delegated) = tokens_of(&app, &demande).await?;
     let tokens = Tokens {
         main: main.as_ref(),
         retired: &retired,
+        delegated: &delegated,
     };
     let now = Utc::now();
     let (change, issued, jti, kind) = match form.quoi.as_str() {
@@ -425,11 +442,11 @@ pub async fn token_action(
 }
 
 fn refused(error: ActError) -> Fault {
-    match error {
-        ActError::Refused(_) => Fault::forbidden("Cette action est réservée aux administrateurs."),
-        ActError::Invalid(why) => Fault::bad("Action impossible", &why),
-        ActError::Incomplete(_) => Fault::bad("Action impossible", "La demande est incomplète."),
-    }
+    crate::portal::refused(
+        error,
+        "Action impossible",
+        "Cette action est réservée aux administrateurs.",
+    )
 }
 
 /// The end of day `text` (`AAAA-MM-JJ`) in Paris.
@@ -441,7 +458,7 @@ fn last_moment(text: &str) -> Result<DateTime<Utc>, Fault> {
 }
 
 /// The moment of a ban: now without a date; else the day (`AAAA-MM-JJ`) at the time
-/// (`HH:MM` or `HH:MM:SS`, midnight without one), in Paris.
+/// (`HH:MM` or `HH:MM:SS`; without one, midnight, or now for today), in Paris.
 fn ban_moment(date: &str, time: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Fault> {
     if date.trim().is_empty() {
         return Ok(now);
@@ -453,6 +470,8 @@ fn ban_moment(date: &str, time: &str, now: DateTime<Utc>) -> Result<DateTime<Utc
         )
     })?;
     let time = match time.trim() {
+        // Today's midnight is past: a day alone, today, means now.
+        "" if day == now.with_timezone(&Paris).date_naive() => return Ok(now),
         "" => NaiveTime::MIN,
         text => NaiveTime::parse_from_str(text, "%H:%M:%S")
             .or_else(|_| NaiveTime::parse_from_str(text, "%H:%M"))
@@ -500,7 +519,7 @@ pub async fn impersonate(
     let path = format!("{BASE}/admin/imitation");
     // Journaled before it begins: no impersonation goes unrecorded.
     record(&app, &admin, "impersonation_start", &target.email, &path, now).await?;
-    session.impersonate(target, now);
+    session.impersonate(target);
     app.sessions.save(&session).await.map_err(Fault::internal)?;
     Ok(Redirect::to(&format!("{BASE}/habilitations")).into_response())
 }
@@ -512,7 +531,8 @@ pub async fn stop(
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, Fault> {
     let mut session = logged_in(&app, &headers).await?;
-    check_csrf(&session, &form.csrf)?;
+    // The one form an impersonating session may post (`check_csrf` refuses the others).
+    check_form_token(&session, &form.csrf)?;
     let Some(agent) = session.stop_impersonating() else {
         return Ok(Redirect::to(&format!("{BASE}/admin")).into_response());
     };
@@ -523,7 +543,7 @@ pub async fn stop(
     Ok(Redirect::to(&back).into_response())
 }
 
-async fn record(
+pub(crate) async fn record(
     app: &App,
     admin: &Agent,
     action: &str,
@@ -550,41 +570,25 @@ fn demande_in(path: &str) -> Option<Uuid> {
     rest.split(['/', '?']).next()?.parse().ok()
 }
 
-/// While an admin sees the site as an agent: every page viewed is journaled, every
-/// form that changes something is refused (403); stopping and logging out are not.
+/// While an admin sees the site as an agent, every page they view is journaled
+/// before it is shown. Forms are refused by `pages::check_csrf`, not here: posts go
+/// straight through.
 pub async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
     let Some(session) = app.sessions.current(request.headers()).await else {
         return next.run(request).await;
     };
     let (Some(admin), Some(agent)) = (session.impersonator(), session.agent.as_ref()) else {
         return next.run(request).await;
     };
-    let path = path_of(request.uri());
-    let reading = matches!(*request.method(), Method::GET | Method::HEAD);
-    let allowed = reading || request.uri().path() == STOP || request.uri().path() == LOG_OUT;
-    if !allowed {
-        let detail = format!(
-            "Vous voyez le site comme {} : en lecture seule, rien n'y est changé. Arrêtez l'imitation pour agir.",
-            agent.email
-        );
-        return Fault::forbidden(&detail).into_response();
-    }
-    let kind = match request.uri().path() {
-        LOG_OUT => "impersonation_stop",
-        STOP => return next.run(request).await,
-        _ => "impersonation_view",
-    };
-    if let Err(fault) = record(&app, admin, kind, &agent.email, &path, Utc::now()).await {
+    let uri = request.uri();
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str()).to_string();
+    if let Err(fault) = record(&app, admin, "impersonation_view", &agent.email, &path, Utc::now()).await {
         return fault.into_response();
     }
     next.run(request).await
-}
-
-fn path_of(uri: &Uri) -> String {
-    uri.path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or(uri.path())
-        .to_string()
 }
 
 // The journal.
@@ -644,6 +648,27 @@ fn action_label(action: &str) -> &'static str {
     }
 }
 
-fn paris_seconds(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Paris).format("%d/%m/%Y %H:%M:%S").to_string()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ban_day_alone_is_its_midnight_or_now_today() {
+        let now = Utc::now();
+        let today = now.with_timezone(&Paris).date_naive();
+        assert_eq!(ban_moment("", "", now).unwrap(), now);
+        assert_eq!(
+            ban_moment(&today.to_string(), "", now).unwrap(),
+            now,
+            "today: now, not a past midnight"
+        );
+        let tomorrow = today + Duration::days(1);
+        let midnight = Paris
+            .from_local_datetime(&tomorrow.and_time(NaiveTime::MIN))
+            .earliest()
+            .unwrap();
+        assert_eq!(ban_moment(&tomorrow.to_string(), "", now).unwrap(), midnight);
+        assert!(ban_moment("demain", "", now).is_err());
+        assert!(ban_moment(&tomorrow.to_string(), "25:00", now).is_err());
+    }
 }

@@ -1,7 +1,8 @@
 //! The alerts of a habilitation's tokens (`/habilitation/demandes/{id}/alertes`): which
 //! kinds go out by e-mail and by webhook (each may be turned off), the webhook's URL
 //! and signing secret, and the recent alerts. The applicant and the technical contact
-//! change them; everyone else who sees the demande reads them (the secret excepted).
+//! change them and read the URL and the secret; everyone else who sees the demande
+//! reads the choices only (an admin seeing the site as one of them included).
 //! Also the addresses each token calls from, for the tokens page.
 
 use std::sync::Arc;
@@ -39,8 +40,11 @@ pub struct AlertsPage {
     /// The applicant or the technical contact: the form is theirs.
     manages: bool,
     kinds: Vec<KindRow>,
-    webhook_url: String,
-    /// Shown to those who manage only.
+    /// Shown to those who manage only, never while impersonated (a URL often holds
+    /// a secret of its own); others read whether there is one.
+    webhook_url: Option<String>,
+    webhook_set: bool,
+    /// The same.
     secret: Option<String>,
     recent: Vec<AlertRow>,
     done: Option<&'static str>,
@@ -81,6 +85,8 @@ pub async fn alerts_page(
     with_token(&demande)?;
     let agent = session.agent.as_ref().expect("logged in");
     let manages = demande.may_see_token(agent, &app.site.staff);
+    // An admin seeing the site as one of them reads no secret, as no token.
+    let reads_secrets = manages && session.impersonator().is_none();
     let settings = app.store.alert_settings(id).await.map_err(Fault::internal)?;
     let recent = app
         .store
@@ -115,8 +121,9 @@ pub async fn alerts_page(
         webhook_url: settings
             .as_ref()
             .and_then(|s| s.webhook_url.clone())
-            .unwrap_or_default(),
-        secret: settings.and_then(|s| s.webhook_secret).filter(|_| manages),
+            .filter(|_| reads_secrets),
+        webhook_set: settings.as_ref().is_some_and(|s| s.webhook_url.is_some()),
+        secret: settings.and_then(|s| s.webhook_secret).filter(|_| reads_secrets),
         recent,
         done: done.fait.as_deref().and_then(done_message),
     };
@@ -159,7 +166,7 @@ pub async fn save_alerts(
                     }
                 }
             }
-            let webhook_url = webhook_url(&sent.one("webhook"))?;
+            let webhook_url = webhook_url(&sent.one("webhook"), app.allow_loopback_webhooks)?;
             // A receiver gets its secret with its first URL, and keeps it.
             let secret = kept.as_ref().and_then(|s| s.webhook_secret.clone());
             let webhook_secret = webhook_url.as_ref().map(|_| secret.unwrap_or_else(new_secret));
@@ -192,9 +199,11 @@ pub async fn save_alerts(
     Ok(Redirect::to(&format!("{BASE}/demandes/{id}/alertes?fait={done}")).into_response())
 }
 
-/// The webhook's URL: empty (none), `https://…`, or `http://127.0.0.1…` (tests and
-/// the demo, on the same machine).
-fn webhook_url(text: &str) -> Result<Option<String>, Fault> {
+/// The webhook's URL: empty (none), `https://…` to a server that is not on a
+/// private, loopback or link-local address, or, where the configuration allows it
+/// (tests and the demo, on the same machine), `http://127.0.0.1…`. The outbox checks
+/// the address again at delivery, after resolving the name.
+fn webhook_url(text: &str, loopback: bool) -> Result<Option<String>, Fault> {
     if text.is_empty() {
         return Ok(None);
     }
@@ -203,7 +212,7 @@ fn webhook_url(text: &str) -> Result<Option<String>, Fault> {
         return Err(refused("L'adresse du webhook tient en 500 caractères au plus."));
     }
     let url = reqwest::Url::parse(text).map_err(|_| refused("L'adresse du webhook n'est pas une URL."))?;
-    let local = url.scheme() == "http" && url.host_str() == Some("127.0.0.1");
+    let local = loopback && url.scheme() == "http" && url.host_str() == Some("127.0.0.1");
     if url.scheme() != "https" && !local {
         return Err(refused(
             "L'adresse du webhook commence par https:// : les alertes ne circulent que chiffrées.",
@@ -214,7 +223,26 @@ fn webhook_url(text: &str) -> Result<Option<String>, Fault> {
             "L'adresse du webhook nomme un serveur, sans identifiant ni mot de passe.",
         ));
     }
+    if inside(&url, loopback) {
+        return Err(refused(
+            "L'adresse du webhook désigne un réseau privé ou local : les alertes ne partent que vers un serveur public.",
+        ));
+    }
     Ok(Some(url.to_string()))
+}
+
+/// Whether `url` names this machine or a private or link-local network, as an
+/// address or as `localhost`.
+fn inside(url: &reqwest::Url, loopback: bool) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse() {
+        Ok(ip) => passerelle_outbox::forbidden(ip, loopback),
+        Err(_) => {
+            let host = bare.trim_end_matches('.').to_ascii_lowercase();
+            host == "localhost" || host.ends_with(".localhost")
+        }
+    }
 }
 
 fn new_secret() -> String {
@@ -261,17 +289,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn webhooks_go_over_https_or_to_this_machine_only() {
-        let ok = |u: &str| webhook_url(u).ok().flatten();
+    fn webhooks_go_over_https_to_public_servers_or_to_this_machine_where_allowed() {
+        let ok = |u: &str, loopback| webhook_url(u, loopback).ok().flatten();
         assert_eq!(
-            ok("https://hooks.example/alertes").as_deref(),
+            ok("https://hooks.example/alertes", false).as_deref(),
             Some("https://hooks.example/alertes")
         );
         assert_eq!(
-            ok("http://127.0.0.1:8099/hook").as_deref(),
+            ok("http://127.0.0.1:8099/hook", true).as_deref(),
             Some("http://127.0.0.1:8099/hook")
         );
-        assert_eq!(webhook_url("").ok(), Some(None));
+        assert_eq!(webhook_url("", false).ok(), Some(None));
         for refused in [
             "http://hooks.example/alertes",
             "http://127.0.0.2/hook",
@@ -279,9 +307,22 @@ mod tests {
             "https://user:pw@hooks.example/",
             "pas une adresse",
             "javascript:alert(1)",
+            "https://10.0.0.1/hook",
+            "https://169.254.169.254/latest",
+            "https://[fd00::1]/hook",
+            "https://localhost/hook",
         ] {
-            assert!(webhook_url(refused).is_err(), "{refused}");
+            assert!(webhook_url(refused, true).is_err(), "{refused}");
         }
-        assert!(webhook_url(&format!("https://hooks.example/{}", "a".repeat(500))).is_err());
+        // In production, not even this machine.
+        for refused in [
+            "http://127.0.0.1:8099/hook",
+            "https://127.0.0.1/hook",
+            "https://2130706433/hook",
+            "https://[::1]/hook",
+        ] {
+            assert!(webhook_url(refused, false).is_err(), "{refused}");
+        }
+        assert!(webhook_url(&format!("https://hooks.example/{}", "a".repeat(500)), false).is_err());
     }
 }

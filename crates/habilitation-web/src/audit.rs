@@ -1,7 +1,7 @@
 //! Audit notices (`/habilitation/admin/audit`): an admin names a demande by its
 //! number and pastes request ids found in logs, with a reason and an estimated
 //! volume. Each id must be a call made with one of the habilitation's tokens (the main
-//! one or one a rotation replaced); otherwise nothing is sent and the page lists the
+//! one, one a rotation replaced, or an editor's delegated token); otherwise nothing is sent and the page lists the
 //! ids that are not. When all are, its applicant and contacts get a letter naming the
 //! 10 most recent calls (request id, endpoint, Paris time; never parameters), written
 //! with the history event in one commit (the outbox).
@@ -23,7 +23,7 @@ use passerelle_store::JournalRow;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::pages::{check_csrf, conflict, html, logged_in, who, Fault};
+use crate::pages::{admin, check_csrf, conflict, html, who, Fault};
 use crate::session::Session;
 use crate::views::{paris, Who};
 use crate::{App, BASE};
@@ -88,7 +88,7 @@ pub async fn page(
     headers: HeaderMap,
     Query(shown): Query<Shown>,
 ) -> Result<Response, Fault> {
-    let session = admin(&app, &headers).await?;
+    let (session, _) = admin(&app, &headers).await?;
     let form = Filled {
         demande: shown.demande.unwrap_or_default(),
         ..Filled::default()
@@ -103,7 +103,7 @@ pub async fn send(
     headers: HeaderMap,
     Form(form): Form<Filled>,
 ) -> Result<Response, Fault> {
-    let session = admin(&app, &headers).await?;
+    let (session, _) = admin(&app, &headers).await?;
     check_csrf(&session, &form.csrf)?;
     let refuse =
         |form, problems, unknown| render(&app, &session, form, problems, unknown, false, StatusCode::BAD_REQUEST);
@@ -115,13 +115,8 @@ pub async fn send(
         Ok(demande) => demande,
         Err(problem) => return refuse(form, vec![problem], Vec::new()).await,
     };
-    let tokens: Vec<Uuid> = demande
-        .body
-        .token
-        .iter()
-        .chain(&demande.body.retired_tokens)
-        .copied()
-        .collect();
+    let body = &demande.body;
+    let tokens: Vec<Uuid> = body.token.iter().chain(&body.tokens_besides_main()).copied().collect();
     let rows = app
         .store
         .calls_of_tokens(&ids, &tokens)
@@ -162,16 +157,6 @@ pub async fn send(
     Ok(Redirect::to(&format!("{BASE}/admin/audit?fait=envoye")).into_response())
 }
 
-/// The session of an admin; anyone else is refused (403).
-async fn admin(app: &App, headers: &HeaderMap) -> Result<Session, Fault> {
-    let session = logged_in(app, headers).await?;
-    let agent = session.agent.as_ref().expect("logged in");
-    if !app.site.staff.is_admin(agent) {
-        return Err(Fault::forbidden("Cette page est réservée aux administrateurs."));
-    }
-    Ok(session)
-}
-
 /// The pasted request ids, one a line, blank lines and repeats dropped.
 fn request_ids(text: &str) -> Result<Vec<String>, String> {
     let mut seen = BTreeSet::new();
@@ -202,19 +187,17 @@ fn request_ids(text: &str) -> Result<Vec<String>, String> {
     Ok(ids)
 }
 
-/// The demande numbered `number`, or why there is none.
+/// The demande numbered `number` once filed, or why there is none.
 async fn find(app: &App, number: &str) -> Result<Result<Demande, String>, Fault> {
     let digits = number.trim().trim_start_matches("n°").trim();
     let Ok(number) = digits.parse::<i64>() else {
         return Ok(Err("Le numéro de demande est un nombre entier (par exemple 12).".into()));
     };
-    for bouquet in ["particulier", "entreprise"] {
-        let records = app.store.demandes_in(bouquet).await.map_err(Fault::internal)?;
-        if let Some(record) = records.into_iter().find(|r| r.number == number) {
-            return Demande::read(record).map(Ok).map_err(Fault::internal);
-        }
+    let record = app.store.demande_numbered(number).await.map_err(Fault::internal)?;
+    match record.filter(|r| r.submitted_at.is_some()) {
+        Some(record) => Demande::read(record).map(Ok).map_err(Fault::internal),
+        None => Ok(Err(format!("Aucune demande déposée ne porte le n° {number}."))),
     }
-    Ok(Err(format!("Aucune demande déposée ne porte le n° {number}.")))
 }
 
 /// One call per request id (the newest row when a client reused an id).

@@ -17,13 +17,13 @@ use axum::Form;
 use chrono::{DateTime, Utc};
 use passerelle_habilitation::delegations::{self, Editor};
 use passerelle_habilitation::tokens::{self, Standing};
-use passerelle_habilitation::workflow::{self, ActError, Demande};
+use passerelle_habilitation::workflow::{self, Demande};
 use passerelle_store::{DelegatedToken, Delegation, DelegationWrite, DemandeChange, TokenRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::pages::{check_csrf, conflict, forget, html, logged_in, posted, stale, who, Fault, Shown};
-use crate::portal::{held_tokens, opened, usage_csv_of, usage_view, UsageOf};
+use crate::portal::{held_tokens, label_of, no_token, opened, refused, usage_csv_of, usage_view, UsageOf};
 use crate::session::Session;
 use crate::views::{day, paris, Who};
 use crate::{App, BASE};
@@ -137,7 +137,6 @@ pub async fn delegate(
     body: Bytes,
 ) -> Result<Response, Fault> {
     let (session, sent, demande, _) = posted(&app, id, &headers, &body).await?;
-    read_only(&session)?;
     stale(&sent, &demande)?;
     let (main, _) = held_tokens(&app, &demande).await?.ok_or_else(no_token)?;
     let agent = session.agent.as_ref().expect("logged in");
@@ -321,7 +320,7 @@ async fn space_rows(app: &App, editor: &Editor, q: &str) -> Result<Vec<SpaceRow>
             organisation,
             siret: demande.siret.clone(),
             applicant: demande.body.applicant.email.clone(),
-            token_state: state_label(tokens::standing(&main, true, now)),
+            token_state: label_of(tokens::standing(&main, true, now)),
             token_end: main.expires_at,
             end: day(main.expires_at),
             expected: expected(&demande, &main, own.as_ref(), now),
@@ -421,7 +420,7 @@ pub async fn habilitation(
         answering |= state == Standing::Active;
         rows.push(DelegatedRow {
             label: taken.label.clone(),
-            state: state_label(state),
+            state: label_of(state),
             issued: paris(record.issued_at),
             expires: paris(record.expires_at),
             taken_by: taken.taken_by.clone(),
@@ -441,7 +440,7 @@ pub async fn habilitation(
         editor: found.editor.name.clone(),
         granted_by: found.delegation.granted_by.clone(),
         granted_at: paris(found.delegation.granted_at),
-        main_state: state_label(tokens::standing(&found.main, true, now)),
+        main_state: label_of(tokens::standing(&found.main, true, now)),
         main_end: day(found.main.expires_at),
         in_force: delegations::in_force(d, &found.main, now),
         tokens: rows,
@@ -480,7 +479,6 @@ pub async fn take(
 ) -> Result<Response, Fault> {
     let found = delegated(&app, id, &headers).await?;
     check_csrf(&found.session, &form.csrf)?;
-    read_only(&found.session)?;
     if form.version.trim() != found.demande.version.to_string() {
         return Err(conflict());
     }
@@ -697,36 +695,13 @@ async fn commit(app: &App, change: &DemandeChange, write: &DelegationWrite) -> R
     Ok(())
 }
 
-/// An admin seeing the site as an agent changes nothing and sees no token.
+/// An admin seeing the site as an agent sees no token (and, as `check_csrf` sees to
+/// it, changes nothing).
 fn read_only(session: &Session) -> Result<(), Fault> {
     match session.impersonator() {
         Some(_) => Err(Fault::forbidden(
             "En imitation, le site se lit sans rien changer, et les jetons restent masqués.",
         )),
         None => Ok(()),
-    }
-}
-
-fn refused(error: ActError, title: &str, role: &str) -> Fault {
-    match error {
-        ActError::Refused(_) => Fault::forbidden(role),
-        ActError::Invalid(why) => Fault::bad(title, &why),
-        ActError::Incomplete(_) => Fault::bad(title, "La demande est incomplète."),
-    }
-}
-
-fn no_token() -> Fault {
-    Fault::bad(
-        "Pas de jeton",
-        "Cette demande n'a pas encore de jeton : elle se délègue une fois l'habilitation validée.",
-    )
-}
-
-fn state_label(state: Standing) -> &'static str {
-    match state {
-        Standing::Active => "actif",
-        Standing::Overlapping => "remplacé, répond encore",
-        Standing::Expired => "expiré",
-        Standing::Revoked => "révoqué",
     }
 }

@@ -67,7 +67,7 @@ fn smtp_settings(smtp: &SmtpConfig) -> anyhow::Result<SmtpSettings> {
 }
 
 fn webhook_route(config: &HabilitationConfig) -> anyhow::Result<WebhookRoute> {
-    let mut route = WebhookRoute::new(Deliverer::new()?);
+    let mut route = WebhookRoute::new(Deliverer::new()?).with_loopback(config.alerts.allow_loopback_webhooks);
     for hook in &config.webhooks {
         let secrets = hook.secrets.iter().map(|s| s.as_bytes().to_vec()).collect();
         route = route.with_target(&hook.name, &hook.url, secrets)?;

@@ -69,6 +69,8 @@ pub struct Settings {
     /// API Entreprise's address from the site (the portal's attestations); none: no
     /// attestations page.
     pub entreprise_url: Option<String>,
+    /// Whether alert webhooks may go to this machine (the demo and tests).
+    pub allow_loopback_webhooks: bool,
 }
 
 /// The gateway's tokens, as far as the site needs them.
@@ -114,6 +116,8 @@ pub struct App {
     editors: passerelle_habilitation::delegations::Editors,
     providers: Directory,
     entreprise: Option<attestations::Entreprise>,
+    /// Whether alert webhooks may go to this machine (the demo and tests).
+    allow_loopback_webhooks: bool,
     /// The home page's figures and when they were computed.
     cards: std::sync::Mutex<Option<(std::time::Instant, Vec<views::BouquetCard>)>>,
 }
@@ -157,6 +161,7 @@ pub fn router(
             .as_deref()
             .map(attestations::Entreprise::new)
             .transpose()?,
+        allow_loopback_webhooks: settings.allow_loopback_webhooks,
         cards: std::sync::Mutex::new(None),
     });
     let pages = Router::new()

@@ -102,7 +102,34 @@ pub async fn logged_in(app: &App, headers: &HeaderMap) -> Result<Session, Fault>
     }
 }
 
+/// The logged-in admin's session and the admin, or 403 for anyone else (an
+/// impersonating admin included: their session's agent is the one they see the site as).
+pub(crate) async fn admin(app: &App, headers: &HeaderMap) -> Result<(Session, workflow::Agent), Fault> {
+    let session = logged_in(app, headers).await?;
+    let agent = session.agent.clone().expect("logged in");
+    if !app.site.staff.is_admin(&agent) {
+        return Err(Fault::forbidden("Cette page est réservée aux administrateurs."));
+    }
+    Ok((session, agent))
+}
+
+/// Checks a posted form: its CSRF token, and that the session may change something.
+/// Every POST that acts goes through here (or `posted`), so an admin seeing the site
+/// as an agent is read-only everywhere; stopping that and logging out use
+/// `check_form_token` alone.
 pub fn check_csrf(session: &Session, sent: &str) -> Result<(), Fault> {
+    check_form_token(session, sent)?;
+    match (session.impersonator(), session.agent.as_ref()) {
+        (Some(_), Some(agent)) => Err(Fault::forbidden(&format!(
+            "Vous voyez le site comme {} : en lecture seule, rien n'y est changé. Arrêtez l'imitation pour agir.",
+            agent.email
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `sent` is the session's form token, else 403.
+pub(crate) fn check_form_token(session: &Session, sent: &str) -> Result<(), Fault> {
     if csrf_matches(session, sent) {
         return Ok(());
     }
@@ -331,7 +358,12 @@ pub async fn log_out(
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, Fault> {
     let session = logged_in(&app, &headers).await?;
-    check_csrf(&session, &form.csrf)?;
+    check_form_token(&session, &form.csrf)?;
+    // Logging out ends an impersonation too: journaled as its end.
+    if let (Some(admin), Some(agent)) = (session.impersonator(), session.agent.as_ref()) {
+        let path = format!("{BASE}/deconnexion");
+        crate::admin::record(&app, admin, "impersonation_stop", &agent.email, &path, Utc::now()).await?;
+    }
     let cookie = app.sessions.close(&session).await.map_err(Fault::internal)?;
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(BASE)).into_response())
 }
@@ -681,11 +713,7 @@ pub async fn instruct(
 }
 
 pub async fn outbox(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Fault> {
-    let session = logged_in(&app, &headers).await?;
-    let agent = session.agent.as_ref().expect("logged in");
-    if !app.site.staff.is_admin(agent) {
-        return Err(Fault::forbidden("Cette page est réservée aux administrateurs."));
-    }
+    let (session, _) = admin(&app, &headers).await?;
     let mut items = app.store.outbox("mail", 200).await.map_err(Fault::internal)?;
     items.extend(app.store.outbox("webhook", 200).await.map_err(Fault::internal)?);
     items.sort_by_key(|i| std::cmp::Reverse(i.created_at));
@@ -698,12 +726,8 @@ pub async fn replay(
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, Fault> {
-    let session = logged_in(&app, &headers).await?;
+    let (session, _) = admin(&app, &headers).await?;
     check_csrf(&session, &form.csrf)?;
-    let agent = session.agent.as_ref().expect("logged in");
-    if !app.site.staff.is_admin(agent) {
-        return Err(Fault::forbidden("Cette action est réservée aux administrateurs."));
-    }
     let replayed = passerelle_outbox::replay(app.store.as_ref(), id, Utc::now())
         .await
         .map_err(Fault::internal)?;

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::pages::{forget, html, load, logged_in, posted, stale, visible_demandes, who, Fault, Shown};
 use crate::session::Session;
-use crate::views::{day, paris, Who};
+use crate::views::{day, paris, paris_seconds, Who};
 use crate::{App, BASE};
 use sha2::{Digest, Sha256};
 
@@ -178,7 +178,7 @@ pub struct TokensPage {
 pub struct TokenRow {
     jti: Uuid,
     label: String,
-    state: &'static str,
+    state: String,
     badge: &'static str,
     issued: String,
     expires: String,
@@ -258,11 +258,19 @@ async fn token_row(
         .map(|l| l.counts.calls)
         .sum();
     let state = state_of(record, is_main, now);
+    // The main token's own end is never set ahead: a date to come is an operator's ban.
+    let banned_on = record
+        .revoked_at
+        .filter(|_| is_main && state == tokens::Standing::Active);
     Ok(TokenRow {
         jti: record.jti,
         label: demande.token_label(record.jti),
-        state: label_of(state),
+        state: match banned_on {
+            Some(at) => format!("banni le {}", paris(at)),
+            None => label_of(state).to_string(),
+        },
         badge: match state {
+            _ if banned_on.is_some() => "fr-badge--warning",
             tokens::Standing::Active => "fr-badge--success",
             tokens::Standing::Overlapping => "fr-badge--warning",
             _ => "fr-badge--error",
@@ -486,7 +494,7 @@ async fn transmit(
 }
 
 /// A token action refused: the role's own message (403), or why (400).
-fn refused(error: ActError, title: &str, role: &str) -> Fault {
+pub(crate) fn refused(error: ActError, title: &str, role: &str) -> Fault {
     match error {
         ActError::Refused(_) => Fault::forbidden(role),
         ActError::Invalid(why) => Fault::bad(title, &why),
@@ -589,7 +597,7 @@ fn uuid(text: &str) -> Result<Uuid, Fault> {
         .map_err(|_| Fault::bad("Jeton inconnu", "Ce jeton n'est pas celui de cette habilitation."))
 }
 
-fn no_token() -> Fault {
+pub(crate) fn no_token() -> Fault {
     Fault::bad(
         "Pas de jeton",
         "Cette demande n'a pas encore de jeton : il naît à la validation de l'habilitation.",
@@ -975,21 +983,15 @@ fn quantile(counts: &UsageCounts, p: f64) -> String {
         .unwrap_or_default()
 }
 
-fn state_of(record: &TokenRecord, is_main: bool, now: DateTime<Utc>) -> tokens::Standing {
+pub(crate) fn state_of(record: &TokenRecord, is_main: bool, now: DateTime<Utc>) -> tokens::Standing {
     tokens::standing(record, is_main, now)
 }
 
-fn label_of(state: tokens::Standing) -> &'static str {
+pub(crate) fn label_of(state: tokens::Standing) -> &'static str {
     match state {
         tokens::Standing::Active => "actif",
         tokens::Standing::Overlapping => "remplacé, répond encore",
         tokens::Standing::Expired => "expiré",
         tokens::Standing::Revoked => "révoqué",
     }
-}
-
-fn paris_seconds(at: DateTime<Utc>) -> String {
-    at.with_timezone(&chrono_tz::Europe::Paris)
-        .format("%d/%m/%Y %H:%M:%S")
-        .to_string()
 }

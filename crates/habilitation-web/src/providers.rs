@@ -199,17 +199,9 @@ pub async fn show(State(app): State<Arc<App>>, Path(id): Path<String>, headers: 
     };
     let now = Utc::now();
     let since = first_day(now);
-    let tokens: HashMap<uuid::Uuid, TokenRecord> = app
-        .store
-        .tokens()
-        .await
-        .map_err(Fault::internal)?
-        .into_iter()
-        .map(|t| (t.jti, t))
-        .collect();
     let mut sections = Vec::new();
     for provider in &found {
-        sections.push(section(&app, provider, &tokens, since, now).await?);
+        sections.push(section(&app, provider, since, now).await?);
     }
     let page = ProviderPage {
         base: BASE,
@@ -222,13 +214,7 @@ pub async fn show(State(app): State<Arc<App>>, Path(id): Path<String>, headers: 
     Ok(html(StatusCode::OK, page))
 }
 
-async fn section(
-    app: &App,
-    provider: &Provider,
-    tokens: &HashMap<uuid::Uuid, TokenRecord>,
-    since: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<Section, Fault> {
+async fn section(app: &App, provider: &Provider, since: DateTime<Utc>, now: DateTime<Utc>) -> Result<Section, Fault> {
     let range = TimeRange {
         since: Some(since),
         until: Some(now),
@@ -256,11 +242,21 @@ async fn section(
         calls.push(calls_row(path, title, &line.counts));
     }
     calls.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.path.cmp(&b.path)));
-    let demandes = app.store.demandes_in(provider.bouquet).await.map_err(Fault::internal)?;
-    let mut habilitations: Vec<HabilitationRow> = demandes
+    let records = app.store.demandes_in(provider.bouquet).await.map_err(Fault::internal)?;
+    let demandes: Vec<Demande> = records.into_iter().filter_map(|r| Demande::read(r).ok()).collect();
+    // Only the main tokens of the bouquet's demandes, in one read.
+    let mains: Vec<uuid::Uuid> = demandes.iter().filter_map(|d| d.body.token).collect();
+    let tokens: HashMap<uuid::Uuid, TokenRecord> = app
+        .store
+        .tokens_in(&mains)
+        .await
+        .map_err(Fault::internal)?
         .into_iter()
-        .filter_map(|r| Demande::read(r).ok())
-        .filter_map(|d| holding(&d, provider, tokens, now))
+        .map(|t| (t.jti, t))
+        .collect();
+    let mut habilitations: Vec<HabilitationRow> = demandes
+        .iter()
+        .filter_map(|d| holding(d, provider, &tokens, now))
         .collect();
     habilitations.sort_by_key(|h| h.number);
     Ok(Section {

@@ -34,13 +34,16 @@ pub struct Session {
     /// Set while an admin sees the site as `agent`.
     #[serde(default)]
     pub impersonation: Option<Impersonation>,
+    /// When the stored session ends (none before it is first stored): saving it again
+    /// never pushes this back.
+    #[serde(skip)]
+    expires_at: Option<DateTime<Utc>>,
 }
 
 /// Who is really behind a session that shows the site as another agent.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Impersonation {
     pub admin: Agent,
-    pub started_at: DateTime<Utc>,
 }
 
 impl Session {
@@ -50,9 +53,9 @@ impl Session {
     }
 
     /// The session's agent becomes `target`; the admin is kept aside.
-    pub fn impersonate(&mut self, target: Agent, now: DateTime<Utc>) {
+    pub fn impersonate(&mut self, target: Agent) {
         if let Some(admin) = self.agent.replace(target) {
-            self.impersonation = Some(Impersonation { admin, started_at: now });
+            self.impersonation = Some(Impersonation { admin });
         }
     }
 
@@ -84,6 +87,7 @@ impl Sessions {
         let kept = self.store.session(&hash(id), Utc::now()).await.ok()??;
         let mut session: Session = serde_json::from_str(&kept.body).ok()?;
         session.id = id.to_string();
+        session.expires_at = Some(kept.expires_at);
         Some(session)
     }
 
@@ -95,17 +99,20 @@ impl Sessions {
             agent,
             pending,
             impersonation: None,
+            expires_at: None,
         };
         self.save(&session).await?;
-        let cookie = self.cookie(&session.id, self.lifetime(&session).num_seconds());
+        let cookie = self.cookie(&session.id, lifetime(&session).num_seconds());
         Ok((session, cookie))
     }
 
+    /// Stores `session` (see `ends_at`): seeing the site as an agent and coming back
+    /// never lengthens an admin's session.
     pub async fn save(&self, session: &Session) -> anyhow::Result<()> {
         let kept = WebSession {
             id_hash: hash(&session.id),
             body: serde_json::to_string(session)?,
-            expires_at: Utc::now() + self.lifetime(session),
+            expires_at: ends_at(session, Utc::now()),
         };
         self.store.put_session(&kept).await
     }
@@ -115,15 +122,6 @@ impl Sessions {
         Ok(self.cookie("", 0))
     }
 
-    fn lifetime(&self, session: &Session) -> Duration {
-        match session.agent {
-            // Seeing the site as someone else ends the whole session within the hour.
-            Some(_) if session.impersonation.is_some() => Duration::minutes(IMPERSONATING_MINUTES),
-            Some(_) => Duration::hours(LOGGED_IN_HOURS),
-            None => Duration::minutes(LOGGING_IN_MINUTES),
-        }
-    }
-
     fn cookie(&self, value: &str, max_age: i64) -> String {
         let secure = if self.secure { "; Secure" } else { "" };
         format!(
@@ -131,6 +129,22 @@ impl Sessions {
             self.path
         )
     }
+}
+
+fn lifetime(session: &Session) -> Duration {
+    match session.agent {
+        // Seeing the site as someone else ends the whole session within the hour.
+        Some(_) if session.impersonation.is_some() => Duration::minutes(IMPERSONATING_MINUTES),
+        Some(_) => Duration::hours(LOGGED_IN_HOURS),
+        None => Duration::minutes(LOGGING_IN_MINUTES),
+    }
+}
+
+/// When `session`, saved at `now`, ends: its lifetime from now, never later than the
+/// end it had.
+fn ends_at(session: &Session, now: DateTime<Utc>) -> DateTime<Utc> {
+    let fresh = now + lifetime(session);
+    session.expires_at.map_or(fresh, |end| end.min(fresh))
 }
 
 /// Whether `sent` is the session's form token (compared in constant time).
@@ -160,4 +174,46 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, v)| *k == name && !v.is_empty())
         .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(email: &str) -> Agent {
+        Agent {
+            uid: email.into(),
+            email: email.into(),
+            given_name: "Élise".into(),
+            family_name: "Moreau".into(),
+            siret: "13002526500013".into(),
+            phone: None,
+            job_title: None,
+        }
+    }
+
+    #[test]
+    fn seeing_the_site_as_an_agent_and_coming_back_never_lengthens_the_session() {
+        let now = Utc::now();
+        let mut session = Session {
+            id: random(),
+            csrf: random(),
+            agent: Some(agent("elise@numerique.example")),
+            pending: None,
+            impersonation: None,
+            expires_at: None,
+        };
+        let logged_in = ends_at(&session, now);
+        assert_eq!(logged_in, now + Duration::hours(LOGGED_IN_HOURS));
+        session.expires_at = Some(logged_in);
+
+        session.impersonate(agent("karim@ville.example"));
+        let impersonating = ends_at(&session, now);
+        assert_eq!(impersonating, now + Duration::minutes(IMPERSONATING_MINUTES));
+        session.expires_at = Some(impersonating);
+
+        assert!(session.stop_impersonating().is_some());
+        let later = now + Duration::minutes(30);
+        assert_eq!(ends_at(&session, later), impersonating, "no fresh eight hours");
+    }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use passerelle_entreprise_providers::insee::InseeProvider;
-use passerelle_gateway::config::{EditorConfig, HabilitationConfig};
+use passerelle_gateway::config::{AlertsConfig, EditorConfig, HabilitationConfig};
 use passerelle_gateway::{AppState, Sites};
 use passerelle_habilitation::delegations::{Editor, Editors};
 use passerelle_habilitation::workflow::{Site, Staff, WebhookTarget};
@@ -62,6 +62,7 @@ pub fn add_site(sites: &mut Sites, state: &Arc<AppState>, particulier_listen: &s
         editors: editors(config)?,
         providers: directory(&state.config)?,
         entreprise_url: Some(config.entreprise_url.clone()).filter(|u| !u.is_empty()),
+        allow_loopback_webhooks: config.alerts.allow_loopback_webhooks,
     };
     let objects = crate::objects_in(&state.config.documents.backend(&state.config.data_dir)?)?;
     let insee = InseeProvider::new(state.config.entreprise.insee.clone())?;
@@ -173,6 +174,11 @@ pub fn simulated(simulators: &str, public_url: &str) -> HabilitationConfig {
                 .map(|a| a.siret.clone())
                 .collect(),
         }],
+        // The demo's receivers listen on this machine.
+        alerts: AlertsConfig {
+            allow_loopback_webhooks: true,
+            ..AlertsConfig::default()
+        },
         ..HabilitationConfig::default()
     }
 }

@@ -34,6 +34,11 @@ pub(crate) fn day(at: DateTime<Utc>) -> String {
     at.with_timezone(&Paris).format("%d/%m/%Y").to_string()
 }
 
+/// To the second: a journal's or a call's time.
+pub(crate) fn paris_seconds(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Paris).format("%d/%m/%Y %H:%M:%S").to_string()
+}
+
 #[derive(Template)]
 #[template(path = "problem.html")]
 pub struct Problem<'a> {
@@ -887,6 +892,11 @@ fn outbox_row(item: &OutboxItem) -> OutboxRow {
         Status::Kept => format!(
             "conservé, non envoyé (pas de serveur de courriel configuré) le {}",
             item.done_at.map(paris).unwrap_or_default()
+        ),
+        Status::Dropped => format!(
+            "non envoyé, plus de destinataire, le {} ({})",
+            item.done_at.map(paris).unwrap_or_default(),
+            item.last_error.clone().unwrap_or_default()
         ),
         Status::Dead => format!(
             "abandonné le {} : {}",

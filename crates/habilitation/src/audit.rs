@@ -5,10 +5,11 @@
 
 use chrono::{DateTime, Utc};
 use passerelle_mail::{audit_notice_letters, AuditNotice, AuditedCall};
-use passerelle_store::{DemandeChange, DemandeEvent, OutboxItem};
+use passerelle_store::{DemandeChange, OutboxItem};
 use serde_json::json;
 
 use crate::state::Refusal;
+use crate::tokens::written;
 use crate::workflow::{mail_context, parties, ActError, Agent, Demande, Site, MAX_TEXT};
 
 /// The history event of a notice.
@@ -58,12 +59,9 @@ pub fn notify(
             "Un avis nomme de 1 à {MAX_REQUEST_IDS} appels."
         )));
     }
-    let mut next = demande.clone();
-    next.version += 1;
-    next.updated_at = now;
     let letters = audit_notice_letters(
-        &mail_context(&next, site, None),
-        &parties(&next, site),
+        &mail_context(demande, site, None),
+        &parties(demande, site),
         &AuditNotice {
             reason,
             volume,
@@ -84,21 +82,7 @@ pub fn notify(
         "request_ids": request_ids,
         "recipients": letters.iter().flat_map(|l| l.to.iter().map(|a| a.email.to_lowercase())).collect::<Vec<_>>(),
     });
-    let change = DemandeChange {
-        demande: next.record().map_err(|e| ActError::Invalid(e.to_string()))?,
-        people: next.people(),
-        event: DemandeEvent {
-            demande_id: next.id,
-            seq: next.version,
-            at: now,
-            actor: actor.email.to_lowercase(),
-            kind: EVENT.into(),
-            body: detail.to_string(),
-        },
-        outbox,
-        token: None,
-    };
-    Ok((next, change))
+    written(demande.clone(), actor, now, EVENT, detail, outbox, None)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 use passerelle_store::{
-    DelegatedToken, Delegation, DelegationWrite, DemandeChange, DemandeEvent, OutboxItem, TokenChange, TokenRecord,
+    DelegatedToken, Delegation, DelegationWrite, DemandeChange, OutboxItem, TokenChange, TokenRecord,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::content::ContactKind;
 use crate::state::{Refusal, Role, State};
-use crate::tokens::{standing, Standing};
+use crate::tokens::{standing, written, Standing};
 use crate::workflow::{ActError, Agent, Demande, Site};
 
 /// The history event of every delegation change.
@@ -152,7 +152,7 @@ pub fn grant(
         "editor": editor.id,
         "message": format!("Délégation accordée à l'éditeur {}", editor.name),
     });
-    let change = written(demande.clone(), actor, now, detail, vec![letter], None)?;
+    let (_, change) = written(demande.clone(), actor, now, EVENT, detail, vec![letter], None)?;
     Ok((change, DelegationWrite::Grant(delegation)))
 }
 
@@ -188,7 +188,7 @@ pub fn revoke(
         "editor": editor.id,
         "message": format!("Délégation à l'éditeur {} révoquée", editor.name),
     });
-    let change = written(next, actor, now, detail, vec![letter], stopped)?;
+    let (_, change) = written(next, actor, now, EVENT, detail, vec![letter], stopped)?;
     let write = DelegationWrite::Revoke {
         id: delegation.id,
         by: actor.email.to_lowercase(),
@@ -235,10 +235,11 @@ pub fn take_token(
             rate_limit_per_minute: main.rate_limit_per_minute,
             allowed_ips: main.allowed_ips.clone(),
         });
+    // A ban an operator set for later on the main token reaches this one too.
     let record = TokenRecord {
         jti: Uuid::new_v4(),
         issued_at: now,
-        revoked_at: None,
+        revoked_at: main.revoked_at,
         rate_limit_per_minute: allowance.rate_limit_per_minute,
         allowed_ips: allowance.allowed_ips,
         ..main.clone()
@@ -260,7 +261,7 @@ pub fn take_token(
         "token": record.jti,
         "message": format!("Jeton délégué pris par l'éditeur {}", editor.name),
     });
-    let change = written(next, actor, now, detail, Vec::new(), stopped)?;
+    let (_, change) = written(next, actor, now, EVENT, detail, Vec::new(), stopped)?;
     Ok((change, DelegationWrite::Take { token, record }))
 }
 
@@ -296,35 +297,6 @@ fn letter(
     let letter = passerelle_mail::delegation_letter(&ctx, &demandeur, change, &editor.name, &actor.email, &url);
     let body = serde_json::to_string(&letter).map_err(|e| ActError::Invalid(e.to_string()))?;
     Ok(OutboxItem::new("mail", body, now))
-}
-
-/// `next` at its next version, with the history event of `detail`: what one commit
-/// writes with the delegation.
-fn written(
-    mut next: Demande,
-    actor: &Agent,
-    now: DateTime<Utc>,
-    detail: serde_json::Value,
-    outbox: Vec<OutboxItem>,
-    token: Option<TokenChange>,
-) -> Result<DemandeChange, ActError> {
-    next.version += 1;
-    next.updated_at = now;
-    let event = DemandeEvent {
-        demande_id: next.id,
-        seq: next.version,
-        at: now,
-        actor: actor.email.to_lowercase(),
-        kind: EVENT.into(),
-        body: detail.to_string(),
-    };
-    Ok(DemandeChange {
-        demande: next.record().map_err(|e| ActError::Invalid(e.to_string()))?,
-        people: next.people(),
-        event,
-        outbox,
-        token,
-    })
 }
 
 #[cfg(test)]
@@ -457,6 +429,29 @@ mod tests {
             grant(&d, &revoked, &editor(), &[], &camille, &site, now),
             Err(ActError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn a_delegated_token_taken_after_a_scheduled_ban_carries_it() {
+        let now = Utc::now();
+        let (d, main) = approved(now);
+        let site = site();
+        let camille = agent("camille@ville.example", TOWN);
+        let lea = agent("lea@restauscol.example", EDITOR_SIRET);
+        let (_, write) = grant(&d, &main, &editor(), &[], &camille, &site, now).unwrap();
+        let DelegationWrite::Grant(delegation) = write else {
+            panic!("a grant")
+        };
+        let at = now + Duration::days(3);
+        let banned = TokenRecord {
+            revoked_at: Some(at),
+            ..main
+        };
+        let (_, write) = take_token(&d, &banned, &delegation, &editor(), &[], &lea, now).unwrap();
+        let DelegationWrite::Take { record, .. } = write else {
+            panic!("a token")
+        };
+        assert_eq!(record.revoked_at, Some(at), "it stops with the main token");
     }
 
     #[test]

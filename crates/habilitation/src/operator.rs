@@ -17,16 +17,17 @@ use crate::state::{Refusal, State};
 use crate::tokens::{standing, written, Standing, EVENT};
 use crate::workflow::{self, ActError, Agent, Demande, Site, MAX_TEXT, TOKEN_DAYS};
 
-/// A demande's tokens as the store holds them: the main one (if found) and the ones
-/// a rotation or a replacement set aside.
+/// A demande's tokens as the store holds them: the main one (if found), the ones
+/// a rotation or a replacement set aside, and the editors' delegated tokens.
 pub struct Tokens<'a> {
     pub main: Option<&'a TokenRecord>,
     pub retired: &'a [TokenRecord],
+    pub delegated: &'a [TokenRecord],
 }
 
 impl Tokens<'_> {
     fn all(&self) -> impl Iterator<Item = &TokenRecord> {
-        self.main.into_iter().chain(self.retired)
+        self.main.into_iter().chain(self.retired).chain(self.delegated)
     }
 }
 
@@ -105,7 +106,7 @@ pub fn create_token(
     next.body.token_labels.insert(record.jti, label);
     let detail = json!({"action": "create", "token": record.jti, "expires_at": expires_at, "operator": true});
     let token = TokenChange::Issue(record.clone());
-    let (next, change) = written(next, admin, now, detail, Vec::new(), Some(token))?;
+    let (next, change) = written(next, admin, now, EVENT, detail, Vec::new(), Some(token))?;
     Ok((next, change, record))
 }
 
@@ -216,7 +217,7 @@ pub fn ban(
         at: ban.at,
         also,
     };
-    let (next, change) = written(next, admin, now, detail, letters, Some(token))?;
+    let (next, change) = written(next, admin, now, EVENT, detail, letters, Some(token))?;
     Ok((next, change, replacement))
 }
 
@@ -426,6 +427,7 @@ mod tests {
         let tokens = Tokens {
             main: Some(&main),
             retired: &[],
+            delegated: &[],
         };
         let at = now + Duration::days(10);
         let (next, change, new) = ban(&d, &tokens, &elise(), &site(), &ban_of(main.jti, at, true), now).unwrap();
@@ -457,6 +459,7 @@ mod tests {
         let tokens = Tokens {
             main: Some(&main),
             retired: &[],
+            delegated: &[],
         };
         let camille = agent("camille@ville.example", TOWN);
         let refused = ban(&d, &tokens, &camille, &site(), &ban_of(main.jti, now, false), now);
@@ -480,6 +483,7 @@ mod tests {
         let tokens = Tokens {
             main: Some(&banned),
             retired: &[],
+            delegated: &[],
         };
         let again = ban(&d, &tokens, &elise(), &site(), &ban_of(main.jti, now, false), now);
         assert!(matches!(again, Err(ActError::Invalid(_))));
@@ -492,6 +496,7 @@ mod tests {
         let tokens = Tokens {
             main: Some(&main),
             retired: &[],
+            delegated: &[],
         };
         let end = now + Duration::days(90);
         let busy = create_token(&d, &tokens, &elise(), &site(), end, now);
@@ -503,6 +508,7 @@ mod tests {
         let tokens = Tokens {
             main: Some(&banned),
             retired: &[],
+            delegated: &[],
         };
         for bad in [now - Duration::days(1), now + Duration::days(TOKEN_DAYS + 1)] {
             let refused = create_token(&d, &tokens, &elise(), &site(), bad, now);

@@ -82,7 +82,7 @@ pub fn prolong(
         expires_at,
         also: Vec::new(),
     };
-    written(demande.clone(), actor, now, detail, Vec::new(), Some(token))
+    written(demande.clone(), actor, now, EVENT, detail, Vec::new(), Some(token))
 }
 
 /// How long a token's one-time link may be opened.
@@ -127,7 +127,7 @@ pub fn transmit(
         now,
     );
     let detail = json!({"action": "transmit", "token": main.jti, "to": to, "until": until});
-    written(demande.clone(), actor, now, detail, vec![item], None)
+    written(demande.clone(), actor, now, EVENT, detail, vec![item], None)
 }
 
 /// The state of one token, for a page.
@@ -201,15 +201,16 @@ pub fn manage(
             ceiling_per_minute,
         )?,
     };
-    written(next, actor, now, detail, Vec::new(), token)
+    written(next, actor, now, EVENT, detail, Vec::new(), token)
 }
 
-/// `next` at its next version, with the history event of `detail`, its letters and
-/// its token change: what one commit writes.
+/// `next` at its next version, with its history event (`kind`, `detail`), its letters
+/// and its token change: what one commit writes.
 pub(crate) fn written(
     mut next: Demande,
     actor: &Agent,
     now: DateTime<Utc>,
+    kind: &str,
     detail: serde_json::Value,
     outbox: Vec<passerelle_store::OutboxItem>,
     token: Option<TokenChange>,
@@ -221,7 +222,7 @@ pub(crate) fn written(
         seq: next.version,
         at: now,
         actor: actor.email.to_lowercase(),
-        kind: EVENT.into(),
+        kind: kind.into(),
         body: detail.to_string(),
     };
     let change = DemandeChange {

@@ -71,6 +71,8 @@ pub struct Report {
     pub retried: u32,
     /// Failed for good: refused, unknown target, or out of attempts.
     pub dead: u32,
+    /// Done without being sent: nowhere to send them any more.
+    pub dropped: u32,
 }
 
 impl Dispatcher {
@@ -133,7 +135,10 @@ impl Dispatcher {
     async fn send(&self, item: &OutboxItem) -> (Outcome, &RetryPolicy) {
         match item.channel.as_str() {
             "mail" => (self.mail.send(&item.body).await, &self.mail_policy),
-            "webhook" => (self.webhooks.send(&item.body).await, self.webhooks.policy()),
+            "webhook" => (
+                self.webhooks.send(self.store.as_ref(), &item.body).await,
+                self.webhooks.policy(),
+            ),
             _ => (Outcome::Refused("unknown channel".into()), &self.mail_policy),
         }
     }
@@ -144,6 +149,7 @@ impl Report {
         let counter = match outcome {
             Outcome::Sent => &mut self.sent,
             Outcome::Kept => &mut self.kept,
+            Outcome::Dropped(_) => &mut self.dropped,
             _ if item.dead_at.is_some() => &mut self.dead,
             _ => &mut self.retried,
         };
@@ -176,6 +182,11 @@ fn settle(mut item: OutboxItem, outcome: &Outcome, policy: &RetryPolicy, now: Da
             item.last_error = Some(error.clone());
             item.dead_at = Some(now);
         }
+        // Not an attempt either; the note tells it from a sent or kept item.
+        Outcome::Dropped(note) => {
+            item.done_at = Some(now);
+            item.last_error = Some(note.clone());
+        }
     }
     item
 }
@@ -193,6 +204,7 @@ fn log(item: &OutboxItem, outcome: &Outcome) {
     match outcome {
         Outcome::Sent => tracing::info!(id, channel, attempts, "outbox item sent"),
         Outcome::Kept => tracing::info!(id, channel, "outbox item kept, not sent (no mail server)"),
+        Outcome::Dropped(note) => tracing::info!(id, channel, note, "outbox item dropped"),
         Outcome::Failed(error) | Outcome::Refused(error) => {
             let dead = item.dead_at.is_some();
             tracing::warn!(id, channel, attempts, dead, error, "outbox item not sent");

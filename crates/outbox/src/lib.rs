@@ -16,10 +16,12 @@
 
 mod dispatch;
 mod expiry;
+mod guard;
 mod route;
 mod status;
 
 pub use dispatch::{replay, Dispatcher, Report, LEASE, RETRY};
 pub use expiry::queue_expiry_notices;
+pub use guard::forbidden;
 pub use route::{MailRoute, WebhookRoute};
 pub use status::{status, Status};

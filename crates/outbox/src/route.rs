@@ -4,10 +4,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use passerelle_mail::{Letter, Mailer};
+use passerelle_store::Store;
 use passerelle_webhooks::outgoing::{Attempt, Deliverer, Envelope, RetryPolicy};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::dispatch::RETRY;
+use crate::guard::{checked, Refusal};
 
 /// How letters leave.
 pub enum MailRoute {
@@ -30,6 +33,9 @@ pub(crate) enum Outcome {
     Failed(String),
     /// Sending it again is pointless: dead at once.
     Refused(String),
+    /// Nothing to send any more (a habilitation's webhook removed): done, unsent,
+    /// with this note.
+    Dropped(String),
 }
 
 impl MailRoute {
@@ -50,12 +56,13 @@ impl MailRoute {
     }
 }
 
-/// How webhooks leave: the HTTP client, the configured targets by name, and when to
-/// retry.
+/// How webhooks leave: the HTTP client, the configured targets by name, when to
+/// retry, and whether a habilitation's own webhook may go to this machine.
 pub struct WebhookRoute {
     deliverer: Deliverer,
     targets: HashMap<String, Target>,
     policy: RetryPolicy,
+    loopback: bool,
 }
 
 // No `Debug`: a target holds secrets, and its URL may hold one too.
@@ -70,26 +77,23 @@ struct Target {
 struct WebhookBody {
     target: String,
     envelope: Envelope,
-    /// A receiver no configuration names: a habilitation's own, for its alerts
-    /// (`passerelle_alerts`). `target` then only labels it.
+    /// A receiver no configuration names: the one a habilitation's holders set for
+    /// its alerts (`passerelle_alerts`), this demande's. Its URL and secret are read
+    /// at delivery, so a new secret or URL applies to the items already queued, and
+    /// no secret sits in the outbox. `target` then only labels it.
     #[serde(default)]
-    inline: Option<InlineTarget>,
-}
-
-/// The URL and secret a habilitation's holders set, carried by the item.
-#[derive(Deserialize)]
-struct InlineTarget {
-    url: String,
-    secret: String,
+    habilitation: Option<Uuid>,
 }
 
 impl WebhookRoute {
-    /// No target yet; retries under [`RETRY`].
+    /// No target yet; retries under [`RETRY`]; a habilitation's webhook never goes
+    /// to this machine.
     pub fn new(deliverer: Deliverer) -> WebhookRoute {
         WebhookRoute {
             deliverer,
             targets: HashMap::new(),
             policy: RETRY,
+            loopback: false,
         }
     }
 
@@ -115,28 +119,60 @@ impl WebhookRoute {
         self
     }
 
+    /// Lets a habilitation's webhook go to this machine (`127.0.0.1`, plain http
+    /// included): the demo and tests only (`habilitation.alerts.allow_loopback_webhooks`).
+    pub fn with_loopback(mut self, allowed: bool) -> WebhookRoute {
+        self.loopback = allowed;
+        self
+    }
+
     pub(crate) fn policy(&self) -> &RetryPolicy {
         &self.policy
     }
 
-    pub(crate) async fn send(&self, body: &str) -> Outcome {
+    pub(crate) async fn send(&self, store: &dyn Store, body: &str) -> Outcome {
         let Ok(body) = serde_json::from_str::<WebhookBody>(body) else {
             return Outcome::Refused("the webhook is unreadable".into());
         };
-        let (url, secrets): (&str, Vec<&[u8]>) = match (&body.inline, self.targets.get(&body.target)) {
-            (Some(own), _) => (&own.url, vec![own.secret.as_bytes()]),
-            (None, Some(target)) => (&target.url, target.secrets.iter().map(Vec::as_slice).collect()),
-            (None, None) => {
-                let name = body.target;
-                return Outcome::Refused(format!("webhook target {name:?} is no longer configured"));
-            }
-        };
-        let attempt = self.deliverer.deliver(url, &secrets, &body.envelope).await;
-        if attempt.ok {
-            Outcome::Sent
-        } else {
-            Outcome::Failed(failure(&attempt))
+        if let Some(demande) = body.habilitation {
+            return self.send_own(store, demande, &body.envelope).await;
         }
+        let Some(target) = self.targets.get(&body.target) else {
+            let name = body.target;
+            return Outcome::Refused(format!("webhook target {name:?} is no longer configured"));
+        };
+        let secrets: Vec<&[u8]> = target.secrets.iter().map(Vec::as_slice).collect();
+        outcome(&self.deliverer.deliver(&target.url, &secrets, &body.envelope).await)
+    }
+
+    /// To the URL the demande's holders set, signed with its secret as they are now,
+    /// and only to an address [`checked`] lets through, the one connected to.
+    async fn send_own(&self, store: &dyn Store, demande: Uuid, envelope: &Envelope) -> Outcome {
+        let settings = match store.alert_settings(demande).await {
+            Ok(settings) => settings,
+            Err(e) => return Outcome::Failed(format!("the habilitation's webhook was not read: {e:#}")),
+        };
+        let Some((url, secret)) = settings.and_then(|s| s.webhook_url.zip(s.webhook_secret)) else {
+            return Outcome::Dropped("not sent: the habilitation no longer has a webhook".into());
+        };
+        let deliverer = match checked(&url, self.loopback).await {
+            Ok(None) => self.deliverer.clone(),
+            Ok(Some((host, addrs))) => match self.deliverer.pinned(&host, &addrs) {
+                Ok(pinned) => pinned,
+                Err(e) => return Outcome::Failed(format!("no HTTP client: {e}")),
+            },
+            Err(Refusal::Forbidden(why)) => return Outcome::Refused(why.into()),
+            Err(Refusal::Unresolved(why)) => return Outcome::Failed(why),
+        };
+        outcome(&deliverer.deliver(&url, &[secret.as_bytes()], envelope).await)
+    }
+}
+
+fn outcome(attempt: &Attempt) -> Outcome {
+    if attempt.ok {
+        Outcome::Sent
+    } else {
+        Outcome::Failed(failure(attempt))
     }
 }
 

@@ -243,3 +243,144 @@ fn a_target_needs_one_or_two_secrets() {
     assert!(!with(vec![Vec::new()]));
     assert!(!with(vec![NEW.to_vec(), OLD.to_vec(), b"third".to_vec()]));
 }
+
+/// Queues an alert's webhook as `passerelle_alerts` writes it: the demande, never
+/// its URL nor its secret; its envelope's id.
+async fn queue_own(store: &dyn Store, demande: Uuid) -> Uuid {
+    let envelope = Envelope::new("alert.spike", json!({"demande": demande}));
+    let body = json!({"target": "alertes de la demande n° 12", "habilitation": demande, "envelope": envelope});
+    let item = OutboxItem::new("webhook", body.to_string(), now());
+    store.enqueue(&[item]).await.unwrap();
+    envelope.id
+}
+
+async fn set_webhook(store: &dyn Store, demande: Uuid, url: Option<&str>, secret: &[u8]) {
+    let settings = passerelle_store::AlertSettings {
+        demande_id: demande,
+        opt_outs: Vec::new(),
+        webhook_url: url.map(str::to_string),
+        webhook_secret: url.map(|_| String::from_utf8(secret.to_vec()).unwrap()),
+        updated_at: now(),
+        updated_by: "camille@ville.example".into(),
+    };
+    store.put_alert_settings(&settings).await.unwrap();
+}
+
+fn own_route(loopback: bool) -> WebhookRoute {
+    WebhookRoute::new(Deliverer::new().unwrap()).with_loopback(loopback)
+}
+
+/// A habilitation's webhook goes where its holders point it at delivery, signed with
+/// the secret they have then: a secret renewed or a URL changed after the alert
+/// applies to it (through a name resolved once, and connected to as checked).
+#[tokio::test]
+async fn a_habilitation_webhook_takes_its_url_and_secret_at_delivery() {
+    for place in places().await {
+        eprintln!("on {}", place.backend);
+        let demande = Uuid::new_v4();
+        let (before, after) = (receiver(vec![OLD], false), receiver(vec![NEW], false));
+        let old_url = start(before.clone()).await;
+        set_webhook(&*place.store, demande, Some(&old_url), OLD).await;
+        let queued = queue_own(&*place.store, demande).await;
+        let item = only(&*place.store, "webhook").await;
+        assert!(
+            !item.body.contains("old-secret") && !item.body.contains(&old_url),
+            "{}",
+            item.body
+        );
+
+        // Renewed and moved before the dispatcher ran.
+        let new_url = start(after.clone())
+            .await
+            .replace("http://127.0.0.1:", "http://localhost:");
+        set_webhook(&*place.store, demande, Some(&new_url), NEW).await;
+        let dispatcher = Dispatcher::new(place.store.clone(), MailRoute::Kept, own_route(true));
+        let report = dispatcher.run_once(now()).await.unwrap();
+        assert_eq!(
+            report,
+            Report {
+                sent: 1,
+                ..Report::default()
+            }
+        );
+        assert!(before.received.lock().unwrap().is_empty(), "never the old URL");
+        assert_eq!(*after.received.lock().unwrap(), [queued], "signed with the new secret");
+    }
+}
+
+#[tokio::test]
+async fn a_habilitation_webhook_removed_since_is_dropped_not_retried() {
+    for place in places().await {
+        eprintln!("on {}", place.backend);
+        let demande = Uuid::new_v4();
+        let crm = receiver(vec![OLD], false);
+        set_webhook(&*place.store, demande, Some(&start(crm.clone()).await), OLD).await;
+        queue_own(&*place.store, demande).await;
+        set_webhook(&*place.store, demande, None, OLD).await;
+        let dispatcher = Dispatcher::new(place.store.clone(), MailRoute::Kept, own_route(true));
+        let report = dispatcher.run_once(now()).await.unwrap();
+        assert_eq!(
+            report,
+            Report {
+                dropped: 1,
+                ..Report::default()
+            }
+        );
+        let item = only(&*place.store, "webhook").await;
+        assert_eq!(
+            (status(&item), item.attempts, item.done_at),
+            (Status::Dropped, 0, Some(now()))
+        );
+        assert_eq!(
+            item.last_error.as_deref(),
+            Some("not sent: the habilitation no longer has a webhook")
+        );
+        let later = now() + TimeDelta::days(1);
+        assert_eq!(dispatcher.run_once(later).await.unwrap(), Report::default());
+        assert!(crm.received.lock().unwrap().is_empty());
+    }
+}
+
+/// Without the demo's and tests' setting, nothing a habilitation sets reaches this
+/// machine, by address or by name: the item is dead at once, with why.
+#[tokio::test]
+async fn a_habilitation_webhook_to_this_machine_is_dead_at_once_in_production() {
+    for place in places().await {
+        eprintln!("on {}", place.backend);
+        let crm = receiver(vec![OLD], false);
+        let url = start(crm.clone()).await;
+        for (i, to) in [
+            url.clone(),
+            url.replace("http://127.0.0.1:", "https://localhost:"),
+            url.replace("http://", "https://"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let demande = Uuid::new_v4();
+            set_webhook(&*place.store, demande, Some(&to), OLD).await;
+            queue_own(&*place.store, demande).await;
+            let dispatcher = Dispatcher::new(place.store.clone(), MailRoute::Kept, own_route(false));
+            let report = dispatcher.run_once(now()).await.unwrap();
+            assert_eq!(
+                report,
+                Report {
+                    dead: 1,
+                    ..Report::default()
+                },
+                "{to}"
+            );
+            let items = place.store.outbox("webhook", 10).await.unwrap();
+            assert_eq!(items.len(), i + 1);
+            let item = items.iter().find(|i| i.body.contains(&demande.to_string())).unwrap();
+            assert_eq!((status(item), item.attempts), (Status::Dead, 1), "{to}");
+            let error = item.last_error.as_deref().unwrap();
+            assert!(
+                error == "the webhook's URL is not https"
+                    || error == "the webhook's host is a private, loopback or link-local address",
+                "{error}"
+            );
+        }
+        assert!(crm.received.lock().unwrap().is_empty(), "nothing reached it");
+    }
+}

@@ -488,6 +488,16 @@ impl passerelle_store::OperatorStore for PostgresStore {
     async fn organisation_demandes(&self, siret: &str) -> anyhow::Result<Vec<DemandeRecord>> {
         sql::all(&self.pool, &mut sql::organisation_demandes::<Pg>(siret)).await
     }
+
+    async fn demande_numbered(&self, number: i64) -> anyhow::Result<Option<DemandeRecord>> {
+        Ok(sql::all(&self.pool, &mut sql::demande_numbered::<Pg>(number))
+            .await?
+            .pop())
+    }
+
+    async fn tokens_in(&self, jtis: &[Uuid]) -> anyhow::Result<Vec<TokenRecord>> {
+        sql::all(&self.pool, &mut sql::tokens_in::<Pg>(jtis)).await
+    }
 }
 
 #[async_trait]
@@ -542,6 +552,10 @@ impl passerelle_store::AlertStore for PostgresStore {
                 .await?
                 .pop(),
         )
+    }
+
+    async fn every_alert_settings(&self) -> anyhow::Result<Vec<passerelle_store::AlertSettings>> {
+        bounded(sql::all(&self.pool, &mut sql::every_alert_settings::<Pg>())).await
     }
 
     async fn put_alert_settings(&self, settings: &passerelle_store::AlertSettings) -> anyhow::Result<()> {

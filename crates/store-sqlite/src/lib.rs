@@ -445,6 +445,16 @@ impl passerelle_store::OperatorStore for SqliteStore {
     async fn organisation_demandes(&self, siret: &str) -> anyhow::Result<Vec<DemandeRecord>> {
         sql::all(&self.pool, &mut sql::organisation_demandes::<Lite>(siret)).await
     }
+
+    async fn demande_numbered(&self, number: i64) -> anyhow::Result<Option<DemandeRecord>> {
+        Ok(sql::all(&self.pool, &mut sql::demande_numbered::<Lite>(number))
+            .await?
+            .pop())
+    }
+
+    async fn tokens_in(&self, jtis: &[Uuid]) -> anyhow::Result<Vec<TokenRecord>> {
+        sql::all(&self.pool, &mut sql::tokens_in::<Lite>(jtis)).await
+    }
 }
 
 #[async_trait]
@@ -497,6 +507,10 @@ impl passerelle_store::AlertStore for SqliteStore {
         Ok(sql::all(&self.pool, &mut sql::alert_settings::<Lite>(demande_id))
             .await?
             .pop())
+    }
+
+    async fn every_alert_settings(&self) -> anyhow::Result<Vec<passerelle_store::AlertSettings>> {
+        sql::all(&self.pool, &mut sql::every_alert_settings::<Lite>()).await
     }
 
     async fn put_alert_settings(&self, settings: &passerelle_store::AlertSettings) -> anyhow::Result<()> {

@@ -74,6 +74,39 @@ mod alerts_contract {
         );
     }
 
+    pub async fn fresh_addresses_skip_the_pairs_already_alerted(b: Backend) {
+        let (demande, jti) = (Uuid::new_v4(), Uuid::new_v4());
+        let pairs = [
+            seen(jti, "192.0.2.7", "2026-03-02T10:00:00Z", "2026-03-02T10:00:00Z", 1),
+            seen(jti, "192.0.2.8", "2026-03-02T11:00:00Z", "2026-03-02T11:00:00Z", 1),
+        ];
+        b.store.record_addresses(&pairs).await.unwrap();
+        let fresh = |b: &Backend| {
+            let store = b.store.clone();
+            async move {
+                let found = store.fresh_addresses(at("2026-03-01T00:00:00Z"), 10).await.unwrap();
+                found.into_iter().map(|f| f.seen.address).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(fresh(&b).await, ["192.0.2.7", "192.0.2.8"]);
+        let mark = AlertMark {
+            jti,
+            kind: "new_address:192.0.2.7".into(),
+            quiet_since: None,
+        };
+        let raised = alert(demande, jti, "new_address", "2026-03-02T12:00:00Z");
+        assert!(b.store.raise_alert(&raised, &mark, &[]).await.unwrap());
+        // Another token's mark, or another kind's, hides nothing.
+        let elsewhere = AlertMark {
+            jti: Uuid::new_v4(),
+            kind: "new_address:192.0.2.8".into(),
+            quiet_since: None,
+        };
+        let other = alert(demande, elsewhere.jti, "new_address", "2026-03-02T12:00:00Z");
+        assert!(b.store.raise_alert(&other, &elsewhere, &[]).await.unwrap());
+        assert_eq!(fresh(&b).await, ["192.0.2.8"], "the alerted pair is not read again");
+    }
+
     fn alert(demande_id: Uuid, jti: Uuid, kind: &str, when: &str) -> AlertRecord {
         AlertRecord {
             id: Uuid::new_v4(),
@@ -197,6 +230,18 @@ mod alerts_contract {
         settings.webhook_secret = None;
         settings.updated_by = "karim@mairie.example".into();
         b.store.put_alert_settings(&settings).await.unwrap();
-        assert_eq!(b.store.alert_settings(demande).await.unwrap(), Some(settings));
+        assert_eq!(b.store.alert_settings(demande).await.unwrap().as_ref(), Some(&settings));
+
+        // All of them at once, for the alerts job.
+        let mut another = settings.clone();
+        another.demande_id = Uuid::new_v4();
+        b.store.put_alert_settings(&another).await.unwrap();
+        let every = b.store.every_alert_settings().await.unwrap();
+        let mine: Vec<&AlertSettings> = every
+            .iter()
+            .filter(|s| [demande, another.demande_id].contains(&s.demande_id))
+            .collect();
+        assert_eq!(mine.len(), 2, "{every:?}");
+        assert!(mine.contains(&&settings) && mine.contains(&&another));
     }
 }

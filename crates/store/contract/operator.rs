@@ -126,4 +126,38 @@ mod operator_contract {
             .unwrap()
             .is_empty());
     }
+
+    pub async fn a_demande_is_read_by_number_and_tokens_by_their_ids(b: Backend) {
+        let start = now();
+        let people = [("camille@ville.example", "applicant")];
+        let mut numbers = Vec::new();
+        for minutes in [0, 1] {
+            let d = demande("21000000000019", 1, start + Duration::minutes(minutes));
+            assert!(b.store.commit_demande(&change(&d, "create", &people)).await.unwrap());
+            numbers.push((d.id, b.store.demande(d.id).await.unwrap().unwrap().number));
+        }
+        for (id, number) in &numbers {
+            let found = b.store.demande_numbered(*number).await.unwrap().unwrap();
+            assert_eq!(found.id, *id);
+        }
+        assert!(b.store.demande_numbered(9_999).await.unwrap().is_none());
+
+        let (first, second, third) = (token(), token(), token());
+        for t in [&first, &second, &third] {
+            b.store.insert_token(t).await.unwrap();
+        }
+        let mut found: Vec<Uuid> = b
+            .store
+            .tokens_in(&[third.jti, first.jti, Uuid::new_v4()])
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.jti)
+            .collect();
+        found.sort();
+        let mut wanted = vec![first.jti, third.jti];
+        wanted.sort();
+        assert_eq!(found, wanted, "only those asked, unknown ids skipped");
+        assert!(b.store.tokens_in(&[]).await.unwrap().is_empty());
+    }
 }

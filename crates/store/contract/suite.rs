@@ -93,6 +93,7 @@ macro_rules! contract {
             usage_queries_by_range_period_and_endpoint,
             // alerts (alerts.rs)
             token_addresses_keep_their_first_and_last_sight_and_add_calls,
+            fresh_addresses_skip_the_pairs_already_alerted,
             alerts_are_raised_once_per_mark_and_again_after_their_quiet_time,
             concurrent_replicas_raise_an_alert_once,
             alert_settings_round_trip_and_replace,
@@ -106,6 +107,7 @@ macro_rules! contract {
             operator_actions_are_kept_and_read_newest_first,
             operator_commits_write_the_demande_its_replacement_and_the_action_or_nothing,
             every_demande_and_an_organisations_own_are_listed,
+            a_demande_is_read_by_number_and_tokens_by_their_ids,
         );
     };
     (@each $fresh:path; $($name:ident),* $(,)?) => {

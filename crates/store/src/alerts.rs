@@ -76,10 +76,14 @@ pub trait AlertStore: Send + Sync {
     /// A token's addresses, the most recently seen first.
     async fn token_addresses(&self, jti: Uuid, limit: u32) -> anyhow::Result<Vec<TokenAddress>>;
 
-    /// The addresses first seen at or after `since`, oldest first.
+    /// The addresses first seen at or after `since` whose new-address mark
+    /// (`new_address:<address>`, see [`AlertMark`]) is not taken, oldest first.
     async fn fresh_addresses(&self, since: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<FreshAddress>>;
 
     async fn alert_settings(&self, demande_id: Uuid) -> anyhow::Result<Option<AlertSettings>>;
+
+    /// Every habilitation's settings (one query for the alerts job's run).
+    async fn every_alert_settings(&self) -> anyhow::Result<Vec<AlertSettings>>;
 
     /// Writes the demande's settings, replacing any.
     async fn put_alert_settings(&self, settings: &AlertSettings) -> anyhow::Result<()>;

@@ -44,4 +44,8 @@ pub trait OperatorStore: Send + Sync {
     async fn all_demandes(&self) -> anyhow::Result<Vec<DemandeRecord>>;
     /// The demandes of the organisation `siret`, most recently changed first.
     async fn organisation_demandes(&self, siret: &str) -> anyhow::Result<Vec<DemandeRecord>>;
+    /// The demande numbered `number`, drafts included.
+    async fn demande_numbered(&self, number: i64) -> anyhow::Result<Option<DemandeRecord>>;
+    /// The tokens of `jtis` the store holds, in no particular order.
+    async fn tokens_in(&self, jtis: &[Uuid]) -> anyhow::Result<Vec<TokenRecord>>;
 }

@@ -457,6 +457,66 @@ async fn a_rotation_is_written_to_the_applicant_and_the_technical_contact() {
     );
 }
 
+#[tokio::test]
+async fn an_impersonating_admin_posts_no_form_and_logging_out_ends_the_impersonation_journaled() {
+    let app = TestApp::builder().habilitation(|_| {}).start().await;
+    let (_, demande) = approved(&app).await;
+    let version = app.store.demande(id_of(&demande)).await.unwrap().unwrap().version;
+    let (mut elise, _) = log_in(&app, ELISE).await;
+    let org = elise.get(&format!("/habilitation/admin/organisations/{TOWN}")).await;
+    let csrf = Agent::csrf(&org);
+    let started = elise
+        .post(
+            "/habilitation/admin/imitation",
+            &[("csrf", &csrf), ("email", CAMILLE), ("siret", TOWN)],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let v = version.to_string();
+    let forms: [(String, Vec<(&str, &str)>); 4] = [
+        ("/habilitation/demandes".into(), vec![("form", "api-particulier-libre")]),
+        (
+            format!("{demande}/action"),
+            vec![("version", &v), ("event", "message"), ("reason", "Bonjour")],
+        ),
+        (
+            format!("{demande}/delegations"),
+            vec![("version", &v), ("quoi", "grant"), ("editeur", "x")],
+        ),
+        (
+            format!("{demande}/prolonger"),
+            vec![
+                ("version", &v),
+                ("encore", "oui"),
+                ("objet", "oui"),
+                ("contacts", "oui"),
+            ],
+        ),
+    ];
+    for (path, fields) in forms {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend(fields);
+        let refused = elise.post(&path, &form).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}: {}", refused.body);
+        assert!(refused.body.contains("lecture seule"), "{path}: {}", refused.body);
+    }
+    assert_eq!(
+        app.store.demande(id_of(&demande)).await.unwrap().unwrap().version,
+        version,
+        "nothing changed"
+    );
+
+    let out = elise.post("/habilitation/deconnexion", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.body);
+    let actions = app.store.operator_actions(50).await.unwrap();
+    let last = &actions[0];
+    assert_eq!(
+        (last.action.as_str(), last.path.as_str()),
+        ("impersonation_stop", "/habilitation/deconnexion")
+    );
+    assert_eq!(last.agent.as_deref(), Some(CAMILLE));
+}
+
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {

@@ -11,7 +11,7 @@ use passerelle_gateway::config::EditorConfig;
 use regex::Regex;
 use reqwest::StatusCode;
 
-use crate::habilitation::{act, log_in, Agent, Page, CAMILLE, NADIA, SOPHIE};
+use crate::habilitation::{act, log_in, Agent, Page, CAMILLE, ELISE, NADIA, SOPHIE};
 use crate::helpers::*;
 use crate::portal::approved;
 
@@ -268,4 +268,117 @@ async fn revoking_the_habilitation_also_refuses_the_delegated_token() {
     assert_eq!(status_of(&app, &delegated).await, StatusCode::UNAUTHORIZED);
     let page = julien.get(&space).await;
     assert!(page.body.contains("plus de jeton en vigueur"), "{}", page.body);
+}
+
+/// Camille's commune, whose organisation page lists her demande.
+const TOWN: &str = "21349910600010";
+
+/// The demande's body as the store keeps it.
+async fn body_of(app: &TestApp, demande: &str) -> serde_json::Value {
+    let id: uuid::Uuid = id_of(demande).parse().unwrap();
+    let record = app.store.demande(id).await.unwrap().unwrap();
+    serde_json::from_str(&record.body).unwrap()
+}
+
+/// Elise bans the demande's main token from the organisation's page.
+async fn ban_main(elise: &mut Agent, demande: &str, main: &str, at: Option<(&str, &str)>) -> Page {
+    let page = elise.get(&format!("/habilitation/admin/organisations/{TOWN}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let id = id_of(demande);
+    let section = capture(&page.body, &format!(r#"(?s)data-demande="{id}">(.*?)</section>"#));
+    let version = capture(&section, r#"name="version" value="(\d+)""#);
+    let csrf = Agent::csrf(&page);
+    let (day, time) = at.unwrap_or_default();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("version", version.as_str()),
+        ("quoi", "ban"),
+        ("jeton", main),
+        ("motif", "Fin du marché de restauration."),
+        ("date", day),
+        ("heure", time),
+    ];
+    elise
+        .post(&format!("/habilitation/admin/demandes/{id}/jetons"), &form)
+        .await
+}
+
+#[tokio::test]
+async fn a_delegated_token_stops_with_the_main_tokens_ban_and_admins_see_and_audit_it() {
+    let app = with_editor().await;
+    let (mut camille, demande) = approved(&app).await;
+    grant(&mut camille, &demande).await;
+    let (mut julien, _) = log_in(&app, JULIEN).await;
+    let (mut elise, _) = log_in(&app, ELISE).await;
+    let space = format!("/habilitation/editeur/{}", id_of(&demande));
+    let main = body_of(&app, &demande).await["token"].as_str().unwrap().to_string();
+
+    // A ban of the main token in a week, without a replacement, then Julien takes a token.
+    let at = (chrono::Utc::now() + chrono::Duration::days(7)).with_timezone(&chrono_tz::Europe::Paris);
+    let day = at.format("%Y-%m-%d").to_string();
+    let banned = ban_main(&mut elise, &demande, &main, Some((&day, "10:00"))).await;
+    assert_eq!(banned.status, StatusCode::SEE_OTHER, "{}", banned.body);
+    let tokens = camille.get(&format!("{demande}/jetons")).await.body;
+    let shown = format!(r#"fr-badge--warning">banni le {} 10:00<"#, at.format("%d/%m/%Y"));
+    assert!(tokens.contains(&shown), "the tokens page says when: {tokens}");
+    let delegated = take(&mut julien, &space).await;
+    let jti = body_of(&app, &demande).await["delegated_tokens"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let record = app.store.token(jti.parse().unwrap()).await.unwrap().unwrap();
+    let main_record = app.store.token(main.parse().unwrap()).await.unwrap().unwrap();
+    assert!(main_record.revoked_at.is_some());
+    assert_eq!(
+        record.revoked_at, main_record.revoked_at,
+        "it stops with the main token"
+    );
+    assert_eq!(
+        status_of(&app, &delegated).await,
+        StatusCode::OK,
+        "until then it answers"
+    );
+
+    // Admins see it on the organisation's page, and a call made with it can be audited.
+    let org = elise
+        .get(&format!("/habilitation/admin/organisations/{TOWN}"))
+        .await
+        .body;
+    assert!(
+        org.contains(&format!(r#"data-jeton="{jti}""#)) && org.contains("Jeton délégué à un éditeur"),
+        "{org}"
+    );
+    let answer = call(&app, &delegated).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let request = answer.headers()["x-request-id"].to_str().unwrap().to_string();
+    let start = Instant::now();
+    while !app
+        .store
+        .recent_journal(200)
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| r.request_id == request)
+    {
+        assert!(start.elapsed() < Duration::from_secs(10), "the call is not journaled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let audit = elise.get("/habilitation/admin/audit").await;
+    let csrf = Agent::csrf(&audit);
+    let id: uuid::Uuid = id_of(&demande).parse().unwrap();
+    let number = app.store.demande(id).await.unwrap().unwrap().number.to_string();
+    let notice = [
+        ("csrf", csrf.as_str()),
+        ("demande", number.as_str()),
+        ("requetes", request.as_str()),
+        ("motif", "Appels hors du service de restauration."),
+        ("volume", "quelques appels"),
+    ];
+    let sent = elise.post("/habilitation/admin/audit", &notice).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+
+    // A ban now, without a replacement, stops it at once.
+    let now = ban_main(&mut elise, &demande, &main, None).await;
+    assert_eq!(now.status, StatusCode::SEE_OTHER, "{}", now.body);
+    assert_eq!(status_of(&app, &delegated).await, StatusCode::UNAUTHORIZED);
 }

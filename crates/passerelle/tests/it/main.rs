@@ -7,6 +7,7 @@ mod associations;
 mod auth;
 mod backoffice;
 mod backoffice_audit;
+mod backoffice_browser;
 mod batch;
 mod binary;
 mod bouquets;

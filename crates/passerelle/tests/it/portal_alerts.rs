@@ -2,7 +2,9 @@
 //! the applicant and the technical contact (SMTP sink) and one signed webhook (a local
 //! receiver), never twice; a call from a new address (through a trusted proxy) on a
 //! token older than a day alerts, and an opt-out of its e-mail stops the e-mail only;
-//! the settings page is its people's.
+//! the settings page is its people's, its webhook's URL and secret theirs to read (not
+//! an admin's seeing the site as them); a webhook to this machine or a private network
+//! is refused unless the configuration allows this machine (tests, demo).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,8 +15,11 @@ use passerelle_mail::testing::{ReceivedMessage, SmtpSink};
 use regex::Regex;
 use reqwest::StatusCode;
 
-use crate::habilitation::{log_in, submitted_demande, Agent, Page, CAMILLE, KARIM, NADIA, SOPHIE};
+use crate::habilitation::{log_in, submitted_demande, Agent, Page, CAMILLE, ELISE, KARIM, NADIA, SOPHIE};
 use crate::helpers::*;
+
+/// Camille's commune, as INSEE Sirene names it in the simulators.
+const TOWN: &str = "21349910600010";
 
 fn capture(text: &str, pattern: &str) -> String {
     Regex::new(pattern)
@@ -152,6 +157,8 @@ async fn a_burst_of_refusals_and_a_new_address_alert_once_by_mail_and_signed_web
             h.dispatch_every_ms = 50;
             h.alerts.every_secs = 1;
             h.alerts.spike_min_calls = 5;
+            // The receiver listens on this machine.
+            h.alerts.allow_loopback_webhooks = true;
         })
         .public_site(|site| site.rollup_every_secs = 1)
         // Calls reach the gateway through a proxy on 127.0.0.1 that names the client.
@@ -186,6 +193,14 @@ async fn a_burst_of_refusals_and_a_new_address_alert_once_by_mail_and_signed_web
     assert_eq!(hooks.len(), 1, "{hooks:?}");
     assert_eq!(hooks[0]["event"], "alert.spike");
     assert_eq!(hooks[0]["data"]["found"]["throttled"], 7);
+    // The outbox names the demande, never the receiver's URL nor its secret.
+    for item in app.store.outbox("webhook", 10).await.unwrap() {
+        assert!(
+            !item.body.contains(&secret) && !item.body.contains(&url),
+            "{}",
+            item.body
+        );
+    }
     let letter = sink
         .messages()
         .into_iter()
@@ -259,7 +274,11 @@ async fn a_burst_of_refusals_and_a_new_address_alert_once_by_mail_and_signed_web
 
 #[tokio::test]
 async fn the_settings_are_their_holders_to_change_others_of_the_demande_read_and_outsiders_see_nothing() {
-    let app = TestApp::builder().habilitation(|_| {}).start().await;
+    // As in production (the simulated configuration allows this machine).
+    let app = TestApp::builder()
+        .habilitation(|h| h.alerts.allow_loopback_webhooks = false)
+        .start()
+        .await;
     let (mut camille, demande) = crate::portal::approved(&app).await;
     let page = camille.get(&format!("{demande}/alertes")).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -267,6 +286,12 @@ async fn the_settings_are_their_holders_to_change_others_of_the_demande_read_and
         "http://hooks.example/alertes",
         "pas une adresse",
         "https://u:p@hooks.example/",
+        // This machine and private networks.
+        "http://127.0.0.1:8099/alertes",
+        "https://127.0.0.1/alertes",
+        "https://10.0.0.7/alertes",
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost/alertes",
     ] {
         let refused = save(&mut camille, &demande, &EVERY_BOX, bad).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {}", refused.body);
@@ -296,12 +321,15 @@ async fn the_settings_are_their_holders_to_change_others_of_the_demande_read_and
         forged.status
     );
 
-    // The instructor reads, without the secret, and changes nothing.
+    // The instructor reads, without the secret nor the URL, and changes nothing.
     let (mut nadia, _) = log_in(&app, NADIA).await;
     let hers = nadia.get(&format!("{demande}/alertes")).await;
     assert_eq!(hers.status, StatusCode::OK);
     assert!(
-        hers.body.contains("id=\"lecture-seule\"") && !hers.body.contains("id=\"secret\""),
+        hers.body.contains("id=\"lecture-seule\"")
+            && !hers.body.contains("id=\"secret\"")
+            && !hers.body.contains("hooks.example")
+            && hers.body.contains("Une adresse est configurée"),
         "{}",
         hers.body
     );
@@ -323,6 +351,47 @@ async fn the_settings_are_their_holders_to_change_others_of_the_demande_read_and
     let (_, draft) = submitted_demande(&app).await;
     let none = camille.get(&format!("{draft}/alertes")).await;
     assert_eq!(none.status, StatusCode::BAD_REQUEST, "{}", none.body);
+}
+
+/// An admin seeing the site as the applicant reads neither the webhook's secret nor
+/// its URL (which may hold a secret of its own), as no token.
+#[tokio::test]
+async fn an_admin_seeing_the_site_as_the_applicant_reads_no_webhook_secret_nor_url() {
+    let app = TestApp::builder().habilitation(|_| {}).start().await;
+    let (mut camille, demande) = crate::portal::approved(&app).await;
+    let saved = save(
+        &mut camille,
+        &demande,
+        &EVERY_BOX,
+        "https://hooks.example/alertes?cle=xyz",
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let hers = camille.get(&format!("{demande}/alertes")).await.body;
+    let secret = capture(&hers, r#"id="secret">([0-9a-f]{64})<"#);
+    assert!(hers.contains("hooks.example/alertes?cle=xyz"), "{hers}");
+
+    let (mut elise, _) = log_in(&app, ELISE).await;
+    let org = elise.get(&format!("/habilitation/admin/organisations/{TOWN}")).await;
+    let csrf = Agent::csrf(&org);
+    let started = elise
+        .post(
+            "/habilitation/admin/imitation",
+            &[("csrf", &csrf), ("email", CAMILLE), ("siret", TOWN)],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let seen = elise.get(&format!("{demande}/alertes")).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    assert!(seen.body.contains("Vous voyez le site comme"), "{}", seen.body);
+    assert!(
+        !seen.body.contains(&secret)
+            && !seen.body.contains("id=\"secret\"")
+            && !seen.body.contains("cle=xyz")
+            && seen.body.contains("Une adresse est configurée"),
+        "{}",
+        seen.body
+    );
 }
 
 fn id_of(demande: &str) -> uuid::Uuid {

@@ -74,6 +74,8 @@ type FreshColumns<D> = (
     DateTime<Utc>,
 );
 
+/// The pairs first seen at or after `since` whose new-address mark
+/// (`new_address:<address>`) is not taken: an alert raised is never read again.
 pub fn fresh_addresses<'a, D: Dialect>(
     since: DateTime<Utc>,
     limit: u32,
@@ -81,7 +83,9 @@ pub fn fresh_addresses<'a, D: Dialect>(
     let text = [
         "SELECT a.jti, a.address, a.first_seen, a.last_seen, a.calls, \
          (SELECT MIN(b.first_seen) FROM token_addresses b WHERE b.jti = a.jti) AS known_since \
-         FROM token_addresses a WHERE a.first_seen >= ",
+         FROM token_addresses a LEFT JOIN alert_marks m \
+         ON m.jti = a.jti AND m.kind = 'new_address:' || a.address \
+         WHERE m.jti IS NULL AND a.first_seen >= ",
         " ORDER BY a.first_seen LIMIT ",
         "",
     ];
@@ -103,28 +107,35 @@ type SettingsColumns<D> = (
     String,
 );
 
+const SETTINGS: &str = "SELECT demande_id, opt_outs, webhook_url, webhook_secret, updated_at, updated_by \
+                        FROM alert_settings";
+
+fn settings<D: Dialect>(
+    (id, opt_outs, webhook_url, webhook_secret, updated_at, updated_by): SettingsColumns<D>,
+) -> AlertSettings {
+    AlertSettings {
+        demande_id: id.into(),
+        opt_outs: opt_outs
+            .split(',')
+            .filter(|o| !o.is_empty())
+            .map(str::to_string)
+            .collect(),
+        webhook_url,
+        webhook_secret,
+        updated_at,
+        updated_by,
+    }
+}
+
 pub fn alert_settings<'a, D: Dialect>(demande_id: Uuid) -> Select<'a, D, SettingsColumns<D>, AlertSettings> {
-    let text = [
-        "SELECT demande_id, opt_outs, webhook_url, webhook_secret, updated_at, updated_by \
-         FROM alert_settings WHERE demande_id = ",
-        "",
-    ];
-    Statement::with(&text, vec![Value::Uuid(Some(demande_id))]).select(
-        |(id, opt_outs, webhook_url, webhook_secret, updated_at, updated_by): SettingsColumns<D>| {
-            Ok(AlertSettings {
-                demande_id: id.into(),
-                opt_outs: opt_outs
-                    .split(',')
-                    .filter(|o| !o.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                webhook_url,
-                webhook_secret,
-                updated_at,
-                updated_by,
-            })
-        },
-    )
+    let head = format!("{SETTINGS} WHERE demande_id = ");
+    let text = [head.as_str(), ""];
+    Statement::with(&text, vec![Value::Uuid(Some(demande_id))]).select(|row| Ok(settings::<D>(row)))
+}
+
+/// Every habilitation's settings, in one statement (the alerts job's run).
+pub fn every_alert_settings<'a, D: Dialect>() -> Select<'a, D, SettingsColumns<D>, AlertSettings> {
+    Statement::with(&[SETTINGS], Vec::new()).select(|row| Ok(settings::<D>(row)))
 }
 
 pub fn put_alert_settings<D: Dialect>(s: &AlertSettings) -> Statement<'_, D> {

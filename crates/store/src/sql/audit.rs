@@ -21,7 +21,7 @@ pub fn calls_of_tokens<'a, D: Dialect>(
 
 /// The values of an `IN (…)` list; `NULL` for none (an empty list is no SQL, and
 /// nothing equals `NULL`).
-fn within<'a, D: Dialect>(q: &mut Statement<'a, D>, values: impl Iterator<Item = Value<'a>>) {
+pub(super) fn within<'a, D: Dialect>(q: &mut Statement<'a, D>, values: impl Iterator<Item = Value<'a>>) {
     let mut any = false;
     for value in values {
         q.push(if any { ", " } else { "" }).bind(value);

@@ -2,9 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
+use uuid::Uuid;
 
+use super::audit::within;
 use super::habilitation::{DemandeColumns, DEMANDE_COLUMNS};
-use super::{Dialect, Select, Statement, Value};
+use super::{Dialect, Select, Statement, TokenColumns, Value};
 use crate::{DemandeChange, DemandeRecord, OperatorAction, TokenRecord};
 
 #[derive(FromRow)]
@@ -84,4 +86,16 @@ pub fn organisation_demandes<D: Dialect>(siret: &str) -> Select<'_, D, DemandeCo
     let head = format!("SELECT {DEMANDE_COLUMNS} FROM demandes WHERE siret = ");
     let text = [head.as_str(), " ORDER BY updated_at DESC, number DESC"];
     Statement::with(&text, vec![Value::Text(Some(siret))]).select(DemandeColumns::record)
+}
+
+pub fn demande_numbered<'a, D: Dialect>(number: i64) -> Select<'a, D, DemandeColumns<D>, DemandeRecord> {
+    let head = format!("SELECT {DEMANDE_COLUMNS} FROM demandes WHERE number = ");
+    Statement::with(&[head.as_str(), ""], vec![Value::BigInt(number)]).select(DemandeColumns::record)
+}
+
+pub fn tokens_in<'a, D: Dialect>(jtis: &[Uuid]) -> Select<'a, D, TokenColumns<D>, TokenRecord> {
+    let mut q = Statement::new("SELECT * FROM tokens WHERE jti IN (");
+    within(&mut q, jtis.iter().map(|jti| Value::Uuid(Some(*jti))));
+    q.push(")");
+    q.select(TokenColumns::record)
 }

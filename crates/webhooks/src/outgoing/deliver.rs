@@ -1,4 +1,5 @@
 use std::error::Error as _;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -31,6 +32,7 @@ pub struct Attempt {
 #[derive(Debug, Clone)]
 pub struct Deliverer {
     client: reqwest::Client,
+    timeout: Duration,
 }
 
 impl Deliverer {
@@ -42,13 +44,18 @@ impl Deliverer {
 
     /// The same with another overall timeout (the connection one never exceeds it).
     pub fn with_timeout(timeout: Duration) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-            .redirect(redirect::Policy::none())
-            .user_agent(concat!("Passerelle-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Deliverer { client })
+        let client = builder(timeout).build()?;
+        Ok(Deliverer { client, timeout })
+    }
+
+    /// The same, but `host` reaches `addrs` only, directly (no proxy): the caller
+    /// checked those addresses, and a second DNS answer must not swap them.
+    pub fn pinned(&self, host: &str, addrs: &[SocketAddr]) -> Result<Self, reqwest::Error> {
+        let client = builder(self.timeout).no_proxy().resolve_to_addrs(host, addrs).build()?;
+        Ok(Deliverer {
+            client,
+            timeout: self.timeout,
+        })
     }
 
     /// POSTs `envelope` to `url`, signed with every secret (see [`sign`]). Never panics
@@ -80,6 +87,14 @@ impl Deliverer {
             Err(e) => failed(describe(&e)),
         }
     }
+}
+
+fn builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .redirect(redirect::Policy::none())
+        .user_agent(concat!("Passerelle-Webhooks/", env!("CARGO_PKG_VERSION")))
 }
 
 async fn answered(response: reqwest::Response) -> Attempt {
