@@ -172,7 +172,18 @@ pub struct TokensPage {
     allowance: String,
     /// The addresses each token called from ("the IPs actually used").
     addresses: Vec<crate::alerts::AddressRow>,
+    /// The main token's scopes under the providers they open.
+    rights: Vec<(String, Vec<String>)>,
+    contacts: Vec<ContactRow>,
     done: Option<&'static str>,
+}
+
+/// One of the habilitation's people, as its tokens page lists them.
+pub struct ContactRow {
+    role: &'static str,
+    name: String,
+    email: String,
+    is_me: bool,
 }
 
 pub struct TokenRow {
@@ -232,6 +243,8 @@ pub async fn tokens_page(
             &std::iter::once(&main).chain(&retired).collect::<Vec<_>>(),
         )
         .await?,
+        rights: app.providers.scopes_by_provider(&demande.bouquet, &main.scopes),
+        contacts: contacts(&demande, agent),
         done: done.fait.as_deref().and_then(done_message),
     };
     Ok(html(StatusCode::OK, page))
@@ -281,6 +294,31 @@ async fn token_row(
         calls_7d: week,
         retirable: !is_main && state == tokens::Standing::Overlapping,
     })
+}
+
+/// The applicant and the contacts the bouquet's form names, "me" marked.
+fn contacts(demande: &Demande, agent: &workflow::Agent) -> Vec<ContactRow> {
+    let applicant = &demande.body.applicant;
+    let mut rows = vec![ContactRow {
+        role: "Demandeur",
+        name: format!("{} {}", applicant.given_name, applicant.family_name),
+        email: applicant.email.to_lowercase(),
+        is_me: false,
+    }];
+    let content = &demande.body.content;
+    for kind in ContactKind::of(&demande.bouquet) {
+        let part = |p: &str| content.field(&format!("{}_{p}", kind.key())).trim().to_string();
+        rows.push(ContactRow {
+            role: kind.label(),
+            name: format!("{} {}", part("given_name"), part("family_name")),
+            email: part("email").to_lowercase(),
+            is_me: false,
+        });
+    }
+    for row in &mut rows {
+        row.is_me = row.email.eq_ignore_ascii_case(&agent.email);
+    }
+    rows
 }
 
 fn allowance_text(allowance: &workflow::Allowance, default_per_minute: u32) -> String {

@@ -50,6 +50,27 @@ impl Directory {
         Directory(bouquets.iter().flat_map(|b| providers_of(b)).collect())
     }
 
+    /// The `held` scopes of `bouquet` under each provider they open (a scope shared by
+    /// providers shows under each), in the catalogue's order; the others last.
+    pub fn scopes_by_provider(&self, bouquet: &str, held: &[String]) -> Vec<(String, Vec<String>)> {
+        let mut groups: Vec<(String, Vec<String>)> = self
+            .0
+            .iter()
+            .filter(|p| p.bouquet == bouquet)
+            .map(|p| {
+                let own = held.iter().filter(|s| p.scopes.contains(&s.as_str())).cloned();
+                (p.name.clone(), own.collect::<Vec<_>>())
+            })
+            .filter(|(_, scopes)| !scopes.is_empty())
+            .collect();
+        let placed = |s: &String| groups.iter().any(|(_, scopes)| scopes.contains(s));
+        let others: Vec<String> = held.iter().filter(|s| !placed(s)).cloned().collect();
+        if !others.is_empty() {
+            groups.push(("Autres données".into(), others));
+        }
+        groups
+    }
+
     /// The provider's entries, one per bouquet it serves (usually one).
     fn find(&self, id: &str) -> Vec<&Provider> {
         self.0.iter().filter(|p| p.id == id).collect()

@@ -71,6 +71,13 @@ fn marches_publics_fields(csrf: &str) -> Vec<(String, String)> {
     fields
 }
 
+/// The text of `html` from `start` to the next `end`.
+fn section<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let from = html.find(start).unwrap_or_else(|| panic!("{start} not in {html}"));
+    let rest = &html[from..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
 /// Posts the attestations form from its page (with the page's CSRF token).
 async fn ask(agent: &mut Agent, demande: &str, siren: &str, kind: &str) -> reqwest::Response {
     let page = agent.get(&format!("{demande}/attestations")).await;
@@ -87,6 +94,19 @@ async fn the_applicant_and_the_business_contact_download_attestations_with_the_h
 
     let tokens = camille.get(&format!("{demande}/jetons")).await;
     assert!(tokens.body.contains(r#"id="attestations""#), "{}", tokens.body);
+    // The token's rights by provider, and the habilitation's people.
+    let rights = section(&tokens.body, r#"id="droits""#, "<h2>Contacts");
+    for (provider, scope) in [("DGFIP", "attestations_fiscales"), ("ACOSS", "attestations_sociales")] {
+        let card = section(rights, &format!(">{provider}"), "</ul>");
+        assert!(card.contains(scope), "{scope} under {provider}: {rights}");
+    }
+    let people = section(&tokens.body, r#"id="contacts""#, "</table>");
+    assert!(people.contains("Contact métier") && people.contains(KARIM), "{people}");
+    assert_eq!(
+        people.matches("c'est vous").count(),
+        2,
+        "Camille is applicant and controller: {people}"
+    );
 
     for kind in ["fiscale", "sociale"] {
         let pdf = ask(&mut camille, &demande, "418 166 096", kind).await;
