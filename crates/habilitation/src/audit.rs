@@ -88,26 +88,8 @@ pub fn notify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::form::Forms;
-    use crate::workflow::tests::{agent, filled, site, submit, TOWN};
-    use crate::workflow::{act, create, Action};
-
-    fn approved(now: DateTime<Utc>) -> Demande {
-        let forms = Forms::built_in(crate::known_scopes).unwrap();
-        let form = forms.get("api-particulier-editeur-restauscol").unwrap();
-        let camille = agent("camille@ville.example", TOWN);
-        let nadia = agent("nadia@numerique.example", "13002526500013");
-        let site = site();
-        let (d, _) = create(form, &camille, None, now).unwrap();
-        let (d, _) = act(&d, form, &camille, filled(form), &site, now).unwrap();
-        let (d, _) = act(&d, form, &camille, submit(), &site, now).unwrap();
-        let approve = Action::Approve {
-            message: None,
-            rate_limit_per_minute: None,
-            allowed_ips: vec![],
-        };
-        act(&d, form, &nadia, approve, &site, now).unwrap().0
-    }
+    use crate::tokens::tests::approved;
+    use crate::workflow::tests::{agent, site};
 
     fn calls(now: DateTime<Utc>) -> Vec<AuditedCall> {
         vec![AuditedCall {
@@ -120,7 +102,7 @@ mod tests {
     #[test]
     fn an_admin_sends_it_with_its_letters_and_event_in_one_change() {
         let now = Utc::now();
-        let d = approved(now);
+        let (d, _) = approved(now);
         let elise = agent("elise@numerique.example", "13002526500013");
         let calls = calls(now);
         let notice = Notice {
@@ -140,7 +122,7 @@ mod tests {
     #[test]
     fn no_one_but_an_admin_and_never_without_reason_volume_or_calls() {
         let now = Utc::now();
-        let d = approved(now);
+        let (d, _) = approved(now);
         let calls = calls(now);
         let notice = |reason, volume, calls| Notice { reason, volume, calls };
         let nadia = agent("nadia@numerique.example", "13002526500013");

@@ -303,8 +303,9 @@ fn letter(
 mod tests {
     use super::*;
     use crate::form::Forms;
-    use crate::workflow::tests::{agent, filled, site, submit, TOWN};
-    use crate::workflow::{act, create, Action};
+    use crate::tokens::tests::approved;
+    use crate::workflow::tests::{agent, site, TOWN};
+    use crate::workflow::{act, Action};
     use chrono::Duration;
 
     const EDITOR_SIRET: &str = "90000000000011";
@@ -315,28 +316,6 @@ mod tests {
             name: "RestauScol".into(),
             sirets: vec![EDITOR_SIRET.into()],
         }
-    }
-
-    /// RestauScol's demande approved (120 calls a minute from 192.0.2.0/24) and its token.
-    fn approved(now: DateTime<Utc>) -> (Demande, TokenRecord) {
-        let forms = Forms::built_in(crate::known_scopes).unwrap();
-        let form = forms.get("api-particulier-editeur-restauscol").unwrap();
-        let camille = agent("camille@ville.example", TOWN);
-        let nadia = agent("nadia@numerique.example", "13002526500013");
-        let site = site();
-        let (d, _) = create(form, &camille, None, now).unwrap();
-        let (d, _) = act(&d, form, &camille, filled(form), &site, now).unwrap();
-        let (d, _) = act(&d, form, &camille, submit(), &site, now).unwrap();
-        let approve = Action::Approve {
-            message: None,
-            rate_limit_per_minute: Some(120),
-            allowed_ips: vec!["192.0.2.0/24".into()],
-        };
-        let (d, change) = act(&d, form, &nadia, approve, &site, now).unwrap();
-        let Some(TokenChange::Issue(token)) = change.token else {
-            panic!("a token")
-        };
-        (d, token)
     }
 
     fn after(d: &Demande, change: &DemandeChange) -> Demande {

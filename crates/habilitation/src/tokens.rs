@@ -404,7 +404,7 @@ fn restrict(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::form::Forms;
     use crate::workflow::tests::{agent, filled, site, submit, TOWN};
@@ -412,7 +412,7 @@ mod tests {
 
     /// RestauScol's demande approved with 120 calls a minute from 192.0.2.0/24, and
     /// its token.
-    fn approved(now: DateTime<Utc>) -> (Demande, TokenRecord) {
+    pub(crate) fn approved(now: DateTime<Utc>) -> (Demande, TokenRecord) {
         let forms = Forms::built_in(crate::known_scopes).unwrap();
         let form = forms.get("api-particulier-editeur-restauscol").unwrap();
         let camille = agent("camille@ville.example", TOWN);
