@@ -8,42 +8,20 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use chrono_tz::Europe::Paris;
-use regex::Regex;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
+use crate::habilitation::id_of;
+use crate::habilitation::smtp_to;
 use crate::habilitation::{log_in, Agent, Page, CAMILLE, ELISE, KARIM, NADIA};
 use crate::helpers::*;
 use crate::portal::approved;
+use crate::portal::capture;
+use crate::portal::jwt;
+use crate::portal::status_of;
 
 /// Camille's commune, as INSEE Sirene names it in the simulators.
 const TOWN: &str = "21349910600010";
-
-fn capture(text: &str, pattern: &str) -> String {
-    Regex::new(pattern)
-        .unwrap()
-        .captures(text)
-        .unwrap_or_else(|| panic!("{pattern} not in {text}"))[1]
-        .to_string()
-}
-
-fn id_of(demande: &str) -> Uuid {
-    demande.rsplit('/').next().unwrap().parse().unwrap()
-}
-
-async fn jwt(agent: &mut Agent, demande: &str) -> String {
-    let page = agent.get(&format!("{demande}/jeton")).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    capture(&page.body, r#"(?s)id="jeton"[^>]*>([^<]+)</textarea>"#)
-        .trim()
-        .to_string()
-}
-
-async fn status_of(app: &TestApp, jwt: &str) -> StatusCode {
-    app.get("/v3/dss/quotient_familial/identite", &pairs(AXELLE), Some(jwt))
-        .await
-        .status()
-}
 
 /// Waits (at most `secs`) for `jwt` to answer `wanted` at the gateway.
 async fn until_status(app: &TestApp, jwt: &str, wanted: StatusCode, secs: u64) {
@@ -82,20 +60,6 @@ async fn token_of(app: &TestApp, demande: &str) -> passerelle_store::TokenRecord
     let body: serde_json::Value = serde_json::from_str(&record.body).unwrap();
     let jti: Uuid = body["token"].as_str().unwrap().parse().unwrap();
     app.store.token(jti).await.unwrap().unwrap()
-}
-
-/// The SMTP settings of a test's mail sink.
-fn smtp_to(sink: &passerelle_mail::testing::SmtpSink) -> passerelle_gateway::config::SmtpConfig {
-    passerelle_gateway::config::SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: sink.addr().port(),
-        tls: "none".into(),
-        username: None,
-        password: None,
-        from_name: "Habilitations Passerelle".into(),
-        from_email: "habilitations@passerelle.example".into(),
-        timeout_secs: 5,
-    }
 }
 
 /// Waits (at most 10 s) until a message whose subject holds `subject` reached each

@@ -8,37 +8,18 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use regex::Regex;
 use reqwest::StatusCode;
 
+use crate::habilitation::smtp_to;
 use crate::habilitation::{log_in, Agent, Page, CAMILLE, ELISE, KARIM, NADIA, SOPHIE};
 use crate::helpers::*;
 use crate::portal::approved;
+use crate::portal::capture;
+use crate::portal::jwt;
 
 const JULIEN: &str = "julien.roux@agglo-herault-mediterranee.example";
 const CLAIRE: &str = "claire.dupont@ville-de-sainte-colombe.example";
 const QUOTIENT: &str = "/v3/dss/quotient_familial/identite";
-
-fn capture(text: &str, pattern: &str) -> String {
-    Regex::new(pattern)
-        .unwrap()
-        .captures(text)
-        .unwrap_or_else(|| panic!("{pattern} not in {text}"))[1]
-        .to_string()
-}
-
-fn smtp_to(sink: &passerelle_mail::testing::SmtpSink) -> passerelle_gateway::config::SmtpConfig {
-    passerelle_gateway::config::SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: sink.addr().port(),
-        tls: "none".into(),
-        username: None,
-        password: None,
-        from_name: "Habilitations Passerelle".into(),
-        from_email: "habilitations@passerelle.example".into(),
-        timeout_secs: 5,
-    }
-}
 
 /// The site with Julien as DSS's referent and Sophie as CNOUS's, rollups every second.
 async fn start(smtp: Option<passerelle_gateway::config::SmtpConfig>) -> TestApp {
@@ -54,14 +35,6 @@ async fn start(smtp: Option<passerelle_gateway::config::SmtpConfig>) -> TestApp 
         .public_site(|site| site.rollup_every_secs = 1)
         .start()
         .await
-}
-
-async fn jwt(agent: &mut Agent, demande: &str) -> String {
-    let page = agent.get(&format!("{demande}/jeton")).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    capture(&page.body, r#"(?s)id="jeton"[^>]*>([^<]+)</textarea>"#)
-        .trim()
-        .to_string()
 }
 
 /// A call on the quotient familial with `jwt`: its request id.

@@ -8,12 +8,12 @@
 use std::time::{Duration, Instant};
 
 use passerelle_gateway::config::EditorConfig;
-use regex::Regex;
 use reqwest::StatusCode;
 
 use crate::habilitation::{act, log_in, Agent, Page, CAMILLE, ELISE, NADIA, SOPHIE};
 use crate::helpers::*;
 use crate::portal::approved;
+use crate::portal::capture;
 
 const JULIEN: &str = "julien.roux@agglo-herault-mediterranee.example";
 const EDITOR: &str = "Service numérique mutualisé";
@@ -29,14 +29,6 @@ async fn with_editor() -> TestApp {
         })
         .start()
         .await
-}
-
-fn capture(text: &str, pattern: &str) -> String {
-    Regex::new(pattern)
-        .unwrap()
-        .captures(text)
-        .unwrap_or_else(|| panic!("{pattern} not in {text}"))[1]
-        .to_string()
 }
 
 /// Posts the delegations page's form with its CSRF token and version.

@@ -570,12 +570,12 @@ async fn an_account_without_a_second_factor_is_asked_for_one() {
     assert!(page.body.contains("Sophie Lefebvre"), "{}", page.body);
 }
 
-fn id_of(demande: &str) -> uuid::Uuid {
+pub(crate) fn id_of(demande: &str) -> uuid::Uuid {
     demande.rsplit('/').next().unwrap().parse().unwrap()
 }
 
 /// The SMTP settings of a test's mail sink.
-fn smtp_to(sink: &passerelle_mail::testing::SmtpSink) -> passerelle_gateway::config::SmtpConfig {
+pub(crate) fn smtp_to(sink: &passerelle_mail::testing::SmtpSink) -> passerelle_gateway::config::SmtpConfig {
     passerelle_gateway::config::SmtpConfig {
         host: "127.0.0.1".into(),
         port: sink.addr().port(),

@@ -27,7 +27,7 @@ pub(crate) async fn approved(app: &TestApp) -> (Agent, String) {
     (camille, demande)
 }
 
-fn capture(text: &str, pattern: &str) -> String {
+pub(crate) fn capture(text: &str, pattern: &str) -> String {
     Regex::new(pattern)
         .unwrap()
         .captures(text)
@@ -35,7 +35,7 @@ fn capture(text: &str, pattern: &str) -> String {
         .to_string()
 }
 
-async fn jwt(agent: &mut Agent, demande: &str) -> String {
+pub(crate) async fn jwt(agent: &mut Agent, demande: &str) -> String {
     let page = agent.get(&format!("{demande}/jeton")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     capture(&page.body, r#"(?s)id="jeton"[^>]*>([^<]+)</textarea>"#)
@@ -54,7 +54,7 @@ async fn manage(agent: &mut Agent, demande: &str, fields: &[(&str, &str)]) -> Pa
     agent.post(&format!("{demande}/jetons"), &form).await
 }
 
-async fn status_of(app: &TestApp, jwt: &str) -> StatusCode {
+pub(crate) async fn status_of(app: &TestApp, jwt: &str) -> StatusCode {
     app.get("/v3/dss/quotient_familial/identite", &pairs(AXELLE), Some(jwt))
         .await
         .status()

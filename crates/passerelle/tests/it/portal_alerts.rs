@@ -12,35 +12,16 @@ use std::time::{Duration, Instant};
 use axum::routing::post;
 use passerelle_gateway::ip_guard::IpLimits;
 use passerelle_mail::testing::{ReceivedMessage, SmtpSink};
-use regex::Regex;
 use reqwest::StatusCode;
 
+use crate::habilitation::id_of;
+use crate::habilitation::smtp_to;
 use crate::habilitation::{log_in, submitted_demande, Agent, Page, CAMILLE, ELISE, KARIM, NADIA, SOPHIE};
 use crate::helpers::*;
+use crate::portal::capture;
 
 /// Camille's commune, as INSEE Sirene names it in the simulators.
 const TOWN: &str = "21349910600010";
-
-fn capture(text: &str, pattern: &str) -> String {
-    Regex::new(pattern)
-        .unwrap()
-        .captures(text)
-        .unwrap_or_else(|| panic!("{pattern} not in {text}"))[1]
-        .to_string()
-}
-
-fn smtp_to(sink: &SmtpSink) -> passerelle_gateway::config::SmtpConfig {
-    passerelle_gateway::config::SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: sink.addr().port(),
-        tls: "none".into(),
-        username: None,
-        password: None,
-        from_name: "Habilitations Passerelle".into(),
-        from_email: "habilitations@passerelle.example".into(),
-        timeout_secs: 5,
-    }
-}
 
 /// What the local receiver got: the signature header and the body.
 type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
@@ -392,10 +373,6 @@ async fn an_admin_seeing_the_site_as_the_applicant_reads_no_webhook_secret_nor_u
         "{}",
         seen.body
     );
-}
-
-fn id_of(demande: &str) -> uuid::Uuid {
-    demande.rsplit('/').next().unwrap().parse().unwrap()
 }
 
 #[tokio::test]
