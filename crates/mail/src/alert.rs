@@ -68,7 +68,7 @@ pub fn alert_letters(
             to: vec![person.clone()],
             cc: Vec::new(),
             subject: subject.clone(),
-            text: format!("{}\n\n{text}", greeting(person)),
+            text: format!("{}\n\n{text}", person.greeting()),
             html: None,
         })
         .collect()
@@ -79,13 +79,6 @@ fn subject(alert: &TokenAlert) -> &'static str {
         TokenAlert::Spike { .. } => "Pic d'appels refusés sur votre jeton",
         TokenAlert::NewAddress { .. } => "Votre jeton appelle depuis une nouvelle adresse",
         TokenAlert::Unused { .. } => "Votre jeton ne sert plus",
-    }
-}
-
-fn greeting(person: &Address) -> String {
-    match person.name.trim() {
-        "" => "Bonjour,".into(),
-        name => format!("Bonjour {name},"),
     }
 }
 

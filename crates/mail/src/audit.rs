@@ -91,17 +91,10 @@ pub fn audit_notice_letters(ctx: &Context, parties: &Parties, notice: &AuditNoti
             to: vec![person.clone()],
             cc: Vec::new(),
             subject: subject.clone(),
-            text: format!("{}\n\n{text}", greeting(person)),
+            text: format!("{}\n\n{text}", person.greeting()),
             html: None,
         })
         .collect()
-}
-
-fn greeting(person: &Address) -> String {
-    match person.name.trim() {
-        "" => "Bonjour,".to_string(),
-        name => format!("Bonjour {name},"),
-    }
 }
 
 #[cfg(test)]

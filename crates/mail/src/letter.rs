@@ -21,6 +21,14 @@ impl Address {
         self.email.trim().to_lowercase()
     }
 
+    /// "Bonjour Camille Martin," or, without a name, "Bonjour,".
+    pub fn greeting(&self) -> String {
+        match self.name.trim() {
+            "" => "Bonjour,".into(),
+            name => format!("Bonjour {name},"),
+        }
+    }
+
     /// Whether both are the same mailbox.
     pub fn same_as(&self, other: &Address) -> bool {
         self.key() == other.key()

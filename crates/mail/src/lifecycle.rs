@@ -285,7 +285,7 @@ impl Outbox {
             return;
         }
         let greeting = match to.as_slice() {
-            [one] if !one.name.trim().is_empty() => format!("Bonjour {},", one.name.trim()),
+            [one] => one.greeting(),
             _ => "Bonjour,".to_owned(),
         };
         self.letters.push(Letter {
