@@ -60,10 +60,11 @@ pub struct CitizenCheck {
 }
 
 impl Caller {
-    pub fn scopes(&self) -> &HashSet<String> {
+    /// Whether the caller holds `scope`.
+    pub fn holds(&self, scope: &str) -> bool {
         match self {
-            Caller::Token(token) => &token.scopes,
-            Caller::Citizen(citizen) => &citizen.scopes,
+            Caller::Token(token) => token.record.scopes.iter().any(|s| s == scope),
+            Caller::Citizen(citizen) => citizen.scopes.contains(scope),
         }
     }
 

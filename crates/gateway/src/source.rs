@@ -125,7 +125,7 @@ impl Source for Providers {
             let caller = call.caller.upstream_id();
             (self.documents.deferred).write(&mut fetched, provider, route, &caller, &call.public_base, now);
         }
-        mask::apply(&mut fetched.data, call.endpoint.masks, call.caller.scopes());
+        mask::apply(&mut fetched.data, call.endpoint.masks, |s| call.caller.holds(s));
         Ok(Answer::Fetched(Box::new(fetched)))
     }
 }

@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use crate::Backend;
 
-/// A record (or its absence) and when it was read.
-type Cached = (Option<TokenRecord>, Instant);
+/// A record (or its absence) and when it was read; shared, so that a call's copy
+/// costs no allocation.
+type Cached = (Option<Arc<TokenRecord>>, Instant);
 
 /// Past this many entries, the stale ones are swept at the next insert.
 const SWEEP_ABOVE: usize = 100_000;
@@ -32,11 +33,11 @@ impl RecordCache {
     }
 
     /// The token's record (unknown tokens are cached too, so they cost no query).
-    pub(crate) async fn get(&self, jti: Uuid) -> anyhow::Result<Option<TokenRecord>> {
+    pub(crate) async fn get(&self, jti: Uuid) -> anyhow::Result<Option<Arc<TokenRecord>>> {
         if let Some(record) = self.fresh(jti) {
             return Ok(record);
         }
-        let record = self.store.token(jti).await?;
+        let record = self.store.token(jti).await?.map(Arc::new);
         self.keep(jti, record.clone());
         Ok(record)
     }
@@ -45,13 +46,13 @@ impl RecordCache {
         self.entries.lock().expect("token cache").remove(&jti);
     }
 
-    fn fresh(&self, jti: Uuid) -> Option<Option<TokenRecord>> {
+    fn fresh(&self, jti: Uuid) -> Option<Option<Arc<TokenRecord>>> {
         let entries = self.entries.lock().expect("token cache");
         let (record, at) = entries.get(&jti)?;
         (at.elapsed() < self.ttl).then(|| record.clone())
     }
 
-    fn keep(&self, jti: Uuid, record: Option<TokenRecord>) {
+    fn keep(&self, jti: Uuid, record: Option<Arc<TokenRecord>>) {
         let mut entries = self.entries.lock().expect("token cache");
         if entries.len() > SWEEP_ABOVE {
             entries.retain(|_, (_, at)| at.elapsed() < self.ttl);

@@ -31,7 +31,7 @@ pub async fn answers_jwks(State(served): State<Arc<Served>>) -> Response {
 }
 
 /// The caller's token record, whichever bouquet it opens.
-async fn token_of(served: &Served, headers: &HeaderMap, peer: SocketAddr) -> Result<TokenRecord, Errors> {
+async fn token_of(served: &Served, headers: &HeaderMap, peer: SocketAddr) -> Result<Arc<TokenRecord>, Errors> {
     let state = &served.app;
     let ip = client_ip(&state.config, headers, peer);
     Ok(auth::authenticate(&state.tokens, headers, ip).await?.record)

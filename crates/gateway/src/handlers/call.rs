@@ -69,7 +69,7 @@ async fn answer(
     let (bouquet, endpoint) = (&served.bouquet, matched.endpoint);
     // An endpoint without scopes (API Entreprise's VIES) is open to any valid token.
     let open = endpoint.access_scopes.is_empty();
-    if !open && !endpoint.access_scopes.iter().any(|s| caller.scopes().contains(*s)) {
+    if !open && !endpoint.access_scopes.iter().any(|s| caller.holds(s)) {
         return Err(ApiError::gateway(codes::SCOPE_MISSING).into());
     }
     let purpose = bouquet.parse_purpose(query).map_err(Errors)?;

@@ -1,5 +1,6 @@
 //! `X-Request-ID` on every response: the client's when it is a UUID (so both sides
-//! log the same id), otherwise a new one.
+//! log the same id), otherwise a new one, time-ordered (UUIDv7) so that the journal's
+//! index of request ids grows at its end instead of at random pages.
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
@@ -16,7 +17,7 @@ pub async fn tag(mut request: Request, next: Next) -> Response {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| Uuid::parse_str(v.trim()).ok())
-        .unwrap_or_else(Uuid::new_v4)
+        .unwrap_or_else(Uuid::now_v7)
         .hyphenated()
         .to_string();
     request.extensions_mut().insert(RequestId(id.clone()));

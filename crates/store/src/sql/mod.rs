@@ -175,6 +175,11 @@ where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
 {
+    // One statement is atomic on its own: no BEGIN and COMMIT round trips (the
+    // journal's usual batch is one multi-row insert).
+    if let [statement] = statements {
+        return statement.0.build().execute(pool).await;
+    }
     let mut tx = pool.begin().await?;
     let mut last = Default::default();
     for statement in statements {
