@@ -31,7 +31,7 @@ use crate::Served;
 #[derive(Debug, Clone)]
 pub enum Caller {
     Token(auth::Caller),
-    Citizen(Citizen),
+    Citizen(Box<Citizen>),
 }
 
 /// A person calling through FranceConnect: a key of their own (a salted hash of their
@@ -215,7 +215,7 @@ impl FromRequestParts<Arc<Served>> for Caller {
         if let Some(recorder) = parts.extensions.get::<Recorder>() {
             recorder.update(|r| r.caller = Some(CallerId::Citizen(citizen.id.clone())));
         }
-        Ok(Caller::Citizen(citizen))
+        Ok(Caller::Citizen(Box::new(citizen)))
     }
 }
 
