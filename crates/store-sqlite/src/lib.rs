@@ -22,8 +22,6 @@ use uuid::Uuid;
 
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Stops the store's checkpointer when the store goes.
-    _checkpoints: Checkpointer,
 }
 
 impl Dialect for SqliteStore {
@@ -55,50 +53,14 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(5))
-            // Commits never copy the log into the database: `Checkpointer` does.
-            .pragma("wal_autocheckpoint", "0");
+            .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             // A local file cannot drop a connection: no ping before each use.
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        let checkpoints = Checkpointer::start(pool.clone());
-        Ok(SqliteStore {
-            pool,
-            _checkpoints: checkpoints,
-        })
-    }
-}
-
-/// How often the write-ahead log is copied into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
-/// Copies the write-ahead log into the database file in the background, so that no
-/// commit waits for a checkpoint and its fsync of the database file (SQLite's own
-/// automatic checkpoint runs inside the commit that crosses its threshold). A
-/// passive checkpoint never blocks a writer; the log starts over once copied.
-struct Checkpointer(tokio::task::JoinHandle<()>);
-
-impl Checkpointer {
-    fn start(pool: SqlitePool) -> Checkpointer {
-        Checkpointer(tokio::spawn(async move {
-            let mut every = tokio::time::interval(CHECKPOINT_EVERY);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                every.tick().await;
-                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-                    tracing::warn!(error = %e, "SQLite checkpoint failed");
-                }
-            }
-        }))
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.0.abort();
+        Ok(SqliteStore { pool })
     }
 }
 
