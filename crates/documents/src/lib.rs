@@ -65,15 +65,17 @@ pub struct Linked {
 
 impl Documents {
     /// Checks and stores each attachment; all or nothing for the caller (an object
-    /// stored before a later failure is left to the sweep).
-    pub async fn attach(&self, attachments: &[Attachment], now: u64) -> Result<Vec<Linked>, DocumentError> {
+    /// stored before a later failure is left to the sweep). Taken by value: the bytes
+    /// go to the store as they are, not copied.
+    pub async fn attach(&self, attachments: Vec<Attachment>, now: u64) -> Result<Vec<Linked>, DocumentError> {
         let mut linked = Vec::with_capacity(attachments.len());
         for attachment in attachments {
             inspect(&attachment.bytes, attachment.content_type)?;
+            let (url_member, expiry_member) = (attachment.url_member, attachment.expiry_member);
             let handle = self.store.put(attachment, now).await?;
             linked.push(Linked {
-                url_member: attachment.url_member.to_string(),
-                expiry_member: attachment.expiry_member.to_string(),
+                url_member: url_member.to_string(),
+                expiry_member: expiry_member.to_string(),
                 path: self.signer.link_path(&handle),
                 expires_at: handle.expires,
             });

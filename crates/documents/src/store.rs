@@ -47,15 +47,14 @@ impl DocumentStore {
 
     /// Stores the bytes, then their description: a document is served only once both
     /// are there.
-    pub async fn put(&self, attachment: &Attachment, now: u64) -> Result<Handle, DocumentError> {
+    pub async fn put(&self, attachment: Attachment, now: u64) -> Result<Handle, DocumentError> {
         let handle = Handle::new(now.saturating_add(attachment.lifetime_secs));
         let about = About {
             content_type: attachment.content_type.to_string(),
             file_name: attachment.file_name.to_string(),
         };
         let about = serde_json::to_vec(&about).unwrap_or_default();
-        let bytes = Bytes::copy_from_slice(&attachment.bytes);
-        self.objects.put(&file_path(&handle), bytes.into()).await?;
+        self.objects.put(&file_path(&handle), Bytes::from(attachment.bytes).into()).await?;
         self.objects.put(&about_path(&handle), about.into()).await?;
         Ok(handle)
     }

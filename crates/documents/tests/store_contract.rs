@@ -33,7 +33,7 @@ async fn contract(store: &DocumentStore) {
     let now = 1_700_000_000;
     // Stored bytes come back whole, with the type and name given, as a stream.
     let big = numbered(1 << 20);
-    let handle = store.put(&pdf(600, big.clone()), now).await.unwrap();
+    let handle = store.put(pdf(600, big.clone()), now).await.unwrap();
     assert_eq!(handle.expires, now + 600);
     let download = store.get(&handle).await.unwrap().expect("stored");
     assert_eq!(download.content_type, "application/pdf");
@@ -52,11 +52,11 @@ async fn contract(store: &DocumentStore) {
     assert!(store.get(&moved).await.unwrap().is_none());
 
     // Two documents of the same call never share a name.
-    let again = store.put(&pdf(600, big.clone()), now).await.unwrap();
+    let again = store.put(pdf(600, big.clone()), now).await.unwrap();
     assert_ne!(again.id, handle.id);
 
     // The sweep deletes what is past its expiry, and only that.
-    let short = store.put(&pdf(10, numbered(10)), now).await.unwrap();
+    let short = store.put(pdf(10, numbered(10)), now).await.unwrap();
     assert_eq!(store.sweep(now + 10).await.unwrap(), 1);
     assert!(store.get(&short).await.unwrap().is_none());
     assert!(store.get(&handle).await.unwrap().is_some());
@@ -90,7 +90,7 @@ async fn an_unreachable_bucket_is_a_storage_error() {
         settings: settings(&format!("http://127.0.0.1:{port}"), 1),
     };
     let store = DocumentStore::open(&backend).unwrap();
-    let put = store.put(&pdf(600, numbered(10)), 0).await;
+    let put = store.put(pdf(600, numbered(10)), 0).await;
     assert!(matches!(put, Err(DocumentError::Storage(_))), "{put:?}");
     assert!(matches!(
         store.get(&Handle::new(600)).await,

@@ -103,7 +103,14 @@ impl Accepting {
         let slot = self.slots.clone().acquire_owned().await.ok()?;
         loop {
             match self.listener.accept().await {
-                Ok((socket, peer)) => return Some((socket, peer, slot)),
+                Ok((socket, peer)) => {
+                    // Answers are written whole or streamed: Nagle's algorithm would
+                    // hold a streamed body's last segment until the client's delayed ACK.
+                    if let Err(e) = socket.set_nodelay(true) {
+                        tracing::debug!(error = %e, "TCP_NODELAY not set");
+                    }
+                    return Some((socket, peer, slot));
+                }
                 Err(e) => pause_after(e).await,
             }
         }

@@ -175,7 +175,7 @@ impl Providers {
     async fn store_documents(&self, provider: &dyn Provider, fetched: &mut Fetched) -> Result<Vec<Linked>, ApiError> {
         let attachments = std::mem::take(&mut fetched.attachments);
         self.documents
-            .attach(&attachments, unix_now())
+            .attach(attachments, unix_now())
             .await
             .map_err(|e| document_error(e, provider))
     }

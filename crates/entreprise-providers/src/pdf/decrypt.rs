@@ -4,6 +4,8 @@
 //! empty user password, checked against `/U` before any stream is read; other
 //! handlers (AES, public keys) are not supported and leave the streams unreadable.
 
+use std::borrow::Cow;
+
 use md5::{Digest, Md5};
 
 use super::objects::{after, integer, object, object_number, skip_blanks};
@@ -33,11 +35,11 @@ impl Security {
         standard_key(bytes, reference).map_or(Security::Unsupported, Security::Rc4)
     }
 
-    /// The stream of object `number`, `generation`, decrypted.
-    pub fn stream(&self, body: &[u8], number: u32, generation: u16) -> Option<Vec<u8>> {
+    /// The stream of object `number`, `generation`, decrypted (a clear one is not copied).
+    pub fn stream<'a>(&self, body: &'a [u8], number: u32, generation: u16) -> Option<Cow<'a, [u8]>> {
         match self {
-            Security::Clear => Some(body.to_vec()),
-            Security::Rc4(key) => Some(rc4(&object_key(key, number, generation), body)),
+            Security::Clear => Some(Cow::Borrowed(body)),
+            Security::Rc4(key) => Some(Cow::Owned(rc4(&object_key(key, number, generation), body))),
             Security::Unsupported => None,
         }
     }

@@ -97,7 +97,7 @@ fn numbered_streams(bytes: &[u8]) -> impl Iterator<Item = (u32, Vec<u8>)> + '_ {
             continue;
         };
         if find(dictionary, b"/FlateDecode").is_none() {
-            return Some((number, body));
+            return Some((number, body.into_owned()));
         }
         if let Ok(inflated) = decompress_to_vec_zlib_with_limit(&body, MAX_INFLATED_BYTES) {
             return Some((number, inflated));

@@ -24,12 +24,22 @@ const DATE_INTRODUCTIONS: [&str; 3] = [
     "professionnelle - CFP) au",
 ];
 
+/// One stream at a time, each dropped once looked at, and none after both are found:
+/// the images and fonts that follow the text are never inflated.
 pub fn read(document: &[u8]) -> Read {
-    let contents: Vec<Vec<u8>> = pdf::streams(document).collect();
-    Read {
-        code_securite: contents.iter().find_map(|c| security_code(c)),
-        date_debut_validite: contents.iter().find_map(|c| up_to_date_at(&pdf::shown_text(c))),
+    let mut read = Read::default();
+    for content in pdf::streams(document) {
+        if read.code_securite.is_none() {
+            read.code_securite = security_code(&content);
+        }
+        if read.date_debut_validite.is_none() {
+            read.date_debut_validite = up_to_date_at(&pdf::shown_text(&content));
+        }
+        if read.code_securite.is_some() && read.date_debut_validite.is_some() {
+            break;
+        }
     }
+    read
 }
 
 fn security_code(content: &[u8]) -> Option<String> {

@@ -45,6 +45,11 @@ pub fn read(status: u16, body: &[u8], version: u8) -> Result<Answer, Failure> {
             Failure::Base64
         }
     })?;
+    document(bytes)
+}
+
+/// The last check, on the decoded bytes (`body` decodes them as they arrive).
+pub fn document(bytes: Vec<u8>) -> Result<Answer, Failure> {
     if !pdf::is_pdf(&bytes) {
         return Err(Failure::NotPdf);
     }

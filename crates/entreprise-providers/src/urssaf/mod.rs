@@ -5,6 +5,7 @@
 //! array of URSSAF's error codes.
 
 mod attestation;
+mod body;
 mod errors;
 mod mapping;
 pub mod simulator;
@@ -12,6 +13,7 @@ pub mod simulator;
 mod tests;
 
 use async_trait::async_trait;
+use body::Body;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
@@ -110,7 +112,7 @@ impl UrssafProvider {
 
     /// The attestation request. A refused token (401) is forgotten and the call replayed
     /// once with a fresh one.
-    async fn request(&self, demand: &Demand<'_>) -> Result<(StatusCode, Vec<u8>), Failure> {
+    async fn request(&self, demand: &Demand<'_>) -> Result<(StatusCode, Body), Failure> {
         let body = json!({
             "typeAttestation": ATTESTATION_TYPE,
             "siren": demand.siren,
@@ -125,12 +127,14 @@ impl UrssafProvider {
         if let Some(error) = http::soft_status_error(ACOSS, response.status()) {
             return Err(error.into());
         }
-        Ok(http::read(ACOSS, response, self.max_body_bytes).await?)
+        Ok(body::read(ACOSS, response, self.max_body_bytes).await?)
     }
 
     async fn attestation(&self, demand: &Demand<'_>, version: u8) -> Result<Fetched, Failure> {
-        let (status, body) = self.request(demand).await?;
-        let read = mapping::read(status.as_u16(), &body, version)?;
+        let read = match self.request(demand).await? {
+            (_, Body::Decoded(bytes)) => mapping::document(bytes)?,
+            (status, Body::Raw(body)) => mapping::read(status.as_u16(), &body, version)?,
+        };
         mapping::answer(read, version)
     }
 }

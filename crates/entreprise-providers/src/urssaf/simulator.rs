@@ -5,11 +5,13 @@
 //! base64 as plain text under a JSON content type, as URSSAF does, or URSSAF's JSON
 //! error array (any unknown SIREN gets the recorded `FUNC517`). Its data is
 //! `attestations.json` and the documents of `pdfs/` (written by `tools/derive_urssaf.py`);
-//! canned `answers` (failure cases) win over documents.
+//! canned `answers` (failure cases) win over documents. Any other SIREN starting with
+//! `998` gets a generated attestation of about 100 KB (`bench/documents.sh`).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -29,6 +31,101 @@ const SCOPE: &str = "attn.api_entreprise";
 const TOKEN_LIFETIME_SECS: u64 = 3600;
 /// URSSAF's content type, for its PDFs too.
 const JSON_UTF8: &str = "application/json;charset=UTF-8";
+
+/// The first digits of the SIRENs that get [`large_attestation`]: a benchmark asks for
+/// a different company at each call (the gateway refuses a second identical call while
+/// the first runs) and gets the same document every time.
+pub const LARGE_PREFIX: &str = "998";
+
+/// [`large_attestation`] in base64, made once.
+static LARGE: LazyLock<Bytes> =
+    LazyLock::new(|| Bytes::from(base64::engine::general_purpose::STANDARD.encode(large_attestation())));
+
+/// A valid two-page attestation of about 100 KB, the same at every start. As in
+/// URSSAF's documents, the pages' text comes first (compressed; the security code on
+/// page 1, the date on page 2), then the heavy part: here a 320×310 grey image of
+/// noise, compressed (noise does not shrink), where theirs has logos and fonts.
+pub fn large_attestation() -> Vec<u8> {
+    let compress = |bytes: &[u8]| miniz_oxide::deflate::compress_to_vec_zlib(bytes, 6);
+    let page = |lines: &[&str], image: bool| {
+        let mut text = String::new();
+        if image {
+            text.push_str("q 160 0 0 155 395 660 cm /Im1 Do Q\n");
+        }
+        text.push_str("BT /F1 9 Tf\n");
+        for (i, line) in lines.iter().enumerate() {
+            text.push_str(&format!("1 0 0 1 40 {} Tm ({line}) Tj\n", 800 - 14 * i));
+        }
+        text.push_str("ET\n");
+        compress(text.as_bytes())
+    };
+    let first = page(
+        &[
+            "URSSAF DEMONSTRATION",
+            "N\\260SIREN 998000000",
+            "CODE DE S\\311CURIT\\311",
+            "BNCH100KB7Q4XZ2",
+        ],
+        true,
+    );
+    let second = page(
+        &[
+            "ATTESTATION DE L'UNION DE RECOUVREMENT",
+            "Le Directeur soussign\\351 certifie que l'entreprise est \\340 jour de ses obligations",
+            "en mati\\350re de cotisations et contributions sociales \\340 la date du 31/01/2023.",
+        ],
+        false,
+    );
+    // xorshift64: deterministic noise.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let pixels: Vec<u8> = (0..320 * 310)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect();
+    let image = compress(&pixels);
+    let stream = |dictionary: &str, body: &[u8]| {
+        let mut object = format!("<< {dictionary}/Length {} >>\nstream\n", body.len()).into_bytes();
+        object.extend_from_slice(body);
+        object.extend_from_slice(b"\nendstream");
+        object
+    };
+    let objects: [Vec<u8>; 8] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> /XObject << /Im1 8 0 R >> >> /Contents 6 0 R >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 7 0 R >>".to_vec(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
+        stream("/Filter /FlateDecode ", &first),
+        stream("/Filter /FlateDecode ", &second),
+        stream(
+            "/Type /XObject /Subtype /Image /Width 320 /Height 310 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode ",
+            &image,
+        ),
+    ];
+    let mut document = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (number, object) in (1..).zip(&objects) {
+        offsets.push(document.len());
+        document.extend_from_slice(format!("{number} 0 obj\n").as_bytes());
+        document.extend_from_slice(object);
+        document.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = document.len();
+    let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for offset in offsets {
+        table.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    table.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    document.extend_from_slice(table.as_bytes());
+    document
+}
 
 /// The documents the data file may name.
 fn pdf(name: &str) -> Option<&'static [u8]> {
@@ -174,6 +271,9 @@ async fn demande(State(sim): State<Arc<Simulator>>, headers: HeaderMap, body: St
     }
     match sim.documents.get(&seen.siren) {
         Some(encoded) => ([(header::CONTENT_TYPE, JSON_UTF8)], encoded.clone()).into_response(),
+        None if seen.siren.starts_with(LARGE_PREFIX) => {
+            ([(header::CONTENT_TYPE, JSON_UTF8)], LARGE.clone()).into_response()
+        }
         None => errors(
             StatusCode::BAD_REQUEST,
             "FUNC517",

@@ -314,3 +314,38 @@ async fn the_ping_asks_for_a_token() {
     let (_, provider) = start().await;
     assert_eq!(provider.ping().await, Health::Ok);
 }
+
+/// The benchmark's document: a PDF of about 100 KB whose cross-reference table points
+/// at each object, the same at every start, that v4 reads; any SIREN of the prefix
+/// gets it, other unknown ones still get `FUNC517`.
+#[tokio::test]
+async fn sirens_of_the_large_prefix_get_the_large_attestation() {
+    let large = simulator::large_attestation();
+    assert!((95_000..110_000).contains(&large.len()), "{} bytes", large.len());
+    assert_eq!(large, simulator::large_attestation());
+    let at = large.windows(9).rposition(|w| w == b"startxref").unwrap();
+    let tail = std::str::from_utf8(&large[at..]).unwrap();
+    let xref: usize = tail.lines().nth(1).unwrap().parse().unwrap();
+    let table: Vec<&str> = std::str::from_utf8(&large[xref..at])
+        .unwrap()
+        .lines()
+        .skip(3)
+        .take(8)
+        .collect();
+    for (number, entry) in (1..).zip(table) {
+        let offset: usize = entry[..10].parse().unwrap();
+        assert!(
+            large[offset..].starts_with(format!("{number} 0 obj\n").as_bytes()),
+            "object {number}"
+        );
+    }
+
+    let (_, provider) = start().await;
+    for siren in ["998000004", "998123459", "998999999"] {
+        let v4 = fetch(&provider, 4, siren).await.unwrap();
+        assert_eq!(v4.attachments[0].bytes, large);
+        assert_eq!(v4.data["code_securite"], "BNCH100KB7Q4XZ2");
+        assert_eq!(v4.data["date_debut_validite"], "2023-01-31");
+    }
+    assert_eq!(error(&provider, 4, "997000005").await.code, "04003");
+}

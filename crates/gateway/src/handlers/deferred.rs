@@ -91,7 +91,7 @@ async fn make(
     let stored = served
         .app
         .documents
-        .attach(&std::mem::take(&mut fetched.attachments), unix_now())
+        .attach(std::mem::take(&mut fetched.attachments), unix_now())
         .await
         .map_err(|e| (document_error(e, provider.as_ref()), Some(caller.clone())))?;
     let now = unix_now();
