@@ -54,7 +54,9 @@ impl DocumentStore {
             file_name: attachment.file_name.to_string(),
         };
         let about = serde_json::to_vec(&about).unwrap_or_default();
-        self.objects.put(&file_path(&handle), Bytes::from(attachment.bytes).into()).await?;
+        self.objects
+            .put(&file_path(&handle), Bytes::from(attachment.bytes).into())
+            .await?;
         self.objects.put(&about_path(&handle), about.into()).await?;
         Ok(handle)
     }

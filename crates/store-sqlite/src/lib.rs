@@ -22,6 +22,10 @@ use uuid::Uuid;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The journal's own connection. SQLite keeps a page cache per connection and
+    /// drops it when another connection has written: a writer that always uses the
+    /// same one finds the pages its last batch touched still in memory.
+    journal: SqlitePool,
 }
 
 impl Dialect for SqliteStore {
@@ -54,13 +58,23 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
+        // A local file cannot drop a connection: no ping before each use.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            // A local file cannot drop a connection: no ping before each use.
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        Ok(SqliteStore { pool })
+        // An in-memory database is one per connection: the journal shares the pool.
+        let journal = if url.contains(":memory:") || url.contains("mode=memory") {
+            pool.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false)
+                .connect_with(options)
+                .await?
+        };
+        Ok(SqliteStore { pool, journal })
     }
 }
 
@@ -137,7 +151,7 @@ const MAX_PARAMS: usize = 32766;
 #[async_trait]
 impl JournalWriter for SqliteStore {
     async fn append_journal(&self, rows: &[ChainedRow], seal: Option<&Seal>) -> anyhow::Result<()> {
-        sql::transaction(&self.pool, &mut sql::append::<Lite>(rows, seal, MAX_PARAMS)).await?;
+        sql::transaction(&self.journal, &mut sql::append::<Lite>(rows, seal, MAX_PARAMS)).await?;
         Ok(())
     }
 }
