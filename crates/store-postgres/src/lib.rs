@@ -4,7 +4,9 @@
 //! leaves without its journal row), not hold them: connections are awaited for at
 //! most `ACQUIRE_TIMEOUT`, every operation is bounded by `OPERATION_TIMEOUT`, and the
 //! pool checks a connection before lending it, so it reconnects by itself when the
-//! database is back.
+//! database is back. The journal's writer has connections of its own, lent without
+//! that check (a round trip per batch): a batch that finds its connection lost is
+//! written again, once, on a new one.
 
 pub mod scratch;
 
@@ -35,20 +37,53 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 pub struct PostgresStore {
     pool: PgPool,
+    journal: PgPool,
 }
 
 impl PostgresStore {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("passerelle");
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .min_connections(0)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .idle_timeout(Duration::from_secs(300))
+        let pool = pool_options(16)
             .test_before_acquire(true)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        Ok(PostgresStore { pool })
+        // sqlx pings every connection given back to a pool and closes a broken one; a
+        // ping before each batch as well would be a second round trip per batch. Two
+        // connections: one writes while the other is being given back.
+        let journal = pool_options(2)
+            .test_before_acquire(false)
+            .connect_lazy_with(options.application_name("passerelle-journal"));
+        Ok(PostgresStore { pool, journal })
+    }
+
+    async fn append_once(&self, rows: &[ChainedRow], seal: Option<&Seal>) -> anyhow::Result<()> {
+        bounded(sql::transaction(
+            &self.journal,
+            &mut sql::append::<Pg>(rows, seal, MAX_PARAMS),
+        ))
+        .await?;
+        Ok(())
+    }
+}
+
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(0)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .idle_timeout(Duration::from_secs(300))
+}
+
+/// The connection, not the statement, failed: closed by the server (restart,
+/// `pg_terminate_backend`) or by the network while it sat in the pool.
+fn connection_lost(error: &anyhow::Error) -> bool {
+    match error.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Io(_) | sqlx::Error::Protocol(_)) => true,
+        // Class 08: connection exception; 57P01-57P03: the server shutting down.
+        Some(sqlx::Error::Database(e)) => e
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 
@@ -158,13 +193,17 @@ impl TokenStore for PostgresStore {
 
 #[async_trait]
 impl JournalWriter for PostgresStore {
+    /// Written twice at most, and never twice over: should the first attempt have
+    /// committed before its connection went, the second breaks `UNIQUE (writer, seq)`
+    /// and fails, as a lost commit always did.
     async fn append_journal(&self, rows: &[ChainedRow], seal: Option<&Seal>) -> anyhow::Result<()> {
-        bounded(sql::transaction(
-            &self.pool,
-            &mut sql::append::<Pg>(rows, seal, MAX_PARAMS),
-        ))
-        .await?;
-        Ok(())
+        match self.append_once(rows, seal).await {
+            Err(e) if connection_lost(&e) => {
+                tracing::warn!(error = %e, "journal connection lost; the batch goes again on a new one");
+                self.append_once(rows, seal).await
+            }
+            done => done,
+        }
     }
 }
 

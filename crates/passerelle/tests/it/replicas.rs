@@ -196,3 +196,56 @@ async fn postgres_down_fails_closed_then_recovers() {
     let (ok, out) = cli(&["journal", "verify", "--database-url", &cluster.url]).await;
     assert!(ok && out.contains("OK"), "{out}");
 }
+
+/// PostgreSQL closes the journal's connection between two calls (a restart, a pooler,
+/// an operator's `pg_terminate_backend`): the next call is answered all the same, its
+/// row written on a new connection, and the chain verifies.
+#[tokio::test]
+async fn a_journal_connection_closed_by_postgres_costs_no_answer() {
+    use sqlx::Connection;
+    let Some(db) = TestDb::create().await else { return };
+    let store = ["--database-url", db.url.as_str()];
+    let (_sim, sim) = simulators().await;
+    let (_jti, jwt) = issue(&store).await;
+    let (_gateway, base) = replica(&store, &sim).await;
+    let client = reqwest::Client::new();
+    let first = call(&client, &base, &jwt, &pairs(AXELLE)).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+
+    let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let closed: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'passerelle-journal' AND datname = current_database()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!closed.is_empty() && closed.iter().all(|(done,)| *done), "{closed:?}");
+    let gone = eventually(Duration::from_secs(5), || async {
+        let url = db.url.clone();
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        let (left,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE application_name = 'passerelle-journal' AND datname = current_database()",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        left == 0
+    })
+    .await;
+    assert!(gone, "the journal's connection is still there");
+
+    let second = call(&client, &base, &jwt, &synthetic("TERMINATED"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 404, "{}", second.text().await.unwrap());
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM journal")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(rows, 2);
+    let (ok, out) = cli(&["journal", "verify", "--database-url", &db.url]).await;
+    assert!(ok && out.contains("OK"), "{out}");
+}
