@@ -98,22 +98,39 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// the provider's `XX999`, never buffered whole. A body cut short is a transport error.
 pub async fn read(
     info: ProviderInfo,
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     max_bytes: usize,
 ) -> Result<(StatusCode, Vec<u8>), ApiError> {
+    let mut body = Vec::with_capacity(announced(&response, max_bytes));
+    let status = read_each(info, response, max_bytes, |chunk| body.extend_from_slice(chunk)).await?;
+    Ok((status, body))
+}
+
+/// The length the answer announces, up to `max_bytes` (0 when it announces none).
+pub fn announced(response: &reqwest::Response, max_bytes: usize) -> usize {
+    usize::try_from(response.content_length().unwrap_or(0)).map_or(max_bytes, |n| n.min(max_bytes))
+}
+
+/// As [`read`], handing each chunk to `take` as it arrives instead of keeping them.
+pub async fn read_each(
+    info: ProviderInfo,
+    mut response: reqwest::Response,
+    max_bytes: usize,
+    mut take: impl FnMut(&[u8]),
+) -> Result<StatusCode, ApiError> {
     let status = response.status();
-    let announced = response.content_length().unwrap_or(0);
-    if announced > max_bytes as u64 {
+    if response.content_length().unwrap_or(0) > max_bytes as u64 {
         return Err(too_large(info, max_bytes));
     }
-    let mut body = Vec::with_capacity(announced as usize);
+    let mut seen = 0;
     while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(info, &e))? {
-        if body.len() + chunk.len() > max_bytes {
+        seen += chunk.len();
+        if seen > max_bytes {
             return Err(too_large(info, max_bytes));
         }
-        body.extend_from_slice(&chunk);
+        take(&chunk);
     }
-    Ok((status, body))
+    Ok(status)
 }
 
 fn too_large(info: ProviderInfo, max_bytes: usize) -> ApiError {

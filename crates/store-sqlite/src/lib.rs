@@ -58,24 +58,24 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
-        // A local file cannot drop a connection: no ping before each use.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await?;
+        let pool = open_pool(options.clone(), 4).await?;
         // An in-memory database is one per connection: the journal shares the pool.
         let journal = if url.contains(":memory:") || url.contains("mode=memory") {
             pool.clone()
         } else {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .test_before_acquire(false)
-                .connect_with(options)
-                .await?
+            open_pool(options, 1).await?
         };
         Ok(SqliteStore { pool, journal })
     }
+}
+
+async fn open_pool(options: SqliteConnectOptions, max_connections: u32) -> sqlx::Result<SqlitePool> {
+    SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        // A local file cannot drop a connection: no ping before each use.
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await
 }
 
 type Lite = SqliteStore;

@@ -6,7 +6,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use passerelle_core::{ApiError, ProviderInfo, Subcode};
+use passerelle_core::{ApiError, ProviderInfo};
 use passerelle_providers::http;
 use reqwest::StatusCode;
 
@@ -23,29 +23,12 @@ pub enum Body {
 /// `passerelle_providers::http::read`.
 pub async fn read(
     info: ProviderInfo,
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     max_bytes: usize,
 ) -> Result<(StatusCode, Body), ApiError> {
-    let status = response.status();
-    let announced = response.content_length().unwrap_or(0);
-    if announced > max_bytes as u64 {
-        return Err(too_large(info, max_bytes));
-    }
-    let mut body = Reading::new(usize::try_from(announced).unwrap_or(0));
-    let mut seen = 0;
-    while let Some(chunk) = response.chunk().await.map_err(|e| http::transport_error(info, &e))? {
-        seen += chunk.len();
-        if seen > max_bytes {
-            return Err(too_large(info, max_bytes));
-        }
-        body.push(&chunk);
-    }
+    let mut body = Reading::new(http::announced(&response, max_bytes));
+    let status = http::read_each(info, response, max_bytes, |chunk| body.push(chunk)).await?;
     Ok((status, body.finish()))
-}
-
-fn too_large(info: ProviderInfo, max_bytes: usize) -> ApiError {
-    tracing::warn!(provider = info.name, max_bytes, "upstream body over the cap, dropped");
-    info.error(Subcode::Unknown)
 }
 
 /// A body being read.
@@ -100,9 +83,9 @@ impl Reading {
                 let before = decoded.len();
                 if !decode_inner(decoded, pending, chunk) {
                     decoded.truncate(before);
-                    let mut raw = self.raw_so_far();
-                    raw.extend_from_slice(chunk);
-                    self.state = State::Raw(raw);
+                    let mut sent = raw(decoded, pending);
+                    sent.extend_from_slice(chunk);
+                    self.state = State::Raw(sent);
                 }
             }
             State::Empty => {}
@@ -124,18 +107,10 @@ impl Reading {
             }
         }
     }
-
-    /// The text read so far, as sent: the groups decoded, encoded back (whole unpadded
-    /// groups encode back to the very same text), then the pending text.
-    fn raw_so_far(&self) -> Vec<u8> {
-        match &self.state {
-            State::Decoding { decoded, pending } => raw(decoded, pending),
-            State::Raw(raw) => raw.clone(),
-            State::Empty => Vec::new(),
-        }
-    }
 }
 
+/// The text read so far, as sent: the groups decoded, encoded back (whole unpadded
+/// groups encode back to the very same text), then the pending text.
 fn raw(decoded: &[u8], pending: &[u8]) -> Vec<u8> {
     let mut raw = STANDARD.encode(decoded).into_bytes();
     raw.extend_from_slice(pending);
