@@ -141,15 +141,27 @@ async fn a_provider_whose_simulator_stops_shows_down_while_the_others_stay_up() 
 #[tokio::test]
 async fn maintenance_windows_and_announced_maintenances_are_not_breakdowns() {
     // SDH closed all day, every day (two windows: one ending at midnight is the
-    // wrap-around kind); MEN on Sunday evenings.
+    // wrap-around kind); MEN one evening a week, two days from today in Paris, so that
+    // the test never runs inside it (it did on Sundays from 23:00 to 23:45).
     let morning = MaintenanceWindow::daily(ProviderId::new("sdh"), "00:00", "12:00");
     let afternoon = MaintenanceWindow::daily(ProviderId::new("sdh"), "12:00", "00:00");
-    let mut sunday = MaintenanceWindow::daily(ProviderId::new("men"), "23:00", "23:45");
-    sunday.weekday = Some("sun".into());
+    let days = [
+        ("mon", "lundi"),
+        ("tue", "mardi"),
+        ("wed", "mercredi"),
+        ("thu", "jeudi"),
+        ("fri", "vendredi"),
+        ("sat", "samedi"),
+        ("sun", "dimanche"),
+    ];
+    let today = Utc::now().with_timezone(&Paris).weekday().num_days_from_monday() as usize;
+    let (day, jour) = days[(today + 2) % 7];
+    let mut weekly = MaintenanceWindow::daily(ProviderId::new("men"), "23:00", "23:45");
+    weekly.weekday = Some(day.into());
     let mut app = TestApp::builder()
         .maintenance(morning)
         .maintenance(afternoon)
-        .maintenance(sunday)
+        .maintenance(weekly)
         .own_dsnj_simulator()
         .public_site(|c| c.probe_every_secs = 1)
         .start()
@@ -181,9 +193,9 @@ async fn maintenance_windows_and_announced_maintenances_are_not_breakdowns() {
     assert!(page.contains("En maintenance : DSNJ, SDH."), "{page}");
     let windows = &page[page.find("id=\"maintenances-programmees\"").unwrap()..];
     assert!(
-        windows.contains(
-            "<strong>MEN</strong> (tous ses points d&#39;accès) : Chaque dimanche, de 23:00 à 23:45 (heure de Paris)"
-        ),
+        windows.contains(&format!(
+            "<strong>MEN</strong> (tous ses points d&#39;accès) : Chaque {jour}, de 23:00 à 23:45 (heure de Paris)"
+        )),
         "{windows}"
     );
     assert!(windows.contains("En cours</strong> <strong>SDH</strong>"), "{windows}");
