@@ -4,9 +4,10 @@
 //! leaves without its journal row), not hold them: connections are awaited for at
 //! most `ACQUIRE_TIMEOUT`, every operation is bounded by `OPERATION_TIMEOUT`, and the
 //! pool checks a connection before lending it, so it reconnects by itself when the
-//! database is back. The journal's writer has connections of its own, lent without
-//! that check (a round trip per batch): a batch that finds its connection lost is
-//! written again, once, on a new one.
+//! database is back. The journal's writer has a connection of its own, outside the
+//! pool (whose check, and sqlx's ping of each connection given back, would be two
+//! more round trips per batch): a batch that finds it lost is written again, once, on
+//! a new one.
 
 pub mod scratch;
 
@@ -37,7 +38,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 pub struct PostgresStore {
     pool: PgPool,
-    journal: PgPool,
+    journal: sql::Dedicated<Postgres>,
 }
 
 impl PostgresStore {
@@ -47,21 +48,12 @@ impl PostgresStore {
             .test_before_acquire(true)
             .connect_with(options.clone())
             .await?;
-        // sqlx pings every connection given back to a pool and closes a broken one; a
-        // ping before each batch as well would be a second round trip per batch. Two
-        // connections: one writes while the other is being given back.
-        let journal = pool_options(2)
-            .test_before_acquire(false)
-            .connect_lazy_with(options.application_name("passerelle-journal"));
+        let journal = sql::Dedicated::new(options.application_name("passerelle-journal"));
         Ok(PostgresStore { pool, journal })
     }
 
     async fn append_once(&self, rows: &[ChainedRow], seal: Option<&Seal>) -> anyhow::Result<()> {
-        bounded(sql::transaction(
-            &self.journal,
-            &mut sql::append::<Pg>(rows, seal, MAX_PARAMS),
-        ))
-        .await?;
+        bounded(self.journal.transaction(&mut sql::append::<Pg>(rows, seal, MAX_PARAMS))).await?;
         Ok(())
     }
 }

@@ -24,8 +24,9 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The journal's own connection. SQLite keeps a page cache per connection and
     /// drops it when another connection has written: a writer that always uses the
-    /// same one finds the pages its last batch touched still in memory.
-    journal: SqlitePool,
+    /// same one finds the pages its last batch touched still in memory. None for an
+    /// in-memory database, which is one per connection: the journal shares the pool.
+    journal: Option<sql::Dedicated<Sqlite>>,
 }
 
 impl Dialect for SqliteStore {
@@ -58,24 +59,16 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
-        let pool = open_pool(options.clone(), 4).await?;
-        // An in-memory database is one per connection: the journal shares the pool.
-        let journal = if url.contains(":memory:") || url.contains("mode=memory") {
-            pool.clone()
-        } else {
-            open_pool(options, 1).await?
-        };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            // A local file cannot drop a connection: no ping before each use.
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let journal = (!in_memory).then(|| sql::Dedicated::new(options));
         Ok(SqliteStore { pool, journal })
     }
-}
-
-async fn open_pool(options: SqliteConnectOptions, max_connections: u32) -> sqlx::Result<SqlitePool> {
-    SqlitePoolOptions::new()
-        .max_connections(max_connections)
-        // A local file cannot drop a connection: no ping before each use.
-        .test_before_acquire(false)
-        .connect_with(options)
-        .await
 }
 
 type Lite = SqliteStore;
@@ -151,7 +144,11 @@ const MAX_PARAMS: usize = 32766;
 #[async_trait]
 impl JournalWriter for SqliteStore {
     async fn append_journal(&self, rows: &[ChainedRow], seal: Option<&Seal>) -> anyhow::Result<()> {
-        sql::transaction(&self.journal, &mut sql::append::<Lite>(rows, seal, MAX_PARAMS)).await?;
+        let statements = &mut sql::append::<Lite>(rows, seal, MAX_PARAMS);
+        match &self.journal {
+            Some(connection) => connection.transaction(statements).await?,
+            None => sql::transaction(&self.pool, statements).await?,
+        };
         Ok(())
     }
 }

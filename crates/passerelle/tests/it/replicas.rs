@@ -197,7 +197,8 @@ async fn postgres_down_fails_closed_then_recovers() {
     assert!(ok && out.contains("OK"), "{out}");
 }
 
-/// PostgreSQL closes the journal's connection between two calls (a restart, a pooler,
+/// The journal writes every batch on one connection of its own (no pool lending a
+/// connection per batch). PostgreSQL closes it between two calls (a restart, a pooler,
 /// an operator's `pg_terminate_backend`): the next call is answered all the same, its
 /// row written on a new connection, and the chain verifies.
 #[tokio::test]
@@ -213,6 +214,18 @@ async fn a_journal_connection_closed_by_postgres_costs_no_answer() {
     assert_eq!(first.status(), 200);
 
     let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let kept = journal_backends(&mut admin).await;
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    for name in ["KEPTONE", "KEPTTWO"] {
+        let answer = call(&client, &base, &jwt, &synthetic(name)).send().await.unwrap();
+        assert_eq!(answer.status(), 404);
+    }
+    assert_eq!(
+        journal_backends(&mut admin).await,
+        kept,
+        "a batch went on another connection"
+    );
+
     let closed: Vec<(bool,)> = sqlx::query_as(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE application_name = 'passerelle-journal' AND datname = current_database()",
@@ -245,7 +258,18 @@ async fn a_journal_connection_closed_by_postgres_costs_no_answer() {
         .fetch_one(&mut admin)
         .await
         .unwrap();
-    assert_eq!(rows, 2);
+    assert_eq!(rows, 4);
     let (ok, out) = cli(&["journal", "verify", "--database-url", &db.url]).await;
     assert!(ok && out.contains("OK"), "{out}");
+}
+
+/// The server processes of the journal's connections.
+async fn journal_backends(admin: &mut sqlx::PgConnection) -> Vec<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity \
+         WHERE application_name = 'passerelle-journal' AND datname = current_database() ORDER BY pid",
+    )
+    .fetch_all(admin)
+    .await
+    .unwrap()
 }

@@ -16,7 +16,7 @@ mod status;
 mod usage;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type};
+use sqlx::{Connection, Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type};
 use uuid::Uuid;
 
 use crate::TimeRange;
@@ -181,6 +181,67 @@ where
         return statement.0.build().execute(pool).await;
     }
     let mut tx = pool.begin().await?;
+    let mut last = Default::default();
+    for statement in statements {
+        last = statement.0.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(last)
+}
+
+/// One connection kept for a single writer (the journal's), outside any pool. A pool
+/// lends a connection per batch and sqlx pings each one given back: a second round
+/// trip per batch, and on SQLite two more thread switches, for nothing.
+pub struct Dedicated<DB: Database> {
+    options: <DB::Connection as Connection>::Options,
+    open: tokio::sync::Mutex<Option<DB::Connection>>,
+}
+
+impl<DB: Database> Dedicated<DB> {
+    /// Opens nothing yet: the first batch connects.
+    pub fn new(options: <DB::Connection as Connection>::Options) -> Self {
+        Dedicated {
+            options,
+            open: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Runs `statements` in one transaction on the connection, connecting first when
+    /// there is none. A connection that failed, or whose batch was given up half-way
+    /// (its future dropped), is closed: the next batch opens a new one.
+    pub async fn transaction<'a, D: Dialect<Db = DB>>(
+        &self,
+        statements: &'a mut [Statement<'a, D>],
+    ) -> Result<DB::QueryResult, sqlx::Error>
+    where
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    {
+        let mut slot = self.open.lock().await;
+        let mut connection = match slot.take() {
+            Some(connection) => connection,
+            None => DB::Connection::connect_with(&self.options).await?,
+        };
+        let done = transaction_on::<D>(&mut connection, statements).await;
+        if done.is_ok() {
+            *slot = Some(connection);
+        }
+        done
+    }
+}
+
+async fn transaction_on<'a, D: Dialect>(
+    connection: &mut <D::Db as Database>::Connection,
+    statements: &'a mut [Statement<'a, D>],
+) -> Result<<D::Db as Database>::QueryResult, sqlx::Error>
+where
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
+{
+    if let [statement] = statements {
+        return statement.0.build().execute(&mut *connection).await;
+    }
+    let mut tx = connection.begin().await?;
     let mut last = Default::default();
     for statement in statements {
         last = statement.0.build().execute(&mut *tx).await?;
