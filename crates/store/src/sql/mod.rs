@@ -175,23 +175,13 @@ where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
 {
-    // One statement is atomic on its own: no BEGIN and COMMIT round trips (the
-    // journal's usual batch is one multi-row insert).
-    if let [statement] = statements {
-        return statement.0.build().execute(pool).await;
-    }
-    let mut tx = pool.begin().await?;
-    let mut last = Default::default();
-    for statement in statements {
-        last = statement.0.build().execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    Ok(last)
+    let mut connection = pool.acquire().await?;
+    transaction_on::<D>(&mut connection, statements).await
 }
 
-/// One connection kept for a single writer (the journal's), outside any pool. A pool
-/// lends a connection per batch and sqlx pings each one given back: a second round
-/// trip per batch, and on SQLite two more thread switches, for nothing.
+/// One connection kept for a single writer (PostgreSQL's journal), outside any pool:
+/// a pool lends a connection per batch and sqlx pings each one given back, a second
+/// round trip per batch. (SQLite's journal keeps its pool: see `store-sqlite`.)
 pub struct Dedicated<DB: Database> {
     options: <DB::Connection as Connection>::Options,
     open: tokio::sync::Mutex<Option<DB::Connection>>,
@@ -230,6 +220,7 @@ impl<DB: Database> Dedicated<DB> {
     }
 }
 
+/// `transaction` on a connection already held.
 async fn transaction_on<'a, D: Dialect>(
     connection: &mut <D::Db as Database>::Connection,
     statements: &'a mut [Statement<'a, D>],
@@ -238,6 +229,8 @@ where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
 {
+    // One statement is atomic on its own: no BEGIN and COMMIT round trips (the
+    // journal's usual batch is one multi-row insert).
     if let [statement] = statements {
         return statement.0.build().execute(&mut *connection).await;
     }
