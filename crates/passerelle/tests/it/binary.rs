@@ -282,6 +282,31 @@ async fn operator_issues_lists_revokes_and_prolongs_tokens() {
 }
 
 #[tokio::test]
+async fn serve_refuses_to_start_on_a_provider_url_that_is_not_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--entreprise-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("PASSERELLE_PROVIDERS__DSS__BASE_URL", "dss.example/api")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(30), serve)
+        .await
+        .expect("serve stopped instead of serving")
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{err}");
+    assert!(err.contains("not a URL: dss.example/api/"), "{err}");
+}
+
+#[tokio::test]
 async fn token_issue_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();

@@ -75,6 +75,7 @@ impl AntsConfig {
 pub struct AntsProvider {
     client: reqwest::Client,
     max_body_bytes: usize,
+    url: reqwest::Url,
     config: AntsConfig,
     signer: Option<saml::Signer>,
 }
@@ -94,6 +95,7 @@ impl AntsProvider {
         Ok(AntsProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,
+            url: http::parse_url(ANTS.name, &config.url)?,
             config,
             signer,
         })
@@ -126,7 +128,7 @@ impl AntsProvider {
     async fn post(&self, plate: &str, session: &str) -> Result<reqwest::Response, ApiError> {
         let body = self.envelope(plate, session)?;
         self.client
-            .post(&self.config.url)
+            .post(self.url.clone())
             .header("Content-Type", "application/soap+xml; charset=utf-8")
             .header("SOAPAction", "")
             .body(body)

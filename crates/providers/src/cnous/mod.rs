@@ -85,8 +85,8 @@ pub struct CnousProvider {
     max_body_bytes: usize,
     token: TokenCache,
     ine_url: String,
-    civility_url: String,
-    france_connect_url: String,
+    civility_url: reqwest::Url,
+    france_connect_url: reqwest::Url,
     insee: Insee,
 }
 
@@ -98,13 +98,18 @@ impl CnousProvider {
             config.client_secret.clone(),
             ClientAuth::Basic,
         );
+        // Checked only: the token request keeps a string.
+        http::parse_url(CNOUS.name, &request.url)?;
+        // The INE goes after this base per call: only the base is checked here.
+        let ine_url = config.url(&config.ine_url, "ine");
+        http::parse_url(CNOUS.name, &ine_url)?;
         Ok(CnousProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,
             token: TokenCache::new(request),
-            ine_url: config.url(&config.ine_url, "ine"),
-            civility_url: config.url(&config.civility_url, "civility"),
-            france_connect_url: config.url(&config.france_connect_url, "france_connect"),
+            ine_url,
+            civility_url: http::parse_url(CNOUS.name, &config.url(&config.civility_url, "civility"))?,
+            france_connect_url: http::parse_url(CNOUS.name, &config.url(&config.france_connect_url, "france_connect"))?,
             insee: Insee::new(insee)?,
         })
     }
@@ -125,7 +130,7 @@ impl CnousProvider {
         let birth_place = self.insee.commune_code(civility).await;
         let body = search_body(civility, birth_place, campaign_year);
         self.client
-            .post(&self.civility_url)
+            .post(self.civility_url.clone())
             .header("Content-Type", "application/json")
             .body(body.to_string())
     }
@@ -133,7 +138,7 @@ impl CnousProvider {
     /// A GET with a JSON body, as the upstream's FranceConnect search is.
     fn by_france_connect(&self, civility: &Civility, campaign_year: Option<&str>) -> reqwest::RequestBuilder {
         self.client
-            .get(&self.france_connect_url)
+            .get(self.france_connect_url.clone())
             .header("Content-Type", "application/json")
             .body(france_connect_body(civility, campaign_year).to_string())
     }

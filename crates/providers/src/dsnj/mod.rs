@@ -63,13 +63,16 @@ impl DsnjConfig {
 pub struct DsnjProvider {
     client: reqwest::Client,
     max_body_bytes: usize,
-    url: String,
+    url: reqwest::Url,
     token: String,
 }
 
 impl DsnjProvider {
     pub fn new(config: DsnjConfig) -> anyhow::Result<Self> {
-        let url = http::or_base(&config.url, &config.base_url, "service_national");
+        let url = http::parse_url(
+            DSNJ.name,
+            &http::or_base(&config.url, &config.base_url, "service_national"),
+        )?;
         Ok(DsnjProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,
@@ -80,7 +83,7 @@ impl DsnjProvider {
 
     async fn post(&self, body: &Value) -> Result<reqwest::Response, ApiError> {
         self.client
-            .post(&self.url)
+            .post(self.url.clone())
             .header("Authorization", format!("Bearer {}", self.token))
             .header("Content-Type", "application/json; charset=utf-8")
             // The upstream's filter expects this user agent (the real gateway sends it).

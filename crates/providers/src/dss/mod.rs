@@ -88,7 +88,7 @@ impl DssConfig {
 }
 
 struct Prestation {
-    url: String,
+    url: reqwest::Url,
     token: TokenCache,
 }
 
@@ -101,9 +101,11 @@ pub struct DssProvider {
 impl DssProvider {
     pub fn new(config: DssConfig) -> anyhow::Result<Self> {
         let token_url = http::or_base(&config.token_url, &config.base_url, "token");
+        // Checked only: the token request keeps a string.
+        http::parse_url(CNAV.name, &token_url)?;
         let prestations = PRESTATIONS
             .iter()
-            .map(|(resource, name)| {
+            .map(|(resource, name)| -> anyhow::Result<_> {
                 let own = config.prestations.get(*name).cloned().unwrap_or_default();
                 let request = TokenRequest {
                     url: token_url.clone(),
@@ -112,16 +114,16 @@ impl DssProvider {
                     scope: Some(own.scope.unwrap_or_else(|| name.to_string())),
                     auth: ClientAuth::Basic,
                 };
-                let url = http::or_base(&own.url, &config.base_url, name);
-                (
+                let url = http::parse_url(CNAV.name, &http::or_base(&own.url, &config.base_url, name))?;
+                Ok((
                     *resource,
                     Prestation {
                         url,
                         token: TokenCache::new(request),
                     },
-                )
+                ))
             })
-            .collect();
+            .collect::<anyhow::Result<_>>()?;
         Ok(DssProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,
@@ -138,7 +140,7 @@ impl DssProvider {
     ) -> Result<reqwest::Response, ApiError> {
         let request = self
             .client
-            .get(&prestation.url)
+            .get(prestation.url.clone())
             .query(query)
             .header("Content-Type", "application/json")
             .header("X-Correlation-ID", request_id)

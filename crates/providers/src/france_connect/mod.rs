@@ -117,6 +117,8 @@ pub struct Checked {
 
 pub struct FranceConnect {
     client: reqwest::Client,
+    check_token_url: reqwest::Url,
+    jwks_url: reqwest::Url,
     config: FranceConnectConfig,
     keys: Mutex<Option<(Vec<VerifyingKey>, Instant)>>,
 }
@@ -125,6 +127,8 @@ impl FranceConnect {
     pub fn new(config: FranceConnectConfig) -> anyhow::Result<Self> {
         Ok(FranceConnect {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
+            check_token_url: http::parse_url(FRANCE_CONNECT.name, &config.check_token_url)?,
+            jwks_url: http::parse_url(FRANCE_CONNECT.name, &config.jwks_url)?,
             config,
             keys: Mutex::new(None),
         })
@@ -152,7 +156,7 @@ impl FranceConnect {
         ];
         let response = self
             .client
-            .post(&self.config.check_token_url)
+            .post(self.check_token_url.clone())
             .form(&form)
             .send()
             .await
@@ -188,7 +192,7 @@ impl FranceConnect {
     async fn fetch_keys(&self) -> Result<Vec<VerifyingKey>, Vec<ApiError>> {
         let response = self
             .client
-            .get(&self.config.jwks_url)
+            .get(self.jwks_url.clone())
             .send()
             .await
             .map_err(|e| vec![http::transport_error(FRANCE_CONNECT, &e)])?;

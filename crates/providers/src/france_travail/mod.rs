@@ -83,8 +83,8 @@ pub struct FranceTravailProvider {
     client: reqwest::Client,
     max_body_bytes: usize,
     token: TokenCache,
-    statut_url: String,
-    indemnites_url: String,
+    statut_url: reqwest::Url,
+    indemnites_url: reqwest::Url,
 }
 
 impl FranceTravailProvider {
@@ -92,6 +92,8 @@ impl FranceTravailProvider {
         let scope = config.scope.clone().unwrap_or_else(|| default_scope(&config.client_id));
         let (id, secret) = (config.client_id.clone(), config.client_secret.clone());
         let request = TokenRequest::new(config.url(&config.token_url, "token"), id, secret, ClientAuth::Form);
+        // Checked only: the token request keeps a string.
+        http::parse_url(FRANCE_TRAVAIL.name, &request.url)?;
         Ok(FranceTravailProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,
@@ -99,8 +101,8 @@ impl FranceTravailProvider {
                 scope: Some(scope),
                 ..request
             }),
-            statut_url: config.url(&config.statut_url, "statut"),
-            indemnites_url: config.url(&config.indemnites_url, "indemnites"),
+            statut_url: http::parse_url(FRANCE_TRAVAIL.name, &config.url(&config.statut_url, "statut"))?,
+            indemnites_url: http::parse_url(FRANCE_TRAVAIL.name, &config.url(&config.indemnites_url, "indemnites"))?,
         })
     }
 
@@ -114,10 +116,10 @@ impl FranceTravailProvider {
     ) -> Result<(StatusCode, Vec<u8>), ApiError> {
         let request = match resource {
             // The status service takes the raw login as its body, not JSON-encoded.
-            "statut" => self.client.post(&self.statut_url).body(identifiant.to_string()),
+            "statut" => self.client.post(self.statut_url.clone()).body(identifiant.to_string()),
             "indemnites" => self
                 .client
-                .get(&self.indemnites_url)
+                .get(self.indemnites_url.clone())
                 .query(&[("loginMnemotechnique", identifiant)]),
             _ => return Err(ApiError::gateway(codes::INTERNAL)),
         };

@@ -60,19 +60,22 @@ impl GipMdsConfig {
 pub struct GipMdsProvider {
     client: reqwest::Client,
     max_body_bytes: usize,
-    contracts_url: String,
+    contracts_url: reqwest::Url,
     token: TokenCache,
 }
 
 impl GipMdsProvider {
     pub fn new(config: GipMdsConfig) -> anyhow::Result<Self> {
         let base = config.base_url.trim_end_matches('/');
+        let token_url = format!("{base}/token");
+        // Checked only: the token request keeps a string.
+        http::parse_url(GIP_MDS.name, &token_url)?;
         Ok(GipMdsProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,
-            contracts_url: format!("{base}/contrats-generique"),
+            contracts_url: http::parse_url(GIP_MDS.name, &format!("{base}/contrats-generique"))?,
             token: TokenCache::new(TokenRequest::new(
-                format!("{base}/token"),
+                token_url,
                 config.client_id,
                 config.client_secret,
                 ClientAuth::Form,
@@ -83,7 +86,7 @@ impl GipMdsProvider {
     async fn contracts(&self, nom: &str, prenom: &str, date: &str) -> Result<reqwest::Response, ApiError> {
         let request = self
             .client
-            .get(&self.contracts_url)
+            .get(self.contracts_url.clone())
             .query(&[
                 ("nom", nom),
                 ("prenom", prenom),

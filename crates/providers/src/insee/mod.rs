@@ -53,7 +53,7 @@ struct Commune {
 pub struct Insee {
     client: reqwest::Client,
     max_body_bytes: usize,
-    base_url: String,
+    communes_url: reqwest::Url,
 }
 
 impl Insee {
@@ -61,7 +61,7 @@ impl Insee {
         Ok(Insee {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,
-            base_url: config.base_url.clone(),
+            communes_url: http::parse_url(INSEE.name, &format!("{}/geo/communes", config.base_url))?,
         })
     }
 
@@ -79,7 +79,7 @@ impl Insee {
         );
         let response = self
             .client
-            .get(format!("{}/geo/communes", self.base_url))
+            .get(self.communes_url.clone())
             .query(&[
                 ("date", format!("{year:04}-01-01")),
                 ("filtreNom", name.clone()),

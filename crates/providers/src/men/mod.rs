@@ -77,8 +77,9 @@ impl MenConfig {
 
 /// The URLs, resolved once.
 struct Urls {
-    search: String,
-    ping: String,
+    search: reqwest::Url,
+    perimeter: reqwest::Url,
+    ping: reqwest::Url,
 }
 
 pub struct MenProvider {
@@ -90,15 +91,20 @@ pub struct MenProvider {
 
 impl MenProvider {
     pub fn new(config: MenConfig) -> anyhow::Result<Self> {
+        let search = config.or_base(&config.url, "scolarites");
+        let token_url = config.or_base(&config.token_url, "token");
+        // Checked only: the token request keeps a string.
+        http::parse_url(MEN.name, &token_url)?;
         Ok(MenProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,
             urls: Urls {
-                search: config.or_base(&config.url, "scolarites"),
-                ping: config.or_base(&config.ping_url, "ping"),
+                search: http::parse_url(MEN.name, &search)?,
+                perimeter: http::parse_url(MEN.name, &format!("{search}/perimetre"))?,
+                ping: http::parse_url(MEN.name, &config.or_base(&config.ping_url, "ping"))?,
             },
             token: TokenCache::new(TokenRequest::new(
-                config.or_base(&config.token_url, "token"),
+                token_url,
                 config.client_id,
                 config.client_secret,
                 ClientAuth::Form,
@@ -111,11 +117,11 @@ impl MenProvider {
         let request = match call.extras.get("codeEtablissement") {
             Some(uai) => self
                 .client
-                .get(&self.urls.search)
+                .get(self.urls.search.clone())
                 .query(&by_school(civility, call.extras, uai)),
             None => self
                 .client
-                .post(format!("{}/perimetre", self.urls.search))
+                .post(self.urls.perimeter.clone())
                 .body(by_perimeter(civility, call.extras).to_string()),
         };
         let request = request
@@ -196,7 +202,7 @@ impl Provider for MenProvider {
 
     /// A token, then the upstream's health URL, which must answer 200.
     async fn ping(&self) -> Health {
-        let request = self.client.get(&self.urls.ping);
+        let request = self.client.get(self.urls.ping.clone());
         let answer = self.token.send(&self.client, MEN, request).await;
         http::health(answer.map(|r| r.status()), &[StatusCode::OK])
     }

@@ -62,7 +62,7 @@ impl MesriConfig {
 pub struct MesriProvider {
     client: reqwest::Client,
     max_body_bytes: usize,
-    url: String,
+    url: reqwest::Url,
     api_key_ine: String,
     api_key_civility: String,
     insee: Insee,
@@ -73,7 +73,7 @@ impl MesriProvider {
         Ok(MesriProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,
-            url: http::or_base(&config.url, &config.base_url, "etudiant"),
+            url: http::parse_url(MESRI.name, &http::or_base(&config.url, &config.base_url, "etudiant"))?,
             api_key_ine: config.api_key_ine,
             api_key_civility: config.api_key_civility,
             insee: Insee::new(insee)?,
@@ -82,14 +82,14 @@ impl MesriProvider {
 
     fn by_ine(&self, ine: &str) -> reqwest::RequestBuilder {
         self.client
-            .get(&self.url)
+            .get(self.url.clone())
             .query(&[("INE", ine)])
             .header("X-API-Key", &self.api_key_ine)
     }
 
     fn by_civility(&self, body: &Value) -> reqwest::RequestBuilder {
         self.client
-            .post(&self.url)
+            .post(self.url.clone())
             .json(body)
             .header("X-API-Key", &self.api_key_civility)
     }

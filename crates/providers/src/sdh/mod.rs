@@ -71,7 +71,11 @@ pub struct SdhProvider {
 impl SdhProvider {
     pub fn new(config: SdhConfig) -> anyhow::Result<Self> {
         let token_url = http::or_base(&config.token_url, &config.base_url, "token");
+        // Checked only: the token request keeps a string.
+        http::parse_url(SDH.name, &token_url)?;
         let endpoint_url = http::or_base(&config.endpoint_url, &config.base_url, "statut_sportif");
+        // The identifier goes after this base per call: only the base is checked here.
+        http::parse_url(SDH.name, &endpoint_url)?;
         Ok(SdhProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,
@@ -150,5 +154,27 @@ mod tests {
         assert_eq!(code(&[("identifiant", "../12")]), Some("00380".into()));
         assert_eq!(code(&[("identifiant", " 12")]), Some("00380".into()));
         assert_eq!(code(&[("identifiant", "12345")]), None);
+    }
+
+    #[test]
+    fn a_mistyped_url_stops_the_start() {
+        let simulated = SdhConfig::simulated("http://127.0.0.1:1/sdh");
+        assert!(SdhProvider::new(simulated.clone()).is_ok());
+        let mistyped = [
+            SdhConfig {
+                endpoint_url: Some("127.0.0.1:1/sdh/statut_sportif".into()),
+                ..simulated.clone()
+            },
+            SdhConfig {
+                token_url: Some("ftp://127.0.0.1:1/sdh/token".into()),
+                ..simulated
+            },
+        ];
+        for config in mistyped {
+            let Err(error) = SdhProvider::new(config) else {
+                panic!("a mistyped URL was accepted");
+            };
+            assert!(error.to_string().starts_with("SDH: not"), "{error}");
+        }
     }
 }
