@@ -73,7 +73,7 @@ impl AdemeProvider {
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         Ok(AdemeProvider {
             client,
-            url: reqwest::Url::parse(&settings.url)?,
+            url: http::parse_url(ADEME.name, &settings.url)?,
             api_key: settings.api_key,
             referer: settings.referer,
             max_body_bytes: settings.max_body_bytes,

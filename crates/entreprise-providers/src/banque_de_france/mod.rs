@@ -91,9 +91,12 @@ impl BanqueDeFranceProvider {
             Duration::from_millis(settings.read_timeout_ms),
             &settings.tls,
         )?;
+        let base_url = settings.base_url.trim_end_matches('/').to_string();
+        // The SIREN goes after this base per call: only the base is checked here.
+        http::parse_url(BANQUE_DE_FRANCE.name, &base_url)?;
         Ok(BanqueDeFranceProvider {
             client,
-            base_url: settings.base_url.trim_end_matches('/').to_string(),
+            base_url,
             max_body_bytes: settings.max_body_bytes,
             windows: settings
                 .maintenance_window

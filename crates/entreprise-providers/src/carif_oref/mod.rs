@@ -67,15 +67,9 @@ pub struct CarifOrefProvider {
 impl CarifOrefProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
-        let url = reqwest::Url::parse(&settings.url)?;
-        anyhow::ensure!(
-            !url.cannot_be_a_base(),
-            "carif_oref url {} cannot take a path",
-            settings.url
-        );
         Ok(CarifOrefProvider {
             client,
-            url,
+            url: http::parse_url(CARIF_OREF.name, &settings.url)?,
             token: settings.token,
             max_body_bytes: settings.max_body_bytes,
         })

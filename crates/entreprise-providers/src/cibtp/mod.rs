@@ -67,7 +67,7 @@ pub struct CibtpProvider {
     tokens: token::Tokens,
     /// The ping's own token, asked afresh each time (the token call is its only check).
     ping_tokens: token::Tokens,
-    attestation_url: String,
+    attestation_url: reqwest::Url,
     max_body_bytes: usize,
 }
 
@@ -79,9 +79,10 @@ impl CibtpProvider {
             .read_timeout(Duration::from_millis(settings.read_timeout_ms))
             .build()?;
         let base = settings.base_url.trim_end_matches('/');
+        let token_url = http::parse_url(CIBTP.name, &format!("{base}{}", simulator::TOKEN_PATH))?;
         let tokens = || {
             token::Tokens::new(
-                format!("{base}{}", simulator::TOKEN_PATH),
+                token_url.clone(),
                 settings.client_id.clone(),
                 settings.client_secret.clone(),
             )
@@ -90,7 +91,7 @@ impl CibtpProvider {
             client,
             tokens: tokens(),
             ping_tokens: tokens(),
-            attestation_url: format!("{base}{}", simulator::ATTESTATION_PATH),
+            attestation_url: http::parse_url(CIBTP.name, &format!("{base}{}", simulator::ATTESTATION_PATH))?,
             max_body_bytes: settings.max_body_bytes,
         })
     }
@@ -99,7 +100,7 @@ impl CibtpProvider {
     async fn send(&self, siret: &str) -> Result<reqwest::Response, Failure> {
         let token = self.tokens.get(&self.client).await?;
         self.client
-            .get(&self.attestation_url)
+            .get(self.attestation_url.clone())
             .query(&[("siret", siret)])
             .bearer_auth(token)
             .send()

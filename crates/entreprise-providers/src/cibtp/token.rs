@@ -22,14 +22,14 @@ struct Answer {
 }
 
 pub struct Tokens {
-    url: String,
+    url: reqwest::Url,
     client_id: String,
     client_secret: String,
     cached: Mutex<Option<(String, Instant)>>,
 }
 
 impl Tokens {
-    pub fn new(url: String, client_id: String, client_secret: String) -> Self {
+    pub fn new(url: reqwest::Url, client_id: String, client_secret: String) -> Self {
         Tokens {
             url,
             client_id,
@@ -62,7 +62,7 @@ impl Tokens {
     async fn ask(&self, client: &reqwest::Client) -> Result<Answer, Failure> {
         let credentials = json!({"client_id": self.client_id, "client_secret": self.client_secret});
         let response = client
-            .post(&self.url)
+            .post(self.url.clone())
             .json(&credentials)
             .send()
             .await

@@ -75,7 +75,7 @@ impl Settings {
 
 pub struct CnetpProvider {
     client: reqwest::Client,
-    url: String,
+    url: reqwest::Url,
     client_number: String,
     token: String,
     max_body_bytes: usize,
@@ -93,7 +93,7 @@ impl CnetpProvider {
         let base = settings.base_url.trim_end_matches('/');
         Ok(CnetpProvider {
             client,
-            url: format!("{base}{}", simulator::PATH),
+            url: http::parse_url(CNETP.name, &format!("{base}{}", simulator::PATH))?,
             client_number: settings.client_number,
             token: settings.token,
             max_body_bytes: settings.max_body_bytes,
@@ -114,7 +114,7 @@ impl CnetpProvider {
         ];
         let response = self
             .client
-            .get(&self.url)
+            .get(self.url.clone())
             .query(&query)
             .header("Content-Type", "application/octet-stream")
             .send()

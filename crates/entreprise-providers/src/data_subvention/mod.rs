@@ -83,11 +83,9 @@ pub struct DataSubventionProvider {
 impl DataSubventionProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
-        let base = reqwest::Url::parse(&settings.base_url)?;
-        anyhow::ensure!(!base.cannot_be_a_base(), "data_subvention base_url cannot take a path");
         Ok(DataSubventionProvider {
             client,
-            base,
+            base: http::parse_url(DATA_SUBVENTION.name, &settings.base_url)?,
             email: settings.email,
             password: settings.password,
             max_body_bytes: settings.max_body_bytes,

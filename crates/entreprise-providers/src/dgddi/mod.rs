@@ -66,11 +66,9 @@ pub struct DgddiProvider {
 impl DgddiProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
-        let url = reqwest::Url::parse(&settings.url)?;
-        anyhow::ensure!(!url.cannot_be_a_base(), "dgddi url {} cannot take a path", settings.url);
         Ok(DgddiProvider {
             client,
-            url,
+            url: http::parse_url(DGDDI.name, &settings.url)?,
             client_id: settings.client_id,
             max_body_bytes: settings.max_body_bytes,
         })

@@ -105,11 +105,20 @@ struct Asker<'a> {
     request_id: &'a str,
 }
 
+/// Adélie's routes, resolved once.
+struct Urls {
+    attestation: reqwest::Url,
+    chiffres_affaires: reqwest::Url,
+    liasse: reqwest::Url,
+    dictionnaire: reqwest::Url,
+    etat_sante: reqwest::Url,
+}
+
 pub struct DgfipProvider {
     client: reqwest::Client,
     attestation_client: reqwest::Client,
     tokens: TokenCache,
-    api: String,
+    urls: Urls,
     max_body_bytes: usize,
     /// Dictionaries by year: they never change once published.
     dictionaries: Mutex<HashMap<u16, Arc<Dictionary>>>,
@@ -118,12 +127,11 @@ pub struct DgfipProvider {
 impl DgfipProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let base = settings.base_url.trim_end_matches('/');
-        let token = TokenRequest::new(
-            http::or_base(&settings.token_url, base, "token"),
-            settings.client_id,
-            settings.client_secret,
-            ClientAuth::Form,
-        );
+        let token_url = http::or_base(&settings.token_url, base, "token");
+        // Checked only: the token request keeps a string.
+        http::parse_url(DGFIP.name, &token_url)?;
+        let token = TokenRequest::new(token_url, settings.client_id, settings.client_secret, ClientAuth::Form);
+        let adelie = |path: &str| http::parse_url(DGFIP.name, &format!("{base}/adelie/v1/{path}"));
         Ok(DgfipProvider {
             client: http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?,
             attestation_client: http::read_timeout_client(
@@ -131,7 +139,13 @@ impl DgfipProvider {
                 settings.attestation_timeout_ms,
             )?,
             tokens: TokenCache::new(token),
-            api: format!("{base}/adelie/v1"),
+            urls: Urls {
+                attestation: adelie("attestationFiscale")?,
+                chiffres_affaires: adelie("chiffreAffaires")?,
+                liasse: adelie("getLiasseFiscale")?,
+                dictionnaire: adelie("dictionnaire")?,
+                etat_sante: adelie("etatSante")?,
+            },
             max_body_bytes: settings.max_body_bytes,
             dictionaries: Mutex::new(HashMap::new()),
         })
@@ -142,14 +156,13 @@ impl DgfipProvider {
     async fn get(
         &self,
         client: &reqwest::Client,
-        path: &str,
+        url: &reqwest::Url,
         query: &[(&str, &str)],
         asker: &Asker<'_>,
     ) -> Result<(StatusCode, Vec<u8>), Failure> {
-        let url = format!("{}/{path}", self.api);
         let request = || {
             client
-                .get(&url)
+                .get(url.clone())
                 .query(query)
                 .query(&[("userId", asker.user_id)])
                 .header("X-Correlation-ID", asker.request_id)
@@ -169,7 +182,7 @@ impl DgfipProvider {
     async fn attestation(&self, siren: &str, asker: &Asker<'_>) -> Result<Vec<u8>, Failure> {
         let query = [("siren", siren), ("groupeIS", "NON"), ("groupeTVA", "NON")];
         let (status, body) = self
-            .get(&self.attestation_client, "attestationFiscale", &query, asker)
+            .get(&self.attestation_client, &self.urls.attestation, &query, asker)
             .await?;
         match status.as_u16() {
             404 => Err(Failure::NotFound),
@@ -184,7 +197,7 @@ impl DgfipProvider {
 
     async fn chiffres_affaires(&self, siret: &str, asker: &Asker<'_>) -> Result<Vec<Value>, Failure> {
         let (status, body) = self
-            .get(&self.client, "chiffreAffaires", &[("siret", siret)], asker)
+            .get(&self.client, &self.urls.chiffres_affaires, &[("siret", siret)], asker)
             .await?;
         match status.as_u16() {
             200 => mapping::chiffres_affaires(&body),
@@ -198,7 +211,7 @@ impl DgfipProvider {
         let (status, body) = self
             .get(
                 &self.client,
-                "getLiasseFiscale",
+                &self.urls.liasse,
                 &[("annee", year), ("siren", siren)],
                 asker,
             )
@@ -219,7 +232,7 @@ impl DgfipProvider {
         }
         let annee = year.to_string();
         let (status, body) = self
-            .get(&self.client, "dictionnaire", &[("annee", &annee)], asker)
+            .get(&self.client, &self.urls.dictionnaire, &[("annee", &annee)], asker)
             .await?;
         if status != StatusCode::OK {
             return Err(Failure::Unknown);
@@ -386,7 +399,7 @@ impl Provider for DgfipProvider {
             user_id: PING_USER,
             request_id: PING_USER,
         };
-        let answer = self.get(&self.client, "etatSante", &[], &asker).await;
+        let answer = self.get(&self.client, &self.urls.etat_sante, &[], &asker).await;
         http::health(
             answer
                 .map(|(status, _)| status)

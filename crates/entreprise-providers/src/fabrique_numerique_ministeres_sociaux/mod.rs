@@ -62,15 +62,9 @@ pub struct FabriqueProvider {
 impl FabriqueProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
-        let url = reqwest::Url::parse(&settings.url)?;
-        anyhow::ensure!(
-            !url.cannot_be_a_base(),
-            "fabrique_numerique_ministeres_sociaux url {} cannot take a path",
-            settings.url
-        );
         Ok(FabriqueProvider {
             client,
-            url,
+            url: http::parse_url(FABRIQUE.name, &settings.url)?,
             max_body_bytes: settings.max_body_bytes,
         })
     }

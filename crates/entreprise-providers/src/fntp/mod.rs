@@ -73,15 +73,9 @@ impl FntpProvider {
             .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
             .read_timeout(Duration::from_millis(settings.read_timeout_ms))
             .build()?;
-        let base = reqwest::Url::parse(&settings.domain)?;
-        anyhow::ensure!(
-            !base.cannot_be_a_base(),
-            "fntp domain {} cannot take a path",
-            settings.domain
-        );
         Ok(FntpProvider {
             client,
-            base,
+            base: http::parse_url(FNTP.name, &settings.domain)?,
             token: settings.token,
             max_body_bytes: settings.max_body_bytes,
         })

@@ -142,7 +142,7 @@ pub struct GipMdsEffectifsProvider {
     client: reqwest::Client,
     token_client: reqwest::Client,
     token: TokenCache,
-    url: String,
+    url: reqwest::Url,
     max_body_bytes: usize,
 }
 
@@ -154,17 +154,15 @@ impl GipMdsEffectifsProvider {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(settings.token_timeout_secs))
             .build()?;
-        let request = TokenRequest::new(
-            format!("{base}/token"),
-            settings.client_id,
-            settings.client_secret,
-            ClientAuth::Form,
-        );
+        let token_url = format!("{base}/token");
+        // Checked only: the token request keeps a string.
+        http::parse_url(GIP_MDS.name, &token_url)?;
+        let request = TokenRequest::new(token_url, settings.client_id, settings.client_secret, ClientAuth::Form);
         Ok(GipMdsEffectifsProvider {
             client,
             token_client,
             token: TokenCache::new(request),
-            url: format!("{base}/rcd-api/1.0.0/effectifs"),
+            url: http::parse_url(GIP_MDS.name, &format!("{base}/rcd-api/1.0.0/effectifs"))?,
             max_body_bytes: settings.max_body_bytes,
         })
     }
@@ -176,7 +174,7 @@ impl GipMdsEffectifsProvider {
         query.push(("dateHeure", stamp.format("%Y-%m-%dT%H:%M:%S%:z").to_string()));
         let response = self
             .client
-            .get(&self.url)
+            .get(self.url.clone())
             .bearer_auth(&token)
             .header("Content-Type", "application/json")
             .query(&query)

@@ -80,7 +80,7 @@ impl Route {
 
 pub struct InfogreffeProvider {
     client: reqwest::Client,
-    url: String,
+    url: reqwest::Url,
     code_abonne: String,
     mot_passe: String,
     max_body_bytes: usize,
@@ -91,7 +91,7 @@ impl InfogreffeProvider {
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         Ok(InfogreffeProvider {
             client,
-            url: settings.url,
+            url: http::parse_url(INFOGREFFE.name, &settings.url)?,
             code_abonne: settings.code_abonne,
             mot_passe: settings.mot_passe,
             max_body_bytes: settings.max_body_bytes,
@@ -106,7 +106,7 @@ impl InfogreffeProvider {
         };
         let request = self
             .client
-            .post(&self.url)
+            .post(self.url.clone())
             .header("Content-Type", "text/xml")
             // Sent as a header of its own, as the real gateway does.
             .header("charset", "utf-8")

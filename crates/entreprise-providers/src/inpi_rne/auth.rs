@@ -54,7 +54,7 @@ enum Login {
 }
 
 pub struct Accounts {
-    url: String,
+    url: reqwest::Url,
     accounts: Vec<Account>,
     next: AtomicUsize,
     pause: Duration,
@@ -62,7 +62,7 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    pub fn new(url: String, accounts: Vec<Account>, pause: Duration, max_body_bytes: usize) -> Self {
+    pub fn new(url: reqwest::Url, accounts: Vec<Account>, pause: Duration, max_body_bytes: usize) -> Self {
         Accounts {
             url,
             accounts,
@@ -120,7 +120,7 @@ impl Accounts {
     /// Only a 401 refuses the account; any other answer without a token is `34999`.
     async fn log_in(&self, client: &reqwest::Client, account: &Account) -> Result<Login, Failure> {
         let request = client
-            .post(&self.url)
+            .post(self.url.clone())
             .json(&json!({"username": account.username, "password": account.password}));
         let (status, body) = http::send_and_read(INPI_RNE, request, self.max_body_bytes).await?;
         if status == StatusCode::UNAUTHORIZED {

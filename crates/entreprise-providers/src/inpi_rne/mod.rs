@@ -144,14 +144,9 @@ pub struct InpiRneProvider {
 impl InpiRneProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
-        let api_url = reqwest::Url::parse(&settings.api_url)?;
-        anyhow::ensure!(
-            !api_url.cannot_be_a_base(),
-            "inpi_rne api_url {} cannot take a path",
-            settings.api_url
-        );
-        let export_url = reqwest::Url::parse(&settings.export_url)?;
-        reqwest::Url::parse(&settings.login_url)?;
+        let api_url = http::parse_url(INPI_RNE.name, &settings.api_url)?;
+        let export_url = http::parse_url(INPI_RNE.name, &settings.export_url)?;
+        let login_url = http::parse_url(INPI_RNE.name, &settings.login_url)?;
         let pause = Duration::from_secs(settings.refused_account_pause_secs);
         let account = auth::Account::new;
         // Without a fallback account, every call uses the primary one.
@@ -159,10 +154,10 @@ impl InpiRneProvider {
         if !settings.fallback_username.is_empty() {
             pool.push(account(settings.fallback_username, settings.fallback_password));
         }
-        let accounts = auth::Accounts::new(settings.login_url.clone(), pool, pause, settings.max_body_bytes);
+        let accounts = auth::Accounts::new(login_url.clone(), pool, pause, settings.max_body_bytes);
         let ping_accounts = (!settings.ping_username.is_empty()).then(|| {
             auth::Accounts::new(
-                settings.login_url,
+                login_url,
                 vec![account(settings.ping_username, settings.ping_password)],
                 pause,
                 settings.max_body_bytes,

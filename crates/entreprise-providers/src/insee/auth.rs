@@ -14,7 +14,7 @@ use super::errors::{Failure, INSEE};
 /// Where and with what to ask for a token.
 #[derive(Debug, Clone)]
 pub struct Credentials {
-    pub url: String,
+    pub url: reqwest::Url,
     pub client_id: String,
     pub client_secret: String,
     pub username: String,
@@ -103,7 +103,7 @@ impl TokenCache {
             ("username", c.username.as_str()),
             ("password", c.password.as_str()),
         ];
-        let response = send(self.client.post(&c.url).form(&form)).await?;
+        let response = send(self.client.post(c.url.clone()).form(&form)).await?;
         if let Some(error) = http::soft_status_error(INSEE, response.status()) {
             return Err(error.into());
         }

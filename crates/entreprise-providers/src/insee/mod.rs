@@ -133,6 +133,8 @@ pub struct InseeProvider {
     client: reqwest::Client,
     tokens: auth::TokenCache,
     api: String,
+    siege_url: reqwest::Url,
+    successions_url: reqwest::Url,
     max_body_bytes: usize,
     public_base_url: String,
 }
@@ -146,28 +148,37 @@ impl InseeProvider {
             .timeout(Duration::from_secs(settings.token_timeout_secs))
             .build()?;
         let credentials = auth::Credentials {
-            url: http::or_base(&settings.token_url, base, "token"),
+            url: http::parse_url(INSEE.name, &http::or_base(&settings.token_url, base, "token"))?,
             client_id: settings.client_id,
             client_secret: settings.client_secret,
             username: settings.username,
             password: settings.password,
         };
+        let api = format!("{base}/api-sirene/prive/3.11");
+        // The identifier goes after this base per call: only the base is checked here.
+        http::parse_url(INSEE.name, &api)?;
         Ok(InseeProvider {
             client,
             tokens: auth::TokenCache::new(credentials, token_client),
-            api: format!("{base}/api-sirene/prive/3.11"),
+            siege_url: http::parse_url(INSEE.name, &format!("{api}/siret"))?,
+            successions_url: http::parse_url(INSEE.name, &format!("{api}/siret/liensSuccession"))?,
+            api,
             max_body_bytes: settings.max_body_bytes,
             public_base_url: settings.public_base_url.trim_end_matches('/').to_string(),
         })
     }
 
-    async fn get(&self, url: &str, query: Option<&str>) -> Result<(StatusCode, Vec<u8>, Option<String>), Failure> {
+    async fn get(
+        &self,
+        url: impl reqwest::IntoUrl + Clone,
+        query: Option<&str>,
+    ) -> Result<(StatusCode, Vec<u8>, Option<String>), Failure> {
         let response = self
             .tokens
             .send(|token| {
                 let request = self
                     .client
-                    .get(url)
+                    .get(url.clone())
                     .bearer_auth(token)
                     .header("Content-Type", "application/json");
                 match query {
@@ -243,9 +254,11 @@ impl InseeProvider {
 
     /// The siège of a unité légale through the search: exactly one établissement.
     async fn siege(&self, siren: &str) -> Result<Map<String, Value>, Failure> {
-        let url = format!("{}/siret", self.api);
         let (status, body, _) = self
-            .get(&url, Some(&format!("etablissementSiege:true AND siren:{siren}")))
+            .get(
+                self.siege_url.clone(),
+                Some(&format!("etablissementSiege:true AND siren:{siren}")),
+            )
             .await?;
         let list = read_search(Subject::Siren, status, &body, "etablissements")?;
         match list.as_slice() {
@@ -257,9 +270,8 @@ impl InseeProvider {
     }
 
     async fn successions(&self, siret: &str) -> Result<Vec<Value>, Failure> {
-        let url = format!("{}/siret/liensSuccession", self.api);
         let q = format!("siretEtablissementSuccesseur:{siret} OR siretEtablissementPredecesseur:{siret}");
-        let (status, body, _) = self.get(&url, Some(&q)).await?;
+        let (status, body, _) = self.get(self.successions_url.clone(), Some(&q)).await?;
         read_search(Subject::Siret, status, &body, "liensSuccession")
     }
 

@@ -132,6 +132,8 @@ impl MiProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let base_url = settings.base_url.trim_end_matches('/').to_string();
+        // The identifier goes after this base per call: only the base is checked here.
+        http::parse_url(MI.name, &base_url)?;
         let mut document_hosts = settings.document_hosts;
         document_hosts.extend(authority(&base_url));
         Ok(MiProvider {

@@ -63,11 +63,9 @@ pub struct MsaProvider {
 impl MsaProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
-        let url = reqwest::Url::parse(&settings.url)?;
-        anyhow::ensure!(!url.cannot_be_a_base(), "msa url cannot take a path");
         Ok(MsaProvider {
             client,
-            url,
+            url: http::parse_url(MSA.name, &settings.url)?,
             max_body_bytes: settings.max_body_bytes,
         })
     }

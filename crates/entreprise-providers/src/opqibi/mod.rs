@@ -69,15 +69,10 @@ impl OpqibiProvider {
             .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
             .read_timeout(Duration::from_millis(settings.read_timeout_ms))
             .build()?;
-        let url = reqwest::Url::parse(&format!("{}{}", settings.domain.trim_end_matches('/'), simulator::PATH))?;
-        anyhow::ensure!(
-            !url.cannot_be_a_base(),
-            "opqibi domain {} cannot take a path",
-            settings.domain
-        );
+        let url = format!("{}{}", settings.domain.trim_end_matches('/'), simulator::PATH);
         Ok(OpqibiProvider {
             client,
-            url,
+            url: http::parse_url(OPQIBI.name, &url)?,
             max_body_bytes: settings.max_body_bytes,
         })
     }

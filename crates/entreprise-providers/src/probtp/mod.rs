@@ -68,7 +68,8 @@ impl Settings {
 
 pub struct ProbtpProvider {
     client: reqwest::Client,
-    base_url: String,
+    statut_url: reqwest::Url,
+    attestation_url: reqwest::Url,
     max_body_bytes: usize,
 }
 
@@ -79,19 +80,21 @@ impl ProbtpProvider {
             Duration::from_millis(settings.read_timeout_ms),
             &settings.tls,
         )?;
+        let base = settings.base_url.trim_end_matches('/');
+        let service = |name: &str| http::parse_url(PROBTP.name, &format!("{base}{}/{name}", simulator::PREFIX));
         Ok(ProbtpProvider {
             client,
-            base_url: settings.base_url.trim_end_matches('/').to_string(),
+            statut_url: service(simulator::STATUT)?,
+            attestation_url: service(simulator::ATTESTATION)?,
             max_body_bytes: settings.max_body_bytes,
         })
     }
 
-    /// Asks `service` about `siret`; the answer if PRO BTP accepted the question.
-    async fn ask(&self, service: &str, siret: &str) -> Result<Value, Failure> {
-        let url = format!("{}{}/{service}", self.base_url, simulator::PREFIX);
+    /// Asks the service at `url` about `siret`; the answer if PRO BTP accepted the question.
+    async fn ask(&self, url: &reqwest::Url, siret: &str) -> Result<Value, Failure> {
         let response = self
             .client
-            .post(url)
+            .post(url.clone())
             .json(&json!({ "corps": siret }))
             .send()
             .await
@@ -104,12 +107,12 @@ impl ProbtpProvider {
     }
 
     async fn conformity(&self, siret: &str) -> Result<Fetched, Failure> {
-        let answer = self.ask(simulator::STATUT, siret).await?;
+        let answer = self.ask(&self.statut_url, siret).await?;
         Ok(Fetched::from(mapping::conformity(&answer)))
     }
 
     async fn attestation(&self, siret: &str) -> Result<Fetched, Failure> {
-        let answer = self.ask(simulator::ATTESTATION, siret).await?;
+        let answer = self.ask(&self.attestation_url, siret).await?;
         mapping::attestation(&answer)
     }
 }

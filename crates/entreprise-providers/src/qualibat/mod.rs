@@ -71,6 +71,7 @@ impl Settings {
 pub struct QualibatProvider {
     client: reqwest::Client,
     base_url: String,
+    token_url: reqwest::Url,
     basic: String,
     token: Mutex<Option<(String, Instant)>>,
     max_body_bytes: usize,
@@ -84,9 +85,13 @@ impl QualibatProvider {
             .read_timeout(Duration::from_millis(settings.read_timeout_ms))
             .build()?;
         let credentials = format!("{}:{}", settings.username, settings.password);
+        let base_url = settings.base_url.trim_end_matches('/').to_string();
+        // The SIRET goes after this base per call: only the base is checked here.
+        http::parse_url(QUALIBAT.name, &base_url)?;
         Ok(QualibatProvider {
             client,
-            base_url: settings.base_url.trim_end_matches('/').to_string(),
+            token_url: http::parse_url(QUALIBAT.name, &format!("{base_url}/token"))?,
+            base_url,
             basic: base64::engine::general_purpose::STANDARD.encode(credentials),
             token: Mutex::new(None),
             max_body_bytes: settings.max_body_bytes,
@@ -97,7 +102,7 @@ impl QualibatProvider {
     async fn new_token(&self) -> Result<(String, Instant), Failure> {
         let response = self
             .client
-            .post(format!("{}/token", self.base_url))
+            .post(self.token_url.clone())
             .header("Authorization", format!("Basic {}", self.basic))
             .send()
             .await

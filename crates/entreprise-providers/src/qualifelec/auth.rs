@@ -14,7 +14,7 @@ use crate::upstream::jwt_lifetime;
 use super::{Failure, QUALIFELEC};
 
 pub struct Login {
-    url: String,
+    url: reqwest::Url,
     username: String,
     password: String,
     max_body_bytes: usize,
@@ -22,7 +22,7 @@ pub struct Login {
 }
 
 impl Login {
-    pub fn new(url: String, username: String, password: String, max_body_bytes: usize) -> Self {
+    pub fn new(url: reqwest::Url, username: String, password: String, max_body_bytes: usize) -> Self {
         Login {
             url,
             username,
@@ -53,7 +53,7 @@ impl Login {
     /// The login's status is not looked at: a refusal carries no token (`32999`).
     async fn log_in(&self, client: &reqwest::Client) -> Result<String, Failure> {
         let response = client
-            .post(&self.url)
+            .post(self.url.clone())
             .header("accept", "application/json")
             .json(&json!({"username": self.username, "password": self.password}))
             .send()

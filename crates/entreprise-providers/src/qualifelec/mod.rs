@@ -80,15 +80,9 @@ impl QualifelecProvider {
             .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
             .read_timeout(Duration::from_millis(settings.read_timeout_ms))
             .build()?;
-        let certificates_url = reqwest::Url::parse(&settings.certificates_url)?;
-        anyhow::ensure!(
-            !certificates_url.cannot_be_a_base(),
-            "qualifelec certificates_url {} cannot take a path",
-            settings.certificates_url
-        );
-        reqwest::Url::parse(&settings.auth_url)?;
+        let certificates_url = http::parse_url(QUALIFELEC.name, &settings.certificates_url)?;
         let login = auth::Login::new(
-            settings.auth_url,
+            http::parse_url(QUALIFELEC.name, &settings.auth_url)?,
             settings.username,
             settings.password,
             settings.max_body_bytes,

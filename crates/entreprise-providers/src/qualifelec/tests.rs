@@ -257,6 +257,37 @@ async fn an_unreachable_service_is_unavailable_and_the_ping_says_so() {
     assert_eq!(provider.ping().await, Health::Ok);
 }
 
+/// A mistyped URL setting stops `serve` at start, naming the provider and the value,
+/// instead of failing every call.
+#[test]
+fn a_mistyped_url_stops_the_start() {
+    assert!(QualifelecProvider::new(Settings::default()).is_ok());
+    let simulated = Settings::simulated("http://127.0.0.1:1/qualifelec");
+    assert!(QualifelecProvider::new(simulated.clone()).is_ok());
+    let refused = |settings: Settings| {
+        let Err(error) = QualifelecProvider::new(settings) else {
+            panic!("a mistyped URL was accepted");
+        };
+        error.to_string()
+    };
+    let no_scheme = Settings {
+        certificates_url: "127.0.0.1:1/qualifelec/certificats".into(),
+        ..simulated.clone()
+    };
+    assert_eq!(
+        refused(no_scheme),
+        "Qualifelec: not a URL: 127.0.0.1:1/qualifelec/certificats"
+    );
+    let ftp = Settings {
+        auth_url: "ftp://127.0.0.1:1/qualifelec/login".into(),
+        ..simulated
+    };
+    assert_eq!(
+        refused(ftp),
+        "Qualifelec: not an http(s) URL: ftp://127.0.0.1:1/qualifelec/login"
+    );
+}
+
 fn recorded_valid() -> String {
     data_file()["establishments"][0]["certificates"].to_string()
 }

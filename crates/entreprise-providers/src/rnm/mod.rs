@@ -62,11 +62,9 @@ pub struct RnmProvider {
 impl RnmProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
-        let url = reqwest::Url::parse(&settings.url)?;
-        anyhow::ensure!(!url.cannot_be_a_base(), "rnm url {} cannot take a path", settings.url);
         Ok(RnmProvider {
             client,
-            url,
+            url: http::parse_url(CMA_FRANCE.name, &settings.url)?,
             max_body_bytes: settings.max_body_bytes,
         })
     }

@@ -86,26 +86,27 @@ pub struct UrssafProvider {
     tokens: TokenCache,
     /// The ping's own token, asked afresh each time (the token call is its only check).
     ping_tokens: TokenCache,
-    attestation_url: String,
+    attestation_url: reqwest::Url,
     max_body_bytes: usize,
 }
 
 impl UrssafProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let base = settings.base_url.trim_end_matches('/');
-        let mut token = TokenRequest::new(
-            format!("{base}/api/oauth/v1/token"),
-            settings.client_id,
-            settings.client_secret,
-            ClientAuth::Form,
-        );
+        let token_url = format!("{base}/api/oauth/v1/token");
+        // Checked only: the token request keeps a string.
+        http::parse_url(ACOSS.name, &token_url)?;
+        let mut token = TokenRequest::new(token_url, settings.client_id, settings.client_secret, ClientAuth::Form);
         token.scope = Some(SCOPE.into());
         Ok(UrssafProvider {
             token_client: http::read_timeout_client(settings.token_timeout_ms, settings.token_timeout_ms)?,
             client: http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?,
             tokens: TokenCache::new(token.clone()),
             ping_tokens: TokenCache::new(token),
-            attestation_url: format!("{base}/attn/entreprise/v1/demandes/api_entreprise"),
+            attestation_url: http::parse_url(
+                ACOSS.name,
+                &format!("{base}/attn/entreprise/v1/demandes/api_entreprise"),
+            )?,
             max_body_bytes: settings.max_body_bytes,
         })
     }
@@ -119,7 +120,7 @@ impl UrssafProvider {
             "idClient": demand.id_client,
             "beneficiaire": demand.beneficiaire,
         });
-        let request = || self.client.post(&self.attestation_url).json(&body);
+        let request = || self.client.post(self.attestation_url.clone()).json(&body);
         let mut response = self.tokens.send(&self.token_client, ACOSS, request()).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             response = self.tokens.send(&self.token_client, ACOSS, request()).await?;

@@ -63,9 +63,12 @@ pub struct ViesProvider {
 impl ViesProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
+        let url = settings.url.trim_end_matches('/').to_string();
+        // The VAT number goes after this base per call: only the base is checked here.
+        http::parse_url(COMMISSION.name, &url)?;
         Ok(ViesProvider {
             client,
-            url: settings.url.trim_end_matches('/').to_string(),
+            url,
             max_body_bytes: settings.max_body_bytes,
         })
     }

@@ -283,27 +283,41 @@ async fn operator_issues_lists_revokes_and_prolongs_tokens() {
 
 #[tokio::test]
 async fn serve_refuses_to_start_on_a_provider_url_that_is_not_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let serve = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--entreprise-listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .env("PASSERELLE_PROVIDERS__DSS__BASE_URL", "dss.example/api")
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(30), serve)
-        .await
-        .expect("serve stopped instead of serving")
-        .unwrap();
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{err}");
-    assert!(err.contains("not a URL: dss.example/api/"), "{err}");
+    let mistyped = [
+        (
+            "PASSERELLE_PROVIDERS__DSS__BASE_URL",
+            "dss.example/api",
+            "not a URL: dss.example/api/",
+        ),
+        (
+            "PASSERELLE_ENTREPRISE__VIES__URL",
+            "ftp://vies.example/vat",
+            "Commission Européenne: not an http(s) URL: ftp://vies.example/vat",
+        ),
+    ];
+    for (setting, value, said) in mistyped {
+        let dir = tempfile::tempdir().unwrap();
+        let serve = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--entreprise-listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .env(setting, value)
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(Duration::from_secs(30), serve)
+            .await
+            .unwrap_or_else(|_| panic!("{setting}: serve went on instead of stopping"))
+            .unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{setting}: {err}");
+        assert!(err.contains(said), "{setting}: {err}");
+    }
 }
 
 #[tokio::test]
