@@ -13,7 +13,7 @@ use crate::http;
 /// Where and how to ask for a token.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
-    pub url: String,
+    pub url: reqwest::Url,
     pub client_id: String,
     pub client_secret: String,
     pub scope: Option<String>,
@@ -22,7 +22,7 @@ pub struct TokenRequest {
 
 impl TokenRequest {
     /// A request without a scope.
-    pub fn new(url: String, client_id: String, client_secret: String, auth: ClientAuth) -> Self {
+    pub fn new(url: reqwest::Url, client_id: String, client_secret: String, auth: ClientAuth) -> Self {
         TokenRequest {
             url,
             client_id,
@@ -111,7 +111,7 @@ impl TokenCache {
         if let Some(scope) = &r.scope {
             form.push(("scope", scope));
         }
-        let mut request = client.post(&r.url);
+        let mut request = client.post(r.url.clone());
         match r.auth {
             ClientAuth::Basic => {
                 let basic =

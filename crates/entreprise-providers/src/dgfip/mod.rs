@@ -127,9 +127,7 @@ pub struct DgfipProvider {
 impl DgfipProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let base = settings.base_url.trim_end_matches('/');
-        let token_url = http::or_base(&settings.token_url, base, "token");
-        // Checked only: the token request keeps a string.
-        http::parse_url(DGFIP.name, &token_url)?;
+        let token_url = http::parse_url(DGFIP.name, &http::or_base(&settings.token_url, base, "token"))?;
         let token = TokenRequest::new(token_url, settings.client_id, settings.client_secret, ClientAuth::Form);
         let adelie = |path: &str| http::parse_url(DGFIP.name, &format!("{base}/adelie/v1/{path}"));
         Ok(DgfipProvider {

@@ -154,9 +154,7 @@ impl GipMdsEffectifsProvider {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(settings.token_timeout_secs))
             .build()?;
-        let token_url = format!("{base}/token");
-        // Checked only: the token request keeps a string.
-        http::parse_url(GIP_MDS.name, &token_url)?;
+        let token_url = http::parse_url(GIP_MDS.name, &format!("{base}/token"))?;
         let request = TokenRequest::new(token_url, settings.client_id, settings.client_secret, ClientAuth::Form);
         Ok(GipMdsEffectifsProvider {
             client,

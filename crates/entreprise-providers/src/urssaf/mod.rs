@@ -93,9 +93,7 @@ pub struct UrssafProvider {
 impl UrssafProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let base = settings.base_url.trim_end_matches('/');
-        let token_url = format!("{base}/api/oauth/v1/token");
-        // Checked only: the token request keeps a string.
-        http::parse_url(ACOSS.name, &token_url)?;
+        let token_url = http::parse_url(ACOSS.name, &format!("{base}/api/oauth/v1/token"))?;
         let mut token = TokenRequest::new(token_url, settings.client_id, settings.client_secret, ClientAuth::Form);
         token.scope = Some(SCOPE.into());
         Ok(UrssafProvider {

@@ -93,13 +93,11 @@ pub struct CnousProvider {
 impl CnousProvider {
     pub fn new(config: CnousConfig, insee: &InseeConfig) -> anyhow::Result<Self> {
         let request = TokenRequest::new(
-            config.url(&config.token_url, "token"),
+            http::parse_url(CNOUS.name, &config.url(&config.token_url, "token"))?,
             config.client_id.clone(),
             config.client_secret.clone(),
             ClientAuth::Basic,
         );
-        // Checked only: the token request keeps a string.
-        http::parse_url(CNOUS.name, &request.url)?;
         // The INE goes after this base per call: only the base is checked here.
         let ine_url = config.url(&config.ine_url, "ine");
         http::parse_url(CNOUS.name, &ine_url)?;

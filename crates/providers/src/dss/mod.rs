@@ -100,9 +100,7 @@ pub struct DssProvider {
 
 impl DssProvider {
     pub fn new(config: DssConfig) -> anyhow::Result<Self> {
-        let token_url = http::or_base(&config.token_url, &config.base_url, "token");
-        // Checked only: the token request keeps a string.
-        http::parse_url(CNAV.name, &token_url)?;
+        let token_url = http::parse_url(CNAV.name, &http::or_base(&config.token_url, &config.base_url, "token"))?;
         let prestations = PRESTATIONS
             .iter()
             .map(|(resource, name)| -> anyhow::Result<_> {

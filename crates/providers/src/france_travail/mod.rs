@@ -91,9 +91,12 @@ impl FranceTravailProvider {
     pub fn new(config: FranceTravailConfig) -> anyhow::Result<Self> {
         let scope = config.scope.clone().unwrap_or_else(|| default_scope(&config.client_id));
         let (id, secret) = (config.client_id.clone(), config.client_secret.clone());
-        let request = TokenRequest::new(config.url(&config.token_url, "token"), id, secret, ClientAuth::Form);
-        // Checked only: the token request keeps a string.
-        http::parse_url(FRANCE_TRAVAIL.name, &request.url)?;
+        let request = TokenRequest::new(
+            http::parse_url(FRANCE_TRAVAIL.name, &config.url(&config.token_url, "token"))?,
+            id,
+            secret,
+            ClientAuth::Form,
+        );
         Ok(FranceTravailProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,

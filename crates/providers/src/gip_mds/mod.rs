@@ -67,9 +67,7 @@ pub struct GipMdsProvider {
 impl GipMdsProvider {
     pub fn new(config: GipMdsConfig) -> anyhow::Result<Self> {
         let base = config.base_url.trim_end_matches('/');
-        let token_url = format!("{base}/token");
-        // Checked only: the token request keeps a string.
-        http::parse_url(GIP_MDS.name, &token_url)?;
+        let token_url = http::parse_url(GIP_MDS.name, &format!("{base}/token"))?;
         Ok(GipMdsProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,

@@ -92,9 +92,7 @@ pub struct MenProvider {
 impl MenProvider {
     pub fn new(config: MenConfig) -> anyhow::Result<Self> {
         let search = config.or_base(&config.url, "scolarites");
-        let token_url = config.or_base(&config.token_url, "token");
-        // Checked only: the token request keeps a string.
-        http::parse_url(MEN.name, &token_url)?;
+        let token_url = http::parse_url(MEN.name, &config.or_base(&config.token_url, "token"))?;
         Ok(MenProvider {
             client: http::client(Duration::from_secs(config.timeout_secs), &config.tls)?,
             max_body_bytes: config.max_body_bytes,

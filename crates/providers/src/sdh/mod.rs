@@ -70,9 +70,7 @@ pub struct SdhProvider {
 
 impl SdhProvider {
     pub fn new(config: SdhConfig) -> anyhow::Result<Self> {
-        let token_url = http::or_base(&config.token_url, &config.base_url, "token");
-        // Checked only: the token request keeps a string.
-        http::parse_url(SDH.name, &token_url)?;
+        let token_url = http::parse_url(SDH.name, &http::or_base(&config.token_url, &config.base_url, "token"))?;
         let endpoint_url = http::or_base(&config.endpoint_url, &config.base_url, "statut_sportif");
         // The identifier goes after this base per call: only the base is checked here.
         http::parse_url(SDH.name, &endpoint_url)?;
