@@ -10,13 +10,31 @@ use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::fmt::format::{self, Writer};
 use tracing_subscriber::fmt::FormatFields;
 
-pub fn init() {
+mod batched;
+
+/// Writes out the log lines still waiting when dropped (at the end of `main`).
+pub struct Flush(batched::Batched<std::io::Stderr>);
+
+impl Drop for Flush {
+    fn drop(&mut self) {
+        self.0.flush();
+    }
+}
+
+pub fn init() -> anyhow::Result<Flush> {
     // PostgreSQL's notices ("relation … already exists, skipping") are not news.
     let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG_LEVEL")
         .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into());
+    let out = batched::Batched::start(std::io::stderr())?;
+    let before_panic = out.clone();
+    let panic_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        before_panic.flush();
+        panic_hook(info)
+    }));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(out.clone())
         // Colour codes are for a terminal, not for a file or a log collector.
         .with_ansi(std::io::stderr().is_terminal());
     if std::env::var("PASSERELLE_LOG_FORMAT").as_deref() == Ok("json") {
@@ -24,6 +42,7 @@ pub fn init() {
     } else {
         builder.compact().fmt_fields(escaped_fields()).init();
     }
+    Ok(Flush(out))
 }
 
 /// `name=value` pairs (the message bare), each value with its control characters

@@ -147,7 +147,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    logs::init();
+    let _flush_logs = logs::init()?;
     match cli.command {
         Command::Serve {
             config,

@@ -36,6 +36,26 @@ impl Running {
         Running { child, lines }
     }
 
+    /// SIGTERM, as an operator stops it.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("still running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Stops it as an operator does and waits for its exit: every line it logged is
+    /// written by then (INFO lines wait up to 50 ms in a batch).
+    pub async fn stop(mut self) {
+        self.terminate();
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .expect("passerelle stops in time")
+            .unwrap();
+    }
+
     /// The first line starting with `prefix`, without it.
     pub async fn line_after(&mut self, prefix: &str) -> String {
         let wait = async {
@@ -564,8 +584,7 @@ async fn logs_hold_neither_tokens_nor_identities() {
         .await
         .unwrap();
     assert_error(france_connect, 502, "51001").await;
-    drop(gateway);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    gateway.stop().await;
     let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(
         logs.contains("bouquet call") && logs.contains("upstream transport error"),
@@ -620,8 +639,7 @@ async fn a_request_cannot_forge_or_colour_a_log_line() {
             .unwrap();
         assert!(answer.status().is_client_error(), "{path}: {}", answer.status());
     }
-    drop(gateway);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    gateway.stop().await;
     let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(logs.contains("bouquet call"), "{logs}");
     for line in logs.lines() {

@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 
 use crate::deployment::*;
 use crate::helpers::TestApp;
-use crate::shutdown::{exit_code, sigterm};
+use crate::shutdown::exit_code;
 
 const PING: &[u8] = b"GET /api/ping HTTP/1.1\r\nHost: passerelle\r\n\r\n";
 
@@ -165,7 +165,7 @@ async fn sigterm_awaits_the_call_in_flight_but_not_half_sent_requests() {
         .wait_metric("passerelle_calls_in_flight", &[], 1.0, Duration::from_secs(10))
         .await;
 
-    sigterm(&replica);
+    replica.running.terminate();
     let signalled = Instant::now();
     assert_eq!(exit_code(&mut replica, Duration::from_secs(30)).await, Some(0));
     let took = signalled.elapsed();

@@ -7,15 +7,6 @@ use std::time::{Duration, Instant};
 use crate::binary::{cli, issue_token};
 use crate::deployment::*;
 
-pub fn sigterm(replica: &Replica) {
-    let pid = replica.running.child.id().expect("still running").to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-}
-
 pub async fn exit_code(replica: &mut Replica, limit: Duration) -> Option<i32> {
     let status = tokio::time::timeout(limit, replica.running.child.wait())
         .await
@@ -48,7 +39,7 @@ async fn sigterm_drains_calls_in_flight_and_journals_them() {
         .wait_metric("passerelle_calls_in_flight", &[], 3.0, Duration::from_secs(10))
         .await;
 
-    sigterm(&replica);
+    replica.running.terminate();
     let signalled = Instant::now();
     // No new call is accepted while the others finish.
     loop {
@@ -102,7 +93,7 @@ async fn the_grace_period_bounds_the_drain() {
     replica
         .wait_metric("passerelle_calls_in_flight", &[], 1.0, Duration::from_secs(10))
         .await;
-    sigterm(&replica);
+    replica.running.terminate();
     let signalled = Instant::now();
     assert_eq!(exit_code(&mut replica, Duration::from_secs(15)).await, Some(0));
     let took = signalled.elapsed();
