@@ -118,8 +118,7 @@ async fn json_logs_tell_redis_transitions_once_and_hold_no_secret() {
         .wait_metric("passerelle_redis_up", &[], 1.0, Duration::from_secs(10))
         .await;
     assert_eq!(replica.call(&client, &deployment.jwt, false).await.status(), 200);
-    drop(replica);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    replica.running.stop().await;
 
     let logs = std::fs::read_to_string(&log_path).unwrap();
     let lines: Vec<Value> = logs
