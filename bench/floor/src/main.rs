@@ -1,0 +1,199 @@
+//! `floor`: the least a gateway built on Passerelle's HTTP stack can cost a call.
+//!
+//! A reverse proxy with nothing in it, as nginx is in `bench/run`: each request's path,
+//! query and three headers go to the upstream, its answer comes back. Two stacks:
+//! `axum-reqwest` (what the gateway is built on: hyper's HTTP/1.1 server, an axum
+//! router, a reqwest client without redirects) and `hyper` (hyper's server and
+//! hyper-util's client alone). `bench/run` measures both beside nginx and the gateway:
+//! what lies between `floor` and the gateway is the pipeline; what lies between
+//! `floor` and nginx is the stack.
+//!
+//! Usage: `floor --stack axum-reqwest|hyper --upstream http://HOST:PORT [--listen ADDR]`
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The headers the upstream needs, as the gateway sends them.
+const FORWARDED: [&str; 3] = ["authorization", "x-correlation-id", "x-apipart-fsfinal"];
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Copy, PartialEq)]
+enum Stack {
+    AxumReqwest,
+    Hyper,
+}
+
+struct Options {
+    stack: Stack,
+    upstream: String,
+    listen: SocketAddr,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let options = parse(std::env::args().skip(1))?;
+    // One worker thread, as bench/run gives the gateway (TOKIO_WORKER_THREADS=1).
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(serve(options))
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let (mut stack, mut upstream, mut listen) = (None, None, "127.0.0.1:0".to_string());
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or(format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--stack" => stack = Some(value),
+            "--upstream" => upstream = Some(value.trim_end_matches('/').to_string()),
+            "--listen" => listen = value,
+            _ => return Err(format!("unknown option {flag}")),
+        }
+    }
+    let stack = match stack.as_deref() {
+        Some("axum-reqwest") => Stack::AxumReqwest,
+        Some("hyper") => Stack::Hyper,
+        _ => return Err("--stack axum-reqwest|hyper".into()),
+    };
+    Ok(Options {
+        stack,
+        upstream: upstream.ok_or("--upstream http://HOST:PORT")?,
+        listen: listen.parse().map_err(|e| format!("--listen: {e}"))?,
+    })
+}
+
+async fn serve(options: Options) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = TcpListener::bind(options.listen).await?;
+    println!("floor listening on http://{}", listener.local_addr()?);
+    let handler = Handler::new(options.stack, options.upstream)?;
+    loop {
+        let (socket, _) = listener.accept().await?;
+        socket.set_nodelay(true)?;
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| handler.clone().call(request));
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(socket), service)
+                .await;
+        });
+    }
+}
+
+type HyperClient = hyper_util::client::legacy::Client<HttpConnector, Empty<Bytes>>;
+
+#[derive(Clone)]
+enum Handler {
+    /// The router owns the client, as the gateway's routes own their providers.
+    AxumReqwest(axum::Router),
+    Hyper(Upstream<HyperClient>),
+}
+
+#[derive(Clone)]
+struct Upstream<C> {
+    client: C,
+    base: String,
+}
+
+impl Handler {
+    fn new(stack: Stack, base: String) -> reqwest::Result<Handler> {
+        Ok(match stack {
+            Stack::AxumReqwest => {
+                let client = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(TIMEOUT)
+                    .timeout(TIMEOUT)
+                    .pool_idle_timeout(Duration::from_secs(60))
+                    .build()?;
+                let router = axum::Router::new()
+                    .fallback(via_reqwest)
+                    .with_state(Upstream { client, base });
+                Handler::AxumReqwest(router)
+            }
+            Stack::Hyper => {
+                let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+                    .pool_idle_timeout(Duration::from_secs(60))
+                    .build_http();
+                Handler::Hyper(Upstream { client, base })
+            }
+        })
+    }
+
+    async fn call(self, request: Request<Incoming>) -> Result<Response, Infallible> {
+        match self {
+            Handler::AxumReqwest(router) => router.oneshot(request.map(Body::new)).await,
+            Handler::Hyper(upstream) => Ok(via_hyper(upstream, request).await),
+        }
+    }
+}
+
+async fn via_reqwest(State(upstream): State<Upstream<reqwest::Client>>, uri: Uri, headers: HeaderMap) -> Response {
+    let mut call = upstream.client.get(target(&upstream.base, &uri));
+    for (name, value) in forwarded(&headers) {
+        call = call.header(name, value);
+    }
+    let answer = match call.send().await {
+        Ok(answer) => answer,
+        Err(_) => return StatusCode::BAD_GATEWAY.into_response(),
+    };
+    let (status, kind) = (answer.status(), answer.headers().get("content-type").cloned());
+    match answer.bytes().await {
+        Ok(body) => reply(status, kind, body),
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+async fn via_hyper(upstream: Upstream<HyperClient>, request: Request<Incoming>) -> Response {
+    let mut call = hyper::Request::get(target(&upstream.base, request.uri()));
+    for (name, value) in forwarded(request.headers()) {
+        call = call.header(name, value);
+    }
+    let Ok(call) = call.body(Empty::new()) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let exchange = async {
+        let answer = upstream.client.request(call).await.ok()?;
+        let (status, kind) = (answer.status(), answer.headers().get("content-type").cloned());
+        let body = answer.into_body().collect().await.ok()?.to_bytes();
+        Some(reply(status, kind, body))
+    };
+    match tokio::time::timeout(TIMEOUT, exchange).await {
+        Ok(Some(response)) => response,
+        _ => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+fn target(base: &str, uri: &Uri) -> String {
+    let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    format!("{base}{path}")
+}
+
+fn forwarded(headers: &HeaderMap) -> impl Iterator<Item = (HeaderName, HeaderValue)> + '_ {
+    FORWARDED.iter().filter_map(|name| {
+        headers
+            .get(*name)
+            .map(|value| (HeaderName::from_static(name), value.clone()))
+    })
+}
+
+fn reply(status: StatusCode, kind: Option<HeaderValue>, body: Bytes) -> Response {
+    let mut out = Response::new(Body::new(Full::new(body)));
+    *out.status_mut() = status;
+    if let Some(kind) = kind {
+        out.headers_mut().insert("content-type", kind);
+    }
+    out
+}
