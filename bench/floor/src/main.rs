@@ -8,7 +8,11 @@
 //! what lies between `floor` and the gateway is the pipeline; what lies between
 //! `floor` and nginx is the stack.
 //!
-//! Usage: `floor --stack axum-reqwest|hyper --upstream http://HOST:PORT [--listen ADDR]`
+//! `--layers N` wraps the axum stack's handler in N empty `from_fn` middlewares, the
+//! gateway's style for each cross-cutting concern, to price one such layer.
+//!
+//! Usage: `floor --stack axum-reqwest|hyper --upstream http://HOST:PORT [--listen ADDR]
+//! [--layers N]`
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -44,6 +48,7 @@ struct Options {
     stack: Stack,
     upstream: String,
     listen: SocketAddr,
+    layers: usize,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -54,13 +59,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let (mut stack, mut upstream, mut listen) = (None, None, "127.0.0.1:0".to_string());
+    let (mut stack, mut upstream, mut listen, mut layers) = (None, None, "127.0.0.1:0".to_string(), "0".to_string());
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--stack" => stack = Some(value),
             "--upstream" => upstream = Some(value.trim_end_matches('/').to_string()),
             "--listen" => listen = value,
+            "--layers" => layers = value,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -73,13 +79,18 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         stack,
         upstream: upstream.ok_or("--upstream http://HOST:PORT")?,
         listen: listen.parse().map_err(|e| format!("--listen: {e}"))?,
+        layers: layers.parse().map_err(|e| format!("--layers: {e}"))?,
     })
 }
 
 async fn serve(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind(options.listen).await?;
     println!("floor listening on http://{}", listener.local_addr()?);
-    let handler = Handler::new(options.stack, options.upstream)?;
+    let handler = Handler::new(options.stack, options.upstream, options.layers)?;
+    accept(listener, handler).await
+}
+
+async fn accept(listener: TcpListener, handler: Handler) -> Result<(), Box<dyn std::error::Error>> {
     loop {
         let (socket, _) = listener.accept().await?;
         socket.set_nodelay(true)?;
@@ -109,7 +120,7 @@ struct Upstream<C> {
 }
 
 impl Handler {
-    fn new(stack: Stack, base: String) -> reqwest::Result<Handler> {
+    fn new(stack: Stack, base: String, layers: usize) -> reqwest::Result<Handler> {
         Ok(match stack {
             Stack::AxumReqwest => {
                 let client = reqwest::Client::builder()
@@ -118,9 +129,12 @@ impl Handler {
                     .timeout(TIMEOUT)
                     .pool_idle_timeout(Duration::from_secs(60))
                     .build()?;
-                let router = axum::Router::new()
+                let mut router = axum::Router::new()
                     .fallback(via_reqwest)
                     .with_state(Upstream { client, base });
+                for _ in 0..layers {
+                    router = router.layer(axum::middleware::from_fn(pass));
+                }
                 Handler::AxumReqwest(router)
             }
             Stack::Hyper => {
@@ -138,6 +152,11 @@ impl Handler {
             Handler::Hyper(upstream) => Ok(via_hyper(upstream, request).await),
         }
     }
+}
+
+/// A middleware that does nothing but pass the request on.
+async fn pass(request: Request, next: axum::middleware::Next) -> Response {
+    next.run(request).await
 }
 
 async fn via_reqwest(State(upstream): State<Upstream<reqwest::Client>>, uri: Uri, headers: HeaderMap) -> Response {
@@ -196,4 +215,71 @@ fn reply(status: StatusCode, kind: Option<HeaderValue>, body: Bytes) -> Response
         out.headers_mut().insert("content-type", kind);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An upstream that answers 404 with the headers it was given, as JSON-ish text.
+    async fn upstream() -> String {
+        let app = axum::Router::new().fallback(|uri: Uri, headers: HeaderMap| async move {
+            let seen: Vec<String> = FORWARDED
+                .iter()
+                .map(|n| format!("{n}={}", headers.get(*n).and_then(|v| v.to_str().ok()).unwrap_or("-")))
+                .collect();
+            let body = format!("{} {} cookie={}", uri, seen.join(" "), headers.contains_key("cookie"));
+            (StatusCode::NOT_FOUND, [("content-type", "application/json")], body)
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{address}")
+    }
+
+    async fn floor(stack: Stack, base: String, layers: usize) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let handler = Handler::new(stack, base, layers).unwrap();
+        tokio::spawn(async move { accept(listener, handler).await.unwrap() });
+        format!("http://{address}")
+    }
+
+    /// Both stacks forward what nginx forwards in bench/run (path, query, the three
+    /// headers) and nothing else of note, and give back the upstream's status, type
+    /// and body.
+    #[tokio::test]
+    async fn each_stack_forwards_the_call_and_brings_the_answer_back() {
+        let base = upstream().await;
+        for (stack, layers) in [(Stack::AxumReqwest, 0), (Stack::AxumReqwest, 3), (Stack::Hyper, 0)] {
+            let proxy = floor(stack, base.clone(), layers).await;
+            let answer = reqwest::Client::new()
+                .get(format!("{proxy}/dss/rsa?nomNaissance=PERSONNE&genre=M"))
+                .header("Authorization", "Bearer upstream-token")
+                .header("X-Correlation-ID", "c-1")
+                .header("X-APIPART-FSFINAL", "13002526500013")
+                .header("Cookie", "session=1")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 404);
+            assert_eq!(answer.headers()["content-type"], "application/json");
+            assert_eq!(
+                answer.text().await.unwrap(),
+                "/dss/rsa?nomNaissance=PERSONNE&genre=M authorization=Bearer upstream-token \
+                 x-correlation-id=c-1 x-apipart-fsfinal=13002526500013 cookie=false"
+            );
+        }
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let args = |a: &str| a.split(' ').map(String::from).collect::<Vec<_>>().into_iter();
+        let options = parse(args("--stack hyper --upstream http://127.0.0.1:9/ --layers 2")).unwrap();
+        assert!(options.stack == Stack::Hyper && options.upstream == "http://127.0.0.1:9" && options.layers == 2);
+        assert!(parse(args("--stack nginx --upstream http://a")).is_err());
+        assert!(parse(args("--stack hyper")).is_err());
+        assert!(parse(args("--stack hyper --upstream http://a --layers many")).is_err());
+        assert!(parse(args("--stack hyper --upstream")).is_err());
+    }
 }
