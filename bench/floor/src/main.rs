@@ -16,6 +16,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -110,7 +111,8 @@ type HyperClient = hyper_util::client::legacy::Client<HttpConnector, Empty<Bytes
 enum Handler {
     /// The router owns the client, as the gateway's routes own their providers.
     AxumReqwest(axum::Router),
-    Hyper(Upstream<HyperClient>),
+    /// Shared: a hyper-util client is a few hundred bytes, cloned per call otherwise.
+    Hyper(Arc<Upstream<HyperClient>>),
 }
 
 #[derive(Clone)]
@@ -141,7 +143,7 @@ impl Handler {
                 let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
                     .pool_idle_timeout(Duration::from_secs(60))
                     .build_http();
-                Handler::Hyper(Upstream { client, base })
+                Handler::Hyper(Arc::new(Upstream { client, base }))
             }
         })
     }
@@ -149,7 +151,7 @@ impl Handler {
     async fn call(self, request: Request<Incoming>) -> Result<Response, Infallible> {
         match self {
             Handler::AxumReqwest(router) => router.oneshot(request.map(Body::new)).await,
-            Handler::Hyper(upstream) => Ok(via_hyper(upstream, request).await),
+            Handler::Hyper(upstream) => Ok(via_hyper(&upstream, request).await),
         }
     }
 }
@@ -175,7 +177,7 @@ async fn via_reqwest(State(upstream): State<Upstream<reqwest::Client>>, uri: Uri
     }
 }
 
-async fn via_hyper(upstream: Upstream<HyperClient>, request: Request<Incoming>) -> Response {
+async fn via_hyper(upstream: &Upstream<HyperClient>, request: Request<Incoming>) -> Response {
     let mut call = hyper::Request::get(target(&upstream.base, request.uri()));
     for (name, value) in forwarded(request.headers()) {
         call = call.header(name, value);
