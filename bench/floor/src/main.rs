@@ -9,14 +9,19 @@
 //! `floor` and nginx is the stack.
 //!
 //! `--layers N` wraps the axum stack's handler in N empty `from_fn` middlewares, the
-//! gateway's style for each cross-cutting concern, to price one such layer.
+//! gateway's style for each cross-cutting concern, to price one such layer;
+//! `--tower-layers N` in N hand-written tower layers that cost what an async one must
+//! (its inner service cloned, one boxed future a call), to price the alternative.
 //!
 //! Usage: `floor --stack axum-reqwest|hyper --upstream http://HOST:PORT [--listen ADDR]
-//! [--layers N]`
+//! [--layers N] [--tower-layers N]`
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -49,7 +54,14 @@ struct Options {
     stack: Stack,
     upstream: String,
     listen: SocketAddr,
-    layers: usize,
+    layers: Layers,
+}
+
+/// Empty middlewares around the axum stack's handler.
+#[derive(Clone, Copy, Default)]
+struct Layers {
+    from_fn: usize,
+    tower: usize,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -60,14 +72,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let (mut stack, mut upstream, mut listen, mut layers) = (None, None, "127.0.0.1:0".to_string(), "0".to_string());
+    let (mut stack, mut upstream, mut listen) = (None, None, "127.0.0.1:0".to_string());
+    let mut layers = Layers::default();
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--stack" => stack = Some(value),
             "--upstream" => upstream = Some(value.trim_end_matches('/').to_string()),
             "--listen" => listen = value,
-            "--layers" => layers = value,
+            "--layers" => layers.from_fn = value.parse().map_err(|e| format!("--layers: {e}"))?,
+            "--tower-layers" => layers.tower = value.parse().map_err(|e| format!("--tower-layers: {e}"))?,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -80,7 +94,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         stack,
         upstream: upstream.ok_or("--upstream http://HOST:PORT")?,
         listen: listen.parse().map_err(|e| format!("--listen: {e}"))?,
-        layers: layers.parse().map_err(|e| format!("--layers: {e}"))?,
+        layers,
     })
 }
 
@@ -122,7 +136,7 @@ struct Upstream<C> {
 }
 
 impl Handler {
-    fn new(stack: Stack, base: String, layers: usize) -> reqwest::Result<Handler> {
+    fn new(stack: Stack, base: String, layers: Layers) -> reqwest::Result<Handler> {
         Ok(match stack {
             Stack::AxumReqwest => {
                 let client = reqwest::Client::builder()
@@ -134,8 +148,11 @@ impl Handler {
                 let mut router = axum::Router::new()
                     .fallback(via_reqwest)
                     .with_state(Upstream { client, base });
-                for _ in 0..layers {
+                for _ in 0..layers.from_fn {
                     router = router.layer(axum::middleware::from_fn(pass));
+                }
+                for _ in 0..layers.tower {
+                    router = router.layer(tower::layer::layer_fn(Passing));
                 }
                 Handler::AxumReqwest(router)
             }
@@ -159,6 +176,31 @@ impl Handler {
 /// A middleware that does nothing but pass the request on.
 async fn pass(request: Request, next: axum::middleware::Next) -> Response {
     next.run(request).await
+}
+
+/// The least an async middleware written as a tower service costs.
+#[derive(Clone)]
+struct Passing<S>(S);
+
+impl<S> tower::Service<Request> for Passing<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The clone that was made ready is the one called (tower's usual dance).
+        let clone = self.0.clone();
+        let mut ready = std::mem::replace(&mut self.0, clone);
+        Box::pin(async move { tower::Service::call(&mut ready, request).await })
+    }
 }
 
 async fn via_reqwest(State(upstream): State<Upstream<reqwest::Client>>, uri: Uri, headers: HeaderMap) -> Response {
@@ -239,7 +281,7 @@ mod tests {
         format!("http://{address}")
     }
 
-    async fn floor(stack: Stack, base: String, layers: usize) -> String {
+    async fn floor(stack: Stack, base: String, layers: Layers) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let handler = Handler::new(stack, base, layers).unwrap();
@@ -253,7 +295,12 @@ mod tests {
     #[tokio::test]
     async fn each_stack_forwards_the_call_and_brings_the_answer_back() {
         let base = upstream().await;
-        for (stack, layers) in [(Stack::AxumReqwest, 0), (Stack::AxumReqwest, 3), (Stack::Hyper, 0)] {
+        let layered = Layers { from_fn: 2, tower: 2 };
+        for (stack, layers) in [
+            (Stack::AxumReqwest, Layers::default()),
+            (Stack::AxumReqwest, layered),
+            (Stack::Hyper, Layers::default()),
+        ] {
             let proxy = floor(stack, base.clone(), layers).await;
             let answer = reqwest::Client::new()
                 .get(format!("{proxy}/dss/rsa?nomNaissance=PERSONNE&genre=M"))
@@ -277,8 +324,12 @@ mod tests {
     #[test]
     fn options_are_checked() {
         let args = |a: &str| a.split(' ').map(String::from).collect::<Vec<_>>().into_iter();
-        let options = parse(args("--stack hyper --upstream http://127.0.0.1:9/ --layers 2")).unwrap();
-        assert!(options.stack == Stack::Hyper && options.upstream == "http://127.0.0.1:9" && options.layers == 2);
+        let options = parse(args(
+            "--stack hyper --upstream http://127.0.0.1:9/ --layers 2 --tower-layers 3",
+        ))
+        .unwrap();
+        assert!(options.stack == Stack::Hyper && options.upstream == "http://127.0.0.1:9");
+        assert!(options.layers.from_fn == 2 && options.layers.tower == 3);
         assert!(parse(args("--stack nginx --upstream http://a")).is_err());
         assert!(parse(args("--stack hyper")).is_err());
         assert!(parse(args("--stack hyper --upstream http://a --layers many")).is_err());
