@@ -34,6 +34,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use passerelle_providers::http::TlsSettings;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
@@ -44,68 +45,56 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const FORWARDED: [&str; 3] = ["authorization", "x-correlation-id", "x-apipart-fsfinal"];
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
 enum Stack {
     AxumReqwest,
     Hyper,
 }
 
+/// A bare reverse proxy on Passerelle's HTTP stack, for bench/run (see the module's comment).
+#[derive(clap::Parser)]
 struct Options {
+    #[arg(long, value_enum)]
     stack: Stack,
+    /// The upstream's base, `http://HOST:PORT`.
+    #[arg(long, value_parser = base)]
     upstream: String,
+    #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
+    #[command(flatten)]
     layers: Layers,
 }
 
-/// Empty middlewares around the axum stack's handler.
-#[derive(Clone, Copy, Default)]
+// Empty middlewares around the axum stack's handler.
+#[derive(clap::Args, Clone, Copy, Default)]
 struct Layers {
+    /// Empty `from_fn` middlewares around the handler (axum stack).
+    #[arg(long = "layers", value_name = "N", default_value_t = 0)]
     from_fn: usize,
+    /// Hand-written tower middlewares around the handler (axum stack).
+    #[arg(long = "tower-layers", value_name = "N", default_value_t = 0)]
     tower: usize,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let options = parse(std::env::args().skip(1))?;
+fn base(url: &str) -> Result<String, String> {
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+fn main() -> anyhow::Result<()> {
+    let options = <Options as clap::Parser>::parse();
     // One worker thread, as bench/run gives the gateway (TOKIO_WORKER_THREADS=1).
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(options))
 }
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let (mut stack, mut upstream, mut listen) = (None, None, "127.0.0.1:0".to_string());
-    let mut layers = Layers::default();
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--stack" => stack = Some(value),
-            "--upstream" => upstream = Some(value.trim_end_matches('/').to_string()),
-            "--listen" => listen = value,
-            "--layers" => layers.from_fn = value.parse().map_err(|e| format!("--layers: {e}"))?,
-            "--tower-layers" => layers.tower = value.parse().map_err(|e| format!("--tower-layers: {e}"))?,
-            _ => return Err(format!("unknown option {flag}")),
-        }
-    }
-    let stack = match stack.as_deref() {
-        Some("axum-reqwest") => Stack::AxumReqwest,
-        Some("hyper") => Stack::Hyper,
-        _ => return Err("--stack axum-reqwest|hyper".into()),
-    };
-    Ok(Options {
-        stack,
-        upstream: upstream.ok_or("--upstream http://HOST:PORT")?,
-        listen: listen.parse().map_err(|e| format!("--listen: {e}"))?,
-        layers,
-    })
-}
-
-async fn serve(options: Options) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(options: Options) -> anyhow::Result<()> {
     let listener = TcpListener::bind(options.listen).await?;
     println!("floor listening on http://{}", listener.local_addr()?);
     let handler = Handler::new(options.stack, options.upstream, options.layers)?;
     accept(listener, handler).await
 }
 
-async fn accept(listener: TcpListener, handler: Handler) -> Result<(), Box<dyn std::error::Error>> {
+async fn accept(listener: TcpListener, handler: Handler) -> anyhow::Result<()> {
     loop {
         let (socket, _) = listener.accept().await?;
         socket.set_nodelay(true)?;
@@ -136,15 +125,11 @@ struct Upstream<C> {
 }
 
 impl Handler {
-    fn new(stack: Stack, base: String, layers: Layers) -> reqwest::Result<Handler> {
+    fn new(stack: Stack, base: String, layers: Layers) -> anyhow::Result<Handler> {
         Ok(match stack {
             Stack::AxumReqwest => {
-                let client = reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .connect_timeout(TIMEOUT)
-                    .timeout(TIMEOUT)
-                    .pool_idle_timeout(Duration::from_secs(60))
-                    .build()?;
+                // The providers' own client: no redirects, their timeouts and pool.
+                let client = passerelle_providers::http::client(TIMEOUT, &TlsSettings::default())?;
                 let mut router = axum::Router::new()
                     .fallback(via_reqwest)
                     .with_state(Upstream { client, base });
@@ -323,16 +308,13 @@ mod tests {
 
     #[test]
     fn options_are_checked() {
-        let args = |a: &str| a.split(' ').map(String::from).collect::<Vec<_>>().into_iter();
-        let options = parse(args(
-            "--stack hyper --upstream http://127.0.0.1:9/ --layers 2 --tower-layers 3",
-        ))
-        .unwrap();
+        let parse = |a: &str| <Options as clap::Parser>::try_parse_from(std::iter::once("floor").chain(a.split(' ')));
+        let options = parse("--stack hyper --upstream http://127.0.0.1:9/ --layers 2 --tower-layers 3").unwrap();
         assert!(options.stack == Stack::Hyper && options.upstream == "http://127.0.0.1:9");
         assert!(options.layers.from_fn == 2 && options.layers.tower == 3);
-        assert!(parse(args("--stack nginx --upstream http://a")).is_err());
-        assert!(parse(args("--stack hyper")).is_err());
-        assert!(parse(args("--stack hyper --upstream http://a --layers many")).is_err());
-        assert!(parse(args("--stack hyper --upstream")).is_err());
+        assert!(parse("--stack nginx --upstream http://a").is_err());
+        assert!(parse("--stack hyper").is_err());
+        assert!(parse("--stack hyper --upstream http://a --layers many").is_err());
+        assert!(parse("--stack hyper --upstream").is_err());
     }
 }
