@@ -102,10 +102,17 @@ pub struct Endpoint {
 impl Endpoint {
     /// The route of this endpoint in `version`: `/v3/dss/quotient_familial/identite`.
     pub fn public_path(&self, version: u8) -> String {
-        match self.mode {
-            Mode::Subject => format!("/v{version}/{}", self.path),
-            mode => format!("/v{version}/{}/{}", self.path, mode.segment()),
+        // Every call's cache key starts with it: pushed, not formatted.
+        let mut path = String::with_capacity(self.path.len() + 24);
+        path.push_str("/v");
+        passerelle_core::identity::push_padded(&mut path, version.into(), 1);
+        path.push('/');
+        path.push_str(self.path);
+        if self.mode != Mode::Subject {
+            path.push('/');
+            path.push_str(self.mode.segment());
         }
+        path
     }
 
     /// Whether `path` (as sent, after the version) is this endpoint's, whatever

@@ -40,6 +40,26 @@ impl Sexe {
     }
 }
 
+/// `n` in decimal, zero-padded to `width` digits, as `format!("{n:0width$}")` writes
+/// it: cache keys and parameter hashes are built on every call, without `format!`.
+pub fn push_padded(out: &mut String, n: u32, width: usize) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for _ in (digits.len() - at)..width {
+        out.push('0');
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
 /// A birth date whose parts may be unknown, as civil registers allow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct BirthDate {
@@ -63,7 +83,13 @@ impl BirthDate {
         let annee = self.annee.unwrap_or(0);
         let mois = if annee == 0 { 0 } else { self.mois.unwrap_or(0) };
         let jour = if mois == 0 { 0 } else { self.jour.unwrap_or(0) };
-        format!("{annee:04}-{mois:02}-{jour:02}")
+        let mut out = String::with_capacity(10);
+        push_padded(&mut out, annee.into(), 4);
+        out.push('-');
+        push_padded(&mut out, mois.into(), 2);
+        out.push('-');
+        push_padded(&mut out, jour.into(), 2);
+        out
     }
 }
 
@@ -139,28 +165,38 @@ impl Civility {
 
     /// A stable, complete rendering used for cache keys and the journal's parameter hash.
     pub fn canonical(&self) -> String {
-        let fields = [
-            ("nomNaissance", Some(self.nom_naissance.to_uppercase())),
-            ("nomUsage", self.nom_usage.as_ref().map(|s| s.to_uppercase())),
-            ("prenoms", Some(self.prenoms.join(" ").to_uppercase())),
-            ("dateNaissance", Some(self.naissance.formatted())),
-            ("sexeEtatCivil", self.sexe.map(|s| s.as_str().to_string())),
-            ("codeCogInseePaysNaissance", Some(self.code_pays_naissance.clone())),
-            ("codeCogInseeCommuneNaissance", self.code_commune_naissance.clone()),
+        use std::borrow::Cow;
+        let upper = |s: &str| Cow::Owned(s.to_uppercase());
+        let fields: [(&str, Option<Cow<str>>); 9] = [
+            ("nomNaissance", Some(upper(&self.nom_naissance))),
+            ("nomUsage", self.nom_usage.as_deref().map(upper)),
+            ("prenoms", Some(upper(&self.prenoms.join(" ")))),
+            ("dateNaissance", Some(Cow::Owned(self.naissance.formatted()))),
+            ("sexeEtatCivil", self.sexe.map(|s| Cow::Borrowed(s.as_str()))),
             (
-                "nomCommuneNaissance",
-                self.nom_commune_naissance.as_ref().map(|s| s.to_uppercase()),
+                "codeCogInseePaysNaissance",
+                Some(Cow::Borrowed(&self.code_pays_naissance)),
             ),
+            (
+                "codeCogInseeCommuneNaissance",
+                self.code_commune_naissance.as_deref().map(Cow::Borrowed),
+            ),
+            ("nomCommuneNaissance", self.nom_commune_naissance.as_deref().map(upper)),
             (
                 "codeCogInseeDepartementNaissance",
-                self.code_departement_naissance.clone(),
+                self.code_departement_naissance.as_deref().map(Cow::Borrowed),
             ),
         ];
-        fields
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-            .collect::<Vec<_>>()
-            .join("&")
+        let mut out = String::with_capacity(192);
+        for (name, value) in fields.iter().filter_map(|(k, v)| Some((k, v.as_ref()?))) {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            out.push_str(name);
+            out.push('=');
+            out.push_str(value);
+        }
+        out
     }
 }
 
@@ -523,7 +559,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_canonical_form_names_every_known_field_in_a_fixed_order() {
+        let query = q(&[
+            ("nomNaissance", "Lefèbvre"),
+            ("nomUsage", "Durand"),
+            ("prenoms[]", "Alexis"),
+            ("prenoms[]", "Gérôme"),
+            ("anneeDateNaissance", "1982"),
+            ("moisDateNaissance", "2"),
+            ("sexeEtatCivil", "f"),
+            ("codeCogInseePaysNaissance", "99100"),
+            ("codeCogInseeCommuneNaissance", "08480"),
+        ]);
+        let c = Civility::parse(&query, &DSS, today()).unwrap();
+        // Cache keys and the journal's parameter hashes are made of it: a change here
+        // would orphan every cached answer and every hash already written.
+        assert_eq!(
+            c.canonical(),
+            "nomNaissance=LEFÈBVRE&nomUsage=DURAND&prenoms=ALEXIS GÉRÔME&dateNaissance=1982-02-00\
+             &sexeEtatCivil=F&codeCogInseePaysNaissance=99100&codeCogInseeCommuneNaissance=08480"
+        );
+    }
+
     proptest! {
+        #[test]
+        fn padded_numbers_are_written_as_format_writes_them(n in any::<u32>(), width in 0usize..12) {
+            let mut out = String::from("x");
+            push_padded(&mut out, n, width);
+            prop_assert_eq!(out, format!("x{n:0width$}"));
+        }
+
         #[test]
         fn never_panics(pairs in proptest::collection::vec(("[a-zA-Z\\[\\]]{1,30}", "\\PC{0,40}"), 0..12)) {
             let query = Query::new(pairs);

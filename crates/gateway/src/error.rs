@@ -4,7 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use passerelle_core::error::status_of;
 use passerelle_core::ApiError;
-use serde_json::json;
+use serde::Serialize;
 
 pub const JSON_API: &str = "application/vnd.api+json";
 
@@ -23,6 +23,12 @@ impl Errors {
     }
 }
 
+/// The contract's error body.
+#[derive(Serialize)]
+struct Body<'a> {
+    errors: &'a [ApiError],
+}
+
 /// The errors an answer was made of, kept on the response for the layers that write
 /// them in another shape (the legacy routes' flat error).
 #[derive(Debug, Clone)]
@@ -31,7 +37,8 @@ pub struct Rendered(pub Vec<ApiError>);
 impl IntoResponse for Errors {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response = (status, axum::Json(json!({ "errors": &self.0 }))).into_response();
+        // Serialized as it is, not through a `serde_json::Value` first.
+        let mut response = (status, axum::Json(Body { errors: &self.0 })).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API));

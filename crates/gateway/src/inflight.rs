@@ -106,14 +106,18 @@ impl Drop for Guard {
     }
 }
 
+/// The keys of the calls running here. Caller-influenced: foldhash is seeded per
+/// process, and cheaper than SipHash twice a call.
+type Running = Arc<Mutex<HashSet<String, foldhash::fast::RandomState>>>;
+
 /// This replica's own set of running calls.
 #[derive(Default, Clone)]
 pub struct LocalInFlight {
-    keys: Arc<Mutex<HashSet<String>>>,
+    keys: Running,
 }
 
 pub struct LocalGuard {
-    keys: Arc<Mutex<HashSet<String>>>,
+    keys: Running,
     key: String,
 }
 

@@ -58,7 +58,7 @@ impl Canonical {
     }
 
     fn sha256(&self) -> String {
-        hex::encode(Sha256::digest(&self.0))
+        passerelle_core::hex_lower(&Sha256::digest(&self.0))
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Extension, FromRequestParts, RawPathParams, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{NaiveDate, Utc};
@@ -30,12 +30,12 @@ pub async fn call(
     Extension(RequestId(request_id)): Extension<RequestId>,
     caller: Result<Caller, Errors>,
     CallQuery(query): CallQuery,
-    headers: HeaderMap,
+    headers: CallHeaders,
 ) -> Response {
     let answer = match (caller, query) {
         (Ok(caller), Ok(query)) => {
             let query = crate::legacy::default_recipient(&served, &matched, &caller, query);
-            answer(&served, &matched, &recorder, &caller, &query, &headers, &request_id).await
+            answer(&served, &matched, &recorder, &caller, &query, headers, &request_id).await
         }
         (Err(errors), _) | (_, Err(errors)) => Err(errors),
     };
@@ -63,7 +63,7 @@ async fn answer(
     recorder: &Recorder,
     caller: &Caller,
     query: &Query,
-    headers: &HeaderMap,
+    headers: CallHeaders,
     request_id: &str,
 ) -> Result<Answer, Errors> {
     let (bouquet, endpoint) = (&served.bouquet, matched.endpoint);
@@ -105,8 +105,8 @@ async fn answer(
         purpose,
         query,
         cache_key,
-        no_cache: headers.get("cache-control").and_then(|v| v.to_str().ok()) == Some("no-cache"),
-        public_base: super::documents::public_base(served, headers),
+        no_cache: headers.no_cache,
+        public_base: headers.public_base,
         request_id,
         today: now.date_naive(),
         recorded_as: matched.legacy.as_ref().and_then(|l| l.recorded_as()),
@@ -143,6 +143,24 @@ fn subject_from_answer(recorder: &Recorder, secret: &[u8], data: &serde_json::Va
     recorder.update(|r| r.subject = key.map(PersonKey::into_string));
 }
 
+/// What the call reads of the request's headers, without cloning them all.
+pub struct CallHeaders {
+    no_cache: bool,
+    public_base: String,
+}
+
+impl FromRequestParts<Arc<Served>> for CallHeaders {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, served: &Arc<Served>) -> Result<Self, Self::Rejection> {
+        let headers = &parts.headers;
+        Ok(CallHeaders {
+            no_cache: headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()) == Some("no-cache"),
+            public_base: super::documents::public_base(served, headers),
+        })
+    }
+}
+
 /// The call's parameters: the path's (`siren`), then the query string's.
 pub struct CallQuery(Result<Query, Errors>);
 
@@ -153,7 +171,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CallQuery {
         let path = RawPathParams::from_request_parts(parts, state).await;
         let raw = parts.uri.query().unwrap_or("");
         Ok(CallQuery(match path {
-            Ok(path) => parse_query(&path, raw).map_err(Errors::from),
+            Ok(path) => Ok(parse_query(&path, raw)),
             Err(_) => Err(ApiError::gateway(codes::BAD_REQUEST).into()),
         }))
     }
@@ -161,15 +179,17 @@ impl<S: Send + Sync> FromRequestParts<S> for CallQuery {
 
 /// A query parameter named like a path parameter is dropped, so that the path alone
 /// names the subject.
-fn parse_query(path: &RawPathParams, raw: &str) -> Result<Query, ApiError> {
-    let sent = serde_urlencoded::from_str::<Vec<(String, String)>>(raw).map_err(|_| {
-        ApiError::gateway(codes::BAD_REQUEST).with_detail("La chaîne de requête n'est pas correctement encodée.")
-    })?;
+fn parse_query(path: &RawPathParams, raw: &str) -> Query {
     let mut pairs: Vec<(String, String)> = path.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let in_path = |name: &str| pairs.iter().any(|(k, _)| k == name);
-    let from_query: Vec<_> = sent.into_iter().filter(|(k, _)| !in_path(k)).collect();
-    pairs.extend(from_query);
-    Ok(Query::new(pairs))
+    let in_path = pairs.len();
+    // Decoded as serde_urlencoded decodes (it is this parser underneath), without
+    // serde's machinery: malformed escapes stay as sent, invalid UTF-8 becomes U+FFFD.
+    for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+        if !pairs[..in_path].iter().any(|(k, _)| *k == name) {
+            pairs.push((name.into_owned(), value.into_owned()));
+        }
+    }
+    Query::new(pairs)
 }
 
 /// The identity (from the query, or `given` by FranceConnect) and the endpoint's own
@@ -197,13 +217,16 @@ fn parse_params(
 
 /// The call's identity: endpoint and every parameter, never the caller nor the purpose.
 fn cache_key(endpoint: &Endpoint, version: u8, civility: Option<&Civility>, extras: &Extras) -> String {
-    let mut key = format!(
-        "{}?{}",
-        endpoint.public_path(version),
-        civility.map(Civility::canonical).unwrap_or_default()
-    );
+    let mut key = endpoint.public_path(version);
+    key.push('?');
+    if let Some(civility) = civility {
+        key.push_str(&civility.canonical());
+    }
     for (k, v) in extras {
-        key.push_str(&format!("&{k}={v}"));
+        key.push('&');
+        key.push_str(k);
+        key.push('=');
+        key.push_str(v);
     }
     key
 }
@@ -215,7 +238,7 @@ fn params_hash(salt: &[u8], canonical: &str) -> String {
     hasher.update(salt);
     hasher.update(b":");
     hasher.update(canonical.as_bytes());
-    hex::encode(hasher.finalize())
+    passerelle_core::hex_lower(&hasher.finalize())
 }
 
 /// The upstream's members that only a legacy contract shows (`Fetched::legacy`), kept
