@@ -100,7 +100,7 @@ pub async fn record(State(served): State<Arc<Served>>, mut request: Request, nex
     let mut response = if journaled { response } else { unjournaled(response) };
     cache_headers(response.headers_mut(), record.cache_left);
     let status = response.status().as_u16();
-    telemetry::call(&template, status, took, record.upstream);
+    telemetry::call(template.clone(), status, took, record.upstream);
     tracing::info!(
         request_id = %request_id,
         endpoint = %template,

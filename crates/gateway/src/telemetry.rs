@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::http::header;
 use axum::routing::get;
 use axum::Router;
-use metrics::{counter, gauge, histogram};
+use metrics::{counter, gauge, histogram, SharedString};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
@@ -56,8 +56,9 @@ pub async fn serve(
 
 /// One v3 call: its status, its whole time, and the gateway's own part of it (without
 /// the provider's). `endpoint` is a catalogue path, or `unknown`.
-pub fn call(endpoint: &str, status: u16, total: Duration, upstream: Duration) {
-    let endpoint = endpoint.to_string();
+pub fn call(endpoint: impl Into<SharedString>, status: u16, total: Duration, upstream: Duration) {
+    // An `Arc<str>` label is shared, not copied: this runs on every call, recorder or not.
+    let endpoint = endpoint.into();
     counter!("passerelle_calls_total", "endpoint" => endpoint.clone(), "status" => status.to_string()).increment(1);
     histogram!("passerelle_call_duration_seconds", "endpoint" => endpoint.clone()).record(total.as_secs_f64());
     histogram!("passerelle_gateway_duration_seconds", "endpoint" => endpoint)

@@ -54,9 +54,7 @@ pub async fn throttle(State(served): State<Arc<Served>>, request: Request, next:
 
 pub(crate) fn headers(headers: &mut HeaderMap, rate: Decision) {
     let mut set = |name: &'static str, value: u64| {
-        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
-            headers.insert(HeaderName::from_static(name), v);
-        }
+        headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
     };
     set("ratelimit-limit", rate.limit.into());
     set("ratelimit-remaining", rate.remaining.into());

@@ -250,7 +250,7 @@ async fn journal(
         subject: None,
     };
     let journaled = served.app.journal.record(row).await;
-    telemetry::call(&template, status, took, Duration::ZERO);
+    telemetry::call(template.clone(), status, took, Duration::ZERO);
     tracing::info!(request_id = %request_id, endpoint = %template, status, journaled, bouquet = served.bouquet.name, "document download");
     if journaled {
         response

@@ -136,10 +136,13 @@ impl DssProvider {
         request_id: &str,
         recipient: &str,
     ) -> Result<reqwest::Response, ApiError> {
+        // Appended by form_urlencoded itself: `RequestBuilder::query` goes through
+        // serde_urlencoded's serializer for the same bytes.
+        let mut url = prestation.url.clone();
+        url.query_pairs_mut().extend_pairs(query);
         let request = self
             .client
-            .get(prestation.url.clone())
-            .query(query)
+            .get(url)
             .header("Content-Type", "application/json")
             .header("X-Correlation-ID", request_id)
             .header("X-APIPART-FSFINAL", recipient);
