@@ -8,10 +8,9 @@ use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use passerelle_bouquet::Mode;
@@ -21,6 +20,7 @@ use passerelle_store::CallerId;
 use sha2::{Digest, Sha256};
 
 use crate::auth;
+use crate::concern::{self, concern, Inner, Next};
 use crate::config::GatewayConfig;
 use crate::error::Errors;
 use crate::limits::Quota;
@@ -97,12 +97,15 @@ impl Caller {
 #[derive(Clone)]
 struct Presented(String);
 
-pub async fn identify(
-    State(served): State<Arc<Served>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+concern!(
+    /// Who calls.
+    Identify = identify
+);
+
+async fn identify<S: Inner>(served: Arc<Served>, mut request: Request, next: Next<S>) -> Response {
+    let Some(peer) = concern::peer(&request) else {
+        return Errors::from(ApiError::gateway(codes::INTERNAL)).into_response();
+    };
     let Some(matched) = request.extensions().get::<Matched>().cloned() else {
         return Errors::from(ApiError::gateway(codes::INTERNAL)).into_response();
     };

@@ -6,13 +6,12 @@
 //! the record), and operators list and lift bans (`passerelle ip-bans`).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use passerelle_core::{codes, ApiError};
@@ -20,6 +19,7 @@ use passerelle_store::{IpBan, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::caller::{client_ip, ClientIp};
+use crate::concern::{self, concern, Inner, Next};
 use crate::error::Errors;
 use crate::limits::{Decision, Quota};
 use crate::{throttle, AppState, Served};
@@ -121,12 +121,15 @@ async fn refresh_loop(bans: Weak<IpBans>, every: Duration) {
     }
 }
 
-pub async fn guard(
-    State(served): State<Arc<Served>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+concern!(
+    /// The per-IP quota and bans.
+    Guard = guard
+);
+
+async fn guard<S: Inner>(served: Arc<Served>, mut request: Request, next: Next<S>) -> Response {
+    let Some(peer) = concern::peer(&request) else {
+        return Errors::from(ApiError::gateway(codes::INTERNAL)).into_response();
+    };
     let app = &served.app;
     let ip = client_ip(&app.config, request.headers(), peer);
     request.extensions_mut().insert(ClientIp(ip));

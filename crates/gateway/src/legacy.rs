@@ -9,10 +9,9 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
@@ -23,10 +22,11 @@ use serde_json::Value;
 use tower::ServiceBuilder;
 
 use crate::caller::Caller;
+use crate::concern::{concern, Inner, Next};
 use crate::error::{Errors, Rendered};
 use crate::handlers::call::{AsRecorded, LegacyMembers};
-use crate::record::{record, Matched};
-use crate::{handlers, ip_guard, Served};
+use crate::record::{Matched, Record};
+use crate::{concern, handlers, ip_guard, Served};
 
 /// Today's answers are small; a body past this is not written back but refused.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -72,8 +72,8 @@ pub fn routes(mut router: Router<Arc<Served>>, served: &Arc<Served>) -> Router<A
     }
     for retired in legacy.retired {
         let layers = ServiceBuilder::new()
-            .layer(from_fn_with_state(served.clone(), record))
-            .layer(from_fn_with_state(served.clone(), ip_guard::guard));
+            .layer(concern::layer(served, Record))
+            .layer(concern::layer(served, ip_guard::Guard));
         let message = retired.message;
         let gone = move || async move { (StatusCode::GONE, [(CONTENT_TYPE, "text/plain; charset=utf-8")], message) };
         router = router.route(retired.path, any(gone).layer(layers));
@@ -81,7 +81,12 @@ pub fn routes(mut router: Router<Arc<Served>>, served: &Arc<Served>) -> Router<A
     router
 }
 
-pub(crate) async fn translate(State(served): State<Arc<Served>>, mut request: Request, next: Next) -> Response {
+concern!(
+    /// A legacy call translated to its v3 endpoint, and its answer back.
+    Translate = translate
+);
+
+async fn translate<S: Inner>(served: Arc<Served>, mut request: Request, next: Next<S>) -> Response {
     let matched = request.extensions().get::<Matched>().cloned();
     let (Some(legacy), Some(matched)) = (&served.bouquet.legacy, matched) else {
         return next.run(request).await;

@@ -18,6 +18,7 @@ pub mod addresses;
 pub mod auth;
 pub mod cache;
 pub mod caller;
+pub mod concern;
 pub mod config;
 pub mod error;
 pub mod france_connect;

@@ -5,14 +5,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use passerelle_core::{codes, ApiError, Purpose};
 use passerelle_store::{CallerId, JournalRow};
 
+use crate::concern::{concern, Inner, Next};
 use crate::error::Errors;
 use crate::handlers::request_id::RequestId;
 use crate::{telemetry, Served};
@@ -63,7 +63,12 @@ pub struct Matched {
     pub legacy: Option<Arc<crate::legacy::LegacyCall>>,
 }
 
-pub async fn record(State(served): State<Arc<Served>>, mut request: Request, next: Next) -> Response {
+concern!(
+    /// The call's record: its journal row, metrics and log line.
+    Record = record
+);
+
+async fn record<S: Inner>(served: Arc<Served>, mut request: Request, next: Next<S>) -> Response {
     let started = Instant::now();
     let _counted = telemetry::CallInFlight::start();
     let recorder = Recorder::default();

@@ -10,13 +10,13 @@
 use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use passerelle_core::{codes, ApiError};
 use passerelle_signature::{sha256_hex, AnswerClaims, ASK_HEADER, SIGNATURE_HEADER};
 
+use crate::concern::{concern, Inner, Next};
 use crate::error::Errors;
 use crate::handlers::request_id::RequestId;
 use crate::record::{Matched, Recorder};
@@ -25,7 +25,12 @@ use crate::Served;
 /// Answers are JSON documents; anything larger is not one of ours.
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
-pub async fn sign(State(served): State<Arc<Served>>, request: Request, next: Next) -> Response {
+concern!(
+    /// The answer's signature, when the caller asks for one.
+    Sign = sign
+);
+
+async fn sign<S: Inner>(served: Arc<Served>, request: Request, next: Next<S>) -> Response {
     if !request.headers().contains_key(ASK_HEADER) {
         return next.run(request).await;
     }

@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use passerelle_core::{codes, ApiError};
 
+use crate::concern::{concern, Inner, Next};
 use crate::error::Errors;
 use crate::limits::{Decision, Quota};
 use crate::Served;
@@ -28,7 +28,12 @@ pub struct RateKey {
 #[derive(Debug, Clone)]
 pub struct Rates(pub Vec<RateKey>);
 
-pub async fn throttle(State(served): State<Arc<Served>>, request: Request, next: Next) -> Response {
+concern!(
+    /// The call's quotas.
+    Throttle = throttle
+);
+
+async fn throttle<S: Inner>(served: Arc<Served>, request: Request, next: Next<S>) -> Response {
     let Some(Rates(rates)) = request.extensions().get::<Rates>().cloned() else {
         return next.run(request).await;
     };

@@ -10,17 +10,17 @@ pub(crate) mod request_id;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, MethodRouter};
+use axum::handler::Handler;
+use axum::routing::{any, get, get_service, MethodRouter};
 use axum::{Extension, Router};
 use passerelle_bouquet::{Mode, NotServed};
 use passerelle_core::{codes, ApiError};
 use tower::ServiceBuilder;
 
 use crate::error::Errors;
-use crate::record::{record, Matched};
-use crate::{caller, ip_guard, sign, throttle, Served};
+use crate::record::{Matched, Record};
+use crate::{caller, concern, ip_guard, sign, throttle, Served};
 
 pub fn routes(served: Arc<Served>) -> Router {
     let mut router = Router::new()
@@ -58,11 +58,11 @@ pub fn routes(served: Arc<Served>) -> Router {
     router = crate::legacy::routes(router, &served);
     // Unknown paths are calls too: recorded under the endpoint `unknown`.
     let unknown = ServiceBuilder::new()
-        .layer(from_fn_with_state(served.clone(), record))
-        .layer(from_fn_with_state(served.clone(), ip_guard::guard));
+        .layer(concern::layer(&served, Record))
+        .layer(concern::layer(&served, ip_guard::Guard));
     router
         .fallback_service(any(unknown_route).layer(unknown).with_state(served.clone()))
-        .layer(from_fn(request_id::tag))
+        .layer(concern::layer(&served, request_id::Tag))
         .with_state(served)
 }
 
@@ -72,13 +72,15 @@ pub(crate) fn call_route(served: &Arc<Served>, matched: Matched) -> MethodRouter
     let legacy = matched.legacy.is_some();
     let layers = ServiceBuilder::new()
         .layer(Extension(matched))
-        .layer(from_fn_with_state(served.clone(), record))
-        .layer(from_fn_with_state(served.clone(), sign::sign))
-        .option_layer(legacy.then(|| from_fn_with_state(served.clone(), crate::legacy::translate)))
-        .layer(from_fn_with_state(served.clone(), ip_guard::guard))
-        .layer(from_fn_with_state(served.clone(), caller::identify))
-        .layer(from_fn_with_state(served.clone(), throttle::throttle));
-    get(call::call).layer(layers)
+        .layer(concern::layer(served, Record))
+        .layer(concern::layer(served, sign::Sign))
+        .option_layer(legacy.then(|| concern::layer(served, crate::legacy::Translate)))
+        .layer(concern::layer(served, ip_guard::Guard))
+        .layer(concern::layer(served, caller::Identify))
+        .layer(concern::layer(served, throttle::Throttle));
+    // The handler itself at the bottom, not a route: each layer clones what is inside
+    // it at every call, and a route's clone is an allocation.
+    get_service(layers.service(call::call.with_state(served.clone())))
 }
 
 /// An unknown path: a legacy one (`/api/v2/…`) in the legacy error's shape, any other

@@ -2,16 +2,25 @@
 //! log the same id), otherwise a new one, time-ordered (UUIDv7) so that the journal's
 //! index of request ids grows at its end instead of at random pages.
 
+use std::sync::Arc;
+
 use axum::extract::Request;
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::Response;
 use uuid::Uuid;
+
+use crate::concern::{concern, Inner, Next};
+use crate::Served;
 
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
-pub async fn tag(mut request: Request, next: Next) -> Response {
+concern!(
+    /// The call's request id.
+    Tag = tag
+);
+
+async fn tag<S: Inner>(_: Arc<Served>, mut request: Request, next: Next<S>) -> Response {
     let id = request
         .headers()
         .get("x-request-id")
