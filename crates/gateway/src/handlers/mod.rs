@@ -10,8 +10,8 @@ pub(crate) mod request_id;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
 use axum::handler::Handler;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, get_service, MethodRouter};
 use axum::{Extension, Router};
 use passerelle_bouquet::{Mode, NotServed};
