@@ -150,12 +150,13 @@ impl LocalLimiter {
         let tat = table.get(key).copied().filter(|t| *t > now).unwrap_or(now);
         let next = tat + interval;
         let allowed = next.duration_since(now) <= quota.period;
-        match table.get_mut(key) {
-            Some(kept) if allowed => *kept = next,
-            None if allowed => {
-                table.insert(key.to_string(), next);
+        if allowed {
+            match table.get_mut(key) {
+                Some(kept) => *kept = next,
+                None => {
+                    table.insert(key.to_string(), next);
+                }
             }
-            _ => {}
         }
         let settled = if allowed { next } else { tat };
         let over = next.duration_since(now).saturating_sub(quota.period);
