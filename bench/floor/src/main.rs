@@ -2,9 +2,9 @@
 //!
 //! A reverse proxy with nothing in it, as nginx is in `bench/run`: each request's path,
 //! query and three headers go to the upstream, its answer comes back. Two stacks:
-//! `axum-reqwest` (what the gateway is built on: hyper's HTTP/1.1 server, an axum
-//! router, a reqwest client without redirects) and `hyper` (hyper's server and
-//! hyper-util's client alone). `bench/run` measures both beside nginx and the gateway:
+//! `axum-reqwest` (hyper's HTTP/1.1 server, an axum router, a reqwest client without
+//! redirects: the gateway's stack until its providers sent on hyper-util directly) and
+//! `hyper` (hyper's server and hyper-util's client alone). `bench/run` measures both beside nginx and the gateway:
 //! what lies between `floor` and the gateway is the pipeline; what lies between
 //! `floor` and nginx is the stack.
 //!
@@ -34,7 +34,6 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use passerelle_providers::http::TlsSettings;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
@@ -128,8 +127,15 @@ impl Handler {
     fn new(stack: Stack, base: String, layers: Layers) -> anyhow::Result<Handler> {
         Ok(match stack {
             Stack::AxumReqwest => {
-                // The providers' own client: no redirects, their timeouts and pool.
-                let client = passerelle_providers::http::client(TIMEOUT, &TlsSettings::default())?;
+                // reqwest as the providers had it until they sent on hyper-util
+                // directly (passerelle_providers::upstream): kept, so that this floor
+                // reads as in the earlier passes.
+                let client = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(TIMEOUT)
+                    .timeout(TIMEOUT)
+                    .pool_idle_timeout(Duration::from_secs(60))
+                    .build()?;
                 let mut router = axum::Router::new()
                     .fallback(via_reqwest)
                     .with_state(Upstream { client, base });

@@ -10,6 +10,7 @@ use passerelle_core::{ApiError, ProviderInfo};
 use reqwest::StatusCode;
 use serde::Deserialize;
 
+use crate::upstream::Upstream;
 use crate::Health;
 
 /// TLS settings of an upstream: a client certificate for providers that use mutual
@@ -24,56 +25,43 @@ pub struct TlsSettings {
 }
 
 /// A client for one provider. Redirects are errors (the contract maps them to `XX000`).
-pub fn client(timeout: Duration, tls: &TlsSettings) -> anyhow::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(timeout)
-        .timeout(timeout)
-        .pool_idle_timeout(Duration::from_secs(60));
-    if let Some(cert) = &tls.client_cert {
-        let mut pem = std::fs::read(cert).with_context(|| format!("reading client certificate {}", cert.display()))?;
-        if let Some(key) = &tls.client_key {
-            pem.extend(std::fs::read(key).with_context(|| format!("reading client key {}", key.display()))?);
-        }
-        builder = builder.identity(reqwest::Identity::from_pem(&pem).context("client certificate and key")?);
-    }
-    if let Some(ca) = &tls.ca_cert {
-        let pem = std::fs::read(ca).with_context(|| format!("reading CA certificate {}", ca.display()))?;
-        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).context("CA certificate")?);
-    }
-    Ok(builder.build()?)
+pub fn client(timeout: Duration, tls: &TlsSettings) -> anyhow::Result<Upstream> {
+    Upstream::new(timeout, tls)
 }
 
 /// A client without redirects whose read timeout runs between two reads, not over the
 /// whole answer: the API Entreprise providers' settings give both in milliseconds.
-pub fn read_timeout_client(connect_ms: u64, read_ms: u64) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_millis(connect_ms))
-        .read_timeout(Duration::from_millis(read_ms))
-        .build()
+pub fn read_timeout_client(connect_ms: u64, read_ms: u64) -> anyhow::Result<Upstream> {
+    Upstream::with_read_timeout(Duration::from_millis(connect_ms), Duration::from_millis(read_ms))
 }
 
 /// Transport failures: timeouts are `XX002` (504), refused or reset connections `XX001`.
 pub fn transport_error(info: ProviderInfo, error: &reqwest::Error) -> ApiError {
-    // The URL holds the person's identity in its query string: never log it.
     let cause = std::error::Error::source(error)
         .map(ToString::to_string)
         .unwrap_or_default();
+    let subcode = if error.is_timeout() {
+        Subcode::Timeout
+    } else if error.is_connect() || error.is_request() {
+        Subcode::Unavailable
+    } else {
+        Subcode::Unknown
+    };
+    transport_failure(info, subcode, error.is_connect(), &cause)
+}
+
+/// Logs a transport failure (never the URL: its query string holds the person's
+/// identity) and gives the provider's error for it.
+pub(crate) fn transport_failure(info: ProviderInfo, subcode: Subcode, connect: bool, cause: &str) -> ApiError {
+    let timeout = matches!(subcode, Subcode::Timeout);
     tracing::warn!(
         provider = info.name,
-        timeout = error.is_timeout(),
-        connect = error.is_connect(),
+        timeout,
+        connect,
         cause,
         "upstream transport error"
     );
-    if error.is_timeout() {
-        info.error(Subcode::Timeout)
-    } else if error.is_connect() || error.is_request() {
-        info.error(Subcode::Unavailable)
-    } else {
-        info.error(Subcode::Unknown)
-    }
+    info.error(subcode)
 }
 
 /// Statuses every provider treats alike, before its own response checks.
@@ -218,12 +206,8 @@ mod tests {
     }
 
     async fn get(url: &str) -> reqwest::Response {
-        client(Duration::from_secs(10), &TlsSettings::default())
-            .unwrap()
-            .get(url)
-            .send()
-            .await
-            .unwrap()
+        let client = client(Duration::from_secs(10), &TlsSettings::default()).unwrap();
+        client.send(SDH, client.get(url)).await.unwrap()
     }
 
     #[tokio::test]

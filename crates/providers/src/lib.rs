@@ -23,6 +23,7 @@ pub(crate) mod oidc_simulator;
 pub mod pro_connect;
 pub mod sdh;
 pub mod simulation;
+pub mod upstream;
 
 use std::sync::Arc;
 

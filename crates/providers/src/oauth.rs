@@ -9,6 +9,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use crate::http;
+use crate::upstream::Upstream;
 
 /// Where and how to ask for a token.
 #[derive(Debug, Clone)]
@@ -66,7 +67,7 @@ impl TokenCache {
     }
 
     /// A valid token, fetched (with the configured client authentication) when needed.
-    pub async fn get(&self, client: &reqwest::Client, info: ProviderInfo) -> Result<String, ApiError> {
+    pub async fn get(&self, client: &Upstream, info: ProviderInfo) -> Result<String, ApiError> {
         let mut cached = self.cached.lock().await;
         if let Some((token, until)) = cached.as_ref() {
             if Instant::now() < *until {
@@ -89,23 +90,20 @@ impl TokenCache {
     /// the next call asks for a new one.
     pub async fn send(
         &self,
-        client: &reqwest::Client,
+        client: &Upstream,
         info: ProviderInfo,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ApiError> {
         let token = self.get(client, info).await?;
-        let response = request
-            .header("Authorization", format!("Bearer {token}"))
-            .send()
-            .await
-            .map_err(|e| http::transport_error(info, &e))?;
+        let request = request.header("Authorization", format!("Bearer {token}"));
+        let response = client.send(info, request).await?;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED {
             self.invalidate().await;
         }
         Ok(response)
     }
 
-    async fn fetch(&self, client: &reqwest::Client, info: ProviderInfo) -> Result<TokenResponse, ApiError> {
+    async fn fetch(&self, client: &Upstream, info: ProviderInfo) -> Result<TokenResponse, ApiError> {
         let r = &self.request;
         let mut form = vec![("grant_type", "client_credentials")];
         if let Some(scope) = &r.scope {
@@ -123,11 +121,7 @@ impl TokenCache {
                 ("client_secret", r.client_secret.as_str()),
             ]),
         }
-        let response = request
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| http::transport_error(info, &e))?;
+        let response = client.send(info, request.form(&form)).await?;
         if let Some(error) = http::soft_status_error(info, response.status()) {
             return Err(error);
         }

@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, Limit, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 
 pub use errors::{Failure, ADEME};
@@ -61,7 +62,7 @@ impl Settings {
 }
 
 pub struct AdemeProvider {
-    client: reqwest::Client,
+    client: Upstream,
     url: reqwest::Url,
     api_key: String,
     referer: String,

@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -58,7 +59,7 @@ impl Settings {
 }
 
 pub struct CarifOrefProvider {
-    client: reqwest::Client,
+    client: Upstream,
     url: reqwest::Url,
     token: String,
     max_body_bytes: usize,

@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -72,7 +73,7 @@ struct Token {
 }
 
 pub struct DataSubventionProvider {
-    client: reqwest::Client,
+    client: Upstream,
     base: reqwest::Url,
     email: String,
     password: String,

@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 
 pub use errors::{Failure, DGDDI};
@@ -57,7 +58,7 @@ impl Settings {
 }
 
 pub struct DgddiProvider {
-    client: reqwest::Client,
+    client: Upstream,
     url: reqwest::Url,
     client_id: String,
     max_body_bytes: usize,

@@ -19,6 +19,7 @@ use passerelle_bouquet::{Attachment, Call, Endpoint, Extras, Fetched, Health, Pr
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
 use passerelle_providers::oauth::{ClientAuth, TokenCache, TokenRequest};
+use passerelle_providers::upstream::Upstream;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -115,8 +116,8 @@ struct Urls {
 }
 
 pub struct DgfipProvider {
-    client: reqwest::Client,
-    attestation_client: reqwest::Client,
+    client: Upstream,
+    attestation_client: Upstream,
     tokens: TokenCache,
     urls: Urls,
     max_body_bytes: usize,
@@ -153,7 +154,7 @@ impl DgfipProvider {
     /// with a fresh one.
     async fn get(
         &self,
-        client: &reqwest::Client,
+        client: &Upstream,
         url: &reqwest::Url,
         query: &[(&str, &str)],
         asker: &Asker<'_>,

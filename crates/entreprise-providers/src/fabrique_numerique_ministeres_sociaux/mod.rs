@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 
 pub use errors::{Failure, FABRIQUE};
@@ -54,7 +55,7 @@ impl Settings {
 }
 
 pub struct FabriqueProvider {
-    client: reqwest::Client,
+    client: Upstream,
     url: reqwest::Url,
     max_body_bytes: usize,
 }

@@ -18,6 +18,7 @@ use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, Prov
 use passerelle_core::{ApiError, NatureEffectif, Profondeur, ProviderInfo, Query};
 use passerelle_providers::http;
 use passerelle_providers::oauth::{ClientAuth, TokenCache, TokenRequest};
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 
 pub use errors::{Failure, GIP_MDS};
@@ -139,8 +140,8 @@ impl Ask {
 }
 
 pub struct GipMdsEffectifsProvider {
-    client: reqwest::Client,
-    token_client: reqwest::Client,
+    client: Upstream,
+    token_client: Upstream,
     token: TokenCache,
     url: reqwest::Url,
     max_body_bytes: usize,
@@ -150,10 +151,7 @@ impl GipMdsEffectifsProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let base = settings.base_url.trim_end_matches('/');
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
-        let token_client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(settings.token_timeout_secs))
-            .build()?;
+        let token_client = Upstream::new(Duration::from_secs(settings.token_timeout_secs), &Default::default())?;
         let token_url = http::parse_url(GIP_MDS.name, &format!("{base}/token"))?;
         let request = TokenRequest::new(token_url, settings.client_id, settings.client_secret, ClientAuth::Form);
         Ok(GipMdsEffectifsProvider {

@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 
 pub use errors::{Failure, INFOGREFFE};
@@ -79,7 +80,7 @@ impl Route {
 }
 
 pub struct InfogreffeProvider {
-    client: reqwest::Client,
+    client: Upstream,
     url: reqwest::Url,
     code_abonne: String,
     mot_passe: String,

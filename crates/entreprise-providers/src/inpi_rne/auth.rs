@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
@@ -74,7 +75,7 @@ impl Accounts {
 
     /// A token and the account it belongs to, from the account whose turn it is, or the
     /// other when that one is set aside or refused.
-    pub async fn token(&self, client: &reqwest::Client) -> Result<(usize, String), Failure> {
+    pub async fn token(&self, client: &Upstream) -> Result<(usize, String), Failure> {
         let first = self.next.fetch_add(1, Ordering::Relaxed);
         for index in (0..self.accounts.len()).map(|i| (first + i) % self.accounts.len()) {
             let account = &self.accounts[index];
@@ -103,7 +104,7 @@ impl Accounts {
         }
     }
 
-    async fn account_token(&self, client: &reqwest::Client, account: &Account) -> Result<Login, Failure> {
+    async fn account_token(&self, client: &Upstream, account: &Account) -> Result<Login, Failure> {
         let mut kept = account.token.lock().await;
         if let Some((token, until)) = kept.as_ref() {
             if Instant::now() < *until {
@@ -118,7 +119,7 @@ impl Accounts {
     }
 
     /// Only a 401 refuses the account; any other answer without a token is `34999`.
-    async fn log_in(&self, client: &reqwest::Client, account: &Account) -> Result<Login, Failure> {
+    async fn log_in(&self, client: &Upstream, account: &Account) -> Result<Login, Failure> {
         let request = client
             .post(self.url.clone())
             .json(&json!({"username": account.username, "password": account.password}));

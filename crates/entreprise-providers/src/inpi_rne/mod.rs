@@ -19,6 +19,7 @@ use chrono::NaiveDate;
 use passerelle_bouquet::{Attachment, Call, Deferred, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query, Siren};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -132,7 +133,7 @@ fn document_id(id: &str) -> Result<String, Failure> {
 }
 
 pub struct InpiRneProvider {
-    client: reqwest::Client,
+    client: Upstream,
     accounts: auth::Accounts,
     ping_accounts: Option<auth::Accounts>,
     api_url: reqwest::Url,

@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query, Siren, Siret};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -130,7 +131,7 @@ struct Found {
 }
 
 pub struct InseeProvider {
-    client: reqwest::Client,
+    client: Upstream,
     tokens: auth::TokenCache,
     api: String,
     siege_url: reqwest::Url,

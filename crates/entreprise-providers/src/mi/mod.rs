@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -120,7 +121,7 @@ impl Route {
 }
 
 pub struct MiProvider {
-    client: reqwest::Client,
+    client: Upstream,
     base_url: String,
     api_key: String,
     max_body_bytes: usize,

@@ -19,6 +19,7 @@ use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, Prov
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
 use passerelle_providers::oauth::{ClientAuth, TokenCache, TokenRequest};
+use passerelle_providers::upstream::Upstream;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -81,8 +82,8 @@ struct Demand<'a> {
 }
 
 pub struct UrssafProvider {
-    token_client: reqwest::Client,
-    client: reqwest::Client,
+    token_client: Upstream,
+    client: Upstream,
     tokens: TokenCache,
     /// The ping's own token, asked afresh each time (the token call is its only check).
     ping_tokens: TokenCache,

@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 
 pub use errors::{Failure, COMMISSION};
@@ -55,7 +56,7 @@ impl Settings {
 }
 
 pub struct ViesProvider {
-    client: reqwest::Client,
+    client: Upstream,
     url: String,
     max_body_bytes: usize,
 }

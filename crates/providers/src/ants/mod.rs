@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::http::{self, TlsSettings};
+use crate::upstream::Upstream;
 use crate::{Call, Extras, Fetched, Health, Provider};
 
 pub const ANTS: ProviderInfo = ProviderInfo {
@@ -73,7 +74,7 @@ impl AntsConfig {
 }
 
 pub struct AntsProvider {
-    client: reqwest::Client,
+    client: Upstream,
     max_body_bytes: usize,
     url: reqwest::Url,
     config: AntsConfig,
@@ -127,14 +128,13 @@ impl AntsProvider {
 
     async fn post(&self, plate: &str, session: &str) -> Result<reqwest::Response, ApiError> {
         let body = self.envelope(plate, session)?;
-        self.client
+        let request = self
+            .client
             .post(self.url.clone())
             .header("Content-Type", "application/soap+xml; charset=utf-8")
             .header("SOAPAction", "")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| http::transport_error(ANTS, &e))
+            .body(body);
+        self.client.send(ANTS, request).await
     }
 }
 

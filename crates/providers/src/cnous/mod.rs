@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 use crate::http::TlsSettings;
 use crate::insee::{Insee, InseeConfig};
 use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
+use crate::upstream::Upstream;
 use crate::{http, Call, Extras, Fetched, Health, Provider};
 use mapping::Search;
 
@@ -81,7 +82,7 @@ impl CnousConfig {
 }
 
 pub struct CnousProvider {
-    client: reqwest::Client,
+    client: Upstream,
     max_body_bytes: usize,
     token: TokenCache,
     ine_url: String,

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::http::{self, TlsSettings};
+use crate::upstream::Upstream;
 use crate::{Call, Extras, Fetched, Health, Provider};
 
 pub const DSNJ: ProviderInfo = ProviderInfo {
@@ -61,7 +62,7 @@ impl DsnjConfig {
 }
 
 pub struct DsnjProvider {
-    client: reqwest::Client,
+    client: Upstream,
     max_body_bytes: usize,
     url: reqwest::Url,
     token: String,
@@ -82,16 +83,15 @@ impl DsnjProvider {
     }
 
     async fn post(&self, body: &Value) -> Result<reqwest::Response, ApiError> {
-        self.client
+        let request = self
+            .client
             .post(self.url.clone())
             .header("Authorization", format!("Bearer {}", self.token))
             .header("Content-Type", "application/json; charset=utf-8")
             // The upstream's filter expects this user agent (the real gateway sends it).
             .header("User-Agent", "curl/8.15.0")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| http::transport_error(DSNJ, &e))
+            .body(body.to_string());
+        self.client.send(DSNJ, request).await
     }
 }
 

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::http::TlsSettings;
 use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
+use crate::upstream::Upstream;
 use crate::{http, Call, Extras, Fetched, Health, Provider};
 
 /// Published contract: DSS errors carry the CNAV prefix (see docs/known-differences.md).
@@ -93,7 +94,7 @@ struct Prestation {
 }
 
 pub struct DssProvider {
-    client: reqwest::Client,
+    client: Upstream,
     max_body_bytes: usize,
     prestations: HashMap<&'static str, Prestation>,
 }

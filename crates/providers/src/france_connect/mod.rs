@@ -20,6 +20,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::http::{self, TlsSettings};
+use crate::upstream::Upstream;
 use jose::{EncryptionKey, JoseError, VerifyingKey};
 
 pub const FRANCE_CONNECT: ProviderInfo = ProviderInfo {
@@ -116,7 +117,7 @@ pub struct Checked {
 }
 
 pub struct FranceConnect {
-    client: reqwest::Client,
+    client: Upstream,
     check_token_url: reqwest::Url,
     jwks_url: reqwest::Url,
     config: FranceConnectConfig,
@@ -154,13 +155,8 @@ impl FranceConnect {
             ("client_secret", credentials.client_secret.as_str()),
             ("token", token),
         ];
-        let response = self
-            .client
-            .post(self.check_token_url.clone())
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| vec![http::transport_error(FRANCE_CONNECT, &e)])?;
+        let request = self.client.post(self.check_token_url.clone()).form(&form);
+        let response = self.client.send(FRANCE_CONNECT, request).await.map_err(|e| vec![e])?;
         let (status, body) = http::read(FRANCE_CONNECT, response, self.config.max_body_bytes)
             .await
             .map_err(|e| vec![e])?;
@@ -190,12 +186,8 @@ impl FranceConnect {
     }
 
     async fn fetch_keys(&self) -> Result<Vec<VerifyingKey>, Vec<ApiError>> {
-        let response = self
-            .client
-            .get(self.jwks_url.clone())
-            .send()
-            .await
-            .map_err(|e| vec![http::transport_error(FRANCE_CONNECT, &e)])?;
+        let request = self.client.get(self.jwks_url.clone());
+        let response = self.client.send(FRANCE_CONNECT, request).await.map_err(|e| vec![e])?;
         let (status, body) = http::read(FRANCE_CONNECT, response, self.config.max_body_bytes)
             .await
             .map_err(|e| vec![e])?;

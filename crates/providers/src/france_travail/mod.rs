@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::http::TlsSettings;
 use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
+use crate::upstream::Upstream;
 use crate::{http, Call, Extras, Fetched, Health, Provider};
 
 pub const FRANCE_TRAVAIL: ProviderInfo = ProviderInfo {
@@ -80,7 +81,7 @@ fn default_scope(client_id: &str) -> String {
 }
 
 pub struct FranceTravailProvider {
-    client: reqwest::Client,
+    client: Upstream,
     max_body_bytes: usize,
     token: TokenCache,
     statut_url: reqwest::Url,

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use crate::http::{self, TlsSettings};
 use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
+use crate::upstream::Upstream;
 use crate::{Call, Fetched, Health, Provider};
 
 pub const GIP_MDS: ProviderInfo = ProviderInfo {
@@ -58,7 +59,7 @@ impl GipMdsConfig {
 }
 
 pub struct GipMdsProvider {
-    client: reqwest::Client,
+    client: Upstream,
     max_body_bytes: usize,
     contracts_url: reqwest::Url,
     token: TokenCache,

@@ -10,6 +10,7 @@ use passerelle_core::{Civility, ProviderInfo};
 use serde::Deserialize;
 
 use crate::http::{self, TlsSettings};
+use crate::upstream::Upstream;
 
 /// Only named in logs: a failed lookup is never the caller's error.
 const INSEE: ProviderInfo = ProviderInfo {
@@ -51,7 +52,7 @@ struct Commune {
 }
 
 pub struct Insee {
-    client: reqwest::Client,
+    client: Upstream,
     max_body_bytes: usize,
     communes_url: reqwest::Url,
 }
@@ -77,7 +78,7 @@ impl Insee {
             civility.code_departement_naissance.as_ref()?,
             civility.naissance.annee?,
         );
-        let response = self
+        let request = self
             .client
             .get(self.communes_url.clone())
             .query(&[
@@ -85,10 +86,8 @@ impl Insee {
                 ("filtreNom", name.clone()),
                 ("com", "false".into()),
             ])
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .ok()?;
+            .header("Accept", "application/json");
+        let response = self.client.send(INSEE, request).await.ok()?;
         let (status, body) = http::read(INSEE, response, self.max_body_bytes).await.ok()?;
         if !status.is_success() {
             return None;

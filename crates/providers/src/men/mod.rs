@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 
 use crate::http::TlsSettings;
 use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
+use crate::upstream::Upstream;
 use crate::{http, Call, Extras, Fetched, Health, Provider};
 
 pub const MEN: ProviderInfo = ProviderInfo {
@@ -83,7 +84,7 @@ struct Urls {
 }
 
 pub struct MenProvider {
-    client: reqwest::Client,
+    client: Upstream,
     max_body_bytes: usize,
     urls: Urls,
     token: TokenCache,

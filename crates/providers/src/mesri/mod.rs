@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::http::TlsSettings;
 use crate::insee::{Insee, InseeConfig};
+use crate::upstream::Upstream;
 use crate::{http, Call, Extras, Fetched, Health, Provider};
 
 pub const MESRI: ProviderInfo = ProviderInfo {
@@ -60,7 +61,7 @@ impl MesriConfig {
 }
 
 pub struct MesriProvider {
-    client: reqwest::Client,
+    client: Upstream,
     max_body_bytes: usize,
     url: reqwest::Url,
     api_key_ine: String,
@@ -114,11 +115,8 @@ impl MesriProvider {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder, caller: &str) -> Result<Fetched, ApiError> {
-        let response = request
-            .header("X-Caller", format!("DINUM - {caller}"))
-            .send()
-            .await
-            .map_err(|e| http::transport_error(MESRI, &e))?;
+        let request = request.header("X-Caller", format!("DINUM - {caller}"));
+        let response = self.client.send(MESRI, request).await?;
         if let Some(error) = http::soft_status_error(MESRI, response.status()) {
             return Err(error);
         }

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::http::TlsSettings;
 use crate::oauth::{ClientAuth, TokenCache, TokenRequest};
+use crate::upstream::Upstream;
 use crate::{http, Call, Extras, Fetched, Health, Provider};
 
 pub const SDH: ProviderInfo = ProviderInfo {
@@ -62,7 +63,7 @@ impl SdhConfig {
 }
 
 pub struct SdhProvider {
-    client: reqwest::Client,
+    client: Upstream,
     max_body_bytes: usize,
     token: TokenCache,
     endpoint_url: String,
