@@ -32,7 +32,11 @@ pub fn client(timeout: Duration, tls: &TlsSettings) -> anyhow::Result<Upstream> 
 /// A client without redirects whose read timeout runs between two reads, not over the
 /// whole answer: the API Entreprise providers' settings give both in milliseconds.
 pub fn read_timeout_client(connect_ms: u64, read_ms: u64) -> anyhow::Result<Upstream> {
-    Upstream::with_read_timeout(Duration::from_millis(connect_ms), Duration::from_millis(read_ms))
+    Upstream::with_read_timeout(
+        Duration::from_millis(connect_ms),
+        Duration::from_millis(read_ms),
+        &TlsSettings::default(),
+    )
 }
 
 /// Transport failures: timeouts are `XX002` (504), refused or reset connections `XX001`.
@@ -129,11 +133,12 @@ fn too_large(info: ProviderInfo, max_bytes: usize) -> ApiError {
 /// Sends `request` and reads the answer under the cap; transport failures and the
 /// statuses every provider treats alike (see `soft_status_error`) come back as errors.
 pub async fn send_and_read(
+    client: &Upstream,
     info: ProviderInfo,
     request: reqwest::RequestBuilder,
     max_bytes: usize,
 ) -> Result<(StatusCode, Vec<u8>), ApiError> {
-    let response = request.send().await.map_err(|e| transport_error(info, &e))?;
+    let response = client.send(info, request).await?;
     if let Some(error) = soft_status_error(info, response.status()) {
         return Err(error);
     }

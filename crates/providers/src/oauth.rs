@@ -86,15 +86,17 @@ impl TokenCache {
         *self.cached.lock().await = None;
     }
 
-    /// Sends `request` with a bearer token; a refused token (401) is forgotten so that
-    /// the next call asks for a new one.
+    /// Sends `request` on `client` with a bearer token (asked on `token_client` when
+    /// needed: some providers give the two different timeouts); a refused token (401)
+    /// is forgotten so that the next call asks for a new one.
     pub async fn send(
         &self,
+        token_client: &Upstream,
         client: &Upstream,
         info: ProviderInfo,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ApiError> {
-        let token = self.get(client, info).await?;
+        let token = self.get(token_client, info).await?;
         let request = request.header("Authorization", format!("Bearer {token}"));
         let response = client.send(info, request).await?;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED {

@@ -60,9 +60,10 @@ impl Upstream {
     }
 
     /// A client that gives up on a connection after `connect`, and on an answer when
-    /// `read` passes without a byte of it (its head within `connect + read`).
-    pub fn with_read_timeout(connect: Duration, read: Duration) -> anyhow::Result<Upstream> {
-        Upstream::with(Timeouts::EachRead { connect, read }, &TlsSettings::default())
+    /// `read` passes without a byte of it (as reqwest, its head within `read` of the
+    /// start, connection included).
+    pub fn with_read_timeout(connect: Duration, read: Duration, tls: &TlsSettings) -> anyhow::Result<Upstream> {
+        Upstream::with(Timeouts::EachRead { connect, read }, tls)
     }
 
     fn with(timeouts: Timeouts, tls: &TlsSettings) -> anyhow::Result<Upstream> {
@@ -107,7 +108,7 @@ impl Upstream {
     async fn send_direct(&self, info: ProviderInfo, request: reqwest::Request) -> Result<reqwest::Response, ApiError> {
         let (first, each_read) = match self.timeouts {
             Timeouts::Whole(whole) => (request.timeout().copied().unwrap_or(whole), None),
-            Timeouts::EachRead { connect, read } => (connect + read, Some(read)),
+            Timeouts::EachRead { read, .. } => (read, Some(read)),
         };
         let deadline = Instant::now() + first;
         let url = request.url().clone();
@@ -427,6 +428,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_read_timeout_bounds_the_wait_for_the_head() {
+        let (url, _) = upstream(vec![], Duration::ZERO).await;
+        let client = Upstream::with_read_timeout(
+            Duration::from_secs(5),
+            Duration::from_millis(300),
+            &TlsSettings::default(),
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let error = client.send(SDH, client.get(url)).await.unwrap_err();
+        assert_eq!(error.code, "41002");
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
     async fn a_read_timeout_runs_between_two_reads_not_over_the_answer() {
         let chunk = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
         let parts = vec![
@@ -438,7 +454,12 @@ mod tests {
             "0\r\n\r\n",
         ];
         let (url, _) = upstream(parts, Duration::from_millis(150)).await;
-        let client = Upstream::with_read_timeout(Duration::from_secs(1), Duration::from_millis(400)).unwrap();
+        let client = Upstream::with_read_timeout(
+            Duration::from_secs(1),
+            Duration::from_millis(400),
+            &TlsSettings::default(),
+        )
+        .unwrap();
         let response = client.send(SDH, client.get(url)).await.unwrap();
         // Five pauses of 150 ms: longer than one read timeout, each read within it.
         assert_eq!(body(response).await.unwrap(), b"abcd");

@@ -97,7 +97,7 @@ impl AdemeProvider {
             .header("x-apiKey", &self.api_key)
             .header("Referer", &self.referer)
             .header("Content-Type", "application/json");
-        let (status, body) = http::send_and_read(ADEME, request, self.max_body_bytes).await?;
+        let (status, body) = http::send_and_read(&self.client, ADEME, request, self.max_body_bytes).await?;
         match status.as_u16() {
             200 => mapping::certificats(&body),
             _ => Err(Failure::Unknown),

@@ -18,6 +18,7 @@ use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, MaintenanceWindow, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -75,7 +76,7 @@ impl Settings {
 }
 
 pub struct BanqueDeFranceProvider {
-    client: reqwest::Client,
+    client: Upstream,
     base_url: String,
     max_body_bytes: usize,
     /// The daily window it publishes (§25.5), when the settings observe it.
@@ -109,13 +110,11 @@ impl BanqueDeFranceProvider {
 
     /// The company's bilans as the Banque de France gives them.
     async fn ask(&self, siren: &str) -> Result<Vec<Bilan>, Failure> {
-        let response = self
+        let request = self
             .client
             .get(format!("{}/{siren}", self.base_url))
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(BANQUE_DE_FRANCE, &e))?;
+            .header("Content-Type", "application/json");
+        let response = self.client.send(BANQUE_DE_FRANCE, request).await?;
         if let Some(error) = http::soft_status_error(BANQUE_DE_FRANCE, response.status()) {
             return Err(error.into());
         }

@@ -92,7 +92,7 @@ impl CarifOrefProvider {
             .header("token-connexion", &self.token)
             .header("Accept", "application/json")
             .header("Content-Type", "application/json");
-        let (status, body) = http::send_and_read(CARIF_OREF, request, self.max_body_bytes).await?;
+        let (status, body) = http::send_and_read(&self.client, CARIF_OREF, request, self.max_body_bytes).await?;
         match status.as_u16() {
             200 => mapping::organisme(&body),
             404 => Err(Failure::NotFound),

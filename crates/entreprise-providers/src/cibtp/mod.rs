@@ -12,13 +12,12 @@ pub mod simulator;
 mod tests;
 mod token;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +62,7 @@ impl Settings {
 }
 
 pub struct CibtpProvider {
-    client: reqwest::Client,
+    client: Upstream,
     tokens: token::Tokens,
     /// The ping's own token, asked afresh each time (the token call is its only check).
     ping_tokens: token::Tokens,
@@ -73,11 +72,7 @@ pub struct CibtpProvider {
 
 impl CibtpProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let base = settings.base_url.trim_end_matches('/');
         let token_url = http::parse_url(CIBTP.name, &format!("{base}{}", simulator::TOKEN_PATH))?;
         let tokens = || {
@@ -99,13 +94,12 @@ impl CibtpProvider {
     /// One attestation call with the cached token (only `Authorization`, as recorded).
     async fn send(&self, siret: &str) -> Result<reqwest::Response, Failure> {
         let token = self.tokens.get(&self.client).await?;
-        self.client
+        let request = self
+            .client
             .get(self.attestation_url.clone())
             .query(&[("siret", siret)])
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(|e| http::transport_error(CIBTP, &e).into())
+            .bearer_auth(token);
+        self.client.send(CIBTP, request).await.map_err(Into::into)
     }
 
     /// The attestation of a SIRET. A refused token (401) is forgotten and the call

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -39,7 +40,7 @@ impl Tokens {
     }
 
     /// A valid token, asked for when none is cached or it is about to expire.
-    pub async fn get(&self, client: &reqwest::Client) -> Result<String, Failure> {
+    pub async fn get(&self, client: &Upstream) -> Result<String, Failure> {
         let mut cached = self.cached.lock().await;
         if let Some((token, until)) = cached.as_ref() {
             if Instant::now() < *until {
@@ -59,14 +60,10 @@ impl Tokens {
 
     /// The token call. Like the real gateway we judge the body, not the status: an
     /// answer without a token is `38999` whatever its status.
-    async fn ask(&self, client: &reqwest::Client) -> Result<Answer, Failure> {
+    async fn ask(&self, client: &Upstream) -> Result<Answer, Failure> {
         let credentials = json!({"client_id": self.client_id, "client_secret": self.client_secret});
-        let response = client
-            .post(self.url.clone())
-            .json(&credentials)
-            .send()
-            .await
-            .map_err(|e| http::transport_error(CIBTP, &e))?;
+        let request = client.post(self.url.clone()).json(&credentials);
+        let response = client.send(CIBTP, request).await?;
         if let Some(error) = http::soft_status_error(CIBTP, response.status()) {
             return Err(error.into());
         }

@@ -10,13 +10,12 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, MaintenanceWindow, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 
 pub use errors::{Failure, CNETP};
@@ -74,7 +73,7 @@ impl Settings {
 }
 
 pub struct CnetpProvider {
-    client: reqwest::Client,
+    client: Upstream,
     url: reqwest::Url,
     client_number: String,
     token: String,
@@ -85,11 +84,7 @@ pub struct CnetpProvider {
 
 impl CnetpProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let base = settings.base_url.trim_end_matches('/');
         Ok(CnetpProvider {
             client,
@@ -112,14 +107,12 @@ impl CnetpProvider {
             ("jeton", &self.token),
             ("siren", siren),
         ];
-        let response = self
+        let request = self
             .client
             .get(self.url.clone())
             .query(&query)
-            .header("Content-Type", "application/octet-stream")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(CNETP, &e))?;
+            .header("Content-Type", "application/octet-stream");
+        let response = self.client.send(CNETP, request).await?;
         if let Some(error) = http::soft_status_error(CNETP, response.status()) {
             return Err(error.into());
         }

@@ -124,7 +124,7 @@ impl DataSubventionProvider {
             .post(self.url(&["auth", "login"]))
             .header("accept", "application/json")
             .json(&json!({"email": self.email, "password": self.password}));
-        let (_, body) = http::send_and_read(DATA_SUBVENTION, request, self.max_body_bytes).await?;
+        let (_, body) = http::send_and_read(&self.client, DATA_SUBVENTION, request, self.max_body_bytes).await?;
         let answer: Value = serde_json::from_slice(&body).map_err(|_| Failure::Unknown)?;
         let jwt = &answer["user"]["jwt"];
         let value = jwt["token"].as_str().ok_or(Failure::Unknown)?.to_string();
@@ -135,14 +135,13 @@ impl DataSubventionProvider {
     }
 
     async fn get(&self, url: &reqwest::Url, token: &str) -> Result<reqwest::Response, Failure> {
-        self.client
+        let request = self
+            .client
             .get(url.clone())
             .header("x-access-token", token)
             .header("accept", "application/json")
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| Failure::from(http::transport_error(DATA_SUBVENTION, &e)))
+            .header("Content-Type", "application/json");
+        self.client.send(DATA_SUBVENTION, request).await.map_err(Failure::from)
     }
 
     /// The grants of a SIREN, SIRET or RNA number; a refused token (401) is replaced

@@ -92,7 +92,7 @@ impl DgddiProvider {
             .client
             .get(self.url_of(identifier))
             .header("Content-Type", "application/json");
-        let (status, body) = http::send_and_read(DGDDI, request, self.max_body_bytes).await?;
+        let (status, body) = http::send_and_read(&self.client, DGDDI, request, self.max_body_bytes).await?;
         match status.as_u16() {
             200 => mapping::eori(&body),
             404 => Err(Failure::NotFound),

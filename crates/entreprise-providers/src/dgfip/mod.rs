@@ -168,9 +168,9 @@ impl DgfipProvider {
                 .header("X-Request-ID", asker.request_id)
                 .header("Content-Type", "application/json")
         };
-        let mut response = self.tokens.send(&self.client, DGFIP, request()).await?;
+        let mut response = self.tokens.send(&self.client, client, DGFIP, request()).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
-            response = self.tokens.send(&self.client, DGFIP, request()).await?;
+            response = self.tokens.send(&self.client, client, DGFIP, request()).await?;
         }
         if let Some(error) = http::soft_status_error(DGFIP, response.status()) {
             return Err(error.into());

@@ -83,7 +83,7 @@ impl FabriqueProvider {
             .client
             .get(self.url_of(siret))
             .header("Content-Type", "application/json");
-        let (status, body) = http::send_and_read(FABRIQUE, request, self.max_body_bytes).await?;
+        let (status, body) = http::send_and_read(&self.client, FABRIQUE, request, self.max_body_bytes).await?;
         match status.as_u16() {
             200 => mapping::conventions(&body),
             404 => Err(Failure::NotFound),

@@ -9,13 +9,12 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 
 pub use errors::{Failure, FNTP};
@@ -60,7 +59,7 @@ impl Settings {
 }
 
 pub struct FntpProvider {
-    client: reqwest::Client,
+    client: Upstream,
     base: reqwest::Url,
     token: String,
     max_body_bytes: usize,
@@ -68,11 +67,7 @@ pub struct FntpProvider {
 
 impl FntpProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         Ok(FntpProvider {
             client,
             base: http::parse_url(FNTP.name, &settings.domain)?,
@@ -94,13 +89,11 @@ impl FntpProvider {
     /// The card's bytes, checked to be a PDF.
     async fn card(&self, siren: &str) -> Result<Vec<u8>, Failure> {
         // The real gateway sends this type on its bodiless GET; FNTP's server expects it.
-        let response = self
+        let request = self
             .client
             .get(self.url_of(siren))
-            .header("Content-Type", "application/pdf")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(FNTP, &e))?;
+            .header("Content-Type", "application/pdf");
+        let response = self.client.send(FNTP, request).await?;
         if let Some(error) = http::soft_status_error(FNTP, response.status()) {
             return Err(error.into());
         }

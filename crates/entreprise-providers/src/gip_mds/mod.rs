@@ -168,15 +168,13 @@ impl GipMdsEffectifsProvider {
         let stamp = Utc::now().with_timezone(&chrono_tz::Europe::Paris);
         let mut query = ask.query(nature);
         query.push(("dateHeure", stamp.format("%Y-%m-%dT%H:%M:%S%:z").to_string()));
-        let response = self
+        let request = self
             .client
             .get(self.url.clone())
             .bearer_auth(&token)
             .header("Content-Type", "application/json")
-            .query(&query)
-            .send()
-            .await
-            .map_err(|e| Failure::from(http::transport_error(GIP_MDS, &e)))?;
+            .query(&query);
+        let response = self.client.send(GIP_MDS, request).await.map_err(Failure::from)?;
         if matches!(response.status().as_u16(), 401 | 403) {
             // The next call asks for a fresh token.
             self.token.invalidate().await;

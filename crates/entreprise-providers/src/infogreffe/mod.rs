@@ -113,7 +113,7 @@ impl InfogreffeProvider {
             .header("charset", "utf-8")
             .header("SOAPAction", soap::ACTION)
             .body(soap::envelope(&account, siren));
-        let (status, body) = http::send_and_read(INFOGREFFE, request, self.max_body_bytes).await?;
+        let (status, body) = http::send_and_read(&self.client, INFOGREFFE, request, self.max_body_bytes).await?;
         soap::extrait(status.as_u16(), &body)
     }
 

@@ -123,7 +123,7 @@ impl Accounts {
         let request = client
             .post(self.url.clone())
             .json(&json!({"username": account.username, "password": account.password}));
-        let (status, body) = http::send_and_read(INPI_RNE, request, self.max_body_bytes).await?;
+        let (status, body) = http::send_and_read(client, INPI_RNE, request, self.max_body_bytes).await?;
         if status == StatusCode::UNAUTHORIZED {
             return Ok(Login::Refused);
         }

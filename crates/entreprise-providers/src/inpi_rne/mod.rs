@@ -207,7 +207,7 @@ impl InpiRneProvider {
             .get(url)
             .bearer_auth(token)
             .header("Content-Type", "application/json");
-        let (status, body) = http::send_and_read(INPI_RNE, request, max_bytes).await?;
+        let (status, body) = http::send_and_read(&self.client, INPI_RNE, request, max_bytes).await?;
         if status == StatusCode::UNAUTHORIZED {
             accounts.forget(account).await;
         }

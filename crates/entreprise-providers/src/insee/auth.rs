@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio::sync::Mutex;
@@ -36,12 +37,12 @@ struct TokenAnswer {
 pub struct TokenCache {
     credentials: Credentials,
     /// The token endpoint gets the default 10 s budget, not the data calls' 2 s.
-    client: reqwest::Client,
+    client: Upstream,
     cached: Mutex<Option<(String, Instant)>>,
 }
 
 impl TokenCache {
-    pub fn new(credentials: Credentials, client: reqwest::Client) -> Self {
+    pub fn new(credentials: Credentials, client: Upstream) -> Self {
         TokenCache {
             credentials,
             client,
@@ -51,14 +52,18 @@ impl TokenCache {
 
     /// Sends the request `build` makes with a token; on a 401 gets a fresh token (unless
     /// another call already did) and replays once. A second 401 is `01011`.
-    pub async fn send(&self, build: impl Fn(&str) -> reqwest::RequestBuilder) -> Result<reqwest::Response, Failure> {
+    pub async fn send(
+        &self,
+        client: &Upstream,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Failure> {
         let token = self.token(None).await?;
-        let response = send(build(&token)).await?;
+        let response = send(client, build(&token)).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
         let fresh = self.token(Some(&token)).await.map_err(|_| Failure::TokenRefused)?;
-        let replay = send(build(&fresh)).await?;
+        let replay = send(client, build(&fresh)).await?;
         if replay.status() == StatusCode::UNAUTHORIZED {
             tracing::error!(provider = INSEE.name, "INSEE refused a fresh token");
             return Err(Failure::TokenRefused);
@@ -103,7 +108,7 @@ impl TokenCache {
             ("username", c.username.as_str()),
             ("password", c.password.as_str()),
         ];
-        let response = send(self.client.post(c.url.clone()).form(&form)).await?;
+        let response = send(&self.client, self.client.post(c.url.clone()).form(&form)).await?;
         if let Some(error) = http::soft_status_error(INSEE, response.status()) {
             return Err(error.into());
         }
@@ -116,9 +121,6 @@ impl TokenCache {
     }
 }
 
-async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, Failure> {
-    request
-        .send()
-        .await
-        .map_err(|e| Failure::from(http::transport_error(INSEE, &e)))
+async fn send(client: &Upstream, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Failure> {
+    client.send(INSEE, request).await.map_err(Failure::from)
 }

@@ -144,10 +144,7 @@ impl InseeProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let base = settings.base_url.trim_end_matches('/');
         let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
-        let token_client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(settings.token_timeout_secs))
-            .build()?;
+        let token_client = Upstream::new(Duration::from_secs(settings.token_timeout_secs), &Default::default())?;
         let credentials = auth::Credentials {
             url: http::parse_url(INSEE.name, &http::or_base(&settings.token_url, base, "token"))?,
             client_id: settings.client_id,
@@ -176,7 +173,7 @@ impl InseeProvider {
     ) -> Result<(StatusCode, Vec<u8>, Option<String>), Failure> {
         let response = self
             .tokens
-            .send(|token| {
+            .send(&self.client, |token| {
                 let request = self
                     .client
                     .get(url.clone())

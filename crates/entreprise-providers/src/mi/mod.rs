@@ -156,7 +156,7 @@ impl MiProvider {
             .query(&[("proxy_only", "true")])
             .header("X-Gravitee-Api-Key", &self.api_key)
             .header("Content-Type", "application/json");
-        Ok(http::send_and_read(info, request, self.max_body_bytes).await?)
+        Ok(http::send_and_read(&self.client, info, request, self.max_body_bytes).await?)
     }
 
     async fn answer(&self, route: Route, id: &str) -> Result<Fetched, Failure> {

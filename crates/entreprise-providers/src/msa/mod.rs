@@ -85,7 +85,7 @@ impl MsaProvider {
             .client
             .get(self.url_of(siret))
             .header("Content-Type", "application/json");
-        let (status, body) = http::send_and_read(MSA, request, self.max_body_bytes).await?;
+        let (status, body) = http::send_and_read(&self.client, MSA, request, self.max_body_bytes).await?;
         mapping::conformity(status.as_u16(), &body)
     }
 }

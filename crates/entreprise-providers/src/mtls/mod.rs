@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
+use passerelle_providers::http::TlsSettings;
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 
 /// The TLS files of one provider (`[entreprise.<provider>]` keys of the same names).
@@ -21,27 +22,13 @@ pub struct Tls {
 }
 
 /// A client with explicit timeouts, no redirects, and the identity of `tls`.
-pub fn client(connect: Duration, read: Duration, tls: &Tls) -> anyhow::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(connect)
-        .read_timeout(read);
-    if let Some(cert) = &tls.client_cert {
-        let mut pem = read_file(cert, "client certificate")?;
-        if let Some(key) = &tls.client_key {
-            pem.extend(read_file(key, "client key")?);
-        }
-        builder = builder.identity(reqwest::Identity::from_pem(&pem).context("client certificate and key")?);
-    }
-    if let Some(ca) = &tls.ca_cert {
-        let pem = read_file(ca, "CA certificate")?;
-        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).context("CA certificate")?);
-    }
-    Ok(builder.build()?)
-}
-
-fn read_file(path: &PathBuf, what: &str) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("reading {what} {}", path.display()))
+pub fn client(connect: Duration, read: Duration, tls: &Tls) -> anyhow::Result<Upstream> {
+    let tls = TlsSettings {
+        client_cert: tls.client_cert.clone(),
+        client_key: tls.client_key.clone(),
+        ca_cert: tls.ca_cert.clone(),
+    };
+    Upstream::with_read_timeout(connect, read, &tls)
 }
 
 /// A server demanding a client certificate of the test CA, for the providers' tests.

@@ -9,13 +9,12 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 
 pub use errors::{Failure, OPQIBI};
@@ -57,18 +56,14 @@ impl Settings {
 }
 
 pub struct OpqibiProvider {
-    client: reqwest::Client,
+    client: Upstream,
     url: reqwest::Url,
     max_body_bytes: usize,
 }
 
 impl OpqibiProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let url = format!("{}{}", settings.domain.trim_end_matches('/'), simulator::PATH);
         Ok(OpqibiProvider {
             client,
@@ -87,13 +82,11 @@ impl OpqibiProvider {
 
     /// The certificate of a company, in the contract's shape.
     async fn certificate(&self, siren: &str) -> Result<serde_json::Value, Failure> {
-        let response = self
+        let request = self
             .client
             .get(self.url_of(siren))
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(OPQIBI, &e))?;
+            .header("Content-Type", "application/json");
+        let response = self.client.send(OPQIBI, request).await?;
         if let Some(error) = http::soft_status_error(OPQIBI, response.status()) {
             return Err(error.into());
         }

@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -67,7 +68,7 @@ impl Settings {
 }
 
 pub struct ProbtpProvider {
-    client: reqwest::Client,
+    client: Upstream,
     statut_url: reqwest::Url,
     attestation_url: reqwest::Url,
     max_body_bytes: usize,
@@ -92,13 +93,8 @@ impl ProbtpProvider {
 
     /// Asks the service at `url` about `siret`; the answer if PRO BTP accepted the question.
     async fn ask(&self, url: &reqwest::Url, siret: &str) -> Result<Value, Failure> {
-        let response = self
-            .client
-            .post(url.clone())
-            .json(&json!({ "corps": siret }))
-            .send()
-            .await
-            .map_err(|e| http::transport_error(PROBTP, &e))?;
+        let request = self.client.post(url.clone()).json(&json!({ "corps": siret }));
+        let response = self.client.send(PROBTP, request).await?;
         if let Some(error) = http::soft_status_error(PROBTP, response.status()) {
             return Err(error.into());
         }

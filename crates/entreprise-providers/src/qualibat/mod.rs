@@ -20,6 +20,7 @@ use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
@@ -69,7 +70,7 @@ impl Settings {
 }
 
 pub struct QualibatProvider {
-    client: reqwest::Client,
+    client: Upstream,
     base_url: String,
     token_url: reqwest::Url,
     basic: String,
@@ -79,11 +80,7 @@ pub struct QualibatProvider {
 
 impl QualibatProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let credentials = format!("{}:{}", settings.username, settings.password);
         let base_url = settings.base_url.trim_end_matches('/').to_string();
         // The SIRET goes after this base per call: only the base is checked here.
@@ -100,13 +97,11 @@ impl QualibatProvider {
 
     /// A fresh token from `POST /token`: basic credentials and no body, as Qualibat wants.
     async fn new_token(&self) -> Result<(String, Instant), Failure> {
-        let response = self
+        let request = self
             .client
             .post(self.token_url.clone())
-            .header("Authorization", format!("Basic {}", self.basic))
-            .send()
-            .await
-            .map_err(|e| http::transport_error(QUALIBAT, &e))?;
+            .header("Authorization", format!("Basic {}", self.basic));
+        let response = self.client.send(QUALIBAT, request).await?;
         if let Some(error) = http::soft_status_error(QUALIBAT, response.status()) {
             return Err(error.into());
         }
@@ -139,12 +134,11 @@ impl QualibatProvider {
 
     async fn get_certificate(&self, siret: &str) -> Result<reqwest::Response, Failure> {
         let token = self.token().await?;
-        self.client
+        let request = self
+            .client
             .get(format!("{}/certificat/{siret}", self.base_url))
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(|e| http::transport_error(QUALIBAT, &e).into())
+            .bearer_auth(token);
+        self.client.send(QUALIBAT, request).await.map_err(Into::into)
     }
 
     /// The certificate request; a refused token (401) is forgotten and the call

@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
@@ -33,7 +34,7 @@ impl Login {
     }
 
     /// A valid token, logging in when none is kept.
-    pub async fn token(&self, client: &reqwest::Client) -> Result<String, Failure> {
+    pub async fn token(&self, client: &Upstream) -> Result<String, Failure> {
         let mut cached = self.cached.lock().await;
         if let Some((token, until)) = cached.as_ref() {
             if Instant::now() < *until {
@@ -51,14 +52,12 @@ impl Login {
     }
 
     /// The login's status is not looked at: a refusal carries no token (`32999`).
-    async fn log_in(&self, client: &reqwest::Client) -> Result<String, Failure> {
-        let response = client
+    async fn log_in(&self, client: &Upstream) -> Result<String, Failure> {
+        let request = client
             .post(self.url.clone())
             .header("accept", "application/json")
-            .json(&json!({"username": self.username, "password": self.password}))
-            .send()
-            .await
-            .map_err(|e| http::transport_error(QUALIFELEC, &e))?;
+            .json(&json!({"username": self.username, "password": self.password}));
+        let response = client.send(QUALIFELEC, request).await?;
         let (_, body) = http::read(QUALIFELEC, response, self.max_body_bytes).await?;
         let answer: Value = serde_json::from_slice(&body).map_err(|_| Failure::Unknown)?;
         match answer.get("token").and_then(Value::as_str) {

@@ -10,13 +10,12 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
 use passerelle_providers::http;
+use passerelle_providers::upstream::Upstream;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +66,7 @@ impl Settings {
 }
 
 pub struct QualifelecProvider {
-    client: reqwest::Client,
+    client: Upstream,
     login: auth::Login,
     certificates_url: reqwest::Url,
     max_body_bytes: usize,
@@ -75,11 +74,7 @@ pub struct QualifelecProvider {
 
 impl QualifelecProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .read_timeout(Duration::from_millis(settings.read_timeout_ms))
-            .build()?;
+        let client = http::read_timeout_client(settings.connect_timeout_ms, settings.read_timeout_ms)?;
         let certificates_url = http::parse_url(QUALIFELEC.name, &settings.certificates_url)?;
         let login = auth::Login::new(
             http::parse_url(QUALIFELEC.name, &settings.auth_url)?,
@@ -107,14 +102,12 @@ impl QualifelecProvider {
     /// next call logs in again; this one fails, as the real gateway retries nothing.
     async fn certificates(&self, siret: &str) -> Result<Fetched, Failure> {
         let token = self.login.token(&self.client).await?;
-        let response = self
+        let request = self
             .client
             .get(self.url_of(siret))
             .bearer_auth(token)
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(QUALIFELEC, &e))?;
+            .header("Content-Type", "application/json");
+        let response = self.client.send(QUALIFELEC, request).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             self.login.forget().await;
         }

@@ -85,7 +85,7 @@ impl RnmProvider {
             .client
             .get(self.url_of(siren))
             .header("Content-Type", "application/json");
-        let (status, body) = http::send_and_read(CMA_FRANCE, request, self.max_body_bytes).await?;
+        let (status, body) = http::send_and_read(&self.client, CMA_FRANCE, request, self.max_body_bytes).await?;
         match status.as_u16() {
             200 => mapping::entreprise(&body),
             404 => Err(Failure::NotFound),

@@ -120,9 +120,15 @@ impl UrssafProvider {
             "beneficiaire": demand.beneficiaire,
         });
         let request = || self.client.post(self.attestation_url.clone()).json(&body);
-        let mut response = self.tokens.send(&self.token_client, ACOSS, request()).await?;
+        let mut response = self
+            .tokens
+            .send(&self.token_client, &self.client, ACOSS, request())
+            .await?;
         if response.status() == StatusCode::UNAUTHORIZED {
-            response = self.tokens.send(&self.token_client, ACOSS, request()).await?;
+            response = self
+                .tokens
+                .send(&self.token_client, &self.client, ACOSS, request())
+                .await?;
         }
         if let Some(error) = http::soft_status_error(ACOSS, response.status()) {
             return Err(error.into());

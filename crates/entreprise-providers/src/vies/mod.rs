@@ -77,13 +77,11 @@ impl ViesProvider {
     /// The French VAT number of `siren` once VIES says it is valid.
     async fn validated(&self, siren: &str) -> Result<String, Failure> {
         let number = mapping::vat_number(siren).ok_or(Failure::Unknown)?;
-        let response = self
+        let request = self
             .client
             .get(format!("{}/{number}", self.url))
-            .header("Content-Type", "application/json")
-            .send()
-            .await
-            .map_err(|e| http::transport_error(COMMISSION, &e))?;
+            .header("Content-Type", "application/json");
+        let response = self.client.send(COMMISSION, request).await?;
         // The status is ignored, as the real gateway does: VIES answers its
         // verdicts in the body, and a proxy's block page comes with any status.
         let (_, body) = http::read(COMMISSION, response, self.max_body_bytes).await?;

@@ -114,7 +114,7 @@ impl CnousProvider {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ApiError> {
-        self.token.send(&self.client, CNOUS, request).await
+        self.token.send(&self.client, &self.client, CNOUS, request).await
     }
 
     fn by_ine(&self, ine: &str, campaign_year: Option<&str>) -> reqwest::RequestBuilder {

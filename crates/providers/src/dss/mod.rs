@@ -147,7 +147,7 @@ impl DssProvider {
             .header("Content-Type", "application/json")
             .header("X-Correlation-ID", request_id)
             .header("X-APIPART-FSFINAL", recipient);
-        prestation.token.send(&self.client, CNAV, request).await
+        prestation.token.send(&self.client, &self.client, CNAV, request).await
     }
 }
 

@@ -130,7 +130,10 @@ impl FranceTravailProvider {
         let request = request
             .header("Content-Type", "application/json")
             .header("X-pe-consommateur", format!("DINUM - {caller}"));
-        let response = self.token.send(&self.client, FRANCE_TRAVAIL, request).await?;
+        let response = self
+            .token
+            .send(&self.client, &self.client, FRANCE_TRAVAIL, request)
+            .await?;
         http::read(FRANCE_TRAVAIL, response, self.max_body_bytes).await
     }
 }

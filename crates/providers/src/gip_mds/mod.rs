@@ -94,7 +94,7 @@ impl GipMdsProvider {
                 ("comparaisonCertifiee", "1"),
             ])
             .header("Content-Type", "application/json");
-        self.token.send(&self.client, GIP_MDS, request).await
+        self.token.send(&self.client, &self.client, GIP_MDS, request).await
     }
 }
 

@@ -126,7 +126,7 @@ impl MenProvider {
         let request = request
             .header("X-Siret-Partenaire", call.recipient())
             .header("Content-Type", "application/json");
-        self.token.send(&self.client, MEN, request).await
+        self.token.send(&self.client, &self.client, MEN, request).await
     }
 }
 
@@ -202,7 +202,7 @@ impl Provider for MenProvider {
     /// A token, then the upstream's health URL, which must answer 200.
     async fn ping(&self) -> Health {
         let request = self.client.get(self.urls.ping.clone());
-        let answer = self.token.send(&self.client, MEN, request).await;
+        let answer = self.token.send(&self.client, &self.client, MEN, request).await;
         http::health(answer.map(|r| r.status()), &[StatusCode::OK])
     }
 }

@@ -93,7 +93,7 @@ impl SdhProvider {
         let request = self.client.get(format!("{}/{identifiant}", self.endpoint_url));
         http::read(
             SDH,
-            self.token.send(&self.client, SDH, request).await?,
+            self.token.send(&self.client, &self.client, SDH, request).await?,
             self.max_body_bytes,
         )
         .await
