@@ -118,32 +118,44 @@ impl Upstream {
             .headers_mut()
             .entry(ACCEPT)
             .or_insert(HeaderValue::from_static("*/*"));
-        let response = match tokio::time::timeout_at(deadline, self.direct.request(request)).await {
-            Err(_) => {
-                return Err(transport_failure(
-                    info,
-                    Subcode::Timeout,
-                    false,
-                    "no answer before the deadline",
-                ))
+        match tokio::time::timeout_at(deadline, self.direct.request(request)).await {
+            Err(_) => Err(transport_failure(
+                info,
+                Subcode::Timeout,
+                false,
+                "no answer before the deadline",
+            )),
+            Ok(Err(e)) => Err(direct_error(info, &e)),
+            Ok(Ok(response)) => {
+                // Between reads, the body's first read has its own `read`, as reqwest's.
+                let deadline = each_read.map_or(deadline, |read| Instant::now() + read);
+                as_reqwest(info, response, url, deadline, each_read)
             }
-            Ok(Err(e)) => return Err(direct_error(info, &e)),
-            Ok(Ok(response)) => response,
-        };
-        let (mut parts, body) = response.into_parts();
-        // The URL rides in the extensions, where reqwest's `Response::url` reads it.
-        let with_url = http::Response::builder()
-            .url(url)
-            .body(())
-            .map_err(|_| info.error(Subcode::Unknown))?;
-        parts.extensions = with_url.into_parts().0.extensions;
-        let body = reqwest::Body::wrap(Timed {
-            body,
-            deadline: Box::pin(tokio::time::sleep_until(deadline)),
-            each_read,
-        });
-        Ok(http::Response::from_parts(parts, body).into())
+        }
     }
+}
+
+/// The answer as reqwest's, its URL the request's, its body under `deadline`.
+fn as_reqwest(
+    info: ProviderInfo,
+    response: http::Response<Incoming>,
+    url: reqwest::Url,
+    deadline: Instant,
+    each_read: Option<Duration>,
+) -> Result<reqwest::Response, ApiError> {
+    let (mut parts, body) = response.into_parts();
+    // The URL rides in the extensions, where `reqwest::Response::url` reads it.
+    let with_url = http::Response::builder()
+        .url(url)
+        .body(())
+        .map_err(|_| info.error(Subcode::Unknown))?;
+    parts.extensions = with_url.into_parts().0.extensions;
+    let body = reqwest::Body::wrap(Timed {
+        body,
+        deadline: Box::pin(tokio::time::sleep_until(deadline)),
+        each_read,
+    });
+    Ok(http::Response::from_parts(parts, body).into())
 }
 
 /// The proxies reqwest would use, if the environment names any (most machines do not:
@@ -440,6 +452,23 @@ mod tests {
         let error = client.send(SDH, client.get(url)).await.unwrap_err();
         assert_eq!(error.code, "41002");
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn the_body_s_first_read_is_timed_from_the_head_not_from_the_start() {
+        let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        // The head at 250 ms, the body's first byte at 500, its end at 750: each read
+        // within 400 ms of the one before, the body past 400 ms from the start.
+        let parts = vec!["", head, "1\r\na\r\n", "0\r\n\r\n"];
+        let (url, _) = upstream(parts, Duration::from_millis(250)).await;
+        let client = Upstream::with_read_timeout(
+            Duration::from_secs(1),
+            Duration::from_millis(400),
+            &TlsSettings::default(),
+        )
+        .unwrap();
+        let response = client.send(SDH, client.get(url)).await.unwrap();
+        assert_eq!(body(response).await.unwrap(), b"a");
     }
 
     #[tokio::test]
