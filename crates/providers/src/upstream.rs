@@ -314,6 +314,7 @@ mod tests {
         name: "SDH",
         prefix: "41",
     };
+    const CHUNKED: &str = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
 
     /// One exchange of an upstream that writes `parts` of its answer `pause` apart,
     /// and hands back the request's head as it came.
@@ -345,6 +346,12 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(30)).await;
         });
         (url, head_rx)
+    }
+
+    /// A client with a connection timeout of `connect` s and `read` ms between reads.
+    fn between_reads(connect: u64, read: u64) -> Upstream {
+        let (connect, read) = (Duration::from_secs(connect), Duration::from_millis(read));
+        Upstream::with_read_timeout(connect, read, &TlsSettings::default()).unwrap()
     }
 
     fn whole(seconds: f64) -> Upstream {
@@ -442,12 +449,7 @@ mod tests {
     #[tokio::test]
     async fn a_read_timeout_bounds_the_wait_for_the_head() {
         let (url, _) = upstream(vec![], Duration::ZERO).await;
-        let client = Upstream::with_read_timeout(
-            Duration::from_secs(5),
-            Duration::from_millis(300),
-            &TlsSettings::default(),
-        )
-        .unwrap();
+        let client = between_reads(5, 300);
         let started = std::time::Instant::now();
         let error = client.send(SDH, client.get(url)).await.unwrap_err();
         assert_eq!(error.code, "41002");
@@ -456,26 +458,19 @@ mod tests {
 
     #[tokio::test]
     async fn the_body_s_first_read_is_timed_from_the_head_not_from_the_start() {
-        let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
         // The head at 250 ms, the body's first byte at 500, its end at 750: each read
         // within 400 ms of the one before, the body past 400 ms from the start.
-        let parts = vec!["", head, "1\r\na\r\n", "0\r\n\r\n"];
+        let parts = vec!["", CHUNKED, "1\r\na\r\n", "0\r\n\r\n"];
         let (url, _) = upstream(parts, Duration::from_millis(250)).await;
-        let client = Upstream::with_read_timeout(
-            Duration::from_secs(1),
-            Duration::from_millis(400),
-            &TlsSettings::default(),
-        )
-        .unwrap();
+        let client = between_reads(1, 400);
         let response = client.send(SDH, client.get(url)).await.unwrap();
         assert_eq!(body(response).await.unwrap(), b"a");
     }
 
     #[tokio::test]
     async fn a_read_timeout_runs_between_two_reads_not_over_the_answer() {
-        let chunk = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
         let parts = vec![
-            chunk,
+            CHUNKED,
             "1\r\na\r\n",
             "1\r\nb\r\n",
             "1\r\nc\r\n",
@@ -483,17 +478,12 @@ mod tests {
             "0\r\n\r\n",
         ];
         let (url, _) = upstream(parts, Duration::from_millis(150)).await;
-        let client = Upstream::with_read_timeout(
-            Duration::from_secs(1),
-            Duration::from_millis(400),
-            &TlsSettings::default(),
-        )
-        .unwrap();
+        let client = between_reads(1, 400);
         let response = client.send(SDH, client.get(url)).await.unwrap();
         // Five pauses of 150 ms: longer than one read timeout, each read within it.
         assert_eq!(body(response).await.unwrap(), b"abcd");
 
-        let parts = vec![chunk, "1\r\na\r\n", "1\r\nb\r\n"];
+        let parts = vec![CHUNKED, "1\r\na\r\n", "1\r\nb\r\n"];
         let (url, _) = upstream(parts, Duration::from_millis(800)).await;
         let response = client.send(SDH, client.get(url)).await.unwrap();
         assert_eq!(body(response).await.unwrap_err().code, "41002");
