@@ -18,6 +18,7 @@ pub mod inpi_rne;
 pub mod insee;
 pub mod mi;
 pub mod msa;
+#[cfg(test)]
 mod mtls;
 pub mod opqibi;
 mod pdf;

@@ -8,14 +8,16 @@ use std::time::Duration;
 use anyhow::Context;
 use passerelle_core::{ApiError, ProviderInfo};
 use reqwest::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::upstream::Upstream;
 use crate::Health;
 
 /// TLS settings of an upstream: a client certificate for providers that use mutual
-/// TLS, and an extra CA for private PKIs. Files are PEM.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// TLS, and an extra CA for private PKIs. Files are PEM. API Particulier's providers
+/// read them from a `tls` table, API Entreprise's as keys of their own (flattened).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
 pub struct TlsSettings {
     /// Certificate chain and private key of the gateway (one PEM file, or with `client_key`).
     pub client_cert: Option<PathBuf>,

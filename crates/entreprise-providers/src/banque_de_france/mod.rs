@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, MaintenanceWindow, Provider, ProviderId};
 use passerelle_core::{ApiError, ProviderInfo, Query};
-use passerelle_providers::http;
+use passerelle_providers::http::{self, TlsSettings};
 use passerelle_providers::upstream::Upstream;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -25,7 +25,6 @@ use serde_json::{json, Value};
 pub use errors::{Failure, BANQUE_DE_FRANCE};
 
 use crate::dgfip::{self, DgfipProvider, Dictionary};
-use crate::mtls;
 use mapping::Bilan;
 
 /// The provider id of the bilans in the API Entreprise catalogue.
@@ -41,7 +40,7 @@ pub struct Settings {
     pub base_url: String,
     /// The gateway's client certificate, its key, and the Banque de France's CA.
     #[serde(flatten)]
-    pub tls: mtls::Tls,
+    pub tls: TlsSettings,
     /// Per socket operation (§25.1 default timeouts).
     pub connect_timeout_ms: u64,
     pub read_timeout_ms: u64,
@@ -66,7 +65,7 @@ impl Settings {
     pub fn simulated(base_url: &str) -> Self {
         Settings {
             base_url: base_url.trim_end_matches('/').to_string(),
-            tls: mtls::Tls::default(),
+            tls: TlsSettings::default(),
             connect_timeout_ms: 10_000,
             read_timeout_ms: 10_000,
             max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
@@ -87,7 +86,7 @@ pub struct BanqueDeFranceProvider {
 
 impl BanqueDeFranceProvider {
     pub fn new(settings: Settings, dgfip: dgfip::Settings) -> anyhow::Result<Self> {
-        let client = mtls::client(
+        let client = Upstream::with_read_timeout(
             Duration::from_millis(settings.connect_timeout_ms),
             Duration::from_millis(settings.read_timeout_ms),
             &settings.tls,

@@ -154,7 +154,7 @@ fn the_tls_files_are_plain_settings_keys() {
         "ca_cert": "/etc/passerelle/bdf-ca.pem",
     }))
     .unwrap();
-    let tls = crate::mtls::Tls {
+    let tls = passerelle_providers::http::TlsSettings {
         client_cert: Some("/etc/passerelle/gateway.pem".into()),
         client_key: Some("/etc/passerelle/gateway.key".into()),
         ca_cert: Some("/etc/passerelle/bdf-ca.pem".into()),

@@ -58,12 +58,12 @@ impl TokenCache {
         build: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, Failure> {
         let token = self.token(None).await?;
-        let response = send(client, build(&token)).await?;
+        let response = client.send(INSEE, build(&token)).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
         let fresh = self.token(Some(&token)).await.map_err(|_| Failure::TokenRefused)?;
-        let replay = send(client, build(&fresh)).await?;
+        let replay = client.send(INSEE, build(&fresh)).await?;
         if replay.status() == StatusCode::UNAUTHORIZED {
             tracing::error!(provider = INSEE.name, "INSEE refused a fresh token");
             return Err(Failure::TokenRefused);
@@ -108,7 +108,10 @@ impl TokenCache {
             ("username", c.username.as_str()),
             ("password", c.password.as_str()),
         ];
-        let response = send(&self.client, self.client.post(c.url.clone()).form(&form)).await?;
+        let response = self
+            .client
+            .send(INSEE, self.client.post(c.url.clone()).form(&form))
+            .await?;
         if let Some(error) = http::soft_status_error(INSEE, response.status()) {
             return Err(error.into());
         }
@@ -119,8 +122,4 @@ impl TokenCache {
             Failure::Unknown
         })
     }
-}
-
-async fn send(client: &Upstream, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Failure> {
-    client.send(INSEE, request).await.map_err(Failure::from)
 }

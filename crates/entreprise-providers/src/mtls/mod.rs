@@ -1,38 +1,10 @@
 //! Mutual TLS to an upstream (Banque de France, PRO BTP): the gateway's client
 //! certificate and key, and a CA for the upstream's private PKI, as PEM files named
-//! in the provider's settings. Without a certificate the client speaks plain HTTPS
-//! (or HTTP to the demo's simulators).
-
-use std::path::PathBuf;
-use std::time::Duration;
-
-use passerelle_providers::http::TlsSettings;
-use passerelle_providers::upstream::Upstream;
-use serde::{Deserialize, Serialize};
-
-/// The TLS files of one provider (`[entreprise.<provider>]` keys of the same names).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(default)]
-pub struct Tls {
-    /// The gateway's certificate chain, with its key unless `client_key` is set.
-    pub client_cert: Option<PathBuf>,
-    pub client_key: Option<PathBuf>,
-    /// A CA trusted in addition to the system's.
-    pub ca_cert: Option<PathBuf>,
-}
-
-/// A client with explicit timeouts, no redirects, and the identity of `tls`.
-pub fn client(connect: Duration, read: Duration, tls: &Tls) -> anyhow::Result<Upstream> {
-    let tls = TlsSettings {
-        client_cert: tls.client_cert.clone(),
-        client_key: tls.client_key.clone(),
-        ca_cert: tls.ca_cert.clone(),
-    };
-    Upstream::with_read_timeout(connect, read, &tls)
-}
+//! in the provider's settings (`passerelle_providers::http::TlsSettings`, whose keys
+//! are `[entreprise.<provider>]`'s own). Without a certificate the client speaks plain
+//! HTTPS (or HTTP to the demo's simulators). Here: the test server that demands one.
 
 /// A server demanding a client certificate of the test CA, for the providers' tests.
-#[cfg(test)]
 pub mod testing {
     use std::net::SocketAddr;
     use std::path::PathBuf;
@@ -42,7 +14,7 @@ pub mod testing {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use tokio::net::TcpListener;
 
-    use super::Tls;
+    use passerelle_providers::http::TlsSettings;
 
     /// A test PEM file of this folder: `ca.pem`, `server.pem`, `client.pem` (signed by
     /// the CA), `stranger.pem` (signed by another CA).
@@ -51,8 +23,8 @@ pub mod testing {
     }
 
     /// Settings trusting the test CA, presenting `identity` if any.
-    pub fn tls(identity: Option<&str>) -> Tls {
-        Tls {
+    pub fn tls(identity: Option<&str>) -> TlsSettings {
+        TlsSettings {
             client_cert: identity.map(file),
             client_key: None,
             ca_cert: Some(file("ca.pem")),

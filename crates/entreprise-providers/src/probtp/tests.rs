@@ -168,7 +168,7 @@ fn the_tls_files_are_plain_settings_keys() {
         "ca_cert": "/etc/passerelle/probtp-ca.pem",
     }))
     .unwrap();
-    let tls = crate::mtls::Tls {
+    let tls = passerelle_providers::http::TlsSettings {
         client_cert: Some("/etc/passerelle/gateway.pem".into()),
         client_key: None,
         ca_cert: Some("/etc/passerelle/probtp-ca.pem".into()),
