@@ -34,11 +34,12 @@ pub fn client(timeout: Duration, tls: &TlsSettings) -> anyhow::Result<Upstream> 
 /// A client without redirects whose read timeout runs between two reads, not over the
 /// whole answer: the API Entreprise providers' settings give both in milliseconds.
 pub fn read_timeout_client(connect_ms: u64, read_ms: u64) -> anyhow::Result<Upstream> {
-    Upstream::with_read_timeout(
-        Duration::from_millis(connect_ms),
-        Duration::from_millis(read_ms),
-        &TlsSettings::default(),
-    )
+    read_timeout_client_with(connect_ms, read_ms, &TlsSettings::default())
+}
+
+/// `read_timeout_client` presenting `tls`'s identity and trusting its CA (mutual TLS).
+pub fn read_timeout_client_with(connect_ms: u64, read_ms: u64, tls: &TlsSettings) -> anyhow::Result<Upstream> {
+    Upstream::with_read_timeout(Duration::from_millis(connect_ms), Duration::from_millis(read_ms), tls)
 }
 
 /// Transport failures: timeouts are `XX002` (504), refused or reset connections `XX001`.

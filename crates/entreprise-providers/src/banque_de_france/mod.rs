@@ -11,7 +11,6 @@ pub mod simulator;
 mod tests;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -86,11 +85,8 @@ pub struct BanqueDeFranceProvider {
 
 impl BanqueDeFranceProvider {
     pub fn new(settings: Settings, dgfip: dgfip::Settings) -> anyhow::Result<Self> {
-        let client = Upstream::with_read_timeout(
-            Duration::from_millis(settings.connect_timeout_ms),
-            Duration::from_millis(settings.read_timeout_ms),
-            &settings.tls,
-        )?;
+        let client =
+            http::read_timeout_client_with(settings.connect_timeout_ms, settings.read_timeout_ms, &settings.tls)?;
         let base_url = settings.base_url.trim_end_matches('/').to_string();
         // The SIREN goes after this base per call: only the base is checked here.
         http::parse_url(BANQUE_DE_FRANCE.name, &base_url)?;

@@ -9,8 +9,6 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use passerelle_bouquet::{Call, Endpoint, Extras, Fetched, Health, Provider, ProviderId};
@@ -74,11 +72,8 @@ pub struct ProbtpProvider {
 
 impl ProbtpProvider {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let client = Upstream::with_read_timeout(
-            Duration::from_millis(settings.connect_timeout_ms),
-            Duration::from_millis(settings.read_timeout_ms),
-            &settings.tls,
-        )?;
+        let client =
+            http::read_timeout_client_with(settings.connect_timeout_ms, settings.read_timeout_ms, &settings.tls)?;
         let base = settings.base_url.trim_end_matches('/');
         let service = |name: &str| http::parse_url(PROBTP.name, &format!("{base}{}/{name}", simulator::PREFIX));
         Ok(ProbtpProvider {
