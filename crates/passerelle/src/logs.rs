@@ -2,12 +2,14 @@
 //! path, an upstream's message): control characters are escaped so that no value can
 //! end a line, forge the next one or drive the operator's terminal.
 
+use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::io::IsTerminal;
 
 use tracing::field::Field;
 use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::fmt::format::{self, Writer};
+use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::FormatFields;
 
 mod batched;
@@ -38,11 +40,34 @@ pub fn init() -> anyhow::Result<Flush> {
         // Colour codes are for a terminal, not for a file or a log collector.
         .with_ansi(std::io::stderr().is_terminal());
     if std::env::var("PASSERELLE_LOG_FORMAT").as_deref() == Ok("json") {
-        builder.json().init();
+        builder.json().with_timer(Seconds).init();
     } else {
-        builder.compact().fmt_fields(escaped_fields()).init();
+        builder
+            .compact()
+            .with_timer(Seconds)
+            .fmt_fields(escaped_fields())
+            .init();
     }
     Ok(Flush(out))
+}
+
+/// The line's time as tracing's own timer writes it (RFC 3339, UTC, microseconds), its
+/// date and time of day formatted once a second per thread: tracing's timer works out
+/// the calendar on every line, 2 400 instructions of a call's 250 000.
+struct Seconds;
+
+impl FormatTime for Seconds {
+    fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
+        thread_local!(static LAST: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) });
+        let now = chrono::Utc::now();
+        LAST.with_borrow_mut(|(second, text)| {
+            if *second != now.timestamp() {
+                *second = now.timestamp();
+                *text = now.format("%Y-%m-%dT%H:%M:%S").to_string();
+            }
+            write!(w, "{text}.{:06}Z", now.timestamp_subsec_micros() % 1_000_000)
+        })
+    }
 }
 
 /// `name=value` pairs (the message bare), each value with its control characters
@@ -89,6 +114,29 @@ mod tests {
         let mut out = String::new();
         Escaping(&mut out).write_str(text).unwrap();
         out
+    }
+
+    #[test]
+    fn the_time_reads_as_tracing_writes_it() {
+        let written = |timer: &dyn FormatTime| {
+            let mut out = String::new();
+            timer.format_time(&mut Writer::new(&mut out)).unwrap();
+            out
+        };
+        // Twice, so that the second line takes the second's text from the cache.
+        for _ in 0..2 {
+            let before = chrono::Utc::now();
+            let ours = written(&Seconds);
+            let theirs = written(&tracing_subscriber::fmt::time::SystemTime);
+            let after = chrono::Utc::now();
+            assert_eq!(ours.len(), theirs.len(), "{ours} / {theirs}");
+            assert_eq!(ours.len(), "2026-12-07T23:22:01.123456Z".len());
+            let at = chrono::DateTime::parse_from_rfc3339(&ours).unwrap();
+            assert!(
+                before.timestamp_micros() <= at.timestamp_micros() && at <= after,
+                "{ours}"
+            );
+        }
     }
 
     #[test]
